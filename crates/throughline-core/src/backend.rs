@@ -1,0 +1,104 @@
+//! Owns [`Backend`] and [`Capabilities`]: which database a connection talks to and which
+//! statement forms it supports. The query layer checks a capability before rendering, so a
+//! missing one is a [`crate::Error::NotSupported`], never a sea-query panic (SPEC §8.11).
+
+use crate::error::{Error, Result};
+
+/// The database kinds throughline speaks to.
+///
+/// ```
+/// use throughline_core::Backend;
+/// assert_eq!(Backend::Sqlite.name(), "SQLite");
+/// assert!(Backend::Postgres.capabilities().update_returning);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite through rusqlite (bundled).
+    Sqlite,
+    /// PostgreSQL through tokio-postgres.
+    Postgres,
+}
+
+/// What a backend's SQL supports, declared per statement kind.
+///
+/// ```
+/// let caps = throughline_core::Backend::Sqlite.capabilities();
+/// assert!(caps.insert_returning && caps.on_conflict_do_nothing);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `INSERT ... RETURNING`.
+    pub insert_returning: bool,
+    /// `UPDATE ... RETURNING`.
+    pub update_returning: bool,
+    /// `DELETE ... RETURNING`.
+    pub delete_returning: bool,
+    /// `INSERT ... ON CONFLICT DO NOTHING`.
+    pub on_conflict_do_nothing: bool,
+    /// `INSERT ... ON CONFLICT (...) DO UPDATE`.
+    pub on_conflict_do_update: bool,
+    /// `SELECT ... FOR UPDATE` row locks.
+    pub select_for_update: bool,
+    /// The largest number of bind parameters one statement may carry.
+    pub max_bind_params: usize,
+}
+
+impl Backend {
+    /// The backend's display name.
+    ///
+    /// ```
+    /// assert_eq!(throughline_core::Backend::Postgres.name(), "PostgreSQL");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The declared capabilities.
+    ///
+    /// ```
+    /// assert_eq!(throughline_core::Backend::Postgres.capabilities().max_bind_params, 65_535);
+    /// ```
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            Backend::Sqlite => Capabilities {
+                insert_returning: true,
+                update_returning: true,
+                delete_returning: true,
+                on_conflict_do_nothing: true,
+                on_conflict_do_update: true,
+                select_for_update: false,
+                // SQLITE_MAX_VARIABLE_NUMBER of the bundled build.
+                max_bind_params: 32_766,
+            },
+            Backend::Postgres => Capabilities {
+                insert_returning: true,
+                update_returning: true,
+                delete_returning: true,
+                on_conflict_do_nothing: true,
+                on_conflict_do_update: true,
+                select_for_update: true,
+                max_bind_params: 65_535,
+            },
+        }
+    }
+
+    /// Returns an error unless `supported`; used before rendering a statement form.
+    ///
+    /// ```
+    /// use throughline_core::Backend;
+    /// assert!(Backend::Sqlite.require(false, "SELECT ... FOR UPDATE").is_err());
+    /// ```
+    pub fn require(self, supported: bool, feature: &str) -> Result<()> {
+        if supported {
+            Ok(())
+        } else {
+            Err(Error::NotSupported {
+                backend: self.name().to_owned(),
+                feature: feature.to_owned(),
+            })
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Owns [`Error`], the one error type of throughline, and the [`Result`] alias.
+//!
+//! Users match on the kinds; a driver's own error is wrapped opaquely (as
+//! [`DatabaseError`]) so that upgrading a driver does not change this enum.
+
+use std::fmt;
+
+/// The result type of every fallible throughline operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of integrity rule the database refused the statement for.
+///
+/// ```
+/// use throughline_core::IntegrityKind;
+/// assert_ne!(IntegrityKind::Unique, IntegrityKind::ForeignKey);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntegrityKind {
+    /// A unique constraint or primary key.
+    Unique,
+    /// A foreign key (a missing parent, or a refused delete of a referred row).
+    ForeignKey,
+    /// A NOT NULL column.
+    NotNull,
+    /// A CHECK constraint.
+    Check,
+}
+
+impl fmt::Display for IntegrityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IntegrityKind::Unique => "unique",
+            IntegrityKind::ForeignKey => "foreign key",
+            IntegrityKind::NotNull => "not null",
+            IntegrityKind::Check => "check",
+        })
+    }
+}
+
+/// A driver's error, kept opaque: its message, and the SQLSTATE (PostgreSQL) or extended
+/// result code (SQLite) when there is one.
+#[derive(Debug)]
+pub struct DatabaseError {
+    /// The driver's message.
+    pub message: String,
+    /// The SQLSTATE or SQLite result code, when known.
+    pub code: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DatabaseError {
+    /// Wraps a driver error.
+    ///
+    /// ```
+    /// let e = throughline_core::DatabaseError::new("boom", Some("XX000".into()), None);
+    /// assert_eq!(e.code.as_deref(), Some("XX000"));
+    /// ```
+    pub fn new(
+        message: impl Into<String>,
+        code: Option<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        DatabaseError {
+            message: message.into(),
+            code,
+            source,
+        }
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} (code {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Every way a throughline operation can fail.
+///
+/// ```
+/// use throughline_core::Error;
+/// let e = Error::DoesNotExist { model: "Student".into() };
+/// assert!(e.is_does_not_exist());
+/// assert_eq!(e.to_string(), "Student matching the query does not exist");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `get` found no row.
+    #[error("{model} matching the query does not exist")]
+    DoesNotExist {
+        /// The model queried.
+        model: String,
+    },
+    /// `get` found more than one row.
+    #[error("get() returned more than one {model} (it returned {count})")]
+    MultipleObjectsReturned {
+        /// The model queried.
+        model: String,
+        /// How many rows matched (at least 2; counting stops early).
+        count: usize,
+    },
+    /// The database refused the statement for an integrity rule.
+    #[error("{kind} constraint violated{}{}: {message}", constraint.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(), model.as_ref().map(|m| format!(" on {m}")).unwrap_or_default())]
+    Integrity {
+        /// Which rule.
+        kind: IntegrityKind,
+        /// The constraint's name, when the backend gives it or it can be derived.
+        constraint: Option<String>,
+        /// The model written, when known.
+        model: Option<String>,
+        /// The database's message.
+        message: String,
+    },
+    /// A value failed validation before any SQL was sent.
+    #[error("invalid value for {model}.{field}: {reason}")]
+    Validation {
+        /// The model.
+        model: String,
+        /// The field.
+        field: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// An instance that has no primary key yet was used where a saved one is required.
+    #[error("{model} instance is not saved (it has no primary key yet): {action}")]
+    Unsaved {
+        /// The model of the unsaved instance.
+        model: String,
+        /// What was attempted.
+        action: String,
+    },
+    /// The backend lacks a feature the operation needs.
+    #[error("{backend} does not support {feature}")]
+    NotSupported {
+        /// The backend's name.
+        backend: String,
+        /// What is missing.
+        feature: String,
+    },
+    /// A query named something that does not exist (a field, a relation, a lookup).
+    #[error("invalid query on {model}: {reason}")]
+    InvalidQuery {
+        /// The model queried.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A database URL or connection option could not be understood.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    /// A value read from the database does not fit the Rust type.
+    #[error("cannot decode column {column}: {reason}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// Why.
+        reason: String,
+    },
+    /// Waiting for a connection (the SQLite writer or a pooled PostgreSQL connection)
+    /// took longer than the configured timeout.
+    #[error("timed out after {millis} ms waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The timeout in milliseconds.
+        millis: u64,
+    },
+    /// The connection was lost while `COMMIT` was in flight: the transaction may or may not
+    /// have been committed.
+    #[error("commit outcome unknown: {0}")]
+    CommitOutcomeUnknown(DatabaseError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(DatabaseError),
+}
+
+impl Error {
+    /// Whether `get` found no row.
+    ///
+    /// ```
+    /// assert!(!throughline_core::Error::Config("x".into()).is_does_not_exist());
+    /// ```
+    pub fn is_does_not_exist(&self) -> bool {
+        matches!(self, Error::DoesNotExist { .. })
+    }
+
+    /// Whether this is an integrity error of the given kind.
+    ///
+    /// ```
+    /// use throughline_core::{Error, IntegrityKind};
+    /// let e = Error::Integrity { kind: IntegrityKind::Unique, constraint: None, model: None, message: String::new() };
+    /// assert!(e.is_integrity(IntegrityKind::Unique));
+    /// ```
+    pub fn is_integrity(&self, kind: IntegrityKind) -> bool {
+        matches!(self, Error::Integrity { kind: k, .. } if *k == kind)
+    }
+
+    /// The constraint named by an integrity error.
+    ///
+    /// ```
+    /// use throughline_core::{Error, IntegrityKind};
+    /// let e = Error::Integrity { kind: IntegrityKind::Unique, constraint: Some("u".into()), model: None, message: String::new() };
+    /// assert_eq!(e.constraint(), Some("u"));
+    /// ```
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Integrity { constraint, .. } => constraint.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a validation error.
+    ///
+    /// ```
+    /// let e = throughline_core::Error::Validation { model: "S".into(), field: "name".into(), reason: "too long".into() };
+    /// assert!(e.is_validation());
+    /// ```
+    pub fn is_validation(&self) -> bool {
+        matches!(self, Error::Validation { .. })
+    }
+
+    /// Whether retrying the whole operation may succeed: serialization failures (40001),
+    /// deadlocks (40P01), SQLite busy/locked, and timeouts waiting for a connection.
+    ///
+    /// ```
+    /// use throughline_core::{DatabaseError, Error};
+    /// let e = Error::Database(DatabaseError::new("deadlock", Some("40P01".into()), None));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Database(db) => matches!(
+                db.code.as_deref(),
+                Some("40001" | "40P01" | "SQLITE_BUSY" | "SQLITE_LOCKED")
+            ),
+            _ => false,
+        }
+    }
+
+    /// Shorthand for a validation error.
+    ///
+    /// ```
+    /// let e = throughline_core::Error::validation("Student", "name", "too long");
+    /// assert_eq!(e.to_string(), "invalid value for Student.name: too long");
+    /// ```
+    pub fn validation(model: &str, field: &str, reason: impl Into<String>) -> Self {
+        Error::Validation {
+            model: model.to_owned(),
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for an invalid-query error.
+    ///
+    /// ```
+    /// let e = throughline_core::Error::invalid_query("Student", "no field `nme`");
+    /// assert!(e.to_string().contains("nme"));
+    /// ```
+    pub fn invalid_query(model: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidQuery {
+            model: model.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Owns [`Registry`], the set of models an application declares (Django's installed
+//! models), the reverse relations derived from it, and [`Registry::check`], the model checks
+//! with stable ids (Django's system checks).
+
+use crate::naming::default_related_name;
+use crate::schema::{FieldMeta, ModelMeta, OnDelete};
+use std::collections::{HashMap, HashSet};
+
+/// How serious a check message is.
+///
+/// ```
+/// assert_ne!(throughline_core::CheckLevel::Error, throughline_core::CheckLevel::Warning);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckLevel {
+    /// The models cannot work as declared.
+    Error,
+    /// The models work, but something is likely a mistake.
+    Warning,
+}
+
+/// One problem found by [`Registry::check`].
+///
+/// ```
+/// let m = throughline_core::CheckMessage {
+///     id: "throughline.E001", level: throughline_core::CheckLevel::Error,
+///     model: "A".into(), message: "duplicate table".into(),
+/// };
+/// assert_eq!(m.to_string(), "A: (throughline.E001) duplicate table");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckMessage {
+    /// A stable id, such as `throughline.E002`.
+    pub id: &'static str,
+    /// Error or warning.
+    pub level: CheckLevel,
+    /// The model the message is about.
+    pub model: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: ({}) {}", self.model, self.id, self.message)
+    }
+}
+
+/// A reverse foreign key seen from its target: `Student.enrollments` for
+/// `Enrollment.student`.
+#[derive(Debug, Clone)]
+pub struct ReverseRelation<'a> {
+    /// The accessor name on the target (`related_name`, or `<model>_set`).
+    pub name: String,
+    /// The model holding the foreign key.
+    pub from: &'static ModelMeta,
+    /// The foreign-key field on `from`.
+    pub field: &'a FieldMeta,
+}
+
+/// The models of an application.
+///
+/// ```
+/// use throughline_core::{FieldMeta, FieldType, ModelMeta, Registry};
+/// static M: std::sync::LazyLock<ModelMeta> = std::sync::LazyLock::new(|| {
+///     let mut id = FieldMeta::new("id", FieldType::AutoI64);
+///     id.primary_key = true;
+///     ModelMeta::new("Student", "student", vec![id])
+/// });
+/// let mut registry = Registry::new();
+/// registry.register(&M);
+/// assert!(registry.check().is_empty());
+/// assert!(registry.get("Student").is_some());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    models: Vec<&'static ModelMeta>,
+}
+
+impl Registry {
+    /// An empty registry.
+    ///
+    /// ```
+    /// assert!(throughline_core::Registry::new().models().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Adds a model; registering the same model twice keeps one entry.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// static M: std::sync::LazyLock<ModelMeta> = std::sync::LazyLock::new(|| ModelMeta::new("A", "a", vec![]));
+    /// let mut r = Registry::new();
+    /// r.register(&M).register(&M);
+    /// assert_eq!(r.models().len(), 1);
+    /// ```
+    pub fn register(&mut self, meta: &'static ModelMeta) -> &mut Self {
+        if !self.models.iter().any(|m| std::ptr::eq(*m, meta)) {
+            self.models.push(meta);
+        }
+        self
+    }
+
+    /// The registered models, in registration order.
+    ///
+    /// ```
+    /// assert_eq!(throughline_core::Registry::new().models().len(), 0);
+    /// ```
+    pub fn models(&self) -> &[&'static ModelMeta] {
+        &self.models
+    }
+
+    /// The model called `name`.
+    ///
+    /// ```
+    /// assert!(throughline_core::Registry::new().get("Nope").is_none());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&'static ModelMeta> {
+        self.models.iter().copied().find(|m| m.name == name)
+    }
+
+    /// The reverse relations pointing at `target`.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// static M: std::sync::LazyLock<ModelMeta> = std::sync::LazyLock::new(|| ModelMeta::new("A", "a", vec![]));
+    /// let mut r = Registry::new();
+    /// r.register(&M);
+    /// assert!(r.reverse_relations("A").is_empty());
+    /// ```
+    pub fn reverse_relations(&self, target: &str) -> Vec<ReverseRelation<'static>> {
+        let mut out = Vec::new();
+        for model in &self.models {
+            let model: &'static ModelMeta = model;
+            for field in model.foreign_keys() {
+                let Some(fk) = &field.foreign_key else {
+                    continue;
+                };
+                if fk.to == target {
+                    out.push(ReverseRelation {
+                        name: fk
+                            .related_name
+                            .clone()
+                            .unwrap_or_else(|| default_related_name(&model.name)),
+                        from: model,
+                        field,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs every model check and returns all problems at once, errors first.
+    ///
+    /// Ids: `E001` duplicate table name, `E002` foreign key to an unregistered model,
+    /// `E003` a field name clashing with a reverse accessor, `E004` no primary key or more
+    /// than one, `E005` two reverse accessors with one name, `E006` `SetNull` on a
+    /// non-optional foreign key, `E007` a constraint, index or ordering naming an unknown
+    /// field, `E008` two fields with one column, `E009` two models with one name,
+    /// `E010` a choices field that is not text or has a default outside its choices.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// static M: std::sync::LazyLock<ModelMeta> = std::sync::LazyLock::new(|| ModelMeta::new("A", "a", vec![]));
+    /// let mut r = Registry::new();
+    /// r.register(&M);
+    /// let problems = r.check();
+    /// assert_eq!(problems[0].id, "throughline.E004");
+    /// ```
+    pub fn check(&self) -> Vec<CheckMessage> {
+        let mut out = Vec::new();
+        let mut error = |id: &'static str, model: &str, message: String| {
+            out.push(CheckMessage {
+                id,
+                level: CheckLevel::Error,
+                model: model.to_owned(),
+                message,
+            });
+        };
+        let mut tables: HashMap<&str, &str> = HashMap::new();
+        let mut names: HashSet<&str> = HashSet::new();
+        for model in &self.models {
+            if !names.insert(&model.name) {
+                error(
+                    "throughline.E009",
+                    &model.name,
+                    "two registered models have this name".to_owned(),
+                );
+            }
+            if let Some(other) = tables.insert(&model.table, &model.name) {
+                error(
+                    "throughline.E001",
+                    &model.name,
+                    format!("table `{}` is also used by model {other}", model.table),
+                );
+            }
+            let pks = model.fields.iter().filter(|f| f.primary_key).count();
+            if pks != 1 {
+                error(
+                    "throughline.E004",
+                    &model.name,
+                    format!("a model needs exactly one primary key field, found {pks}"),
+                );
+            }
+            let mut columns = HashSet::new();
+            for field in &model.fields {
+                if !columns.insert(field.column.as_str()) {
+                    error(
+                        "throughline.E008",
+                        &model.name,
+                        format!("column `{}` is used by two fields", field.column),
+                    );
+                }
+                if let Some(fk) = &field.foreign_key {
+                    if self.get(&fk.to).is_none() {
+                        error(
+                            "throughline.E002",
+                            &model.name,
+                            format!(
+                                "field `{}` is a foreign key to `{}`, which is not registered",
+                                field.name, fk.to
+                            ),
+                        );
+                    }
+                    if fk.on_delete == OnDelete::SetNull && !field.nullable {
+                        error(
+                            "throughline.E006",
+                            &model.name,
+                            format!(
+                                "field `{}` uses on_delete = set_null but is not optional (use Option<ForeignKey<_>>)",
+                                field.name
+                            ),
+                        );
+                    }
+                }
+                if !field.choices.is_empty() {
+                    let text = matches!(field.ty, crate::FieldType::String { .. });
+                    let bad_default = match &field.default {
+                        crate::DefaultValue::Const(crate::Value::String(v)) => {
+                            !field.choices.iter().any(|c| &c.value == v)
+                        }
+                        _ => false,
+                    };
+                    if !text || bad_default {
+                        error(
+                            "throughline.E010",
+                            &model.name,
+                            format!(
+                                "choices field `{}` must be text with a default among its choices",
+                                field.name
+                            ),
+                        );
+                    }
+                }
+            }
+            let known = |name: &String| model.field(name.trim_start_matches('-')).is_some();
+            for (what, list) in model
+                .unique_constraints
+                .iter()
+                .map(|c| (format!("unique constraint `{}`", c.name), &c.fields))
+                .chain(
+                    model
+                        .indexes
+                        .iter()
+                        .map(|i| (format!("index `{}`", i.name), &i.fields)),
+                )
+                .chain(std::iter::once(("ordering".to_owned(), &model.ordering)))
+            {
+                for name in list.iter().filter(|n| !known(n)) {
+                    error(
+                        "throughline.E007",
+                        &model.name,
+                        format!("{what} names unknown field `{name}`"),
+                    );
+                }
+            }
+            let mut accessors: HashMap<String, &str> = HashMap::new();
+            for reverse in self.reverse_relations(&model.name) {
+                if model.field(&reverse.name).is_some() {
+                    error(
+                        "throughline.E003",
+                        &model.name,
+                        format!(
+                            "field `{}` clashes with the reverse accessor of {}.{}; set a related_name on it",
+                            reverse.name, reverse.from.name, reverse.field.name
+                        ),
+                    );
+                }
+                if let Some(other) = accessors.insert(reverse.name.clone(), &reverse.from.name) {
+                    error(
+                        "throughline.E005",
+                        &model.name,
+                        format!(
+                            "reverse accessor `{}` is defined by both {other} and {}.{}; set a related_name on one of them",
+                            reverse.name, reverse.from.name, reverse.field.name
+                        ),
+                    );
+                }
+            }
+        }
+        out.sort_by_key(|m| (m.level == CheckLevel::Warning, m.id));
+        out
+    }
+}

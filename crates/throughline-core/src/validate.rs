@@ -1,0 +1,95 @@
+//! Owns value validation: the checks run on every value before any SQL is sent (not null,
+//! type, max length, choices), giving [`Error::Validation`] naming the model and field.
+
+use crate::error::{Error, Result};
+use crate::schema::{FieldMeta, FieldType, ModelMeta};
+use crate::value::Value;
+
+/// Checks that `value` fits `field` of `model`.
+///
+/// ```
+/// use throughline_core::{validate::validate_value, FieldMeta, FieldType, ModelMeta, Value};
+/// let f = FieldMeta::new("grade", FieldType::String { max_length: Some(2) });
+/// let m = ModelMeta::new("Enrollment", "enrollment", vec![f.clone()]);
+/// assert!(validate_value(&m, &f, &Value::from("A+")).is_ok());
+/// let err = validate_value(&m, &f, &Value::from("A++")).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid value for Enrollment.grade: 3 characters, at most 2 allowed");
+/// ```
+pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Result<()> {
+    let fail = |reason: String| Err(Error::validation(&model.name, &field.name, reason));
+    if value.is_null() {
+        if field.nullable || field.is_auto() {
+            return Ok(());
+        }
+        return fail("NULL is not allowed (the field is not optional)".to_owned());
+    }
+    let fits = matches!(
+        (field.ty, value),
+        (
+            FieldType::AutoI64 | FieldType::I64,
+            Value::I64(_) | Value::I32(_) | Value::I16(_)
+        ) | (FieldType::I32, Value::I32(_) | Value::I16(_))
+            | (FieldType::I16, Value::I16(_))
+            | (FieldType::F64, Value::F64(_))
+            | (FieldType::Bool, Value::Bool(_))
+            | (FieldType::String { .. }, Value::String(_))
+            | (FieldType::Date, Value::Date(_))
+            | (FieldType::DateTime, Value::DateTime(_))
+            | (FieldType::Json, Value::Json(_))
+            | (FieldType::Uuid, Value::Uuid(_))
+            | (FieldType::Bytes, Value::Bytes(_))
+    );
+    let fits = fits || narrow_integer_fits(field.ty, value);
+    if !fits {
+        return fail(format!(
+            "a {} value does not fit a {:?} field",
+            value.kind_name(),
+            field.ty
+        ));
+    }
+    if let (
+        FieldType::String {
+            max_length: Some(max),
+        },
+        Value::String(text),
+    ) = (field.ty, value)
+    {
+        let len = text.chars().count();
+        if len > max as usize {
+            return fail(format!("{len} characters, at most {max} allowed"));
+        }
+    }
+    if !field.choices.is_empty() {
+        if let Value::String(text) = value {
+            if !field.choices.iter().any(|c| &c.value == text) {
+                let allowed: Vec<&str> = field.choices.iter().map(|c| c.value.as_str()).collect();
+                return fail(format!(
+                    "{text:?} is not one of the choices {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An `i64` given for an `i32`/`i16` column fits when its value is in range.
+fn narrow_integer_fits(ty: FieldType, value: &Value) -> bool {
+    match (ty, value.as_i64()) {
+        (FieldType::I32, Some(v)) => i32::try_from(v).is_ok(),
+        (FieldType::I16, Some(v)) => i16::try_from(v).is_ok(),
+        _ => false,
+    }
+}
+
+/// Validates a whole row given as `(field, value)` pairs.
+///
+/// ```
+/// use throughline_core::{validate::validate_row, FieldMeta, FieldType, ModelMeta, Value};
+/// let m = ModelMeta::new("S", "s", vec![FieldMeta::new("n", FieldType::I32)]);
+/// assert!(validate_row(&m, &[(&m.fields[0], Value::Null)]).is_err());
+/// ```
+pub fn validate_row(model: &ModelMeta, row: &[(&FieldMeta, Value)]) -> Result<()> {
+    row.iter()
+        .try_for_each(|(field, value)| validate_value(model, field, value))
+}

@@ -1,0 +1,213 @@
+//! Owns [`Value`], the dynamically typed value that the dynamic core (query tree, admin,
+//! migrations, CLI, introspection) passes around and that the drivers bind as parameters.
+//!
+//! The typed read path does not go through `Value`: rows decode straight into the user's
+//! structs (SPEC §8.7). `Value` is the currency of writes, filters and the dynamic core.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// One SQL value, independent of any backend.
+///
+/// ```
+/// use throughline_core::Value;
+/// let v: Value = "alice".into();
+/// assert_eq!(v, Value::String("alice".to_owned()));
+/// assert!(Value::Null.is_null());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A 16-bit integer (`smallint`).
+    I16(i16),
+    /// A 32-bit integer (`integer`).
+    I32(i32),
+    /// A 64-bit integer (`bigint`).
+    I64(i64),
+    /// A double precision float.
+    F64(f64),
+    /// Text.
+    String(String),
+    /// Bytes (`bytea` / `blob`).
+    Bytes(Vec<u8>),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A UTC timestamp with microsecond precision.
+    DateTime(DateTime<Utc>),
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// A UUID.
+    Uuid(uuid::Uuid),
+}
+
+impl Value {
+    /// Whether this is SQL `NULL`.
+    ///
+    /// ```
+    /// assert!(throughline_core::Value::Null.is_null());
+    /// ```
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as an `i64`, if it is an integer of any width.
+    ///
+    /// ```
+    /// use throughline_core::Value;
+    /// assert_eq!(Value::I32(7).as_i64(), Some(7));
+    /// assert_eq!(Value::String("7".into()).as_i64(), None);
+    /// ```
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::I16(v) => Some(i64::from(*v)),
+            Value::I32(v) => Some(i64::from(*v)),
+            Value::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value as text, if it is text.
+    ///
+    /// ```
+    /// use throughline_core::Value;
+    /// assert_eq!(Value::from("a").as_str(), Some("a"));
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's kind, for error messages.
+    ///
+    /// ```
+    /// assert_eq!(throughline_core::Value::I64(1).kind_name(), "i64");
+    /// ```
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::I16(_) => "i16",
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::F64(_) => "f64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::DateTime(_) => "datetime",
+            Value::Json(_) => "json",
+            Value::Uuid(_) => "uuid",
+        }
+    }
+
+    /// Renders the value for humans (example output, admin, CLI): text without quotes,
+    /// `NULL` for null, datetimes in the SQLite storage format.
+    ///
+    /// ```
+    /// use throughline_core::Value;
+    /// assert_eq!(Value::from("B+").display(), "B+");
+    /// assert_eq!(Value::Null.display(), "NULL");
+    /// ```
+    pub fn display(&self) -> String {
+        match self {
+            Value::Null => "NULL".to_owned(),
+            Value::Bool(v) => v.to_string(),
+            Value::I16(v) => v.to_string(),
+            Value::I32(v) => v.to_string(),
+            Value::I64(v) => v.to_string(),
+            Value::F64(v) => v.to_string(),
+            Value::String(v) => v.clone(),
+            Value::Bytes(v) => format!("<{} bytes>", v.len()),
+            Value::Date(v) => v.format("%Y-%m-%d").to_string(),
+            Value::DateTime(v) => format_datetime(v),
+            Value::Json(v) => v.to_string(),
+            Value::Uuid(v) => v.to_string(),
+        }
+    }
+}
+
+/// Formats a UTC datetime as `YYYY-MM-DD HH:MM:SS.ffffff`, the text form SQLite stores
+/// (Django's format, so databases are interchangeable).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let t = Utc.with_ymd_and_hms(2025, 6, 11, 14, 30, 0).unwrap();
+/// assert_eq!(throughline_core::value::format_datetime(&t), "2025-06-11 14:30:00.000000");
+/// ```
+pub fn format_datetime(value: &DateTime<Utc>) -> String {
+    value.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Parses the SQLite text form of a datetime (with or without fraction, with an optional
+/// `T` separator and an optional `+00:00`/`Z` suffix).
+///
+/// ```
+/// let t = throughline_core::value::parse_datetime("2025-06-11 14:30:00.000001").unwrap();
+/// assert_eq!(t.timestamp_subsec_micros(), 1);
+/// ```
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    let trimmed = text
+        .trim_end_matches('Z')
+        .trim_end_matches("+00:00")
+        .replace('T', " ");
+    chrono::NaiveDateTime::parse_from_str(&trimmed, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&trimmed, "%Y-%m-%d %H:%M:%S"))
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+/// Truncates a datetime to microseconds, the precision both backends store.
+///
+/// ```
+/// use chrono::{TimeZone, Utc, Timelike};
+/// let t = Utc.timestamp_opt(0, 1_234_567).unwrap();
+/// assert_eq!(throughline_core::value::truncate_micros(t).nanosecond(), 1_234_000);
+/// ```
+pub fn truncate_micros(value: DateTime<Utc>) -> DateTime<Utc> {
+    let micros = value.timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(value)
+}
+
+macro_rules! value_from {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$ty> for Value {
+            fn from(v: $ty) -> Self {
+                Value::$variant(v)
+            }
+        })*
+    };
+}
+
+value_from! {
+    bool => Bool,
+    i16 => I16,
+    i32 => I32,
+    i64 => I64,
+    f64 => F64,
+    String => String,
+    Vec<u8> => Bytes,
+    NaiveDate => Date,
+    serde_json::Value => Json,
+    uuid::Uuid => Uuid,
+}
+
+impl From<DateTime<Utc>> for Value {
+    fn from(v: DateTime<Utc>) -> Self {
+        Value::DateTime(truncate_micros(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::String(v.to_owned())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}

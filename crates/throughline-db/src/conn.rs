@@ -1,0 +1,104 @@
+//! Owns the contract between ORM operations and drivers: [`Conn`] (run one statement on
+//! one connection), [`Row`] (a row of either backend, read in place), [`Op`] (one ORM
+//! operation: async code over a `Conn`) and [`Access`] (what the operation does, which
+//! decides connection, transaction and locking).
+//!
+//! An operation is written once, as async code over `&mut dyn Conn`. On PostgreSQL it is
+//! awaited for real. On SQLite the whole operation is sent as one job to the connection's
+//! thread, where every `Conn` future is already complete when created, so the operation
+//! finishes in a single poll: one hop per operation, not per statement (SPEC §8.5).
+
+use std::future::Future;
+use std::pin::Pin;
+use throughline_core::{Backend, Result};
+use throughline_query::Statement;
+
+/// A boxed, `Send` future, the return type of [`Conn`] methods and operations.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A row of a result, read in place (decoding happens while the driver still holds it).
+pub enum Row<'a> {
+    /// A SQLite row.
+    Sqlite(&'a rusqlite::Row<'a>),
+    /// A PostgreSQL row.
+    Postgres(&'a tokio_postgres::Row),
+}
+
+impl Row<'_> {
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        match self {
+            Row::Sqlite(row) => row.as_ref().column_count(),
+            Row::Postgres(row) => row.len(),
+        }
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes column `index` as `T`.
+    pub fn get<T: crate::Decode>(&self, index: usize) -> Result<T> {
+        T::decode(self, index)
+    }
+}
+
+/// The callback a query calls for each row.
+pub type RowFn<'a> = &'a mut (dyn FnMut(&Row<'_>) -> Result<()> + Send);
+
+/// One connection, as an operation sees it.
+pub trait Conn: Send {
+    /// The backend of this connection.
+    fn backend(&self) -> Backend;
+
+    /// Runs a statement that returns rows, calling `on_row` for each; returns the row count.
+    fn query<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        on_row: RowFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Runs a statement that returns no rows; returns the number of rows affected.
+    fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
+
+    /// Runs SQL without parameters, possibly several statements (DDL, savepoints).
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+/// What an operation does, which decides where and how it runs.
+///
+/// ```
+/// use throughline_db::Access;
+/// assert_ne!(Access::Read, Access::Atomic);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads: a SQLite reader connection, no transaction.
+    Read,
+    /// One writing statement: the SQLite writer, autocommit.
+    WriteOne,
+    /// Several statements that must apply together: one transaction (SQLite
+    /// `BEGIN IMMEDIATE`), or a savepoint inside the caller's transaction.
+    Atomic,
+}
+
+/// One ORM operation: async code run on one connection. Build it with [`op`].
+pub type Op<T> = Box<dyn for<'c> FnOnce(&'c mut dyn Conn) -> BoxFuture<'c, Result<T>> + Send>;
+
+/// Boxes an operation; the closure's argument is the connection.
+///
+/// ```
+/// use throughline_db::{op, Conn};
+/// use throughline_query::Statement;
+/// let count = op(|conn: &mut dyn Conn| Box::pin(async move {
+///     conn.execute(&Statement::new("DELETE FROM t", vec![])).await
+/// }));
+/// # drop(count);
+/// ```
+pub fn op<T, F>(f: F) -> Op<T>
+where
+    F: for<'c> FnOnce(&'c mut dyn Conn) -> BoxFuture<'c, Result<T>> + Send + 'static,
+{
+    Box::new(f)
+}

@@ -1,0 +1,118 @@
+//! Owns [`Counting`], an executor wrapper that records every statement an operation runs,
+//! so tests can assert statement counts (Django's `assertNumQueries`): select_related is one
+//! query, prefetch is two, a bulk add does not grow with the number of targets.
+
+use crate::conn::{Access, BoxFuture, Conn, Op, RowFn};
+use crate::executor::Executor;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use throughline_core::{Backend, Result};
+use throughline_query::Statement;
+
+/// Wraps an executor and records the SQL of every statement run through it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// use throughline_db::{Counting, Database};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let counting = Counting::new(&db);
+/// assert_eq!(counting.count(), 0);
+/// # Ok(()) }
+/// ```
+pub struct Counting<E> {
+    inner: E,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl<E: Executor> Counting<E> {
+    /// Starts counting statements run through `inner`.
+    pub fn new(inner: E) -> Self {
+        Counting {
+            inner,
+            log: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The number of statements recorded.
+    pub fn count(&self) -> usize {
+        self.statements().len()
+    }
+
+    /// The SQL of the statements recorded, in order.
+    pub fn statements(&self) -> Vec<String> {
+        match self.log.lock() {
+            Ok(log) => log.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Forgets the recorded statements.
+    pub fn reset(&self) {
+        match self.log.lock() {
+            Ok(mut log) => log.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+}
+
+struct CountingConn<'c> {
+    inner: &'c mut dyn Conn,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl CountingConn<'_> {
+    fn record(&self, sql: &str) {
+        match self.log.lock() {
+            Ok(mut log) => log.push(sql.to_owned()),
+            Err(poisoned) => poisoned.into_inner().push(sql.to_owned()),
+        }
+    }
+}
+
+impl Conn for CountingConn<'_> {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        on_row: RowFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        self.record(&stmt.sql);
+        self.inner.query(stmt, on_row)
+    }
+
+    fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
+        self.record(&stmt.sql);
+        self.inner.execute(stmt)
+    }
+
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        self.record(sql);
+        self.inner.batch(sql)
+    }
+}
+
+impl<E: Executor> Executor for Counting<E> {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        access: Access,
+        op: Op<T>,
+    ) -> impl Future<Output = Result<T>> + Send {
+        let log = self.log.clone();
+        self.inner.run(
+            access,
+            crate::op(move |conn| {
+                Box::pin(async move {
+                    let mut counting = CountingConn { inner: conn, log };
+                    op(&mut counting).await
+                })
+            }),
+        )
+    }
+}

@@ -1,0 +1,245 @@
+//! Owns [`Decode`]: reading one column of a [`Row`] straight into a Rust value, per
+//! backend, without going through [`Value`] (the typed read path, SPEC §8.7). `Value`
+//! itself also decodes, for the dynamic core.
+
+use crate::conn::Row;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::ValueRef;
+use throughline_core::value::parse_datetime;
+use throughline_core::{Error, Result, Value};
+
+/// A Rust type that can be read from a column.
+pub trait Decode: Sized {
+    /// Reads column `index` of `row`.
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
+}
+
+fn decode_error(index: usize, reason: impl std::fmt::Display) -> Error {
+    Error::Decode {
+        column: index.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn sqlite_ref<'a>(row: &'a rusqlite::Row<'a>, index: usize) -> Result<ValueRef<'a>> {
+    row.get_ref(index).map_err(|e| decode_error(index, e))
+}
+
+fn pg_get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    index: usize,
+) -> Result<T> {
+    row.try_get(index).map_err(|e| decode_error(index, e))
+}
+
+fn sqlite_text<'a>(value: ValueRef<'a>, index: usize) -> Result<&'a str> {
+    match value {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).map_err(|e| decode_error(index, e)),
+        other => Err(decode_error(
+            index,
+            format!("expected text, found {:?}", other.data_type()),
+        )),
+    }
+}
+
+fn sqlite_int(value: ValueRef<'_>, index: usize) -> Result<i64> {
+    match value {
+        ValueRef::Integer(v) => Ok(v),
+        other => Err(decode_error(
+            index,
+            format!("expected integer, found {:?}", other.data_type()),
+        )),
+    }
+}
+
+macro_rules! decode_int {
+    ($($ty:ty),*) => {$(
+        impl Decode for $ty {
+            fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+                match row {
+                    Row::Sqlite(r) => {
+                        let v = sqlite_int(sqlite_ref(r, index)?, index)?;
+                        <$ty>::try_from(v).map_err(|e| decode_error(index, e))
+                    }
+                    Row::Postgres(r) => pg_get::<$ty>(r, index),
+                }
+            }
+        }
+    )*};
+}
+decode_int!(i16, i32, i64);
+
+impl Decode for f64 {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                ValueRef::Real(v) => Ok(v),
+                ValueRef::Integer(v) => Ok(v as f64),
+                other => Err(decode_error(
+                    index,
+                    format!("expected real, found {:?}", other.data_type()),
+                )),
+            },
+            Row::Postgres(r) => pg_get::<f64>(r, index),
+        }
+    }
+}
+
+impl Decode for bool {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => Ok(sqlite_int(sqlite_ref(r, index)?, index)? != 0),
+            Row::Postgres(r) => pg_get::<bool>(r, index),
+        }
+    }
+}
+
+impl Decode for String {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => Ok(sqlite_text(sqlite_ref(r, index)?, index)?.to_owned()),
+            Row::Postgres(r) => pg_get::<String>(r, index),
+        }
+    }
+}
+
+impl Decode for Vec<u8> {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
+                other => Err(decode_error(
+                    index,
+                    format!("expected blob, found {:?}", other.data_type()),
+                )),
+            },
+            Row::Postgres(r) => pg_get::<Vec<u8>>(r, index),
+        }
+    }
+}
+
+impl Decode for NaiveDate {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => {
+                let text = sqlite_text(sqlite_ref(r, index)?, index)?;
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| decode_error(index, e))
+            }
+            Row::Postgres(r) => pg_get::<NaiveDate>(r, index),
+        }
+    }
+}
+
+impl Decode for DateTime<Utc> {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => {
+                let text = sqlite_text(sqlite_ref(r, index)?, index)?;
+                parse_datetime(text)
+                    .ok_or_else(|| decode_error(index, format!("bad datetime {text:?}")))
+            }
+            Row::Postgres(r) => pg_get::<DateTime<Utc>>(r, index),
+        }
+    }
+}
+
+impl Decode for serde_json::Value {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => {
+                let text = sqlite_text(sqlite_ref(r, index)?, index)?;
+                serde_json::from_str(text).map_err(|e| decode_error(index, e))
+            }
+            Row::Postgres(r) => pg_get::<serde_json::Value>(r, index),
+        }
+    }
+}
+
+impl Decode for uuid::Uuid {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                ValueRef::Blob(b) => uuid::Uuid::from_slice(b).map_err(|e| decode_error(index, e)),
+                other => {
+                    let text = sqlite_text(other, index)?;
+                    uuid::Uuid::parse_str(text).map_err(|e| decode_error(index, e))
+                }
+            },
+            Row::Postgres(r) => pg_get::<uuid::Uuid>(r, index),
+        }
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        let null = match row {
+            Row::Sqlite(r) => matches!(sqlite_ref(r, index)?, ValueRef::Null),
+            Row::Postgres(r) => {
+                let raw: Option<RawPresence> = pg_get(r, index)?;
+                raw.is_none()
+            }
+        };
+        if null {
+            Ok(None)
+        } else {
+            T::decode(row, index).map(Some)
+        }
+    }
+}
+
+/// Accepts any PostgreSQL type, only to learn whether the column is NULL.
+struct RawPresence;
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawPresence {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        _: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawPresence)
+    }
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
+
+impl Decode for Value {
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            Row::Sqlite(r) => Ok(match sqlite_ref(r, index)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::I64(v),
+                ValueRef::Real(v) => Value::F64(v),
+                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+            }),
+            Row::Postgres(r) => {
+                use tokio_postgres::types::Type;
+                let ty = r
+                    .columns()
+                    .get(index)
+                    .map(|c| c.type_().clone())
+                    .ok_or_else(|| decode_error(index, "no such column"))?;
+                let value = match ty {
+                    Type::BOOL => pg_get::<Option<bool>>(r, index)?.into(),
+                    Type::INT2 => pg_get::<Option<i16>>(r, index)?.into(),
+                    Type::INT4 => pg_get::<Option<i32>>(r, index)?.into(),
+                    Type::INT8 => pg_get::<Option<i64>>(r, index)?.into(),
+                    Type::FLOAT8 => pg_get::<Option<f64>>(r, index)?.into(),
+                    Type::FLOAT4 => pg_get::<Option<f32>>(r, index)?.map(f64::from).into(),
+                    Type::BYTEA => pg_get::<Option<Vec<u8>>>(r, index)?.into(),
+                    Type::DATE => pg_get::<Option<NaiveDate>>(r, index)?.into(),
+                    Type::TIMESTAMPTZ => pg_get::<Option<DateTime<Utc>>>(r, index)?.into(),
+                    Type::TIMESTAMP => pg_get::<Option<chrono::NaiveDateTime>>(r, index)?
+                        .map(|t| t.and_utc())
+                        .into(),
+                    Type::JSON | Type::JSONB => {
+                        pg_get::<Option<serde_json::Value>>(r, index)?.into()
+                    }
+                    Type::UUID => pg_get::<Option<uuid::Uuid>>(r, index)?.into(),
+                    _ => pg_get::<Option<String>>(r, index)?.into(),
+                };
+                Ok(value)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Owns [`Executor`]: what every ORM operation takes, either the [`crate::Database`] pool
+//! or an open [`crate::Transaction`] (SPEC §8.6).
+
+use crate::conn::{Access, Op};
+use std::future::Future;
+use throughline_core::{Backend, Result};
+
+/// Something an operation can run on: the pool or an open transaction.
+///
+/// Methods return `impl Future + Send` rather than being `async fn`, so futures stay
+/// `Send` in generic code (and `tokio::spawn` accepts them).
+pub trait Executor: Send + Sync {
+    /// The backend operations will run on.
+    fn backend(&self) -> Backend;
+
+    /// Runs one operation. On the pool, `Access::Atomic` wraps it in a transaction; inside a
+    /// transaction, every operation runs in a savepoint, so an error it returns leaves the
+    /// caller's transaction usable.
+    fn run<T: Send + 'static>(
+        &self,
+        access: Access,
+        op: Op<T>,
+    ) -> impl Future<Output = Result<T>> + Send;
+}
+
+impl<E: Executor> Executor for &E {
+    fn backend(&self) -> Backend {
+        (**self).backend()
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        access: Access,
+        op: Op<T>,
+    ) -> impl Future<Output = Result<T>> + Send {
+        (**self).run(access, op)
+    }
+}

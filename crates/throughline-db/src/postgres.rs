@@ -1,0 +1,310 @@
+//! Owns the PostgreSQL driver: the pool (deadpool-postgres over tokio-postgres, with its
+//! per-connection statement cache), [`Lease`] (a pooled connection that is discarded, not
+//! reused, if it comes back inside a transaction), binding [`Value`]s to the prepared
+//! statement's parameter types, and mapping SQLSTATEs to typed errors.
+
+use crate::conn::{Access, BoxFuture, Conn, Op, Row, RowFn};
+use bytes::BytesMut;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::time::{Duration, Instant};
+use throughline_core::{Backend, DatabaseError, Error, IntegrityKind, Result, Value};
+use throughline_query::Statement;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+
+/// Pool settings for PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Largest number of connections.
+    pub max_size: usize,
+    /// How long to wait for a free connection.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A pool of PostgreSQL connections.
+pub struct PgPool {
+    pool: Pool,
+    wait_timeout: Duration,
+}
+
+impl PgPool {
+    /// Builds the pool (connections open lazily).
+    pub(crate) fn new(config: tokio_postgres::Config, options: &PgOptions) -> Result<PgPool> {
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_size)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(options.wait_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the PostgreSQL pool: {e}")))?;
+        Ok(PgPool {
+            pool,
+            wait_timeout: options.wait_timeout,
+        })
+    }
+
+    /// Takes a connection from the pool.
+    pub(crate) async fn lease(&self) -> Result<Lease> {
+        use deadpool_postgres::PoolError;
+        match self.pool.get().await {
+            Ok(object) => Ok(Lease {
+                object: Some(object),
+                clean: true,
+            }),
+            Err(PoolError::Timeout(_)) => Err(Error::Timeout {
+                what: "a PostgreSQL connection".to_owned(),
+                millis: self.wait_timeout.as_millis() as u64,
+            }),
+            Err(PoolError::Backend(e)) => Err(map_error(e)),
+            Err(other) => Err(Error::Database(DatabaseError::new(
+                format!("cannot get a PostgreSQL connection: {other}"),
+                None,
+                None,
+            ))),
+        }
+    }
+
+    /// Runs an operation outside any transaction.
+    pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
+        let mut lease = self.lease().await?;
+        match access {
+            Access::Read | Access::WriteOne => op(&mut lease).await,
+            Access::Atomic => {
+                lease.begin("BEGIN").await?;
+                match op(&mut lease).await {
+                    Ok(value) => {
+                        lease.commit().await?;
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        lease.rollback().await?;
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A pooled connection. If it is dropped while a transaction is open (its future was
+/// dropped mid-operation), the connection is detached from the pool and closed, so it is
+/// never handed on holding locks; the server rolls the transaction back.
+pub(crate) struct Lease {
+    object: Option<Object>,
+    clean: bool,
+}
+
+impl Lease {
+    fn client(&self) -> Result<&Object> {
+        self.object.as_ref().ok_or_else(|| {
+            Error::Database(DatabaseError::new(
+                "the PostgreSQL connection was discarded",
+                None,
+                None,
+            ))
+        })
+    }
+
+    /// Starts a transaction with `sql` (`BEGIN ...`).
+    pub(crate) async fn begin(&mut self, sql: &str) -> Result<()> {
+        self.clean = false;
+        self.batch(sql).await
+    }
+
+    /// Commits; a connection lost during `COMMIT` gives [`Error::CommitOutcomeUnknown`].
+    pub(crate) async fn commit(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let result = self.client()?.batch_execute("COMMIT").await;
+        crate::trace_statement(&Statement::new("COMMIT", Vec::new()), started, 0);
+        match result {
+            Ok(()) => {
+                self.clean = true;
+                Ok(())
+            }
+            Err(e) if e.is_closed() || e.as_db_error().is_none() => {
+                Err(Error::CommitOutcomeUnknown(DatabaseError::new(
+                    e.to_string(),
+                    None,
+                    Some(Box::new(e)),
+                )))
+            }
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(&mut self) -> Result<()> {
+        self.batch("ROLLBACK").await?;
+        self.clean = true;
+        Ok(())
+    }
+
+    async fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        self.client()?.prepare_cached(sql).await.map_err(map_error)
+    }
+
+    async fn query_async(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
+        let started = Instant::now();
+        let prepared = self.prepare(&stmt.sql).await?;
+        let params: Vec<PgParam<'_>> = stmt.params.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self
+            .client()?
+            .query(&prepared, &refs)
+            .await
+            .map_err(map_error)?;
+        for row in &rows {
+            on_row(&Row::Postgres(row))?;
+        }
+        crate::trace_statement(stmt, started, rows.len() as u64);
+        Ok(rows.len() as u64)
+    }
+
+    async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
+        let started = Instant::now();
+        let prepared = self.prepare(&stmt.sql).await?;
+        let params: Vec<PgParam<'_>> = stmt.params.iter().map(PgParam).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let affected = self
+            .client()?
+            .execute(&prepared, &refs)
+            .await
+            .map_err(map_error)?;
+        crate::trace_statement(stmt, started, affected);
+        Ok(affected)
+    }
+
+    async fn batch_async(&mut self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        let result = self.client()?.batch_execute(sql).await.map_err(map_error);
+        crate::trace_statement(&Statement::new(sql, Vec::new()), started, 0);
+        result
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.clean {
+            if let Some(object) = self.object.take() {
+                drop(Object::take(object));
+            }
+        }
+    }
+}
+
+impl Conn for Lease {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        on_row: RowFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.query_async(stmt, on_row))
+    }
+
+    fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.execute_async(stmt))
+    }
+
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.batch_async(sql))
+    }
+}
+
+/// A [`Value`] bound to a prepared statement's parameter, converted to the parameter's
+/// declared type (an `i64` bound to an `int4` parameter is range-checked and narrowed).
+#[derive(Debug)]
+struct PgParam<'a>(&'a Value);
+
+impl ToSql for PgParam<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let int =
+            |v: i64,
+             out: &mut BytesMut|
+             -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                match *ty {
+                    Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+                    Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+                    Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                    _ => v.to_sql(ty, out),
+                }
+            };
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(v) => v.to_sql(ty, out),
+            Value::I16(v) => int(i64::from(*v), out),
+            Value::I32(v) => int(i64::from(*v), out),
+            Value::I64(v) => int(*v, out),
+            Value::F64(v) => v.to_sql(ty, out),
+            Value::String(v) => v.to_sql(ty, out),
+            Value::Bytes(v) => v.to_sql(ty, out),
+            Value::Date(v) => v.to_sql(ty, out),
+            Value::DateTime(v) => v.to_sql(ty, out),
+            Value::Json(v) => v.to_sql(ty, out),
+            Value::Uuid(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Maps a tokio-postgres error to a throughline error by SQLSTATE.
+pub(crate) fn map_error(error: tokio_postgres::Error) -> Error {
+    if let Some(db) = error.as_db_error() {
+        let kind = match db.code().code() {
+            "23505" => Some(IntegrityKind::Unique),
+            "23503" => Some(IntegrityKind::ForeignKey),
+            "23502" => Some(IntegrityKind::NotNull),
+            "23514" => Some(IntegrityKind::Check),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Error::Integrity {
+                kind,
+                constraint: db.constraint().map(str::to_owned),
+                model: None,
+                message: db.message().to_owned(),
+            };
+        }
+        let code = db.code().code().to_owned();
+        let message = db.message().to_owned();
+        return Error::Database(DatabaseError::new(
+            message,
+            Some(code),
+            Some(Box::new(error)),
+        ));
+    }
+    Error::Database(DatabaseError::new(
+        error.to_string(),
+        None,
+        Some(Box::new(error)),
+    ))
+}

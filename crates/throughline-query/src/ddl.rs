@@ -1,0 +1,200 @@
+//! Owns the DDL of a model for `create_tables` (migrations come later and will reuse it):
+//! `CREATE TABLE` with column types per backend, the primary key, foreign keys with their
+//! on-delete action, named unique constraints, and indexes.
+
+use crate::render::build_schema;
+use sea_query::{Alias, ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
+use throughline_core::{
+    Backend, Error, FieldMeta, FieldType, ModelMeta, OnDelete, Registry, Result,
+};
+
+/// The statements that create `model`'s table and indexes (idempotent: `IF NOT EXISTS`).
+/// Foreign keys refer to their target's table as found in `registry`.
+///
+/// ```
+/// # use throughline_core::*;
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// # let m: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+/// let mut registry = Registry::new();
+/// registry.register(m);
+/// let sql = throughline_query::create_table(m, &registry, Backend::Sqlite).unwrap();
+/// assert_eq!(sql[0], r#"CREATE TABLE IF NOT EXISTS "tag" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT )"#);
+/// ```
+pub fn create_table(
+    model: &ModelMeta,
+    registry: &Registry,
+    backend: Backend,
+) -> Result<Vec<String>> {
+    let mut table = Table::create();
+    table.table(Alias::new(&model.table)).if_not_exists();
+    for field in &model.fields {
+        table.col(column_def(field, backend));
+        if let Some(fk) = &field.foreign_key {
+            let target = registry.get(&fk.to).ok_or_else(|| {
+                Error::invalid_query(
+                    &model.name,
+                    format!(
+                        "foreign key `{}` refers to unregistered model {}",
+                        field.name, fk.to
+                    ),
+                )
+            })?;
+            table.foreign_key(
+                ForeignKey::create()
+                    .name(format!("{}_{}_fkey", model.table, field.column))
+                    .from(Alias::new(&model.table), Alias::new(&field.column))
+                    .to(Alias::new(&target.table), Alias::new(&target.pk().column))
+                    .on_delete(on_delete_action(fk.on_delete)),
+            );
+        }
+    }
+    for constraint in &model.unique_constraints {
+        let mut index = Index::create();
+        index.name(&constraint.name).unique();
+        for name in &constraint.fields {
+            let field = model.field(name).ok_or_else(|| {
+                Error::invalid_query(
+                    &model.name,
+                    format!("unique constraint names unknown field `{name}`"),
+                )
+            })?;
+            index.col(Alias::new(&field.column));
+        }
+        table.index(&mut index);
+    }
+    let mut out = vec![build_schema(&table, backend)];
+    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
+    for field in &model.fields {
+        if (field.index || field.foreign_key.is_some()) && !field.unique && !field.primary_key {
+            indexes.push((
+                format!("{}_{}_idx", model.table, field.column),
+                vec![field.column.clone()],
+            ));
+        }
+    }
+    for index in &model.indexes {
+        let mut columns = Vec::new();
+        for name in &index.fields {
+            let field = model.field(name).ok_or_else(|| {
+                Error::invalid_query(&model.name, format!("index names unknown field `{name}`"))
+            })?;
+            columns.push(field.column.clone());
+        }
+        indexes.push((index.name.clone(), columns));
+    }
+    for (name, columns) in indexes {
+        let mut index = Index::create();
+        index
+            .if_not_exists()
+            .name(name)
+            .table(Alias::new(&model.table));
+        for column in columns {
+            index.col(Alias::new(column));
+        }
+        out.push(build_schema(&index, backend));
+    }
+    Ok(out)
+}
+
+/// The statement that drops `model`'s table if it exists.
+///
+/// ```
+/// # use throughline_core::*;
+/// # let m = ModelMeta::new("Tag", "tag", vec![]);
+/// assert_eq!(throughline_query::drop_table(&m, Backend::Postgres), r#"DROP TABLE IF EXISTS "tag" CASCADE"#);
+/// ```
+pub fn drop_table(model: &ModelMeta, backend: Backend) -> String {
+    let mut drop = Table::drop();
+    drop.table(Alias::new(&model.table)).if_exists();
+    if backend == Backend::Postgres {
+        drop.cascade();
+    }
+    build_schema(&drop, backend)
+}
+
+fn on_delete_action(on_delete: OnDelete) -> ForeignKeyAction {
+    match on_delete {
+        OnDelete::Cascade => ForeignKeyAction::Cascade,
+        // PROTECT never lets a referred row go; RESTRICT (as Django's) lets it go when the
+        // referring rows are deleted by the same statement's cascade: NO ACTION does that.
+        OnDelete::Protect => ForeignKeyAction::Restrict,
+        OnDelete::Restrict | OnDelete::DoNothing => ForeignKeyAction::NoAction,
+        OnDelete::SetNull => ForeignKeyAction::SetNull,
+    }
+}
+
+fn column_def(field: &FieldMeta, backend: Backend) -> ColumnDef {
+    let mut def = ColumnDef::new(Alias::new(&field.column));
+    match (field.ty, backend) {
+        (FieldType::AutoI64, Backend::Sqlite) => {
+            def.integer();
+        }
+        (FieldType::AutoI64, Backend::Postgres) => {
+            def.big_integer();
+        }
+        (FieldType::I16, _) => {
+            def.small_integer();
+        }
+        (FieldType::I32, _) => {
+            def.integer();
+        }
+        (FieldType::I64, _) => {
+            def.big_integer();
+        }
+        (FieldType::F64, _) => {
+            def.double();
+        }
+        (FieldType::Bool, _) => {
+            def.boolean();
+        }
+        (
+            FieldType::String {
+                max_length: Some(n),
+            },
+            _,
+        ) => {
+            def.string_len(n);
+        }
+        (FieldType::String { max_length: None }, _) => {
+            def.text();
+        }
+        (FieldType::Date, _) => {
+            def.date();
+        }
+        (FieldType::DateTime, Backend::Sqlite) => {
+            def.custom(Alias::new("datetime"));
+        }
+        (FieldType::DateTime, Backend::Postgres) => {
+            def.timestamp_with_time_zone();
+        }
+        (FieldType::Json, Backend::Sqlite) => {
+            def.text();
+        }
+        (FieldType::Json, Backend::Postgres) => {
+            def.json_binary();
+        }
+        (FieldType::Uuid, Backend::Sqlite) => {
+            def.char_len(32);
+        }
+        (FieldType::Uuid, Backend::Postgres) => {
+            def.uuid();
+        }
+        (FieldType::Bytes, _) => {
+            def.binary();
+        }
+    }
+    if field.nullable {
+        def.null();
+    } else {
+        def.not_null();
+    }
+    if field.primary_key {
+        def.primary_key();
+        if field.is_auto() {
+            def.auto_increment();
+        }
+    } else if field.unique {
+        def.unique_key();
+    }
+    def
+}

@@ -1,0 +1,25 @@
+//! The untyped query layer of throughline: relation paths ([`Hop`], [`FieldPath`]), filters
+//! ([`Filter`], [`Lookup`]), selects with joins ([`SelectQuery`]), writes ([`InsertQuery`],
+//! [`UpdateQuery`], [`DeleteQuery`]) and DDL ([`create_table`]), rendered per backend with
+//! sea-query into a [`Statement`] whose parameters are throughline [`Value`]s.
+//!
+//! sea-query renders; the semantics (join sharing, NULL-aware negation, case rules of
+//! lookups, capability checks) live here.
+//!
+//! This is an internal crate: its API is re-exported by the `throughline` facade.
+//!
+//! [`Value`]: throughline_core::Value
+
+pub mod ddl;
+pub mod filter;
+pub mod path;
+pub mod render;
+pub mod select;
+pub mod write;
+
+pub use ddl::{create_table, drop_table};
+pub use filter::{Condition, Filter, Lookup};
+pub use path::{FieldPath, Hop};
+pub use render::Statement;
+pub use select::{FilterGroup, OrderBy, Projection, SelectQuery};
+pub use write::{Conflict, DeleteQuery, InsertQuery, UpdateQuery};

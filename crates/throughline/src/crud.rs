@@ -1,0 +1,203 @@
+//! Owns the instance operations behind [`crate::Model`]'s methods (insert, save, delete,
+//! get by key) and the mapping of database errors to the model (naming SQLite's unique
+//! constraints from the columns it reports).
+
+use crate::Model;
+use throughline_core::validate::validate_value;
+use throughline_core::{Error, IntegrityKind, ModelMeta, Result, Value};
+use throughline_db::{Access, Decode, Executor, Row, op};
+use throughline_query::{
+    Conflict, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, SelectQuery, UpdateQuery,
+};
+
+/// Reads a primary-key value from a row.
+pub(crate) fn decode_key<T: Model>(row: &Row<'_>, index: usize) -> Result<Value> {
+    <Value as Decode>::decode(row, index)
+}
+
+/// Validates every field value of an instance before any SQL is sent; a foreign key to an
+/// unsaved instance is [`Error::Unsaved`].
+pub(crate) fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+    for (field, value) in meta.fields.iter().zip(values) {
+        if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
+            return Err(Error::Unsaved {
+                model: fk.to.clone(),
+                action: format!(
+                    "it is assigned to {}.{}, which requires a saved row",
+                    meta.name, field.name
+                ),
+            });
+        }
+        validate_value(meta, field, value)?;
+    }
+    Ok(())
+}
+
+/// Adds the model to an integrity error, and on SQLite names the unique constraint from
+/// the columns in the message (`UNIQUE constraint failed: enrollment.student_id, ...`).
+pub(crate) fn attach_model(error: Error, meta: &ModelMeta) -> Error {
+    match error {
+        Error::Integrity {
+            kind,
+            constraint,
+            model: None,
+            message,
+        } => {
+            let constraint = constraint.or_else(|| {
+                if kind != IntegrityKind::Unique {
+                    return None;
+                }
+                let columns = message.split_once("failed: ")?.1;
+                let columns: Vec<&str> = columns
+                    .split(", ")
+                    .map(|c| c.rsplit('.').next().unwrap_or(c))
+                    .collect();
+                meta.unique_constraint_for_columns(&columns)
+            });
+            Error::Integrity {
+                kind,
+                constraint,
+                model: Some(meta.name.clone()),
+                message,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The insert of one instance: every field except an unset auto key, returning the key.
+fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {
+    let meta = M::meta();
+    let mut fields = Vec::new();
+    let mut row = Vec::new();
+    for (field, value) in meta.fields.iter().zip(values) {
+        if field.is_auto() && value.is_null() {
+            continue;
+        }
+        fields.push(field.name.clone());
+        row.push(value.clone());
+    }
+    InsertQuery {
+        model: meta,
+        fields,
+        rows: vec![row],
+        conflict: Conflict::Error,
+        returning: vec![meta.pk().name.clone()],
+    }
+}
+
+pub(crate) async fn create<M: Model, E: Executor>(mut instance: M, exec: &E) -> Result<M> {
+    instance.before_save(true);
+    let values = instance.to_values();
+    let meta = M::meta();
+    validate_instance(meta, &values)?;
+    let stmt = insert_statement::<M>(&values).render(exec.backend())?;
+    let key = exec
+        .run(
+            Access::WriteOne,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut key = Value::Null;
+                    conn.query(&stmt, &mut |row| {
+                        key = decode_key::<M>(row, 0)?;
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(key)
+                })
+            }),
+        )
+        .await
+        .map_err(|e| attach_model(e, meta))?;
+    set_pk(&mut instance, key)?;
+    Ok(instance)
+}
+
+/// Sets the key returned by the insert.
+fn set_pk<M: Model>(instance: &mut M, key: Value) -> Result<()> {
+    if key.is_null() {
+        return Err(Error::invalid_query(
+            M::MODEL_NAME,
+            "the insert returned no key",
+        ));
+    }
+    instance.set_pk_value(key)
+}
+
+pub(crate) async fn save<M: Model, E: Executor>(instance: &mut M, exec: &E) -> Result<()> {
+    let meta = M::meta();
+    let pk = instance.pk_value();
+    if pk.is_null() {
+        let saved = create(instance.clone(), exec).await?;
+        *instance = saved;
+        return Ok(());
+    }
+    instance.before_save(false);
+    let values = instance.to_values();
+    validate_instance(meta, &values)?;
+    let set: Vec<(String, Value)> = meta
+        .fields
+        .iter()
+        .zip(&values)
+        .filter(|(f, _)| !f.primary_key)
+        .map(|(f, v)| (f.name.clone(), v.clone()))
+        .collect();
+    let backend = exec.backend();
+    let update = UpdateQuery {
+        model: meta,
+        set,
+        groups: vec![key_group(meta, pk)],
+    }
+    .render(backend)?;
+    let insert = insert_statement::<M>(&values).render(backend)?;
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                if conn.execute(&update).await? == 0 {
+                    conn.query(&insert, &mut |_| Ok(())).await?;
+                }
+                Ok(())
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
+/// `WHERE pk = key`.
+pub(crate) fn key_group(meta: &ModelMeta, key: Value) -> FilterGroup {
+    FilterGroup {
+        filter: Filter::cond(FieldPath::local(&meta.pk().name), Lookup::Exact(key)),
+        exclude: false,
+    }
+}
+
+pub(crate) async fn delete<M: Model, E: Executor>(instance: &M, exec: &E) -> Result<u64> {
+    let meta = M::meta();
+    let key = instance.pk_value();
+    if key.is_null() {
+        return Err(Error::Unsaved {
+            model: meta.name.clone(),
+            action: "delete() needs a saved row".to_owned(),
+        });
+    }
+    crate::queryset::QuerySet::<M>::from_groups(vec![key_group(meta, key)])
+        .delete(exec)
+        .await
+}
+
+pub(crate) async fn get_by_key<M: Model>(exec: &impl Executor, key: Value) -> Result<M> {
+    let meta = M::meta();
+    if key.is_null() {
+        return Err(Error::Unsaved {
+            model: meta.name.clone(),
+            action: "loading it needs a primary key".to_owned(),
+        });
+    }
+    let mut query = SelectQuery::new(meta);
+    query.groups.push(key_group(meta, key));
+    crate::queryset::QuerySet::<M>::from_query(query)
+        .get_inner(exec)
+        .await
+}

@@ -1,0 +1,44 @@
+#![doc = include_str!("../../../README.md")]
+
+pub mod fields;
+pub mod model;
+pub mod queryset;
+pub mod relation;
+pub mod schema;
+pub mod value_types;
+
+mod convert;
+mod crud;
+
+pub use fields::{Field, Q, Rel, TextField};
+pub use model::Model;
+pub use queryset::{Assignment, QuerySet};
+pub use schema::{create_tables, drop_tables};
+pub use throughline_core::{
+    Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
+    ForeignKeyMeta, IntegrityKind, ModelMeta, OnDelete, Registry, Result, Value,
+};
+pub use throughline_db::{
+    Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
+};
+pub use throughline_macros::{Choices, Model};
+pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
+pub use value_types::{Choices, FieldValue, ForeignKey, RelatedSlot};
+
+/// Everything an application needs in scope: `use throughline::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Choices, Conflict, Counting, Database, Executor, ForeignKey, Model, Registry, TextField,
+        Transaction,
+    };
+}
+
+/// Items the derive macros' generated code refers to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::fields::Now;
+    pub use throughline_core;
+    pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
+    pub use throughline_db::{Decode, Row};
+    pub use throughline_query::Hop;
+}

@@ -1,0 +1,99 @@
+//! Owns [`Model`], the trait `#[derive(Model)]` implements: the link between a Rust struct
+//! and its [`ModelMeta`], row decoding straight into the struct, and the instance
+//! operations (`create`, `save`, `refresh`, `delete`).
+
+use crate::queryset::QuerySet;
+use std::future::Future;
+use throughline_core::{FieldType, ModelMeta, Result, Value};
+use throughline_db::{Executor, Row};
+
+/// A database model. Implemented by `#[derive(Model)]`; the methods without a default are
+/// generated and not meant to be written by hand.
+///
+/// ```
+/// use throughline::prelude::*;
+///
+/// #[derive(Debug, Clone, Model)]
+/// struct Student {
+///     id: Option<i64>,
+///     #[throughline(max_length = 100)]
+///     name: String,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut registry = Registry::new();
+/// registry.register(Student::meta());
+/// throughline::create_tables(&db, &registry).await?;
+///
+/// let mut alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+/// assert!(alice.id.is_some());
+/// alice.name = "Alice".into();
+/// alice.save(&db).await?;
+/// let found = Student::objects().get(Student::NAME.eq("Alice"), &db).await?;
+/// assert_eq!(found.id, alice.id);
+/// alice.delete(&db).await?;
+/// assert_eq!(Student::objects().count(&db).await?, 0);
+/// # Ok(()) }
+/// ```
+pub trait Model: Sized + Send + Sync + Clone + 'static {
+    /// The model's name.
+    const MODEL_NAME: &'static str;
+    /// The storage type of the primary key.
+    const PK_TYPE: FieldType;
+
+    /// The model's schema.
+    fn meta() -> &'static ModelMeta;
+    /// Decodes an instance from `row`, its fields starting at column `start`.
+    fn from_row(row: &Row<'_>, start: usize) -> Result<Self>;
+    /// Every field's value, in [`ModelMeta::fields`] order.
+    fn to_values(&self) -> Vec<Value>;
+    /// The primary key (NULL when unsaved).
+    fn pk_value(&self) -> Value;
+    /// Sets the primary key (after an insert).
+    fn set_pk_value(&mut self, key: Value) -> Result<()>;
+    /// Fills `auto_now` (and, when `adding`, `auto_now_add`) fields.
+    fn before_save(&mut self, adding: bool);
+    /// Loads the row of foreign key `field` from `row` at `start` (`select_related`).
+    fn load_related(&mut self, field: &str, row: &Row<'_>, start: usize) -> Result<()>;
+
+    /// A queryset over every row of the model.
+    fn objects() -> QuerySet<Self> {
+        QuerySet::new()
+    }
+
+    /// Inserts the instance and returns it with its primary key and automatic fields set.
+    fn create<E: Executor>(self, exec: &E) -> impl Future<Output = Result<Self>> + Send {
+        crate::crud::create(self, exec)
+    }
+
+    /// Inserts the instance if it has no primary key, updates it otherwise (inserting when
+    /// no row has that key, as Django).
+    fn save<'a, E: Executor>(
+        &'a mut self,
+        exec: &'a E,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        crate::crud::save(self, exec)
+    }
+
+    /// Reloads every field from the database.
+    fn refresh<'a, E: Executor>(
+        &'a mut self,
+        exec: &'a E,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        async move {
+            let fresh = crate::crud::get_by_key::<Self>(exec, self.pk_value()).await?;
+            *self = fresh;
+            Ok(())
+        }
+    }
+
+    /// Deletes the instance's row (the database applies on-delete actions to rows that
+    /// refer to it) and returns the number of rows deleted from this table.
+    fn delete<'a, E: Executor>(
+        &'a self,
+        exec: &'a E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'a {
+        crate::crud::delete(self, exec)
+    }
+}

@@ -1,0 +1,501 @@
+//! Owns [`QuerySet`], the typed, lazy query over one model: building (filter, exclude,
+//! order, slice, distinct, select_related) and the operations that run it (all, first, get,
+//! count, exists, values, update, delete, bulk_create, get_or_create, update_or_create).
+//! Each operation is one [`Op`](throughline_db::Op): one hop to SQLite's connection thread.
+
+use crate::Model;
+use crate::crud::{attach_model, validate_instance};
+use crate::fields::{Field, Q, Rel};
+use crate::value_types::FieldValue;
+use std::marker::PhantomData;
+use throughline_core::{Error, Result, Value};
+use throughline_db::{Access, Decode, Executor, op};
+use throughline_query::{
+    Conflict, DeleteQuery, FieldPath, FilterGroup, InsertQuery, OrderBy, Projection, SelectQuery,
+    UpdateQuery,
+};
+
+/// A lazy query over the rows of `M`. Nothing runs until an async method is awaited.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+///     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// }
+/// let names: Vec<String> = Student::objects()
+///     .filter(Student::AGE.gte(21) | Student::NAME.startswith("a"))
+///     .order_by([Student::AGE.desc()])
+///     .values_list(Student::NAME, &db)
+///     .await?;
+/// assert_eq!(names, ["bob", "carol", "alice"]);
+/// # Ok(()) }
+/// ```
+pub struct QuerySet<M: Model> {
+    query: SelectQuery,
+    /// `select_related` foreign keys of `M`: field name and the related model's width.
+    related: Vec<(String, usize)>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Clone for QuerySet<M> {
+    fn clone(&self) -> Self {
+        QuerySet {
+            query: self.query.clone(),
+            related: self.related.clone(),
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> std::fmt::Debug for QuerySet<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySet")
+            .field("model", &M::MODEL_NAME)
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
+impl<M: Model> Default for QuerySet<M> {
+    fn default() -> Self {
+        QuerySet::new()
+    }
+}
+
+/// One `field = value` assignment of a queryset [`QuerySet::update`].
+pub struct Assignment<M> {
+    field: &'static str,
+    value: Value,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M, T: FieldValue> Field<M, T> {
+    /// An assignment for [`QuerySet::update`].
+    pub fn set(&self, value: impl Into<T>) -> Assignment<M> {
+        Assignment {
+            field: self.name(),
+            value: value.into().to_value(),
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Every row of `M`.
+    pub fn new() -> Self {
+        QuerySet::from_query(SelectQuery::new(M::meta()))
+    }
+
+    pub(crate) fn from_query(query: SelectQuery) -> Self {
+        QuerySet {
+            query,
+            related: Vec::new(),
+            _model: PhantomData,
+        }
+    }
+
+    pub(crate) fn from_groups(groups: Vec<FilterGroup>) -> Self {
+        let mut query = SelectQuery::new(M::meta());
+        query.groups = groups;
+        QuerySet::from_query(query)
+    }
+
+    /// The untyped query (for the dynamic core and SQL snapshots).
+    pub fn query(&self) -> &SelectQuery {
+        &self.query
+    }
+
+    /// Keeps rows matching `q`. The conditions of one call apply to the same related row
+    /// when they cross a multi-valued relation (as Django); separate calls may match
+    /// different related rows.
+    pub fn filter(mut self, q: Q<M>) -> Self {
+        self.query.filter(q.into_filter());
+        self
+    }
+
+    /// Removes rows matching `q` (NULL-aware, as Django: a row whose field is NULL is not
+    /// removed by `exclude(field.eq(x))`).
+    pub fn exclude(mut self, q: Q<M>) -> Self {
+        self.query.exclude(q.into_filter());
+        self
+    }
+
+    /// Orders by the given terms (`Field::asc()`, `Field::desc()`), replacing the model's
+    /// default ordering. NULLs sort as the database does (first ascending on SQLite, last
+    /// on PostgreSQL).
+    pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
+        self.query.order_by = terms.into_iter().collect();
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.query.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.query.offset = Some(n);
+        self
+    }
+
+    /// Removes duplicate rows (from joins across multi-valued relations).
+    pub fn distinct(mut self) -> Self {
+        self.query.distinct = true;
+        self
+    }
+
+    /// Loads the row of a foreign key in the same query (one JOIN); read it with
+    /// [`crate::ForeignKey::loaded`] or `get` without a query.
+    pub fn select_related<T: Model>(mut self, rel: Rel<M, T>) -> Self {
+        let hops = rel.hops();
+        if let [hop] = hops.as_slice() {
+            if !hop.many {
+                if let Some(field) = M::meta()
+                    .fields
+                    .iter()
+                    .find(|f| f.column == hop.from_column)
+                {
+                    self.related.push((field.name.clone(), hop.to.fields.len()));
+                }
+            }
+        }
+        self.query.select_related.push(hops);
+        self
+    }
+
+    fn rows_statement(&self, exec: &impl Executor) -> Result<throughline_query::Statement> {
+        if self.related.len() != self.query.select_related.len() {
+            return Err(Error::invalid_query(
+                M::MODEL_NAME,
+                "select_related takes one forward foreign key of the model",
+            ));
+        }
+        self.query.render(exec.backend())
+    }
+
+    /// Every matching row.
+    pub async fn all(&self, exec: &impl Executor) -> Result<Vec<M>> {
+        let stmt = self.rows_statement(exec)?;
+        let related = self.related.clone();
+        exec.run(
+            Access::Read,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    conn.query(&stmt, &mut |row| {
+                        let mut instance = M::from_row(row, 0)?;
+                        let mut start = M::meta().fields.len();
+                        for (field, width) in &related {
+                            instance.load_related(field, row, start)?;
+                            start += width;
+                        }
+                        out.push(instance);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(out)
+                })
+            }),
+        )
+        .await
+    }
+
+    /// The first row (by the ordering, or by primary key when there is none), if any.
+    pub async fn first(&self, exec: &impl Executor) -> Result<Option<M>> {
+        let mut first = self.clone();
+        if first.query.order_by.is_empty() && M::meta().ordering.is_empty() {
+            first.query.order_by = vec![OrderBy {
+                path: FieldPath::local(&M::meta().pk().name),
+                descending: false,
+            }];
+        }
+        first.query.limit = Some(1);
+        Ok(first.all(exec).await?.into_iter().next())
+    }
+
+    /// The one row matching `q`: [`Error::DoesNotExist`] when none,
+    /// [`Error::MultipleObjectsReturned`] when several.
+    pub async fn get(&self, q: Q<M>, exec: &impl Executor) -> Result<M> {
+        self.clone().filter(q).get_inner(exec).await
+    }
+
+    pub(crate) async fn get_inner(&self, exec: &impl Executor) -> Result<M> {
+        let mut limited = self.clone();
+        limited.query.limit = Some(2);
+        let mut rows = limited.all(exec).await?;
+        match rows.len() {
+            0 => Err(Error::DoesNotExist {
+                model: M::MODEL_NAME.to_owned(),
+            }),
+            1 => Ok(rows.remove(0)),
+            count => Err(Error::MultipleObjectsReturned {
+                model: M::MODEL_NAME.to_owned(),
+                count,
+            }),
+        }
+    }
+
+    async fn scalar(&self, projection: Projection, exec: &impl Executor) -> Result<i64> {
+        let mut query = self.query.clone();
+        query.projection = projection;
+        let stmt = query.render(exec.backend())?;
+        exec.run(
+            Access::Read,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut value = 0i64;
+                    conn.query(&stmt, &mut |row| {
+                        value = match <Value as Decode>::decode(row, 0)? {
+                            Value::Null => 0,
+                            other => other.as_i64().unwrap_or(1),
+                        };
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(value)
+                })
+            }),
+        )
+        .await
+    }
+
+    /// The number of matching rows.
+    pub async fn count(&self, exec: &impl Executor) -> Result<u64> {
+        Ok(self.scalar(Projection::Count, exec).await?.max(0) as u64)
+    }
+
+    /// Whether any row matches.
+    pub async fn exists(&self, exec: &impl Executor) -> Result<bool> {
+        Ok(self.scalar(Projection::Exists, exec).await? != 0)
+    }
+
+    /// The chosen fields of every matching row, as dynamic values (Django's `values_list`
+    /// over several fields).
+    pub async fn values(
+        &self,
+        fields: Vec<FieldPath>,
+        exec: &impl Executor,
+    ) -> Result<Vec<Vec<Value>>> {
+        let width = fields.len();
+        let mut query = self.query.clone();
+        query.projection = Projection::Columns(fields);
+        let stmt = query.render(exec.backend())?;
+        exec.run(
+            Access::Read,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    conn.query(&stmt, &mut |row| {
+                        let values = (0..width)
+                            .map(|i| <Value as Decode>::decode(row, i))
+                            .collect::<Result<Vec<_>>>()?;
+                        out.push(values);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(out)
+                })
+            }),
+        )
+        .await
+    }
+
+    /// One field of every matching row, typed (Django's `values_list(flat=True)`).
+    pub async fn values_list<T: FieldValue>(
+        &self,
+        field: Field<M, T>,
+        exec: &impl Executor,
+    ) -> Result<Vec<T>> {
+        let mut query = self.query.clone();
+        query.projection = Projection::Columns(vec![field.path()]);
+        let stmt = query.render(exec.backend())?;
+        exec.run(
+            Access::Read,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    conn.query(&stmt, &mut |row| {
+                        out.push(T::decode(row, 0)?);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(out)
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Sets fields on every matching row in one statement; returns the number of rows.
+    /// Values are validated first.
+    pub async fn update(
+        &self,
+        assignments: Vec<Assignment<M>>,
+        exec: &impl Executor,
+    ) -> Result<u64> {
+        let meta = M::meta();
+        let mut set = Vec::new();
+        for assignment in assignments {
+            let field = meta.field(assignment.field).ok_or_else(|| {
+                Error::invalid_query(&meta.name, format!("no field `{}`", assignment.field))
+            })?;
+            throughline_core::validate::validate_value(meta, field, &assignment.value)?;
+            set.push((assignment.field.to_owned(), assignment.value));
+        }
+        if let Some(auto) = meta
+            .fields
+            .iter()
+            .find(|f| f.default == throughline_core::DefaultValue::AutoNow)
+        {
+            if !set.iter().any(|(name, _)| name == &auto.name) {
+                set.push((auto.name.clone(), Value::from(chrono::Utc::now())));
+            }
+        }
+        if set.is_empty() {
+            return Ok(0);
+        }
+        let stmt = UpdateQuery {
+            model: meta,
+            set,
+            groups: self.query.groups.clone(),
+        }
+        .render(exec.backend())?;
+        exec.run(
+            Access::WriteOne,
+            op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+        )
+        .await
+        .map_err(|e| attach_model(e, meta))
+    }
+
+    /// Deletes every matching row in one statement (the database applies on-delete actions
+    /// to rows referring to them); returns the number of rows deleted from this table.
+    pub async fn delete(&self, exec: &impl Executor) -> Result<u64> {
+        let meta = M::meta();
+        let stmt = DeleteQuery {
+            model: meta,
+            groups: self.query.groups.clone(),
+            returning: Vec::new(),
+        }
+        .render(exec.backend())?;
+        exec.run(
+            Access::WriteOne,
+            op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+        )
+        .await
+        .map_err(|e| attach_model(e, meta))
+    }
+
+    /// Inserts many instances in as few statements as the backend's bind-parameter limit
+    /// allows, in one transaction, and returns the rows written (with their keys). With
+    /// [`Conflict::Ignore`] the rows skipped are not returned; with [`Conflict::Update`]
+    /// the updated rows are.
+    pub async fn bulk_create(
+        &self,
+        instances: Vec<M>,
+        conflict: Conflict,
+        exec: &impl Executor,
+    ) -> Result<Vec<M>> {
+        let meta = M::meta();
+        if instances.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows = Vec::with_capacity(instances.len());
+        for mut instance in instances {
+            instance.before_save(true);
+            let values = instance.to_values();
+            validate_instance(meta, &values)?;
+            rows.push(values);
+        }
+        // An unset auto key is left out when no row sets it.
+        let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
+        let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
+        let fields: Vec<String> = kept.iter().map(|i| meta.fields[*i].name.clone()).collect();
+        let backend = exec.backend();
+        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+        let returning: Vec<String> = meta.fields.iter().map(|f| f.name.clone()).collect();
+        let mut statements = Vec::new();
+        for chunk in rows.chunks(per_statement) {
+            let insert = InsertQuery {
+                model: meta,
+                fields: fields.clone(),
+                rows: chunk
+                    .iter()
+                    .map(|r| kept.iter().map(|i| r[*i].clone()).collect())
+                    .collect(),
+                conflict: conflict.clone(),
+                returning: returning.clone(),
+            };
+            statements.push(insert.render(backend)?);
+        }
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    let mut out = Vec::new();
+                    for stmt in &statements {
+                        conn.query(stmt, &mut |row| {
+                            out.push(M::from_row(row, 0)?);
+                            Ok(())
+                        })
+                        .await?;
+                    }
+                    Ok(out)
+                })
+            }),
+        )
+        .await
+        .map_err(|e| attach_model(e, meta))
+    }
+
+    /// The row matching `q`, or `instance` created when there is none; the flag says
+    /// whether it was created. A concurrent creation (unique violation) is resolved by
+    /// reading the row the other caller created, as Django.
+    pub async fn get_or_create(
+        &self,
+        q: Q<M>,
+        instance: M,
+        exec: &impl Executor,
+    ) -> Result<(M, bool)> {
+        match self.get(q.clone(), exec).await {
+            Ok(found) => Ok((found, false)),
+            Err(Error::DoesNotExist { .. }) => match instance.create(exec).await {
+                Ok(created) => Ok((created, true)),
+                Err(error) if error.is_integrity(throughline_core::IntegrityKind::Unique) => self
+                    .get(q, exec)
+                    .await
+                    .map(|found| (found, false))
+                    .map_err(|_| error),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The row matching `q` changed by `update` and saved, or `instance` created when there
+    /// is none; the flag says whether it was created.
+    pub async fn update_or_create(
+        &self,
+        q: Q<M>,
+        instance: M,
+        update: impl FnOnce(&mut M) + Send,
+        exec: &impl Executor,
+    ) -> Result<(M, bool)> {
+        match self.get(q, exec).await {
+            Ok(mut found) => {
+                update(&mut found);
+                found.save(exec).await?;
+                Ok((found, false))
+            }
+            Err(Error::DoesNotExist { .. }) => Ok((instance.create(exec).await?, true)),
+            Err(error) => Err(error),
+        }
+    }
+}

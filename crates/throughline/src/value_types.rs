@@ -1,0 +1,309 @@
+//! Owns [`FieldValue`], the trait of every Rust type a model field may have: its storage
+//! type, how it becomes a [`Value`], how it is read from a row, and its implicit default
+//! and choices. Also [`ForeignKey`] and the [`Choices`] trait for text enums.
+
+use crate::Model;
+use chrono::{DateTime, NaiveDate, Utc};
+use throughline_core::{Choice, DefaultValue, FieldType, ForeignKeyMeta, Result, Value};
+use throughline_db::{Decode, Row};
+
+/// A Rust type a model field may have.
+///
+/// ```
+/// use throughline::{FieldValue, FieldType, Value};
+/// assert_eq!(<String as FieldValue>::TYPE, FieldType::String { max_length: None });
+/// assert_eq!(Some(3i32).to_value(), Value::I32(3));
+/// assert!(<Option<i32> as FieldValue>::NULLABLE);
+/// ```
+pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
+    /// The storage type.
+    const TYPE: FieldType;
+    /// Whether NULL is allowed.
+    const NULLABLE: bool = false;
+    /// The value bound when writing.
+    fn to_value(&self) -> Value;
+    /// Reads the value from column `index`.
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
+    /// Converts a dynamic value (from the dynamic core, or a returned key).
+    fn from_value(value: Value) -> Result<Self>;
+    /// The default the type implies (NULL for `Option`, the `#[default]` variant of a
+    /// choices enum), if any.
+    fn implicit_default() -> DefaultValue {
+        DefaultValue::None
+    }
+    /// The allowed values, for a choices enum.
+    fn choices() -> Vec<Choice> {
+        Vec::new()
+    }
+    /// The foreign key, for [`ForeignKey`] fields.
+    fn foreign_key() -> Option<ForeignKeyMeta> {
+        None
+    }
+}
+
+macro_rules! plain_field {
+    ($($ty:ty => $ft:expr),* $(,)?) => {$(
+        impl FieldValue for $ty {
+            const TYPE: FieldType = $ft;
+            fn to_value(&self) -> Value {
+                Value::from(self.clone())
+            }
+            fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+                <$ty as Decode>::decode(row, index)
+            }
+            fn from_value(value: Value) -> Result<Self> {
+                crate::convert::from_value(value)
+            }
+        }
+    )*};
+}
+
+plain_field! {
+    i16 => FieldType::I16,
+    i32 => FieldType::I32,
+    i64 => FieldType::I64,
+    f64 => FieldType::F64,
+    bool => FieldType::Bool,
+    String => FieldType::String { max_length: None },
+    Vec<u8> => FieldType::Bytes,
+    NaiveDate => FieldType::Date,
+    DateTime<Utc> => FieldType::DateTime,
+    serde_json::Value => FieldType::Json,
+    uuid::Uuid => FieldType::Uuid,
+}
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    const TYPE: FieldType = T::TYPE;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, FieldValue::to_value)
+    }
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        if <Value as Decode>::decode(row, index)?.is_null() {
+            Ok(None)
+        } else {
+            T::decode(row, index).map(Some)
+        }
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        if value.is_null() {
+            Ok(None)
+        } else {
+            T::from_value(value).map(Some)
+        }
+    }
+    fn implicit_default() -> DefaultValue {
+        DefaultValue::Const(Value::Null)
+    }
+    fn choices() -> Vec<Choice> {
+        T::choices()
+    }
+    fn foreign_key() -> Option<ForeignKeyMeta> {
+        T::foreign_key()
+    }
+}
+
+/// The current time, for `auto_now` and `auto_now_add` fields.
+///
+/// ```
+/// use throughline::fields::Now;
+/// let t: chrono::DateTime<chrono::Utc> = Now::now();
+/// assert!(t.timestamp() > 0);
+/// ```
+pub trait Now {
+    /// Now, truncated to the precision the database keeps.
+    fn now() -> Self;
+}
+
+impl Now for DateTime<Utc> {
+    fn now() -> Self {
+        throughline_core::value::truncate_micros(Utc::now())
+    }
+}
+
+impl Now for NaiveDate {
+    fn now() -> Self {
+        Utc::now().date_naive()
+    }
+}
+
+impl<T: Now> Now for Option<T> {
+    fn now() -> Self {
+        Some(T::now())
+    }
+}
+
+/// A text enum with a fixed set of choices, stored as text (Django's `TextChoices`).
+/// Derive it with `#[derive(Choices)]`.
+///
+/// ```
+/// use throughline::Choices;
+/// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+/// enum Status {
+///     #[default]
+///     Active,
+///     #[throughline(value = "done", label = "Completed")]
+///     Completed,
+/// }
+/// assert_eq!(Status::Completed.as_str(), "done");
+/// assert_eq!(Status::from_str_value("active"), Some(Status::Active));
+/// assert_eq!(Status::Completed.label(), "Completed");
+/// ```
+pub trait Choices: Sized + Copy + 'static {
+    /// Every variant, in declaration order.
+    const VARIANTS: &'static [Self];
+    /// The stored text.
+    fn as_str(&self) -> &'static str;
+    /// The human label.
+    fn label(&self) -> &'static str;
+    /// The variant stored as `text`.
+    fn from_str_value(text: &str) -> Option<Self>;
+}
+
+/// A foreign key to `T`: the referred row's key, and the row itself once loaded
+/// (`select_related`, or [`ForeignKey::get`]).
+///
+/// ```
+/// use throughline::ForeignKey;
+/// # #[derive(Debug, Clone, throughline::Model)]
+/// # struct Student { id: Option<i64>, name: String }
+/// let fk: ForeignKey<Student> = ForeignKey::new(7);
+/// assert_eq!(fk.key(), &throughline::Value::I64(7));
+/// assert!(fk.loaded().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ForeignKey<T: Model> {
+    key: Value,
+    cached: Option<Box<T>>,
+}
+
+impl<T: Model> ForeignKey<T> {
+    /// A foreign key to the row whose primary key is `key`.
+    pub fn new(key: impl Into<Value>) -> Self {
+        ForeignKey {
+            key: key.into(),
+            cached: None,
+        }
+    }
+
+    /// The referred row's primary key (NULL when built from an unsaved instance).
+    pub fn key(&self) -> &Value {
+        &self.key
+    }
+
+    /// The referred row, if it was loaded.
+    pub fn loaded(&self) -> Option<&T> {
+        self.cached.as_deref()
+    }
+
+    /// The referred row: the loaded one, or one query.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let author = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// let book = Book { id: None, author: ForeignKey::to(&author) }.create(&db).await?;
+    /// assert_eq!(book.author.get(&db).await?.name, "Ann");
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, exec: &impl throughline_db::Executor) -> Result<T> {
+        if let Some(row) = &self.cached {
+            return Ok((**row).clone());
+        }
+        crate::crud::get_by_key::<T>(exec, self.key.clone()).await
+    }
+
+    /// A foreign key to `target` (its key is NULL if it is unsaved; saving then fails with
+    /// [`crate::Error::Unsaved`]).
+    pub fn to(target: &T) -> Self {
+        ForeignKey {
+            key: target.pk_value(),
+            cached: None,
+        }
+    }
+
+    /// Stores the referred row (used by `select_related`).
+    pub(crate) fn set_loaded(&mut self, row: T) {
+        self.cached = Some(Box::new(row));
+    }
+}
+
+impl<T: Model> From<&T> for ForeignKey<T> {
+    fn from(target: &T) -> Self {
+        ForeignKey::to(target)
+    }
+}
+
+impl<T: Model> PartialEq for ForeignKey<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T: Model> FieldValue for ForeignKey<T> {
+    const TYPE: FieldType = T::PK_TYPE.as_reference();
+    fn to_value(&self) -> Value {
+        self.key.clone()
+    }
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        Ok(ForeignKey {
+            key: crate::crud::decode_key::<T>(row, index)?,
+            cached: None,
+        })
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        Ok(ForeignKey::new(value))
+    }
+    fn foreign_key() -> Option<ForeignKeyMeta> {
+        Some(ForeignKeyMeta {
+            to: T::MODEL_NAME.to_owned(),
+            on_delete: throughline_core::OnDelete::Cascade,
+            related_name: None,
+        })
+    }
+}
+
+/// A field that can hold a row loaded by `select_related`: `ForeignKey<T>` and
+/// `Option<ForeignKey<T>>`. Used by the derive macro.
+pub trait RelatedSlot {
+    /// The number of columns of the referred model.
+    fn width() -> usize;
+    /// Decodes the referred row from `row` starting at column `start`; an all-NULL row
+    /// (a missing optional relation) loads nothing.
+    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()>;
+}
+
+impl<T: Model> RelatedSlot for ForeignKey<T> {
+    fn width() -> usize {
+        T::meta().fields.len()
+    }
+    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()> {
+        let pk_index = T::meta()
+            .fields
+            .iter()
+            .position(|f| f.primary_key)
+            .unwrap_or(0);
+        if <Value as Decode>::decode(row, start + pk_index)?.is_null() {
+            return Ok(());
+        }
+        self.set_loaded(T::from_row(row, start)?);
+        Ok(())
+    }
+}
+
+impl<T: Model> RelatedSlot for Option<ForeignKey<T>> {
+    fn width() -> usize {
+        T::meta().fields.len()
+    }
+    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()> {
+        match self {
+            Some(fk) => fk.load(row, start),
+            None => Ok(()),
+        }
+    }
+}

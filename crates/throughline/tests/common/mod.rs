@@ -1,0 +1,94 @@
+//! Test support: a fresh database per test on every backend, and the models the tests use.
+#![allow(dead_code, missing_docs)]
+
+pub mod models;
+
+use throughline::{Database, PgOptions, Registry};
+
+/// The PostgreSQL URL: `THROUGHLINE_POSTGRES_URL`, default the CI machine's.
+pub fn postgres_url() -> String {
+    std::env::var("THROUGHLINE_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh in-memory SQLite database.
+pub async fn sqlite() -> Database {
+    Database::connect("sqlite::memory:")
+        .await
+        .expect("open sqlite")
+}
+
+/// A fresh SQLite file database (WAL, readers beside the writer) in a temporary folder.
+pub async fn sqlite_file(name: &str) -> (Database, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("throughline-test-{}-{}", std::process::id(), name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("test.db");
+    let db = Database::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("open sqlite file");
+    (db, dir)
+}
+
+/// A PostgreSQL database on a fresh schema, or `None` (with a message) when PostgreSQL is
+/// unreachable outside CI. In CI (`CI=true`) an unreachable PostgreSQL fails the test.
+pub async fn postgres(test: &str) -> Option<Database> {
+    let url = postgres_url();
+    let config: throughline::__private::PgConfig =
+        url.parse().expect("valid THROUGHLINE_POSTGRES_URL");
+    let admin = match config.connect(throughline::__private::NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            client
+        }
+        Err(error) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("PostgreSQL at {url} is unreachable in CI: {error}");
+            }
+            eprintln!("SKIPPED (PostgreSQL unreachable at {url}: {error}): {test}");
+            return None;
+        }
+    };
+    let schema = format!("t_{}_{}", test.replace("::", "_"), std::process::id());
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .expect("create test schema");
+    let mut config = config;
+    config.options(format!("-c search_path={schema}"));
+    Some(Database::open_postgres(config, &PgOptions::default()).expect("pool"))
+}
+
+/// A registry of the test models with their tables created.
+pub async fn with_tables(db: &Database) -> Registry {
+    let registry = models::registry();
+    throughline::create_tables(db, &registry)
+        .await
+        .expect("create tables");
+    registry
+}
+
+/// Runs a test body once per backend: `backend_tests!(name);` defines `name::sqlite` and
+/// `name::postgres`, each on its own fresh database.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::common::sqlite().await;
+                super::$name(db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::common::postgres(concat!(module_path!(), "::", stringify!($name))).await {
+                    super::$name(db).await;
+                }
+            }
+        }
+    )*};
+}
