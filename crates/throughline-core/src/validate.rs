@@ -59,16 +59,15 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
             return fail(format!("{len} characters, at most {max} allowed"));
         }
     }
-    if !field.choices.is_empty() {
-        if let Value::String(text) = value {
-            if !field.choices.iter().any(|c| &c.value == text) {
-                let allowed: Vec<&str> = field.choices.iter().map(|c| c.value.as_str()).collect();
-                return fail(format!(
-                    "{text:?} is not one of the choices {}",
-                    allowed.join(", ")
-                ));
-            }
-        }
+    if !field.choices.is_empty()
+        && let Value::String(text) = value
+        && !field.choices.iter().any(|c| &c.value == text)
+    {
+        let allowed: Vec<&str> = field.choices.iter().map(|c| c.value.as_str()).collect();
+        return fail(format!(
+            "{text:?} is not one of the choices {}",
+            allowed.join(", ")
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ impl Database {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::Executor;
     /// let db = throughline_db::Database::connect("sqlite::memory:").await?;
     /// assert_eq!(db.backend(), throughline_core::Backend::Sqlite);
     /// assert!(throughline_db::Database::connect("mysql://x").await.is_err());

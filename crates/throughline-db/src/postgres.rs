@@ -1,5 +1,5 @@
 //! Owns the PostgreSQL driver: the pool (deadpool-postgres over tokio-postgres, with its
-//! per-connection statement cache), [`Lease`] (a pooled connection that is discarded, not
+//! per-connection statement cache), `Lease` (a pooled connection that is discarded, not
 //! reused, if it comes back inside a transaction), binding [`Value`]s to the prepared
 //! statement's parameter types, and mapping SQLSTATEs to typed errors.
 
@@ -201,10 +201,10 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if !self.clean {
-            if let Some(object) = self.object.take() {
-                drop(Object::take(object));
-            }
+        if !self.clean
+            && let Some(object) = self.object.take()
+        {
+            drop(Object::take(object));
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Owns the SQLite driver: connection threads ([`Worker`]), the pool of one writer and a
+//! Owns the SQLite driver: connection threads (`Worker`), the pool of one writer and a
 //! few readers ([`SqlitePool`], SPEC §8.4), binding [`Value`]s, mapping rusqlite errors,
-//! and [`SqliteConn`], the [`Conn`] an operation sees on the connection's thread.
+//! and `SqliteConn`, the [`Conn`] an operation sees on the connection's thread.
 //!
 //! Written by hand because no crate gives an async rusqlite with these rules (one job per
 //! operation, serialized writers with `BEGIN IMMEDIATE`, readers beside them, jobs that

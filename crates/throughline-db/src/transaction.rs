@@ -48,17 +48,17 @@ enum TxConn {
         worker: Worker,
         _writer: OwnedMutexGuard<()>,
     },
-    Postgres(Lease),
+    Postgres(Box<Lease>),
 }
 
 impl Drop for TxHandle {
     fn drop(&mut self) {
-        if self.open {
-            if let TxConn::Sqlite { worker, .. } = &self.conn {
-                // Queued before the writer guard (a field) is released.
-                worker.fire("ROLLBACK".to_owned());
-            }
-            // PostgreSQL: the lease is not clean, so its connection is discarded.
+        // PostgreSQL: an open lease is not clean, so its connection is discarded.
+        if self.open
+            && let TxConn::Sqlite { worker, .. } = &self.conn
+        {
+            // Queued before the writer guard (a field) is released.
+            worker.fire("ROLLBACK".to_owned());
         }
     }
 }
@@ -107,7 +107,7 @@ impl Transaction<'static> {
             Pools::Postgres(pool) => {
                 let mut lease = pool.lease().await?;
                 lease.begin("BEGIN").await?;
-                (TxConn::Postgres(lease), Backend::Postgres)
+                (TxConn::Postgres(Box::new(lease)), Backend::Postgres)
             }
         };
         Ok(Transaction {
@@ -153,16 +153,13 @@ impl<'p> Transaction<'p> {
         if self.depth == 0 {
             match &mut handle.conn {
                 TxConn::Sqlite { worker, .. } => {
-                    let result = worker
+                    // On failure the handle stays open, so dropping it queues the rollback.
+                    worker
                         .run(|conn| {
                             conn.execute_batch("COMMIT")
                                 .map_err(crate::sqlite::map_error)
                         })
-                        .await;
-                    if result.is_err() {
-                        // The handle stays open, so dropping it queues the rollback.
-                        return result;
-                    }
+                        .await?;
                 }
                 TxConn::Postgres(lease) => lease.commit().await?,
             }
@@ -259,7 +256,7 @@ impl Executor for Transaction<'_> {
                 TxConn::Postgres(lease) => {
                     // Any failed PostgreSQL statement aborts the transaction: always a savepoint.
                     lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
-                    let result = op(lease as &mut dyn Conn).await;
+                    let result = op(lease.as_mut() as &mut dyn Conn).await;
                     let end = if result.is_ok() {
                         format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
                     } else {

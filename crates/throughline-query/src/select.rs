@@ -186,7 +186,11 @@ impl SelectQuery {
                 ));
             }
         }
-        select.from_as(Alias::new(&self.model.table), Alias::new(&root));
+        if root == self.model.table {
+            select.from(Alias::new(&self.model.table));
+        } else {
+            select.from_as(Alias::new(&self.model.table), Alias::new(&root));
+        }
         planner.apply_joins(&mut select);
         for expr in wheres {
             select.and_where(expr);
@@ -265,6 +269,10 @@ struct Join {
     right_column: String,
 }
 
+/// Identifies a planned join: the scope (0 = shared, else the filter call) and the chain of
+/// `(table, from column, to column)` steps leading to it.
+type JoinKey = (usize, Vec<(String, String, String)>);
+
 /// Assigns table aliases to relation paths and renders conditions against them.
 pub(crate) struct JoinPlanner {
     backend: Backend,
@@ -272,7 +280,7 @@ pub(crate) struct JoinPlanner {
     pub(crate) root_alias: String,
     alias_prefix: String,
     joins: Vec<Join>,
-    aliases: HashMap<(usize, Vec<(String, String, String)>), String>,
+    aliases: HashMap<JoinKey, String>,
     subqueries: usize,
 }
 

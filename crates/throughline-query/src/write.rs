@@ -42,7 +42,7 @@ pub enum Conflict {
 /// let q = InsertQuery { model: m, fields: vec!["name".into()], rows: vec![vec!["a".into()], vec!["b".into()]],
 ///     conflict: Conflict::Ignore, returning: vec!["id".into()] };
 /// let s = q.render(Backend::Sqlite).unwrap();
-/// assert_eq!(s.sql, r#"INSERT INTO "tag" ("name") VALUES (?), (?) ON CONFLICT DO NOTHING RETURNING "id""#);
+/// assert_eq!(s.sql, r#"INSERT INTO "tag" ("name") VALUES (?), (?) ON CONFLICT  DO NOTHING RETURNING "id""#);
 /// ```
 #[derive(Debug, Clone)]
 pub struct InsertQuery {

@@ -11,7 +11,7 @@ use throughline_query::{
 };
 
 /// Reads a primary-key value from a row.
-pub(crate) fn decode_key<T: Model>(row: &Row<'_>, index: usize) -> Result<Value> {
+pub(crate) fn decode_key(row: &Row<'_>, index: usize) -> Result<Value> {
     <Value as Decode>::decode(row, index)
 }
 
@@ -99,7 +99,7 @@ pub(crate) async fn create<M: Model, E: Executor>(mut instance: M, exec: &E) -> 
                 Box::pin(async move {
                     let mut key = Value::Null;
                     conn.query(&stmt, &mut |row| {
-                        key = decode_key::<M>(row, 0)?;
+                        key = decode_key(row, 0)?;
                         Ok(())
                     })
                     .await?;

@@ -155,16 +155,14 @@ impl<M: Model> QuerySet<M> {
     /// [`crate::ForeignKey::loaded`] or `get` without a query.
     pub fn select_related<T: Model>(mut self, rel: Rel<M, T>) -> Self {
         let hops = rel.hops();
-        if let [hop] = hops.as_slice() {
-            if !hop.many {
-                if let Some(field) = M::meta()
-                    .fields
-                    .iter()
-                    .find(|f| f.column == hop.from_column)
-                {
-                    self.related.push((field.name.clone(), hop.to.fields.len()));
-                }
-            }
+        if let [hop] = hops.as_slice()
+            && !hop.many
+            && let Some(field) = M::meta()
+                .fields
+                .iter()
+                .find(|f| f.column == hop.from_column)
+        {
+            self.related.push((field.name.clone(), hop.to.fields.len()));
         }
         self.query.select_related.push(hops);
         self
@@ -353,10 +351,9 @@ impl<M: Model> QuerySet<M> {
             .fields
             .iter()
             .find(|f| f.default == throughline_core::DefaultValue::AutoNow)
+            && !set.iter().any(|(name, _)| name == &auto.name)
         {
-            if !set.iter().any(|(name, _)| name == &auto.name) {
-                set.push((auto.name.clone(), Value::from(chrono::Utc::now())));
-            }
+            set.push((auto.name.clone(), Value::from(chrono::Utc::now())));
         }
         if set.is_empty() {
             return Ok(0);

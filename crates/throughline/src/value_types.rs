@@ -178,12 +178,17 @@ pub struct ForeignKey<T: Model> {
 }
 
 impl<T: Model> ForeignKey<T> {
-    /// A foreign key to the row whose primary key is `key`.
+    /// A foreign key to the row whose primary key is `key` (an integer literal of any width
+    /// is widened or narrowed to the key's integer type).
     pub fn new(key: impl Into<Value>) -> Self {
-        ForeignKey {
-            key: key.into(),
-            cached: None,
-        }
+        let key = key.into();
+        let key = match (T::PK_TYPE.as_reference(), key.as_i64()) {
+            (FieldType::I64, Some(v)) => Value::I64(v),
+            (FieldType::I32, Some(v)) => i32::try_from(v).map_or(key, Value::I32),
+            (FieldType::I16, Some(v)) => i16::try_from(v).map_or(key, Value::I16),
+            _ => key,
+        };
+        ForeignKey { key, cached: None }
     }
 
     /// The referred row's primary key (NULL when built from an unsaved instance).
@@ -251,10 +256,7 @@ impl<T: Model> FieldValue for ForeignKey<T> {
         self.key.clone()
     }
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        Ok(ForeignKey {
-            key: crate::crud::decode_key::<T>(row, index)?,
-            cached: None,
-        })
+        Ok(ForeignKey::new(crate::crud::decode_key(row, index)?))
     }
     fn from_value(value: Value) -> Result<Self> {
         Ok(ForeignKey::new(value))

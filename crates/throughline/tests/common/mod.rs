@@ -46,7 +46,12 @@ pub async fn postgres(test: &str) -> Option<Database> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL at {url} is unreachable in CI: {error}");
             }
-            eprintln!("SKIPPED (PostgreSQL unreachable at {url}: {error}): {test}");
+            // Written past the test harness's capture, so the skip is always visible.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED (PostgreSQL unreachable at {url}: {error}): {test}"
+            );
             return None;
         }
     };
