@@ -39,6 +39,7 @@ pub mod __private {
     pub use crate::fields::Now;
     pub use throughline_core;
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
-    pub use throughline_db::{Decode, Row};
+    pub use throughline_db::{Decode, Row, op};
     pub use throughline_query::Hop;
+    pub use throughline_query::Statement;
 }

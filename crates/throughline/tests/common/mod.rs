@@ -34,6 +34,11 @@ pub async fn sqlite_file(name: &str) -> (Database, std::path::PathBuf) {
 /// A PostgreSQL database on a fresh schema, or `None` (with a message) when PostgreSQL is
 /// unreachable outside CI. In CI (`CI=true`) an unreachable PostgreSQL fails the test.
 pub async fn postgres(test: &str) -> Option<Database> {
+    postgres_with(test, PgOptions::default()).await
+}
+
+/// [`postgres`] with explicit pool options.
+pub async fn postgres_with(test: &str, options: PgOptions) -> Option<Database> {
     let url = postgres_url();
     let config: throughline::__private::PgConfig =
         url.parse().expect("valid THROUGHLINE_POSTGRES_URL");
@@ -64,7 +69,7 @@ pub async fn postgres(test: &str) -> Option<Database> {
         .expect("create test schema");
     let mut config = config;
     config.options(format!("-c search_path={schema}"));
-    Some(Database::open_postgres(config, &PgOptions::default()).expect("pool"))
+    Some(Database::open_postgres(config, &options).expect("pool"))
 }
 
 /// A registry of the test models with their tables created.

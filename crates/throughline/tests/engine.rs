@@ -1,0 +1,294 @@
+//! The engine's guarantees: SQLite file databases under concurrent tasks, the writer
+//! timeout, batching within bind-parameter limits, dropped transactions on both backends,
+//! and the model checks.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::models::*;
+use common::with_tables;
+use std::time::Duration;
+use throughline::prelude::*;
+use throughline::{CheckLevel, Error, FieldMeta, FieldType, ModelMeta, SqliteOptions};
+
+backend_tests!(
+    bulk_create_batches_within_bind_limit,
+    dropped_transaction_leaves_nothing_and_frees_the_connection,
+    select_related_nullable_foreign_key,
+);
+
+async fn bulk_create_batches_within_bind_limit(db: Database) {
+    with_tables(&db).await;
+    // Three fields per row (the auto key is left out): 25,000 rows are 75,000 values.
+    let rows: Vec<Student> = (0..25_000).map(|i| student(&format!("s{i:05}"))).collect();
+    let counting = Counting::new(&db);
+    let created = Student::objects()
+        .bulk_create(rows, Conflict::Error, &counting)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 25_000);
+    let limit = db.backend().capabilities().max_bind_params;
+    let expected = 25_000usize.div_ceil(limit / 3);
+    assert_eq!(
+        counting.count(),
+        expected,
+        "statements: {expected} for a limit of {limit}"
+    );
+    assert_eq!(Student::objects().count(&db).await.unwrap(), 25_000);
+}
+
+async fn dropped_transaction_leaves_nothing_and_frees_the_connection(db: Database) {
+    with_tables(&db).await;
+    {
+        let tx = db.begin().await.unwrap();
+        student("ghost").create(&tx).await.unwrap();
+        // Dropped here, uncommitted.
+    }
+    // The next writer is not blocked and does not see the row.
+    student("real").create(&db).await.unwrap();
+    let names = Student::objects()
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(names, ["real"]);
+}
+
+async fn select_related_nullable_foreign_key(db: Database) {
+    with_tables(&db).await;
+    let ann = Author {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    for (title, editor) in [("edited", Some(ForeignKey::to(&ann))), ("plain", None)] {
+        Book {
+            id: None,
+            author: ForeignKey::to(&ann),
+            editor,
+            title: title.into(),
+            meta: serde_json::json!(null),
+            code: uuid::Uuid::new_v4(),
+            updated: chrono::Utc::now(),
+        }
+        .create(&db)
+        .await
+        .unwrap();
+    }
+    let books = Book::objects()
+        .select_related(Book::EDITOR)
+        .order_by([Book::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        books.len(),
+        2,
+        "a missing optional relation keeps the row (LEFT JOIN)"
+    );
+    assert_eq!(
+        books[0].editor.as_ref().unwrap().loaded().unwrap().name,
+        "ann"
+    );
+    assert!(books[1].editor.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_file_concurrent_tasks_never_see_locked() {
+    let (db, dir) = common::sqlite_file("concurrent").await;
+    with_tables(&db).await;
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..15 {
+                student(&format!("t{t}_{i}")).create(&db).await?;
+                // A multi-statement write and reads beside the writer.
+                let batch = vec![student(&format!("b{t}_{i}"))];
+                Student::objects()
+                    .bulk_create(batch, Conflict::Error, &db)
+                    .await?;
+                Student::objects()
+                    .filter(Student::NAME.startswith("t"))
+                    .count(&db)
+                    .await?;
+                let tx = db.begin().await?;
+                student(&format!("x{t}_{i}")).create(&tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(Student::objects().count(&db).await.unwrap(), 16 * 15 * 3);
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_opens_in_wal_with_foreign_keys() {
+    let (db, dir) = common::sqlite_file("pragmas").await;
+    with_tables(&db).await;
+    let (journal, fks) = throughline_pragmas(&db).await;
+    assert_eq!(journal, "wal");
+    assert_eq!(fks, 1);
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn throughline_pragmas(db: &Database) -> (String, i64) {
+    use throughline::__private::{Decode, Row};
+    let stmt = |sql: &str| throughline::__private::Statement::new(sql, vec![]);
+    let journal = stmt("PRAGMA journal_mode");
+    let fks = stmt("PRAGMA foreign_keys");
+    db.run(
+        throughline::Access::Read,
+        throughline::__private::op(move |conn| {
+            Box::pin(async move {
+                let mut journal_mode = String::new();
+                conn.query(&journal, &mut |row: &Row<'_>| {
+                    journal_mode = <String as Decode>::decode(row, 0)?;
+                    Ok(())
+                })
+                .await?;
+                let mut on = 0i64;
+                conn.query(&fks, &mut |row: &Row<'_>| {
+                    on = <i64 as Decode>::decode(row, 0)?;
+                    Ok(())
+                })
+                .await?;
+                Ok((journal_mode, on))
+            })
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_write_inside_open_transaction_times_out_instead_of_hanging() {
+    let db = Database::open_sqlite(&SqliteOptions {
+        write_timeout: Duration::from_millis(200),
+        ..SqliteOptions::default()
+    })
+    .unwrap();
+    with_tables(&db).await;
+    let tx = db.begin().await.unwrap();
+    // Writing through the pool while this task holds the writer: a typed timeout.
+    let err = student("through_pool").create(&db).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(err.is_retryable());
+    student("through_tx").create(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(Student::objects().count(&db).await.unwrap(), 1);
+}
+
+#[test]
+fn checks_report_every_problem_with_stable_ids() {
+    fn leak(meta: ModelMeta) -> &'static ModelMeta {
+        Box::leak(Box::new(meta))
+    }
+    let mut id = FieldMeta::new("id", FieldType::AutoI64);
+    id.primary_key = true;
+    let mut fk = FieldMeta::new("owner", FieldType::I64);
+    fk.column = "owner_id".into();
+    fk.foreign_key = Some(throughline::ForeignKeyMeta {
+        to: "Missing".into(),
+        on_delete: throughline::OnDelete::SetNull,
+        related_name: None,
+    });
+    let broken = leak(ModelMeta::new("Broken", "student", vec![id.clone(), fk]));
+    let no_pk = leak(ModelMeta::new(
+        "NoPk",
+        "no_pk",
+        vec![FieldMeta::new("x", FieldType::I32)],
+    ));
+    // A field named like the reverse accessor of a foreign key pointing at the model.
+    let mut clash_fk = FieldMeta::new("target", FieldType::I64);
+    clash_fk.foreign_key = Some(throughline::ForeignKeyMeta {
+        to: "Target".into(),
+        on_delete: throughline::OnDelete::Cascade,
+        related_name: Some("label".into()),
+    });
+    let target = leak(ModelMeta::new(
+        "Target",
+        "target",
+        vec![
+            id.clone(),
+            FieldMeta::new("label", FieldType::String { max_length: None }),
+        ],
+    ));
+    let mut pointer = ModelMeta::new("Pointer", "pointer", vec![id.clone(), clash_fk]);
+    pointer.ordering = vec!["-nope".into()];
+    let pointer = leak(pointer);
+
+    let mut registry = Registry::new();
+    registry
+        .register(Student::meta())
+        .register(broken)
+        .register(no_pk)
+        .register(target)
+        .register(pointer);
+    let problems = registry.check();
+    let ids: Vec<&str> = problems.iter().map(|p| p.id).collect();
+    for expected in [
+        "throughline.E001", // table "student" twice
+        "throughline.E002", // foreign key to an unregistered model
+        "throughline.E003", // field clashing with a reverse accessor
+        "throughline.E004", // no primary key
+        "throughline.E006", // set_null on a non-optional key
+        "throughline.E007", // ordering names an unknown field
+    ] {
+        assert!(
+            ids.contains(&expected),
+            "{expected} missing from {problems:#?}"
+        );
+    }
+    assert!(problems.iter().all(|p| p.level == CheckLevel::Error));
+    // The test models are clean.
+    assert!(models_registry_is_clean());
+}
+
+fn models_registry_is_clean() -> bool {
+    registry().check().is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connection_dropped_mid_transaction_is_not_reused() {
+    let options = throughline::PgOptions {
+        max_size: 1,
+        ..Default::default()
+    };
+    let Some(db) = common::postgres_with("engine_pg_dropped_tx", options).await else {
+        return;
+    };
+    with_tables(&db).await;
+    let tx = db.begin().await.unwrap();
+    student("uncommitted").create(&tx).await.unwrap();
+    drop(tx);
+    // The pool's only connection held an open transaction: it must not come back with it.
+    student("next").create(&db).await.unwrap();
+    let names = Student::objects()
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(names, ["next"]);
+    // A future dropped in the middle of an atomic operation is not reused either.
+    let all = Student::objects();
+    let slow = all.bulk_create(
+        (0..5_000).map(|i| student(&format!("d{i}"))).collect(),
+        Conflict::Error,
+        &db,
+    );
+    let _ = tokio::time::timeout(Duration::from_millis(1), slow).await;
+    student("after").create(&db).await.unwrap();
+    let count = Student::objects()
+        .filter(Student::NAME.startswith("d"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert!(count == 0 || count == 5_000, "all or nothing, got {count}");
+}
