@@ -158,8 +158,31 @@ impl Lease {
         self.client()?.prepare_cached(sql).await.map_err(map_error)
     }
 
+    /// Whether `error` is PostgreSQL's "cached plan must not change result type" (another
+    /// process altered a table): the cached statement is evicted and the statement retried
+    /// once (SPEC §8.9).
+    fn evict_stale_plan(&self, sql: &str, error: &Error) -> bool {
+        let stale = matches!(error, Error::Database(db) if db.code.as_deref() == Some("0A000") && db.message.contains("cached plan"));
+        if stale && let Ok(client) = self.client() {
+            client.statement_cache.remove(sql, &[]);
+        }
+        stale
+    }
+
     async fn query_async(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
         let started = Instant::now();
+        let rows = match self.fetch(stmt).await {
+            Err(error) if self.evict_stale_plan(&stmt.sql, &error) => self.fetch(stmt).await?,
+            other => other?,
+        };
+        for row in &rows {
+            on_row(&Row::Postgres(row))?;
+        }
+        crate::trace_statement(stmt, started, rows.len() as u64);
+        Ok(rows.len() as u64)
+    }
+
+    async fn fetch(&self, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
         let prepared = self.prepare(&stmt.sql).await?;
         let params: Vec<PgParam<'_>> = stmt.params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
@@ -169,15 +192,22 @@ impl Lease {
             .query(&prepared, &refs)
             .await
             .map_err(map_error)?;
-        for row in &rows {
-            on_row(&Row::Postgres(row))?;
-        }
-        crate::trace_statement(stmt, started, rows.len() as u64);
-        Ok(rows.len() as u64)
+        Ok(rows)
     }
 
     async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
         let started = Instant::now();
+        let affected = match self.run_execute(stmt).await {
+            Err(error) if self.evict_stale_plan(&stmt.sql, &error) => {
+                self.run_execute(stmt).await?
+            }
+            other => other?,
+        };
+        crate::trace_statement(stmt, started, affected);
+        Ok(affected)
+    }
+
+    async fn run_execute(&self, stmt: &Statement) -> Result<u64> {
         let prepared = self.prepare(&stmt.sql).await?;
         let params: Vec<PgParam<'_>> = stmt.params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
@@ -187,7 +217,6 @@ impl Lease {
             .execute(&prepared, &refs)
             .await
             .map_err(map_error)?;
-        crate::trace_statement(stmt, started, affected);
         Ok(affected)
     }
 
