@@ -141,6 +141,15 @@ pub enum Error {
         /// What was attempted.
         action: String,
     },
+    /// A relation write with the `Fail` policy met pairs that were already linked; nothing
+    /// was written.
+    #[error("{relation}: already linked to {}", targets.join(", "))]
+    AlreadyLinked {
+        /// The relation, as `Model.accessor`.
+        relation: String,
+        /// The keys of the targets already linked.
+        targets: Vec<String>,
+    },
     /// The backend lacks a feature the operation needs.
     #[error("{backend} does not support {feature}")]
     NotSupported {

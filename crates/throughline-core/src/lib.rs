@@ -17,7 +17,7 @@ pub use backend::{Backend, Capabilities};
 pub use error::{DatabaseError, Error, IntegrityKind, Result};
 pub use registry::{CheckLevel, CheckMessage, Registry, ReverseRelation};
 pub use schema::{
-    Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ModelMeta, OnDelete,
-    UniqueConstraint,
+    Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ManyToManyMeta,
+    ModelMeta, OnDelete, UniqueConstraint,
 };
 pub use value::Value;

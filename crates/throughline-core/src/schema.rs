@@ -261,6 +261,53 @@ pub struct IndexMeta {
     pub fields: Vec<String>,
 }
 
+/// A many-to-many relation declared on a model (the source), through a model holding
+/// two foreign keys (auto-created for an implicit relation).
+///
+/// ```
+/// let m = throughline_core::ManyToManyMeta {
+///     name: "students".into(), target: "Student".into(), through: "Enrollment".into(),
+///     source_field: "course".into(), target_field: "student".into(),
+///     related_name: Some("courses".into()), symmetrical: false, auto_created: false,
+/// };
+/// assert_eq!(m.reverse_name("Course"), "courses");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManyToManyMeta {
+    /// The accessor on the source model.
+    pub name: String,
+    /// The target model's name.
+    pub target: String,
+    /// The through model's name.
+    pub through: String,
+    /// The through model's foreign key to the source.
+    pub source_field: String,
+    /// The through model's foreign key to the target.
+    pub target_field: String,
+    /// The accessor on the target; `None` means `<source>_set`; `"+"` means none.
+    pub related_name: Option<String>,
+    /// Whether a link is written in both directions (self-referential relations).
+    pub symmetrical: bool,
+    /// Whether the through model was generated (an implicit relation).
+    pub auto_created: bool,
+}
+
+impl ManyToManyMeta {
+    /// The reverse accessor's name on the target, given the source model's name.
+    ///
+    /// ```
+    /// # let mut m = throughline_core::ManyToManyMeta { name: "tags".into(), target: "Tag".into(),
+    /// #   through: "CourseTags".into(), source_field: "course".into(), target_field: "tag".into(),
+    /// #   related_name: None, symmetrical: false, auto_created: true };
+    /// assert_eq!(m.reverse_name("Course"), "course_set");
+    /// ```
+    pub fn reverse_name(&self, source: &str) -> String {
+        self.related_name
+            .clone()
+            .unwrap_or_else(|| crate::naming::default_related_name(source))
+    }
+}
+
 /// A model: its table, fields, constraints and display metadata.
 ///
 /// ```
@@ -290,6 +337,8 @@ pub struct ModelMeta {
     pub verbose_name: String,
     /// Human plural name.
     pub verbose_name_plural: String,
+    /// Many-to-many relations declared on this model.
+    pub many_to_many: Vec<ManyToManyMeta>,
 }
 
 impl ModelMeta {
@@ -310,6 +359,7 @@ impl ModelMeta {
             ordering: Vec::new(),
             verbose_name_plural: format!("{verbose}s"),
             verbose_name: verbose,
+            many_to_many: Vec::new(),
         }
     }
 

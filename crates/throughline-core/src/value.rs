@@ -129,6 +129,41 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value in the canonical form of a field of type `ty`, so that values read back
+    /// from either backend compare equal to the values written (SQLite returns booleans and
+    /// narrow integers as `i64`, and datetimes, dates, UUIDs and JSON as text).
+    ///
+    /// ```
+    /// use throughline_core::{FieldType, Value};
+    /// assert_eq!(Value::I64(1).coerce(FieldType::Bool), Value::Bool(true));
+    /// assert_eq!(Value::I64(7).coerce(FieldType::I32), Value::I32(7));
+    /// ```
+    pub fn coerce(self, ty: crate::FieldType) -> Value {
+        use crate::FieldType as T;
+        match (ty, self) {
+            (T::Bool, Value::I64(v)) => Value::Bool(v != 0),
+            (T::I32, Value::I64(v)) => i32::try_from(v).map_or(Value::I64(v), Value::I32),
+            (T::I16, Value::I64(v)) => i16::try_from(v).map_or(Value::I64(v), Value::I16),
+            (T::AutoI64 | T::I64, Value::I32(v)) => Value::I64(i64::from(v)),
+            (T::F64, Value::I64(v)) => Value::F64(v as f64),
+            (T::DateTime, Value::String(s)) => {
+                parse_datetime(&s).map_or(Value::String(s), Value::DateTime)
+            }
+            (T::Date, Value::String(s)) => {
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_or(Value::String(s), Value::Date)
+            }
+            (T::Uuid, Value::String(s)) => {
+                uuid::Uuid::parse_str(&s).map_or(Value::String(s), Value::Uuid)
+            }
+            (T::Json, Value::String(s)) => {
+                serde_json::from_str(&s).map_or(Value::String(s), Value::Json)
+            }
+            (_, other) => other,
+        }
+    }
+}
+
 /// Formats a UTC datetime as `YYYY-MM-DD HH:MM:SS.ffffff`, the text form SQLite stores
 /// (Django's format, so databases are interchangeable).
 ///

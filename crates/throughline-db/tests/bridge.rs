@@ -19,7 +19,9 @@ async fn a_panicking_operation_is_an_error_and_the_thread_survives() {
         .await;
     let err = result.unwrap_err();
     assert!(err.to_string().contains("boom in an operation"), "{err}");
-    db.execute_batch("CREATE TABLE t (x integer)").await.unwrap();
+    db.execute_batch("CREATE TABLE t (x integer)")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -17,6 +17,34 @@ pub struct FilterGroup {
     pub filter: Filter,
     /// Whether the call was `exclude` (rows matching are removed).
     pub exclude: bool,
+    /// Whether this call shares the multi-valued joins of the previous one (Django's
+    /// "sticky" filter: a relation manager's own condition and the caller's next `filter`
+    /// apply to the same through row).
+    pub join_with_previous: bool,
+}
+
+impl FilterGroup {
+    /// A `filter` call.
+    pub fn filter(filter: Filter) -> FilterGroup {
+        FilterGroup {
+            filter,
+            exclude: false,
+            join_with_previous: false,
+        }
+    }
+}
+
+/// The join scope of each filter call: its own, or its predecessor's when sticky.
+pub(crate) fn group_scopes(groups: &[FilterGroup]) -> Vec<usize> {
+    let mut scopes: Vec<usize> = Vec::with_capacity(groups.len());
+    for (index, group) in groups.iter().enumerate() {
+        let scope = match (group.join_with_previous, scopes.last()) {
+            (true, Some(previous)) => *previous,
+            _ => index + 1,
+        };
+        scopes.push(scope);
+    }
+    scopes
 }
 
 /// One ORDER BY term.
@@ -97,10 +125,7 @@ impl SelectQuery {
 
     /// Adds a `filter` call.
     pub fn filter(&mut self, filter: Filter) -> &mut Self {
-        self.groups.push(FilterGroup {
-            filter,
-            exclude: false,
-        });
+        self.groups.push(FilterGroup::filter(filter));
         self
     }
 
@@ -109,6 +134,7 @@ impl SelectQuery {
         self.groups.push(FilterGroup {
             filter,
             exclude: true,
+            join_with_previous: false,
         });
         self
     }
@@ -129,8 +155,7 @@ impl SelectQuery {
         let mut planner = JoinPlanner::new(backend, self.model, &self.model.table, "t");
         let mut select = Query::select();
         let mut wheres = Vec::new();
-        for (index, group) in self.groups.iter().enumerate() {
-            let scope = index + 1;
+        for (group, scope) in self.groups.iter().zip(group_scopes(&self.groups)) {
             let expr = if group.exclude {
                 planner.filter_expr(&group.filter, scope, true)?.not()
             } else {
@@ -337,6 +362,20 @@ impl JoinPlanner {
             if let Some(existing) = self.aliases.get(&map_key) {
                 alias = existing.clone();
                 continue;
+            }
+            // Ordering and `values` (scope 0) reuse the join of the latest filter call
+            // that crossed the same multi-valued relation, as Django does.
+            if many && scope == 0 {
+                let reused = self
+                    .aliases
+                    .iter()
+                    .filter(|((_, chain), _)| *chain == key)
+                    .max_by_key(|((s, _), _)| *s)
+                    .map(|(_, a)| a.clone());
+                if let Some(existing) = reused {
+                    alias = existing;
+                    continue;
+                }
             }
             let next = format!("{}{}", self.alias_prefix, self.joins.len() + 1);
             self.joins.push(Join {

@@ -4,7 +4,7 @@
 //! UPDATE/DELETE the same way).
 
 use crate::render::{Statement, build, to_sea};
-use crate::select::{FilterGroup, JoinPlanner};
+use crate::select::{FilterGroup, JoinPlanner, group_scopes};
 use sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use throughline_core::{Backend, Error, ModelMeta, Result, Value};
 
@@ -216,8 +216,9 @@ fn where_expr(
     }
     let mut planner = JoinPlanner::new(backend, model, &model.table, "t");
     let mut combined: Option<Expr> = None;
-    for (index, group) in groups.iter().enumerate() {
-        let expr = planner.filter_expr(&group.filter, index + 1, group.exclude)?;
+    let scopes = group_scopes(groups);
+    for (group, scope) in groups.iter().zip(&scopes) {
+        let expr = planner.filter_expr(&group.filter, *scope, group.exclude)?;
         let expr = if group.exclude { expr.not() } else { expr };
         combined = Some(match combined {
             Some(acc) => acc.and(expr),
@@ -233,8 +234,8 @@ fn where_expr(
     let alias = "u0";
     let mut sub_planner = JoinPlanner::new(backend, model, alias, "u");
     let mut sub_condition: Option<Expr> = None;
-    for (index, group) in groups.iter().enumerate() {
-        let expr = sub_planner.filter_expr(&group.filter, index + 1, group.exclude)?;
+    for (group, scope) in groups.iter().zip(&scopes) {
+        let expr = sub_planner.filter_expr(&group.filter, *scope, group.exclude)?;
         let expr = if group.exclude { expr.not() } else { expr };
         sub_condition = Some(match sub_condition {
             Some(acc) => acc.and(expr),

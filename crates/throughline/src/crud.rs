@@ -66,7 +66,7 @@ pub(crate) fn attach_model(error: Error, meta: &ModelMeta) -> Error {
 }
 
 /// The insert of one instance: every field except an unset auto key, returning the key.
-fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {
+pub(crate) fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {
     let meta = M::meta();
     let mut fields = Vec::new();
     let mut row = Vec::new();
@@ -167,10 +167,10 @@ pub(crate) async fn save<M: Model, E: Executor>(instance: &mut M, exec: &E) -> R
 
 /// `WHERE pk = key`.
 pub(crate) fn key_group(meta: &ModelMeta, key: Value) -> FilterGroup {
-    FilterGroup {
-        filter: Filter::cond(FieldPath::local(&meta.pk().name), Lookup::Exact(key)),
-        exclude: false,
-    }
+    FilterGroup::filter(Filter::cond(
+        FieldPath::local(&meta.pk().name),
+        Lookup::Exact(key),
+    ))
 }
 
 pub(crate) async fn delete<M: Model, E: Executor>(instance: &M, exec: &E) -> Result<u64> {

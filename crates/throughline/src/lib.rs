@@ -1,16 +1,21 @@
 #![doc = include_str!("../../../README.md")]
 
 pub mod fields;
+pub mod m2m;
 pub mod model;
 pub mod queryset;
 pub mod relation;
 pub mod schema;
+pub mod through;
 pub mod value_types;
 
 mod convert;
 mod crud;
 
 pub use fields::{Field, Q, Rel, TextField};
+pub use m2m::{
+    AddOutcome, Differing, FieldDiff, ManyRelated, ManyRelation, OnExisting, SetOutcome, SetPlan,
+};
 pub use model::Model;
 pub use queryset::{Assignment, QuerySet};
 pub use schema::{create_tables, drop_tables};
@@ -37,6 +42,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fields::Now;
+    pub use crate::through::{
+        AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
+        ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
+    };
     pub use throughline_core;
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
     pub use throughline_db::{Decode, Row, op};

@@ -39,6 +39,9 @@ pub struct QuerySet<M: Model> {
     query: SelectQuery,
     /// `select_related` foreign keys of `M`: field name and the related model's width.
     related: Vec<(String, usize)>,
+    /// Whether the next `filter` call shares the joins of the previous one (a relation
+    /// manager's queryset: the caller's conditions apply to the same through row).
+    sticky: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -47,6 +50,7 @@ impl<M: Model> Clone for QuerySet<M> {
         QuerySet {
             query: self.query.clone(),
             related: self.related.clone(),
+            sticky: self.sticky,
             _model: PhantomData,
         }
     }
@@ -95,6 +99,7 @@ impl<M: Model> QuerySet<M> {
         QuerySet {
             query,
             related: Vec::new(),
+            sticky: false,
             _model: PhantomData,
         }
     }
@@ -114,7 +119,30 @@ impl<M: Model> QuerySet<M> {
     /// when they cross a multi-valued relation (as Django); separate calls may match
     /// different related rows.
     pub fn filter(mut self, q: Q<M>) -> Self {
-        self.query.filter(q.into_filter());
+        self.query.groups.push(FilterGroup {
+            filter: q.into_filter(),
+            exclude: false,
+            join_with_previous: self.sticky,
+        });
+        self.sticky = false;
+        self
+    }
+
+    /// Makes the next `filter` call share the multi-valued joins of the last one.
+    pub(crate) fn make_sticky(mut self) -> Self {
+        self.sticky = true;
+        self
+    }
+
+    /// Adds a raw `select_related` chain (for relation managers).
+    pub(crate) fn select_related_hops(
+        mut self,
+        field: &str,
+        hops: Vec<throughline_query::Hop>,
+    ) -> Self {
+        let width = hops.last().map_or(0, |h| h.to.fields.len());
+        self.related.push((field.to_owned(), width));
+        self.query.select_related.push(hops);
         self
     }
 

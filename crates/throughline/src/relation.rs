@@ -40,10 +40,9 @@ impl<T: Model, C: Model> Rel<T, C> {
             });
         }
         let field = self.reverse_field()?;
-        Ok(QuerySet::from_groups(vec![FilterGroup {
-            filter: Filter::cond(FieldPath::local(&field), Lookup::Exact(key)),
-            exclude: false,
-        }]))
+        Ok(QuerySet::from_groups(vec![FilterGroup::filter(
+            Filter::cond(FieldPath::local(&field), Lookup::Exact(key)),
+        )]))
     }
 
     /// The referring rows of every parent, in one query, aligned with `parents` (Django's
@@ -74,10 +73,10 @@ impl<T: Model, C: Model> Rel<T, C> {
         if keys.is_empty() {
             return Ok(parents.iter().map(|_| Vec::new()).collect());
         }
-        let children = QuerySet::<C>::from_groups(vec![FilterGroup {
-            filter: Filter::cond(FieldPath::local(&field), Lookup::In(keys)),
-            exclude: false,
-        }])
+        let children = QuerySet::<C>::from_groups(vec![FilterGroup::filter(Filter::cond(
+            FieldPath::local(&field),
+            Lookup::In(keys),
+        ))])
         .all(exec)
         .await?;
         let index = C::meta().field_index(&field).unwrap_or(0);

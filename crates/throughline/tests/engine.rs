@@ -295,7 +295,10 @@ async fn postgres_connection_dropped_mid_transaction_is_not_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stale_cached_plan_is_evicted_and_retried() {
-    let options = throughline::PgOptions { max_size: 1, ..Default::default() };
+    let options = throughline::PgOptions {
+        max_size: 1,
+        ..Default::default()
+    };
     let Some(db) = common::postgres_with("engine_pg_stale_plan", options).await else {
         return;
     };
@@ -303,7 +306,9 @@ async fn postgres_stale_cached_plan_is_evicted_and_retried() {
     student("alice").create(&db).await.unwrap();
     assert_eq!(Student::objects().all(&db).await.unwrap().len(), 1);
     // Changes the result type of the cached SELECT (varchar -> text).
-    db.execute_batch("ALTER TABLE student ALTER COLUMN name TYPE text").await.unwrap();
+    db.execute_batch("ALTER TABLE student ALTER COLUMN name TYPE text")
+        .await
+        .unwrap();
     let rows = Student::objects().all(&db).await.unwrap();
     assert_eq!(rows[0].name, "alice");
 }

@@ -1,0 +1,148 @@
+//! Owns the compile-time side of through models: the traits the derive macro implements so
+//! that `add()` without values does not compile when an extra field of the through model
+//! has no default (SPEC §8.1), the typed values of `add_with`, and the check that a
+//! relation's two foreign keys exist on its through model.
+//!
+//! A relation's two keys are identified at the type level by [`FieldKey`], a hash of the
+//! foreign-key field's name, so the check is per key pair (TopicSystem's third key is an
+//! extra field of the (topic, system) pair).
+
+use crate::Model;
+use crate::value_types::{FieldValue, ForeignKey};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::marker::PhantomData;
+use throughline_core::Value;
+
+/// A foreign-key field of a through model, named at the type level by the FNV-1a hash of
+/// its name ([`field_key`]).
+pub struct FieldKey<const H: u64>;
+
+/// The FNV-1a hash naming a field in [`FieldKey`].
+///
+/// ```
+/// assert_ne!(throughline::through::field_key("course"), throughline::through::field_key("student"));
+/// ```
+pub const fn field_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// A field type that has a default when a through row is created without a value for it:
+/// `Option<T>` (NULL) and a choices enum with a `#[default]` variant. A field with
+/// `default`, `default_fn`, `auto_now_add` or `auto_now` has one whatever its type.
+#[diagnostic::on_unimplemented(
+    message = "the through field type `{Self}` has no default, so `add()` cannot fill it",
+    label = "`add()` needs a default for every extra field of the through model",
+    note = "use `add_with(targets, values)` to give the values, or give the field a default: #[throughline(default = ...)], an `Option<_>` type, or a `#[default]` choice"
+)]
+pub trait HasDefault {}
+
+impl<T> HasDefault for Option<T> {}
+
+/// An extra field of a through model, for the compile-time check of `add()`: `N` is a
+/// marker named `<Model>__<field>`, `T` the field's type.
+pub struct ThroughField<N, T>(PhantomData<(N, T)>);
+
+/// Implemented when the extra field `N` of type `T` has a default.
+#[diagnostic::on_unimplemented(
+    message = "the through field `{Self}` has no default, so `add()` cannot fill it",
+    note = "use `add_with(targets, values)` to give the values, or give the field a default"
+)]
+pub trait FieldHasDefault {}
+
+impl<N, T: HasDefault> FieldHasDefault for ThroughField<N, T> {}
+
+/// Implemented by a through model for the key pair `P` when every other field has a
+/// default, so that rows can be created from the two keys alone.
+#[diagnostic::on_unimplemented(
+    message = "`add()` cannot fill every extra field of the through model `{Self}`",
+    label = "some extra field of `{Self}` has no default",
+    note = "use `add_with(targets, values)` and give the values of the fields without a default"
+)]
+pub trait AddWithoutValues<P> {}
+
+/// The typed values of `add_with` for the key pair `P`: a generated struct holding every
+/// field of the through model except its key and the two relation keys. A field without a
+/// default is required (its own type); a field with one is an `Option` (`None` keeps the
+/// default and is not compared).
+pub trait ThroughValuesFor<P> {
+    /// The values struct.
+    type Values: ThroughValues;
+}
+
+/// A values struct of `add_with`.
+pub trait ThroughValues: Clone + Send + Sync + 'static {
+    /// The fields given, as `(field name, value)`.
+    fn passed(&self) -> Vec<(&'static str, Value)>;
+}
+
+/// Implemented when the through model has a foreign key named by `K` to model `T`.
+#[diagnostic::on_unimplemented(
+    message = "the through model `{Self}` has no foreign key {K} to `{T}`",
+    note = "name the through model's two foreign keys with through_fields(\"source_key\", \"target_key\"); without it they are the snake_case names of the two models"
+)]
+pub trait HasForeignKey<K, T> {}
+
+/// How a field type appears in a values struct: required (`Slot = Self`) or optional
+/// (`Slot = Option<Self>`), and how a slot becomes a passed value.
+pub trait ValueSlot {
+    /// The type of the field in the values struct.
+    type Slot: Clone + Send + Sync + 'static;
+    /// The value passed, if any.
+    fn passed(slot: &Self::Slot) -> Option<Value>;
+}
+
+macro_rules! required_slot {
+    ($($ty:ty),*) => {$(
+        impl ValueSlot for $ty {
+            type Slot = $ty;
+            fn passed(slot: &Self::Slot) -> Option<Value> {
+                Some(FieldValue::to_value(slot))
+            }
+        }
+    )*};
+}
+required_slot!(
+    i16,
+    i32,
+    i64,
+    f64,
+    bool,
+    String,
+    Vec<u8>,
+    NaiveDate,
+    DateTime<Utc>,
+    serde_json::Value,
+    uuid::Uuid
+);
+
+impl<T: FieldValue> ValueSlot for Option<T> {
+    type Slot = Option<T>;
+    fn passed(slot: &Self::Slot) -> Option<Value> {
+        slot.as_ref().map(FieldValue::to_value)
+    }
+}
+
+impl<T: Model> ValueSlot for ForeignKey<T> {
+    type Slot = ForeignKey<T>;
+    fn passed(slot: &Self::Slot) -> Option<Value> {
+        Some(slot.key().clone())
+    }
+}
+
+/// The values of a relation without extra fields (or whose extras all take defaults).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoValues;
+
+impl ThroughValues for NoValues {
+    fn passed(&self) -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+}
