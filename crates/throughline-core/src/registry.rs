@@ -99,6 +99,9 @@ impl Registry {
     pub fn register(&mut self, meta: &'static ModelMeta) -> &mut Self {
         if !self.models.iter().any(|m| std::ptr::eq(*m, meta)) {
             self.models.push(meta);
+            for companion in &meta.companions.0 {
+                self.register(companion());
+            }
         }
         self
     }
@@ -138,7 +141,7 @@ impl Registry {
                 let Some(fk) = &field.foreign_key else {
                     continue;
                 };
-                if fk.to == target {
+                if fk.to == target && fk.related_name.as_deref() != Some("+") {
                     out.push(ReverseRelation {
                         name: fk
                             .related_name

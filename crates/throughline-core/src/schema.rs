@@ -339,6 +339,27 @@ pub struct ModelMeta {
     pub verbose_name_plural: String,
     /// Many-to-many relations declared on this model.
     pub many_to_many: Vec<ManyToManyMeta>,
+    /// Models generated with this one (the through models of its implicit many-to-many
+    /// relations), registered with it.
+    pub companions: Companions,
+}
+
+/// The models generated with a model, as functions returning their metadata (functions,
+/// so that models referring to each other do not initialize each other recursively).
+/// Never compared: two metas are equal whatever their companions.
+#[derive(Clone, Default)]
+pub struct Companions(pub Vec<fn() -> &'static ModelMeta>);
+
+impl PartialEq for Companions {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Companions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Companions({})", self.0.len())
+    }
 }
 
 impl ModelMeta {
@@ -360,6 +381,7 @@ impl ModelMeta {
             verbose_name_plural: format!("{verbose}s"),
             verbose_name: verbose,
             many_to_many: Vec::new(),
+            companions: Companions::default(),
         }
     }
 

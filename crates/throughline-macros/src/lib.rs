@@ -92,6 +92,71 @@ mod model {
         indexes: Vec<(String, Vec<String>, Span)>,
         verbose_name: Option<String>,
         verbose_name_plural: Option<String>,
+        many_to_many: Vec<ManyToMany>,
+    }
+
+    /// `#[throughline(many_to_many(name = "...", to = Model, through = Model, ...))]`.
+    struct ManyToMany {
+        name: String,
+        to: Type,
+        through: Option<Type>,
+        through_fields: Option<(String, String)>,
+        related_name: Option<String>,
+        symmetrical: Option<bool>,
+        table: Option<String>,
+        span: Span,
+    }
+
+    fn many_to_many(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<ManyToMany> {
+        let span = meta.path.span();
+        let mut name = None;
+        let mut to = None;
+        let mut m2m = ManyToMany {
+            name: String::new(),
+            to: syn::parse_quote!(()),
+            through: None,
+            through_fields: None,
+            related_name: None,
+            symmetrical: None,
+            table: None,
+            span,
+        };
+        meta.parse_nested_meta(|inner| {
+            let p = &inner.path;
+            if p.is_ident("name") {
+                name = Some(inner.value()?.parse::<LitStr>()?.value());
+            } else if p.is_ident("to") {
+                to = Some(inner.value()?.parse::<Type>()?);
+            } else if p.is_ident("through") {
+                m2m.through = Some(inner.value()?.parse::<Type>()?);
+            } else if p.is_ident("through_fields") {
+                let list = list_of_strings(&inner)?;
+                match list.as_slice() {
+                    [a, b] if !a.is_empty() && !b.is_empty() && a != b => {
+                        m2m.through_fields = Some((a.clone(), b.clone()));
+                    }
+                    _ => return Err(inner.error("through_fields takes two different field names: through_fields(\"source_key\", \"target_key\")")),
+                }
+            } else if p.is_ident("related_name") {
+                m2m.related_name = Some(inner.value()?.parse::<LitStr>()?.value());
+            } else if p.is_ident("symmetrical") {
+                m2m.symmetrical = Some(inner.value()?.parse::<syn::LitBool>()?.value);
+            } else if p.is_ident("table") {
+                m2m.table = Some(inner.value()?.parse::<LitStr>()?.value());
+            } else {
+                return Err(inner.error("expected name, to, through, through_fields, related_name, symmetrical or table"));
+            }
+            Ok(())
+        })?;
+        m2m.name = name.ok_or_else(|| meta.error("a many_to_many needs name = \"accessor\""))?;
+        m2m.to = to.ok_or_else(|| meta.error("a many_to_many needs to = TargetModel"))?;
+        if m2m.through.is_some() && m2m.table.is_some() {
+            return Err(meta.error("cannot give a table name together with a through model: the table is the through model's (as Django)"));
+        }
+        if m2m.through.is_none() && m2m.through_fields.is_some() {
+            return Err(meta.error("through_fields needs a through model"));
+        }
+        Ok(m2m)
     }
 
     struct FieldInfo {
@@ -167,9 +232,11 @@ mod model {
                     attrs.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if meta.path.is_ident("verbose_name_plural") {
                     attrs.verbose_name_plural = Some(meta.value()?.parse::<LitStr>()?.value());
+                } else if meta.path.is_ident("many_to_many") {
+                    attrs.many_to_many.push(many_to_many(&meta)?);
                 } else {
                     return Err(meta.error(
-                        "unknown model attribute; expected table, ordering, unique, index, verbose_name or verbose_name_plural",
+                        "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name or verbose_name_plural",
                     ));
                 }
                 Ok(())
@@ -373,7 +440,7 @@ mod model {
                     .related_name
                     .clone()
                     .unwrap_or_else(|| format!("{}_set", snake_case(&model_name)));
-                if accessors.contains(&(target.clone(), accessor.clone())) {
+                if accessor != "+" && accessors.contains(&(target.clone(), accessor.clone())) {
                     return Err(syn::Error::new(
                         f.ident.span(),
                         format!(
@@ -518,9 +585,10 @@ mod model {
                     .related_name
                     .clone()
                     .unwrap_or_else(|| format!("{}_set", snake_case(&model_name)));
-                let accessor_ident = format_ident!("{}", accessor);
-                let accessor_const = format_ident!("{}", accessor.to_uppercase());
-                reverse_impls.push(quote!(
+                if accessor != "+" {
+                    let accessor_ident = format_ident!("{}", accessor);
+                    let accessor_const = format_ident!("{}", accessor.to_uppercase());
+                    reverse_impls.push(quote!(
                     impl #target {
                         #[doc = concat!("The ", #model_name, " rows whose `", #fname, "` refers to a row of this model.")]
                         pub const #accessor_const: ::throughline::Rel<#target, #name> = ::throughline::Rel::new({
@@ -544,6 +612,7 @@ mod model {
                         }
                     }
                 ));
+                }
             } else {
                 consts.push(quote!(
                     #[doc = concat!("Field `", #fname, "`, for filters and ordering.")]
@@ -557,6 +626,17 @@ mod model {
         let indexes = attrs.indexes.iter().map(|(n, list, _)| {
             quote!(::throughline::__private::throughline_core::IndexMeta { name: #n.to_owned(), fields: vec![#(#list.to_owned()),*] })
         });
+        let (m2m_metas, m2m_items) = many_to_many_items(name, &model_name, &attrs.many_to_many)?;
+        let companions: Vec<Tokens> = attrs
+            .many_to_many
+            .iter()
+            .filter(|m| m.through.is_none())
+            .map(|m| {
+                let ident = format_ident!("{}{}", name, camel(&m.name));
+                quote!(<#ident as ::throughline::Model>::meta as fn() -> &'static ::throughline::ModelMeta)
+            })
+            .collect();
+        let through_items = through_items(name, &model_name, &fields);
         let ordering = &attrs.ordering;
         let verbose = attrs
             .verbose_name
@@ -580,6 +660,8 @@ mod model {
                         meta.ordering = vec![#(#ordering.to_owned()),*];
                         #verbose
                         #verbose_plural
+                        meta.many_to_many = vec![#(#m2m_metas),*];
+                        meta.companions = ::throughline::__private::throughline_core::schema::Companions(vec![#(#companions),*]);
                         meta
                     });
                     &META
@@ -621,7 +703,423 @@ mod model {
             }
 
             #(#reverse_impls)*
+
+            #(#m2m_items)*
+
+            #through_items
         })
+    }
+
+    /// FNV-1a, the same hash as `throughline::through::field_key`.
+    fn field_key(name: &str) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in name.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    }
+
+    fn key_type(field: &str) -> Tokens {
+        let hash = field_key(field);
+        quote!(::throughline::__private::FieldKey<#hash>)
+    }
+
+    fn camel(name: &str) -> String {
+        name.split('_')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let mut c = p.chars();
+                match c.next() {
+                    Some(first) => first.to_uppercase().chain(c).collect::<String>(),
+                    None => String::new(),
+                }
+            })
+            .collect()
+    }
+
+    fn is_self(ty: &Type, name: &Ident) -> bool {
+        let text = quote!(#ty).to_string();
+        text == "Self" || *name == text
+    }
+
+    /// The items of each `many_to_many` declared on the model: its metadata, the generated
+    /// through model of an implicit relation, the relation constants and accessors on both
+    /// sides, the values alias, and the compile-time check of the through model's keys.
+    fn many_to_many_items(
+        name: &Ident,
+        model_name: &str,
+        relations: &[ManyToMany],
+    ) -> syn::Result<(Vec<Tokens>, Vec<Tokens>)> {
+        let mut metas = Vec::new();
+        let mut items = Vec::new();
+        for m2m in relations {
+            let self_ref = is_self(&m2m.to, name);
+            let target: Type = if self_ref {
+                syn::parse_quote!(#name)
+            } else {
+                m2m.to.clone()
+            };
+            let target_name = quote!(#target).to_string().replace(' ', "");
+            let target_simple = target_name
+                .rsplit("::")
+                .next()
+                .unwrap_or(&target_name)
+                .to_owned();
+            let symmetrical = m2m.symmetrical.unwrap_or(self_ref);
+            if symmetrical && !self_ref {
+                return Err(syn::Error::new(
+                    m2m.span,
+                    "only a relation to the model itself can be symmetrical",
+                ));
+            }
+            if symmetrical && m2m.related_name.is_some() {
+                return Err(syn::Error::new(
+                    m2m.span,
+                    "a symmetrical relation has no reverse accessor, so no related_name",
+                ));
+            }
+            let rel_name = &m2m.name;
+            let rel_camel = camel(rel_name);
+            let auto_created = m2m.through.is_none();
+            let (source_field, target_field) = match (&m2m.through_fields, self_ref) {
+                (Some((a, b)), _) => (a.clone(), b.clone()),
+                (None, true) => (
+                    format!("from_{}", snake_case(model_name)),
+                    format!("to_{}", snake_case(model_name)),
+                ),
+                (None, false) => (snake_case(model_name), snake_case(&target_simple)),
+            };
+            let through: Type = match &m2m.through {
+                Some(t) => t.clone(),
+                None => {
+                    let ident = format_ident!("{}{}", name, rel_camel);
+                    syn::parse_quote!(#ident)
+                }
+            };
+            if let Some(explicit) = &m2m.through
+                && is_self(explicit, name)
+            {
+                return Err(syn::Error::new(
+                    m2m.span,
+                    "a model cannot be its own through model",
+                ));
+            }
+            let through_name = quote!(#through).to_string().replace(' ', "");
+            let through_simple = through_name
+                .rsplit("::")
+                .next()
+                .unwrap_or(&through_name)
+                .to_owned();
+            let related = if symmetrical {
+                Some("+".to_owned())
+            } else {
+                m2m.related_name.clone()
+            };
+            let related_tokens = match &related {
+                Some(r) => quote!(Some(#r.to_owned())),
+                None => quote!(None),
+            };
+            metas.push(
+                quote!(::throughline::__private::throughline_core::ManyToManyMeta {
+                    name: #rel_name.to_owned(),
+                    target: #target_simple.to_owned(),
+                    through: #through_simple.to_owned(),
+                    source_field: #source_field.to_owned(),
+                    target_field: #target_field.to_owned(),
+                    related_name: #related_tokens,
+                    symmetrical: #symmetrical,
+                    auto_created: #auto_created,
+                }),
+            );
+
+            if auto_created {
+                let ident = format_ident!("{}{}", name, rel_camel);
+                let table = m2m
+                    .table
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_{}", snake_case(model_name), rel_name));
+                let src = format_ident!("{}", source_field);
+                let tgt = format_ident!("{}", target_field);
+                let unique = format!("{table}_{source_field}_{target_field}_uniq");
+                let doc = format!(
+                    "The junction rows of {model_name}.{rel_name} (generated for an implicit many-to-many)."
+                );
+                items.push(quote! {
+                    #[doc = #doc]
+                    #[derive(Debug, Clone, ::throughline::Model)]
+                    #[throughline(table = #table, unique(name = #unique, fields(#source_field, #target_field)))]
+                    pub struct #ident {
+                        /// Auto-increment key.
+                        pub id: Option<i64>,
+                        /// The source row.
+                        #[throughline(related_name = "+")]
+                        pub #src: ::throughline::ForeignKey<#name>,
+                        /// The target row.
+                        #[throughline(related_name = "+")]
+                        pub #tgt: ::throughline::ForeignKey<#target>,
+                    }
+                });
+            }
+
+            let forward_pair = {
+                let a = key_type(&source_field);
+                let b = key_type(&target_field);
+                quote!((#a, #b))
+            };
+            let reverse_pair = {
+                let a = key_type(&target_field);
+                let b = key_type(&source_field);
+                quote!((#a, #b))
+            };
+            let source_key = key_type(&source_field);
+            let target_key = key_type(&target_field);
+            let accessor = format_ident!("{}", rel_name);
+            let rel_const = format_ident!("{}", rel_name.to_uppercase());
+            let relation_const = format_ident!("{}_RELATION", rel_name.to_uppercase());
+            let values_alias = format_ident!("{}{}Values", name, rel_camel);
+            let label = format!("{model_name}.{rel_name}");
+            let doc_values = format!(
+                "The values of `add_with` on {label} (the through model's fields other than its key and the two relation keys)."
+            );
+            let doc_accessor =
+                format!("The {target_simple} rows linked to this row through {through_simple}.");
+            let doc_rel = format!(
+                "The path from {model_name} to {target_simple} through {through_simple}, for filters."
+            );
+            items.push(quote! {
+                #[doc = #doc_values]
+                pub type #values_alias = <#through as ::throughline::__private::ThroughValuesFor<#forward_pair>>::Values;
+
+                const _: () = {
+                    fn keys_exist<X>()
+                    where
+                        X: ::throughline::__private::HasForeignKey<#source_key, #name>
+                            + ::throughline::__private::HasForeignKey<#target_key, #target>,
+                    {
+                    }
+                    let _ = keys_exist::<#through>;
+                };
+
+                impl #name {
+                    #[doc = #doc_rel]
+                    pub const #rel_const: ::throughline::Rel<#name, #target> = ::throughline::Rel::new2(
+                        {
+                            fn hop() -> ::throughline::__private::Hop {
+                                let from = <#name as ::throughline::Model>::meta();
+                                let through = <#through as ::throughline::Model>::meta();
+                                ::throughline::__private::Hop {
+                                    from,
+                                    to: through,
+                                    from_column: from.pk().column.clone(),
+                                    to_column: through.field(#source_field).map(|f| f.column.clone()).unwrap_or_default(),
+                                    many: true,
+                                    optional: true,
+                                }
+                            }
+                            hop
+                        },
+                        {
+                            fn hop() -> ::throughline::__private::Hop {
+                                let through = <#through as ::throughline::Model>::meta();
+                                let to = <#target as ::throughline::Model>::meta();
+                                ::throughline::__private::Hop {
+                                    from: through,
+                                    to,
+                                    from_column: through.field(#target_field).map(|f| f.column.clone()).unwrap_or_default(),
+                                    to_column: to.pk().column.clone(),
+                                    many: false,
+                                    optional: true,
+                                }
+                            }
+                            hop
+                        },
+                    );
+
+                    #[doc = #doc_rel]
+                    pub const #relation_const: ::throughline::ManyRelation<#name, #target, #through, #forward_pair> =
+                        ::throughline::ManyRelation::new(#label, #source_field, #target_field, #symmetrical, true);
+
+                    #[doc = #doc_accessor]
+                    pub fn #accessor(&self) -> ::throughline::ManyRelated<#name, #target, #through, #forward_pair> {
+                        Self::#relation_const.of(self)
+                    }
+                }
+            });
+
+            if let Some(reverse) = related
+                .clone()
+                .or_else(|| Some(format!("{}_set", snake_case(model_name))))
+                && reverse != "+"
+            {
+                let rev_accessor = format_ident!("{}", reverse);
+                let rev_const = format_ident!("{}", reverse.to_uppercase());
+                let rev_relation = format_ident!("{}_RELATION", reverse.to_uppercase());
+                let rev_label = format!("{target_simple}.{reverse}");
+                let rev_doc = format!(
+                    "The {model_name} rows linked to this row through {through_simple} (reverse of {label})."
+                );
+                items.push(quote! {
+                        impl #target {
+                            #[doc = #rev_doc]
+                            pub const #rev_const: ::throughline::Rel<#target, #name> = ::throughline::Rel::new2(
+                                {
+                                    fn hop() -> ::throughline::__private::Hop {
+                                        let from = <#target as ::throughline::Model>::meta();
+                                        let through = <#through as ::throughline::Model>::meta();
+                                        ::throughline::__private::Hop {
+                                            from,
+                                            to: through,
+                                            from_column: from.pk().column.clone(),
+                                            to_column: through.field(#target_field).map(|f| f.column.clone()).unwrap_or_default(),
+                                            many: true,
+                                            optional: true,
+                                        }
+                                    }
+                                    hop
+                                },
+                                {
+                                    fn hop() -> ::throughline::__private::Hop {
+                                        let through = <#through as ::throughline::Model>::meta();
+                                        let to = <#name as ::throughline::Model>::meta();
+                                        ::throughline::__private::Hop {
+                                            from: through,
+                                            to,
+                                            from_column: through.field(#source_field).map(|f| f.column.clone()).unwrap_or_default(),
+                                            to_column: to.pk().column.clone(),
+                                            many: false,
+                                            optional: true,
+                                        }
+                                    }
+                                    hop
+                                },
+                            );
+
+                            #[doc = #rev_doc]
+                            pub const #rev_relation: ::throughline::ManyRelation<#target, #name, #through, #reverse_pair> =
+                                ::throughline::ManyRelation::new(#rev_label, #target_field, #source_field, false, false);
+
+                            #[doc = #rev_doc]
+                            pub fn #rev_accessor(&self) -> ::throughline::ManyRelated<#target, #name, #through, #reverse_pair> {
+                                Self::#rev_relation.of(self)
+                            }
+                        }
+                    });
+            }
+        }
+        Ok((metas, items))
+    }
+
+    /// For a model with two or more foreign keys (a possible through model): which keys it
+    /// has, and for each pair of them whether `add()` can fill the other fields, and the
+    /// values struct of `add_with`.
+    fn through_items(name: &Ident, model_name: &str, fields: &[FieldInfo]) -> Tokens {
+        let fks: Vec<&FieldInfo> = fields.iter().filter(|f| f.target.is_some()).collect();
+        let mut out = Vec::new();
+        for fk in &fks {
+            let key = key_type(&fk.ident.to_string());
+            let target = fk.target.as_ref();
+            out.push(
+                quote!(impl ::throughline::__private::HasForeignKey<#key, #target> for #name {}),
+            );
+        }
+        if fks.len() < 2 {
+            return quote!(#(#out)*);
+        }
+        for f in fields.iter().filter(|f| !f.primary_key) {
+            let marker = format_ident!("{}__{}", name, f.ident);
+            out.push(quote!(
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                pub struct #marker;
+            ));
+        }
+        for (i, a) in fks.iter().enumerate() {
+            for b in fks.iter().skip(i + 1) {
+                let (a_name, b_name) = (a.ident.to_string(), b.ident.to_string());
+                let extras: Vec<&FieldInfo> = fields
+                    .iter()
+                    .filter(|f| !f.primary_key && f.ident != a.ident && f.ident != b.ident)
+                    .collect();
+                let attr_default = |f: &FieldInfo| {
+                    f.default.is_some() || f.default_fn.is_some() || f.auto_now || f.auto_now_add
+                };
+                let mut bounds = Vec::new();
+                for f in extras.iter().filter(|f| !attr_default(f)) {
+                    let marker = format_ident!("{}__{}", name, f.ident);
+                    let ty = &f.ty;
+                    bounds.push(quote!(for<'__x> ::throughline::__private::ThroughField<#marker, #ty>: ::throughline::__private::FieldHasDefault));
+                }
+                let values_ident =
+                    format_ident!("__{}Values{}{}", name, camel(&a_name), camel(&b_name));
+                let slots: Vec<Tokens> = extras
+                    .iter()
+                    .map(|f| {
+                        let ident = &f.ident;
+                        let ty = &f.ty;
+                        let doc = format!("Field `{ident}`.");
+                        if attr_default(f) {
+                            quote!(#[doc = #doc] pub #ident: Option<#ty>)
+                        } else {
+                            quote!(#[doc = #doc] pub #ident: <#ty as ::throughline::__private::ValueSlot>::Slot)
+                        }
+                    })
+                    .collect();
+                let passed: Vec<Tokens> = extras
+                    .iter()
+                    .map(|f| {
+                        let ident = &f.ident;
+                        let ty = &f.ty;
+                        let fname = ident.to_string();
+                        if attr_default(f) {
+                            quote!(if let Some(v) = &self.#ident { out.push((#fname, ::throughline::FieldValue::to_value(v))); })
+                        } else {
+                            quote!(if let Some(v) = <#ty as ::throughline::__private::ValueSlot>::passed(&self.#ident) { out.push((#fname, v)); })
+                        }
+                    })
+                    .collect();
+                let doc = format!(
+                    "The values of `add_with` for relations through {model_name} keyed by `{a_name}` and `{b_name}`; use the alias the relation declares."
+                );
+                let pair_ab = {
+                    let x = key_type(&a_name);
+                    let y = key_type(&b_name);
+                    quote!((#x, #y))
+                };
+                let pair_ba = {
+                    let x = key_type(&b_name);
+                    let y = key_type(&a_name);
+                    quote!((#x, #y))
+                };
+                out.push(quote! {
+                    #[doc = #doc]
+                    #[doc(hidden)]
+                    #[derive(Debug, Clone)]
+                    pub struct #values_ident {
+                        #(#slots,)*
+                    }
+
+                    impl ::throughline::__private::ThroughValues for #values_ident {
+                        #[allow(unused_mut)]
+                        fn passed(&self) -> Vec<(&'static str, ::throughline::Value)> {
+                            let mut out = Vec::new();
+                            #(#passed)*
+                            out
+                        }
+                    }
+
+                    impl ::throughline::__private::ThroughValuesFor<#pair_ab> for #name {
+                        type Values = #values_ident;
+                    }
+                    impl ::throughline::__private::ThroughValuesFor<#pair_ba> for #name {
+                        type Values = #values_ident;
+                    }
+                    impl ::throughline::__private::AddWithoutValues<#pair_ab> for #name where #(#bounds,)* {}
+                    impl ::throughline::__private::AddWithoutValues<#pair_ba> for #name where #(#bounds,)* {}
+                });
+            }
+        }
+        quote!(#(#out)*)
     }
 }
 
@@ -704,6 +1202,19 @@ mod choices {
             None => quote!(::throughline::DefaultValue::None),
         };
         let model_name = name.to_string();
+        let (has_default, slot, passed) = if default.is_some() {
+            (
+                quote!(impl ::throughline::__private::HasDefault for #name {}),
+                quote!(Option<#name>),
+                quote!(slot.as_ref().map(::throughline::FieldValue::to_value)),
+            )
+        } else {
+            (
+                quote!(),
+                quote!(#name),
+                quote!(Some(::throughline::FieldValue::to_value(slot))),
+            )
+        };
         Ok(quote! {
             impl ::throughline::Choices for #name {
                 const VARIANTS: &'static [Self] = &[#(#name::#variants),*];
@@ -715,6 +1226,15 @@ mod choices {
                 }
                 fn from_str_value(text: &str) -> Option<Self> {
                     match text { #(#values => Some(#name::#variants),)* _ => None }
+                }
+            }
+
+            #has_default
+
+            impl ::throughline::__private::ValueSlot for #name {
+                type Slot = #slot;
+                fn passed(slot: &Self::Slot) -> Option<::throughline::Value> {
+                    #passed
                 }
             }
 

@@ -21,6 +21,7 @@ pub struct Rel<M, T> {
 #[derive(Clone)]
 enum RelHops {
     One(fn() -> Hop),
+    Two(fn() -> Hop, fn() -> Hop),
     Chain(Arc<Vec<Hop>>),
 }
 
@@ -42,10 +43,19 @@ impl<M, T> Rel<M, T> {
         }
     }
 
+    /// A two-hop relation (a many-to-many through its through model; generated).
+    pub const fn new2(first: fn() -> Hop, second: fn() -> Hop) -> Self {
+        Rel {
+            hops: RelHops::Two(first, second),
+            _models: PhantomData,
+        }
+    }
+
     /// The join steps.
     pub fn hops(&self) -> Vec<Hop> {
         match &self.hops {
             RelHops::One(hop) => vec![hop()],
+            RelHops::Two(first, second) => vec![first(), second()],
             RelHops::Chain(hops) => hops.as_ref().clone(),
         }
     }

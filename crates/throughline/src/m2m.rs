@@ -14,7 +14,7 @@ use crate::Model;
 use crate::crud::{attach_model, decode_key};
 use crate::fields::Q;
 use crate::queryset::QuerySet;
-use crate::through::{AddWithoutValues, NoValues, ThroughValues, ThroughValuesFor};
+use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use throughline_core::validate::validate_value;
@@ -111,8 +111,11 @@ pub struct ManyRelation<S, T, Th, P> {
     pub symmetrical: bool,
     /// Whether `S` is the model that declared the relation (its rows are the ones locked).
     pub declared_on_source: bool,
-    _types: PhantomData<fn() -> (S, T, Th, P)>,
+    _types: Types<S, T, Th, P>,
 }
+
+/// The relation's types, held without owning values of them.
+type Types<S, T, Th, P> = PhantomData<fn() -> (S, T, Th, P)>;
 
 impl<S, T, Th, P> Clone for ManyRelation<S, T, Th, P> {
     fn clone(&self) -> Self {
@@ -654,15 +657,6 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 }
 
-impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P>
-where
-    Th: ThroughValuesFor<P, Values = NoValues>,
-{
-    /// Unused marker impl: relations whose values struct is empty need no values.
-    #[doc(hidden)]
-    pub fn __no_values(&self) {}
-}
-
 /// Everything a relation write needs, owned, so it can move into an operation.
 struct WritePlan {
     relation: &'static str,
@@ -675,7 +669,14 @@ struct WritePlan {
     declared_on_source: bool,
 }
 
-type Items = Vec<(Value, Vec<(String, Value)>)>;
+/// The targets of an add, each with the values given for its through row.
+type Items = Vec<(Value, Values)>;
+
+/// Values given for a through row, as `(field name, value)`.
+type Values = Vec<(String, Value)>;
+
+/// A through row to insert: source key, target key, and the values given.
+type NewRow<'a> = (Value, Value, &'a Values);
 
 impl WritePlan {
     fn cond(field: &str, lookup: Lookup) -> Filter {
@@ -800,7 +801,6 @@ impl WritePlan {
             .iter()
             .map(|n| through.field(n).map(|f| f.ty))
             .collect();
-        let src_ty = through.field(&self.source_field).map(|f| f.ty);
         conn.query(&stmt, &mut |row| {
             let mut values = (0..width)
                 .map(|i| <Value as Decode>::decode(row, i))
@@ -815,7 +815,6 @@ impl WritePlan {
                 })
                 .collect();
             let (row_source, row_target) = (key_text(&values[0]), key_text(&values[1]));
-            let _ = src_ty;
             if row_source == source_text {
                 forward.entry(row_target.clone()).or_insert(stored);
             }
@@ -827,7 +826,7 @@ impl WritePlan {
         .await?;
 
         // 2. Sort the items: new pairs, and already-linked ones with their differences.
-        let mut to_insert: Vec<(Value, Value, &Vec<(String, Value)>)> = Vec::new();
+        let mut to_insert: Vec<NewRow<'_>> = Vec::new();
         let mut to_update: Vec<(Value, &Vec<(String, Value)>)> = Vec::new();
         for (target, values) in &items {
             let text = key_text(target);
@@ -859,7 +858,7 @@ impl WritePlan {
                     }
                 }
             }
-            if self.symmetrical && !mirror.contains(&text) && &text != &key_text(source) {
+            if self.symmetrical && !mirror.contains(&text) && text != key_text(source) {
                 to_insert.push((target.clone(), source.clone(), values));
             }
         }
@@ -917,7 +916,7 @@ impl WritePlan {
     async fn insert_rows(
         &self,
         conn: &mut dyn Conn,
-        rows: &[(Value, Value, &Vec<(String, Value)>)],
+        rows: &[NewRow<'_>],
     ) -> Result<HashSet<(String, String)>> {
         let through = self.through;
         let now = Value::from(chrono::Utc::now());

@@ -25,6 +25,8 @@ pub struct Student {
 }
 
 #[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+#[throughline(many_to_many(name = "tags", to = Tag, table = "course_tag", related_name = "courses"))]
 pub struct Course {
     pub id: Option<i64>,
     #[throughline(max_length = 200)]
@@ -46,6 +48,87 @@ pub struct Enrollment {
     #[throughline(max_length = 2, blank)]
     pub grade: String,
     pub status: Status,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("name"))]
+pub struct Tag {
+    pub id: Option<i64>,
+    #[throughline(max_length = 50, unique)]
+    pub name: String,
+}
+
+// Seed 000: a topic linked to systems through a service, with no pair constraint.
+#[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "systems", to = System, through = TopicSystem, related_name = "topics"))]
+pub struct Topic {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+pub struct System {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+pub struct Service {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+pub struct TopicSystem {
+    pub id: Option<i64>,
+    #[throughline(related_name = "+")]
+    pub topic: ForeignKey<Topic>,
+    #[throughline(related_name = "+")]
+    pub system: ForeignKey<System>,
+    #[throughline(related_name = "+")]
+    pub service: ForeignKey<Service>,
+}
+
+// Self-referential: symmetrical friendships with a date, non-symmetrical follows, and a
+// membership with a second key to the same model (through_fields).
+#[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "friends", to = Self, through = Friendship, through_fields("person", "friend")))]
+#[throughline(many_to_many(name = "following", to = Self, symmetrical = false, related_name = "followers"))]
+pub struct Person {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(unique(name = "unique_friendship", fields("person", "friend")))]
+pub struct Friendship {
+    pub id: Option<i64>,
+    #[throughline(related_name = "+")]
+    pub person: ForeignKey<Person>,
+    #[throughline(related_name = "+")]
+    pub friend: ForeignKey<Person>,
+    pub befriended: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "members", to = Person, through = Membership, through_fields("team", "member"), related_name = "teams"))]
+pub struct Team {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(unique(name = "unique_membership", fields("team", "member")))]
+pub struct Membership {
+    pub id: Option<i64>,
+    #[throughline(related_name = "+")]
+    pub team: ForeignKey<Team>,
+    #[throughline(related_name = "memberships")]
+    pub member: ForeignKey<Person>,
+    #[throughline(related_name = "invitations")]
+    pub inviter: Option<ForeignKey<Person>>,
+    #[throughline(max_length = 20, default = "member")]
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Model)]
@@ -82,7 +165,16 @@ pub fn registry() -> throughline::Registry {
         .register(Enrollment::meta())
         .register(Author::meta())
         .register(Book::meta())
-        .register(Country::meta());
+        .register(Country::meta())
+        .register(Tag::meta())
+        .register(Topic::meta())
+        .register(System::meta())
+        .register(Service::meta())
+        .register(TopicSystem::meta())
+        .register(Person::meta())
+        .register(Friendship::meta())
+        .register(Team::meta())
+        .register(Membership::meta());
     r
 }
 

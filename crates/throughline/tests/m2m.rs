@@ -1,0 +1,784 @@
+//! Many-to-many relations with through models (SPEC §3), on SQLite and PostgreSQL: every
+//! numbered reference result measured on Django 5.2, and the "beyond" guarantees.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use chrono::NaiveDate;
+use common::models::*;
+use common::with_tables;
+use throughline::prelude::*;
+use throughline::{Error, OnExisting, Value};
+
+backend_tests!(
+    reference_1_add_twice_keeps_first_values_and_reports_difference,
+    reference_2_set_keeps_rows_that_stay,
+    reference_3_clear_and_set_recreates_rows,
+    reference_4_remove_and_clear,
+    reference_5_topic_system_without_pair_constraint,
+    reference_6_filters_across_the_relation,
+    policies_update_and_fail,
+    add_each_gives_each_target_its_values,
+    set_dry_run_writes_nothing,
+    create_links_a_new_target,
+    reverse_side_reads_and_writes,
+    implicit_relation_with_named_table,
+    symmetrical_friendships_write_both_directions,
+    non_symmetrical_self_relation,
+    through_fields_pick_the_keys,
+    reads_count_contains_links_order,
+    prefetch_relation_with_through_rows,
+    unsaved_source_or_target_is_a_typed_error,
+    bulk_add_is_a_constant_number_of_statements,
+);
+
+async fn setup(db: &Database) -> (Course, Student, Student, Student) {
+    with_tables(db).await;
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(db)
+    .await
+    .unwrap();
+    let alice = student("alice").create(db).await.unwrap();
+    let bob = student("bob").create(db).await.unwrap();
+    let carol = student("carol").create(db).await.unwrap();
+    (math, alice, bob, carol)
+}
+
+fn grade(g: &str) -> CourseStudentsValues {
+    CourseStudentsValues {
+        grade: g.into(),
+        enrolled_at: None,
+        status: None,
+    }
+}
+
+/// (student name, grade) of every enrollment, sorted.
+async fn rows(db: &Database) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Enrollment::objects()
+        .select_related(Enrollment::STUDENT)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.student.loaded().unwrap().name.clone(), e.grade))
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+async fn reference_1_add_twice_keeps_first_values_and_reports_difference(db: Database) {
+    let (math, alice, ..) = setup(&db).await;
+    let first = math
+        .students()
+        .add_with([&alice], grade("B+"), &db)
+        .await
+        .unwrap();
+    assert_eq!(first.linked, vec![alice.pk_value()]);
+    let second = math
+        .students()
+        .add_with([&alice], grade("A"), &db)
+        .await
+        .unwrap();
+    // As Django: one row, grade B+. Beyond: the skipped pair and its difference are reported.
+    assert_eq!(rows(&db).await, pairs(&[("alice", "B+")]));
+    assert!(second.linked.is_empty());
+    assert_eq!(second.already_linked, vec![alice.pk_value()]);
+    assert_eq!(second.differing.len(), 1);
+    let diff = &second.differing[0].fields[0];
+    assert_eq!(
+        (diff.field.as_str(), &diff.stored, &diff.given),
+        ("grade", &Value::from("B+"), &Value::from("A"))
+    );
+}
+
+async fn reference_2_set_keeps_rows_that_stay(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    math.students()
+        .add_with([&alice], grade("B+"), &db)
+        .await
+        .unwrap();
+    math.students()
+        .add_with([&bob], grade("C"), &db)
+        .await
+        .unwrap();
+    let outcome = math
+        .students()
+        .set_with([&alice, &carol], grade("F"), &db)
+        .await
+        .unwrap();
+    assert_eq!(rows(&db).await, pairs(&[("alice", "B+"), ("carol", "F")]));
+    assert_eq!(outcome.kept, vec![alice.pk_value()]);
+    assert_eq!(outcome.added.linked, vec![carol.pk_value()]);
+    // Beyond: the deleted row comes back in full.
+    assert_eq!(outcome.removed.len(), 1);
+    assert_eq!(outcome.removed[0].student.key(), &bob.pk_value());
+    assert_eq!(outcome.removed[0].grade, "C");
+}
+
+async fn reference_3_clear_and_set_recreates_rows(db: Database) {
+    let (math, alice, _bob, carol) = setup(&db).await;
+    math.students()
+        .add_with([&alice], grade("B+"), &db)
+        .await
+        .unwrap();
+    math.students()
+        .add_with([&carol], grade("F"), &db)
+        .await
+        .unwrap();
+    // Django's set(clear=True) with the blank default grade: the values are lost, and
+    // throughline returns the rows it deleted.
+    let outcome = math
+        .students()
+        .clear_and_set_with([&alice, &carol], grade(""), &db)
+        .await
+        .unwrap();
+    assert_eq!(rows(&db).await, pairs(&[("alice", ""), ("carol", "")]));
+    let mut lost: Vec<String> = outcome.removed.iter().map(|e| e.grade.clone()).collect();
+    lost.sort();
+    assert_eq!(lost, ["B+", "F"]);
+}
+
+async fn reference_4_remove_and_clear(db: Database) {
+    let (math, alice, _bob, carol) = setup(&db).await;
+    math.students()
+        .add_with([&alice, &carol], grade("B"), &db)
+        .await
+        .unwrap();
+    let removed = math.students().remove([&alice], &db).await.unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(rows(&db).await, pairs(&[("carol", "B")]));
+    let cleared = math.students().clear(&db).await.unwrap();
+    assert_eq!(cleared.len(), 1);
+    assert!(rows(&db).await.is_empty());
+}
+
+async fn reference_5_topic_system_without_pair_constraint(db: Database) {
+    with_tables(&db).await;
+    let t1 = Topic {
+        id: None,
+        name: "t1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let s1 = System {
+        id: None,
+        name: "s1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let svc1 = Service {
+        id: None,
+        name: "svc1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let svc2 = Service {
+        id: None,
+        name: "svc2".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let via = |svc: &Service| TopicSystemsValues {
+        service: ForeignKey::to(svc),
+    };
+    t1.systems().add_with([&s1], via(&svc1), &db).await.unwrap();
+    let second = t1.systems().add_with([&s1], via(&svc2), &db).await.unwrap();
+    // As Django: still one row (svc1). Beyond: the silent no-op of seed 000 is reported.
+    assert_eq!(TopicSystem::objects().count(&db).await.unwrap(), 1);
+    assert_eq!(second.already_linked, vec![s1.pk_value()]);
+    assert_eq!(second.differing[0].fields[0].field, "service");
+    // A direct write to the through model creates a second row for the pair.
+    TopicSystem {
+        id: None,
+        topic: ForeignKey::to(&t1),
+        system: ForeignKey::to(&s1),
+        service: ForeignKey::to(&svc2),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    assert_eq!(TopicSystem::objects().count(&db).await.unwrap(), 2);
+    let systems = t1.systems().all(&db).await.unwrap();
+    assert_eq!(
+        systems.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["s1", "s1"]
+    );
+    assert_eq!(
+        t1.systems()
+            .query()
+            .unwrap()
+            .distinct()
+            .count(&db)
+            .await
+            .unwrap(),
+        1
+    );
+    // remove_where deletes only the matching row of the pair...
+    let only_svc2 = t1
+        .systems()
+        .remove_where(&s1, TopicSystem::SERVICE_ID.eq(&svc2), &db)
+        .await
+        .unwrap();
+    assert_eq!(only_svc2.len(), 1);
+    assert_eq!(TopicSystem::objects().count(&db).await.unwrap(), 1);
+    // ...while remove deletes every row of the pair (as Django).
+    TopicSystem {
+        id: None,
+        topic: ForeignKey::to(&t1),
+        system: ForeignKey::to(&s1),
+        service: ForeignKey::to(&svc2),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let removed = t1.systems().remove([&s1], &db).await.unwrap();
+    assert_eq!(removed.len(), 2);
+    assert_eq!(TopicSystem::objects().count(&db).await.unwrap(), 0);
+}
+
+async fn reference_6_filters_across_the_relation(db: Database) {
+    let (math, alice, bob, _carol) = setup(&db).await;
+    let art = Course {
+        id: None,
+        title: "art".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    math.students()
+        .add_with([&alice], grade("A+"), &db)
+        .await
+        .unwrap();
+    math.students()
+        .add_with([&bob], grade("B"), &db)
+        .await
+        .unwrap();
+    art.students()
+        .add_with([&bob], grade("A+"), &db)
+        .await
+        .unwrap();
+    // math.students.filter(enrollment__grade="A+"): the grade of *this* course's enrollment.
+    let top = math
+        .students()
+        .filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("A+"))
+        .unwrap()
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(top, ["alice"]);
+    // Course.filter(enrollment__student=alice).
+    let of_alice = Course::objects()
+        .filter(Course::ENROLLMENTS.then(Enrollment::STUDENT_ID).eq(&alice))
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(of_alice, ["math"]);
+    // Across the many-to-many path itself, from both sides.
+    let with_bob = Course::objects()
+        .filter(Course::STUDENTS.then(Student::NAME).eq("bob"))
+        .order_by([Course::TITLE.asc()])
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(with_bob, ["art", "math"]);
+    let in_art = Student::objects()
+        .filter(Student::COURSES.then(Course::TITLE).eq("art"))
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(in_art, ["bob"]);
+}
+
+async fn policies_update_and_fail(db: Database) {
+    let (math, alice, bob, _) = setup(&db).await;
+    math.students()
+        .add_with([&alice], grade("B+"), &db)
+        .await
+        .unwrap();
+    let updated = math
+        .students()
+        .on_existing(OnExisting::Update)
+        .add_with([&alice, &bob], grade("A"), &db)
+        .await
+        .unwrap();
+    assert_eq!(updated.updated, vec![alice.pk_value()]);
+    assert_eq!(updated.linked, vec![bob.pk_value()]);
+    assert_eq!(rows(&db).await, pairs(&[("alice", "A"), ("bob", "A")]));
+    let carol = student("carol2").create(&db).await.unwrap();
+    let err = math
+        .students()
+        .on_existing(OnExisting::Fail)
+        .add_with([&carol, &alice], grade("C"), &db)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::AlreadyLinked { .. }), "{err}");
+    // Nothing was written: carol is not linked.
+    assert_eq!(math.students().count(&db).await.unwrap(), 2);
+}
+
+async fn add_each_gives_each_target_its_values(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    let outcome = math
+        .students()
+        .add_each(
+            [
+                (&alice, grade("A")),
+                (&bob, grade("B")),
+                (&carol, grade("C")),
+            ],
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.linked.len(), 3);
+    assert_eq!(
+        rows(&db).await,
+        pairs(&[("alice", "A"), ("bob", "B"), ("carol", "C")])
+    );
+}
+
+async fn set_dry_run_writes_nothing(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    math.students()
+        .add_with([&alice, &bob], grade("B"), &db)
+        .await
+        .unwrap();
+    let plan = math
+        .students()
+        .plan_set([&alice, &carol], &db)
+        .await
+        .unwrap();
+    assert_eq!(plan.keep, vec![alice.pk_value()]);
+    assert_eq!(plan.add, vec![carol.pk_value()]);
+    assert_eq!(plan.remove.len(), 1);
+    assert_eq!(plan.remove[0].student.key(), &bob.pk_value());
+    assert_eq!(rows(&db).await, pairs(&[("alice", "B"), ("bob", "B")]));
+}
+
+async fn create_links_a_new_target(db: Database) {
+    let (math, ..) = setup(&db).await;
+    let (dave, outcome) = math
+        .students()
+        .create_with(student("dave"), grade("A"), &db)
+        .await
+        .unwrap();
+    assert!(dave.id.is_some());
+    assert_eq!(outcome.linked, vec![dave.pk_value()]);
+    assert_eq!(rows(&db).await, pairs(&[("dave", "A")]));
+    // A failed link leaves no target behind (one transaction).
+    let err = math
+        .students()
+        .create_with(student("erin"), grade("toolong"), &db)
+        .await
+        .unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    assert!(
+        !Student::objects()
+            .filter(Student::NAME.eq("erin"))
+            .exists(&db)
+            .await
+            .unwrap()
+    );
+}
+
+async fn reverse_side_reads_and_writes(db: Database) {
+    let (math, alice, ..) = setup(&db).await;
+    let art = Course {
+        id: None,
+        title: "art".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // From the student's side: the same through rows.
+    alice
+        .courses()
+        .add_with([&math, &art], grade("B"), &db)
+        .await
+        .unwrap();
+    let titles: Vec<String> = alice
+        .courses()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.title)
+        .collect();
+    let mut titles = titles;
+    titles.sort();
+    assert_eq!(titles, ["art", "math"]);
+    assert!(math.students().contains(&alice, &db).await.unwrap());
+    let removed = alice.courses().remove([&art], &db).await.unwrap();
+    assert_eq!(removed[0].course.key(), &art.pk_value());
+    assert_eq!(math.students().count(&db).await.unwrap(), 1);
+}
+
+async fn implicit_relation_with_named_table(db: Database) {
+    let (math, ..) = setup(&db).await;
+    let rust = Tag {
+        id: None,
+        name: "rust".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let sql = Tag {
+        id: None,
+        name: "sql".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // No extra fields: add without values compiles.
+    let outcome = math.tags().add([&rust, &sql, &rust], &db).await.unwrap();
+    assert_eq!(outcome.linked.len(), 2, "duplicates in the input collapse");
+    let again = math.tags().add([&rust], &db).await.unwrap();
+    assert_eq!(again.already_linked.len(), 1);
+    assert_eq!(CourseTags::meta().table, "course_tag");
+    assert_eq!(CourseTags::objects().count(&db).await.unwrap(), 2);
+    let names = math
+        .tags()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        names,
+        ["rust", "sql"],
+        "ordered by the target's default ordering"
+    );
+    assert_eq!(rust.courses().count(&db).await.unwrap(), 1);
+    let set = math.tags().set([&sql], &db).await.unwrap();
+    assert_eq!(set.removed.len(), 1);
+    // A pair constraint exists on the implicit table.
+    let dup = CourseTags {
+        id: None,
+        course: ForeignKey::to(&math),
+        tag: ForeignKey::to(&sql),
+    }
+    .create(&db)
+    .await
+    .unwrap_err();
+    assert!(
+        dup.is_integrity(throughline::IntegrityKind::Unique),
+        "{dup}"
+    );
+}
+
+async fn symmetrical_friendships_write_both_directions(db: Database) {
+    with_tables(&db).await;
+    let ann = Person {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let ben = Person {
+        id: None,
+        name: "ben".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let cat = Person {
+        id: None,
+        name: "cat".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let day = NaiveDate::from_ymd_opt(2025, 6, 11).unwrap();
+    let later = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    ann.friends()
+        .add_with([&ben], PersonFriendsValues { befriended: day }, &db)
+        .await
+        .unwrap();
+    // Both directions, with the same date.
+    assert_eq!(Friendship::objects().count(&db).await.unwrap(), 2);
+    assert_eq!(ben.friends().all(&db).await.unwrap()[0].name, "ann");
+    let dates = Friendship::objects()
+        .values_list(Friendship::BEFRIENDED, &db)
+        .await
+        .unwrap();
+    assert_eq!(dates, [day, day]);
+    // set keeps the old row's date and adds the new friend both ways.
+    ann.friends()
+        .set_with([&ben, &cat], PersonFriendsValues { befriended: later }, &db)
+        .await
+        .unwrap();
+    assert_eq!(Friendship::objects().count(&db).await.unwrap(), 4);
+    let ben_row = Friendship::objects()
+        .get(
+            Friendship::PERSON_ID.eq(&ben) & Friendship::FRIEND_ID.eq(&ann),
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ben_row.befriended, day);
+    assert_eq!(cat.friends().all(&db).await.unwrap()[0].name, "ann");
+    // remove deletes both directions.
+    let removed = ann.friends().remove([&ben], &db).await.unwrap();
+    assert_eq!(removed.len(), 2);
+    assert!(ben.friends().all(&db).await.unwrap().is_empty());
+    ann.friends().clear(&db).await.unwrap();
+    assert_eq!(Friendship::objects().count(&db).await.unwrap(), 0);
+}
+
+async fn non_symmetrical_self_relation(db: Database) {
+    with_tables(&db).await;
+    let ann = Person {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let ben = Person {
+        id: None,
+        name: "ben".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    ann.following().add([&ben], &db).await.unwrap();
+    assert_eq!(ann.following().all(&db).await.unwrap()[0].name, "ben");
+    assert!(ben.following().all(&db).await.unwrap().is_empty());
+    assert_eq!(ben.followers().all(&db).await.unwrap()[0].name, "ann");
+    assert_eq!(PersonFollowing::objects().count(&db).await.unwrap(), 1);
+}
+
+async fn through_fields_pick_the_keys(db: Database) {
+    with_tables(&db).await;
+    let team = Team {
+        id: None,
+        name: "core".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let ann = Person {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let ben = Person {
+        id: None,
+        name: "ben".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // inviter is an extra field (optional) and role has a default: add() compiles.
+    team.members().add([&ann], &db).await.unwrap();
+    team.members()
+        .add_with(
+            [&ben],
+            TeamMembersValues {
+                inviter: Some(ForeignKey::to(&ann)),
+                role: Some("lead".into()),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    let rows = team
+        .members()
+        .links()
+        .unwrap()
+        .order_by([Membership::ID.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows[0].role, "member");
+    assert!(rows[0].inviter.is_none());
+    assert_eq!(rows[1].role, "lead");
+    assert_eq!(rows[1].inviter.as_ref().unwrap().key(), &ann.pk_value());
+    assert_eq!(
+        rows[1].member.loaded().unwrap().name,
+        "ben",
+        "links() loads the target"
+    );
+    assert_eq!(ann.teams().all(&db).await.unwrap()[0].name, "core");
+    assert_eq!(ann.invitations().unwrap().count(&db).await.unwrap(), 1);
+}
+
+async fn reads_count_contains_links_order(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    math.students()
+        .add_with([&carol], grade("C"), &db)
+        .await
+        .unwrap();
+    math.students()
+        .add_with([&alice], grade("A"), &db)
+        .await
+        .unwrap();
+    assert_eq!(math.students().count(&db).await.unwrap(), 2);
+    assert!(math.students().exists(&db).await.unwrap());
+    assert!(math.students().contains(&alice, &db).await.unwrap());
+    assert!(!math.students().contains(&bob, &db).await.unwrap());
+    // Ordered by a through field, from the target side.
+    let by_grade = math
+        .students()
+        .query()
+        .unwrap()
+        .order_by([Student::ENROLLMENTS.then(Enrollment::GRADE).desc()])
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(by_grade, ["carol", "alice"]);
+    let links = math
+        .students()
+        .links()
+        .unwrap()
+        .order_by([Enrollment::GRADE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    let shown: Vec<(&str, &str)> = links
+        .iter()
+        .map(|e| (e.student.loaded().unwrap().name.as_str(), e.grade.as_str()))
+        .collect();
+    assert_eq!(shown, [("alice", "A"), ("carol", "C")]);
+}
+
+async fn prefetch_relation_with_through_rows(db: Database) {
+    let (math, alice, bob, _) = setup(&db).await;
+    let art = Course {
+        id: None,
+        title: "art".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let bio = Course {
+        id: None,
+        title: "bio".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    math.students()
+        .add_with([&alice, &bob], grade("A"), &db)
+        .await
+        .unwrap();
+    art.students()
+        .add_with([&bob], grade("B"), &db)
+        .await
+        .unwrap();
+    let counting = Counting::new(&db);
+    let courses = Course::objects()
+        .order_by([Course::TITLE.asc()])
+        .all(&counting)
+        .await
+        .unwrap();
+    let links = Course::STUDENTS_RELATION
+        .prefetch(&courses, &counting)
+        .await
+        .unwrap();
+    assert_eq!(counting.count(), 2, "{:?}", counting.statements());
+    let _ = bio;
+    let names: Vec<Vec<&str>> = links
+        .iter()
+        .map(|rows| {
+            rows.iter()
+                .map(|e| e.student.loaded().unwrap().name.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(names, vec![vec!["bob"], vec![], vec!["alice", "bob"]]);
+}
+
+async fn unsaved_source_or_target_is_a_typed_error(db: Database) {
+    let (math, alice, ..) = setup(&db).await;
+    let ghost_course = Course {
+        id: None,
+        title: "ghost".into(),
+        open: true,
+    };
+    let err = ghost_course
+        .students()
+        .add_with([&alice], grade("A"), &db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Unsaved { model, .. } if model == "Course"),
+        "{err}"
+    );
+    let ghost = student("ghost");
+    let err = math
+        .students()
+        .add_with([&ghost], grade("A"), &db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Unsaved { model, .. } if model == "Student"),
+        "{err}"
+    );
+    // A value that does not fit is refused before anything is written.
+    let err = math
+        .students()
+        .add_with([&alice], grade("ABC"), &db)
+        .await
+        .unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    assert_eq!(math.students().count(&db).await.unwrap(), 0);
+}
+
+async fn bulk_add_is_a_constant_number_of_statements(db: Database) {
+    let (math, ..) = setup(&db).await;
+    let students = Student::objects()
+        .bulk_create(
+            (0..10_000)
+                .map(|i| student(&format!("bulk{i:05}")))
+                .collect(),
+            Conflict::Error,
+            &db,
+        )
+        .await
+        .unwrap();
+    let counting = Counting::new(&db);
+    let outcome = math
+        .students()
+        .add_with(&students, grade("B"), &counting)
+        .await
+        .unwrap();
+    assert_eq!(outcome.linked.len(), 10_000);
+    let statements = counting.count();
+    assert!(
+        statements <= 6,
+        "{statements} statements: {:?}",
+        counting.statements()
+    );
+    counting.reset();
+    let again = math
+        .students()
+        .add_with(&students, grade("B"), &counting)
+        .await
+        .unwrap();
+    assert_eq!(again.already_linked.len(), 10_000);
+    assert!(counting.count() <= 3, "{:?}", counting.statements());
+    assert_eq!(math.students().count(&db).await.unwrap(), 10_000);
+}
