@@ -40,6 +40,9 @@ pub enum Value {
     Json(serde_json::Value),
     /// A UUID.
     Uuid(uuid::Uuid),
+    /// A list of values bound as one array parameter (`= ANY($1)` on PostgreSQL,
+    /// `IN rarray(?)` on SQLite), so that the SQL text does not depend on its length.
+    List(Vec<Value>),
 }
 
 impl Value {
@@ -100,6 +103,7 @@ impl Value {
             Value::DateTime(_) => "datetime",
             Value::Json(_) => "json",
             Value::Uuid(_) => "uuid",
+            Value::List(_) => "list",
         }
     }
 
@@ -125,6 +129,10 @@ impl Value {
             Value::DateTime(v) => format_datetime(v),
             Value::Json(v) => v.to_string(),
             Value::Uuid(v) => v.to_string(),
+            Value::List(v) => {
+                let items: Vec<String> = v.iter().map(Value::display).collect();
+                format!("[{}]", items.join(", "))
+            }
         }
     }
 }

@@ -295,6 +295,7 @@ impl ToSql for PgParam<'_> {
             Value::DateTime(v) => v.to_sql(ty, out),
             Value::Json(v) => v.to_sql(ty, out),
             Value::Uuid(v) => v.to_sql(ty, out),
+            Value::List(items) => list_to_sql(items, ty, out),
         }
     }
 
@@ -303,6 +304,70 @@ impl ToSql for PgParam<'_> {
     }
 
     tokio_postgres::types::to_sql_checked!();
+}
+
+/// Binds a list as an array of the parameter's element type.
+fn list_to_sql(
+    items: &[Value],
+    ty: &Type,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    use tokio_postgres::types::Kind;
+    let Kind::Array(element) = ty.kind() else {
+        return Err(format!("a list cannot be bound to a {ty} parameter").into());
+    };
+    fn convert<T>(
+        items: &[Value],
+        f: impl Fn(&Value) -> Option<T>,
+    ) -> std::result::Result<Vec<Option<T>>, Box<dyn std::error::Error + Sync + Send>> {
+        items
+            .iter()
+            .map(|v| {
+                if v.is_null() {
+                    Ok(None)
+                } else {
+                    f(v).map(Some).ok_or_else(|| {
+                        format!("a {} value in a list of another type", v.kind_name()).into()
+                    })
+                }
+            })
+            .collect()
+    }
+    match *element {
+        Type::INT2 => {
+            convert(items, |v| v.as_i64().and_then(|n| i16::try_from(n).ok()))?.to_sql(ty, out)
+        }
+        Type::INT4 => {
+            convert(items, |v| v.as_i64().and_then(|n| i32::try_from(n).ok()))?.to_sql(ty, out)
+        }
+        Type::INT8 => convert(items, Value::as_i64)?.to_sql(ty, out),
+        Type::FLOAT8 => convert(items, |v| match v {
+            Value::F64(f) => Some(*f),
+            other => other.as_i64().map(|n| n as f64),
+        })?
+        .to_sql(ty, out),
+        Type::BOOL => convert(items, |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })?
+        .to_sql(ty, out),
+        Type::UUID => convert(items, |v| match v {
+            Value::Uuid(u) => Some(*u),
+            _ => None,
+        })?
+        .to_sql(ty, out),
+        Type::DATE => convert(items, |v| match v {
+            Value::Date(d) => Some(*d),
+            _ => None,
+        })?
+        .to_sql(ty, out),
+        Type::TIMESTAMPTZ => convert(items, |v| match v {
+            Value::DateTime(d) => Some(*d),
+            _ => None,
+        })?
+        .to_sql(ty, out),
+        _ => convert(items, |v| v.as_str().map(str::to_owned))?.to_sql(ty, out),
+    }
 }
 
 /// Maps a tokio-postgres error to a throughline error by SQLSTATE.

@@ -326,9 +326,33 @@ impl Conn for SqliteConn<'_> {
 /// format, UUIDs as 32 hex digits (Django's `char(32)`), JSON as text.
 struct SqliteParam<'a>(&'a Value);
 
+/// A value as an owned SQLite value (elements of `rarray` lists).
+fn owned_sqlite_value(value: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        Value::Null | Value::List(_) => V::Null,
+        Value::Bool(v) => V::Integer(i64::from(*v)),
+        Value::I16(v) => V::Integer(i64::from(*v)),
+        Value::I32(v) => V::Integer(i64::from(*v)),
+        Value::I64(v) => V::Integer(*v),
+        Value::F64(v) => V::Real(*v),
+        Value::String(v) => V::Text(v.clone()),
+        Value::Bytes(v) => V::Blob(v.clone()),
+        Value::Date(v) => V::Text(v.format("%Y-%m-%d").to_string()),
+        Value::DateTime(v) => V::Text(format_datetime(v)),
+        Value::Json(v) => V::Text(v.to_string()),
+        Value::Uuid(v) => V::Text(v.simple().to_string()),
+    }
+}
+
 impl rusqlite::ToSql for SqliteParam<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self.0 {
+            // The pointer type the `rarray` table-valued function expects.
+            Value::List(items) => ToSqlOutput::from_rc(
+                std::rc::Rc::new(items.iter().map(owned_sqlite_value).collect::<Vec<_>>()),
+                c"rarray",
+            ),
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Value::Bool(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*v))),
             Value::I16(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*v))),

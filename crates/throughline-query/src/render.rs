@@ -71,7 +71,12 @@ pub(crate) fn to_sea(value: &Value) -> sea_query::Value {
         Value::DateTime(v) => S::ChronoDateTimeUtc(Some(*v)),
         Value::Json(v) => S::Json(Some(Box::new(v.clone()))),
         Value::Uuid(v) => S::Uuid(Some(*v)),
-        // `Value` is non-exhaustive for users, not for this crate: every variant is listed.
+        // The element type is the driver's business: it binds the list to the parameter's
+        // declared array type.
+        Value::List(items) => S::Array(
+            sea_query::ArrayType::String,
+            Some(Box::new(items.iter().map(to_sea).collect())),
+        ),
     }
 }
 
@@ -91,6 +96,11 @@ fn from_sea(value: sea_query::Value) -> Value {
         S::ChronoDateTimeUtc(v) => v.into(),
         S::Json(v) => v.map(|j| *j).into(),
         S::Uuid(v) => v.into(),
+        S::Array(_, items) => Value::List(
+            items
+                .map(|b| (*b).into_iter().map(from_sea).collect())
+                .unwrap_or_default(),
+        ),
         // LIMIT and OFFSET arrive as unsigned integers.
         S::TinyInt(v) => v.map(i16::from).into(),
         S::TinyUnsigned(v) => v.map(i16::from).into(),

@@ -482,7 +482,13 @@ fn lookup_expr(backend: Backend, col: Expr, lookup: &Lookup) -> Expr {
         Lookup::Gte(v) => col.gte(val(v)),
         Lookup::Range(low, high) => col.between(val(low), val(high)),
         Lookup::In(values) if values.is_empty() => Expr::cust("1 = 0"),
-        Lookup::In(values) => col.is_in(values.iter().map(to_sea)),
+        Lookup::In(values) => {
+            let list = Expr::val(to_sea(&Value::List(values.clone())));
+            match backend {
+                Backend::Sqlite => Expr::cust_with_exprs("? IN rarray(?)", [col, list]),
+                Backend::Postgres => Expr::cust_with_exprs("$1 = ANY($2)", [col, list]),
+            }
+        }
         Lookup::Contains(s) => case_sensitive(
             backend,
             col,

@@ -312,3 +312,28 @@ async fn postgres_stale_cached_plan_is_evicted_and_retried() {
     let rows = Student::objects().all(&db).await.unwrap();
     assert_eq!(rows[0].name, "alice");
 }
+
+backend_tests!(in_lookup_binds_one_array_whatever_its_length);
+
+async fn in_lookup_binds_one_array_whatever_its_length(db: Database) {
+    with_tables(&db).await;
+    student("alice").create(&db).await.unwrap();
+    let counting = Counting::new(&db);
+    // 100,000 values: more than PostgreSQL's 65,535 parameters if bound one by one.
+    let many = Student::objects()
+        .filter(Student::ID.is_in(1..=100_000i64))
+        .count(&counting)
+        .await
+        .unwrap();
+    let few = Student::objects()
+        .filter(Student::ID.is_in(1..=2i64))
+        .count(&counting)
+        .await
+        .unwrap();
+    assert_eq!((many, few), (1, 1));
+    let statements = counting.statements();
+    assert_eq!(
+        statements[0], statements[1],
+        "the SQL text does not depend on the list's length"
+    );
+}
