@@ -782,3 +782,74 @@ async fn bulk_add_is_a_constant_number_of_statements(db: Database) {
     assert!(counting.count() <= 3, "{:?}", counting.statements());
     assert_eq!(math.students().count(&db).await.unwrap(), 10_000);
 }
+
+/// 50 tasks add the same pair at once: one row, every call succeeds.
+async fn concurrent_adds_of_one_pair(db: Database) {
+    let (math, alice, ..) = setup(&db).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (db, math, alice) = (db.clone(), math.clone(), alice.clone());
+        tasks.push(tokio::spawn(async move { math.students().add_with([&alice], grade("A"), &db).await }));
+    }
+    let mut linked = 0;
+    for task in tasks {
+        let outcome = task.await.unwrap().unwrap();
+        linked += outcome.linked.len();
+    }
+    assert_eq!(linked, 1, "exactly one call linked the pair");
+    assert_eq!(Enrollment::objects().count(&db).await.unwrap(), 1);
+}
+
+/// 20 concurrent `set` calls with different lists leave exactly one of the lists.
+async fn concurrent_sets_leave_one_list(db: Database) {
+    let (math, ..) = setup(&db).await;
+    let people = Student::objects()
+        .bulk_create((0..12).map(|i| student(&format!("p{i:02}"))).collect(), Conflict::Error, &db)
+        .await
+        .unwrap();
+    let lists: Vec<Vec<Student>> = (0..20)
+        .map(|i| people.iter().enumerate().filter(|(j, _)| (i + j) % 3 != 0 && (i * j) % 5 != 1).map(|(_, s)| s.clone()).collect())
+        .collect();
+    let mut tasks = Vec::new();
+    for list in lists.clone() {
+        let (db, math) = (db.clone(), math.clone());
+        tasks.push(tokio::spawn(async move { math.students().set_with(&list, grade("B"), &db).await.map(|_| ()) }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut now: Vec<Value> = Enrollment::objects().values_list(Enrollment::STUDENT_ID, &db).await.unwrap().into_iter().map(|k| k.key().clone()).collect();
+    now.sort_by_key(Value::display);
+    let matches_one = lists.iter().any(|list| {
+        let mut keys: Vec<Value> = list.iter().map(|s| s.pk_value()).collect();
+        keys.sort_by_key(Value::display);
+        keys == now
+    });
+    assert!(matches_one, "the final links {now:?} are not one of the requested lists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_of_one_pair_postgres() {
+    if let Some(db) = common::postgres("m2m_concurrent_adds").await {
+        concurrent_adds_of_one_pair(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sets_leave_one_list_postgres() {
+    if let Some(db) = common::postgres("m2m_concurrent_sets").await {
+        concurrent_sets_leave_one_list(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_and_sets_on_a_sqlite_file() {
+    let (db, dir) = common::sqlite_file("m2m_concurrent").await;
+    concurrent_adds_of_one_pair(db.clone()).await;
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (db, dir) = common::sqlite_file("m2m_concurrent_sets").await;
+    concurrent_sets_leave_one_list(db.clone()).await;
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
