@@ -165,6 +165,15 @@ impl Registry {
     /// field, `E008` two fields with one column, `E009` two models with one name,
     /// `E010` a choices field that is not text or has a default outside its choices.
     ///
+    /// Many-to-many relations: `E101` the through model is not registered, `E102` the
+    /// through model has no foreign key to the source or to the target, `E103` the through
+    /// model has several foreign keys to one side and no `through_fields`, `E104` a
+    /// `through_fields` name is missing from the through model or is not a foreign key to
+    /// the expected model, `E105` a symmetrical relation to another model, `E106` two
+    /// relations or reverse accessors with one name on a model. Warning `W101`: the through
+    /// model has no unique constraint on the pair (concurrent writes from outside
+    /// throughline can then duplicate a pair).
+    ///
     /// ```
     /// # use throughline_core::*;
     /// static M: std::sync::LazyLock<ModelMeta> = std::sync::LazyLock::new(|| ModelMeta::new("A", "a", vec![]));
@@ -304,7 +313,128 @@ impl Registry {
                 }
             }
         }
+        self.check_many_to_many(&mut out);
         out.sort_by_key(|m| (m.level == CheckLevel::Warning, m.id));
         out
+    }
+
+    fn check_many_to_many(&self, out: &mut Vec<CheckMessage>) {
+        let mut push = |id: &'static str, level: CheckLevel, model: &str, message: String| {
+            out.push(CheckMessage {
+                id,
+                level,
+                model: model.to_owned(),
+                message,
+            });
+        };
+        for model in &self.models {
+            let mut names: HashSet<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
+            for m2m in &model.many_to_many {
+                let label = format!("{}.{}", model.name, m2m.name);
+                if !names.insert(m2m.name.as_str()) {
+                    push(
+                        "throughline.E106",
+                        CheckLevel::Error,
+                        &model.name,
+                        format!(
+                            "relation `{label}` clashes with another field or relation of the model"
+                        ),
+                    );
+                }
+                if m2m.symmetrical && m2m.target != model.name {
+                    push(
+                        "throughline.E105",
+                        CheckLevel::Error,
+                        &model.name,
+                        format!("{label} is symmetrical but does not relate the model to itself"),
+                    );
+                }
+                let Some(through) = self.get(&m2m.through) else {
+                    push(
+                        "throughline.E101",
+                        CheckLevel::Error,
+                        &model.name,
+                        format!(
+                            "{label} goes through `{}`, which is not registered",
+                            m2m.through
+                        ),
+                    );
+                    continue;
+                };
+                let keys_to = |to: &str| {
+                    through
+                        .foreign_keys()
+                        .filter(|f| f.foreign_key.as_ref().is_some_and(|fk| fk.to == to))
+                        .count()
+                };
+                for (side, to) in [
+                    ("source", model.name.as_str()),
+                    ("target", m2m.target.as_str()),
+                ] {
+                    let count = keys_to(to);
+                    let ambiguous = if model.name == m2m.target {
+                        count > 2
+                    } else {
+                        count > 1
+                    };
+                    if count == 0 {
+                        push(
+                            "throughline.E102",
+                            CheckLevel::Error,
+                            &model.name,
+                            format!(
+                                "{label}: the through model {} has no foreign key to the {side} model {to}",
+                                through.name
+                            ),
+                        );
+                    } else if ambiguous && !m2m.through_fields_given && !m2m.auto_created {
+                        push(
+                            "throughline.E103",
+                            CheckLevel::Error,
+                            &model.name,
+                            format!(
+                                "{label}: the through model {} has several foreign keys to {to}; name the two keys with through_fields",
+                                through.name
+                            ),
+                        );
+                    }
+                }
+                for (field, to) in [
+                    (&m2m.source_field, &model.name),
+                    (&m2m.target_field, &m2m.target),
+                ] {
+                    let ok = through
+                        .field(field)
+                        .is_some_and(|f| f.foreign_key.as_ref().is_some_and(|fk| &fk.to == to));
+                    if !ok {
+                        push(
+                            "throughline.E104",
+                            CheckLevel::Error,
+                            &model.name,
+                            format!(
+                                "{label}: `{}.{field}` is not a foreign key to {to}",
+                                through.name
+                            ),
+                        );
+                    }
+                }
+                let pair = through.unique_constraints.iter().any(|c| {
+                    c.fields.len() == 2
+                        && c.fields.contains(&m2m.source_field)
+                        && c.fields.contains(&m2m.target_field)
+                });
+                if !pair {
+                    push(
+                        "throughline.W101",
+                        CheckLevel::Warning,
+                        &model.name,
+                        format!(
+                            "{label}: the through model {} has no unique constraint on ({}, {}); throughline's own writes stay idempotent (they lock the declaring row), but writes from outside can duplicate a pair",
+                            through.name, m2m.source_field, m2m.target_field
+                        ),
+                    );
+                }
+            }
+        }
     }
 }

@@ -269,6 +269,7 @@ pub struct IndexMeta {
 ///     name: "students".into(), target: "Student".into(), through: "Enrollment".into(),
 ///     source_field: "course".into(), target_field: "student".into(),
 ///     related_name: Some("courses".into()), symmetrical: false, auto_created: false,
+///     through_fields_given: false,
 /// };
 /// assert_eq!(m.reverse_name("Course"), "courses");
 /// ```
@@ -290,6 +291,9 @@ pub struct ManyToManyMeta {
     pub symmetrical: bool,
     /// Whether the through model was generated (an implicit relation).
     pub auto_created: bool,
+    /// Whether `through_fields` named the two keys (otherwise they were derived from the
+    /// models' names).
+    pub through_fields_given: bool,
 }
 
 impl ManyToManyMeta {
@@ -298,7 +302,7 @@ impl ManyToManyMeta {
     /// ```
     /// # let mut m = throughline_core::ManyToManyMeta { name: "tags".into(), target: "Tag".into(),
     /// #   through: "CourseTags".into(), source_field: "course".into(), target_field: "tag".into(),
-    /// #   related_name: None, symmetrical: false, auto_created: true };
+    /// #   related_name: None, symmetrical: false, auto_created: true, through_fields_given: false };
     /// assert_eq!(m.reverse_name("Course"), "course_set");
     /// ```
     pub fn reverse_name(&self, source: &str) -> String {

@@ -782,6 +782,7 @@ mod model {
             let rel_name = &m2m.name;
             let rel_camel = camel(rel_name);
             let auto_created = m2m.through.is_none();
+            let through_fields_given = m2m.through_fields.is_some();
             let (source_field, target_field) = match (&m2m.through_fields, self_ref) {
                 (Some((a, b)), _) => (a.clone(), b.clone()),
                 (None, true) => (
@@ -830,6 +831,7 @@ mod model {
                     related_name: #related_tokens,
                     symmetrical: #symmetrical,
                     auto_created: #auto_created,
+                    through_fields_given: #through_fields_given,
                 }),
             );
 
