@@ -646,6 +646,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         };
         Ok(WritePlan {
             relation: self.relation.name,
+            target_model: T::MODEL_NAME,
             through,
             source_field: source.name.clone(),
             target_field: target.name.clone(),
@@ -660,6 +661,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 /// Everything a relation write needs, owned, so it can move into an operation.
 struct WritePlan {
     relation: &'static str,
+    target_model: &'static str,
     through: &'static ModelMeta,
     source_field: String,
     target_field: String,
@@ -865,7 +867,11 @@ impl WritePlan {
         if on_existing == OnExisting::Fail && !outcome.already_linked.is_empty() {
             return Err(Error::AlreadyLinked {
                 relation: self.relation.to_owned(),
-                targets: outcome.already_linked.iter().map(Value::display).collect(),
+                targets: outcome
+                    .already_linked
+                    .iter()
+                    .map(|k| format!("{} {}", self.target_model, k.display()))
+                    .collect(),
             });
         }
 

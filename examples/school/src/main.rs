@@ -1,13 +1,18 @@
-//! The throughline example application: a school on an embedded SQLite file, walking
-//! through the core ORM — models, filters, relations in both directions, select_related,
-//! prefetch, typed errors and transactions — and printing what happened as tables.
+//! The throughline example application: the seeds' scenarios on an embedded SQLite file,
+//! printed as tables. Enrolling with grades, adding twice (reported, with the differing
+//! grade), `set` keeping grades and returning what it removed, a topic linked to one system
+//! through two services, filters across the relation, prefetch, and what throughline
+//! refuses.
 
 mod models;
 
 use chrono::Utc;
-use models::{Course, Enrollment, Status, Student, registry};
+use models::{
+    Course, CourseStudentsValues, Enrollment, Service, Status, Student, System, Topic, TopicSystem,
+    TopicSystemsValues, registry,
+};
 use throughline::prelude::*;
-use throughline::{Error, FieldValue};
+use throughline::{AddOutcome, Error, FieldValue, OnExisting, Value};
 
 /// Prints a titled table with aligned columns.
 fn table(title: &str, header: &[&str], rows: &[Vec<String>]) {
@@ -43,22 +48,91 @@ fn table(title: &str, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-async fn enroll(
-    db: &Database,
-    student: &Student,
-    course: &Course,
-    grade: &str,
-) -> throughline::Result<Enrollment> {
-    Enrollment {
-        id: None,
-        student: ForeignKey::to(student),
-        course: ForeignKey::to(course),
-        enrolled_at: Utc::now(),
-        grade: grade.to_owned(),
-        status: Status::Active,
+/// The values of an enrollment created through `course.students()`.
+fn grade(g: &str) -> CourseStudentsValues {
+    CourseStudentsValues {
+        grade: g.to_owned(),
+        enrolled_at: None,
+        status: None,
     }
-    .create(db)
-    .await
+}
+
+/// The enrollment rows of a course, with the student loaded.
+async fn enrollments(db: &Database, course: &Course) -> throughline::Result<Vec<Vec<String>>> {
+    let rows = course
+        .students()
+        .links()?
+        .order_by([Enrollment::STUDENT.then(Student::NAME).asc()])
+        .all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|e| {
+            vec![
+                e.student
+                    .loaded()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                if e.grade.is_empty() {
+                    "(blank)".into()
+                } else {
+                    e.grade.clone()
+                },
+                e.status.to_value().display(),
+            ]
+        })
+        .collect())
+}
+
+/// Names of students by key, for outcomes.
+fn names(keys: &[Value], people: &[Student]) -> String {
+    let list: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| {
+            people
+                .iter()
+                .find(|s| &s.pk_value() == k)
+                .map(|s| s.name.as_str())
+        })
+        .collect();
+    if list.is_empty() {
+        "-".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn outcome_rows(outcome: &AddOutcome, people: &[Student]) -> Vec<Vec<String>> {
+    let differing: Vec<String> = outcome
+        .differing
+        .iter()
+        .flat_map(|d| {
+            d.fields.iter().map(move |f| {
+                format!(
+                    "{}: stored {} / given {}",
+                    f.field,
+                    f.stored.display(),
+                    f.given.display()
+                )
+            })
+        })
+        .collect();
+    vec![
+        vec!["linked".into(), names(&outcome.linked, people)],
+        vec![
+            "already linked".into(),
+            names(&outcome.already_linked, people),
+        ],
+        vec![
+            "differing".into(),
+            if differing.is_empty() {
+                "-".into()
+            } else {
+                differing.join("; ")
+            },
+        ],
+        vec!["updated".into(), names(&outcome.updated, people)],
+    ]
 }
 
 #[tokio::main]
@@ -74,12 +148,12 @@ async fn main() -> throughline::Result<()> {
     let db = Database::connect(&url).await?;
     let registry = registry();
     for problem in registry.check() {
-        println!("check: {problem}");
+        println!("model check: {problem}");
     }
     throughline::create_tables(&db, &registry).await?;
 
     let mut people = Vec::new();
-    for name in ["alice", "bob", "carol"] {
+    for name in ["alice", "bob", "carol", "dave"] {
         people.push(
             Student {
                 id: None,
@@ -90,6 +164,7 @@ async fn main() -> throughline::Result<()> {
             .await?,
         );
     }
+    let (alice, bob, carol, dave) = (&people[0], &people[1], &people[2], &people[3]);
     let math = Course {
         id: None,
         title: "Mathematics".into(),
@@ -102,185 +177,287 @@ async fn main() -> throughline::Result<()> {
     }
     .create(&db)
     .await?;
-    let (alice, bob, carol) = (&people[0], &people[1], &people[2]);
-    enroll(&db, alice, &math, "B+").await?;
-    enroll(&db, bob, &math, "C").await?;
-    enroll(&db, alice, &art, "A").await?;
-    enroll(&db, carol, &art, "").await?;
 
-    // select_related: every enrollment with its student and course, in one query.
-    let counting = Counting::new(&db);
-    let rows = Enrollment::objects()
-        .select_related(Enrollment::STUDENT)
-        .select_related(Enrollment::COURSE)
-        .order_by([
-            Enrollment::COURSE.then(Course::TITLE).asc(),
-            Enrollment::STUDENT.then(Student::NAME).asc(),
-        ])
-        .all(&counting)
+    // Seed 002: enrolling with grades, through the relation.
+    math.students().add_with([alice], grade("B+"), &db).await?;
+    math.students().add_with([bob], grade("C"), &db).await?;
+    art.students()
+        .add_with([alice, carol], grade("A"), &db)
         .await?;
-    let cells: Vec<Vec<String>> = rows
+    table(
+        "Mathematics after enrolling alice (B+) and bob (C)",
+        &["student", "grade", "status"],
+        &enrollments(&db, &math).await?,
+    );
+
+    // Adding twice: Django silently does nothing; throughline reports it.
+    let twice = math.students().add_with([alice], grade("A"), &db).await?;
+    table(
+        "math.students().add_with([alice], grade A) — alice is already enrolled",
+        &["outcome", "students"],
+        &outcome_rows(&twice, &people),
+    );
+    let updated = math
+        .students()
+        .on_existing(OnExisting::Update)
+        .add_with([alice], grade("A-"), &db)
+        .await?;
+    table(
+        "The same with on_existing(Update): the given grade is written",
+        &["outcome", "students"],
+        &outcome_rows(&updated, &people),
+    );
+
+    // set: rows of students who stay keep their grade; the removed rows come back.
+    let plan = math.students().plan_set([alice, dave], &db).await?;
+    println!(
+        "\nplan_set([alice, dave]) (a dry run): keep {}, add {}, remove {} row(s)",
+        names(&plan.keep, &people),
+        names(&plan.add, &people),
+        plan.remove.len()
+    );
+    let set = math
+        .students()
+        .set_with([alice, dave], grade("F"), &db)
+        .await?;
+    let removed: Vec<Vec<String>> = set
+        .removed
         .iter()
         .map(|e| {
             vec![
-                e.course
-                    .loaded()
-                    .map(|c| c.title.clone())
-                    .unwrap_or_default(),
-                e.student
-                    .loaded()
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
-                if e.grade.is_empty() {
-                    "(blank)".to_owned()
-                } else {
-                    e.grade.clone()
-                },
-                e.status.to_value().display(),
-                e.enrolled_at.format("%Y-%m-%d %H:%M").to_string(),
+                names(std::slice::from_ref(e.student.key()), &people),
+                e.grade.clone(),
+                e.enrolled_at.format("%H:%M:%S").to_string(),
             ]
         })
         .collect();
     table(
-        &format!(
-            "Enrollments with student and course ({} query)",
-            counting.count()
-        ),
-        &["course", "student", "grade", "status", "enrolled at"],
-        &cells,
+        "math.students().set_with([alice, dave], grade F): the rows it deleted",
+        &["student", "grade", "enrolled at"],
+        &removed,
+    );
+    table(
+        "Mathematics after set: alice kept A-, dave got F",
+        &["student", "grade", "status"],
+        &enrollments(&db, &math).await?,
     );
 
-    // Filters across the relation, both directions.
-    let in_math = Student::objects()
-        .filter(
-            Student::ENROLLMENTS
-                .join(Enrollment::COURSE)
-                .then(Course::TITLE)
-                .eq("Mathematics"),
-        )
+    // Seed 000: a topic linked to one system through two services.
+    let outage = Topic {
+        id: None,
+        name: "outage".into(),
+    }
+    .create(&db)
+    .await?;
+    let billing = System {
+        id: None,
+        name: "billing".into(),
+    }
+    .create(&db)
+    .await?;
+    let mail = Service {
+        id: None,
+        name: "mail".into(),
+    }
+    .create(&db)
+    .await?;
+    let sms = Service {
+        id: None,
+        name: "sms".into(),
+    }
+    .create(&db)
+    .await?;
+    let via = |svc: &Service| TopicSystemsValues {
+        service: ForeignKey::to(svc),
+    };
+    outage
+        .systems()
+        .add_with([&billing], via(&mail), &db)
+        .await?;
+    let second = outage
+        .systems()
+        .add_with([&billing], via(&sms), &db)
+        .await?;
+    let service_name = |key: &Value| {
+        if key == &mail.pk_value() {
+            "mail"
+        } else {
+            "sms"
+        }
+    };
+    let diff = second
+        .differing
+        .first()
+        .and_then(|d| d.fields.first())
+        .map(|f| {
+            format!(
+                "{} stored {} / given {}",
+                f.field,
+                service_name(&f.stored),
+                service_name(&f.given)
+            )
+        })
+        .unwrap_or_default();
+    TopicSystem {
+        id: None,
+        topic: ForeignKey::to(&outage),
+        system: ForeignKey::to(&billing),
+        service: ForeignKey::to(&sms),
+    }
+    .create(&db)
+    .await?;
+    let direct_rows = TopicSystem::objects().count(&db).await?;
+    let systems = outage.systems().all(&db).await?;
+    let distinct = outage.systems().query()?.distinct().count(&db).await?;
+    let removed = outage
+        .systems()
+        .remove_where(&billing, TopicSystem::SERVICE_ID.eq(&sms), &db)
+        .await?;
+    table(
+        "Seed 000: topic \"outage\" and system \"billing\" through two services",
+        &["step", "result"],
+        &[
+            vec!["add_with(billing, service mail)".into(), "1 row".into()],
+            vec![
+                "add_with(billing, service sms)".into(),
+                format!("not added: already linked ({diff})"),
+            ],
+            vec![
+                "TopicSystem.create(.., sms) directly".into(),
+                format!("{direct_rows} rows for the pair"),
+            ],
+            vec![
+                "outage.systems().all()".into(),
+                systems
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ],
+            vec![
+                "outage.systems().query()?.distinct()".into(),
+                format!("{distinct} system"),
+            ],
+            vec![
+                "remove_where(billing, service = sms)".into(),
+                format!(
+                    "{} row deleted, {} left",
+                    removed.len(),
+                    TopicSystem::objects().count(&db).await?
+                ),
+            ],
+        ],
+    );
+
+    // Filters across the relation, from both sides.
+    let top_in_art = art
+        .students()
+        .filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("A"))?
         .values_list(Student::NAME, &db)
         .await?;
-    let with_a = Course::objects()
-        .filter(Course::ENROLLMENTS.then(Enrollment::GRADE).eq("A"))
+    let alices_courses = Course::objects()
+        .filter(Course::STUDENTS.then(Student::NAME).eq("alice"))
         .values_list(Course::TITLE, &db)
         .await?;
-    let of_alice = Enrollment::objects()
-        .filter(Enrollment::STUDENT.then(Student::NAME).eq("alice"))
-        .count(&db)
+    let with_f = Student::objects()
+        .filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("F"))
+        .values_list(Student::NAME, &db)
         .await?;
     table(
         "Filters across the relation",
         &["question", "answer"],
         &[
             vec![
-                "students enrolled in Mathematics".into(),
-                in_math.join(", "),
+                "art.students() whose enrollment grade is A".into(),
+                top_in_art.join(", "),
             ],
-            vec!["courses where someone has an A".into(), with_a.join(", ")],
             vec![
-                "enrollments whose student is alice".into(),
-                of_alice.to_string(),
+                "courses whose students include alice".into(),
+                alices_courses.join(", "),
             ],
+            vec!["students with an F somewhere".into(), with_f.join(", ")],
         ],
     );
 
-    // Prefetch: every course's enrollments in one extra query.
+    // Prefetch: every course's enrollments with their students, in two queries.
     let counting = Counting::new(&db);
     let courses = Course::objects().all(&counting).await?;
-    let per_course = Course::ENROLLMENTS.prefetch(&courses, &counting).await?;
+    let links = Course::STUDENTS_RELATION
+        .prefetch(&courses, &counting)
+        .await?;
     let cells: Vec<Vec<String>> = courses
         .iter()
-        .zip(&per_course)
-        .map(|(c, es)| {
-            vec![
-                c.title.clone(),
-                es.len().to_string(),
-                es.iter()
-                    .map(|e| e.grade.clone())
-                    .filter(|g| !g.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ]
+        .zip(&links)
+        .map(|(c, rows)| {
+            let list: Vec<String> = rows
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        e.student.loaded().map(|s| s.name.as_str()).unwrap_or("?"),
+                        e.grade
+                    )
+                })
+                .collect();
+            vec![c.title.clone(), list.join(", ")]
         })
         .collect();
     table(
-        &format!("Prefetched enrollments ({} queries)", counting.count()),
-        &["course", "enrollments", "grades"],
+        &format!(
+            "Prefetched courses with students and grades ({} queries)",
+            counting.count()
+        ),
+        &["course", "students (grade)"],
         &cells,
     );
 
-    // Enrolling twice is refused by the pair constraint, with its name, and changes nothing.
-    let outcome = match enroll(&db, alice, &math, "A").await {
-        Err(e @ Error::Integrity { .. }) => format!(
-            "refused: {} constraint `{}`",
-            "unique",
-            e.constraint().unwrap_or("?")
-        ),
-        Err(e) => format!("error: {e}"),
-        Ok(_) => "inserted (unexpected)".to_owned(),
-    };
-    // A value that does not fit is refused before any SQL is sent.
-    let too_long = match enroll(&db, bob, &art, "A+++").await {
-        Err(e) => e.to_string(),
-        Ok(_) => "inserted (unexpected)".to_owned(),
-    };
-    // A transaction dropped without commit leaves nothing behind.
-    {
-        let tx = db.begin().await?;
-        Student {
-            id: None,
-            name: "dave".into(),
-            email: "dave@school.example".into(),
-        }
-        .create(&tx)
-        .await?;
+    // What throughline refuses, and the typed errors it gives.
+    let duplicate = Enrollment {
+        id: None,
+        student: ForeignKey::to(alice),
+        course: ForeignKey::to(&math),
+        enrolled_at: Utc::now(),
+        grade: "A".into(),
+        status: Status::Active,
     }
-    let dave = Student::objects()
-        .filter(Student::NAME.eq("dave"))
-        .exists(&db)
-        .await?;
+    .create(&db)
+    .await;
+    let duplicate = match duplicate {
+        Err(e) => format!("refused: constraint `{}`", e.constraint().unwrap_or("?")),
+        Ok(_) => "inserted (unexpected)".into(),
+    };
+    let too_long = match math.students().add_with([bob], grade("A+++"), &db).await {
+        Err(e) => e.to_string(),
+        Ok(_) => "inserted (unexpected)".into(),
+    };
+    let fail = match math
+        .students()
+        .on_existing(OnExisting::Fail)
+        .add_with([alice, bob], grade("B"), &db)
+        .await
+    {
+        Err(e) => e.to_string(),
+        Ok(_) => "added (unexpected)".into(),
+    };
     table(
-        "What throughline refuses",
+        "What throughline refuses (and nothing is written)",
         &["attempt", "result"],
         &[
-            vec!["enroll alice in Mathematics again".into(), outcome],
-            vec!["grade \"A+++\" (max 2 characters)".into(), too_long],
             vec![
-                "create dave in a dropped transaction".into(),
-                format!("dave exists afterwards: {dave}"),
+                "Enrollment.create for alice in Mathematics again".into(),
+                duplicate,
             ],
-        ],
-    );
-
-    // Queryset update, then deleting a student cascades to the enrollments.
-    let graded = Enrollment::objects()
-        .filter(Enrollment::GRADE.eq(""))
-        .update(
+            vec!["add_with(bob, grade \"A+++\")".into(), too_long],
+            vec!["on_existing(Fail).add_with([alice, bob])".into(), fail],
             vec![
-                Enrollment::GRADE.set("I"),
-                Enrollment::STATUS.set(Status::Completed),
-            ],
-            &db,
-        )
-        .await?;
-    bob.delete(&db).await?;
-    let left = Enrollment::objects().count(&db).await?;
-    table(
-        "Writes",
-        &["operation", "result"],
-        &[
-            vec![
-                "blank grades set to \"I\" (one UPDATE)".into(),
-                format!("{graded} row(s)"),
-            ],
-            vec![
-                "delete bob (ON DELETE CASCADE)".into(),
-                format!("{left} enrollments left"),
+                "course.students().add([bob]) (grade has no default)".into(),
+                "does not compile: use add_with".into(),
             ],
         ],
     );
     println!(
-        "\nThe many-to-many accessor (course.students().add(...)) comes with the next release."
+        "\nbob is still not in Mathematics: {}",
+        !math.students().contains(bob, &db).await?
     );
     Ok(())
 }

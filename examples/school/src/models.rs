@@ -1,7 +1,6 @@
-//! The school's models (seed 002): students, courses, and enrollments — a through-shaped
-//! model with two foreign keys and extra fields (when, grade, status). The many-to-many
-//! accessor `course.students()` arrives with the next issue; today the enrollment rows are
-//! written and read directly.
+//! The example's models: seed 002's school (students, courses, and enrollments — a through
+//! model with extra fields: when, grade, status) and seed 000's topics linked to systems
+//! through a service (a through model with a third key and no pair constraint).
 
 use chrono::{DateTime, Utc};
 use throughline::prelude::*;
@@ -32,9 +31,10 @@ pub struct Student {
     pub email: String,
 }
 
-/// A course.
+/// A course; its students are linked through enrollments.
 #[derive(Debug, Clone, Model)]
 #[throughline(ordering("title"))]
+#[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
 pub struct Course {
     /// Auto-increment key.
     pub id: Option<i64>,
@@ -65,12 +65,60 @@ pub struct Enrollment {
     pub status: Status,
 }
 
+/// A chat topic (seed 000), linked to systems through the service that connects them.
+#[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "systems", to = System, through = TopicSystem, related_name = "topics"))]
+pub struct Topic {
+    /// Auto-increment key.
+    pub id: Option<i64>,
+    /// Name.
+    pub name: String,
+}
+
+/// A system.
+#[derive(Debug, Clone, Model)]
+pub struct System {
+    /// Auto-increment key.
+    pub id: Option<i64>,
+    /// Name.
+    pub name: String,
+}
+
+/// A service of the catalogue.
+#[derive(Debug, Clone, Model)]
+pub struct Service {
+    /// Auto-increment key.
+    pub id: Option<i64>,
+    /// Name.
+    pub name: String,
+}
+
+/// The link of a topic and a system, through a service; no unique pair, on purpose.
+#[derive(Debug, Clone, Model)]
+pub struct TopicSystem {
+    /// Auto-increment key.
+    pub id: Option<i64>,
+    /// The topic.
+    #[throughline(related_name = "+")]
+    pub topic: ForeignKey<Topic>,
+    /// The system.
+    #[throughline(related_name = "+")]
+    pub system: ForeignKey<System>,
+    /// The service connecting them.
+    #[throughline(related_name = "+")]
+    pub service: ForeignKey<Service>,
+}
+
 /// The application's models.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
         .register(Student::meta())
         .register(Course::meta())
-        .register(Enrollment::meta());
+        .register(Enrollment::meta())
+        .register(Topic::meta())
+        .register(System::meta())
+        .register(Service::meta())
+        .register(TopicSystem::meta());
     registry
 }
