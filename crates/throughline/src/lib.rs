@@ -30,6 +30,12 @@ pub use throughline_macros::{Choices, Model};
 pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
 pub use value_types::{Choices, FieldValue, ForeignKey, RelatedSlot};
 
+/// The relations guide: declaring many-to-many relations, writing and reading through them,
+/// and the differences from Django.
+pub mod guide {
+    #![doc = include_str!("../../../docs/relations.md")]
+}
+
 /// Everything an application needs in scope: `use throughline::prelude::*;`.
 pub mod prelude {
     pub use crate::{
