@@ -789,7 +789,9 @@ async fn concurrent_adds_of_one_pair(db: Database) {
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (db, math, alice) = (db.clone(), math.clone(), alice.clone());
-        tasks.push(tokio::spawn(async move { math.students().add_with([&alice], grade("A"), &db).await }));
+        tasks.push(tokio::spawn(async move {
+            math.students().add_with([&alice], grade("A"), &db).await
+        }));
     }
     let mut linked = 0;
     for task in tasks {
@@ -804,28 +806,53 @@ async fn concurrent_adds_of_one_pair(db: Database) {
 async fn concurrent_sets_leave_one_list(db: Database) {
     let (math, ..) = setup(&db).await;
     let people = Student::objects()
-        .bulk_create((0..12).map(|i| student(&format!("p{i:02}"))).collect(), Conflict::Error, &db)
+        .bulk_create(
+            (0..12).map(|i| student(&format!("p{i:02}"))).collect(),
+            Conflict::Error,
+            &db,
+        )
         .await
         .unwrap();
     let lists: Vec<Vec<Student>> = (0..20)
-        .map(|i| people.iter().enumerate().filter(|(j, _)| (i + j) % 3 != 0 && (i * j) % 5 != 1).map(|(_, s)| s.clone()).collect())
+        .map(|i| {
+            people
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| (i + j) % 3 != 0 && (i * j) % 5 != 1)
+                .map(|(_, s)| s.clone())
+                .collect()
+        })
         .collect();
     let mut tasks = Vec::new();
     for list in lists.clone() {
         let (db, math) = (db.clone(), math.clone());
-        tasks.push(tokio::spawn(async move { math.students().set_with(&list, grade("B"), &db).await.map(|_| ()) }));
+        tasks.push(tokio::spawn(async move {
+            math.students()
+                .set_with(&list, grade("B"), &db)
+                .await
+                .map(|_| ())
+        }));
     }
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    let mut now: Vec<Value> = Enrollment::objects().values_list(Enrollment::STUDENT_ID, &db).await.unwrap().into_iter().map(|k| k.key().clone()).collect();
+    let mut now: Vec<Value> = Enrollment::objects()
+        .values_list(Enrollment::STUDENT_ID, &db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key().clone())
+        .collect();
     now.sort_by_key(Value::display);
     let matches_one = lists.iter().any(|list| {
         let mut keys: Vec<Value> = list.iter().map(|s| s.pk_value()).collect();
         keys.sort_by_key(Value::display);
         keys == now
     });
-    assert!(matches_one, "the final links {now:?} are not one of the requested lists");
+    assert!(
+        matches_one,
+        "the final links {now:?} are not one of the requested lists"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

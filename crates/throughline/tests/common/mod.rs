@@ -60,7 +60,18 @@ pub async fn postgres_with(test: &str, options: PgOptions) -> Option<Database> {
             return None;
         }
     };
-    let schema = format!("t_{}_{}", test.replace("::", "_"), std::process::id());
+    // PostgreSQL truncates names at 63 bytes: a readable prefix and a hash of the whole name.
+    let readable: String = test
+        .rsplit("::")
+        .next()
+        .unwrap_or(test)
+        .chars()
+        .take(32)
+        .collect();
+    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let schema = format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id());
     admin
         .batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
