@@ -639,6 +639,27 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                 && c.fields.iter().any(|f| f == &source.name)
                 && c.fields.iter().any(|f| f == &target.name)
         });
+        let link_extra: Vec<String> = if pair_constraint {
+            Vec::new()
+        } else {
+            through
+                .unique_constraints
+                .iter()
+                .filter(|c| {
+                    c.fields.len() > 2
+                        && c.fields.contains(&source.name)
+                        && c.fields.contains(&target.name)
+                })
+                .min_by_key(|c| c.fields.len())
+                .map(|c| {
+                    c.fields
+                        .iter()
+                        .filter(|f| **f != source.name && **f != target.name)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         let declaring = if self.relation.declared_on_source {
             S::meta()
         } else {
@@ -652,6 +673,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             target_field: target.name.clone(),
             symmetrical: self.relation.symmetrical,
             pair_constraint,
+            link_extra,
             declaring,
             declared_on_source: self.relation.declared_on_source,
         })
@@ -667,6 +689,9 @@ struct WritePlan {
     target_field: String,
     symmetrical: bool,
     pair_constraint: bool,
+    /// The other fields of a wider link key (a unique constraint over the two keys and more,
+    /// such as (topic, system, service)): links are identified by all of them.
+    link_extra: Vec<String>,
     declaring: &'static ModelMeta,
     declared_on_source: bool,
 }
@@ -681,6 +706,37 @@ type Values = Vec<(String, Value)>;
 type NewRow<'a> = (Value, Value, &'a Values);
 
 impl WritePlan {
+    /// The identity of a requested link: the target, plus the link key's other fields.
+    fn item_link(&self, target: &Value, values: &Values) -> String {
+        let mut link = key_text(target);
+        for extra in &self.link_extra {
+            let value = values.iter().find(|(n, _)| n == extra).map(|(_, v)| v);
+            link.push('|');
+            link.push_str(&value.map(key_text).unwrap_or_default());
+        }
+        link
+    }
+
+    /// The identity of a stored link: its target, plus the stored link-key fields (the
+    /// first columns of `stored`).
+    fn row_link(&self, target_text: &str, stored: &[Value]) -> String {
+        let mut link = target_text.to_owned();
+        for value in stored.iter().take(self.link_extra.len()) {
+            link.push('|');
+            link.push_str(&key_text(value));
+        }
+        link
+    }
+
+    /// Keeps the first request of each link.
+    fn dedupe(&self, items: Items) -> Items {
+        let mut seen = HashSet::new();
+        items
+            .into_iter()
+            .filter(|(k, values)| seen.insert(self.item_link(k, values)))
+            .collect()
+    }
+
     fn cond(field: &str, lookup: Lookup) -> Filter {
         Filter::cond(FieldPath::local(field), lookup)
     }
@@ -755,12 +811,23 @@ impl WritePlan {
         items: Items,
         on_existing: OnExisting,
     ) -> Result<AddOutcome> {
-        let items = dedupe(items);
+        let through = self.through;
+        for (_, values) in &items {
+            for extra in &self.link_extra {
+                if !values.iter().any(|(n, _)| n == extra) {
+                    return Err(Error::validation(
+                        &through.name,
+                        extra,
+                        "is part of the relation's link key, so every add must give it",
+                    ));
+                }
+            }
+        }
+        let items = self.dedupe(items);
         let mut outcome = AddOutcome::default();
         if items.is_empty() {
             return Ok(outcome);
         }
-        let through = self.through;
         for (_, values) in &items {
             for (name, value) in values {
                 let field = through.field(name).ok_or_else(|| {
@@ -771,7 +838,7 @@ impl WritePlan {
         }
         // 1. The existing rows of the requested pairs, with the fields given.
         let compared: Vec<String> = {
-            let mut names: Vec<String> = Vec::new();
+            let mut names: Vec<String> = self.link_extra.clone();
             for (_, values) in &items {
                 for (name, _) in values {
                     if !names.contains(name) {
@@ -818,7 +885,8 @@ impl WritePlan {
                 .collect();
             let (row_source, row_target) = (key_text(&values[0]), key_text(&values[1]));
             if row_source == source_text {
-                forward.entry(row_target.clone()).or_insert(stored);
+                let link = self.row_link(&row_target, &stored);
+                forward.entry(link).or_insert(stored);
             }
             if self.symmetrical && row_target == source_text {
                 mirror.insert(row_source);
@@ -832,7 +900,7 @@ impl WritePlan {
         let mut to_update: Vec<(Value, &Vec<(String, Value)>)> = Vec::new();
         for (target, values) in &items {
             let text = key_text(target);
-            match forward.get(&text) {
+            match forward.get(&self.item_link(target, values)) {
                 None => {
                     outcome.linked.push(target.clone());
                     to_insert.push((source.clone(), target.clone(), values));
@@ -840,7 +908,8 @@ impl WritePlan {
                 Some(stored) => {
                     outcome.already_linked.push(target.clone());
                     let mut diffs = Vec::new();
-                    for (name, given) in values {
+                    for (name, given) in values.iter().filter(|(n, _)| !self.link_extra.contains(n))
+                    {
                         let index = compared.iter().position(|n| n == name).unwrap_or(0);
                         let stored_value = stored.get(index).cloned().unwrap_or(Value::Null);
                         if &stored_value != given {
@@ -903,9 +972,20 @@ impl WritePlan {
                         ),
                     );
                 }
+                // A wider link key: only the row of this link, and its key is not rewritten.
+                for extra in &self.link_extra {
+                    if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
+                        pair = pair.and(Self::cond(extra, Lookup::Exact(v.clone())));
+                    }
+                }
+                let set: Values = values
+                    .iter()
+                    .filter(|(n, _)| !self.link_extra.contains(n))
+                    .cloned()
+                    .collect();
                 let stmt = UpdateQuery {
                     model: through,
-                    set: values.clone(),
+                    set,
                     groups: vec![FilterGroup::filter(pair)],
                 }
                 .render(conn.backend())?;
@@ -973,9 +1053,11 @@ impl WritePlan {
         }
         let backend = conn.backend();
         let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
-        let conflict = if self.pair_constraint {
+        let conflict = if self.pair_constraint || !self.link_extra.is_empty() {
+            let mut target = vec![self.source_field.clone(), self.target_field.clone()];
+            target.extend(self.link_extra.iter().cloned());
             Conflict::Update {
-                target: vec![self.source_field.clone(), self.target_field.clone()],
+                target,
                 fields: Vec::new(),
             }
         } else {
@@ -1074,15 +1156,6 @@ impl WritePlan {
         .map_err(|e| attach_model(e, self.through))?;
         Ok(out)
     }
-}
-
-/// Keeps the first occurrence of each target.
-fn dedupe(items: Items) -> Items {
-    let mut seen = HashSet::new();
-    items
-        .into_iter()
-        .filter(|(k, _)| seen.insert(key_text(k)))
-        .collect()
 }
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove).

@@ -30,7 +30,123 @@ backend_tests!(
     prefetch_relation_with_through_rows,
     unsaved_source_or_target_is_a_typed_error,
     bulk_add_is_a_constant_number_of_statements,
+    wider_link_key_links_a_pair_through_each_service,
+    default_function_is_evaluated_once_per_call,
 );
+
+async fn wider_link_key_links_a_pair_through_each_service(db: Database) {
+    with_tables(&db).await;
+    let t1 = Topic {
+        id: None,
+        name: "t1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let s1 = System {
+        id: None,
+        name: "s1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let svc1 = Service {
+        id: None,
+        name: "svc1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let svc2 = Service {
+        id: None,
+        name: "svc2".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let via = |svc: &Service, priority: Option<i32>| TopicRoutesValues {
+        service: ForeignKey::to(svc),
+        priority,
+    };
+    let first = t1
+        .routes()
+        .add_with([&s1], via(&svc1, None), &db)
+        .await
+        .unwrap();
+    let second = t1
+        .routes()
+        .add_with([&s1], via(&svc2, None), &db)
+        .await
+        .unwrap();
+    // Beyond Django: the second service makes a second link instead of a silent no-op.
+    assert_eq!((first.linked.len(), second.linked.len()), (1, 1));
+    assert_eq!(Route::objects().count(&db).await.unwrap(), 2);
+    // The same (pair, service) again is already linked; a different priority is reported.
+    let again = t1
+        .routes()
+        .add_with([&s1], via(&svc1, Some(5)), &db)
+        .await
+        .unwrap();
+    assert_eq!(again.already_linked, vec![s1.pk_value()]);
+    assert_eq!(again.differing[0].fields[0].field, "priority");
+    let updated = t1
+        .routes()
+        .on_existing(OnExisting::Update)
+        .add_with([&s1], via(&svc1, Some(5)), &db)
+        .await
+        .unwrap();
+    assert_eq!(updated.updated.len(), 1);
+    let priorities = Route::objects()
+        .order_by([Route::ID.asc()])
+        .values_list(Route::PRIORITY, &db)
+        .await
+        .unwrap();
+    assert_eq!(priorities, [5, 1], "only the svc1 row was updated");
+    // remove_where deletes one service's row; remove every row of the pair.
+    t1.routes()
+        .remove_where(&s1, Route::SERVICE_ID.eq(&svc2), &db)
+        .await
+        .unwrap();
+    assert_eq!(Route::objects().count(&db).await.unwrap(), 1);
+}
+
+async fn default_function_is_evaluated_once_per_call(db: Database) {
+    with_tables(&db).await;
+    let team = Team {
+        id: None,
+        name: "core".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let mut people = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        people.push(
+            Person {
+                id: None,
+                name: name.into(),
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    team.members()
+        .add([&people[0], &people[1], &people[2]], &db)
+        .await
+        .unwrap();
+    team.members().add([&people[3]], &db).await.unwrap();
+    let tickets = Membership::objects()
+        .order_by([Membership::ID.asc()])
+        .values_list(Membership::TICKET, &db)
+        .await
+        .unwrap();
+    // One evaluation per call, shared by the rows of the call (as Django's callable
+    // through_defaults, #31046); the next call evaluates it again.
+    assert_eq!(tickets[0], tickets[1]);
+    assert_eq!(tickets[1], tickets[2]);
+    assert_ne!(tickets[2], tickets[3]);
+}
 
 async fn setup(db: &Database) -> (Course, Student, Student, Student) {
     with_tables(db).await;
@@ -597,6 +713,7 @@ async fn through_fields_pick_the_keys(db: Database) {
             TeamMembersValues {
                 inviter: Some(ForeignKey::to(&ann)),
                 role: Some("lead".into()),
+                ticket: None,
             },
             &db,
         )

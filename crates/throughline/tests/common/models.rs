@@ -61,6 +61,7 @@ pub struct Tag {
 // Seed 000: a topic linked to systems through a service, with no pair constraint.
 #[derive(Debug, Clone, Model)]
 #[throughline(many_to_many(name = "systems", to = System, through = TopicSystem, related_name = "topics"))]
+#[throughline(many_to_many(name = "routes", to = System, through = Route, related_name = "routed_topics"))]
 pub struct Topic {
     pub id: Option<i64>,
     pub name: String,
@@ -87,6 +88,28 @@ pub struct TopicSystem {
     pub system: ForeignKey<System>,
     #[throughline(related_name = "+")]
     pub service: ForeignKey<Service>,
+}
+
+// Seed 000 with a wider link key: a link is (topic, system, service).
+#[derive(Debug, Clone, Model)]
+#[throughline(unique(name = "unique_route", fields("topic", "system", "service")))]
+pub struct Route {
+    pub id: Option<i64>,
+    #[throughline(related_name = "+")]
+    pub topic: ForeignKey<Topic>,
+    #[throughline(related_name = "+")]
+    pub system: ForeignKey<System>,
+    #[throughline(related_name = "+")]
+    pub service: ForeignKey<Service>,
+    #[throughline(default = 1)]
+    pub priority: i32,
+}
+
+static TICKETS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+
+/// A default function with a visible effect: each call returns a new number.
+pub fn next_ticket() -> i64 {
+    TICKETS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
 }
 
 // Self-referential: symmetrical friendships with a date, non-symmetrical follows, and a
@@ -129,6 +152,8 @@ pub struct Membership {
     pub inviter: Option<ForeignKey<Person>>,
     #[throughline(max_length = 20, default = "member")]
     pub role: String,
+    #[throughline(default_fn = next_ticket)]
+    pub ticket: i64,
 }
 
 #[derive(Debug, Clone, Model)]
@@ -171,6 +196,7 @@ pub fn registry() -> throughline::Registry {
         .register(System::meta())
         .register(Service::meta())
         .register(TopicSystem::meta())
+        .register(Route::meta())
         .register(Person::meta())
         .register(Friendship::meta())
         .register(Team::meta())
