@@ -418,10 +418,9 @@ impl Registry {
                         );
                     }
                 }
+                // The pair, or a wider link key over the pair and more fields.
                 let pair = through.unique_constraints.iter().any(|c| {
-                    c.fields.len() == 2
-                        && c.fields.contains(&m2m.source_field)
-                        && c.fields.contains(&m2m.target_field)
+                    c.fields.contains(&m2m.source_field) && c.fields.contains(&m2m.target_field)
                 });
                 if !pair {
                     push(
