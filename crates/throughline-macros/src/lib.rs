@@ -940,7 +940,7 @@ mod model {
 
                     #[doc = #doc_rel]
                     pub const #relation_const: ::throughline::ManyRelation<#name, #target, #through, #forward_pair> =
-                        ::throughline::ManyRelation::new(#label, #source_field, #target_field, #symmetrical, true);
+                        ::throughline::ManyRelation::new(#label, #label, #source_field, #target_field, #symmetrical, true);
 
                     #[doc = #doc_accessor]
                     pub fn #accessor(&self) -> ::throughline::ManyRelated<#name, #target, #through, #forward_pair> {
@@ -999,7 +999,7 @@ mod model {
 
                             #[doc = #rev_doc]
                             pub const #rev_relation: ::throughline::ManyRelation<#target, #name, #through, #reverse_pair> =
-                                ::throughline::ManyRelation::new(#rev_label, #target_field, #source_field, false, false);
+                                ::throughline::ManyRelation::new(#rev_label, #label, #target_field, #source_field, false, false);
 
                             #[doc = #rev_doc]
                             pub fn #rev_accessor(&self) -> ::throughline::ManyRelated<#target, #name, #through, #reverse_pair> {

@@ -3,6 +3,7 @@
 //! constraints from the columns it reports).
 
 use crate::Model;
+use crate::hooks::HookPoint;
 use throughline_core::validate::validate_value;
 use throughline_core::{Error, IntegrityKind, ModelMeta, Result, Value};
 use throughline_db::{Access, Decode, Executor, Row, op};
@@ -92,17 +93,32 @@ pub(crate) async fn create<M: Model, E: Executor>(mut instance: M, exec: &E) -> 
     let meta = M::meta();
     validate_instance(meta, &values)?;
     let stmt = insert_statement::<M>(&values).render(exec.backend())?;
+    // A direct write to a hooked through model fires the relation's add hooks.
+    let hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
+    let access = if hooked {
+        Access::Atomic
+    } else {
+        Access::WriteOne
+    };
     let key = exec
         .run(
-            Access::WriteOne,
+            access,
             op(move |conn| {
                 Box::pin(async move {
+                    let rows = [values];
+                    let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+                    if hooked {
+                        crate::hooks::fire_through_rows(conn, meta, &rows, points, true).await?;
+                    }
                     let mut key = Value::Null;
                     conn.query(&stmt, &mut |row| {
                         key = decode_key(row, 0)?;
                         Ok(())
                     })
                     .await?;
+                    if hooked {
+                        crate::hooks::fire_through_rows(conn, meta, &rows, points, false).await?;
+                    }
                     Ok(key)
                 })
             }),

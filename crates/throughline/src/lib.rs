@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../README.md")]
 
 pub mod fields;
+pub mod hooks;
 pub mod m2m;
 pub mod model;
 pub mod queryset;
@@ -13,6 +14,7 @@ mod convert;
 mod crud;
 
 pub use fields::{Field, Q, Rel, TextField};
+pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};
 pub use m2m::{
     AddOutcome, Differing, FieldDiff, ManyRelated, ManyRelation, OnExisting, SetOutcome, SetPlan,
 };

@@ -6,6 +6,7 @@
 use crate::Model;
 use crate::crud::{attach_model, validate_instance};
 use crate::fields::{Field, Q, Rel};
+use crate::hooks::HookPoint;
 use crate::value_types::FieldValue;
 use std::marker::PhantomData;
 use throughline_core::{Error, Result, Value};
@@ -404,15 +405,54 @@ impl<M: Model> QuerySet<M> {
     /// to rows referring to them); returns the number of rows deleted from this table.
     pub async fn delete(&self, exec: &impl Executor) -> Result<u64> {
         let meta = M::meta();
+        // Hooked relations: the through rows of deleted sources or targets are deleted
+        // explicitly first (firing their hooks), and deleted through rows fire theirs.
+        let through_hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
+        let hooked = through_hooked || crate::hooks::endpoint_is_hooked(M::MODEL_NAME);
+        let groups = self.query.groups.clone();
         let stmt = DeleteQuery {
             model: meta,
-            groups: self.query.groups.clone(),
-            returning: Vec::new(),
+            groups: groups.clone(),
+            returning: if through_hooked {
+                meta.fields.iter().map(|f| f.name.clone()).collect()
+            } else {
+                Vec::new()
+            },
         }
         .render(exec.backend())?;
+        if !hooked {
+            return exec
+                .run(
+                    Access::WriteOne,
+                    op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+                )
+                .await
+                .map_err(|e| attach_model(e, meta));
+        }
         exec.run(
-            Access::WriteOne,
-            op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    crate::hooks::before_delete(conn, meta, &groups).await?;
+                    if !through_hooked {
+                        return conn.execute(&stmt).await;
+                    }
+                    let width = meta.fields.len();
+                    let mut rows = Vec::new();
+                    conn.query(&stmt, &mut |row| {
+                        rows.push(
+                            (0..width)
+                                .map(|i| <Value as Decode>::decode(row, i))
+                                .collect::<Result<Vec<_>>>()?,
+                        );
+                        Ok(())
+                    })
+                    .await?;
+                    let points = (HookPoint::BeforeRemove, HookPoint::AfterRemove);
+                    crate::hooks::fire_through_rows(conn, meta, &rows, points, false).await?;
+                    Ok(rows.len() as u64)
+                })
+            }),
         )
         .await
         .map_err(|e| attach_model(e, meta))
@@ -460,10 +500,16 @@ impl<M: Model> QuerySet<M> {
             };
             statements.push(insert.render(backend)?);
         }
+        // A bulk write to a hooked through model fires the relation's add hooks too.
+        let hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
         exec.run(
             Access::Atomic,
             op(move |conn| {
                 Box::pin(async move {
+                    let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+                    if hooked {
+                        crate::hooks::fire_through_rows(conn, meta, &rows, points, true).await?;
+                    }
                     let mut out = Vec::new();
                     for stmt in &statements {
                         conn.query(stmt, &mut |row| {
@@ -471,6 +517,11 @@ impl<M: Model> QuerySet<M> {
                             Ok(())
                         })
                         .await?;
+                    }
+                    if hooked {
+                        let written: Vec<Vec<Value>> = out.iter().map(Model::to_values).collect();
+                        crate::hooks::fire_through_rows(conn, meta, &written, points, false)
+                            .await?;
                     }
                     Ok(out)
                 })
