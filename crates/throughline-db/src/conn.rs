@@ -81,6 +81,12 @@ pub enum Access {
     /// Several statements that must apply together: one transaction (SQLite
     /// `BEGIN IMMEDIATE`), or a savepoint inside the caller's transaction.
     Atomic,
+    /// A schema change (a migration): one transaction; on SQLite with foreign keys off
+    /// around it (set before `BEGIN`, since the pragma is a no-op inside a transaction, so
+    /// that a table rebuild cannot cascade-delete child rows) and `PRAGMA
+    /// foreign_key_check` before `COMMIT`; on PostgreSQL under an advisory lock, so that two
+    /// processes never migrate at once. Only on the pool.
+    Schema,
 }
 
 /// One ORM operation: async code run on one connection. Build it with [`op`].

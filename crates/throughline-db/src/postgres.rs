@@ -84,8 +84,14 @@ impl PgPool {
         let mut lease = self.lease().await?;
         match access {
             Access::Read | Access::WriteOne => op(&mut lease).await,
-            Access::Atomic => {
+            Access::Atomic | Access::Schema => {
                 lease.begin("BEGIN").await?;
+                if access == Access::Schema {
+                    // Held until the transaction ends: one migrating process at a time.
+                    lease
+                        .batch("SELECT pg_advisory_xact_lock(7418253901)")
+                        .await?;
+                }
                 match op(&mut lease).await {
                     Ok(value) => {
                         lease.commit().await?;

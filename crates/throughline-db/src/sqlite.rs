@@ -188,6 +188,7 @@ impl SqlitePool {
         let _guard = self.lock_writer().await?;
         match access {
             Access::Read | Access::WriteOne => self.writer.run(move |conn| drive(conn, op)).await,
+            Access::Schema => self.writer.run(move |conn| run_schema(conn, op)).await,
             Access::Atomic => {
                 self.writer
                     .run(move |conn| {
@@ -210,6 +211,50 @@ impl SqlitePool {
             }
         }
     }
+}
+
+/// Runs a schema operation: foreign keys off before `BEGIN`, a foreign-key check before
+/// `COMMIT` (any violation fails and rolls back), and foreign keys restored afterwards.
+fn run_schema<T>(conn: &mut rusqlite::Connection, op: Op<T>) -> Result<T> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(map_error)?;
+    let result = (|| {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
+        let outcome = drive(conn, op).and_then(|value| {
+            let violations: i64 = conn
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                    row.get(0)
+                })
+                .map_err(map_error)?;
+            if violations > 0 {
+                return Err(Error::Integrity {
+                    kind: IntegrityKind::ForeignKey,
+                    constraint: None,
+                    model: None,
+                    message: format!(
+                        "{violations} row(s) violate a foreign key after the schema change"
+                    ),
+                });
+            }
+            Ok(value)
+        });
+        match outcome {
+            Ok(value) => {
+                conn.execute_batch("COMMIT").map_err(map_error)?;
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        }
+    })();
+    let restored = conn
+        .execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(map_error);
+    let value = result?;
+    restored?;
+    Ok(value)
 }
 
 fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Connection> {

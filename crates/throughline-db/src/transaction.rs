@@ -233,7 +233,7 @@ impl Executor for Transaction<'_> {
                 TxConn::Sqlite { worker, .. } => {
                     // A failed SQLite statement does not abort the transaction, so only
                     // multi-statement operations need a savepoint.
-                    let savepoint = access == Access::Atomic;
+                    let savepoint = matches!(access, Access::Atomic | Access::Schema);
                     worker
                         .run(move |conn| {
                             if savepoint {

@@ -25,12 +25,30 @@ pub fn create_table(
     registry: &Registry,
     backend: Backend,
 ) -> Result<Vec<String>> {
+    let target_of = |name: &str| {
+        registry
+            .get(name)
+            .map(|m| (m.table.clone(), m.pk().column.clone()))
+    };
+    create_table_with(model, &target_of, backend)
+}
+
+/// The table and key column of a model, by name (how DDL finds a foreign key's target).
+pub type TargetOf<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
+
+/// [`create_table`] with foreign-key targets found by `target_of` (the migration state's
+/// models rather than a registry's).
+pub fn create_table_with(
+    model: &ModelMeta,
+    target_of: TargetOf<'_>,
+    backend: Backend,
+) -> Result<Vec<String>> {
     let mut table = Table::create();
     table.table(Alias::new(&model.table)).if_not_exists();
     for field in &model.fields {
         table.col(column_def(field, backend));
         if let Some(fk) = &field.foreign_key {
-            let target = registry.get(&fk.to).ok_or_else(|| {
+            let (target_table, target_pk) = target_of(&fk.to).ok_or_else(|| {
                 Error::invalid_query(
                     &model.name,
                     format!(
@@ -43,7 +61,7 @@ pub fn create_table(
                 ForeignKey::create()
                     .name(format!("{}_{}_fkey", model.table, field.column))
                     .from(Alias::new(&model.table), Alias::new(&field.column))
-                    .to(Alias::new(&target.table), Alias::new(&target.pk().column))
+                    .to(Alias::new(&target_table), Alias::new(&target_pk))
                     .on_delete(on_delete_action(fk.on_delete)),
             );
         }
@@ -197,4 +215,123 @@ fn column_def(field: &FieldMeta, backend: Backend) -> ColumnDef {
         def.unique_key();
     }
     def
+}
+
+/// The statements that add `field` to `model`'s table (and its index): a foreign key is
+/// declared inline (`REFERENCES`), which both backends accept in `ADD COLUMN`.
+///
+/// ```
+/// # use throughline_core::*;
+/// let m = ModelMeta::new("Tag", "tag", vec![]);
+/// let mut f = FieldMeta::new("note", FieldType::String { max_length: None });
+/// f.nullable = true;
+/// let sql = throughline_query::ddl::add_column(&m, &f, &|_| None, None, Backend::Sqlite).unwrap();
+/// assert_eq!(sql[0], r#"ALTER TABLE "tag" ADD COLUMN "note" text NULL"#);
+/// ```
+pub fn add_column(
+    model: &ModelMeta,
+    field: &FieldMeta,
+    target_of: TargetOf<'_>,
+    default: Option<&throughline_core::Value>,
+    backend: Backend,
+) -> Result<Vec<String>> {
+    let mut def = column_def(field, backend);
+    if let Some(value) = default {
+        def.default(crate::render::to_sea(value));
+    }
+    if let Some(fk) = &field.foreign_key {
+        let (table, pk) = target_of(&fk.to).ok_or_else(|| {
+            Error::invalid_query(
+                &model.name,
+                format!(
+                    "foreign key `{}` refers to unknown model {}",
+                    field.name, fk.to
+                ),
+            )
+        })?;
+        let action = match on_delete_action(fk.on_delete) {
+            ForeignKeyAction::Cascade => "CASCADE",
+            ForeignKeyAction::Restrict => "RESTRICT",
+            ForeignKeyAction::SetNull => "SET NULL",
+            _ => "NO ACTION",
+        };
+        def.extra(format!(
+            "REFERENCES \"{table}\" (\"{pk}\") ON DELETE {action}"
+        ));
+    }
+    let mut alter = Table::alter();
+    alter.table(Alias::new(&model.table)).add_column(&mut def);
+    let mut out = vec![build_schema(&alter, backend)];
+    if (field.index || field.foreign_key.is_some()) && !field.unique && !field.primary_key {
+        out.push(create_index(
+            &model.table,
+            &format!("{}_{}_idx", model.table, field.column),
+            &[field.column.clone()],
+            false,
+            backend,
+        ));
+    }
+    Ok(out)
+}
+
+/// The statement that drops column `column` of `table`.
+///
+/// ```
+/// let sql = throughline_query::ddl::drop_column("tag", "note", throughline_core::Backend::Postgres);
+/// assert_eq!(sql, r#"ALTER TABLE "tag" DROP COLUMN "note""#);
+/// ```
+pub fn drop_column(table: &str, column: &str, backend: Backend) -> String {
+    let mut alter = Table::alter();
+    alter
+        .table(Alias::new(table))
+        .drop_column(Alias::new(column));
+    build_schema(&alter, backend)
+}
+
+/// The statement that renames a table.
+///
+/// ```
+/// let sql = throughline_query::ddl::rename_table("a", "b", throughline_core::Backend::Sqlite);
+/// assert_eq!(sql, r#"ALTER TABLE "a" RENAME TO "b""#);
+/// ```
+pub fn rename_table(from: &str, to: &str, backend: Backend) -> String {
+    let mut rename = Table::rename();
+    rename.table(Alias::new(from), Alias::new(to));
+    build_schema(&rename, backend)
+}
+
+/// The statement that creates an index (unique or not) if it does not exist.
+///
+/// ```
+/// let sql = throughline_query::ddl::create_index("t", "t_a_idx", &["a".into()], false, throughline_core::Backend::Sqlite);
+/// assert_eq!(sql, r#"CREATE INDEX IF NOT EXISTS "t_a_idx" ON "t" ("a")"#);
+/// ```
+pub fn create_index(
+    table: &str,
+    name: &str,
+    columns: &[String],
+    unique: bool,
+    backend: Backend,
+) -> String {
+    let mut index = Index::create();
+    index.if_not_exists().name(name).table(Alias::new(table));
+    if unique {
+        index.unique();
+    }
+    for column in columns {
+        index.col(Alias::new(column));
+    }
+    build_schema(&index, backend)
+}
+
+/// The statement that drops an index.
+///
+/// ```
+/// let sql = throughline_query::ddl::drop_index("t_a_idx", throughline_core::Backend::Postgres);
+/// assert_eq!(sql, r#"DROP INDEX "t_a_idx""#);
+/// ```
+pub fn drop_index(name: &str, backend: Backend) -> String {
+    let mut drop = Index::drop();
+    drop.name(name);
+    build_schema(&drop, backend)
 }

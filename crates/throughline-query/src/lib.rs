@@ -17,7 +17,7 @@ pub mod render;
 pub mod select;
 pub mod write;
 
-pub use ddl::{create_table, drop_table};
+pub use ddl::{create_table, create_table_with, drop_table};
 pub use filter::{Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;

@@ -1,0 +1,21 @@
+//! throughline's migrations, on the dynamic core: the schema state ([`state`]), operations
+//! ([`operations`]), the autodetector ([`autodetector`]), migration files ([`files`]), the
+//! record of applied migrations ([`recorder`]) and the executor ([`executor`]).
+//!
+//! Migrations are stored in the application's repository as readable JSON files, one per
+//! migration, with their dependencies; the state is rebuilt by replaying them. This is an
+//! internal crate: use it through the `throughline` CLI (`makemigrations`, `migrate`,
+//! `showmigrations`, `sqlmigrate`).
+
+pub mod autodetector;
+pub mod executor;
+pub mod files;
+pub mod operations;
+pub mod recorder;
+pub mod state;
+
+pub use autodetector::{Detection, Hints, detect};
+pub use executor::{Step, migrate, sql, status};
+pub use files::{Migration, load, next_name, replay, write};
+pub use operations::{Cost, Operation};
+pub use state::ProjectState;

@@ -1,0 +1,899 @@
+//! Owns [`Operation`], one step of a migration: how it changes the [`ProjectState`]
+//! (`apply`), the SQL that makes the database follow, forwards and backwards, per backend,
+//! what it costs the running database, and whether it can be reversed.
+//!
+//! SQLite alters most columns by rebuilding the table (create the new table, copy the
+//! rows, drop the old one, rename, recreate the indexes); the executor runs it with foreign
+//! keys off, set before `BEGIN`, and checks them before `COMMIT` (SPEC §4).
+
+use crate::state::{
+    ConstraintState, FieldState, ModelState, ProjectState, field_meta, from_json, model_meta,
+    parse_type,
+};
+use serde::{Deserialize, Serialize};
+use throughline_core::{Backend, Error, FieldMeta, Result, Value};
+use throughline_query::ddl::{self, TargetOf};
+
+/// What an operation costs the running database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cost {
+    /// Changes metadata only.
+    MetadataOnly,
+    /// Rewrites the table (and blocks writes to it meanwhile).
+    RewritesTable,
+    /// Blocks writes to the table while it runs (an index build, a backfill).
+    BlocksWrites,
+}
+
+impl std::fmt::Display for Cost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cost::MetadataOnly => "metadata only",
+            Cost::RewritesTable => "rewrites the table",
+            Cost::BlocksWrites => "blocks writes",
+        })
+    }
+}
+
+/// One step of a migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// Creates a model and its table.
+    CreateModel {
+        /// The model.
+        model: ModelState,
+    },
+    /// Deletes a model and drops its table.
+    DeleteModel {
+        /// The model's name.
+        name: String,
+    },
+    /// Adds a field (a column). Existing rows get `backfill`, or the field's constant
+    /// default, or NULL.
+    AddField {
+        /// The model.
+        model: String,
+        /// The field.
+        field: FieldState,
+        /// The value written into existing rows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backfill: Option<serde_json::Value>,
+    },
+    /// Removes a field (drops its column).
+    RemoveField {
+        /// The model.
+        model: String,
+        /// The field's name.
+        field: String,
+    },
+    /// Changes a field (type, nullability, uniqueness, index). Making a field non-null
+    /// writes `backfill` (or the constant default) into its NULL rows first.
+    AlterField {
+        /// The model.
+        model: String,
+        /// The field as it becomes.
+        field: FieldState,
+        /// The value written into rows where the field is NULL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backfill: Option<serde_json::Value>,
+    },
+    /// Renames a field (and its column, when the column followed the name).
+    RenameField {
+        /// The model.
+        model: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// Renames a model; its table stays (see `AlterModelTable`).
+    RenameModel {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// Renames a model's table.
+    AlterModelTable {
+        /// The model.
+        model: String,
+        /// The new table name.
+        table: String,
+    },
+    /// Changes the many-to-many relations declared on a model (no table of their own).
+    AlterRelations {
+        /// The model.
+        model: String,
+        /// The relations as they become.
+        many_to_many: Vec<crate::state::RelationState>,
+    },
+    /// Adds a named index.
+    AddIndex {
+        /// The model.
+        model: String,
+        /// The index.
+        index: ConstraintState,
+    },
+    /// Removes a named index.
+    RemoveIndex {
+        /// The model.
+        model: String,
+        /// The index's name.
+        name: String,
+    },
+    /// Adds a named unique constraint.
+    AddConstraint {
+        /// The model.
+        model: String,
+        /// The constraint.
+        constraint: ConstraintState,
+    },
+    /// Removes a named unique constraint.
+    RemoveConstraint {
+        /// The model.
+        model: String,
+        /// The constraint's name.
+        name: String,
+    },
+    /// Runs SQL; reversible when `reverse_sql` is given.
+    RunSql {
+        /// Statements run forwards.
+        sql: Vec<String>,
+        /// Statements run backwards.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reverse_sql: Option<Vec<String>>,
+    },
+    /// Changes the state only (the database already matches).
+    StateOnly {
+        /// The operations whose state changes apply.
+        operations: Vec<Operation>,
+    },
+    /// Changes the database only (the state does not change).
+    DatabaseOnly {
+        /// The operations whose SQL runs.
+        operations: Vec<Operation>,
+    },
+}
+
+impl Operation {
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        match self {
+            Operation::CreateModel { model } => {
+                format!("Create model {} (table {})", model.name, model.table)
+            }
+            Operation::DeleteModel { name } => format!("Delete model {name}"),
+            Operation::AddField { model, field, .. } => {
+                format!("Add field {}.{}", model, field.name)
+            }
+            Operation::RemoveField { model, field } => format!("Remove field {model}.{field}"),
+            Operation::AlterField { model, field, .. } => {
+                format!("Alter field {}.{}", model, field.name)
+            }
+            Operation::RenameField { model, from, to } => {
+                format!("Rename field {model}.{from} to {to}")
+            }
+            Operation::RenameModel { from, to } => format!("Rename model {from} to {to}"),
+            Operation::AlterModelTable { model, table } => {
+                format!("Rename table of {model} to {table}")
+            }
+            Operation::AlterRelations { model, .. } => {
+                format!("Alter the many-to-many relations of {model}")
+            }
+            Operation::AddIndex { model, index } => format!("Add index {} on {model}", index.name),
+            Operation::RemoveIndex { model, name } => format!("Remove index {name} from {model}"),
+            Operation::AddConstraint { model, constraint } => {
+                format!("Add unique constraint {} on {model}", constraint.name)
+            }
+            Operation::RemoveConstraint { model, name } => {
+                format!("Remove constraint {name} from {model}")
+            }
+            Operation::RunSql { sql, .. } => format!("Run SQL ({} statement(s))", sql.len()),
+            Operation::StateOnly { operations } => format!(
+                "State only: {}",
+                operations
+                    .iter()
+                    .map(Operation::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Operation::DatabaseOnly { operations } => format!(
+                "Database only: {}",
+                operations
+                    .iter()
+                    .map(Operation::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
+    }
+
+    /// Whether the operation can be migrated backwards.
+    pub fn reversible(&self) -> bool {
+        match self {
+            Operation::RunSql { reverse_sql, .. } => reverse_sql.is_some(),
+            Operation::StateOnly { operations } | Operation::DatabaseOnly { operations } => {
+                operations.iter().all(Operation::reversible)
+            }
+            _ => true,
+        }
+    }
+
+    /// What the operation costs the running database on `backend`.
+    pub fn cost(&self, backend: Backend) -> Cost {
+        match self {
+            Operation::StateOnly { .. }
+            | Operation::AlterRelations { .. }
+            | Operation::RenameModel { .. }
+            | Operation::AlterModelTable { .. }
+            | Operation::RenameField { .. }
+            | Operation::DeleteModel { .. }
+            | Operation::CreateModel { .. }
+            | Operation::RemoveConstraint { .. }
+            | Operation::RemoveIndex { .. } => Cost::MetadataOnly,
+            Operation::AddField {
+                field, backfill, ..
+            } => {
+                if backfill.is_some()
+                    || (!field.nullable
+                        && backend == Backend::Sqlite
+                        && field.foreign_key.is_some())
+                {
+                    Cost::BlocksWrites
+                } else {
+                    Cost::MetadataOnly
+                }
+            }
+            Operation::RemoveField { .. } | Operation::AlterField { .. }
+                if backend == Backend::Sqlite =>
+            {
+                Cost::RewritesTable
+            }
+            Operation::RemoveField { .. } => Cost::MetadataOnly,
+            Operation::AlterField { .. } => Cost::RewritesTable,
+            Operation::AddIndex { .. }
+            | Operation::AddConstraint { .. }
+            | Operation::RunSql { .. } => Cost::BlocksWrites,
+            Operation::DatabaseOnly { operations } => operations
+                .iter()
+                .map(|o| o.cost(backend))
+                .max_by_key(|c| *c as u8)
+                .unwrap_or(Cost::MetadataOnly),
+        }
+    }
+
+    /// Applies the operation to the state.
+    pub fn apply(&self, state: &mut ProjectState) -> Result<()> {
+        match self {
+            Operation::CreateModel { model } => {
+                if state.models.contains_key(&model.name) {
+                    return Err(Error::Config(format!(
+                        "model {} already exists",
+                        model.name
+                    )));
+                }
+                state.models.insert(model.name.clone(), model.clone());
+            }
+            Operation::DeleteModel { name } => {
+                state.model(name)?;
+                state.models.remove(name);
+            }
+            Operation::AddField { model, field, .. } => {
+                let m = state.model_mut(model)?;
+                if m.field(&field.name).is_some() {
+                    return Err(Error::Config(format!(
+                        "field {model}.{} already exists",
+                        field.name
+                    )));
+                }
+                m.fields.push(field.clone());
+            }
+            Operation::RemoveField { model, field } => {
+                let m = state.model_mut(model)?;
+                let before = m.fields.len();
+                m.fields.retain(|f| &f.name != field);
+                if m.fields.len() == before {
+                    return Err(Error::Config(format!(
+                        "field {model}.{field} does not exist"
+                    )));
+                }
+            }
+            Operation::AlterField { model, field, .. } => {
+                let m = state.model_mut(model)?;
+                let slot = m
+                    .fields
+                    .iter_mut()
+                    .find(|f| f.name == field.name)
+                    .ok_or_else(|| {
+                        Error::Config(format!("field {model}.{} does not exist", field.name))
+                    })?;
+                *slot = field.clone();
+            }
+            Operation::RenameField { model, from, to } => {
+                let m = state.model_mut(model)?;
+                let slot = m
+                    .fields
+                    .iter_mut()
+                    .find(|f| &f.name == from)
+                    .ok_or_else(|| Error::Config(format!("field {model}.{from} does not exist")))?;
+                if slot.column == *from {
+                    slot.column = to.clone();
+                }
+                slot.name = to.clone();
+                for list in [&mut m.unique_constraints, &mut m.indexes] {
+                    for constraint in list.iter_mut() {
+                        for name in constraint.fields.iter_mut().filter(|n| *n == from) {
+                            *name = to.clone();
+                        }
+                    }
+                }
+            }
+            Operation::RenameModel { from, to } => {
+                let mut m = state
+                    .models
+                    .remove(from)
+                    .ok_or_else(|| Error::Config(format!("model {from} does not exist")))?;
+                m.name = to.clone();
+                for other in state.models.values_mut() {
+                    for field in other.fields.iter_mut() {
+                        if let Some(fk) = field.foreign_key.as_mut().filter(|fk| &fk.to == from) {
+                            fk.to = to.clone();
+                        }
+                    }
+                    for relation in other.many_to_many.iter_mut() {
+                        if &relation.through == from {
+                            relation.through = to.clone();
+                        }
+                        if &relation.target == from {
+                            relation.target = to.clone();
+                        }
+                    }
+                }
+                state.models.insert(to.clone(), m);
+            }
+            Operation::AlterModelTable { model, table } => {
+                state.model_mut(model)?.table = table.clone()
+            }
+            Operation::AlterRelations {
+                model,
+                many_to_many,
+            } => {
+                state.model_mut(model)?.many_to_many = many_to_many.clone();
+            }
+            Operation::AddIndex { model, index } => {
+                state.model_mut(model)?.indexes.push(index.clone())
+            }
+            Operation::RemoveIndex { model, name } => {
+                state.model_mut(model)?.indexes.retain(|i| &i.name != name)
+            }
+            Operation::AddConstraint { model, constraint } => {
+                state
+                    .model_mut(model)?
+                    .unique_constraints
+                    .push(constraint.clone());
+            }
+            Operation::RemoveConstraint { model, name } => {
+                state
+                    .model_mut(model)?
+                    .unique_constraints
+                    .retain(|c| &c.name != name);
+            }
+            Operation::RunSql { .. } | Operation::DatabaseOnly { .. } => {}
+            Operation::StateOnly { operations } => {
+                for op in operations {
+                    op.apply(state)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQL that takes the database from `before` to `after` (the states around this
+    /// operation).
+    pub fn forwards(
+        &self,
+        before: &ProjectState,
+        after: &ProjectState,
+        backend: Backend,
+    ) -> Result<Vec<String>> {
+        let target_of = |name: &str| after.target_of(name);
+        let target_of: TargetOf<'_> = &target_of;
+        Ok(match self {
+            Operation::CreateModel { model } => {
+                ddl::create_table_with(&model_meta(model)?, target_of, backend)?
+            }
+            Operation::DeleteModel { name } => {
+                vec![ddl::drop_table(&model_meta(before.model(name)?)?, backend)]
+            }
+            Operation::AddField {
+                model,
+                field,
+                backfill,
+            } => {
+                let m = after.model(model)?;
+                add_field(m, field, backfill.as_ref(), target_of, backend)?
+            }
+            Operation::RemoveField { model, field } => {
+                let old = before.model(model)?;
+                let new = after.model(model)?;
+                let removed = old.field(field).ok_or_else(|| {
+                    Error::Config(format!("field {model}.{field} does not exist"))
+                })?;
+                if backend == Backend::Sqlite && needs_rebuild_to_drop(removed) {
+                    rebuild(old, new, &[], target_of, backend)?
+                } else {
+                    let mut sql = Vec::new();
+                    if removed.index || removed.foreign_key.is_some() {
+                        sql.push(ddl::drop_index(
+                            &format!("{}_{}_idx", old.table, removed.column),
+                            backend,
+                        ));
+                    }
+                    sql.push(ddl::drop_column(&old.table, &removed.column, backend));
+                    sql
+                }
+            }
+            Operation::AlterField {
+                model,
+                field,
+                backfill,
+            } => {
+                let old = before.model(model)?;
+                let new = after.model(model)?;
+                let previous = old.field(&field.name).ok_or_else(|| {
+                    Error::Config(format!("field {model}.{} does not exist", field.name))
+                })?;
+                let fill = fill_value(field, backfill.as_ref())?;
+                if !field.nullable && previous.nullable && fill.is_none() {
+                    return Err(Error::Config(format!(
+                        "{model}.{} becomes NOT NULL: give a default or a backfill value for the rows where it is NULL",
+                        field.name
+                    )));
+                }
+                match backend {
+                    Backend::Sqlite => {
+                        let fills: Vec<(String, Value)> = fill
+                            .map(|v| (field.column.clone(), v))
+                            .into_iter()
+                            .collect();
+                        rebuild(old, new, &fills, target_of, backend)?
+                    }
+                    Backend::Postgres => alter_column_postgres(old, previous, field, fill)?,
+                }
+            }
+            Operation::RenameField { model, from, to } => {
+                let old = before.model(model)?;
+                let column = old
+                    .field(from)
+                    .map(|f| f.column.clone())
+                    .ok_or_else(|| Error::Config(format!("field {model}.{from} does not exist")))?;
+                let new_column = after
+                    .model(model)?
+                    .field(to)
+                    .map(|f| f.column.clone())
+                    .unwrap_or_default();
+                if column == new_column {
+                    Vec::new()
+                } else {
+                    vec![format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                        quote(&old.table),
+                        quote(&column),
+                        quote(&new_column)
+                    )]
+                }
+            }
+            Operation::RenameModel { .. }
+            | Operation::AlterRelations { .. }
+            | Operation::StateOnly { .. } => Vec::new(),
+            Operation::AlterModelTable { model, table } => {
+                let old = before.model(model)?;
+                if &old.table == table {
+                    Vec::new()
+                } else {
+                    vec![ddl::rename_table(&old.table, table, backend)]
+                }
+            }
+            Operation::AddIndex { model, index }
+            | Operation::AddConstraint {
+                model,
+                constraint: index,
+            } => {
+                let m = after.model(model)?;
+                let columns = columns_of(m, &index.fields)?;
+                let unique = matches!(self, Operation::AddConstraint { .. });
+                vec![ddl::create_index(
+                    &m.table,
+                    &index.name,
+                    &columns,
+                    unique,
+                    backend,
+                )]
+            }
+            Operation::RemoveIndex { name, .. } => vec![ddl::drop_index(name, backend)],
+            Operation::RemoveConstraint { model, name } => match backend {
+                // Constraints created with the table are table constraints on PostgreSQL and
+                // unnamed-in-place on SQLite (which then needs a rebuild).
+                Backend::Postgres => {
+                    let old = before.model(model)?;
+                    vec![format!(
+                        "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}; DROP INDEX IF EXISTS {}",
+                        quote(&old.table),
+                        quote(name),
+                        quote(name)
+                    )]
+                }
+                Backend::Sqlite => rebuild(
+                    before.model(model)?,
+                    after.model(model)?,
+                    &[],
+                    target_of,
+                    backend,
+                )?,
+            },
+            Operation::RunSql { sql, .. } => sql.clone(),
+            Operation::DatabaseOnly { operations } => {
+                let mut sql = Vec::new();
+                let mut state = before.clone();
+                for op in operations {
+                    let mut next = state.clone();
+                    op.apply(&mut next)?;
+                    sql.extend(op.forwards(&state, &next, backend)?);
+                    state = next;
+                }
+                sql
+            }
+        })
+    }
+
+    /// The SQL that takes the database back from `after` to `before`; an irreversible
+    /// operation is an error naming it.
+    pub fn backwards(
+        &self,
+        before: &ProjectState,
+        after: &ProjectState,
+        backend: Backend,
+    ) -> Result<Vec<String>> {
+        let inverse = match self {
+            Operation::CreateModel { model } => Operation::DeleteModel {
+                name: model.name.clone(),
+            },
+            Operation::DeleteModel { name } => Operation::CreateModel {
+                model: before.model(name)?.clone(),
+            },
+            Operation::AddField { model, field, .. } => Operation::RemoveField {
+                model: model.clone(),
+                field: field.name.clone(),
+            },
+            Operation::RemoveField { model, field } => Operation::AddField {
+                model: model.clone(),
+                field: before.model(model)?.field(field).cloned().ok_or_else(|| {
+                    Error::Config(format!("field {model}.{field} does not exist"))
+                })?,
+                backfill: None,
+            },
+            Operation::AlterField { model, field, .. } => {
+                let previous = before
+                    .model(model)?
+                    .field(&field.name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Config(format!("field {model}.{} does not exist", field.name))
+                    })?;
+                Operation::AlterField {
+                    model: model.clone(),
+                    field: previous,
+                    backfill: None,
+                }
+            }
+            Operation::RenameField { model, from, to } => Operation::RenameField {
+                model: model.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Operation::RenameModel { from, to } => Operation::RenameModel {
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Operation::AlterModelTable { model, .. } => Operation::AlterModelTable {
+                model: model.clone(),
+                table: before.model(model)?.table.clone(),
+            },
+            Operation::AlterRelations { model, .. } => Operation::AlterRelations {
+                model: model.clone(),
+                many_to_many: before.model(model)?.many_to_many.clone(),
+            },
+            Operation::AddIndex { model, index } => Operation::RemoveIndex {
+                model: model.clone(),
+                name: index.name.clone(),
+            },
+            Operation::RemoveIndex { model, name } => Operation::AddIndex {
+                model: model.clone(),
+                index: before
+                    .model(model)?
+                    .indexes
+                    .iter()
+                    .find(|i| &i.name == name)
+                    .cloned()
+                    .ok_or_else(|| Error::Config(format!("index {name} does not exist")))?,
+            },
+            Operation::AddConstraint { model, constraint } => Operation::RemoveConstraint {
+                model: model.clone(),
+                name: constraint.name.clone(),
+            },
+            Operation::RemoveConstraint { model, name } => Operation::AddConstraint {
+                model: model.clone(),
+                constraint: before
+                    .model(model)?
+                    .unique_constraints
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .cloned()
+                    .ok_or_else(|| Error::Config(format!("constraint {name} does not exist")))?,
+            },
+            Operation::RunSql {
+                reverse_sql: Some(reverse),
+                ..
+            } => return Ok(reverse.clone()),
+            Operation::RunSql {
+                reverse_sql: None, ..
+            } => {
+                return Err(Error::Config(format!(
+                    "{} is irreversible (it has no reverse_sql)",
+                    self.describe()
+                )));
+            }
+            Operation::StateOnly { .. } => return Ok(Vec::new()),
+            Operation::DatabaseOnly { operations } => {
+                // Undo the inner operations in reverse order.
+                let mut states = vec![before.clone()];
+                for op in operations {
+                    let mut next = states.last().cloned().unwrap_or_default();
+                    op.apply(&mut next)?;
+                    states.push(next);
+                }
+                let mut sql = Vec::new();
+                for (i, op) in operations.iter().enumerate().rev() {
+                    sql.extend(op.backwards(&states[i], &states[i + 1], backend)?);
+                }
+                return Ok(sql);
+            }
+        };
+        inverse.forwards(after, before, backend)
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn columns_of(model: &ModelState, fields: &[String]) -> Result<Vec<String>> {
+    fields
+        .iter()
+        .map(|name| {
+            model
+                .field(name)
+                .map(|f| f.column.clone())
+                .ok_or_else(|| Error::Config(format!("{} has no field {name}", model.name)))
+        })
+        .collect()
+}
+
+/// The value existing rows get for a new or altered field: the backfill, else the
+/// field's constant default.
+fn fill_value(field: &FieldState, backfill: Option<&serde_json::Value>) -> Result<Option<Value>> {
+    let ty = parse_type(&field.ty)?;
+    if let Some(value) = backfill {
+        return from_json(value, ty).map(Some);
+    }
+    match &field.default {
+        Some(crate::state::DefaultState::Value(value)) => from_json(value, ty).map(Some),
+        Some(crate::state::DefaultState::AutoNowAdd | crate::state::DefaultState::AutoNow) => {
+            Ok(Some(Value::from(chrono::Utc::now())))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `ADD COLUMN`: a NOT NULL column gets the fill value as a temporary default, so existing
+/// rows are filled, then the default is dropped (PostgreSQL) — throughline keeps defaults
+/// in the application, not the database.
+fn add_field(
+    model: &ModelState,
+    field: &FieldState,
+    backfill: Option<&serde_json::Value>,
+    target_of: TargetOf<'_>,
+    backend: Backend,
+) -> Result<Vec<String>> {
+    let meta = model_meta(model)?;
+    let field_meta: FieldMeta = field_meta(field)?;
+    let fill = fill_value(field, backfill)?;
+    if !field.nullable && fill.is_none() {
+        return Err(Error::Config(format!(
+            "{}.{} is NOT NULL with no constant default: give a backfill value for the existing rows",
+            model.name, field.name
+        )));
+    }
+    let nullable_fill = if field.nullable { fill.as_ref() } else { None };
+    let mut sql = ddl::add_column(
+        &meta,
+        &field_meta,
+        target_of,
+        if field.nullable { None } else { fill.as_ref() },
+        backend,
+    )?;
+    if let Some(value) = nullable_fill {
+        sql.push(update_all(&model.table, &field.column, value, backend));
+    }
+    if !field.nullable && backend == Backend::Postgres {
+        sql.push(format!(
+            "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+            quote(&model.table),
+            quote(&field.column)
+        ));
+    }
+    Ok(sql)
+}
+
+/// `UPDATE table SET column = value` with the value as a literal.
+fn update_all(table: &str, column: &str, value: &Value, backend: Backend) -> String {
+    format!(
+        "UPDATE {} SET {} = {}",
+        quote(table),
+        quote(column),
+        literal(value, backend)
+    )
+}
+
+/// A value as an SQL literal (migrations run as plain SQL so that `sqlmigrate` prints
+/// exactly what runs).
+fn literal(value: &Value, backend: Backend) -> String {
+    match value {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => match backend {
+            Backend::Sqlite => (if *b { "1" } else { "0" }).into(),
+            Backend::Postgres => (if *b { "TRUE" } else { "FALSE" }).into(),
+        },
+        Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::F64(_) => value.display(),
+        Value::Uuid(u) if backend == Backend::Sqlite => format!("'{}'", u.simple()),
+        other => format!("'{}'", other.display().replace('\'', "''")),
+    }
+}
+
+/// Whether SQLite needs a rebuild to drop this column (it cannot drop a key, unique,
+/// indexed or foreign-key column in place).
+fn needs_rebuild_to_drop(field: &FieldState) -> bool {
+    field.primary_key || field.unique || field.foreign_key.is_some()
+}
+
+/// SQLite's table rebuild: create the new table under a temporary name, copy the columns
+/// both versions have (filling `fills` where the old value is NULL), drop the old table,
+/// rename, and recreate the indexes.
+fn rebuild(
+    old: &ModelState,
+    new: &ModelState,
+    fills: &[(String, Value)],
+    target_of: TargetOf<'_>,
+    backend: Backend,
+) -> Result<Vec<String>> {
+    let mut temporary = model_meta(new)?;
+    let final_table = temporary.table.clone();
+    temporary.table = format!("{}__new", final_table);
+    let create = ddl::create_table_with(&temporary, target_of, backend)?;
+    let mut sql = vec![create[0].clone()];
+    let mut targets = Vec::new();
+    let mut sources = Vec::new();
+    for field in &new.fields {
+        if let Some(previous) = old.fields.iter().find(|f| f.column == field.column) {
+            targets.push(quote(&field.column));
+            match fills.iter().find(|(c, _)| c == &field.column) {
+                Some((_, value)) => sources.push(format!(
+                    "COALESCE({}, {})",
+                    quote(&previous.column),
+                    literal(value, backend)
+                )),
+                None => sources.push(quote(&previous.column)),
+            }
+        }
+    }
+    sql.push(format!(
+        "INSERT INTO {} ({}) SELECT {} FROM {}",
+        quote(&temporary.table),
+        targets.join(", "),
+        sources.join(", "),
+        quote(&old.table)
+    ));
+    sql.push(format!("DROP TABLE {}", quote(&old.table)));
+    sql.push(ddl::rename_table(&temporary.table, &final_table, backend));
+    // The indexes, on the final table.
+    let final_meta = model_meta(new)?;
+    sql.extend(
+        ddl::create_table_with(&final_meta, target_of, backend)?
+            .into_iter()
+            .skip(1),
+    );
+    Ok(sql)
+}
+
+/// PostgreSQL's in-place column changes.
+fn alter_column_postgres(
+    model: &ModelState,
+    previous: &FieldState,
+    field: &FieldState,
+    fill: Option<Value>,
+) -> Result<Vec<String>> {
+    let table = quote(&model.table);
+    let column = quote(&field.column);
+    let mut sql = Vec::new();
+    if previous.ty != field.ty {
+        let sql_type = postgres_type(&field.ty)?;
+        sql.push(format!(
+            "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {column}::{sql_type}"
+        ));
+    }
+    if previous.nullable && !field.nullable {
+        if let Some(value) = fill {
+            sql.push(format!(
+                "UPDATE {table} SET {column} = {} WHERE {column} IS NULL",
+                literal(&value, Backend::Postgres)
+            ));
+        }
+        sql.push(format!(
+            "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"
+        ));
+    } else if !previous.nullable && field.nullable {
+        sql.push(format!(
+            "ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL"
+        ));
+    }
+    let key = quote(&format!("{}_{}_key", model.table, field.column));
+    if !previous.unique && field.unique {
+        sql.push(format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {key} UNIQUE ({column})"
+        ));
+    } else if previous.unique && !field.unique {
+        sql.push(format!("ALTER TABLE {table} DROP CONSTRAINT {key}"));
+    }
+    let index = format!("{}_{}_idx", model.table, field.column);
+    if !previous.index && field.index && !field.unique {
+        sql.push(ddl::create_index(
+            &model.table,
+            &index,
+            std::slice::from_ref(&field.column),
+            false,
+            Backend::Postgres,
+        ));
+    } else if previous.index && !field.index {
+        sql.push(ddl::drop_index(&index, Backend::Postgres));
+    }
+    if previous.foreign_key != field.foreign_key {
+        return Err(Error::NotSupported {
+            backend: "PostgreSQL".into(),
+            feature: format!(
+                "changing the foreign key of {}.{} in place (remove the field and add a new one)",
+                model.name, field.name
+            ),
+        });
+    }
+    Ok(sql)
+}
+
+fn postgres_type(ty: &str) -> Result<String> {
+    Ok(match parse_type(ty)? {
+        throughline_core::FieldType::AutoI64 | throughline_core::FieldType::I64 => "bigint".into(),
+        throughline_core::FieldType::I16 => "smallint".into(),
+        throughline_core::FieldType::I32 => "integer".into(),
+        throughline_core::FieldType::F64 => "double precision".into(),
+        throughline_core::FieldType::Bool => "boolean".into(),
+        throughline_core::FieldType::String {
+            max_length: Some(n),
+        } => format!("varchar({n})"),
+        throughline_core::FieldType::String { max_length: None } => "text".into(),
+        throughline_core::FieldType::Date => "date".into(),
+        throughline_core::FieldType::DateTime => "timestamp with time zone".into(),
+        throughline_core::FieldType::Json => "jsonb".into(),
+        throughline_core::FieldType::Uuid => "uuid".into(),
+        throughline_core::FieldType::Bytes => "bytea".into(),
+    })
+}
