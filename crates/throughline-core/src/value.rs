@@ -190,11 +190,14 @@ pub fn format_datetime(value: &DateTime<Utc>) -> String {
 /// ```
 /// let t = throughline_core::value::parse_datetime("2025-06-11 14:30:00.000001").unwrap();
 /// assert_eq!(t.timestamp_subsec_micros(), 1);
+/// assert!(throughline_core::value::parse_datetime("2025-06-11 14:30:00 +00:00").is_some());
 /// ```
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let trimmed = text
+        .trim()
         .trim_end_matches('Z')
         .trim_end_matches("+00:00")
+        .trim_end()
         .replace('T', " ");
     chrono::NaiveDateTime::parse_from_str(&trimmed, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&trimmed, "%Y-%m-%d %H:%M:%S"))

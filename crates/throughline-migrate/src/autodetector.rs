@@ -50,14 +50,13 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
                 .models
                 .get(&model.name)
                 .and_then(|m| m.many_to_many.iter().find(|r| r.name == relation.name));
-            if let Some(before) = before {
-                if before.through != relation.through
-                    && from.models.contains_key(&before.through)
-                    && !to.models.contains_key(&before.through)
-                    && !from.models.contains_key(&relation.through)
-                {
-                    renames.push((before.through.clone(), relation.through.clone()));
-                }
+            if let Some(before) = before
+                && before.through != relation.through
+                && from.models.contains_key(&before.through)
+                && !to.models.contains_key(&before.through)
+                && !from.models.contains_key(&relation.through)
+            {
+                renames.push((before.through.clone(), relation.through.clone()));
             }
         }
     }

@@ -199,7 +199,7 @@ async fn run_step(
             Box::pin(async move {
                 recorder::ensure(conn).await?;
                 let applied = recorder::applied(conn).await?;
-                if applied.contains(&name) != !forwards {
+                if applied.contains(&name) == forwards {
                     return Ok(false);
                 }
                 for statement in &statements {

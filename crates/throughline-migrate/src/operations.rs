@@ -715,6 +715,7 @@ fn add_field(
             model.name, field.name
         )));
     }
+    let fill = fill.map(|v| storage_form(v, backend));
     let nullable_fill = if field.nullable { fill.as_ref() } else { None };
     let mut sql = ddl::add_column(
         &meta,
@@ -734,6 +735,19 @@ fn add_field(
         ));
     }
     Ok(sql)
+}
+
+/// A value in the form the backend stores it (SQLite: datetimes in Django's text format,
+/// UUIDs as 32 hex digits), for literals in DDL.
+fn storage_form(value: Value, backend: Backend) -> Value {
+    match (backend, value) {
+        (Backend::Sqlite, Value::DateTime(t)) => {
+            Value::String(throughline_core::value::format_datetime(&t))
+        }
+        (Backend::Sqlite, Value::Uuid(u)) => Value::String(u.simple().to_string()),
+        (Backend::Sqlite, Value::Date(d)) => Value::String(d.format("%Y-%m-%d").to_string()),
+        (_, other) => other,
+    }
 }
 
 /// `UPDATE table SET column = value` with the value as a literal.

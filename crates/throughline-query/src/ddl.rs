@@ -266,7 +266,7 @@ pub fn add_column(
         out.push(create_index(
             &model.table,
             &format!("{}_{}_idx", model.table, field.column),
-            &[field.column.clone()],
+            std::slice::from_ref(&field.column),
             false,
             backend,
         ));

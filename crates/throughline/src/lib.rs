@@ -29,6 +29,8 @@ pub use throughline_db::{
     Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
 };
 pub use throughline_macros::{Choices, Model};
+/// Migrations: the schema state, operations, the autodetector, files and the executor.
+pub use throughline_migrate as migrations;
 pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
 pub use value_types::{Choices, FieldValue, ForeignKey, RelatedSlot};
 

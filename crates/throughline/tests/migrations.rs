@@ -1,0 +1,452 @@
+//! Migrations on SQLite and PostgreSQL: seed 004 end to end (an implicit many-to-many
+//! becoming an explicit through model on the same table, then gaining fields, with every
+//! existing row kept), SQLite rebuilds that do not cascade, atomic failure, history checks,
+//! backwards migration.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::path::PathBuf;
+use throughline::migrations::{self, Hints, Migration, Operation, ProjectState};
+use throughline::prelude::*;
+use throughline::{Backend, Registry};
+
+/// Version 1: articles and tags with a plain (implicit) relation on table `article_tag`.
+mod v1 {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(many_to_many(name = "tags", to = Tag, table = "article_tag", related_name = "articles"))]
+    pub struct Article {
+        pub id: Option<i64>,
+        pub title: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Tag {
+        pub id: Option<i64>,
+        #[throughline(max_length = 50)]
+        pub name: String,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Article::meta()).register(Tag::meta());
+        r
+    }
+}
+
+/// Version 2: the same relation through an explicit model on the same table.
+mod v2 {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(many_to_many(name = "tags", to = Tag, through = ArticleTag, related_name = "articles"))]
+    pub struct Article {
+        pub id: Option<i64>,
+        pub title: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Tag {
+        pub id: Option<i64>,
+        #[throughline(max_length = 50)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(
+        table = "article_tag",
+        unique(name = "article_tag_article_tag_uniq", fields("article", "tag"))
+    )]
+    pub struct ArticleTag {
+        pub id: Option<i64>,
+        #[throughline(related_name = "+")]
+        pub article: ForeignKey<Article>,
+        #[throughline(related_name = "+")]
+        pub tag: ForeignKey<Tag>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Article::meta())
+            .register(Tag::meta())
+            .register(ArticleTag::meta());
+        r
+    }
+}
+
+/// Version 3: the through model records who tagged and when.
+mod v3 {
+    use chrono::{DateTime, Utc};
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(many_to_many(name = "tags", to = Tag, through = ArticleTag, related_name = "articles"))]
+    pub struct Article {
+        pub id: Option<i64>,
+        pub title: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Tag {
+        pub id: Option<i64>,
+        #[throughline(max_length = 80)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(
+        table = "article_tag",
+        unique(name = "article_tag_article_tag_uniq", fields("article", "tag"))
+    )]
+    pub struct ArticleTag {
+        pub id: Option<i64>,
+        #[throughline(related_name = "+")]
+        pub article: ForeignKey<Article>,
+        #[throughline(related_name = "+")]
+        pub tag: ForeignKey<Tag>,
+        #[throughline(max_length = 100)]
+        pub tagged_by: Option<String>,
+        #[throughline(auto_now_add)]
+        pub tagged_at: DateTime<Utc>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Article::meta())
+            .register(Tag::meta())
+            .register(ArticleTag::meta());
+        r
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("throughline-mig-{}-{}", std::process::id(), name));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs makemigrations for `registry` against the files in `dir`; returns the new migration.
+fn make(dir: &PathBuf, registry: &Registry, hints: &Hints) -> Option<Migration> {
+    let existing = migrations::load(dir).unwrap();
+    let from = migrations::replay(&existing).unwrap();
+    let to = ProjectState::from_registry(registry);
+    let detection = migrations::detect(&from, &to, hints);
+    assert!(detection.refused.is_empty(), "{:?}", detection.refused);
+    if detection.operations.is_empty() {
+        return None;
+    }
+    let migration = Migration {
+        name: migrations::next_name(&existing, &detection.operations, None),
+        dependencies: existing
+            .last()
+            .map(|m| vec![m.name.clone()])
+            .unwrap_or_default(),
+        operations: detection.operations,
+    };
+    migrations::write(dir, &migration).unwrap();
+    Some(migration)
+}
+
+backend_tests!(
+    seed_004_implicit_to_explicit_through_keeps_every_row,
+    failed_migration_leaves_the_previous_state,
+    history_and_files_must_agree
+);
+
+async fn seed_004_implicit_to_explicit_through_keeps_every_row(db: Database) {
+    let dir = temp_dir(&format!("seed004-{:?}", db.backend()));
+    // 0001: the initial schema with a plain relation.
+    let initial = make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    assert_eq!(initial.name, "0001_initial");
+    let steps = migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(steps.len(), 1);
+    let post = v1::Article {
+        id: None,
+        title: "Rust".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let other = v1::Article {
+        id: None,
+        title: "SQL".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let mut tags = Vec::new();
+    for name in ["async", "orm", "db"] {
+        tags.push(
+            v1::Tag {
+                id: None,
+                name: name.into(),
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    post.tags().add(&tags, &db).await.unwrap();
+    other.tags().add([&tags[2]], &db).await.unwrap();
+    assert_eq!(v1::ArticleTags::objects().count(&db).await.unwrap(), 4);
+
+    // 0002: the switch to an explicit through model on the same table: state only.
+    let switch = make(&dir, &v2::registry(), &Hints::default()).unwrap();
+    let sql = migrations::sql(
+        &migrations::load(&dir).unwrap(),
+        &switch.name,
+        db.backend(),
+        false,
+    )
+    .unwrap();
+    assert!(
+        sql.is_empty(),
+        "the switch touches no table: {sql:?} {:#?}",
+        switch.operations
+    );
+    assert!(
+        matches!(&switch.operations[0], Operation::StateOnly { .. }),
+        "{:#?}",
+        switch.operations
+    );
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    let post2 = v2::Article::objects()
+        .get(v2::Article::TITLE.eq("Rust"), &db)
+        .await
+        .unwrap();
+    assert_eq!(
+        post2.tags().count(&db).await.unwrap(),
+        3,
+        "every link is still there"
+    );
+    assert_eq!(v2::ArticleTag::objects().count(&db).await.unwrap(), 4);
+
+    // 0003: fields added to the through model (and a wider tag name): existing rows kept.
+    let fields = make(&dir, &v3::registry(), &Hints::default()).unwrap();
+    let added: Vec<String> = fields
+        .operations
+        .iter()
+        .filter_map(|o| match o {
+            Operation::AddField { field, .. } => Some(field.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, ["tagged_by", "tagged_at"]);
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    let links = v3::ArticleTag::objects().all(&db).await.unwrap();
+    assert_eq!(
+        links.len(),
+        4,
+        "no link lost by the table rebuild or the new columns"
+    );
+    assert!(links.iter().all(|l| l.tagged_by.is_none()));
+    let post3 = v3::Article::objects()
+        .get(v3::Article::TITLE.eq("Rust"), &db)
+        .await
+        .unwrap();
+    let tagged = post3
+        .tags()
+        .add_with(
+            [&v3::Tag {
+                id: None,
+                name: "a-much-longer-tag-name-than-fifty-characters-would-allow-before".into(),
+            }
+            .create(&db)
+            .await
+            .unwrap()],
+            v3::ArticleTagsValues {
+                tagged_by: Some("ann".into()),
+                tagged_at: None,
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tagged.linked.len(), 1);
+    // Nothing more to do.
+    assert!(make(&dir, &v3::registry(), &Hints::default()).is_none());
+    let status = migrations::status(&db, &migrations::load(&dir).unwrap())
+        .await
+        .unwrap();
+    assert!(status.iter().all(|(_, applied)| *applied));
+
+    // Backwards to 0002: the new columns go, the links stay.
+    v3::ArticleTag::objects()
+        .filter(v3::ArticleTag::TAGGED_BY.eq(Some("ann".to_owned())))
+        .delete(&db)
+        .await
+        .unwrap();
+    v3::Tag::objects()
+        .filter(v3::Tag::NAME.startswith("a-much"))
+        .delete(&db)
+        .await
+        .unwrap();
+    let back = migrations::migrate(&db, &migrations::load(&dir).unwrap(), Some(&switch.name))
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 1);
+    assert!(!back[0].forwards);
+    assert_eq!(v2::ArticleTag::objects().count(&db).await.unwrap(), 4);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn failed_migration_leaves_the_previous_state(db: Database) {
+    let dir = temp_dir(&format!("fail-{:?}", db.backend()));
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    v1::Tag {
+        id: None,
+        name: "kept".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // A migration whose last operation fails.
+    let existing = migrations::load(&dir).unwrap();
+    let broken = Migration {
+        name: "0002_broken".into(),
+        dependencies: vec![existing[0].name.clone()],
+        operations: vec![
+            Operation::RunSql {
+                sql: vec!["DELETE FROM \"tag\"".into()],
+                reverse_sql: None,
+            },
+            Operation::RunSql {
+                sql: vec!["SELECT * FROM \"no_such_table\"".into()],
+                reverse_sql: None,
+            },
+        ],
+    };
+    migrations::write(&dir, &broken).unwrap();
+    let err = migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("0002_broken"), "{err}");
+    assert_eq!(
+        v1::Tag::objects().count(&db).await.unwrap(),
+        1,
+        "the delete was rolled back"
+    );
+    let status = migrations::status(&db, &migrations::load(&dir).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        vec![
+            ("0001_initial".to_owned(), true),
+            ("0002_broken".to_owned(), false)
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn history_and_files_must_agree(db: Database) {
+    let dir = temp_dir(&format!("history-{:?}", db.backend()));
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    db.execute_batch("INSERT INTO throughline_migrations (name, applied_at) VALUES ('0007_ghost', '2025-01-01 00:00:00')")
+        .await
+        .unwrap();
+    let err = migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("0007_ghost"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rebuild_of_a_parent_table_does_not_cascade() {
+    let (db, dir) = common::sqlite_file("rebuild").await;
+    let mig = temp_dir("rebuild-files");
+    make(&mig, &v2::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&mig).unwrap(), None)
+        .await
+        .unwrap();
+    let post = v2::Article {
+        id: None,
+        title: "t".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    for name in ["a", "b", "c"] {
+        let tag = v2::Tag {
+            id: None,
+            name: name.into(),
+        }
+        .create(&db)
+        .await
+        .unwrap();
+        post.tags().add([&tag], &db).await.unwrap();
+    }
+    // Tag.name 50 -> 80 characters: SQLite rebuilds the parent table `tag`, whose rows the
+    // three links refer to with ON DELETE CASCADE.
+    let hints = Hints {
+        allow_drop: false,
+        ..Hints::default()
+    };
+    let change = make(&mig, &v3::registry(), &hints).unwrap();
+    let sql = migrations::sql(
+        &migrations::load(&mig).unwrap(),
+        &change.name,
+        Backend::Sqlite,
+        false,
+    )
+    .unwrap();
+    assert!(sql.iter().any(|s| s.contains("\"tag__new\"")), "{sql:#?}");
+    migrations::migrate(&db, &migrations::load(&mig).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        v3::ArticleTag::objects().count(&db).await.unwrap(),
+        3,
+        "the children survived the rebuild"
+    );
+    let _ = std::fs::remove_dir_all(mig);
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn autodetector_refuses_drops_and_required_fields_without_values() {
+    let from = ProjectState::from_registry(&v3::registry());
+    let to = ProjectState::from_registry(&v1::registry());
+    let detection = migrations::detect(&from, &to, &Hints::default());
+    assert!(
+        detection.refused.iter().any(|r| r.contains("--allow-drop")),
+        "{:?}",
+        detection.refused
+    );
+    assert!(!detection.operations.iter().any(|o| matches!(
+        o,
+        Operation::DeleteModel { .. } | Operation::RemoveField { .. }
+    )));
+    let allowed = migrations::detect(
+        &from,
+        &to,
+        &Hints {
+            allow_drop: true,
+            ..Hints::default()
+        },
+    );
+    assert!(
+        allowed
+            .operations
+            .iter()
+            .any(|o| matches!(o, Operation::RemoveField { .. })),
+        "{:#?}",
+        allowed.operations
+    );
+}
