@@ -128,7 +128,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Runs makemigrations for `registry` against the files in `dir`; returns the new migration.
-fn make(dir: &PathBuf, registry: &Registry, hints: &Hints) -> Option<Migration> {
+fn make(dir: &std::path::Path, registry: &Registry, hints: &Hints) -> Option<Migration> {
     let existing = migrations::load(dir).unwrap();
     let from = migrations::replay(&existing).unwrap();
     let to = ProjectState::from_registry(registry);

@@ -1,0 +1,137 @@
+//! The `throughline` binary, run as a user runs it: help, sqlmigrate, migrate and
+//! showmigrations on a SQLite file, and clear errors with a non-zero exit code for unknown
+//! migrations, malformed files, unreachable databases and commands that need models.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NOTES: &str = r#"{
+  "name": "0001_notes",
+  "dependencies": [],
+  "operations": [
+    {
+      "op": "create_model",
+      "model": {
+        "name": "Note",
+        "table": "note",
+        "fields": [
+          { "name": "id", "column": "id", "type": "auto", "primary_key": true },
+          { "name": "body", "column": "body", "type": "string(200)" }
+        ]
+      }
+    }
+  ]
+}
+"#;
+
+fn workspace(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("throughline-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_throughline"))
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_explains_each_command_with_an_example() {
+    let dir = workspace("help");
+    for command in [
+        "makemigrations",
+        "migrate",
+        "showmigrations",
+        "sqlmigrate",
+        "check",
+    ] {
+        let (ok, out, _) = run(&dir, &[command, "--help"]);
+        assert!(ok, "{command} --help");
+        assert!(out.contains("Example:"), "{command}: {out}");
+    }
+}
+
+#[test]
+fn migrate_showmigrations_and_sqlmigrate_on_a_sqlite_file() {
+    let dir = workspace("sqlite");
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "showmigrations"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "[ ] 0001_notes");
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Applied 0001_notes");
+    let (ok, out, _) = run(&dir, &["--database-url", &url, "showmigrations"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "[X] 0001_notes");
+    let (ok, out, _) = run(&dir, &["--database-url", &url, "migrate"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "No migrations to apply.");
+    let (ok, out, err) = run(&dir, &["sqlmigrate", "0001_notes", "--backend", "postgres"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(r#"CREATE TABLE IF NOT EXISTS "note""#),
+        "{out}"
+    );
+    assert!(out.contains("[metadata only]"), "{out}");
+    let (ok, out, _) = run(
+        &dir,
+        &[
+            "--database-url",
+            &url,
+            "sqlmigrate",
+            "0001_notes",
+            "--backwards",
+        ],
+    );
+    assert!(ok);
+    assert!(out.contains(r#"DROP TABLE IF EXISTS "note""#), "{out}");
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate", "zero"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Unapplied 0001_notes");
+}
+
+#[test]
+fn errors_are_messages_and_exit_codes() {
+    let dir = workspace("errors");
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0009_nope", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(err.contains("unknown migration 0009_nope"), "{err}");
+    let (ok, _, err) = run(&dir, &["makemigrations"]);
+    assert!(!ok);
+    assert!(err.contains("needs the application's models"), "{err}");
+    let (ok, _, err) = run(&dir, &["showmigrations"]);
+    assert!(!ok);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    let (ok, _, err) = run(
+        &dir,
+        &[
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none?pool_timeout_ms=2000",
+            "showmigrations",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.starts_with("error:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::write(dir.join("migrations/0002_bad.json"), "{ not json").unwrap();
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0001_notes", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(
+        err.contains("malformed migration file") && err.contains("0002_bad.json"),
+        "{err}"
+    );
+}
