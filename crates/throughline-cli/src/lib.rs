@@ -18,7 +18,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use throughline::migrations::{self, Hints, Migration, ProjectState};
 use throughline::{Backend, CheckLevel, Database, Error, Registry};
@@ -35,9 +35,10 @@ pub struct Cli {
     /// The database URL.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// The folder holding the migration files.
-    #[arg(long, default_value = "migrations", global = true)]
-    pub migrations_dir: PathBuf,
+    /// The folder holding the migration files (default: the application's, else
+    /// `migrations`).
+    #[arg(long, global = true)]
+    pub migrations_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -117,7 +118,16 @@ pub enum BackendArg {
 /// Parses the process arguments and runs the command; the exit code says whether it
 /// succeeded. Pass the application's registry to enable `makemigrations` and `check`.
 pub fn main_with(registry: Option<&Registry>) -> ExitCode {
-    let cli = Cli::parse();
+    main_with_dir(registry, None)
+}
+
+/// [`main_with`], with the application's migrations folder as the default of
+/// `--migrations-dir`.
+pub fn main_with_dir(registry: Option<&Registry>, migrations_dir: Option<&Path>) -> ExitCode {
+    let mut cli = Cli::parse();
+    if cli.migrations_dir.is_none() {
+        cli.migrations_dir = migrations_dir.map(Path::to_path_buf);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -157,6 +167,10 @@ pub struct Outcome {
 /// Runs one command.
 pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Error> {
     let mut out = Outcome::default();
+    let migrations_dir = cli
+        .migrations_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("migrations"));
     let push = |out: &mut Outcome, line: String| {
         out.output.push_str(&line);
         out.output.push('\n');
@@ -172,7 +186,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             check,
         } => {
             let registry = needs_models(registry, "makemigrations")?;
-            let existing = migrations::load(&cli.migrations_dir)?;
+            let existing = migrations::load(&migrations_dir)?;
             let from = migrations::replay(&existing)?;
             let to = ProjectState::from_registry(registry);
             let hints = Hints {
@@ -226,11 +240,11 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             if *dry_run || *check {
                 return Ok(out);
             }
-            let path = migrations::write(&cli.migrations_dir, &migration)?;
+            let path = migrations::write(&migrations_dir, &migration)?;
             push(&mut out, format!("Wrote {}", path.display()));
         }
         Command::Migrate { target } => {
-            let files = migrations::load(&cli.migrations_dir)?;
+            let files = migrations::load(&migrations_dir)?;
             let db = connect(cli).await?;
             let steps = migrations::migrate(&db, &files, target.as_deref()).await?;
             if steps.is_empty() {
@@ -246,7 +260,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             }
         }
         Command::Showmigrations => {
-            let files = migrations::load(&cli.migrations_dir)?;
+            let files = migrations::load(&migrations_dir)?;
             let db = connect(cli).await?;
             for (name, applied) in migrations::status(&db, &files).await? {
                 push(
@@ -257,7 +271,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             if files.is_empty() {
                 push(
                     &mut out,
-                    format!("(no migrations in {})", cli.migrations_dir.display()),
+                    format!("(no migrations in {})", migrations_dir.display()),
                 );
             }
         }
@@ -266,7 +280,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             backend,
             backwards,
         } => {
-            let files = migrations::load(&cli.migrations_dir)?;
+            let files = migrations::load(&migrations_dir)?;
             let backend = match backend {
                 Some(BackendArg::Sqlite) => Backend::Sqlite,
                 Some(BackendArg::Postgres) => Backend::Postgres,

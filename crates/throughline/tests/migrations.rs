@@ -450,3 +450,51 @@ fn autodetector_refuses_drops_and_required_fields_without_values() {
         allowed.operations
     );
 }
+
+#[test]
+#[ignore = "writes the example application's migration files; run by hand"]
+fn write_example_history() {
+    let dir = PathBuf::from(std::env::var("EXAMPLE_MIGRATIONS").unwrap());
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    let switch = Hints::default();
+    let existing = migrations::load(&dir).unwrap();
+    let from = migrations::replay(&existing).unwrap();
+    let detection = migrations::detect(
+        &from,
+        &ProjectState::from_registry(&v2::registry()),
+        &switch,
+    );
+    migrations::write(
+        &dir,
+        &Migration {
+            name: migrations::next_name(
+                &existing,
+                &detection.operations,
+                Some("article_tag_through"),
+            ),
+            dependencies: vec![existing[0].name.clone()],
+            operations: detection.operations,
+        },
+    )
+    .unwrap();
+    let existing = migrations::load(&dir).unwrap();
+    let from = migrations::replay(&existing).unwrap();
+    let detection = migrations::detect(
+        &from,
+        &ProjectState::from_registry(&v3::registry()),
+        &Hints::default(),
+    );
+    migrations::write(
+        &dir,
+        &Migration {
+            name: migrations::next_name(
+                &existing,
+                &detection.operations,
+                Some("tagged_by_tagged_at"),
+            ),
+            dependencies: vec![existing[1].name.clone()],
+            operations: detection.operations,
+        },
+    )
+    .unwrap();
+}

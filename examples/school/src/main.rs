@@ -4,6 +4,7 @@
 //! through two services, filters across the relation, prefetch, and what throughline
 //! refuses.
 
+mod blog;
 mod models;
 
 use chrono::Utc;
@@ -458,6 +459,88 @@ async fn main() -> throughline::Result<()> {
     println!(
         "\nbob is still not in Mathematics: {}",
         !math.students().contains(bob, &db).await?
+    );
+
+    seed_004(&db).await
+}
+
+/// Seed 004: a plain Article–Tag relation becomes a through model on the same table, then
+/// the through model gains "who tagged it, when" — by the migrations in
+/// `examples/school/migrations/`, with every existing tag kept.
+async fn seed_004(db: &Database) -> throughline::Result<()> {
+    use throughline::migrations;
+    let files = migrations::load(&blog::migrations_dir())?;
+    // The blog as it was at 0001: tagged through the implicit table article_tag.
+    migrations::migrate(db, &files, Some("0001_initial")).await?;
+    db.execute_batch(
+        "INSERT INTO article (title) VALUES ('Ownership explained'), ('Async in practice');
+         INSERT INTO tag (name) VALUES ('rust'), ('async'), ('beginners');
+         INSERT INTO article_tag (article_id, tag_id) VALUES (1, 1), (1, 3), (2, 1), (2, 2);",
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for step in migrations::migrate(db, &files, None).await? {
+        let sql = migrations::sql(&files, &step.name, db.backend(), false)?;
+        let summary = if sql.is_empty() {
+            "no SQL: state only".to_owned()
+        } else {
+            format!("{} statement(s)", sql.len())
+        };
+        rows.push(vec![step.name, summary]);
+    }
+    table(
+        "Seed 004: migrations applied after 0001_initial",
+        &["migration", "database work"],
+        &rows,
+    );
+
+    let article = blog::Article::objects()
+        .get(blog::Article::TITLE.eq("Async in practice"), db)
+        .await?;
+    let tokio_tag = blog::Tag {
+        id: None,
+        name: "tokio".into(),
+    }
+    .create(db)
+    .await?;
+    let values = blog::ArticleTagsValues {
+        tagged_by: Some("ann".into()),
+        tagged_at: None,
+    };
+    article.tags().add_with([&tokio_tag], values, db).await?;
+    let links = blog::ArticleTag::objects()
+        .select_related(blog::ArticleTag::ARTICLE)
+        .select_related(blog::ArticleTag::TAG)
+        .order_by([blog::ArticleTag::ID.asc()])
+        .all(db)
+        .await?;
+    let cells: Vec<Vec<String>> = links
+        .iter()
+        .map(|l| {
+            vec![
+                l.article
+                    .loaded()
+                    .map(|a| a.title.clone())
+                    .unwrap_or_default(),
+                l.tag.loaded().map(|t| t.name.clone()).unwrap_or_default(),
+                l.tagged_by
+                    .clone()
+                    .unwrap_or_else(|| "(before 0003)".into()),
+            ]
+        })
+        .collect();
+    table(
+        "Every tag from before the switch is still there; new ones record who tagged",
+        &["article", "tag", "tagged by"],
+        &cells,
+    );
+    // The compiled models and the replayed migrations agree: nothing left to migrate.
+    let state = throughline::migrations::ProjectState::from_registry(&blog::registry());
+    let pending = migrations::detect(&migrations::replay(&files)?, &state, &Default::default());
+    println!(
+        "\nMigration files: {} (models and migrations agree: {})",
+        blog::migrations_dir().display(),
+        pending.operations.is_empty() && pending.refused.is_empty()
     );
     Ok(())
 }
