@@ -83,7 +83,7 @@ pub enum Command {
         /// The migration to stop at (applied included); migrates backwards if it is older.
         target: Option<String>,
     },
-    /// List the migrations, applied [X] or pending [ ].
+    /// List the migrations, each marked X when applied.
     ///
     /// Example: throughline showmigrations --database-url postgres://postgres@127.0.0.1/app
     Showmigrations,

@@ -40,6 +40,11 @@ pub mod guide {
     #![doc = include_str!("../../../docs/relations.md")]
 }
 
+/// The migrations guide: commands, operations, seed 004, guarantees.
+pub mod migrations_guide {
+    #![doc = include_str!("../../../docs/migrations.md")]
+}
+
 /// Everything an application needs in scope: `use throughline::prelude::*;`.
 pub mod prelude {
     pub use crate::{
