@@ -69,10 +69,11 @@ fn position(migrations: &[Migration], name: &str) -> Result<usize> {
         .ok_or_else(|| Error::Config(format!("unknown migration {name}")))
 }
 
-/// The applied migrations recorded in the database.
+/// The applied migrations recorded in the database (creating the record table under the
+/// migration lock, since PostgreSQL's `CREATE TABLE IF NOT EXISTS` races otherwise).
 pub async fn applied(db: &Database) -> Result<Vec<String>> {
     db.run(
-        Access::Atomic,
+        Access::Schema,
         op(|conn| {
             Box::pin(async move {
                 recorder::ensure(conn).await?;

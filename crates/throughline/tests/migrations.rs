@@ -121,6 +121,91 @@ mod v3 {
     }
 }
 
+/// Version 2 with the junction table renamed to `article_tagging`.
+mod v2_renamed {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(many_to_many(name = "tags", to = Tag, through = Tagging, related_name = "articles"))]
+    pub struct Article {
+        pub id: Option<i64>,
+        pub title: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Tag {
+        pub id: Option<i64>,
+        #[throughline(max_length = 50)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(
+        table = "article_tagging",
+        unique(name = "article_tag_article_tag_uniq", fields("article", "tag"))
+    )]
+    pub struct Tagging {
+        pub id: Option<i64>,
+        #[throughline(related_name = "+")]
+        pub article: ForeignKey<Article>,
+        #[throughline(related_name = "+")]
+        pub tag: ForeignKey<Tag>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Article::meta())
+            .register(Tag::meta())
+            .register(Tagging::meta());
+        r
+    }
+}
+
+/// Version 4: `tagged_by` becomes required.
+mod v4 {
+    use chrono::{DateTime, Utc};
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(many_to_many(name = "tags", to = Tag, through = ArticleTag, related_name = "articles"))]
+    pub struct Article {
+        pub id: Option<i64>,
+        pub title: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Tag {
+        pub id: Option<i64>,
+        #[throughline(max_length = 80)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(
+        table = "article_tag",
+        unique(name = "article_tag_article_tag_uniq", fields("article", "tag"))
+    )]
+    pub struct ArticleTag {
+        pub id: Option<i64>,
+        #[throughline(related_name = "+")]
+        pub article: ForeignKey<Article>,
+        #[throughline(related_name = "+")]
+        pub tag: ForeignKey<Tag>,
+        #[throughline(max_length = 100)]
+        pub tagged_by: String,
+        #[throughline(auto_now_add)]
+        pub tagged_at: DateTime<Utc>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Article::meta())
+            .register(Tag::meta())
+            .register(ArticleTag::meta());
+        r
+    }
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("throughline-mig-{}-{}", std::process::id(), name));
     let _ = std::fs::remove_dir_all(&dir);
@@ -152,8 +237,131 @@ fn make(dir: &std::path::Path, registry: &Registry, hints: &Hints) -> Option<Mig
 backend_tests!(
     seed_004_implicit_to_explicit_through_keeps_every_row,
     failed_migration_leaves_the_previous_state,
-    history_and_files_must_agree
+    history_and_files_must_agree,
+    junction_switch_with_a_renamed_table_keeps_rows,
+    field_made_required_is_backfilled,
 );
+
+async fn seed_data_v1(db: &Database) {
+    let post = v1::Article {
+        id: None,
+        title: "Rust".into(),
+    }
+    .create(db)
+    .await
+    .unwrap();
+    let mut tags = Vec::new();
+    for name in ["async", "orm"] {
+        tags.push(
+            v1::Tag {
+                id: None,
+                name: name.into(),
+            }
+            .create(db)
+            .await
+            .unwrap(),
+        );
+    }
+    post.tags().add(&tags, db).await.unwrap();
+}
+
+async fn junction_switch_with_a_renamed_table_keeps_rows(db: Database) {
+    let dir = temp_dir(&format!("renamed-{:?}", db.backend()));
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    seed_data_v1(&db).await;
+    let switch = make(&dir, &v2_renamed::registry(), &Hints::default()).unwrap();
+    assert!(
+        switch.operations.iter().any(
+            |o| matches!(o, Operation::AlterModelTable { table, .. } if table == "article_tagging")
+        ),
+        "{:#?}",
+        switch.operations
+    );
+    assert!(!switch.operations.iter().any(|o| matches!(
+        o,
+        Operation::CreateModel { .. } | Operation::DeleteModel { .. }
+    )));
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(v2_renamed::Tagging::objects().count(&db).await.unwrap(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn field_made_required_is_backfilled(db: Database) {
+    let dir = temp_dir(&format!("required-{:?}", db.backend()));
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    seed_data_v1(&db).await;
+    make(&dir, &v3::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    // Without a value for the NULL rows, the change is refused, not guessed.
+    let existing = migrations::load(&dir).unwrap();
+    let refused = migrations::detect(
+        &migrations::replay(&existing).unwrap(),
+        &ProjectState::from_registry(&v4::registry()),
+        &Hints::default(),
+    );
+    assert!(
+        refused
+            .refused
+            .iter()
+            .any(|r| r.contains("tagged_by") && r.contains("backfill")),
+        "{:?}",
+        refused.refused
+    );
+    let mut hints = Hints::default();
+    hints.backfill.insert(
+        ("ArticleTag".into(), "tagged_by".into()),
+        serde_json::json!("import"),
+    );
+    make(&dir, &v4::registry(), &hints).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    let who = v4::ArticleTag::objects()
+        .values_list(v4::ArticleTag::TAGGED_BY, &db)
+        .await
+        .unwrap();
+    assert_eq!(who, ["import", "import"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migrate_applies_each_migration_once_postgres() {
+    let Some(db) = common::postgres("migrations_concurrent").await else {
+        return;
+    };
+    let dir = temp_dir("concurrent-pg");
+    make(&dir, &v1::registry(), &Hints::default()).unwrap();
+    make(&dir, &v3::registry(), &Hints::default()).unwrap();
+    let files = migrations::load(&dir).unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (db, files) = (db.clone(), files.clone());
+        tasks.push(tokio::spawn(async move {
+            migrations::migrate(&db, &files, None).await
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        applied += task.await.unwrap().unwrap().len();
+    }
+    assert_eq!(
+        applied, 2,
+        "each migration applied exactly once across the processes"
+    );
+    let status = migrations::status(&db, &files).await.unwrap();
+    assert!(status.iter().all(|(_, done)| *done));
+    let _ = std::fs::remove_dir_all(dir);
+}
 
 async fn seed_004_implicit_to_explicit_through_keeps_every_row(db: Database) {
     let dir = temp_dir(&format!("seed004-{:?}", db.backend()));
