@@ -100,6 +100,11 @@ pub enum Command {
         #[arg(long)]
         backwards: bool,
     },
+    /// Read an existing database and print model code for it, recognising junction tables
+    /// as many-to-many relations.
+    ///
+    /// Example: throughline inspectdb --database-url sqlite://legacy.db > src/models.rs
+    Inspectdb,
     /// Run the model checks (needs the application's models).
     ///
     /// Example: app check
@@ -308,6 +313,12 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             for statement in migrations::sql(&files, name, backend, *backwards)? {
                 push(&mut out, format!("{statement};"));
             }
+        }
+        Command::Inspectdb => {
+            let db = connect(cli).await?;
+            let tables = migrations::read_schema(&db).await?;
+            let inspection = migrations::generate(&tables);
+            out.output.push_str(&inspection.code);
         }
         Command::Check => {
             let registry = needs_models(registry, "check")?;

@@ -10,6 +10,8 @@
 pub mod autodetector;
 pub mod executor;
 pub mod files;
+pub mod inspect;
+pub mod introspect;
 pub mod operations;
 pub mod recorder;
 pub mod state;
@@ -17,5 +19,7 @@ pub mod state;
 pub use autodetector::{Detection, Hints, detect};
 pub use executor::{Step, migrate, sql, status};
 pub use files::{Migration, load, next_name, replay, write};
+pub use inspect::{Inspection, generate};
+pub use introspect::{TableInfo, read_schema};
 pub use operations::{Cost, Operation};
 pub use state::ProjectState;

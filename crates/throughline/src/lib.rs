@@ -29,6 +29,11 @@ pub use throughline_db::{
     Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
 };
 pub use throughline_macros::{Choices, Model};
+// Re-exported so that generated code (inspectdb) and applications use the same versions.
+pub use chrono;
+pub use serde_json;
+pub use uuid;
+
 /// Migrations: the schema state, operations, the autodetector, files and the executor.
 pub use throughline_migrate as migrations;
 pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
