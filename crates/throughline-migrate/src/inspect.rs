@@ -336,10 +336,10 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                 {
                     field_attrs.push("related_name = \"+\"".into());
                 }
-                if let Some(action) = on_delete(&fk.on_delete) {
-                    if !(action == "set_null" && !column.nullable) {
-                        field_attrs.push(format!("on_delete = \"{action}\""));
-                    }
+                if let Some(action) = on_delete(&fk.on_delete)
+                    && !(action == "set_null" && !column.nullable)
+                {
+                    field_attrs.push(format!("on_delete = \"{action}\""));
                 }
                 let ty = format!("ForeignKey<{target}>");
                 if column.nullable {

@@ -95,7 +95,7 @@ fn text(value: &Value) -> String {
 }
 
 fn int(value: &Value) -> i64 {
-    value.as_i64().unwrap_or_else(|| {
+    value.as_i64().unwrap_or({
         if matches!(value, Value::Bool(true)) {
             1
         } else {
