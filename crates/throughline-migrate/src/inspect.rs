@@ -337,7 +337,7 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                     field_attrs.push("related_name = \"+\"".into());
                 }
                 if let Some(action) = on_delete(&fk.on_delete)
-                    && !(action == "set_null" && !column.nullable)
+                    && (action != "set_null" || column.nullable)
                 {
                     field_attrs.push(format!("on_delete = \"{action}\""));
                 }
