@@ -154,6 +154,70 @@ fn write_program(name: &str, inspection: &migrations::Inspection) -> PathBuf {
     path
 }
 
+/// A database created by Django 5.2 (tests/django/make_db.py), or `None` when Django is
+/// not installed outside CI (in CI, `.ci/run` installs it and its absence fails the test).
+fn django_database() -> Option<PathBuf> {
+    let path = std::env::temp_dir().join(format!("throughline-django-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/django/make_db.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&path)
+        .output();
+    match output {
+        Ok(out) if out.status.success() => Some(path),
+        Ok(out) => {
+            let message = String::from_utf8_lossy(&out.stderr).into_owned();
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("creating the Django database failed: {message}");
+            }
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED (Django not available: pip install 'django==5.2.*'): inspectdb on a Django database: {}",
+                message.lines().last().unwrap_or("")
+            );
+            None
+        }
+        Err(error) => panic!("cannot run python3: {error}"),
+    }
+}
+
+async fn inspect_django(path: &std::path::Path) -> migrations::Inspection {
+    let db = Database::connect(&format!("sqlite://{}?mode=rw", path.display()))
+        .await
+        .unwrap();
+    let tables = migrations::read_schema(&db).await.unwrap();
+    let inspection = migrations::generate(&tables);
+    let mut relations = inspection.relations.clone();
+    relations.sort();
+    let expected = vec![
+        (
+            "school_course_tags".to_owned(),
+            "school_course".to_owned(),
+            "school_tag".to_owned(),
+            false,
+        ),
+        (
+            "school_enrollment".to_owned(),
+            "school_student".to_owned(),
+            "school_course".to_owned(),
+            false,
+        ),
+    ];
+    assert_eq!(relations, expected, "{}", inspection.code);
+    let code = &inspection.code;
+    assert!(
+        code.contains(r#"through = SchoolEnrollment, through_fields("student", "course")"#),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub enrolled_at: throughline::chrono::DateTime<throughline::chrono::Utc>"),
+        "{code}"
+    );
+    inspection
+}
+
 #[test]
 fn inspectdb_recognises_junctions_and_generates_code_that_compiles() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -170,6 +234,10 @@ fn inspectdb_recognises_junctions_and_generates_code_that_compiles() {
                 "postgres",
                 &inspect(&db, POSTGRES_SCHEMA).await,
             ));
+        }
+        if let Some(path) = django_database() {
+            programs.push(write_program("django", &inspect_django(&path).await));
+            let _ = std::fs::remove_file(path);
         }
     });
     let cases = trybuild::TestCases::new();
