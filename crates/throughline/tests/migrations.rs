@@ -503,6 +503,19 @@ async fn seed_004_implicit_to_explicit_through_keeps_every_row(db: Database) {
     assert_eq!(back.len(), 1);
     assert!(!back[0].forwards);
     assert_eq!(v2::ArticleTag::objects().count(&db).await.unwrap(), 4);
+    // Forwards again, then all the way back: the round trip ends with no table.
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(v3::ArticleTag::objects().count(&db).await.unwrap(), 4);
+    let all_back = migrations::migrate(&db, &migrations::load(&dir).unwrap(), Some("zero"))
+        .await
+        .unwrap();
+    assert_eq!(all_back.len(), 3);
+    assert!(
+        v1::Article::objects().count(&db).await.is_err(),
+        "the tables are gone"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -705,4 +718,107 @@ fn write_example_history() {
         },
     )
     .unwrap();
+}
+
+#[test]
+fn autodetector_orders_new_models_and_follows_hints() {
+    let empty = ProjectState::default();
+    let detection = migrations::detect(
+        &empty,
+        &ProjectState::from_registry(&v3::registry()),
+        &Hints::default(),
+    );
+    let created: Vec<String> = detection
+        .operations
+        .iter()
+        .filter_map(|o| match o {
+            Operation::CreateModel { model } => Some(model.name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Referred models come before the through model that refers to them.
+    let through = created.iter().position(|n| n == "ArticleTag").unwrap();
+    assert!(created.iter().position(|n| n == "Article").unwrap() < through);
+    assert!(created.iter().position(|n| n == "Tag").unwrap() < through);
+    // A field rename by hint, instead of a remove and an add.
+    let from = ProjectState::from_registry(&v3::registry());
+    let mut to = from.clone();
+    let field = to
+        .models
+        .get_mut("Article")
+        .unwrap()
+        .fields
+        .iter_mut()
+        .find(|f| f.name == "title")
+        .unwrap();
+    field.name = "headline".into();
+    field.column = "headline".into();
+    let hints = Hints {
+        field_renames: vec![("Article".into(), "title".into(), "headline".into())],
+        ..Hints::default()
+    };
+    let detection = migrations::detect(&from, &to, &hints);
+    assert!(
+        matches!(detection.operations.as_slice(), [Operation::RenameField { from, to, .. }] if from == "title" && to == "headline"),
+        "{:#?}",
+        detection.operations
+    );
+    // An index added and removed.
+    let mut indexed = from.clone();
+    indexed
+        .models
+        .get_mut("Article")
+        .unwrap()
+        .indexes
+        .push(migrations::state::ConstraintState {
+            name: "article_title_idx2".into(),
+            fields: vec!["title".into()],
+        });
+    let added = migrations::detect(&from, &indexed, &Hints::default());
+    assert!(
+        matches!(added.operations.as_slice(), [Operation::AddIndex { .. }]),
+        "{:#?}",
+        added.operations
+    );
+    let removed = migrations::detect(&indexed, &from, &Hints::default());
+    assert!(
+        matches!(
+            removed.operations.as_slice(),
+            [Operation::RemoveIndex { .. }]
+        ),
+        "{:#?}",
+        removed.operations
+    );
+}
+
+#[test]
+fn example_migrations_sql_snapshots() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/school/migrations");
+    let files = migrations::load(&dir).unwrap();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let mut text = String::new();
+        for migration in &files {
+            text.push_str(&format!("-- {}\n", migration.name));
+            for statement in migrations::sql(&files, &migration.name, backend, false).unwrap() {
+                text.push_str(&statement);
+                text.push_str(";\n");
+            }
+        }
+        // The time of the backfill default differs at each run.
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.contains("DEFAULT '") {
+                    l.split("DEFAULT '").next().unwrap_or(l).to_owned() + "DEFAULT '<now>';"
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        insta::assert_snapshot!(
+            format!("example_migrations__{:?}", backend).to_lowercase(),
+            text
+        );
+    }
 }
