@@ -93,6 +93,9 @@ mod model {
         verbose_name: Option<String>,
         verbose_name_plural: Option<String>,
         many_to_many: Vec<ManyToMany>,
+        /// Errors in `many_to_many` declarations: reported while the rest of the model is
+        /// still generated, so that one mistake gives one error, not a cascade.
+        errors: Vec<syn::Error>,
     }
 
     /// `#[throughline(many_to_many(name = "...", to = Model, through = Model, ...))]`.
@@ -233,7 +236,10 @@ mod model {
                 } else if meta.path.is_ident("verbose_name_plural") {
                     attrs.verbose_name_plural = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if meta.path.is_ident("many_to_many") {
-                    attrs.many_to_many.push(many_to_many(&meta)?);
+                    match many_to_many(&meta) {
+                        Ok(relation) => attrs.many_to_many.push(relation),
+                        Err(error) => attrs.errors.push(error),
+                    }
                 } else {
                     return Err(meta.error(
                         "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name or verbose_name_plural",
@@ -637,6 +643,11 @@ mod model {
             })
             .collect();
         let through_items = through_items(name, &model_name, &fields);
+        let attr_errors: Vec<Tokens> = attrs
+            .errors
+            .iter()
+            .map(syn::Error::to_compile_error)
+            .collect();
         let ordering = &attrs.ordering;
         let verbose = attrs
             .verbose_name
@@ -707,6 +718,8 @@ mod model {
             #(#m2m_items)*
 
             #through_items
+
+            #(#attr_errors)*
         })
     }
 
