@@ -22,4 +22,4 @@ pub use filter::{Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;
 pub use select::{FilterGroup, OrderBy, Projection, SelectQuery};
-pub use write::{Conflict, DeleteQuery, InsertQuery, UpdateQuery};
+pub use write::{ArrayInsert, Conflict, DeleteQuery, InsertQuery, UpdateQuery};

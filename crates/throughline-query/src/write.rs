@@ -255,3 +255,122 @@ fn where_expr(
         Expr::col((Alias::new(&model.table), Alias::new(pk))).in_subquery(select),
     ))
 }
+
+/// An insert of one row per element of a key list, all other columns constant:
+/// `INSERT INTO t (...) SELECT $1, v, $3 FROM unnest($2::bigint[]) AS u(v)` on PostgreSQL,
+/// `... SELECT ?, value, ? FROM rarray(?) WHERE true ...` on SQLite. The SQL text and the
+/// number of parameters do not depend on the number of rows (SPEC §8.2). Written by hand:
+/// sea-query renders neither `unnest(...) AS u(v)` nor the `WHERE true` SQLite's parser
+/// needs before `ON CONFLICT` in an `INSERT ... SELECT`.
+///
+/// ```
+/// # use throughline_core::*;
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// # let m: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("E", "e", vec![id,
+/// #     FieldMeta::new("s", FieldType::I64), FieldMeta::new("t", FieldType::I64), FieldMeta::new("g", FieldType::String { max_length: None })])));
+/// let q = throughline_query::write::ArrayInsert {
+///     model: m, varying: "t".into(), keys: vec![1i64.into(), 2i64.into()],
+///     constants: vec![("s".into(), 7i64.into()), ("g".into(), "A".into())],
+///     conflict: Some(vec!["s".into(), "t".into()]), returning: vec!["s".into(), "t".into()],
+/// };
+/// assert_eq!(q.render(Backend::Postgres).unwrap().sql,
+///     r#"INSERT INTO "e" ("s", "t", "g") SELECT $1::bigint, u.v, $2::text FROM unnest($3::bigint[]) AS u(v) ON CONFLICT ("s", "t") DO NOTHING RETURNING "s", "t""#);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ArrayInsert {
+    /// The model inserted into.
+    pub model: &'static ModelMeta,
+    /// The field taking each key of `keys`.
+    pub varying: String,
+    /// One row per key.
+    pub keys: Vec<Value>,
+    /// The other fields, with the value every row gets.
+    pub constants: Vec<(String, Value)>,
+    /// `ON CONFLICT (fields) DO NOTHING`, when given.
+    pub conflict: Option<Vec<String>>,
+    /// Fields returned for each inserted row.
+    pub returning: Vec<String>,
+}
+
+impl ArrayInsert {
+    /// Renders the insert for `backend`.
+    pub fn render(&self, backend: Backend) -> Result<Statement> {
+        let model = self.model;
+        let field = |name: &str| {
+            model
+                .field(name)
+                .ok_or_else(|| Error::invalid_query(&model.name, format!("no field `{name}`")))
+        };
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let varying = field(&self.varying)?;
+        let mut columns = Vec::new();
+        let mut selects = Vec::new();
+        let mut params = Vec::new();
+        for f in &model.fields {
+            let given = self.constants.iter().find(|(n, _)| *n == f.name);
+            if f.name == self.varying {
+                columns.push(quote(&f.column));
+                selects.push(match backend {
+                    Backend::Sqlite => "value".to_owned(),
+                    Backend::Postgres => "u.v".to_owned(),
+                });
+            } else if let Some((_, value)) = given {
+                columns.push(quote(&f.column));
+                params.push(value.clone());
+                selects.push(match backend {
+                    Backend::Sqlite => "?".to_owned(),
+                    Backend::Postgres => format!("${}::{}", params.len(), pg_type(f.ty)),
+                });
+            }
+        }
+        params.push(Value::List(self.keys.clone()));
+        let source = match backend {
+            Backend::Sqlite => "rarray(?) WHERE true".to_owned(),
+            Backend::Postgres => format!(
+                "unnest(${}::{}[]) AS u(v)",
+                params.len(),
+                pg_type(varying.ty)
+            ),
+        };
+        let mut sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {source}",
+            quote(&model.table),
+            columns.join(", "),
+            selects.join(", ")
+        );
+        if let Some(target) = &self.conflict {
+            let target = target
+                .iter()
+                .map(|n| field(n).map(|f| quote(&f.column)))
+                .collect::<Result<Vec<_>>>()?;
+            sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", target.join(", ")));
+        }
+        if !self.returning.is_empty() {
+            let returning = self
+                .returning
+                .iter()
+                .map(|n| field(n).map(|f| quote(&f.column)))
+                .collect::<Result<Vec<_>>>()?;
+            sql.push_str(&format!(" RETURNING {}", returning.join(", ")));
+        }
+        Ok(Statement::new(sql, params))
+    }
+}
+
+/// The PostgreSQL type a parameter of a field of type `ty` is cast to.
+fn pg_type(ty: throughline_core::FieldType) -> &'static str {
+    use throughline_core::FieldType as T;
+    match ty {
+        T::AutoI64 | T::I64 => "bigint",
+        T::I32 => "integer",
+        T::I16 => "smallint",
+        T::F64 => "double precision",
+        T::Bool => "boolean",
+        T::String { .. } => "text",
+        T::Date => "date",
+        T::DateTime => "timestamptz",
+        T::Json => "jsonb",
+        T::Uuid => "uuid",
+        T::Bytes => "bytea",
+    }
+}

@@ -1124,37 +1124,110 @@ impl WritePlan {
             built.push(row);
         }
         let backend = conn.backend();
-        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
-        let conflict = if self.pair_constraint || !self.link_extra.is_empty() {
+        let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
             let mut target = vec![self.source_field.clone(), self.target_field.clone()];
             target.extend(self.link_extra.iter().cloned());
-            Conflict::Update {
-                target,
-                fields: Vec::new(),
-            }
-        } else {
-            Conflict::Error
-        };
+            target
+        });
+        let returning = vec![self.source_field.clone(), self.target_field.clone()];
         let mut inserted = HashSet::new();
+        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
+            let s = <Value as Decode>::decode(row, 0)?;
+            let t = <Value as Decode>::decode(row, 1)?;
+            inserted.insert((key_text(&s), key_text(&t)));
+            Ok(())
+        };
+        // The common case, one statement whatever the number of rows: the rows of one call
+        // share their values and differ only in one key (the targets, or for the mirror
+        // rows of a symmetrical relation, the sources).
+        if let Some(groups) = self.array_groups(rows, &fields, &built) {
+            for (varying, keys, constants) in groups {
+                let stmt = throughline_query::ArrayInsert {
+                    model: through,
+                    varying,
+                    keys,
+                    constants,
+                    conflict: conflict_fields.clone(),
+                    returning: returning.clone(),
+                }
+                .render(backend)?;
+                conn.query(&stmt, &mut record)
+                    .await
+                    .map_err(|e| attach_model(e, through))?;
+            }
+            return Ok(inserted);
+        }
+        // Per-row values (add_each): multi-row inserts under the bind limit.
+        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+        let conflict = match &conflict_fields {
+            Some(target) => Conflict::Update {
+                target: target.clone(),
+                fields: Vec::new(),
+            },
+            None => Conflict::Error,
+        };
         for chunk in built.chunks(per_statement) {
             let stmt = InsertQuery {
                 model: through,
                 fields: fields.clone(),
                 rows: chunk.to_vec(),
                 conflict: conflict.clone(),
-                returning: vec![self.source_field.clone(), self.target_field.clone()],
+                returning: returning.clone(),
             }
             .render(backend)?;
-            conn.query(&stmt, &mut |row| {
-                let s = <Value as Decode>::decode(row, 0)?;
-                let t = <Value as Decode>::decode(row, 1)?;
-                inserted.insert((key_text(&s), key_text(&t)));
-                Ok(())
-            })
-            .await
-            .map_err(|e| attach_model(e, through))?;
+            conn.query(&stmt, &mut record)
+                .await
+                .map_err(|e| attach_model(e, through))?;
         }
         Ok(inserted)
+    }
+
+    /// Splits rows into at most two groups whose rows share every value but one key
+    /// (forward rows: the source is constant; mirror rows: the target is), as
+    /// (varying field, keys, constant field values); `None` when that takes more groups.
+    fn array_groups(
+        &self,
+        rows: &[NewRow<'_>],
+        fields: &[String],
+        built: &[Vec<Value>],
+    ) -> Option<Vec<(String, Vec<Value>, Values)>> {
+        let first = rows.first()?;
+        let source_index = fields.iter().position(|f| f == &self.source_field)?;
+        let target_index = fields.iter().position(|f| f == &self.target_field)?;
+        let mut groups: Vec<(String, Vec<Value>, Values)> = Vec::new();
+        for (row, values) in rows.iter().zip(built) {
+            let (varying, varying_index) = if key_text(&row.0) == key_text(&first.0) {
+                (&self.target_field, target_index)
+            } else if self.symmetrical && key_text(&row.1) == key_text(&first.0) {
+                (&self.source_field, source_index)
+            } else {
+                return None;
+            };
+            let constants: Values = fields
+                .iter()
+                .zip(values)
+                .enumerate()
+                .filter(|(i, _)| *i != varying_index)
+                .map(|(_, (f, v))| (f.clone(), v.clone()))
+                .collect();
+            match groups
+                .iter_mut()
+                .find(|(v, _, c)| v == varying && *c == constants)
+            {
+                Some((_, keys, _)) => keys.push(values[varying_index].clone()),
+                None => {
+                    if groups.len() == 2 {
+                        return None;
+                    }
+                    groups.push((
+                        varying.clone(),
+                        vec![values[varying_index].clone()],
+                        constants,
+                    ));
+                }
+            }
+        }
+        Some(groups)
     }
 
     /// The targets linked from `source` (forward rows).
