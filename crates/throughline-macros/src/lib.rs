@@ -643,6 +643,8 @@ mod model {
             })
             .collect();
         let through_items = through_items(name, &model_name, &fields);
+        let field_names_str: Vec<String> = fields.iter().map(|f| f.ident.to_string()).collect();
+        let field_idents: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
         let attr_errors: Vec<Tokens> = attrs
             .errors
             .iter()
@@ -684,6 +686,13 @@ mod model {
 
                 fn to_values(&self) -> Vec<::throughline::Value> {
                     vec![#(#values),*]
+                }
+
+                fn field_value(&self, name: &str) -> Option<::throughline::Value> {
+                    match name {
+                        #(#field_names_str => Some(::throughline::FieldValue::to_value(&self.#field_idents)),)*
+                        _ => None,
+                    }
                 }
 
                 fn pk_value(&self) -> ::throughline::Value {

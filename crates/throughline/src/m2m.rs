@@ -240,15 +240,18 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
             return Ok(sources.iter().map(|_| Vec::new()).collect());
         }
         let rows = self.links_query(Lookup::In(keys))?.all(exec).await?;
-        let index = Th::meta().field_index(self.source_field).unwrap_or(0);
-        let mut groups: HashMap<String, Vec<Th>> = HashMap::new();
+        let mut groups: HashMap<KeyBuf, Vec<Th>> = HashMap::new();
         for row in rows {
-            let key = row.to_values().swap_remove(index);
-            groups.entry(key_text(&key)).or_default().push(row);
+            let key = row.field_value(self.source_field).unwrap_or(Value::Null);
+            groups.entry(KeyBuf::of(&key)).or_default().push(row);
         }
         Ok(sources
             .iter()
-            .map(|s| groups.remove(&key_text(&s.pk_value())).unwrap_or_default())
+            .map(|s| {
+                groups
+                    .remove(&KeyBuf::of(&s.pk_value()))
+                    .unwrap_or_default()
+            })
             .collect())
     }
 
@@ -480,10 +483,24 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         }
         let plan = self.plan()?;
         let on_existing = self.on_existing;
+        // With a unique constraint on the link, no hook and nothing to do for existing
+        // links, the insert itself is idempotent: one statement, no transaction.
+        let insert_first = plan.can_insert_first(&items, on_existing);
+        let access = if insert_first {
+            Access::WriteOne
+        } else {
+            Access::Atomic
+        };
         exec.run(
-            Access::Atomic,
+            access,
             op(move |conn| {
-                Box::pin(async move { plan.add(conn, &source, items, on_existing).await })
+                Box::pin(async move {
+                    if insert_first {
+                        plan.add_insert_first(conn, &source, items).await
+                    } else {
+                        plan.add(conn, &source, items, on_existing).await
+                    }
+                })
             }),
         )
         .await
@@ -600,8 +617,14 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                     } else {
                         plan.delete_rows::<Th>(conn, &source, Some(&drop)).await?
                     };
-                    let items = add.into_iter().map(|k| (k, values.clone())).collect();
-                    let added = plan.add_locked(conn, &source, items, on_existing).await?;
+                    let items: Items = add.into_iter().map(|k| (k, values.clone())).collect();
+                    // The targets to add are known to be unlinked (the row is locked): no
+                    // need to read them again, unless links go both ways or have a wider key.
+                    let added = if plan.symmetrical || !plan.link_extra.is_empty() {
+                        plan.add_locked(conn, &source, items, on_existing).await?
+                    } else {
+                        plan.add_unlinked(conn, &source, items).await?
+                    };
                     Ok(SetOutcome {
                         kept,
                         added,
@@ -857,6 +880,180 @@ impl WritePlan {
         Ok(())
     }
 
+    /// Inserts links for targets known to be unlinked, with the add hooks.
+    async fn add_unlinked(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+    ) -> Result<AddOutcome> {
+        let mut outcome = AddOutcome::default();
+        if items.is_empty() {
+            return Ok(outcome);
+        }
+        let through = self.through;
+        if let Some((_, values)) = items.first() {
+            for (name, value) in values {
+                let field = through.field(name).ok_or_else(|| {
+                    Error::invalid_query(&through.name, format!("no field `{name}`"))
+                })?;
+                validate_value(through, field, value)?;
+            }
+        }
+        let targets: Vec<Value> = items.iter().map(|(t, _)| t.clone()).collect();
+        self.hooks
+            .fire(
+                conn,
+                HookPoint::BeforeAdd,
+                &self.declared_pairs(source, &targets),
+            )
+            .await?;
+        let rows: Vec<NewRow<'_>> = items
+            .iter()
+            .map(|(t, v)| (source.clone(), t.clone(), v))
+            .collect();
+        let inserted = self.insert_rows(conn, &rows).await?;
+        let source_key = KeyBuf::of(source);
+        for target in targets {
+            if inserted.contains(&(source_key.clone(), KeyBuf::of(&target))) {
+                outcome.linked.push(target);
+            } else {
+                outcome.already_linked.push(target);
+            }
+        }
+        self.hooks
+            .fire(
+                conn,
+                HookPoint::AfterAdd,
+                &self.declared_pairs(source, &outcome.linked),
+            )
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Whether an add can insert first and ask afterwards: a unique constraint makes the
+    /// insert idempotent (`ON CONFLICT DO NOTHING`), existing links are skipped, no hook is
+    /// registered, links go one way, and every target gets the same values.
+    fn can_insert_first(&self, items: &Items, on_existing: OnExisting) -> bool {
+        (self.pair_constraint || !self.link_extra.is_empty())
+            && on_existing == OnExisting::Skip
+            && self.hooks.is_empty()
+            && !self.symmetrical
+            && items.windows(2).all(|w| w[0].1 == w[1].1)
+    }
+
+    /// An add in one statement when every target is new: insert with `ON CONFLICT DO
+    /// NOTHING RETURNING`, then read the stored values of the targets that were already
+    /// linked (only when values were given, to report those that differ).
+    async fn add_insert_first(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+    ) -> Result<AddOutcome> {
+        let through = self.through;
+        for (_, values) in &items {
+            for (name, value) in values {
+                let field = through.field(name).ok_or_else(|| {
+                    Error::invalid_query(&through.name, format!("no field `{name}`"))
+                })?;
+                validate_value(through, field, value)?;
+            }
+            for extra in &self.link_extra {
+                if !values.iter().any(|(n, _)| n == extra) {
+                    return Err(Error::validation(
+                        &through.name,
+                        extra,
+                        "is part of the relation's link key, so every add must give it",
+                    ));
+                }
+            }
+        }
+        let items = self.dedupe(items);
+        let mut outcome = AddOutcome::default();
+        let Some(values) = items.first().map(|(_, v)| v.clone()) else {
+            return Ok(outcome);
+        };
+        let rows: Vec<NewRow<'_>> = items
+            .iter()
+            .map(|(t, _)| (source.clone(), t.clone(), &values))
+            .collect();
+        let inserted = self.insert_rows(conn, &rows).await?;
+        let source_key = KeyBuf::of(source);
+        for (target, _) in &items {
+            if inserted.contains(&(source_key.clone(), KeyBuf::of(target))) {
+                outcome.linked.push(target.clone());
+            } else {
+                outcome.already_linked.push(target.clone());
+            }
+        }
+        let compared: Vec<&(String, Value)> = values
+            .iter()
+            .filter(|(n, _)| !self.link_extra.contains(n))
+            .collect();
+        if outcome.already_linked.is_empty() || compared.is_empty() {
+            return Ok(outcome);
+        }
+        let mut filter =
+            Self::cond(&self.source_field, Lookup::Exact(source.clone())).and(Self::cond(
+                &self.target_field,
+                Lookup::In(outcome.already_linked.clone()),
+            ));
+        for extra in &self.link_extra {
+            if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
+                filter = filter.and(Self::cond(extra, Lookup::Exact(v.clone())));
+            }
+        }
+        let mut query = SelectQuery::new(through);
+        query.filter(filter);
+        let mut columns = vec![FieldPath::local(&self.target_field)];
+        columns.extend(compared.iter().map(|(n, _)| FieldPath::local(n)));
+        query.projection = Projection::Columns(columns);
+        let stmt = query.render(conn.backend())?;
+        let types: Vec<_> = compared
+            .iter()
+            .map(|(n, _)| through.field(n).map(|f| f.ty))
+            .collect();
+        let mut seen = HashSet::new();
+        let mut differing = Vec::new();
+        conn.query(&stmt, &mut |row| {
+            let target = <Value as Decode>::decode(row, 0)?;
+            if !seen.insert(key_text(&target)) {
+                return Ok(());
+            }
+            let mut fields = Vec::new();
+            for (i, ((name, given), ty)) in compared.iter().zip(&types).enumerate() {
+                let stored = <Value as Decode>::decode(row, i + 1)?;
+                let stored = match ty {
+                    Some(ty) => stored.coerce(*ty),
+                    None => stored,
+                };
+                if &stored != given {
+                    fields.push(FieldDiff {
+                        field: name.clone(),
+                        stored,
+                        given: given.clone(),
+                    });
+                }
+            }
+            if !fields.is_empty() {
+                differing.push(Differing { target, fields });
+            }
+            Ok(())
+        })
+        .await?;
+        // In the order the targets were given.
+        for target in &outcome.already_linked {
+            if let Some(position) = differing
+                .iter()
+                .position(|d| key_text(&d.target) == key_text(target))
+            {
+                outcome.differing.push(differing.swap_remove(position));
+            }
+        }
+        Ok(outcome)
+    }
+
     async fn add(
         &self,
         conn: &mut dyn Conn,
@@ -1019,8 +1216,9 @@ impl WritePlan {
             let inserted = self.insert_rows(conn, &to_insert).await?;
             // Rows skipped by ON CONFLICT were linked meanwhile by another writer.
             let mut still_linked = Vec::new();
+            let source_key = KeyBuf::of(source);
             outcome.linked.retain(|t| {
-                let ok = inserted.contains(&(source_text.clone(), key_text(t)));
+                let ok = inserted.contains(&(source_key.clone(), KeyBuf::of(t)));
                 if !ok {
                     still_linked.push(t.clone());
                 }
@@ -1075,7 +1273,7 @@ impl WritePlan {
         &self,
         conn: &mut dyn Conn,
         rows: &[NewRow<'_>],
-    ) -> Result<HashSet<(String, String)>> {
+    ) -> Result<HashSet<(KeyBuf, KeyBuf)>> {
         let through = self.through;
         let now = Value::from(chrono::Utc::now());
         // Defaults computed once per call, shared by every row.
@@ -1100,6 +1298,41 @@ impl WritePlan {
                 defaults.insert(field.name.clone(), value);
             }
         }
+        let backend = conn.backend();
+        let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
+            let mut target = vec![self.source_field.clone(), self.target_field.clone()];
+            target.extend(self.link_extra.iter().cloned());
+            target
+        });
+        let returning = vec![self.source_field.clone(), self.target_field.clone()];
+        let mut inserted = HashSet::new();
+        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
+            let s = <Value as Decode>::decode(row, 0)?;
+            let t = <Value as Decode>::decode(row, 1)?;
+            inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
+            Ok(())
+        };
+        // The common case, one statement whatever the number of rows: the rows of one call
+        // share their values and differ only in one key (the targets, or for the mirror
+        // rows of a symmetrical relation, the sources).
+        if let Some(groups) = self.array_groups(rows, &fields, &defaults)? {
+            for (varying, keys, constants) in groups {
+                let stmt = throughline_query::ArrayInsert {
+                    model: through,
+                    varying,
+                    keys,
+                    constants,
+                    conflict: conflict_fields.clone(),
+                    returning: returning.clone(),
+                }
+                .render(backend)?;
+                conn.query(&stmt, &mut record)
+                    .await
+                    .map_err(|e| attach_model(e, through))?;
+            }
+            return Ok(inserted);
+        }
+        // Per-row values (add_each): multi-row inserts under the bind limit.
         let mut built = Vec::with_capacity(rows.len());
         for (source, target, values) in rows {
             let mut row = Vec::with_capacity(fields.len());
@@ -1123,41 +1356,6 @@ impl WritePlan {
             }
             built.push(row);
         }
-        let backend = conn.backend();
-        let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
-            let mut target = vec![self.source_field.clone(), self.target_field.clone()];
-            target.extend(self.link_extra.iter().cloned());
-            target
-        });
-        let returning = vec![self.source_field.clone(), self.target_field.clone()];
-        let mut inserted = HashSet::new();
-        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
-            let s = <Value as Decode>::decode(row, 0)?;
-            let t = <Value as Decode>::decode(row, 1)?;
-            inserted.insert((key_text(&s), key_text(&t)));
-            Ok(())
-        };
-        // The common case, one statement whatever the number of rows: the rows of one call
-        // share their values and differ only in one key (the targets, or for the mirror
-        // rows of a symmetrical relation, the sources).
-        if let Some(groups) = self.array_groups(rows, &fields, &built) {
-            for (varying, keys, constants) in groups {
-                let stmt = throughline_query::ArrayInsert {
-                    model: through,
-                    varying,
-                    keys,
-                    constants,
-                    conflict: conflict_fields.clone(),
-                    returning: returning.clone(),
-                }
-                .render(backend)?;
-                conn.query(&stmt, &mut record)
-                    .await
-                    .map_err(|e| attach_model(e, through))?;
-            }
-            return Ok(inserted);
-        }
-        // Per-row values (add_each): multi-row inserts under the bind limit.
         let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
         let conflict = match &conflict_fields {
             Some(target) => Conflict::Update {
@@ -1185,49 +1383,62 @@ impl WritePlan {
     /// Splits rows into at most two groups whose rows share every value but one key
     /// (forward rows: the source is constant; mirror rows: the target is), as
     /// (varying field, keys, constant field values); `None` when that takes more groups.
+    /// Works on the rows as given, without building each row's values.
     fn array_groups(
         &self,
         rows: &[NewRow<'_>],
         fields: &[String],
-        built: &[Vec<Value>],
-    ) -> Option<Vec<(String, Vec<Value>, Values)>> {
-        let first = rows.first()?;
-        let source_index = fields.iter().position(|f| f == &self.source_field)?;
-        let target_index = fields.iter().position(|f| f == &self.target_field)?;
-        let mut groups: Vec<(String, Vec<Value>, Values)> = Vec::new();
-        for (row, values) in rows.iter().zip(built) {
-            let (varying, varying_index) = if key_text(&row.0) == key_text(&first.0) {
-                (&self.target_field, target_index)
-            } else if self.symmetrical && key_text(&row.1) == key_text(&first.0) {
-                (&self.source_field, source_index)
+        defaults: &HashMap<String, Value>,
+    ) -> Result<Option<Vec<(String, Vec<Value>, Values)>>> {
+        let Some(first) = rows.first() else {
+            return Ok(Some(Vec::new()));
+        };
+        // (varying field, constant key, values, keys)
+        let mut groups: Vec<(&String, &Value, &Values, Vec<Value>)> = Vec::new();
+        for (source, target, values) in rows {
+            let (varying, constant, key) = if source == &first.0 {
+                (&self.target_field, source, target)
+            } else if self.symmetrical && target == &first.0 {
+                (&self.source_field, target, source)
             } else {
-                return None;
+                return Ok(None);
             };
-            let constants: Values = fields
-                .iter()
-                .zip(values)
-                .enumerate()
-                .filter(|(i, _)| *i != varying_index)
-                .map(|(_, (f, v))| (f.clone(), v.clone()))
-                .collect();
-            match groups
-                .iter_mut()
-                .find(|(v, _, c)| v == varying && *c == constants)
-            {
-                Some((_, keys, _)) => keys.push(values[varying_index].clone()),
+            match groups.iter_mut().find(|(v, c, vals, _)| {
+                *v == varying
+                    && *c == constant
+                    && (std::ptr::eq(*vals, *values) || *vals == *values)
+            }) {
+                Some((.., keys)) => keys.push(key.clone()),
                 None => {
                     if groups.len() == 2 {
-                        return None;
+                        return Ok(None);
                     }
-                    groups.push((
-                        varying.clone(),
-                        vec![values[varying_index].clone()],
-                        constants,
-                    ));
+                    groups.push((varying, constant, values, vec![key.clone()]));
                 }
             }
         }
-        Some(groups)
+        let mut out = Vec::with_capacity(groups.len());
+        for (varying, constant, values, keys) in groups {
+            let mut constants = Values::new();
+            for name in fields.iter().filter(|f| *f != varying) {
+                let value = if name == &self.source_field || name == &self.target_field {
+                    constant.clone()
+                } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
+                    v.clone()
+                } else if let Some(v) = defaults.get(name) {
+                    v.clone()
+                } else {
+                    return Err(Error::validation(
+                        &self.through.name,
+                        name,
+                        "no value was given and the field has no default (use add_with)",
+                    ));
+                };
+                constants.push((name.clone(), value));
+            }
+            out.push((varying.clone(), keys, constants));
+        }
+        Ok(Some(out))
     }
 
     /// The targets linked from `source` (forward rows).
@@ -1331,15 +1542,13 @@ impl WritePlan {
         .await
         .map_err(|e| attach_model(e, self.through))?;
         if !self.hooks.is_empty() {
-            let (s, t) = (
-                self.through.field_index(&self.source_field).unwrap_or(0),
-                self.through.field_index(&self.target_field).unwrap_or(0),
-            );
             let targets: Vec<Value> = out
                 .iter()
-                .map(|row| row.to_values())
-                .filter(|v| key_text(&v[s]) == source_text)
-                .map(|mut v| v.swap_remove(t))
+                .filter(|row| {
+                    row.field_value(&self.source_field)
+                        .is_some_and(|v| key_text(&v) == source_text)
+                })
+                .filter_map(|row| row.field_value(&self.target_field))
                 .collect();
             let pairs = self.declared_pairs(source, &targets);
             self.hooks.fire(conn, points.1, &pairs).await?;
@@ -1364,26 +1573,27 @@ impl WritePlan {
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove).
 fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
-    let existing_set: HashSet<String> = existing.iter().map(key_text).collect();
-    let wanted_set: HashSet<String> = wanted.iter().map(key_text).collect();
+    let existing_set: HashSet<KeyBuf> = existing.iter().map(KeyBuf::of).collect();
+    let mut wanted_set: HashSet<KeyBuf> = HashSet::with_capacity(wanted.len());
     let mut kept = Vec::new();
     let mut add = Vec::new();
-    let mut seen = HashSet::new();
     for key in wanted {
-        let text = key_text(key);
-        if !seen.insert(text.clone()) {
-            continue;
-        }
-        if existing_set.contains(&text) {
-            kept.push(key.clone());
-        } else {
+        let buf = KeyBuf::of(key);
+        if existing_set.contains(&buf) {
+            if wanted_set.insert(buf) {
+                kept.push(key.clone());
+            }
+        } else if wanted_set.insert(buf) {
             add.push(key.clone());
         }
     }
     let mut removed_seen = HashSet::new();
     let remove = existing
         .iter()
-        .filter(|k| !wanted_set.contains(&key_text(k)) && removed_seen.insert(key_text(k)))
+        .filter(|k| {
+            let buf = KeyBuf::of(k);
+            !wanted_set.contains(&buf) && removed_seen.insert(buf)
+        })
         .cloned()
         .collect();
     (kept, add, remove)
@@ -1406,6 +1616,24 @@ fn keys_of<'t, T: Model>(targets: impl IntoIterator<Item = &'t T>) -> Result<Vec
 
 fn owned(values: Vec<(&'static str, Value)>) -> Vec<(String, Value)> {
     values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
+}
+
+/// A hashable key without allocating for integer keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum KeyBuf {
+    /// An integer key of any width.
+    Int(i64),
+    /// Any other key, as text.
+    Text(String),
+}
+
+impl KeyBuf {
+    pub(crate) fn of(value: &Value) -> KeyBuf {
+        match value.as_i64() {
+            Some(v) => KeyBuf::Int(v),
+            None => KeyBuf::Text(value.display()),
+        }
+    }
 }
 
 /// A hashable form of a key (integers of any width compare equal).

@@ -48,6 +48,8 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     fn from_row(row: &Row<'_>, start: usize) -> Result<Self>;
     /// Every field's value, in [`ModelMeta::fields`] order.
     fn to_values(&self) -> Vec<Value>;
+    /// The value of the field called `name` (without building the others).
+    fn field_value(&self, name: &str) -> Option<Value>;
     /// The primary key (NULL when unsaved).
     fn pk_value(&self) -> Value;
     /// Sets the primary key (after an insert).

@@ -4,6 +4,7 @@
 
 use crate::Model;
 use crate::fields::Rel;
+use crate::m2m::KeyBuf;
 use crate::queryset::QuerySet;
 use std::collections::HashMap;
 use throughline_core::{Error, Result, Value};
@@ -79,23 +80,18 @@ impl<T: Model, C: Model> Rel<T, C> {
         ))])
         .all(exec)
         .await?;
-        let index = C::meta().field_index(&field).unwrap_or(0);
-        let mut groups: HashMap<String, Vec<C>> = HashMap::new();
+        let mut groups: HashMap<KeyBuf, Vec<C>> = HashMap::new();
         for child in children {
-            let key = child.to_values().swap_remove(index);
-            groups.entry(key_text(&key)).or_default().push(child);
+            let key = child.field_value(&field).unwrap_or(Value::Null);
+            groups.entry(KeyBuf::of(&key)).or_default().push(child);
         }
         Ok(parents
             .iter()
-            .map(|p| groups.remove(&key_text(&p.pk_value())).unwrap_or_default())
+            .map(|p| {
+                groups
+                    .remove(&KeyBuf::of(&p.pk_value()))
+                    .unwrap_or_default()
+            })
             .collect())
-    }
-}
-
-/// A hashable form of a key value (integers of any width compare equal).
-fn key_text(value: &Value) -> String {
-    match value.as_i64() {
-        Some(v) => v.to_string(),
-        None => format!("{value:?}"),
     }
 }
