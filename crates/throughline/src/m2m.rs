@@ -791,6 +791,9 @@ type Items = Vec<(Value, Values)>;
 /// Values given for a through row, as `(field name, value)`.
 type Values = Vec<(String, Value)>;
 
+/// Rows inserted by one array insert: the varying field, its keys, the constant values.
+type ArrayGroup = (String, Vec<Value>, Values);
+
 /// A through row to insert: source key, target key, and the values given.
 type NewRow<'a> = (Value, Value, &'a Values);
 
@@ -1389,7 +1392,7 @@ impl WritePlan {
         rows: &[NewRow<'_>],
         fields: &[String],
         defaults: &HashMap<String, Value>,
-    ) -> Result<Option<Vec<(String, Vec<Value>, Values)>>> {
+    ) -> Result<Option<Vec<ArrayGroup>>> {
         let Some(first) = rows.first() else {
             return Ok(Some(Vec::new()));
         };
