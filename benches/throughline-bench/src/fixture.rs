@@ -1,0 +1,264 @@
+//! The databases under test and their data. A [`Target`] is one backend with one set of
+//! connection settings (SQLite file at `synchronous=FULL`, at `NORMAL`, PostgreSQL on a
+//! fresh schema), opened twice: through throughline and through the raw driver. The
+//! [`Fixture`] is the data every side works on, created once per target (not timed):
+//! N + N/10 students; a course for W1 and one for W3 (emptied after each run); a course for
+//! W2 linked to the first N students; N/50 courses of 50 students each for W4; a course
+//! linked to N students, every tenth with grade "A", for W5.
+
+use crate::BoxError;
+use crate::hand_postgres::Prepared;
+use crate::hand_sqlite::{self, SqliteThread};
+use crate::models::{self, Course, Enrollment, Student};
+use throughline::prelude::*;
+use throughline::{Conflict, PgOptions};
+
+/// The raw-driver side of a target.
+pub enum Hand {
+    /// rusqlite: one connection behind a thread (the async side) and one used directly.
+    Sqlite {
+        /// The async side's connection thread.
+        thread: SqliteThread,
+        /// The synchronous side's connection (also runs the untimed clean-ups).
+        sync: rusqlite::Connection,
+    },
+    /// tokio-postgres: one client with its prepared statements.
+    Postgres {
+        /// The client.
+        client: tokio_postgres::Client,
+        /// Its prepared statements.
+        prepared: Prepared,
+    },
+}
+
+/// One backend with one set of settings, opened through throughline and the raw driver.
+pub struct Target {
+    /// Short name: `sqlite-full`, `sqlite-normal`, `postgres`.
+    pub name: String,
+    /// The settings both sides use, printed above the table.
+    pub settings: String,
+    /// throughline's pool.
+    pub db: Database,
+    /// The raw driver.
+    pub hand: Hand,
+    /// What to remove when done (SQLite folder, or PostgreSQL schema and admin client).
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(std::path::PathBuf),
+    Schema(tokio_postgres::Client, String),
+}
+
+impl Target {
+    /// A SQLite file database in a new temporary folder, WAL, `synchronous` FULL or NORMAL.
+    pub async fn sqlite(synchronous_full: bool, tag: &str) -> Result<Target, BoxError> {
+        let dir = std::env::temp_dir().join(format!(
+            "throughline-bench-{}-{tag}-{}",
+            std::process::id(),
+            if synchronous_full { "full" } else { "normal" }
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("bench.db");
+        let path_text = path.display().to_string();
+        let sync = if synchronous_full { "full" } else { "normal" };
+        let db =
+            Database::connect(&format!("sqlite://{path_text}?mode=rwc&synchronous={sync}")).await?;
+        throughline::create_tables(&db, &models::registry()).await?;
+        let thread = SqliteThread::spawn(hand_sqlite::open(&path_text, synchronous_full)?)?;
+        let sync_conn = hand_sqlite::open(&path_text, synchronous_full)?;
+        Ok(Target {
+            name: format!("sqlite-{sync}"),
+            settings: format!(
+                "SQLite {} file {path_text}: journal_mode=WAL, synchronous={}, foreign_keys=ON",
+                rusqlite::version(),
+                sync.to_uppercase()
+            ),
+            db,
+            hand: Hand::Sqlite {
+                thread,
+                sync: sync_conn,
+            },
+            cleanup: Cleanup::Folder(dir),
+        })
+    }
+
+    /// PostgreSQL at `url` on a fresh schema (`-c search_path=...`), or `None` when the
+    /// server is unreachable.
+    pub async fn postgres(url: &str, tag: &str) -> Result<Option<Target>, BoxError> {
+        let config: tokio_postgres::Config = url.parse()?;
+        let admin = match config.connect(tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(connection);
+                client
+            }
+            Err(error) => {
+                eprintln!("SKIPPED PostgreSQL (unreachable at {url}: {error})");
+                return Ok(None);
+            }
+        };
+        let schema = format!("tl_bench_{tag}_{}", std::process::id());
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await?;
+        let version: String = admin.query_one("SHOW server_version", &[]).await?.get(0);
+        let settings: Vec<String> = {
+            let mut out = Vec::new();
+            for name in ["synchronous_commit", "fsync", "shared_buffers"] {
+                let row = admin.query_one(&format!("SHOW {name}"), &[]).await?;
+                out.push(format!("{name}={}", row.get::<_, String>(0)));
+            }
+            out
+        };
+        let mut config = config;
+        config.options(format!("-c search_path={schema}"));
+        let db = Database::open_postgres(config.clone(), &PgOptions::default())?;
+        throughline::create_tables(&db, &models::registry()).await?;
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let prepared = Prepared::new(&client).await?;
+        Ok(Some(Target {
+            name: "postgres".to_owned(),
+            settings: format!(
+                "PostgreSQL {version} at {url}, schema {schema}: {}",
+                settings.join(", ")
+            ),
+            db,
+            hand: Hand::Postgres { client, prepared },
+            cleanup: Cleanup::Schema(admin, schema),
+        }))
+    }
+
+    /// Runs SQL without results on the raw driver (untimed set-up and clean-up).
+    pub async fn execute(&mut self, sql: &str) -> Result<(), BoxError> {
+        match &mut self.hand {
+            Hand::Sqlite { sync, .. } => sync.execute_batch(sql)?,
+            Hand::Postgres { client, .. } => client.batch_execute(sql).await?,
+        }
+        Ok(())
+    }
+
+    /// Removes the database.
+    pub async fn drop_database(self) -> Result<(), BoxError> {
+        drop(self.db);
+        drop(self.hand);
+        match self.cleanup {
+            Cleanup::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema(admin, schema) => {
+                admin
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The data of one run of the benchmark.
+pub struct Fixture {
+    /// N.
+    pub n: usize,
+    /// N + N/10 saved students.
+    pub students: Vec<Student>,
+    /// W1's course (no links between runs).
+    pub w1_course: Course,
+    /// W2's course.
+    pub w2_course: Course,
+    /// W2's two lists, 10 % apart: students 0..N (linked at first) and N/10..N+N/10.
+    pub w2_sets: [Vec<Student>; 2],
+    /// Which of `w2_sets` is linked now.
+    pub w2_state: usize,
+    /// For each list, the sum of the keys a set to it deletes (the other list's first or
+    /// last N/10 students), to check what every side returns as deleted.
+    pub w2_dropped: [i64; 2],
+    /// W3's course (no links between runs).
+    pub w3_course: Course,
+    /// W3's students (the first 1,000).
+    pub w3_students: Vec<Student>,
+    /// W4's courses, 50 students each.
+    pub w4_courses: Vec<Course>,
+    /// W5's course: N students, every tenth with grade "A".
+    pub w5_course: Course,
+}
+
+/// W3's number of calls.
+pub const SINGLE_ADDS: usize = 1_000;
+/// W4's students per course.
+pub const PER_COURSE: usize = 50;
+
+impl Fixture {
+    /// Creates the data on `target` (through throughline, not timed).
+    pub async fn create(target: &mut Target, n: usize) -> Result<Fixture, BoxError> {
+        let db = &target.db;
+        let extra = n / 10;
+        let students = Student::objects()
+            .bulk_create(
+                (0..n + extra).map(models::student).collect(),
+                Conflict::Error,
+                db,
+            )
+            .await?;
+        let w1_course = models::course("W1 bulk add").create(db).await?;
+        let w2_course = models::course("W2 set churn").create(db).await?;
+        let w3_course = models::course("W3 single adds").create(db).await?;
+        let w5_course = models::course("W5 filter").create(db).await?;
+        let w4_courses = Course::objects()
+            .bulk_create(
+                (0..n / PER_COURSE)
+                    .map(|i| models::course(&format!("W4 course {i}")))
+                    .collect(),
+                Conflict::Error,
+                db,
+            )
+            .await?;
+        let link = |student: &Student, course: &Course, grade: &str| Enrollment {
+            id: None,
+            student: ForeignKey::to(student),
+            course: ForeignKey::to(course),
+            grade: grade.to_owned(),
+        };
+        let mut rows = Vec::with_capacity(3 * n);
+        rows.extend(students[..n].iter().map(|s| link(s, &w2_course, "B")));
+        for (i, course) in w4_courses.iter().enumerate() {
+            let group = &students[i * PER_COURSE..(i + 1) * PER_COURSE];
+            rows.extend(group.iter().map(|s| link(s, course, "B")));
+        }
+        rows.extend(students[..n].iter().enumerate().map(|(i, s)| {
+            let grade = if i % 10 == 0 { "A" } else { "B" };
+            link(s, &w5_course, grade)
+        }));
+        Enrollment::objects()
+            .bulk_create(rows, Conflict::Error, db)
+            .await?;
+        match target.hand {
+            Hand::Sqlite { .. } => target.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?,
+            Hand::Postgres { .. } => target.execute("VACUUM ANALYZE").await?,
+        }
+        Ok(Fixture {
+            n,
+            w2_sets: [students[..n].to_vec(), students[extra..n + extra].to_vec()],
+            w2_state: 0,
+            w2_dropped: [
+                students[n..n + extra].iter().map(key).sum(),
+                students[..extra].iter().map(key).sum(),
+            ],
+            w3_students: students[..SINGLE_ADDS.min(n)].to_vec(),
+            students,
+            w1_course,
+            w2_course,
+            w3_course,
+            w4_courses,
+            w5_course,
+        })
+    }
+}
+
+/// The key of a saved instance.
+pub fn key<M: Model>(instance: &M) -> i64 {
+    instance.pk_value().as_i64().unwrap_or_default()
+}

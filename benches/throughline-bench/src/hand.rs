@@ -1,0 +1,104 @@
+//! What the hand-written side returns, shared by its SQLite and PostgreSQL code: the same
+//! information as the ORM call it stands for (SPEC §6), in plain structs, with the number
+//! of statements it ran.
+
+use std::collections::HashSet;
+
+/// A through row, decoded straight into a struct.
+#[derive(Debug, Clone)]
+pub struct EnrollmentRow {
+    /// The row's key.
+    pub id: i64,
+    /// The student's key.
+    pub student_id: i64,
+    /// The course's key.
+    pub course_id: i64,
+    /// The grade.
+    pub grade: String,
+}
+
+/// A student row.
+#[derive(Debug, Clone)]
+pub struct StudentRow {
+    /// The key.
+    pub id: i64,
+    /// Full name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// A through row with its student (W4).
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    /// The through row.
+    pub enrollment: EnrollmentRow,
+    /// Its student, loaded by the join.
+    pub student: StudentRow,
+}
+
+/// What an add did: as `throughline::AddOutcome` (without the update policy).
+#[derive(Debug, Clone, Default)]
+pub struct AddResult {
+    /// Targets newly linked, in the order given.
+    pub linked: Vec<i64>,
+    /// Targets that were linked before.
+    pub already_linked: Vec<i64>,
+    /// Already-linked targets whose stored grade differs from the given one.
+    pub differing: Vec<(i64, String)>,
+}
+
+/// What a set did: as `throughline::SetOutcome`.
+#[derive(Debug, Clone, Default)]
+pub struct SetResult {
+    /// Targets that stayed linked.
+    pub kept: Vec<i64>,
+    /// The add of the new ones.
+    pub added: AddResult,
+    /// The deleted through rows, in full.
+    pub removed: Vec<EnrollmentRow>,
+}
+
+/// A hand-written call's result and the statements it ran (BEGIN/COMMIT not counted).
+#[derive(Debug)]
+pub struct Counted<T> {
+    /// The result.
+    pub value: T,
+    /// Data statements run.
+    pub statements: usize,
+}
+
+/// Keeps the first occurrence of each key, in order (the ORM deduplicates targets too).
+pub fn dedupe(ids: &[i64]) -> Vec<i64> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+/// Splits `wanted` into newly linked and already linked, given the keys an
+/// `INSERT ... ON CONFLICT DO NOTHING RETURNING` returned.
+pub fn split_inserted(wanted: &[i64], inserted: &HashSet<i64>) -> AddResult {
+    let mut out = AddResult::default();
+    for id in wanted {
+        if inserted.contains(id) {
+            out.linked.push(*id);
+        } else {
+            out.already_linked.push(*id);
+        }
+    }
+    out
+}
+
+/// Groups W4's rows by course, aligned with `courses` (as the ORM's prefetch returns them).
+pub fn group_links(courses: &[i64], rows: Vec<LinkRow>) -> Vec<Vec<LinkRow>> {
+    let mut index = std::collections::HashMap::with_capacity(courses.len());
+    for (i, course) in courses.iter().enumerate() {
+        index.insert(*course, i);
+    }
+    let mut groups: Vec<Vec<LinkRow>> = courses.iter().map(|_| Vec::new()).collect();
+    for row in rows {
+        if let Some(i) = index.get(&row.enrollment.course_id) {
+            groups[*i].push(row);
+        }
+    }
+    groups
+}

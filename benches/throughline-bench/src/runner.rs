@@ -1,0 +1,594 @@
+//! Runs the workloads on a target, side by side: a warm-up round first (throughline's
+//! statements are recorded there, through [`throughline::Counting`]), then `runs` rounds
+//! in which every side runs once, in an order that rotates from round to round; the
+//! medians are reported. Every round checks that all sides returned the same information.
+
+use crate::BoxError;
+use crate::fixture::{Fixture, Hand, Target, key};
+use crate::hand::{AddResult, Counted, SetResult};
+use crate::{hand_postgres, hand_sqlite, orm};
+use std::time::{Duration, Instant};
+use throughline::prelude::*;
+
+/// A workload of SPEC §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Link N students to a course with through values, one call.
+    BulkAdd,
+    /// `set()` replacing 10 % of N links.
+    SetChurn,
+    /// 1,000 separate `add` calls of one target each.
+    SingleAdds,
+    /// N/50 courses × 50 students: every through row with its student.
+    Prefetch,
+    /// A course's students filtered on a through field (N/10 of N match).
+    Filter,
+}
+
+impl Workload {
+    /// Every workload, in order.
+    pub const ALL: [Workload; 5] = [
+        Workload::BulkAdd,
+        Workload::SetChurn,
+        Workload::SingleAdds,
+        Workload::Prefetch,
+        Workload::Filter,
+    ];
+
+    /// The short name, `W1`...
+    pub fn id(self) -> &'static str {
+        match self {
+            Workload::BulkAdd => "W1",
+            Workload::SetChurn => "W2",
+            Workload::SingleAdds => "W3",
+            Workload::Prefetch => "W4",
+            Workload::Filter => "W5",
+        }
+    }
+
+    /// What it does, for the tables.
+    pub fn title(self) -> &'static str {
+        match self {
+            Workload::BulkAdd => "bulk add",
+            Workload::SetChurn => "set churn 10%",
+            Workload::SingleAdds => "1,000 single adds",
+            Workload::Prefetch => "prefetch",
+            Workload::Filter => "filter on grade",
+        }
+    }
+
+    /// The number of items it handles at `n` (for times per item).
+    pub fn items(self, n: usize) -> usize {
+        match self {
+            Workload::BulkAdd | Workload::Prefetch => n,
+            Workload::SetChurn => n,
+            Workload::SingleAdds => crate::fixture::SINGLE_ADDS.min(n),
+            Workload::Filter => n / 10,
+        }
+    }
+
+    /// Whether the ORM runs it in a transaction (every relation write does).
+    fn orm_transaction(self) -> bool {
+        matches!(
+            self,
+            Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds
+        )
+    }
+}
+
+/// Who runs a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// throughline.
+    Orm,
+    /// Hand-written on the raw driver, async (SQLite: behind a connection thread).
+    Hand,
+    /// Hand-written rusqlite called directly (SQLite only): the physical limit.
+    HandSync,
+}
+
+/// The result of one workload on one target.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// The workload.
+    pub workload: Workload,
+    /// The target's name.
+    pub target: String,
+    /// N.
+    pub n: usize,
+    /// Median time of throughline.
+    pub orm: Duration,
+    /// Median time of the hand-written async side, if run.
+    pub hand: Option<Duration>,
+    /// Median time of the hand-written synchronous side (SQLite), if run.
+    pub hand_sync: Option<Duration>,
+    /// The fastest and slowest throughline runs.
+    pub orm_range: (Duration, Duration),
+    /// Statements per call of throughline (BEGIN/COMMIT not counted), and whether the call
+    /// runs in a transaction.
+    pub orm_statements: (f64, bool),
+    /// Statements per call of the hand-written side, and whether it uses a transaction.
+    pub hand_statements: Option<(f64, bool)>,
+    /// The SQL throughline ran for one call (from the warm-up round).
+    pub orm_sql: Vec<String>,
+    /// The statements of throughline's last measured call, as its driver timed them, and
+    /// that call's total time (with `--sql`).
+    pub orm_trace: Option<(Vec<crate::trace::Traced>, Duration)>,
+    /// SQLite's query plan of each of throughline's statements (with `--sql`).
+    pub orm_plans: Vec<(String, Vec<String>)>,
+}
+
+/// What one call returned, reduced to numbers every side must agree on.
+type Summary = Vec<i64>;
+
+/// The settings of a measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Measured rounds after the warm-up.
+    pub runs: usize,
+    /// Whether to run the hand-written sides.
+    pub hand: bool,
+    /// Whether to record throughline's per-statement timings in the last round.
+    pub trace: bool,
+}
+
+/// Measures `workloads` on `target` with `fixture`.
+pub async fn measure(
+    target: &mut Target,
+    fixture: &mut Fixture,
+    workloads: &[Workload],
+    plan: Plan,
+) -> Result<Vec<Measured>, BoxError> {
+    let mut sides = vec![Side::Orm];
+    if plan.hand {
+        sides.push(Side::Hand);
+        if matches!(target.hand, Hand::Sqlite { .. }) {
+            sides.push(Side::HandSync);
+        }
+    }
+    let mut out = Vec::new();
+    for &workload in workloads {
+        let mut times: Vec<Vec<Duration>> = sides.iter().map(|_| Vec::new()).collect();
+        let mut orm_sql = Vec::new();
+        let mut hand_statements = None;
+        let mut orm_trace = None;
+        for round in 0..=plan.runs {
+            let mut order: Vec<usize> = (0..sides.len()).collect();
+            order.rotate_left(round % sides.len());
+            let mut summaries: Vec<(Side, Summary)> = Vec::new();
+            for i in order {
+                let side = sides[i];
+                let counting = round == 0 && side == Side::Orm;
+                let tracing = plan.trace && round == plan.runs && side == Side::Orm;
+                crate::trace::capture(tracing);
+                let (elapsed, summary, statements) =
+                    run_one(target, fixture, workload, side, counting).await?;
+                if tracing {
+                    crate::trace::capture(false);
+                    orm_trace = Some((crate::trace::take(), elapsed));
+                }
+                match (side, statements) {
+                    (Side::Orm, Stmts::Sql(sql)) => orm_sql = sql,
+                    (Side::Hand, Stmts::Count(count)) => hand_statements = Some(count),
+                    _ => {}
+                }
+                if round > 0 {
+                    times[i].push(elapsed);
+                }
+                summaries.push((side, summary));
+            }
+            if let Some((first_side, first)) = summaries.first()
+                && let Some((side, other)) = summaries.iter().find(|(_, s)| s != first)
+            {
+                return Err(format!(
+                    "{} on {}: {first_side:?} returned {first:?} but {side:?} returned {other:?}",
+                    workload.id(),
+                    target.name
+                )
+                .into());
+            }
+        }
+        let calls = match workload {
+            Workload::SingleAdds => fixture.w3_students.len().max(1),
+            _ => 1,
+        };
+        let orm_count = orm_sql.len() as f64 / calls as f64;
+        orm_sql.truncate(orm_sql.len() / calls);
+        let median_of = |side: Side| {
+            sides
+                .iter()
+                .position(|s| *s == side)
+                .map(|i| median(&mut times[i].clone()))
+        };
+        let orm_times = &times[0];
+        let range = (
+            orm_times.iter().min().copied().unwrap_or_default(),
+            orm_times.iter().max().copied().unwrap_or_default(),
+        );
+        out.push(Measured {
+            workload,
+            target: target.name.clone(),
+            n: fixture.n,
+            orm: median_of(Side::Orm).unwrap_or_default(),
+            hand: median_of(Side::Hand),
+            hand_sync: median_of(Side::HandSync),
+            orm_range: range,
+            orm_statements: (orm_count, workload.orm_transaction()),
+            hand_statements: hand_statements.map(|(count, tx)| (count as f64 / calls as f64, tx)),
+            orm_plans: if plan.trace {
+                query_plans(&target.hand, &orm_sql)
+            } else {
+                Vec::new()
+            },
+            orm_sql,
+            orm_trace,
+        });
+    }
+    Ok(out)
+}
+
+/// SQLite's `EXPLAIN QUERY PLAN` of each statement (parameters bound to NULL), on the
+/// synchronous connection; nothing on PostgreSQL.
+fn query_plans(hand: &Hand, statements: &[String]) -> Vec<(String, Vec<String>)> {
+    let Hand::Sqlite { sync, .. } = hand else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for sql in statements {
+        if !(sql.starts_with("SELECT") || sql.starts_with("DELETE") || sql.starts_with("INSERT")) {
+            continue;
+        }
+        let plan = sync
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .and_then(|mut stmt| {
+                let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+                stmt.query_map(rusqlite::params_from_iter(nulls), |row| {
+                    row.get::<_, String>(3)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap_or_else(|e| vec![format!("(no plan: {e})")]);
+        out.push((sql.clone(), plan));
+    }
+    out
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    match times.len() {
+        0 => Duration::ZERO,
+        n if !n.is_multiple_of(2) => times[n / 2],
+        n => (times[n / 2 - 1] + times[n / 2]) / 2,
+    }
+}
+
+/// What a side tells about its statements: throughline's SQL, or the hand-written count.
+enum Stmts {
+    Sql(Vec<String>),
+    Count((usize, bool)),
+    None,
+}
+
+/// Runs one workload once on one side; returns the elapsed time (set-up and clean-up
+/// excluded), the summary, and the statements.
+async fn run_one(
+    target: &mut Target,
+    fixture: &mut Fixture,
+    workload: Workload,
+    side: Side,
+    counting: bool,
+) -> Result<(Duration, Summary, Stmts), BoxError> {
+    let result = match side {
+        Side::Orm if counting => {
+            let counting = Counting::new(&target.db);
+            let (elapsed, summary) = run_orm(&counting, fixture, workload).await?;
+            (elapsed, summary, Stmts::Sql(counting.statements()))
+        }
+        Side::Orm => {
+            let (elapsed, summary) = run_orm(&target.db, fixture, workload).await?;
+            (elapsed, summary, Stmts::None)
+        }
+        Side::Hand | Side::HandSync => run_hand(&mut target.hand, fixture, workload, side).await?,
+    };
+    // Clean-up, not timed: W1 and W3 start from an empty course; W2 flips its list. After
+    // every write, SQLite's WAL is checkpointed (and PostgreSQL's table vacuumed after the
+    // bulk deletes), so that no side's timing includes a checkpoint the others caused.
+    match workload {
+        Workload::BulkAdd | Workload::SingleAdds => {
+            let course = if workload == Workload::BulkAdd {
+                key(&fixture.w1_course)
+            } else {
+                key(&fixture.w3_course)
+            };
+            target
+                .execute(&format!(
+                    "DELETE FROM enrollment WHERE course_id = {course}"
+                ))
+                .await?;
+            if let Hand::Postgres { .. } = target.hand {
+                target.execute("VACUUM enrollment").await?;
+            }
+        }
+        Workload::SetChurn => fixture.w2_state = 1 - fixture.w2_state,
+        Workload::Prefetch | Workload::Filter => {}
+    }
+    if matches!(
+        workload,
+        Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds
+    ) && let Hand::Sqlite { .. } = target.hand
+    {
+        target.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(result)
+}
+
+fn add_summary(linked: usize, already: usize, differing: usize) -> Summary {
+    vec![linked as i64, already as i64, differing as i64]
+}
+
+async fn run_orm(
+    exec: &impl Executor,
+    fixture: &Fixture,
+    workload: Workload,
+) -> Result<(Duration, Summary), BoxError> {
+    let started = Instant::now();
+    let summary = match workload {
+        Workload::BulkAdd => {
+            let out =
+                orm::bulk_add(&fixture.w1_course, &fixture.students[..fixture.n], exec).await?;
+            let elapsed = started.elapsed();
+            return Ok((
+                elapsed,
+                add_summary(
+                    out.linked.len(),
+                    out.already_linked.len(),
+                    out.differing.len(),
+                ),
+            ));
+        }
+        Workload::SetChurn => {
+            let wanted = &fixture.w2_sets[1 - fixture.w2_state];
+            let out = orm::set(&fixture.w2_course, wanted, exec).await?;
+            let elapsed = started.elapsed();
+            let removed: i64 = out
+                .removed
+                .iter()
+                .map(|e| e.student.key().as_i64().unwrap_or_default() + e.grade.len() as i64)
+                .sum();
+            return Ok((
+                elapsed,
+                vec![
+                    out.kept.len() as i64,
+                    out.added.linked.len() as i64,
+                    out.removed.len() as i64,
+                    removed - fixture.w2_dropped[1 - fixture.w2_state],
+                ],
+            ));
+        }
+        Workload::SingleAdds => {
+            let linked = orm::single_adds(&fixture.w3_course, &fixture.w3_students, exec).await?;
+            vec![linked as i64]
+        }
+        Workload::Prefetch => {
+            let groups = orm::prefetch(&fixture.w4_courses, exec).await?;
+            let elapsed = started.elapsed();
+            let rows: usize = groups.iter().map(Vec::len).sum();
+            let mut check = [0i64; 3];
+            for e in groups.iter().flatten() {
+                check[0] += e.id.unwrap_or_default() + e.grade.len() as i64;
+                if let Some(s) = e.student.loaded() {
+                    check[1] += s.id.unwrap_or_default();
+                    check[2] += (s.name.len() + s.email.len()) as i64;
+                }
+            }
+            let mut summary = vec![groups.len() as i64, rows as i64];
+            summary.extend(check);
+            return Ok((elapsed, summary));
+        }
+        Workload::Filter => {
+            let students = orm::filter(&fixture.w5_course, "A", exec).await?;
+            let elapsed = started.elapsed();
+            let ids: i64 = students.iter().filter_map(|s| s.id).sum();
+            let text: usize = students.iter().map(|s| s.name.len() + s.email.len()).sum();
+            return Ok((elapsed, vec![students.len() as i64, ids, text as i64]));
+        }
+    };
+    Ok((started.elapsed(), summary))
+}
+
+fn hand_add_summary(out: &AddResult) -> Summary {
+    add_summary(
+        out.linked.len(),
+        out.already_linked.len(),
+        out.differing.len(),
+    )
+}
+
+/// W2's summary; the deleted rows' keys are checked against what the set should delete.
+fn hand_set_summary(out: &SetResult, fixture: &Fixture) -> Summary {
+    let removed: i64 = out
+        .removed
+        .iter()
+        .map(|e| e.student_id + e.grade.len() as i64)
+        .sum();
+    vec![
+        out.kept.len() as i64,
+        out.added.linked.len() as i64,
+        out.removed.len() as i64,
+        removed - fixture.w2_dropped[1 - fixture.w2_state],
+    ]
+}
+
+fn ids(students: &[crate::models::Student]) -> Vec<i64> {
+    students.iter().filter_map(|s| s.id).collect()
+}
+
+/// Statements of a hand-written call and whether it used a transaction.
+fn counted<T>(c: &Counted<T>, transaction: bool) -> (usize, bool) {
+    (c.statements, transaction)
+}
+
+async fn run_hand(
+    hand: &mut Hand,
+    fixture: &Fixture,
+    workload: Workload,
+    side: Side,
+) -> Result<(Duration, Summary, Stmts), BoxError> {
+    let n = fixture.n;
+    match hand {
+        Hand::Sqlite { thread, sync } => {
+            let started = Instant::now();
+            let (summary, stmts) = match (workload, side) {
+                (Workload::BulkAdd, Side::HandSync) => {
+                    let out = hand_sqlite::add_many(
+                        sync,
+                        key(&fixture.w1_course),
+                        &ids(&fixture.students[..n]),
+                        "B",
+                    )?;
+                    (hand_add_summary(&out.value), counted(&out, false))
+                }
+                (Workload::BulkAdd, _) => {
+                    let course = key(&fixture.w1_course);
+                    let targets = ids(&fixture.students[..n]);
+                    let out = thread
+                        .run(move |c| hand_sqlite::add_many(c, course, &targets, "B"))
+                        .await?;
+                    (hand_add_summary(&out.value), counted(&out, false))
+                }
+                (Workload::SetChurn, Side::HandSync) => {
+                    let wanted = ids(&fixture.w2_sets[1 - fixture.w2_state]);
+                    let out = hand_sqlite::set(sync, key(&fixture.w2_course), &wanted, "B")?;
+                    (hand_set_summary(&out.value, fixture), counted(&out, true))
+                }
+                (Workload::SetChurn, _) => {
+                    let course = key(&fixture.w2_course);
+                    let wanted = ids(&fixture.w2_sets[1 - fixture.w2_state]);
+                    let out = thread
+                        .run(move |c| hand_sqlite::set(c, course, &wanted, "B"))
+                        .await?;
+                    (hand_set_summary(&out.value, fixture), counted(&out, true))
+                }
+                (Workload::SingleAdds, Side::HandSync) => {
+                    let course = key(&fixture.w3_course);
+                    let mut linked = 0;
+                    let mut statements = 0;
+                    for student in &fixture.w3_students {
+                        let out = hand_sqlite::add_one(sync, course, key(student))?;
+                        linked += out.value.linked.len();
+                        statements += out.statements;
+                    }
+                    (vec![linked as i64], (statements, false))
+                }
+                (Workload::SingleAdds, _) => {
+                    let course = key(&fixture.w3_course);
+                    let mut linked = 0;
+                    let mut statements = 0;
+                    for student in &fixture.w3_students {
+                        let id = key(student);
+                        let out = thread
+                            .run(move |c| hand_sqlite::add_one(c, course, id))
+                            .await?;
+                        linked += out.value.linked.len();
+                        statements += out.statements;
+                    }
+                    (vec![linked as i64], (statements, false))
+                }
+                (Workload::Prefetch, Side::HandSync) => {
+                    let courses = ids_of_courses(fixture);
+                    let out = hand_sqlite::links(sync, &courses)?;
+                    (links_summary(&out.value), counted(&out, false))
+                }
+                (Workload::Prefetch, _) => {
+                    let courses = ids_of_courses(fixture);
+                    let out = thread.run(move |c| hand_sqlite::links(c, &courses)).await?;
+                    (links_summary(&out.value), counted(&out, false))
+                }
+                (Workload::Filter, Side::HandSync) => {
+                    let out = hand_sqlite::filter(sync, key(&fixture.w5_course), "A")?;
+                    (students_summary(&out.value), counted(&out, false))
+                }
+                (Workload::Filter, _) => {
+                    let course = key(&fixture.w5_course);
+                    let out = thread
+                        .run(move |c| hand_sqlite::filter(c, course, "A"))
+                        .await?;
+                    (students_summary(&out.value), counted(&out, false))
+                }
+            };
+            Ok((started.elapsed(), summary, Stmts::Count(stmts)))
+        }
+        Hand::Postgres { client, prepared } => {
+            let p = &*prepared;
+            let started = Instant::now();
+            let (summary, stmts) = match workload {
+                Workload::BulkAdd => {
+                    let out = hand_postgres::add_many(
+                        client,
+                        p,
+                        key(&fixture.w1_course),
+                        &ids(&fixture.students[..n]),
+                        "B",
+                    )
+                    .await?;
+                    (hand_add_summary(&out.value), counted(&out, false))
+                }
+                Workload::SetChurn => {
+                    let wanted = ids(&fixture.w2_sets[1 - fixture.w2_state]);
+                    let course = key(&fixture.w2_course);
+                    let out = hand_postgres::set(client, p, course, &wanted, "B").await?;
+                    (hand_set_summary(&out.value, fixture), counted(&out, true))
+                }
+                Workload::SingleAdds => {
+                    let course = key(&fixture.w3_course);
+                    let mut linked = 0;
+                    let mut statements = 0;
+                    for student in &fixture.w3_students {
+                        let out = hand_postgres::add_one(client, p, course, key(student)).await?;
+                        linked += out.value.linked.len();
+                        statements += out.statements;
+                    }
+                    (vec![linked as i64], (statements, false))
+                }
+                Workload::Prefetch => {
+                    let out = hand_postgres::links(client, p, &ids_of_courses(fixture)).await?;
+                    (links_summary(&out.value), counted(&out, false))
+                }
+                Workload::Filter => {
+                    let out =
+                        hand_postgres::filter(client, p, key(&fixture.w5_course), "A").await?;
+                    (students_summary(&out.value), counted(&out, false))
+                }
+            };
+            Ok((started.elapsed(), summary, Stmts::Count(stmts)))
+        }
+    }
+}
+
+fn ids_of_courses(fixture: &Fixture) -> Vec<i64> {
+    fixture.w4_courses.iter().map(key).collect()
+}
+
+fn links_summary(groups: &[Vec<crate::hand::LinkRow>]) -> Summary {
+    let rows: usize = groups.iter().map(Vec::len).sum();
+    let mut check = [0i64; 3];
+    for l in groups.iter().flatten() {
+        check[0] += l.enrollment.id + l.enrollment.grade.len() as i64;
+        check[1] += l.student.id;
+        check[2] += (l.student.name.len() + l.student.email.len()) as i64;
+    }
+    let mut summary = vec![groups.len() as i64, rows as i64];
+    summary.extend(check);
+    summary
+}
+
+fn students_summary(students: &[crate::hand::StudentRow]) -> Summary {
+    vec![
+        students.len() as i64,
+        students.iter().map(|s| s.id).sum::<i64>(),
+        students
+            .iter()
+            .map(|s| (s.name.len() + s.email.len()) as i64)
+            .sum::<i64>(),
+    ]
+}
