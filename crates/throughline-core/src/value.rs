@@ -193,6 +193,9 @@ pub fn format_datetime(value: &DateTime<Utc>) -> String {
 /// assert!(throughline_core::value::parse_datetime("2025-06-11 14:30:00 +00:00").is_some());
 /// ```
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    if let Some(fast) = parse_canonical_datetime(text.as_bytes()) {
+        return Some(fast);
+    }
     let trimmed = text
         .trim()
         .trim_end_matches('Z')
@@ -203,6 +206,34 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&trimmed, "%Y-%m-%d %H:%M:%S"))
         .ok()
         .map(|naive| naive.and_utc())
+}
+
+/// Parses exactly `YYYY-MM-DD HH:MM:SS.ffffff` (the form throughline writes) without
+/// chrono's format machinery: decoding datetimes is on the hot path of every read.
+fn parse_canonical_datetime(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 26
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..26)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Truncates a datetime to microseconds, the precision both backends store.

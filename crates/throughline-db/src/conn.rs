@@ -42,6 +42,28 @@ impl Row<'_> {
     pub fn get<T: crate::Decode>(&self, index: usize) -> Result<T> {
         T::decode(self, index)
     }
+
+    /// Calls `f` with column `index` as borrowed text, without allocating.
+    pub fn with_str<R>(&self, index: usize, f: impl FnOnce(&str) -> Result<R>) -> Result<R> {
+        let error = |reason: String| throughline_core::Error::Decode {
+            column: index.to_string(),
+            reason,
+        };
+        match self {
+            Row::Sqlite(row) => match row.get_ref(index).map_err(|e| error(e.to_string()))? {
+                rusqlite::types::ValueRef::Text(bytes) => {
+                    f(std::str::from_utf8(bytes).map_err(|e| error(e.to_string()))?)
+                }
+                other => Err(error(format!(
+                    "expected text, found {:?}",
+                    other.data_type()
+                ))),
+            },
+            Row::Postgres(row) => f(row
+                .try_get::<_, &str>(index)
+                .map_err(|e| error(e.to_string()))?),
+        }
+    }
 }
 
 /// The callback a query calls for each row.

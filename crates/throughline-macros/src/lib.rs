@@ -1268,8 +1268,12 @@ mod choices {
                     ::throughline::Value::String(::throughline::Choices::as_str(self).to_owned())
                 }
                 fn decode(row: &::throughline::__private::Row<'_>, index: usize) -> ::throughline::Result<Self> {
-                    let text = <String as ::throughline::__private::Decode>::decode(row, index)?;
-                    Self::from_value(::throughline::Value::String(text))
+                    row.with_str(index, |text| {
+                        <Self as ::throughline::Choices>::from_str_value(text).ok_or_else(|| ::throughline::Error::Decode {
+                            column: #model_name.to_owned(),
+                            reason: format!("{text:?} is not a choice of {}", #model_name),
+                        })
+                    })
                 }
                 fn from_value(value: ::throughline::Value) -> ::throughline::Result<Self> {
                     let text = value.as_str().unwrap_or_default().to_owned();

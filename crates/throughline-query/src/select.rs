@@ -287,6 +287,9 @@ impl SelectQuery {
 /// A LEFT JOIN planned for a relation path.
 #[derive(Debug, Clone)]
 struct Join {
+    /// An inner join: every hop up to this one is a required forward key, so the joined row
+    /// always exists and INNER is equivalent to LEFT (and gives the planner its freedom).
+    inner: bool,
     table: String,
     alias: String,
     left_alias: String,
@@ -331,7 +334,11 @@ impl JoinPlanner {
     pub(crate) fn apply_joins(&self, select: &mut SelectStatement) {
         for join in &self.joins {
             select.join_as(
-                JoinType::LeftJoin,
+                if join.inner {
+                    JoinType::InnerJoin
+                } else {
+                    JoinType::LeftJoin
+                },
                 Alias::new(&join.table),
                 Alias::new(&join.alias),
                 Expr::col((Alias::new(&join.left_alias), Alias::new(&join.left_column)))
@@ -351,8 +358,10 @@ impl JoinPlanner {
         let mut alias = self.root_alias.clone();
         let mut key = Vec::new();
         let mut many = false;
+        let mut required = true;
         for hop in hops {
             many |= hop.many;
+            required &= !hop.optional && !hop.many;
             key.push((
                 hop.to.table.clone(),
                 hop.from_column.clone(),
@@ -379,6 +388,7 @@ impl JoinPlanner {
             }
             let next = format!("{}{}", self.alias_prefix, self.joins.len() + 1);
             self.joins.push(Join {
+                inner: required,
                 table: hop.to.table.clone(),
                 alias: next.clone(),
                 left_alias: alias,

@@ -229,7 +229,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
 
     /// The through rows of every source, each with its target loaded, in one query, aligned
     /// with `sources` (Django's `prefetch_related` of a many-to-many, with the through
-    /// rows). Ordered by the through model's default ordering, then its key.
+    /// rows). Ordered by the through model's default ordering, else by its key.
     pub async fn prefetch(&self, sources: &[S], exec: &impl Executor) -> Result<Vec<Vec<Th>>> {
         let keys: Vec<Value> = sources
             .iter()
@@ -258,12 +258,16 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// Through rows whose source key matches `lookup`, with the target loaded.
     fn links_query(&self, lookup: Lookup) -> Result<QuerySet<Th>> {
         let hop = Hop::forward(Th::meta(), self.target_field, T::meta())?;
+        // Without a default ordering: by source, then key — the order of the source
+        // column's index, so the database needs no sort.
         let mut order = Vec::new();
         if Th::meta().ordering.is_empty() {
-            order.push(throughline_query::OrderBy {
-                path: FieldPath::local(&Th::meta().pk().name),
-                descending: false,
-            });
+            for field in [self.source_field, Th::meta().pk().name.as_str()] {
+                order.push(throughline_query::OrderBy {
+                    path: FieldPath::local(field),
+                    descending: false,
+                });
+            }
         }
         let qs = QuerySet::<Th>::from_groups(vec![FilterGroup::filter(Filter::cond(
             FieldPath::local(self.source_field),
@@ -1318,7 +1322,13 @@ impl WritePlan {
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
-        if let Some(groups) = self.array_groups(rows, &fields, &defaults)? {
+        // (A single row is a plain one-row insert: cheaper than an array for SQLite.)
+        let groups = if rows.len() > 1 {
+            self.array_groups(rows, &fields, &defaults)?
+        } else {
+            None
+        };
+        if let Some(groups) = groups {
             for (varying, keys, constants) in groups {
                 let stmt = throughline_query::ArrayInsert {
                     model: through,
