@@ -826,6 +826,13 @@ impl WritePlan {
 
     /// Keeps the first request of each link.
     fn dedupe(&self, items: Items) -> Items {
+        if self.link_extra.is_empty() {
+            let mut seen: HashSet<KeyBuf> = HashSet::with_capacity(items.len());
+            return items
+                .into_iter()
+                .filter(|(k, _)| seen.insert(KeyBuf::of(k)))
+                .collect();
+        }
         let mut seen = HashSet::new();
         items
             .into_iter()
