@@ -894,6 +894,30 @@ impl WritePlan {
         Ok(())
     }
 
+    /// Checks the values given for through rows before any SQL: every field exists and its
+    /// value fits, and the fields of a wider link key are given.
+    fn check_values(&self, items: &Items) -> Result<()> {
+        let through = self.through;
+        for (_, values) in items {
+            for (name, value) in values {
+                let field = through.field(name).ok_or_else(|| {
+                    Error::invalid_query(&through.name, format!("no field `{name}`"))
+                })?;
+                validate_value(through, field, value)?;
+            }
+            for extra in &self.link_extra {
+                if !values.iter().any(|(n, _)| n == extra) {
+                    return Err(Error::validation(
+                        &through.name,
+                        extra,
+                        "is part of the relation's link key, so every add must give it",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts links for targets known to be unlinked, with the add hooks.
     async fn add_unlinked(
         &self,
@@ -905,15 +929,7 @@ impl WritePlan {
         if items.is_empty() {
             return Ok(outcome);
         }
-        let through = self.through;
-        if let Some((_, values)) = items.first() {
-            for (name, value) in values {
-                let field = through.field(name).ok_or_else(|| {
-                    Error::invalid_query(&through.name, format!("no field `{name}`"))
-                })?;
-                validate_value(through, field, value)?;
-            }
-        }
+        self.check_values(&items)?;
         let targets: Vec<Value> = items.iter().map(|(t, _)| t.clone()).collect();
         self.hooks
             .fire(
@@ -966,23 +982,7 @@ impl WritePlan {
         items: Items,
     ) -> Result<AddOutcome> {
         let through = self.through;
-        for (_, values) in &items {
-            for (name, value) in values {
-                let field = through.field(name).ok_or_else(|| {
-                    Error::invalid_query(&through.name, format!("no field `{name}`"))
-                })?;
-                validate_value(through, field, value)?;
-            }
-            for extra in &self.link_extra {
-                if !values.iter().any(|(n, _)| n == extra) {
-                    return Err(Error::validation(
-                        &through.name,
-                        extra,
-                        "is part of the relation's link key, so every add must give it",
-                    ));
-                }
-            }
-        }
+        self.check_values(&items)?;
         let items = self.dedupe(items);
         let mut outcome = AddOutcome::default();
         let Some(values) = items.first().map(|(_, v)| v.clone()) else {
@@ -1089,29 +1089,11 @@ impl WritePlan {
         on_existing: OnExisting,
     ) -> Result<AddOutcome> {
         let through = self.through;
-        for (_, values) in &items {
-            for extra in &self.link_extra {
-                if !values.iter().any(|(n, _)| n == extra) {
-                    return Err(Error::validation(
-                        &through.name,
-                        extra,
-                        "is part of the relation's link key, so every add must give it",
-                    ));
-                }
-            }
-        }
+        self.check_values(&items)?;
         let items = self.dedupe(items);
         let mut outcome = AddOutcome::default();
         if items.is_empty() {
             return Ok(outcome);
-        }
-        for (_, values) in &items {
-            for (name, value) in values {
-                let field = through.field(name).ok_or_else(|| {
-                    Error::invalid_query(&through.name, format!("no field `{name}`"))
-                })?;
-                validate_value(through, field, value)?;
-            }
         }
         // 1. The existing rows of the requested pairs, with the fields given.
         let compared: Vec<String> = {
