@@ -404,7 +404,7 @@ def table(header, rows):
 
 def run_throughline(args, repo):
     """Runs throughline-bench with the same arguments; returns its JSON results."""
-    out = os.path.join(tempfile.mkdtemp(prefix="tl-bench-"), "throughline.json")
+    out = os.path.join(SCRATCH, "throughline.json")
     command = [
         "cargo",
         "run",
@@ -462,7 +462,7 @@ def main():
     django_results = []
     settings_lines = []
     for target in targets:
-        out = os.path.join(tempfile.mkdtemp(prefix="django-bench-"), f"{target}.json")
+        out = os.path.join(SCRATCH, f"{target}.json")
         command = [
             sys.executable,
             os.path.abspath(__file__),
@@ -559,5 +559,12 @@ def main():
                 print(f"    … and {len(r['django_sql']) - len(shown)} more")
 
 
+# The driver's result files (removed at exit; each worker removes its own database).
+SCRATCH = None
+
 if __name__ == "__main__":
-    main()
+    SCRATCH = tempfile.mkdtemp(prefix="django-bench-results-")
+    try:
+        main()
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)

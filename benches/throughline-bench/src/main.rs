@@ -194,7 +194,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
     for n in sizes {
         for mut target in targets(&args, &format!("n{n}")).await? {
             let set_up = std::time::Instant::now();
-            let mut fixture = Fixture::create(&mut target, n).await?;
+            let mut fixture = match Fixture::create(&mut target, n).await {
+                Ok(fixture) => fixture,
+                Err(error) => {
+                    let _ = target.drop_database().await;
+                    return Err(error);
+                }
+            };
             println!(
                 "\n{} — N = {n} (data set up in {}; load average before: {})\n{}",
                 target.name,
@@ -202,7 +208,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 load_average(),
                 target.settings
             );
-            let results = runner::measure(&mut target, &mut fixture, &workloads, plan).await?;
+            // A failed check still removes the database (schema or folder) before reporting.
+            let results = match runner::measure(&mut target, &mut fixture, &workloads, plan).await {
+                Ok(results) => results,
+                Err(error) => {
+                    let _ = target.drop_database().await;
+                    return Err(error);
+                }
+            };
             println!("load average after: {}", load_average());
             if args.scaling {
                 print!("{}", report::scaling(&results));
