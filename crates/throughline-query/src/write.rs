@@ -211,37 +211,18 @@ fn where_expr(
     groups: &[FilterGroup],
     backend: Backend,
 ) -> Result<Option<Expr>> {
-    if groups.is_empty() {
-        return Ok(None);
-    }
-    let mut planner = JoinPlanner::new(backend, model, &model.table, "t");
-    let mut combined: Option<Expr> = None;
     let scopes = group_scopes(groups);
-    for (group, scope) in groups.iter().zip(&scopes) {
-        let expr = planner.filter_expr(&group.filter, *scope, group.exclude)?;
-        let expr = if group.exclude { expr.not() } else { expr };
-        combined = Some(match combined {
-            Some(acc) => acc.and(expr),
-            None => expr,
-        });
-    }
-    let Some(condition) = combined else {
+    let mut planner = JoinPlanner::new(backend, model, &model.table, "t");
+    let Some(condition) = combine(&mut planner, groups, &scopes)? else {
         return Ok(None);
     };
     if !planner.has_joins() {
         return Ok(Some(condition));
     }
+    // The same conditions, rendered again against an aliased copy of the table.
     let alias = "u0";
     let mut sub_planner = JoinPlanner::new(backend, model, alias, "u");
-    let mut sub_condition: Option<Expr> = None;
-    for (group, scope) in groups.iter().zip(&scopes) {
-        let expr = sub_planner.filter_expr(&group.filter, *scope, group.exclude)?;
-        let expr = if group.exclude { expr.not() } else { expr };
-        sub_condition = Some(match sub_condition {
-            Some(acc) => acc.and(expr),
-            None => expr,
-        });
-    }
+    let sub_condition = combine(&mut sub_planner, groups, &scopes)?;
     let pk = &model.pk().column;
     let mut select = Query::select();
     select
@@ -254,6 +235,24 @@ fn where_expr(
     Ok(Some(
         Expr::col((Alias::new(&model.table), Alias::new(pk))).in_subquery(select),
     ))
+}
+
+/// The `filter`/`exclude` calls ANDed together, rendered with `planner`.
+fn combine(
+    planner: &mut JoinPlanner,
+    groups: &[FilterGroup],
+    scopes: &[usize],
+) -> Result<Option<Expr>> {
+    let mut combined: Option<Expr> = None;
+    for (group, scope) in groups.iter().zip(scopes) {
+        let expr = planner.filter_expr(&group.filter, *scope, group.exclude)?;
+        let expr = if group.exclude { expr.not() } else { expr };
+        combined = Some(match combined {
+            Some(acc) => acc.and(expr),
+            None => expr,
+        });
+    }
+    Ok(combined)
 }
 
 /// An insert of one row per element of a key list, all other columns constant:

@@ -898,7 +898,13 @@ impl WritePlan {
     /// value fits, and the fields of a wider link key are given.
     fn check_values(&self, items: &Items) -> Result<()> {
         let through = self.through;
+        let mut checked: Option<&Values> = None;
         for (_, values) in items {
+            // The targets of one call usually share their values: check each set once.
+            if checked == Some(values) {
+                continue;
+            }
+            checked = Some(values);
             for (name, value) in values {
                 let field = through.field(name).ok_or_else(|| {
                     Error::invalid_query(&through.name, format!("no field `{name}`"))
