@@ -2,7 +2,12 @@
 //! information as the ORM call it stands for (SPEC §6), in plain structs, with the number
 //! of statements it ran.
 
-use std::collections::HashSet;
+/// The hand-written code hashes keys with foldhash, as throughline does: a careful engineer
+/// does not pay for SipHash on integer keys.
+pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// A map hashed as [`HashSet`].
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A through row, decoded straight into a struct.
 #[derive(Debug, Clone)]
@@ -70,7 +75,7 @@ pub struct Counted<T> {
 
 /// Keeps the first occurrence of each key, in order (the ORM deduplicates targets too).
 pub fn dedupe(ids: &[i64]) -> Vec<i64> {
-    let mut seen = HashSet::with_capacity(ids.len());
+    let mut seen = HashSet::with_capacity_and_hasher(ids.len(), Default::default());
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
@@ -90,7 +95,7 @@ pub fn split_inserted(wanted: &[i64], inserted: &HashSet<i64>) -> AddResult {
 
 /// Groups W4's rows by course, aligned with `courses` (as the ORM's prefetch returns them).
 pub fn group_links(courses: &[i64], rows: Vec<LinkRow>) -> Vec<Vec<LinkRow>> {
-    let mut index = std::collections::HashMap::with_capacity(courses.len());
+    let mut index = HashMap::with_capacity_and_hasher(courses.len(), Default::default());
     for (i, course) in courses.iter().enumerate() {
         index.insert(*course, i);
     }

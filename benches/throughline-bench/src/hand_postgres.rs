@@ -6,10 +6,9 @@
 //! sets leave one of the lists, as the ORM guarantees.
 
 use crate::hand::{
-    AddResult, Counted, EnrollmentRow, LinkRow, SetResult, StudentRow, dedupe, group_links,
-    split_inserted,
+    AddResult, Counted, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow, dedupe,
+    group_links, split_inserted,
 };
-use std::collections::HashSet;
 use tokio_postgres::{Client, Row, Statement};
 
 /// The prepared statements.

@@ -6,12 +6,11 @@
 //! operation (as throughline's own SQLite driver, SPEC §8.5).
 
 use crate::hand::{
-    AddResult, Counted, EnrollmentRow, LinkRow, SetResult, StudentRow, dedupe, group_links,
-    split_inserted,
+    AddResult, Counted, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow, dedupe,
+    group_links, split_inserted,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Bulk add: every new pair in one statement; the keys returned are the newly linked ones.

@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! cargo run --release -p throughline-bench -- [--n 10000] [--runs 7]
-//!     [--backend sqlite|postgres|all] [--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3]
-//!     [--only W1,W3]
+//!     [--backend sqlite|postgres|all] [--scaling] [--sql] [--json PATH] [--no-hand]
+//!     [--only W1,W3] [--side orm|hand|sync] [--sync full|normal]
 //! ```
 //!
 //! PostgreSQL is `THROUGHLINE_POSTGRES_URL` (default
@@ -26,13 +26,13 @@ mod runner;
 mod trace;
 
 use fixture::{Fixture, Target};
-use runner::{Measured, Plan, Workload};
+use runner::{Measured, Plan, Side, Workload};
 
 /// The error type of the benchmark: any error, with its message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "usage: throughline-bench [--n N] [--runs R] [--backend sqlite|postgres|all] \
-[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3]
+[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3] [--side S] [--sync full|normal]
 
   --n N          targets per relation (default 10000; W3 is always 1,000 adds)
   --runs R       measured runs per side after one warm-up (default 7)
@@ -43,6 +43,9 @@ const USAGE: &str = "usage: throughline-bench [--n N] [--runs R] [--backend sqli
   --json PATH    also write the results as JSON (read by benches/django/bench.py)
   --no-hand      run throughline only (for the Django comparison)
   --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3), for profiling
+  --side S       run one side only: orm, hand (async) or sync (bare rusqlite), for counting
+                 instructions under valgrind (benches/instructions.sh)
+  --sync MODE    SQLite at synchronous=full or normal only (default: both)
 ";
 
 /// The command line.
@@ -57,6 +60,8 @@ struct Args {
     json: Option<String>,
     hand: bool,
     only: Option<Vec<String>>,
+    side: Option<Side>,
+    sync: Option<bool>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +75,8 @@ fn parse_args() -> Result<Args, String> {
         json: None,
         hand: true,
         only: None,
+        side: None,
+        sync: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -109,6 +116,21 @@ fn parse_args() -> Result<Args, String> {
                 }
                 args.only = Some(list);
             }
+            "--side" => {
+                args.side = Some(match value("--side")?.as_str() {
+                    "orm" => Side::Orm,
+                    "hand" => Side::Hand,
+                    "sync" => Side::HandSync,
+                    other => return Err(format!("unknown side {other:?} (orm, hand, sync)")),
+                });
+            }
+            "--sync" => {
+                args.sync = Some(match value("--sync")?.as_str() {
+                    "full" => true,
+                    "normal" => false,
+                    other => return Err(format!("unknown synchronous mode {other:?}")),
+                });
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -147,8 +169,11 @@ fn postgres_url() -> String {
 async fn targets(args: &Args, tag: &str) -> Result<Vec<Target>, BoxError> {
     let mut out = Vec::new();
     if args.sqlite {
-        out.push(Target::sqlite(true, tag).await?);
-        out.push(Target::sqlite(false, tag).await?);
+        for full in [true, false] {
+            if args.sync.is_none_or(|only| only == full) {
+                out.push(Target::sqlite(full, tag).await?);
+            }
+        }
     }
     if args.postgres {
         match Target::postgres(&postgres_url(), tag).await? {
@@ -165,6 +190,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         runs: args.runs,
         hand: args.hand,
         trace: args.sql,
+        side: args.side,
     };
     if args.sql {
         trace::install();

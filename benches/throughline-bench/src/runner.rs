@@ -130,6 +130,8 @@ pub struct Plan {
     pub hand: bool,
     /// Whether to record throughline's per-statement timings in the last round.
     pub trace: bool,
+    /// Run this side only (for instruction counts under valgrind).
+    pub side: Option<Side>,
 }
 
 /// Measures `workloads` on `target` with `fixture`.
@@ -140,7 +142,15 @@ pub async fn measure(
     plan: Plan,
 ) -> Result<Vec<Measured>, BoxError> {
     let mut sides = vec![Side::Orm];
-    if plan.hand {
+    if let Some(only) = plan.side {
+        // PostgreSQL has no synchronous hand-written side: its hand side is tokio-postgres.
+        let sqlite = matches!(target.hand, Hand::Sqlite { .. });
+        sides = vec![if only == Side::HandSync && !sqlite {
+            Side::Hand
+        } else {
+            only
+        }];
+    } else if plan.hand {
         sides.push(Side::Hand);
         if matches!(target.hand, Hand::Sqlite { .. }) {
             sides.push(Side::HandSync);
@@ -200,7 +210,7 @@ pub async fn measure(
                 .position(|s| *s == side)
                 .map(|i| median(&mut times[i].clone()))
         };
-        let orm_times = &times[0];
+        let orm_times = &times[sides.iter().position(|s| *s == Side::Orm).unwrap_or(0)];
         let range = (
             orm_times.iter().min().copied().unwrap_or_default(),
             orm_times.iter().max().copied().unwrap_or_default(),

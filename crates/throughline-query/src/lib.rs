@@ -15,6 +15,7 @@ pub mod filter;
 pub mod path;
 pub mod render;
 pub mod select;
+mod shape_cache;
 pub mod write;
 
 pub use ddl::{create_table, create_table_with, drop_table};

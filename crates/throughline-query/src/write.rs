@@ -5,6 +5,7 @@
 
 use crate::render::{Statement, build, to_sea};
 use crate::select::{FilterGroup, JoinPlanner, group_scopes};
+use crate::shape_cache;
 use sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use throughline_core::{Backend, Error, ModelMeta, Result, Value};
 
@@ -59,8 +60,67 @@ pub struct InsertQuery {
 }
 
 impl InsertQuery {
-    /// Renders the insert for `backend`.
+    /// Renders the insert for `backend`. A one-row insert reuses the text rendered for an
+    /// earlier one of the same shape (table, columns, conflict handling, returned columns,
+    /// value kinds), with its own values as parameters.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
+        let Some(shape) = self.shape(backend) else {
+            return self.render_tree(backend);
+        };
+        let params: Vec<Value> = self.rows.iter().flatten().cloned().collect();
+        if let Some(sql) = shape_cache::get(&shape) {
+            return Ok(Statement { sql, params });
+        }
+        let stmt = self.render_tree(backend)?;
+        if stmt.params == params {
+            shape_cache::put(shape, &stmt.sql);
+        }
+        Ok(stmt)
+    }
+
+    /// What decides a one-row insert's text: backend, table, columns, conflict handling,
+    /// returned columns and the kind of each value. `None` for other inserts, and for an
+    /// unknown field (rendering reports it).
+    fn shape(&self, backend: Backend) -> Option<String> {
+        let [row] = self.rows.as_slice() else {
+            return None;
+        };
+        let model = self.model;
+        let mut key = String::with_capacity(160);
+        let columns = |key: &mut String, names: &[String]| -> Option<()> {
+            for name in names {
+                key.push('\u{1f}');
+                key.push_str(&model.field(name)?.column);
+            }
+            key.push('\u{1e}');
+            Some(())
+        };
+        key.push_str(match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        });
+        key.push('\u{1e}');
+        key.push_str(&model.table);
+        columns(&mut key, &self.fields)?;
+        match &self.conflict {
+            Conflict::Error => key.push('E'),
+            Conflict::Ignore => key.push('I'),
+            Conflict::Update { target, fields } => {
+                key.push('U');
+                columns(&mut key, target)?;
+                columns(&mut key, fields)?;
+            }
+        }
+        columns(&mut key, &self.returning)?;
+        for value in row {
+            key.push_str(value.kind_name());
+            key.push(',');
+        }
+        Some(key)
+    }
+
+    /// Renders the insert through sea-query.
+    fn render_tree(&self, backend: Backend) -> Result<Statement> {
         let caps = backend.capabilities();
         let model = self.model;
         let column = |name: &String| -> Result<Alias> {
@@ -371,5 +431,74 @@ fn pg_type(ty: throughline_core::FieldType) -> &'static str {
         T::Json => "jsonb",
         T::Uuid => "uuid",
         T::Bytes => "bytea",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use throughline_core::{FieldMeta, FieldType};
+
+    fn tag() -> &'static ModelMeta {
+        let mut id = FieldMeta::new("id", FieldType::AutoI64);
+        id.primary_key = true;
+        let mut name = FieldMeta::new("name", FieldType::String { max_length: None });
+        name.column = "label".into();
+        let rank = FieldMeta::new("rank", FieldType::I64);
+        Box::leak(Box::new(ModelMeta::new(
+            "CachedTag",
+            "cached_tag",
+            vec![id, name, rank],
+        )))
+    }
+
+    fn one_row(values: Vec<Value>, conflict: Conflict) -> InsertQuery {
+        InsertQuery {
+            model: tag(),
+            fields: vec!["name".into(), "rank".into()],
+            rows: vec![values],
+            conflict,
+            returning: vec!["id".into()],
+        }
+    }
+
+    /// A cached text is the text sea-query writes, and the parameters are each call's own.
+    #[test]
+    fn one_row_inserts_of_a_shape_share_their_text() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let first = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
+            let second = one_row(vec!["b".into(), 2i64.into()], Conflict::Error);
+            let rendered = first.render(backend).unwrap();
+            let cached = second.render(backend).unwrap();
+            assert_eq!(cached, second.render_tree(backend).unwrap());
+            assert_eq!(rendered.sql, cached.sql);
+            assert_eq!(cached.params, vec![Value::from("b"), Value::I64(2)]);
+            // Another conflict handling, value kind or backend is another text.
+            let ignore = one_row(vec!["c".into(), 3i64.into()], Conflict::Ignore);
+            assert_eq!(
+                ignore.render(backend).unwrap(),
+                ignore.render_tree(backend).unwrap()
+            );
+            assert_ne!(ignore.render(backend).unwrap().sql, cached.sql);
+            let null = one_row(vec!["d".into(), Value::Null], Conflict::Error);
+            assert_eq!(
+                null.render(backend).unwrap(),
+                null.render_tree(backend).unwrap()
+            );
+        }
+        let sqlite = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
+        assert_ne!(
+            sqlite.render(Backend::Sqlite).unwrap().sql,
+            sqlite.render(Backend::Postgres).unwrap().sql
+        );
+    }
+
+    /// An unknown field is still reported, cached shape or not.
+    #[test]
+    fn an_unknown_field_is_an_error() {
+        let mut query = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
+        query.fields[1] = "missing".into();
+        let error = query.render(Backend::Sqlite).unwrap_err();
+        assert!(error.to_string().contains("missing"), "{error}");
     }
 }

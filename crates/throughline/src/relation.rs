@@ -4,9 +4,8 @@
 
 use crate::Model;
 use crate::fields::Rel;
-use crate::m2m::KeyBuf;
+use crate::m2m::{KeyBuf, KeyMap};
 use crate::queryset::QuerySet;
-use std::collections::HashMap;
 use throughline_core::{Error, Result, Value};
 use throughline_db::Executor;
 use throughline_query::{FieldPath, Filter, FilterGroup, Lookup};
@@ -80,7 +79,7 @@ impl<T: Model, C: Model> Rel<T, C> {
         ))])
         .all(exec)
         .await?;
-        let mut groups: HashMap<KeyBuf, Vec<C>> = HashMap::new();
+        let mut groups: KeyMap<KeyBuf, Vec<C>> = KeyMap::default();
         for child in children {
             let key = child.field_value(&field).unwrap_or(Value::Null);
             groups.entry(KeyBuf::of(&key)).or_default().push(child);

@@ -1,0 +1,48 @@
+//! Owns the cache of rendered SQL text by statement shape.
+//!
+//! Rendering with sea-query builds a statement tree and writes it out: about 13,000
+//! instructions for a one-row insert, as much as SQLite then spends running it (counted with
+//! callgrind, `benches/instructions.sh`). A statement whose parameters are exactly its
+//! values, in order, renders the same text for every statement of the same shape (table,
+//! columns, conflict handling, returned columns, row count, value kinds), so the text is
+//! kept and only the parameters change. A shape is cached only after a rendering showed
+//! that property (a value sea-query writes inline, or a `NaN`, keeps its shape uncached),
+//! so a cached text is always the text sea-query would write. Written by hand: no crate
+//! caches sea-query output, and the key is specific to our statements.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Shapes kept at most; the cache is emptied when full (an application has a bounded number
+/// of statement shapes, so this only bounds a pathological caller).
+const CAPACITY: usize = 1024;
+
+static TEXTS: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+
+/// The SQL text rendered before for `shape`, if any.
+pub(crate) fn get(shape: &str) -> Option<String> {
+    let texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    texts.as_ref()?.get(shape).cloned()
+}
+
+/// Keeps `sql` as the text of `shape`.
+pub(crate) fn put(shape: String, sql: &str) {
+    let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let map = texts.get_or_insert_with(HashMap::new);
+    if map.len() >= CAPACITY {
+        map.clear();
+    }
+    map.insert(shape, sql.to_owned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_and_returns_texts() {
+        assert_eq!(get("test-shape-a"), None);
+        put("test-shape-a".into(), "SELECT 1");
+        assert_eq!(get("test-shape-a").as_deref(), Some("SELECT 1"));
+    }
+}
