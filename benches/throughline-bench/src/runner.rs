@@ -66,14 +66,6 @@ impl Workload {
             Workload::Filter => n / 10,
         }
     }
-
-    /// Whether the ORM runs it in a transaction (every relation write does).
-    fn orm_transaction(self) -> bool {
-        matches!(
-            self,
-            Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds
-        )
-    }
 }
 
 /// Who runs a workload.
@@ -160,6 +152,7 @@ pub async fn measure(
     for &workload in workloads {
         let mut times: Vec<Vec<Duration>> = sides.iter().map(|_| Vec::new()).collect();
         let mut orm_sql = Vec::new();
+        let mut orm_transaction = false;
         let mut hand_statements = None;
         let mut orm_trace = None;
         for round in 0..=plan.runs {
@@ -178,7 +171,10 @@ pub async fn measure(
                     orm_trace = Some((crate::trace::take(), elapsed));
                 }
                 match (side, statements) {
-                    (Side::Orm, Stmts::Sql(sql)) => orm_sql = sql,
+                    (Side::Orm, Stmts::Sql(sql, transactions)) => {
+                        orm_sql = sql;
+                        orm_transaction = transactions > 0;
+                    }
                     (Side::Hand, Stmts::Count(count)) => hand_statements = Some(count),
                     _ => {}
                 }
@@ -223,7 +219,7 @@ pub async fn measure(
             hand: median_of(Side::Hand),
             hand_sync: median_of(Side::HandSync),
             orm_range: range,
-            orm_statements: (orm_count, workload.orm_transaction()),
+            orm_statements: (orm_count, orm_transaction),
             hand_statements: hand_statements.map(|(count, tx)| (count as f64 / calls as f64, tx)),
             orm_plans: if plan.trace {
                 query_plans(&target.hand, &orm_sql)
@@ -272,9 +268,10 @@ fn median(times: &mut [Duration]) -> Duration {
     }
 }
 
-/// What a side tells about its statements: throughline's SQL, or the hand-written count.
+/// What a side tells about its statements: throughline's SQL and how many of its operations
+/// ran in a transaction, or the hand-written count.
 enum Stmts {
-    Sql(Vec<String>),
+    Sql(Vec<String>, usize),
     Count((usize, bool)),
     None,
 }
@@ -292,7 +289,11 @@ async fn run_one(
         Side::Orm if counting => {
             let counting = Counting::new(&target.db);
             let (elapsed, summary) = run_orm(&counting, fixture, workload).await?;
-            (elapsed, summary, Stmts::Sql(counting.statements()))
+            (
+                elapsed,
+                summary,
+                Stmts::Sql(counting.statements(), counting.transactions()),
+            )
         }
         Side::Orm => {
             let (elapsed, summary) = run_orm(&target.db, fixture, workload).await?;

@@ -22,6 +22,7 @@ use throughline_query::Statement;
 pub struct Counting<E> {
     inner: E,
     log: Arc<Mutex<Vec<String>>>,
+    transactions: Arc<Mutex<usize>>,
 }
 
 impl<E: Executor> Counting<E> {
@@ -30,6 +31,27 @@ impl<E: Executor> Counting<E> {
         Counting {
             inner,
             log: Arc::new(Mutex::new(Vec::new())),
+            transactions: Arc::new(Mutex::new(0)),
+        }
+    }
+
+    /// The number of operations that ran in a transaction of their own (or a savepoint of
+    /// the caller's), as opposed to one autocommit statement or reads.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Counting, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let counting = Counting::new(&db);
+    /// counting.run(Access::Atomic, op(|_conn| Box::pin(async { Ok(()) }))).await?;
+    /// counting.run(Access::Read, op(|_conn| Box::pin(async { Ok(()) }))).await?;
+    /// assert_eq!(counting.transactions(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn transactions(&self) -> usize {
+        match self.transactions.lock() {
+            Ok(count) => *count,
+            Err(poisoned) => *poisoned.into_inner(),
         }
     }
 
@@ -46,11 +68,15 @@ impl<E: Executor> Counting<E> {
         }
     }
 
-    /// Forgets the recorded statements.
+    /// Forgets the recorded statements and transactions.
     pub fn reset(&self) {
         match self.log.lock() {
             Ok(mut log) => log.clear(),
             Err(poisoned) => poisoned.into_inner().clear(),
+        }
+        match self.transactions.lock() {
+            Ok(mut count) => *count = 0,
+            Err(poisoned) => *poisoned.into_inner() = 0,
         }
     }
 }
@@ -104,6 +130,12 @@ impl<E: Executor> Executor for Counting<E> {
         access: Access,
         op: Op<T>,
     ) -> impl Future<Output = Result<T>> + Send {
+        if matches!(access, Access::Atomic | Access::Schema) {
+            match self.transactions.lock() {
+                Ok(mut count) => *count += 1,
+                Err(poisoned) => *poisoned.into_inner() += 1,
+            }
+        }
         let log = self.log.clone();
         self.inner.run(
             access,

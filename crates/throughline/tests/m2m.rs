@@ -886,7 +886,10 @@ async fn bulk_add_is_a_constant_number_of_statements(db: Database) {
     // Lock (PostgreSQL), read the existing pairs, one insert: the same three statements,
     // with the same SQL text, whatever the number of targets.
     let big = counting.statements();
-    assert!(big.len() <= 3, "{} statements: {big:?}", big.len());
+    // The pair's unique constraint makes the insert idempotent: one autocommit
+    // `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`, no lock, no transaction.
+    assert_eq!(big.len(), 1, "{big:?}");
+    assert_eq!(counting.transactions(), 0);
     let art = Course {
         id: None,
         title: "art".into(),
@@ -914,6 +917,16 @@ async fn bulk_add_is_a_constant_number_of_statements(db: Database) {
     assert_eq!(again.already_linked.len(), 10_000);
     assert!(counting.count() <= 2, "{:?}", counting.statements());
     assert_eq!(math.students().count(&db).await.unwrap(), 10_000);
+    // A set reads, deletes and inserts: one transaction, statements independent of N.
+    counting.reset();
+    let outcome = math
+        .students()
+        .set_with(&students[1_000..], grade("B"), &counting)
+        .await
+        .unwrap();
+    assert_eq!(outcome.removed.len(), 1_000);
+    assert_eq!(counting.transactions(), 1);
+    assert!(counting.count() <= 4, "{:?}", counting.statements());
 }
 
 /// 50 tasks add the same pair at once: one row, every call succeeds.
