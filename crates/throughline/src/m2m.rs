@@ -1324,18 +1324,41 @@ impl WritePlan {
         };
         if let Some(groups) = groups {
             for (varying, keys, constants) in groups {
+                // The other key is one constant: only the varying one comes back.
+                let constant = constants
+                    .iter()
+                    .find(|(name, _)| {
+                        *name != varying
+                            && (*name == self.source_field || *name == self.target_field)
+                    })
+                    .map(|(_, value)| KeyBuf::of(value));
+                let varying_is_source = varying == self.source_field;
                 let stmt = throughline_query::ArrayInsert {
                     model: through,
-                    varying,
+                    varying: varying.clone(),
                     keys,
                     constants,
                     conflict: conflict_fields.clone(),
-                    returning: returning.clone(),
+                    returning: vec![varying],
                 }
                 .render(backend)?;
-                conn.query(&stmt, &mut record)
-                    .await
-                    .map_err(|e| attach_model(e, through))?;
+                conn.query(&stmt, &mut |row| {
+                    let key = KeyBuf::of(&<Value as Decode>::decode(row, 0)?);
+                    let Some(constant) = &constant else {
+                        return Err(Error::invalid_query(
+                            &through.name,
+                            "an array insert without its constant key",
+                        ));
+                    };
+                    inserted.insert(if varying_is_source {
+                        (key, constant.clone())
+                    } else {
+                        (constant.clone(), key)
+                    });
+                    Ok(())
+                })
+                .await
+                .map_err(|e| attach_model(e, through))?;
             }
             return Ok(inserted);
         }
