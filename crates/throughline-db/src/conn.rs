@@ -38,6 +38,32 @@ impl Row<'_> {
         self.len() == 0
     }
 
+    /// Whether column `index` is NULL, read without decoding the value (a LEFT JOIN's
+    /// missing row, say). An index past the last column is an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Database, Executor, op};
+    /// use throughline_query::Statement;
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let nulls = db
+    ///     .run(Access::Read, op(|conn| Box::pin(async move {
+    ///         let mut nulls = Vec::new();
+    ///         let stmt = Statement::new("SELECT NULL, 1", vec![]);
+    ///         conn.query(&stmt, &mut |row| {
+    ///             nulls.push((row.is_null(0)?, row.is_null(1)?));
+    ///             Ok(())
+    ///         }).await?;
+    ///         Ok(nulls)
+    ///     })))
+    ///     .await?;
+    /// assert_eq!(nulls, vec![(true, false)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn is_null(&self, index: usize) -> throughline_core::Result<bool> {
+        crate::decode::is_null(self, index)
+    }
+
     /// Decodes column `index` as `T`.
     pub fn get<T: crate::Decode>(&self, index: usize) -> Result<T> {
         T::decode(self, index)

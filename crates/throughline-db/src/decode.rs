@@ -172,19 +172,23 @@ impl Decode for uuid::Uuid {
 
 impl<T: Decode> Decode for Option<T> {
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        let null = match row {
-            Row::Sqlite(r) => matches!(sqlite_ref(r, index)?, ValueRef::Null),
-            Row::Postgres(r) => {
-                let raw: Option<RawPresence> = pg_get(r, index)?;
-                raw.is_none()
-            }
-        };
-        if null {
+        if is_null(row, index)? {
             Ok(None)
         } else {
             T::decode(row, index).map(Some)
         }
     }
+}
+
+/// Whether column `index` of `row` is NULL, without decoding it.
+pub(crate) fn is_null(row: &Row<'_>, index: usize) -> Result<bool> {
+    Ok(match row {
+        Row::Sqlite(r) => matches!(sqlite_ref(r, index)?, ValueRef::Null),
+        Row::Postgres(r) => {
+            let raw: Option<RawPresence> = pg_get(r, index)?;
+            raw.is_none()
+        }
+    })
 }
 
 /// Accepts any PostgreSQL type, only to learn whether the column is NULL.

@@ -290,7 +290,7 @@ impl<T: Model> RelatedSlot for ForeignKey<T> {
             .iter()
             .position(|f| f.primary_key)
             .unwrap_or(0);
-        if <Value as Decode>::decode(row, start + pk_index)?.is_null() {
+        if row.is_null(start + pk_index)? {
             return Ok(());
         }
         self.set_loaded(T::from_row(row, start)?);
