@@ -794,6 +794,17 @@ type Items = Vec<(Value, Values)>;
 /// call (10,000 targets do not copy them 10,000 times).
 type Values = Arc<[(String, Value)]>;
 
+/// The defaults of a through model's fields, computed once per call: a few fields, so a
+/// list searched by name (no hashing).
+#[derive(Default)]
+struct Defaults<'m>(Vec<(&'m str, Value)>);
+
+impl Defaults<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
 /// Rows inserted by one array insert: the varying field, its keys, the constant values.
 type ArrayGroup = (String, Vec<Value>, Vec<(String, Value)>);
 
@@ -1278,7 +1289,7 @@ impl WritePlan {
         let through = self.through;
         let now = Value::from(chrono::Utc::now());
         // Defaults computed once per call, shared by every row.
-        let mut defaults: HashMap<String, Value> = HashMap::new();
+        let mut defaults = Defaults::default();
         let mut fields = Vec::new();
         for field in &through.fields {
             if field.is_auto() {
@@ -1296,7 +1307,7 @@ impl WritePlan {
                 DefaultValue::None => None,
             };
             if let Some(value) = default {
-                defaults.insert(field.name.clone(), value);
+                defaults.0.push((&field.name, value));
             }
         }
         let backend = conn.backend();
@@ -1394,15 +1405,19 @@ impl WritePlan {
             },
             None => Conflict::Error,
         };
-        for chunk in built.chunks(per_statement) {
-            let stmt = InsertQuery {
-                model: through,
-                fields: fields.clone(),
-                rows: chunk.to_vec(),
-                conflict: conflict.clone(),
-                returning: returning.clone(),
-            }
-            .render(backend)?;
+        // One query, its rows moved in chunk by chunk (a single row copies nothing).
+        let mut query = InsertQuery {
+            model: through,
+            fields,
+            rows: Vec::new(),
+            conflict,
+            returning,
+        };
+        let mut rest = built;
+        while !rest.is_empty() {
+            let tail = rest.split_off(per_statement.min(rest.len()));
+            query.rows = std::mem::replace(&mut rest, tail);
+            let stmt = query.render(backend)?;
             conn.query(&stmt, &mut record)
                 .await
                 .map_err(|e| attach_model(e, through))?;
@@ -1418,7 +1433,7 @@ impl WritePlan {
         &self,
         rows: &[NewRow<'_>],
         fields: &[String],
-        defaults: &HashMap<String, Value>,
+        defaults: &Defaults<'_>,
     ) -> Result<Option<Vec<ArrayGroup>>> {
         let Some(first) = rows.first() else {
             return Ok(Some(Vec::new()));

@@ -19,6 +19,7 @@ backend_tests!(
     reference_6_filters_across_the_relation,
     policies_update_and_fail,
     add_each_gives_each_target_its_values,
+    add_each_splits_rows_under_the_bind_limit,
     set_dry_run_writes_nothing,
     create_links_a_new_target,
     reverse_side_reads_and_writes,
@@ -466,6 +467,69 @@ async fn add_each_gives_each_target_its_values(db: Database) {
         rows(&db).await,
         pairs(&[("alice", "A"), ("bob", "B"), ("carol", "C")])
     );
+}
+
+/// Per-target values cannot share one array insert: the rows go in multi-row inserts, as
+/// many as the backend's parameter limit needs, and every row keeps its own values.
+async fn add_each_splits_rows_under_the_bind_limit(db: Database) {
+    let (math, ..) = setup(&db).await;
+    let n = 14_000;
+    let students = Student::objects()
+        .bulk_create(
+            (0..n).map(|i| student(&format!("each{i:05}"))).collect(),
+            Conflict::Error,
+            &db,
+        )
+        .await
+        .unwrap();
+    let grades = ["A", "B", "C"];
+    let counting = Counting::new(&db);
+    let outcome = math
+        .students()
+        .add_each(
+            students
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, grade(grades[i % 3]))),
+            &counting,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.linked.len(), n);
+    let columns = Enrollment::meta()
+        .fields
+        .iter()
+        .filter(|f| !f.is_auto())
+        .count();
+    let per_statement = db.backend().capabilities().max_bind_params / columns;
+    let inserts = counting
+        .statements()
+        .iter()
+        .filter(|sql| sql.starts_with("INSERT"))
+        .count();
+    assert_eq!(
+        inserts,
+        n.div_ceil(per_statement),
+        "{per_statement} rows each"
+    );
+    assert!(
+        inserts >= 2,
+        "the test must split: {per_statement} rows each"
+    );
+    let mut stored: Vec<(i64, String)> = Enrollment::objects()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.student.key().as_i64().unwrap(), e.grade))
+        .collect();
+    stored.sort();
+    let expected: Vec<(i64, String)> = students
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.unwrap(), grades[i % 3].to_owned()))
+        .collect();
+    assert_eq!(stored, expected);
 }
 
 async fn set_dry_run_writes_nothing(db: Database) {
