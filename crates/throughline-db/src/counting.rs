@@ -5,6 +5,7 @@
 use crate::conn::{Access, BoxFuture, Conn, Op, RowFn};
 use crate::executor::Executor;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use throughline_core::{Backend, Result};
 use throughline_query::Statement;
@@ -22,7 +23,7 @@ use throughline_query::Statement;
 pub struct Counting<E> {
     inner: E,
     log: Arc<Mutex<Vec<String>>>,
-    transactions: Arc<Mutex<usize>>,
+    transactions: Arc<AtomicUsize>,
 }
 
 impl<E: Executor> Counting<E> {
@@ -31,7 +32,7 @@ impl<E: Executor> Counting<E> {
         Counting {
             inner,
             log: Arc::new(Mutex::new(Vec::new())),
-            transactions: Arc::new(Mutex::new(0)),
+            transactions: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -49,10 +50,7 @@ impl<E: Executor> Counting<E> {
     /// # Ok(()) }
     /// ```
     pub fn transactions(&self) -> usize {
-        match self.transactions.lock() {
-            Ok(count) => *count,
-            Err(poisoned) => *poisoned.into_inner(),
-        }
+        self.transactions.load(Ordering::Relaxed)
     }
 
     /// The number of statements recorded.
@@ -74,10 +72,7 @@ impl<E: Executor> Counting<E> {
             Ok(mut log) => log.clear(),
             Err(poisoned) => poisoned.into_inner().clear(),
         }
-        match self.transactions.lock() {
-            Ok(mut count) => *count = 0,
-            Err(poisoned) => *poisoned.into_inner() = 0,
-        }
+        self.transactions.store(0, Ordering::Relaxed);
     }
 }
 
@@ -131,10 +126,7 @@ impl<E: Executor> Executor for Counting<E> {
         op: Op<T>,
     ) -> impl Future<Output = Result<T>> + Send {
         if matches!(access, Access::Atomic | Access::Schema) {
-            match self.transactions.lock() {
-                Ok(mut count) => *count += 1,
-                Err(poisoned) => *poisoned.into_inner() += 1,
-            }
+            self.transactions.fetch_add(1, Ordering::Relaxed);
         }
         let log = self.log.clone();
         self.inner.run(

@@ -11,29 +11,28 @@
 //! caches sea-query output, and the key is specific to our statements.
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 /// Shapes kept at most; the cache is emptied when full (an application has a bounded number
 /// of statement shapes, so this only bounds a pathological caller).
 const CAPACITY: usize = 1024;
 
 /// Read far more often than written: concurrent inserts share the read lock.
-static TEXTS: RwLock<Option<HashMap<String, String>>> = RwLock::new(None);
+static TEXTS: LazyLock<RwLock<HashMap<String, String>>> = LazyLock::new(Default::default);
 
 /// The SQL text rendered before for `shape`, if any.
 pub(crate) fn get(shape: &str) -> Option<String> {
     let texts = TEXTS.read().unwrap_or_else(PoisonError::into_inner);
-    texts.as_ref()?.get(shape).cloned()
+    texts.get(shape).cloned()
 }
 
 /// Keeps `sql` as the text of `shape`.
 pub(crate) fn put(shape: String, sql: &str) {
     let mut texts = TEXTS.write().unwrap_or_else(PoisonError::into_inner);
-    let map = texts.get_or_insert_with(HashMap::new);
-    if map.len() >= CAPACITY {
-        map.clear();
+    if texts.len() >= CAPACITY {
+        texts.clear();
     }
-    map.insert(shape, sql.to_owned());
+    texts.insert(shape, sql.to_owned());
 }
 
 #[cfg(test)]

@@ -805,8 +805,17 @@ impl Defaults<'_> {
     }
 }
 
-/// Rows inserted by one array insert: the varying field, its keys, the constant values.
-type ArrayGroup = (String, Vec<Value>, Vec<(String, Value)>);
+/// Rows inserted by one array insert, which differ only in one key.
+struct ArrayGroup {
+    /// The key field that varies (the target for forward rows, the source for mirror rows).
+    varying: String,
+    /// Its values, one per row.
+    keys: Vec<Value>,
+    /// The other key, the same for every row.
+    constant: Value,
+    /// Every other field's value, the constant key's included.
+    constants: Vec<(String, Value)>,
+}
 
 /// A through row to insert: source key, target key, and the values given.
 type NewRow<'a> = (Value, Value, &'a Values);
@@ -1316,14 +1325,7 @@ impl WritePlan {
             target.extend(self.link_extra.iter().cloned());
             target
         });
-        let returning = vec![self.source_field.clone(), self.target_field.clone()];
         let mut inserted = KeySet::default();
-        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
-            let s = <Value as Decode>::decode(row, 0)?;
-            let t = <Value as Decode>::decode(row, 1)?;
-            inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
-            Ok(())
-        };
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
@@ -1334,33 +1336,21 @@ impl WritePlan {
             None
         };
         if let Some(groups) = groups {
-            for (varying, keys, constants) in groups {
+            for group in groups {
                 // The other key is one constant: only the varying one comes back.
-                let constant = constants
-                    .iter()
-                    .find(|(name, _)| {
-                        *name != varying
-                            && (*name == self.source_field || *name == self.target_field)
-                    })
-                    .map(|(_, value)| KeyBuf::of(value));
-                let varying_is_source = varying == self.source_field;
+                let constant = KeyBuf::of(&group.constant);
+                let varying_is_source = group.varying == self.source_field;
                 let stmt = throughline_query::ArrayInsert {
                     model: through,
-                    varying: varying.clone(),
-                    keys,
-                    constants,
+                    varying: group.varying.clone(),
+                    keys: group.keys,
+                    constants: group.constants,
                     conflict: conflict_fields.clone(),
-                    returning: vec![varying],
+                    returning: vec![group.varying],
                 }
                 .render(backend)?;
                 conn.query(&stmt, &mut |row| {
                     let key = KeyBuf::of(&<Value as Decode>::decode(row, 0)?);
-                    let Some(constant) = &constant else {
-                        return Err(Error::invalid_query(
-                            &through.name,
-                            "an array insert without its constant key",
-                        ));
-                    };
                     inserted.insert(if varying_is_source {
                         (key, constant.clone())
                     } else {
@@ -1373,7 +1363,15 @@ impl WritePlan {
             }
             return Ok(inserted);
         }
-        // Per-row values (add_each): multi-row inserts under the bind limit.
+        // Per-row values (add_each): multi-row inserts under the bind limit, returning both
+        // keys of each new row.
+        let returning = vec![self.source_field.clone(), self.target_field.clone()];
+        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
+            let s = <Value as Decode>::decode(row, 0)?;
+            let t = <Value as Decode>::decode(row, 1)?;
+            inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
+            Ok(())
+        };
         let mut built = Vec::with_capacity(rows.len());
         for (source, target, values) in rows {
             let mut row = Vec::with_capacity(fields.len());
@@ -1479,7 +1477,12 @@ impl WritePlan {
                 };
                 constants.push((name.clone(), value));
             }
-            out.push((varying.clone(), keys, constants));
+            out.push(ArrayGroup {
+                varying: varying.clone(),
+                keys,
+                constant: constant.clone(),
+                constants,
+            });
         }
         Ok(Some(out))
     }
