@@ -60,11 +60,48 @@ impl Row<'_> {
     /// assert_eq!(nulls, vec![(true, false)]);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn is_null(&self, index: usize) -> throughline_core::Result<bool> {
         crate::decode::is_null(self, index)
     }
 
+    /// Decodes column `index` as a [`Value`](throughline_core::Value) of the declared
+    /// type `ty`, which is how keys are read: an integer comes back at its declared width
+    /// on both backends, and PostgreSQL skips the per-row lookup of the column's type that
+    /// decoding an untyped `Value` needs. NULL is `Value::Null`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_core::{FieldType, Value};
+    /// use throughline_db::{Access, Database, Executor, op};
+    /// use throughline_query::Statement;
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let values = db
+    ///     .run(Access::Read, op(|conn| Box::pin(async move {
+    ///         let mut values = Vec::new();
+    ///         let stmt = Statement::new("SELECT 7, NULL", vec![]);
+    ///         conn.query(&stmt, &mut |row| {
+    ///             values.push(row.value_as(0, FieldType::I32)?);
+    ///             values.push(row.value_as(1, FieldType::I64)?);
+    ///             Ok(())
+    ///         }).await?;
+    ///         Ok(values)
+    ///     })))
+    ///     .await?;
+    /// assert_eq!(values, vec![Value::I32(7), Value::Null]);
+    /// # Ok(()) }
+    /// ```
+    #[inline]
+    pub fn value_as(
+        &self,
+        index: usize,
+        ty: throughline_core::FieldType,
+    ) -> throughline_core::Result<throughline_core::Value> {
+        crate::decode::typed_value(self, index, ty)
+    }
+
     /// Decodes column `index` as `T`.
+    #[inline]
     pub fn get<T: crate::Decode>(&self, index: usize) -> Result<T> {
         T::decode(self, index)
     }

@@ -6,14 +6,27 @@ use crate::conn::Row;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::ValueRef;
 use throughline_core::value::parse_datetime;
-use throughline_core::{Error, Result, Value};
+use throughline_core::{Error, FieldType, Result, Value};
 
 /// A Rust type that can be read from a column.
 pub trait Decode: Sized {
     /// Reads column `index` of `row`.
     fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
+
+    /// Reads column `index` of `row`, NULL as `None`. The default asks whether the
+    /// column is NULL and then decodes it; the integer and text types override it to read
+    /// the column once.
+    #[inline]
+    fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+        if is_null(row, index)? {
+            Ok(None)
+        } else {
+            Self::decode(row, index).map(Some)
+        }
+    }
 }
 
+#[cold]
 fn decode_error(index: usize, reason: impl std::fmt::Display) -> Error {
     Error::Decode {
         column: index.to_string(),
@@ -21,10 +34,12 @@ fn decode_error(index: usize, reason: impl std::fmt::Display) -> Error {
     }
 }
 
+#[inline]
 fn sqlite_ref<'a>(row: &'a rusqlite::Row<'a>, index: usize) -> Result<ValueRef<'a>> {
     row.get_ref(index).map_err(|e| decode_error(index, e))
 }
 
+#[inline]
 fn pg_get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a tokio_postgres::Row,
     index: usize,
@@ -32,6 +47,7 @@ fn pg_get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row.try_get(index).map_err(|e| decode_error(index, e))
 }
 
+#[inline]
 fn sqlite_text<'a>(value: ValueRef<'a>, index: usize) -> Result<&'a str> {
     match value {
         ValueRef::Text(bytes) => std::str::from_utf8(bytes).map_err(|e| decode_error(index, e)),
@@ -42,6 +58,7 @@ fn sqlite_text<'a>(value: ValueRef<'a>, index: usize) -> Result<&'a str> {
     }
 }
 
+#[inline]
 fn sqlite_int(value: ValueRef<'_>, index: usize) -> Result<i64> {
     match value {
         ValueRef::Integer(v) => Ok(v),
@@ -55,6 +72,7 @@ fn sqlite_int(value: ValueRef<'_>, index: usize) -> Result<i64> {
 macro_rules! decode_int {
     ($($ty:ty),*) => {$(
         impl Decode for $ty {
+            #[inline]
             fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
                 match row {
                     Row::Sqlite(r) => {
@@ -64,12 +82,26 @@ macro_rules! decode_int {
                     Row::Postgres(r) => pg_get::<$ty>(r, index),
                 }
             }
+
+            #[inline]
+            fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+                match row {
+                    Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                        ValueRef::Null => Ok(None),
+                        value => <$ty>::try_from(sqlite_int(value, index)?)
+                            .map(Some)
+                            .map_err(|e| decode_error(index, e)),
+                    },
+                    Row::Postgres(r) => pg_get::<Option<$ty>>(r, index),
+                }
+            }
         }
     )*};
 }
 decode_int!(i16, i32, i64);
 
 impl Decode for f64 {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
@@ -86,6 +118,7 @@ impl Decode for f64 {
 }
 
 impl Decode for bool {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => Ok(sqlite_int(sqlite_ref(r, index)?, index)? != 0),
@@ -95,15 +128,28 @@ impl Decode for bool {
 }
 
 impl Decode for String {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => Ok(sqlite_text(sqlite_ref(r, index)?, index)?.to_owned()),
             Row::Postgres(r) => pg_get::<String>(r, index),
         }
     }
+
+    #[inline]
+    fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+        match row {
+            Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                ValueRef::Null => Ok(None),
+                value => Ok(Some(sqlite_text(value, index)?.to_owned())),
+            },
+            Row::Postgres(r) => pg_get::<Option<String>>(r, index),
+        }
+    }
 }
 
 impl Decode for Vec<u8> {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
@@ -119,6 +165,7 @@ impl Decode for Vec<u8> {
 }
 
 impl Decode for NaiveDate {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => {
@@ -131,6 +178,7 @@ impl Decode for NaiveDate {
 }
 
 impl Decode for DateTime<Utc> {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => {
@@ -144,6 +192,7 @@ impl Decode for DateTime<Utc> {
 }
 
 impl Decode for serde_json::Value {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => {
@@ -156,6 +205,7 @@ impl Decode for serde_json::Value {
 }
 
 impl Decode for uuid::Uuid {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
@@ -171,16 +221,14 @@ impl Decode for uuid::Uuid {
 }
 
 impl<T: Decode> Decode for Option<T> {
+    #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        if is_null(row, index)? {
-            Ok(None)
-        } else {
-            T::decode(row, index).map(Some)
-        }
+        T::decode_option(row, index)
     }
 }
 
 /// Whether column `index` of `row` is NULL, without decoding it.
+#[inline]
 pub(crate) fn is_null(row: &Row<'_>, index: usize) -> Result<bool> {
     Ok(match row {
         Row::Sqlite(r) => matches!(sqlite_ref(r, index)?, ValueRef::Null),
@@ -246,4 +294,54 @@ impl Decode for Value {
             }
         }
     }
+}
+
+/// Reads column `index` as a value of the declared type `ty` (a key, mostly): on
+/// PostgreSQL the column's type is not looked up and matched per row as [`Value`]'s own
+/// decoding must, and on both backends an integer comes back at its declared width.
+/// Types without a faster path decode as [`Value`] does, and so does a PostgreSQL column
+/// whose type differs from the declared one (an `integer` foreign key to a `bigint` key in
+/// a legacy schema), its integer then brought to the declared width.
+#[inline]
+pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<Value> {
+    let ty = ty.as_reference();
+    match row {
+        Row::Postgres(r) => {
+            let typed = match ty {
+                FieldType::I64 => r.try_get::<_, Option<i64>>(index).map(Value::from),
+                FieldType::I32 => r.try_get::<_, Option<i32>>(index).map(Value::from),
+                FieldType::I16 => r.try_get::<_, Option<i16>>(index).map(Value::from),
+                FieldType::String { .. } => r.try_get::<_, Option<String>>(index).map(Value::from),
+                FieldType::Uuid => r.try_get::<_, Option<uuid::Uuid>>(index).map(Value::from),
+                _ => return Value::decode(row, index),
+            };
+            match typed {
+                Ok(value) => Ok(value),
+                Err(_) => at_width(Value::decode(row, index)?, ty, index),
+            }
+        }
+        Row::Sqlite(r) => match (ty, sqlite_ref(r, index)?) {
+            (_, ValueRef::Null) => Ok(Value::Null),
+            (FieldType::I64 | FieldType::I32 | FieldType::I16, value) => {
+                at_width(Value::I64(sqlite_int(value, index)?), ty, index)
+            }
+            (FieldType::Uuid, _) => uuid::Uuid::decode(row, index).map(Value::Uuid),
+            _ => Value::decode(row, index),
+        },
+    }
+}
+
+/// An integer `value` at the width of `ty` (an error if it does not fit); other values as
+/// they are.
+fn at_width(value: Value, ty: FieldType, index: usize) -> Result<Value> {
+    let Some(v) = value.as_i64() else {
+        return Ok(value);
+    };
+    let narrowed = match ty {
+        FieldType::I64 => Ok(Value::I64(v)),
+        FieldType::I32 => i32::try_from(v).map(Value::I32),
+        FieldType::I16 => i16::try_from(v).map(Value::I16),
+        _ => return Ok(value),
+    };
+    narrowed.map_err(|e| decode_error(index, e))
 }

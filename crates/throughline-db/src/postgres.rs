@@ -6,10 +6,18 @@
 use crate::conn::{Access, BoxFuture, Conn, Op, Row, RowFn};
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures_core::Stream;
 use std::time::{Duration, Instant};
 use throughline_core::{Backend, DatabaseError, Error, IntegrityKind, Result, Value};
 use throughline_query::Statement;
 use tokio_postgres::types::{IsNull, ToSql, Type};
+
+/// A query that failed, and how many rows it had handed out by then (a failed query is
+/// retried only if none).
+struct Failed {
+    error: Error,
+    rows: u64,
+}
 
 /// Pool settings for PostgreSQL.
 #[derive(Debug, Clone)]
@@ -177,27 +185,46 @@ impl Lease {
 
     async fn query_async(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
         let started = Instant::now();
-        let rows = match self.fetch(stmt).await {
-            Err(error) if self.evict_stale_plan(&stmt.sql, &error) => self.fetch(stmt).await?,
-            other => other?,
-        };
-        for row in &rows {
-            on_row(&Row::Postgres(row))?;
+        let rows = match self.stream_rows(stmt, on_row).await {
+            // A stale plan fails before the first row, so nothing was handed out yet.
+            Err(Failed { error, rows: 0 }) if self.evict_stale_plan(&stmt.sql, &error) => {
+                self.stream_rows(stmt, on_row).await
+            }
+            other => other,
         }
-        crate::trace_statement(stmt, started, rows.len() as u64);
-        Ok(rows.len() as u64)
+        .map_err(|failed| failed.error)?;
+        crate::trace_statement(stmt, started, rows);
+        Ok(rows)
     }
 
-    async fn fetch(&self, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
-        let prepared = self.prepare(&stmt.sql).await?;
+    /// Runs a query and hands each row to `on_row` as it arrives: decoding overlaps with
+    /// the server still sending, and no `Vec` of raw rows is built first.
+    async fn stream_rows(
+        &self,
+        stmt: &Statement,
+        on_row: RowFn<'_>,
+    ) -> std::result::Result<u64, Failed> {
+        let before_rows = |error| Failed { error, rows: 0 };
+        let prepared = self.prepare(&stmt.sql).await.map_err(before_rows)?;
         let params: Vec<PgParam<'_>> = stmt.params.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self
-            .client()?
-            .query(&prepared, &refs)
+        let refs = params.iter().map(|p| p as &(dyn ToSql + Sync));
+        let stream = self
+            .client()
+            .map_err(before_rows)?
+            .query_raw(&prepared, refs)
             .await
-            .map_err(map_error)?;
+            .map_err(|e| before_rows(map_error(e)))?;
+        let mut stream = std::pin::pin!(stream);
+        let mut rows = 0;
+        while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+            let row = row.map_err(|e| Failed {
+                error: map_error(e),
+                rows,
+            })?;
+            // An error of the caller's is never retried: count the row as handed out.
+            rows += 1;
+            on_row(&Row::Postgres(&row)).map_err(|error| Failed { error, rows })?;
+        }
         Ok(rows)
     }
 

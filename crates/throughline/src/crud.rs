@@ -6,15 +6,10 @@ use crate::Model;
 use crate::hooks::HookPoint;
 use throughline_core::validate::validate_value;
 use throughline_core::{Error, IntegrityKind, ModelMeta, Result, Value};
-use throughline_db::{Access, Decode, Executor, Row, op};
+use throughline_db::{Access, Executor, op};
 use throughline_query::{
     Conflict, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, SelectQuery, UpdateQuery,
 };
-
-/// Reads a primary-key value from a row.
-pub(crate) fn decode_key(row: &Row<'_>, index: usize) -> Result<Value> {
-    <Value as Decode>::decode(row, index)
-}
 
 /// Validates every field value of an instance before any SQL is sent; a foreign key to an
 /// unsaved instance is [`Error::Unsaved`].
@@ -112,7 +107,7 @@ pub(crate) async fn create<M: Model, E: Executor>(mut instance: M, exec: &E) -> 
                     }
                     let mut key = Value::Null;
                     conn.query(&stmt, &mut |row| {
-                        key = decode_key(row, 0)?;
+                        key = row.value_as(0, M::PK_TYPE)?;
                         Ok(())
                     })
                     .await?;

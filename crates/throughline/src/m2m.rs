@@ -11,7 +11,7 @@
 //! rows in full.
 
 use crate::Model;
-use crate::crud::{attach_model, decode_key};
+use crate::crud::attach_model;
 use crate::fields::Q;
 use crate::hooks::{HookContext, HookPoint, HookedRelation, RelationHooks};
 use crate::queryset::QuerySet;
@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
-use throughline_core::{DefaultValue, Error, FieldMeta, ModelMeta, Result, Value};
+use throughline_core::{DefaultValue, Error, FieldMeta, FieldType, ModelMeta, Result, Value};
 use throughline_db::{Access, BoxFuture, Conn, Decode, Executor, op};
 use throughline_query::{
     Conflict, DeleteQuery, FieldPath, Filter, FilterGroup, Hop, InsertQuery, Lookup, Projection,
@@ -461,7 +461,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                     Box::pin(async move {
                         let mut key = Value::Null;
                         conn.query(&insert, &mut |r| {
-                            key = decode_key(r, 0)?;
+                            key = r.value_as(0, T::PK_TYPE)?;
                             Ok(())
                         })
                         .await
@@ -759,6 +759,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             through,
             source_field: source.name.clone(),
             target_field: target.name.clone(),
+            source_type: source.ty,
+            target_type: target.ty,
             symmetrical: self.relation.symmetrical,
             pair_constraint,
             link_extra,
@@ -776,6 +778,10 @@ struct WritePlan {
     through: &'static ModelMeta,
     source_field: String,
     target_field: String,
+    /// The declared types of the two key columns, to read returned keys without looking
+    /// up each column's type per row.
+    source_type: FieldType,
+    target_type: FieldType,
     symmetrical: bool,
     pair_constraint: bool,
     /// The other fields of a wider link key (a unique constraint over the two keys and more,
@@ -821,6 +827,15 @@ struct ArrayGroup {
 type NewRow<'a> = (Value, Value, &'a Values);
 
 impl WritePlan {
+    /// The declared type of `field`, one of the two key columns.
+    fn key_type(&self, field: &str) -> FieldType {
+        if field == self.source_field {
+            self.source_type
+        } else {
+            self.target_type
+        }
+    }
+
     /// The identity of a requested link: the target, plus the link key's other fields.
     fn item_link(&self, target: &Value, values: &Values) -> String {
         let mut link = key_text(target);
@@ -1340,6 +1355,7 @@ impl WritePlan {
                 // The other key is one constant: only the varying one comes back.
                 let constant = KeyBuf::of(&group.constant);
                 let varying_is_source = group.varying == self.source_field;
+                let varying_type = self.key_type(&group.varying);
                 let stmt = throughline_query::ArrayInsert {
                     model: through,
                     varying: group.varying.clone(),
@@ -1350,7 +1366,7 @@ impl WritePlan {
                 }
                 .render(backend)?;
                 conn.query(&stmt, &mut |row| {
-                    let key = KeyBuf::of(&<Value as Decode>::decode(row, 0)?);
+                    let key = KeyBuf::of(&row.value_as(0, varying_type)?);
                     inserted.insert(if varying_is_source {
                         (key, constant.clone())
                     } else {
@@ -1367,8 +1383,8 @@ impl WritePlan {
         // keys of each new row.
         let returning = vec![self.source_field.clone(), self.target_field.clone()];
         let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
-            let s = <Value as Decode>::decode(row, 0)?;
-            let t = <Value as Decode>::decode(row, 1)?;
+            let s = row.value_as(0, self.source_type)?;
+            let t = row.value_as(1, self.target_type)?;
             inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
             Ok(())
         };
@@ -1498,7 +1514,7 @@ impl WritePlan {
         let stmt = query.render(conn.backend())?;
         let mut out = Vec::new();
         conn.query(&stmt, &mut |row| {
-            out.push(<Value as Decode>::decode(row, 0)?);
+            out.push(row.value_as(0, self.target_type)?);
             Ok(())
         })
         .await?;
@@ -1564,9 +1580,9 @@ impl WritePlan {
             let stmt = query.render(backend)?;
             let mut targets = Vec::new();
             conn.query(&stmt, &mut |row| {
-                let s = <Value as Decode>::decode(row, 0)?;
+                let s = row.value_as(0, self.source_type)?;
                 if key_text(&s) == source_text {
-                    targets.push(<Value as Decode>::decode(row, 1)?);
+                    targets.push(row.value_as(1, self.target_type)?);
                 }
                 Ok(())
             })

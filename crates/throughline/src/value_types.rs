@@ -24,6 +24,16 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     fn to_value(&self) -> Value;
     /// Reads the value from column `index`.
     fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
+    /// Reads the value from column `index`, NULL as `None` (for `Option<Self>` fields).
+    /// The default asks whether the column is NULL, then decodes it; the built-in types
+    /// read the column once.
+    fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+        if row.is_null(index)? {
+            Ok(None)
+        } else {
+            Self::decode(row, index).map(Some)
+        }
+    }
     /// Converts a dynamic value (from the dynamic core, or a returned key).
     fn from_value(value: Value) -> Result<Self>;
     /// The default the type implies (NULL for `Option`, the `#[default]` variant of a
@@ -48,8 +58,13 @@ macro_rules! plain_field {
             fn to_value(&self) -> Value {
                 Value::from(self.clone())
             }
+            #[inline]
             fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
                 <$ty as Decode>::decode(row, index)
+            }
+            #[inline]
+            fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+                <$ty as Decode>::decode_option(row, index)
             }
             fn from_value(value: Value) -> Result<Self> {
                 crate::convert::from_value(value)
@@ -79,11 +94,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
         self.as_ref().map_or(Value::Null, FieldValue::to_value)
     }
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        if <Value as Decode>::decode(row, index)?.is_null() {
-            Ok(None)
-        } else {
-            T::decode(row, index).map(Some)
-        }
+        T::decode_option(row, index)
     }
     fn from_value(value: Value) -> Result<Self> {
         if value.is_null() {
@@ -256,7 +267,14 @@ impl<T: Model> FieldValue for ForeignKey<T> {
         self.key.clone()
     }
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        Ok(ForeignKey::new(crate::crud::decode_key(row, index)?))
+        Ok(ForeignKey {
+            key: row.value_as(index, T::PK_TYPE)?,
+            cached: None,
+        })
+    }
+    fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+        let key = row.value_as(index, T::PK_TYPE)?;
+        Ok((!key.is_null()).then_some(ForeignKey { key, cached: None }))
     }
     fn from_value(value: Value) -> Result<Self> {
         Ok(ForeignKey::new(value))

@@ -1,6 +1,7 @@
 //! The engine's guarantees: SQLite file databases under concurrent tasks, the writer
 //! timeout, batching within bind-parameter limits, dropped transactions on both backends,
-//! and the model checks.
+//! typed reads at declared widths, a query stopped by its row callback, and the model
+//! checks.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -9,12 +10,16 @@ use common::models::*;
 use common::with_tables;
 use std::time::Duration;
 use throughline::prelude::*;
-use throughline::{CheckLevel, Error, FieldMeta, FieldType, ModelMeta, SqliteOptions};
+use throughline::{
+    Access, CheckLevel, Error, FieldMeta, FieldType, ModelMeta, Result, SqliteOptions, Value,
+};
 
 backend_tests!(
     bulk_create_batches_within_bind_limit,
     dropped_transaction_leaves_nothing_and_frees_the_connection,
     select_related_nullable_foreign_key,
+    typed_reads_keep_declared_widths,
+    row_error_mid_stream_leaves_the_connection_usable,
 );
 
 async fn bulk_create_batches_within_bind_limit(db: Database) {
@@ -420,4 +425,164 @@ async fn in_lookup_binds_one_array_whatever_its_length(db: Database) {
         statements[0], statements[1],
         "the SQL text does not depend on the list's length"
     );
+}
+
+/// Every integer width and a text, all nullable, and a nullable foreign key.
+#[derive(Debug, Clone, PartialEq, Model)]
+struct Widths {
+    id: Option<i64>,
+    small: Option<i16>,
+    medium: Option<i32>,
+    large: Option<i64>,
+    label: Option<String>,
+    author: Option<ForeignKey<Author>>,
+}
+
+/// The rows of `sql`, each column read with `Row::value_as` at the given type.
+async fn read_as(db: &Database, sql: String, types: Vec<FieldType>) -> Result<Vec<Vec<Value>>> {
+    db.run(
+        Access::Read,
+        throughline_db::op(move |conn| {
+            Box::pin(async move {
+                let mut rows = Vec::new();
+                let stmt = throughline_query::Statement::new(sql, vec![]);
+                conn.query(&stmt, &mut |row| {
+                    let mut values = Vec::new();
+                    for (i, ty) in types.iter().enumerate() {
+                        values.push(row.value_as(i, *ty)?);
+                    }
+                    rows.push(values);
+                    Ok(())
+                })
+                .await?;
+                Ok(rows)
+            })
+        }),
+    )
+    .await
+}
+
+async fn typed_reads_keep_declared_widths(db: Database) {
+    let mut registry = Registry::new();
+    registry.register(Author::meta()).register(Widths::meta());
+    throughline::create_tables(&db, &registry).await.unwrap();
+    let ann = Author {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let full = Widths {
+        id: None,
+        small: Some(i16::MIN),
+        medium: Some(i32::MAX),
+        large: Some(i64::MAX),
+        label: Some("x".into()),
+        author: Some(ForeignKey::to(&ann)),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let empty = Widths {
+        id: None,
+        small: None,
+        medium: None,
+        large: None,
+        label: None,
+        author: None,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // The model reads its NULLs as None and its values at their widths.
+    let read = Widths::objects()
+        .order_by([Widths::ID.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(read, [full.clone(), empty]);
+
+    let meta = Widths::meta();
+    let columns: Vec<&str> = meta.fields[1..].iter().map(|f| f.column.as_str()).collect();
+    let select = |columns: &[&str]| {
+        format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            meta.table,
+            meta.pk().column
+        )
+    };
+    let types: Vec<FieldType> = meta.fields[1..].iter().map(|f| f.ty).collect();
+    let rows = read_as(&db, select(&columns), types).await.unwrap();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                Value::I16(i16::MIN),
+                Value::I32(i32::MAX),
+                Value::I64(i64::MAX),
+                Value::String("x".into()),
+                ann.pk_value(),
+            ],
+            vec![Value::Null; 5],
+        ]
+    );
+    // A column read at another width than its own: widened when it fits, a decode error
+    // when it does not.
+    let widened = read_as(&db, select(&["medium"]), vec![FieldType::I64])
+        .await
+        .unwrap();
+    assert_eq!(
+        widened,
+        [vec![Value::I64(i64::from(i32::MAX))], vec![Value::Null]]
+    );
+    let narrowed = read_as(&db, select(&["large"]), vec![FieldType::I32]).await;
+    assert!(
+        matches!(narrowed, Err(Error::Decode { .. })),
+        "{narrowed:?}"
+    );
+}
+
+async fn row_error_mid_stream_leaves_the_connection_usable(db: Database) {
+    with_tables(&db).await;
+    for name in ["a", "b", "c"] {
+        student(name).create(&db).await.unwrap();
+    }
+    let sql = format!("SELECT name FROM {} ORDER BY name", Student::meta().table);
+    // One operation, one connection: the first query stops at its second row with the
+    // caller's error; the next query on the same connection reads every row.
+    let (first, second) = db
+        .run(
+            Access::Read,
+            throughline_db::op(move |conn| {
+                Box::pin(async move {
+                    let stmt = throughline_query::Statement::new(sql, vec![]);
+                    let mut seen = 0;
+                    let first = conn
+                        .query(&stmt, &mut |_| {
+                            seen += 1;
+                            if seen == 2 {
+                                return Err(Error::invalid_query("Student", "stop at row 2"));
+                            }
+                            Ok(())
+                        })
+                        .await;
+                    let mut names = Vec::new();
+                    conn.query(&stmt, &mut |row| {
+                        names.push(row.get::<String>(0)?);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok((first.map_err(|e| e.to_string()), names))
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.unwrap_err(),
+        "invalid query on Student: stop at row 2"
+    );
+    assert_eq!(second, ["a", "b", "c"]);
 }
