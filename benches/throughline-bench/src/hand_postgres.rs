@@ -63,7 +63,7 @@ impl Prepared {
                 .prepare(
                     "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.name, s.email \
                      FROM enrollment e JOIN student s ON s.id = e.student_id \
-                     WHERE e.course_id = ANY($1) ORDER BY e.id",
+                     WHERE e.course_id = ANY($1)",
                 )
                 .await?,
             filter: client
@@ -208,7 +208,8 @@ pub async fn set(
     })
 }
 
-/// Every through row of `courses` with its student, grouped by course.
+/// Every through row of `courses` with its student, grouped by course, each course's rows
+/// by id.
 pub async fn links(client: &Client, p: &Prepared, courses: &[i64]) -> PgResult<Vec<Vec<LinkRow>>> {
     let rows = client
         .query(&p.links, &[&courses])
@@ -223,8 +224,14 @@ pub async fn links(client: &Client, p: &Prepared, courses: &[i64]) -> PgResult<V
             },
         })
         .collect();
+    // Each course's rows sorted here by id: cheaper than PostgreSQL sorting every joined
+    // row before sending the first (as the ORM does).
+    let mut groups = group_links(courses, rows);
+    for group in &mut groups {
+        group.sort_by_key(|row| row.enrollment.id);
+    }
     Ok(Counted {
-        value: group_links(courses, rows),
+        value: groups,
         statements: 1,
     })
 }

@@ -384,12 +384,16 @@ async fn run_orm(
             let groups = orm::prefetch(&fixture.w4_courses, exec).await?;
             let elapsed = started.elapsed();
             let rows: usize = groups.iter().map(Vec::len).sum();
-            let mut check = [0i64; 3];
-            for e in groups.iter().flatten() {
-                check[0] += e.id.unwrap_or_default() + e.grade.len() as i64;
-                if let Some(s) = e.student.loaded() {
-                    check[1] += s.id.unwrap_or_default();
-                    check[2] += (s.name.len() + s.email.len()) as i64;
+            let mut check = [0i64; 4];
+            for group in &groups {
+                for (position, e) in group.iter().enumerate() {
+                    check[0] += e.id.unwrap_or_default() + e.grade.len() as i64;
+                    // Order-sensitive: both sides return each course's rows by id.
+                    check[3] += position as i64 * e.id.unwrap_or_default();
+                    if let Some(s) = e.student.loaded() {
+                        check[1] += s.id.unwrap_or_default();
+                        check[2] += (s.name.len() + s.email.len()) as i64;
+                    }
                 }
             }
             let mut summary = vec![groups.len() as i64, rows as i64];
@@ -582,11 +586,14 @@ fn ids_of_courses(fixture: &Fixture) -> Vec<i64> {
 
 fn links_summary(groups: &[Vec<crate::hand::LinkRow>]) -> Summary {
     let rows: usize = groups.iter().map(Vec::len).sum();
-    let mut check = [0i64; 3];
-    for l in groups.iter().flatten() {
-        check[0] += l.enrollment.id + l.enrollment.grade.len() as i64;
-        check[1] += l.student.id;
-        check[2] += (l.student.name.len() + l.student.email.len()) as i64;
+    let mut check = [0i64; 4];
+    for group in groups {
+        for (position, l) in group.iter().enumerate() {
+            check[0] += l.enrollment.id + l.enrollment.grade.len() as i64;
+            check[1] += l.student.id;
+            check[2] += (l.student.name.len() + l.student.email.len()) as i64;
+            check[3] += position as i64 * l.enrollment.id;
+        }
     }
     let mut summary = vec![groups.len() as i64, rows as i64];
     summary.extend(check);

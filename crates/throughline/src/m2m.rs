@@ -20,7 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
-use throughline_core::{DefaultValue, Error, FieldMeta, FieldType, ModelMeta, Result, Value};
+use throughline_core::{
+    Backend, DefaultValue, Error, FieldMeta, FieldType, ModelMeta, Result, Value,
+};
 use throughline_db::{Access, BoxFuture, Conn, Decode, Executor, op};
 use throughline_query::{
     Conflict, DeleteQuery, FieldPath, Filter, FilterGroup, Hop, InsertQuery, Lookup, Projection,
@@ -230,7 +232,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
 
     /// The through rows of every source, each with its target loaded, in one query, aligned
     /// with `sources` (Django's `prefetch_related` of a many-to-many, with the through
-    /// rows). Ordered by the through model's default ordering, else by its key.
+    /// rows). Each source's rows are ordered by the through model's default ordering, else
+    /// by its key.
     pub async fn prefetch(&self, sources: &[S], exec: &impl Executor) -> Result<Vec<Vec<Th>>> {
         let keys: Vec<Value> = sources
             .iter()
@@ -240,11 +243,29 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         if keys.is_empty() {
             return Ok(sources.iter().map(|_| Vec::new()).collect());
         }
-        let rows = self.links_query(Lookup::In(keys))?.all(exec).await?;
+        // PostgreSQL would sort every joined row before sending the first (a Sort over the
+        // hash join, ~15 % of a 10,000-row prefetch); sorting each source's rows here by an
+        // integer key costs less. SQLite reads them already in order from the source
+        // column's index (its entries end with the rowid key), so it is left to SQLite.
+        let sort_here = exec.backend() == Backend::Postgres
+            && Th::meta().ordering.is_empty()
+            && matches!(
+                Th::meta().pk().ty.as_reference(),
+                FieldType::I64 | FieldType::I32 | FieldType::I16
+            );
+        let rows = self
+            .links_query(Lookup::In(keys), !sort_here)?
+            .all(exec)
+            .await?;
         let mut groups: KeyMap<KeyBuf, Vec<Th>> = KeyMap::default();
         for row in rows {
             let key = row.field_value(self.source_field).unwrap_or(Value::Null);
             groups.entry(KeyBuf::of(&key)).or_default().push(row);
+        }
+        if sort_here {
+            for group in groups.values_mut() {
+                group.sort_by_key(|row| row.pk_value().as_i64());
+            }
         }
         Ok(sources
             .iter()
@@ -256,13 +277,14 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
             .collect())
     }
 
-    /// Through rows whose source key matches `lookup`, with the target loaded.
-    fn links_query(&self, lookup: Lookup) -> Result<QuerySet<Th>> {
+    /// Through rows whose source key matches `lookup`, with the target loaded; ordered by
+    /// the through model's default ordering, else (if `ordered`) by source, then key.
+    fn links_query(&self, lookup: Lookup, ordered: bool) -> Result<QuerySet<Th>> {
         let hop = Hop::forward(Th::meta(), self.target_field, T::meta())?;
-        // Without a default ordering: by source, then key — the order of the source
-        // column's index, so the database needs no sort.
+        // Without a default ordering: by source, then key — on SQLite the order of the
+        // source column's index, so the database needs no sort.
         let mut order = Vec::new();
-        if Th::meta().ordering.is_empty() {
+        if Th::meta().ordering.is_empty() && ordered {
             for field in [self.source_field, Th::meta().pk().name.as_str()] {
                 order.push(throughline_query::OrderBy {
                     path: FieldPath::local(field),
@@ -359,7 +381,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// The through rows of this source, each with its target loaded (Django's
     /// `Enrollment.objects.filter(course=c).select_related("student")`).
     pub fn links(&self) -> Result<QuerySet<Th>> {
-        self.relation.links_query(Lookup::Exact(self.source_key()?))
+        self.relation
+            .links_query(Lookup::Exact(self.source_key()?), true)
     }
 
     /// Links `targets` (rows of pairs already linked are left alone and reported). Only

@@ -29,6 +29,7 @@ backend_tests!(
     through_fields_pick_the_keys,
     reads_count_contains_links_order,
     prefetch_relation_with_through_rows,
+    prefetch_orders_each_sources_rows_by_key,
     unsaved_source_or_target_is_a_typed_error,
     bulk_add_is_a_constant_number_of_statements,
     wider_link_key_links_a_pair_through_each_service,
@@ -890,6 +891,50 @@ async fn prefetch_relation_with_through_rows(db: Database) {
         })
         .collect();
     assert_eq!(names, vec![vec!["bob"], vec![], vec!["alice", "bob"]]);
+}
+
+async fn prefetch_orders_each_sources_rows_by_key(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    let art = Course {
+        id: None,
+        title: "art".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    for course in [&math, &art] {
+        course
+            .students()
+            .add_with([&alice, &bob, &carol], grade("A"), &db)
+            .await
+            .unwrap();
+    }
+    // Updating alice's rows moves them to the end of the table on PostgreSQL: read in
+    // physical order they would come last.
+    let updated = Enrollment::objects()
+        .filter(Enrollment::STUDENT_ID.eq(&alice))
+        .update(vec![Enrollment::GRADE.set("B")], &db)
+        .await
+        .unwrap();
+    assert_eq!(updated, 2);
+    let links = Course::STUDENTS_RELATION
+        .prefetch(&[art.clone(), math.clone()], &db)
+        .await
+        .unwrap();
+    for rows in &links {
+        let ids: Vec<i64> = rows.iter().map(|e| e.id.unwrap()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted, "each source's rows by key");
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|e| e.student.loaded().unwrap().name.as_str())
+            .collect();
+        assert_eq!(names, ["alice", "bob", "carol"]);
+        assert_eq!(rows[0].grade, "B");
+    }
+    assert!(links[0][0].course.key() == &art.pk_value());
 }
 
 async fn unsaved_source_or_target_is_a_typed_error(db: Database) {
