@@ -33,10 +33,11 @@ const LINKED: &str = "SELECT student_id FROM enrollment WHERE course_id = ?1";
 const DELETE_LISTED: &str = "DELETE FROM enrollment WHERE course_id = ?1 \
      AND student_id IN rarray(?2) RETURNING id, student_id, course_id, grade";
 
-/// Prefetch: every through row of the courses with its student, one join.
+/// Prefetch: every through row of the courses with its student, one join, ordered as the
+/// course index stores them (course, then rowid id), so SQLite sorts nothing.
 const LINKS: &str = "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.name, s.email \
      FROM enrollment e JOIN student s ON s.id = e.student_id \
-     WHERE e.course_id IN rarray(?1) ORDER BY e.id";
+     WHERE e.course_id IN rarray(?1) ORDER BY e.course_id, e.id";
 
 /// Filter across the relation on a through field.
 const FILTER: &str = "SELECT s.id, s.name, s.email FROM student s \

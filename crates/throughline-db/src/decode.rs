@@ -322,7 +322,8 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
         }
         Row::Sqlite(r) => match (ty, sqlite_ref(r, index)?) {
             (_, ValueRef::Null) => Ok(Value::Null),
-            (FieldType::I64 | FieldType::I32 | FieldType::I16, value) => {
+            (FieldType::I64, value) => Ok(Value::I64(sqlite_int(value, index)?)),
+            (FieldType::I32 | FieldType::I16, value) => {
                 at_width(Value::I64(sqlite_int(value, index)?), ty, index)
             }
             (FieldType::Uuid, _) => uuid::Uuid::decode(row, index).map(Value::Uuid),
