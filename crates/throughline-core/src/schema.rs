@@ -437,6 +437,62 @@ impl ModelMeta {
         self.fields.iter().filter(|f| f.foreign_key.is_some())
     }
 
+    /// The fields that get an index of their own (`<table>_<column>_idx`): those declared
+    /// `index`, and foreign keys (so that joins and on-delete actions find their rows) unless
+    /// a unique constraint or a declared index already starts with the key's column, which
+    /// serves the same lookups. Primary keys and unique fields are indexed by their
+    /// constraint. Django indexes every foreign key; the second index costs every insert
+    /// and delete and buys nothing.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// let mut student = FieldMeta::new("student", FieldType::I64);
+    /// let fk = |to: &str| ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None };
+    /// student.foreign_key = Some(fk("Student"));
+    /// let mut course = FieldMeta::new("course", FieldType::I64);
+    /// course.foreign_key = Some(fk("Course"));
+    /// let mut m = ModelMeta::new("Enrollment", "enrollment", vec![student, course]);
+    /// m.unique_constraints.push(UniqueConstraint { name: "pair".into(), fields: vec!["student".into(), "course".into()] });
+    /// let own: Vec<&str> = m.own_indexes().map(|f| f.name.as_str()).collect();
+    /// assert_eq!(own, ["course"]);
+    /// ```
+    pub fn own_indexes(&self) -> impl Iterator<Item = &FieldMeta> {
+        self.fields.iter().filter(|field| self.has_own_index(field))
+    }
+
+    /// Whether `field` gets an index of its own (see [`ModelMeta::own_indexes`]).
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// let mut f = FieldMeta::new("title", FieldType::I64);
+    /// f.index = true;
+    /// let m = ModelMeta::new("Book", "book", vec![f]);
+    /// assert!(m.has_own_index(&m.fields[0]));
+    /// ```
+    pub fn has_own_index(&self, field: &FieldMeta) -> bool {
+        if field.primary_key || field.unique {
+            return false;
+        }
+        if field.index {
+            return true;
+        }
+        let leads = |fields: &[String]| fields.first() == Some(&field.name);
+        field.foreign_key.is_some()
+            && !self.unique_constraints.iter().any(|c| leads(&c.fields))
+            && !self.indexes.iter().any(|i| leads(&i.fields))
+    }
+
+    /// The name of the index [`ModelMeta::own_indexes`] gives `field`.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// let m = ModelMeta::new("Book", "book", vec![FieldMeta::new("author", FieldType::I64)]);
+    /// assert_eq!(m.own_index_name(&m.fields[0]), "book_author_idx");
+    /// ```
+    pub fn own_index_name(&self, field: &FieldMeta) -> String {
+        format!("{}_{}_idx", self.table, field.column)
+    }
+
     /// The name of the unique constraint (declared, or the single-column one Django-style
     /// named `<table>_<column>_key`) whose columns are exactly `columns`, in any order.
     /// Used to name SQLite's unique violations, which report columns, not names.

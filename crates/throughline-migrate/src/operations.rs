@@ -229,9 +229,13 @@ impl Operation {
             | Operation::AlterModelTable { .. }
             | Operation::RenameField { .. }
             | Operation::DeleteModel { .. }
-            | Operation::CreateModel { .. }
-            | Operation::RemoveConstraint { .. }
-            | Operation::RemoveIndex { .. } => Cost::MetadataOnly,
+            | Operation::CreateModel { .. } => Cost::MetadataOnly,
+            // SQLite drops a table constraint by rebuilding the table.
+            Operation::RemoveConstraint { .. } if backend == Backend::Sqlite => Cost::RewritesTable,
+            // A foreign key that loses its covering index gets its own back: an index build.
+            Operation::RemoveConstraint { .. } | Operation::RemoveIndex { .. } => {
+                Cost::BlocksWrites
+            }
             Operation::AddField {
                 field, backfill, ..
             } => {
@@ -424,11 +428,9 @@ impl Operation {
                     rebuild(old, new, &[], target_of, backend)?
                 } else {
                     let mut sql = Vec::new();
-                    if removed.index || removed.foreign_key.is_some() {
-                        sql.push(ddl::drop_index(
-                            &format!("{}_{}_idx", old.table, removed.column),
-                            backend,
-                        ));
+                    let old_meta = model_meta(old)?;
+                    if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
+                        sql.push(ddl::drop_index(&old_meta.own_index_name(f), backend));
                     }
                     sql.push(ddl::drop_column(&old.table, &removed.column, backend));
                     sql
@@ -459,7 +461,11 @@ impl Operation {
                             .collect();
                         rebuild(old, new, &fills, target_of, backend)?
                     }
-                    Backend::Postgres => alter_column_postgres(old, previous, field, fill)?,
+                    Backend::Postgres => {
+                        let mut sql = alter_column_postgres(old, previous, field, fill)?;
+                        sql.extend(own_index_changes(old, new, backend)?);
+                        sql
+                    }
                 }
             }
             Operation::RenameField { model, from, to } => {
@@ -503,26 +509,38 @@ impl Operation {
                 let m = after.model(model)?;
                 let columns = columns_of(m, &index.fields)?;
                 let unique = matches!(self, Operation::AddConstraint { .. });
-                vec![ddl::create_index(
+                let mut sql = vec![ddl::create_index(
                     &m.table,
                     &index.name,
                     &columns,
                     unique,
                     backend,
-                )]
+                )];
+                sql.extend(own_index_changes(before.model(model)?, m, backend)?);
+                sql
             }
-            Operation::RemoveIndex { name, .. } => vec![ddl::drop_index(name, backend)],
+            Operation::RemoveIndex { model, name } => {
+                let mut sql = vec![ddl::drop_index(name, backend)];
+                sql.extend(own_index_changes(
+                    before.model(model)?,
+                    after.model(model)?,
+                    backend,
+                )?);
+                sql
+            }
             Operation::RemoveConstraint { model, name } => match backend {
                 // Constraints created with the table are table constraints on PostgreSQL and
                 // unnamed-in-place on SQLite (which then needs a rebuild).
                 Backend::Postgres => {
                     let old = before.model(model)?;
-                    vec![format!(
+                    let mut sql = vec![format!(
                         "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}; DROP INDEX IF EXISTS {}",
                         quote(&old.table),
                         quote(name),
                         quote(name)
-                    )]
+                    )];
+                    sql.extend(own_index_changes(old, after.model(model)?, backend)?);
+                    sql
                 }
                 Backend::Sqlite => rebuild(
                     before.model(model)?,
@@ -830,6 +848,36 @@ fn rebuild(
     Ok(sql)
 }
 
+/// The single-column indexes to create or drop when a model changes from `old` to `new`
+/// in place: a foreign key loses its own index when a unique constraint or index comes to
+/// start with it, and gets it back when that goes ([`ModelMeta::has_own_index`]). Drops
+/// say `IF EXISTS`, since databases created before that rule keep every key's index.
+fn own_index_changes(old: &ModelState, new: &ModelState, backend: Backend) -> Result<Vec<String>> {
+    let (old, new) = (model_meta(old)?, model_meta(new)?);
+    let mut sql = Vec::new();
+    for field in &old.fields {
+        let kept = new.field(&field.name).is_some_and(|f| new.has_own_index(f));
+        if old.has_own_index(field) && !kept {
+            sql.push(format!(
+                "DROP INDEX IF EXISTS {}",
+                quote(&old.own_index_name(field))
+            ));
+        }
+    }
+    for field in new.own_indexes() {
+        if !old.field(&field.name).is_some_and(|f| old.has_own_index(f)) {
+            sql.push(ddl::create_index(
+                &new.table,
+                &new.own_index_name(field),
+                std::slice::from_ref(&field.column),
+                false,
+                backend,
+            ));
+        }
+    }
+    Ok(sql)
+}
+
 /// PostgreSQL's in-place column changes.
 fn alter_column_postgres(
     model: &ModelState,
@@ -868,18 +916,6 @@ fn alter_column_postgres(
         ));
     } else if previous.unique && !field.unique {
         sql.push(format!("ALTER TABLE {table} DROP CONSTRAINT {key}"));
-    }
-    let index = format!("{}_{}_idx", model.table, field.column);
-    if !previous.index && field.index && !field.unique {
-        sql.push(ddl::create_index(
-            &model.table,
-            &index,
-            std::slice::from_ref(&field.column),
-            false,
-            Backend::Postgres,
-        ));
-    } else if previous.index && !field.index {
-        sql.push(ddl::drop_index(&index, Backend::Postgres));
     }
     if previous.foreign_key != field.foreign_key {
         return Err(Error::NotSupported {

@@ -82,13 +82,8 @@ pub fn create_table_with(
     }
     let mut out = vec![build_schema(&table, backend)];
     let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
-    for field in &model.fields {
-        if (field.index || field.foreign_key.is_some()) && !field.unique && !field.primary_key {
-            indexes.push((
-                format!("{}_{}_idx", model.table, field.column),
-                vec![field.column.clone()],
-            ));
-        }
+    for field in model.own_indexes() {
+        indexes.push((model.own_index_name(field), vec![field.column.clone()]));
     }
     for index in &model.indexes {
         let mut columns = Vec::new();
@@ -262,10 +257,10 @@ pub fn add_column(
     let mut alter = Table::alter();
     alter.table(Alias::new(&model.table)).add_column(&mut def);
     let mut out = vec![build_schema(&alter, backend)];
-    if (field.index || field.foreign_key.is_some()) && !field.unique && !field.primary_key {
+    if model.has_own_index(field) {
         out.push(create_index(
             &model.table,
-            &format!("{}_{}_idx", model.table, field.column),
+            &model.own_index_name(field),
             std::slice::from_ref(&field.column),
             false,
             backend,

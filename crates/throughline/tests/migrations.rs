@@ -240,6 +240,7 @@ backend_tests!(
     history_and_files_must_agree,
     junction_switch_with_a_renamed_table_keeps_rows,
     field_made_required_is_backfilled,
+    foreign_key_index_follows_covering_constraints,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -263,6 +264,157 @@ async fn seed_data_v1(db: &Database) {
         );
     }
     post.tags().add(&tags, db).await.unwrap();
+}
+
+/// The names of `table`'s non-unique indexes, sorted.
+async fn index_names(db: &Database, table: &str) -> Vec<String> {
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "SELECT name FROM pragma_index_list('{table}') WHERE \"unique\" = 0 ORDER BY name"
+        ),
+        Backend::Postgres => format!(
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid = '{table}'::regclass AND NOT i.indisunique ORDER BY 1"
+        ),
+    };
+    db.run(
+        throughline_db::Access::Read,
+        throughline_db::op(move |conn| {
+            Box::pin(async move {
+                let mut names = Vec::new();
+                let stmt = throughline_query::Statement::new(sql, vec![]);
+                conn.query(&stmt, &mut |row| {
+                    names.push(row.get::<String>(0)?);
+                    Ok(())
+                })
+                .await?;
+                Ok(names)
+            })
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// A foreign key gets an index of its own only while no unique constraint or index starts
+/// with its column: created with the table, dropped when a covering constraint or index is
+/// added, created again when it goes, and all of it undone backwards.
+async fn foreign_key_index_follows_covering_constraints(db: Database) {
+    let dir = temp_dir(&format!("fk-index-{:?}", db.backend()));
+    make(&dir, &v2::registry(), &Hints::default()).unwrap();
+    let first = migrations::load(&dir).unwrap()[0].name.clone();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    let pair = "article_tag_article_tag_uniq";
+    let own = |names: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        all.sort();
+        all
+    };
+    // The pair constraint starts with `article`: only `tag` has its own index.
+    assert_eq!(
+        index_names(&db, "article_tag").await,
+        own(&["article_tag_tag_id_idx"])
+    );
+    let steps = [
+        (
+            "0002_drop_pair",
+            Operation::RemoveConstraint {
+                model: "ArticleTag".into(),
+                name: pair.into(),
+            },
+            own(&["article_tag_article_id_idx", "article_tag_tag_id_idx"]),
+        ),
+        (
+            "0003_tag_first",
+            Operation::AddIndex {
+                model: "ArticleTag".into(),
+                index: throughline::migrations::state::ConstraintState {
+                    name: "article_tag_by_tag".into(),
+                    fields: vec!["tag".into(), "article".into()],
+                },
+            },
+            own(&["article_tag_article_id_idx", "article_tag_by_tag"]),
+        ),
+        (
+            "0004_pair_again",
+            Operation::AddConstraint {
+                model: "ArticleTag".into(),
+                constraint: throughline::migrations::state::ConstraintState {
+                    name: pair.into(),
+                    fields: vec!["article".into(), "tag".into()],
+                },
+            },
+            own(&["article_tag_by_tag"]),
+        ),
+        (
+            "0005_drop_by_tag",
+            Operation::RemoveIndex {
+                model: "ArticleTag".into(),
+                name: "article_tag_by_tag".into(),
+            },
+            own(&["article_tag_tag_id_idx"]),
+        ),
+    ];
+    let mut previous = first.clone();
+    let mut expected = Vec::new();
+    for (name, operation, indexes) in steps {
+        let migration = Migration {
+            name: name.into(),
+            dependencies: vec![previous.clone()],
+            operations: vec![operation],
+        };
+        migrations::write(&dir, &migration).unwrap();
+        migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            index_names(&db, "article_tag").await,
+            indexes,
+            "after {name}"
+        );
+        expected.push((previous, index_names(&db, "article_tag").await));
+        previous = name.to_owned();
+    }
+    // Backwards, one migration at a time: each step restores the indexes before it.
+    let mut before = vec![own(&["article_tag_tag_id_idx"])];
+    before.extend(expected.iter().map(|(_, names)| names.clone()));
+    for (index, (target, _)) in expected.iter().enumerate().rev() {
+        migrations::migrate(&db, &migrations::load(&dir).unwrap(), Some(target))
+            .await
+            .unwrap();
+        assert_eq!(
+            index_names(&db, "article_tag").await,
+            before[index],
+            "back to {target}"
+        );
+    }
+    // The relation still works on the final schema.
+    seed_data_v2(&db).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn seed_data_v2(db: &Database) {
+    let post = v2::Article {
+        id: None,
+        title: "Rust".into(),
+    }
+    .create(db)
+    .await
+    .unwrap();
+    let tag = v2::Tag {
+        id: None,
+        name: "orm".into(),
+    }
+    .create(db)
+    .await
+    .unwrap();
+    post.tags()
+        .add(std::slice::from_ref(&tag), db)
+        .await
+        .unwrap();
+    assert_eq!(post.tags().all(db).await.unwrap().len(), 1);
 }
 
 async fn junction_switch_with_a_renamed_table_keeps_rows(db: Database) {
