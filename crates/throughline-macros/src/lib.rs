@@ -416,6 +416,7 @@ mod model {
             ));
         }
         let pk = pks[0];
+        let pk_index = fields.iter().position(|f| f.primary_key).unwrap_or(0);
         let auto_pk = is_option_i64(&pk.ty);
         let field_names: Vec<String> = fields.iter().map(|f| f.ident.to_string()).collect();
         for (_, list, span) in attrs.uniques.iter().chain(attrs.indexes.iter()) {
@@ -475,6 +476,7 @@ mod model {
         let mut consts = Vec::new();
         let mut before_save = Vec::new();
         let mut related_arms = Vec::new();
+        let mut key_arms = Vec::new();
         let mut reverse_impls = Vec::new();
         for (index, f) in fields.iter().enumerate() {
             let ident = &f.ident;
@@ -587,6 +589,7 @@ mod model {
                     });
                 ));
                 related_arms.push(quote!(#fname => ::throughline::RelatedSlot::load(&mut self.#ident, row, start),));
+                key_arms.push(quote!(#index => ::throughline::RelatedSlot::key(&self.#ident),));
                 let accessor = f
                     .related_name
                     .clone()
@@ -664,6 +667,7 @@ mod model {
             impl ::throughline::Model for #name {
                 const MODEL_NAME: &'static str = #model_name;
                 const PK_TYPE: ::throughline::FieldType = #pk_type;
+                const PK_INDEX: usize = #pk_index;
 
                 fn meta() -> &'static ::throughline::ModelMeta {
                     static META: ::std::sync::LazyLock<::throughline::ModelMeta> = ::std::sync::LazyLock::new(|| {
@@ -707,6 +711,13 @@ mod model {
                 #[allow(unused_variables)]
                 fn before_save(&mut self, adding: bool) {
                     #(#before_save)*
+                }
+
+                fn related_key(&self, field: usize) -> Option<&::throughline::Value> {
+                    match field {
+                        #(#key_arms)*
+                        _ => None,
+                    }
                 }
 
                 #[allow(unused_variables)]

@@ -12,6 +12,7 @@ pub mod value_types;
 
 mod convert;
 mod crud;
+mod group;
 
 pub use fields::{Field, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};

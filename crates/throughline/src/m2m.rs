@@ -13,6 +13,7 @@
 use crate::Model;
 use crate::crud::attach_model;
 use crate::fields::Q;
+use crate::group::Runs;
 use crate::hooks::{HookContext, HookPoint, HookedRelation, RelationHooks};
 use crate::queryset::QuerySet;
 use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
@@ -253,28 +254,21 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
                 Th::meta().pk().ty.as_reference(),
                 FieldType::I64 | FieldType::I32 | FieldType::I16
             );
-        let rows = self
+        let column = key_column::<Th>(self.source_field)?;
+        let runs = self
             .links_query(Lookup::In(keys), !sort_here)?
-            .all(exec)
+            .fold(exec, Runs::default(), move |runs, link| {
+                runs.push(link, |link| link.related_key(column));
+                Ok(())
+            })
             .await?;
-        let mut groups: KeyMap<KeyBuf, Vec<Th>> = KeyMap::default();
-        for row in rows {
-            let key = row.field_value(self.source_field).unwrap_or(Value::Null);
-            groups.entry(KeyBuf::of(&key)).or_default().push(row);
-        }
+        let mut groups = runs.into_groups(sources.iter().map(Model::pk_value));
         if sort_here {
-            for group in groups.values_mut() {
+            for group in &mut groups {
                 group.sort_by_key(|row| row.pk_value().as_i64());
             }
         }
-        Ok(sources
-            .iter()
-            .map(|s| {
-                groups
-                    .remove(&KeyBuf::of(&s.pk_value()))
-                    .unwrap_or_default()
-            })
-            .collect())
+        Ok(groups)
     }
 
     /// Through rows whose source key matches `lookup`, with the target loaded; ordered by
@@ -1720,6 +1714,13 @@ pub(crate) type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// An empty [`KeySet`] with room for `capacity` keys.
 pub(crate) fn key_set<K>(capacity: usize) -> KeySet<K> {
     KeySet::with_capacity_and_hasher(capacity, Default::default())
+}
+
+/// The position of field `field` among `M`'s fields (for [`Model::related_key`]).
+pub(crate) fn key_column<M: Model>(field: &str) -> Result<usize> {
+    M::meta()
+        .field_index(field)
+        .ok_or_else(|| Error::invalid_query(M::MODEL_NAME, format!("no field `{field}`")))
 }
 
 /// A hashable key without allocating for integer keys.

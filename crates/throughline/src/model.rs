@@ -41,6 +41,9 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     const MODEL_NAME: &'static str;
     /// The storage type of the primary key.
     const PK_TYPE: FieldType;
+    /// The primary key's position among [`ModelMeta::fields`] (its column in a row read
+    /// with [`Model::from_row`] at 0).
+    const PK_INDEX: usize;
 
     /// The model's schema.
     fn meta() -> &'static ModelMeta;
@@ -56,6 +59,9 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     fn set_pk_value(&mut self, key: Value) -> Result<()>;
     /// Fills `auto_now` (and, when `adding`, `auto_now_add`) fields.
     fn before_save(&mut self, adding: bool);
+    /// The key held by the foreign-key field at position `field` of [`ModelMeta::fields`]
+    /// (`None` for another field, or an optional key that is unset).
+    fn related_key(&self, field: usize) -> Option<&Value>;
     /// Loads the row of foreign key `field` from `row` at `start` (`select_related`).
     fn load_related(&mut self, field: &str, row: &Row<'_>, start: usize) -> Result<()>;
 

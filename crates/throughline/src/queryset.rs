@@ -209,13 +209,28 @@ impl<M: Model> QuerySet<M> {
 
     /// Every matching row.
     pub async fn all(&self, exec: &impl Executor) -> Result<Vec<M>> {
+        self.fold(exec, Vec::new(), |out, instance| {
+            out.push(instance);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs the query and hands each decoded instance to `f`, which accumulates into `acc`
+    /// as the rows arrive (the prefetches group them this way, without first collecting
+    /// every row into one list).
+    pub(crate) async fn fold<A, F>(&self, exec: &impl Executor, acc: A, mut f: F) -> Result<A>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, M) -> Result<()> + Send + 'static,
+    {
         let stmt = self.rows_statement(exec)?;
         let related = self.related.clone();
         exec.run(
             Access::Read,
             op(move |conn| {
                 Box::pin(async move {
-                    let mut out = Vec::new();
+                    let mut acc = acc;
                     conn.query(&stmt, &mut |row| {
                         let mut instance = M::from_row(row, 0)?;
                         let mut start = M::meta().fields.len();
@@ -223,11 +238,10 @@ impl<M: Model> QuerySet<M> {
                             instance.load_related(field, row, start)?;
                             start += width;
                         }
-                        out.push(instance);
-                        Ok(())
+                        f(&mut acc, instance)
                     })
                     .await?;
-                    Ok(out)
+                    Ok(acc)
                 })
             }),
         )

@@ -4,7 +4,8 @@
 
 use crate::Model;
 use crate::fields::Rel;
-use crate::m2m::{KeyBuf, KeyMap};
+use crate::group::Runs;
+use crate::m2m::key_column;
 use crate::queryset::QuerySet;
 use throughline_core::{Error, Result, Value};
 use throughline_db::Executor;
@@ -73,24 +74,16 @@ impl<T: Model, C: Model> Rel<T, C> {
         if keys.is_empty() {
             return Ok(parents.iter().map(|_| Vec::new()).collect());
         }
+        let column = key_column::<C>(&field)?;
         let children = QuerySet::<C>::from_groups(vec![FilterGroup::filter(Filter::cond(
             FieldPath::local(&field),
             Lookup::In(keys),
         ))])
-        .all(exec)
+        .fold(exec, Runs::default(), move |runs, child| {
+            runs.push(child, |child| child.related_key(column));
+            Ok(())
+        })
         .await?;
-        let mut groups: KeyMap<KeyBuf, Vec<C>> = KeyMap::default();
-        for child in children {
-            let key = child.field_value(&field).unwrap_or(Value::Null);
-            groups.entry(KeyBuf::of(&key)).or_default().push(child);
-        }
-        Ok(parents
-            .iter()
-            .map(|p| {
-                groups
-                    .remove(&KeyBuf::of(&p.pk_value()))
-                    .unwrap_or_default()
-            })
-            .collect())
+        Ok(children.into_groups(parents.iter().map(Model::pk_value)))
     }
 }

@@ -296,6 +296,8 @@ pub trait RelatedSlot {
     /// Decodes the referred row from `row` starting at column `start`; an all-NULL row
     /// (a missing optional relation) loads nothing.
     fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()>;
+    /// The key held (`None` for an unset optional key).
+    fn key(&self) -> Option<&Value>;
 }
 
 impl<T: Model> RelatedSlot for ForeignKey<T> {
@@ -303,16 +305,14 @@ impl<T: Model> RelatedSlot for ForeignKey<T> {
         T::meta().fields.len()
     }
     fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()> {
-        let pk_index = T::meta()
-            .fields
-            .iter()
-            .position(|f| f.primary_key)
-            .unwrap_or(0);
-        if row.is_null(start + pk_index)? {
+        if row.is_null(start + T::PK_INDEX)? {
             return Ok(());
         }
         self.set_loaded(T::from_row(row, start)?);
         Ok(())
+    }
+    fn key(&self) -> Option<&Value> {
+        Some(&self.key)
     }
 }
 
@@ -325,5 +325,8 @@ impl<T: Model> RelatedSlot for Option<ForeignKey<T>> {
             Some(fk) => fk.load(row, start),
             None => Ok(()),
         }
+    }
+    fn key(&self) -> Option<&Value> {
+        self.as_ref().map(|fk| &fk.key)
     }
 }

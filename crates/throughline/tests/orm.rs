@@ -26,6 +26,7 @@ backend_tests!(
     on_delete_actions,
     field_types_round_trip,
     explicit_primary_key,
+    select_related_key_not_first,
 );
 
 async fn create_get_save_refresh_delete(db: Database) {
@@ -889,4 +890,62 @@ async fn explicit_primary_key(db: Database) {
     .await
     .unwrap_err();
     assert_eq!(err.constraint(), Some("country_pkey"), "{err}");
+}
+
+/// A region whose key is its second column and whose first column may be NULL.
+#[derive(Debug, Clone, Model)]
+struct Region {
+    note: Option<String>,
+    #[throughline(primary_key, max_length = 5)]
+    code: String,
+}
+
+#[derive(Debug, Clone, Model)]
+struct Town {
+    id: Option<i64>,
+    name: String,
+    region: Option<ForeignKey<Region>>,
+}
+
+/// `select_related` over a nullable key tells a missing row (every column NULL) from a row
+/// whose first column is NULL by the key's column, wherever the key sits.
+async fn select_related_key_not_first(db: Database) {
+    assert_eq!(<Region as Model>::PK_INDEX, 1);
+    assert_eq!(<Town as Model>::PK_INDEX, 0);
+    let mut registry = Registry::new();
+    registry.register(Region::meta()).register(Town::meta());
+    throughline::create_tables(&db, &registry).await.unwrap();
+    let north = Region {
+        note: None,
+        code: "N".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    for (name, region) in [("Alnwick", Some(ForeignKey::to(&north))), ("Nowhere", None)] {
+        Town {
+            id: None,
+            name: name.into(),
+            region,
+        }
+        .create(&db)
+        .await
+        .unwrap();
+    }
+    let towns = Town::objects()
+        .select_related(Town::REGION)
+        .order_by([Town::NAME.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    let loaded: Vec<Option<String>> = towns
+        .iter()
+        .map(|t| {
+            t.region
+                .as_ref()
+                .and_then(|r| r.loaded())
+                .map(|r| r.code.clone())
+        })
+        .collect();
+    assert_eq!(loaded, [Some("N".to_owned()), None]);
 }

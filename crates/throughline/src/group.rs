@@ -1,0 +1,96 @@
+//! Rows grouped by a key as they are read, for the prefetches (`Rel::prefetch`,
+//! `ManyRelation::prefetch`): one list of rows per parent, in the parents' order.
+//!
+//! Rows usually arrive with equal keys next to each other (SQLite reads them in the order
+//! of the key's index; PostgreSQL mostly in insertion order), so consecutive rows with the
+//! same key are kept as one *run* and only runs are hashed: a key lookup per run, not per
+//! row. Rows in any order still group correctly (a key's runs are concatenated in arrival
+//! order).
+
+use crate::m2m::{KeyBuf, KeyMap};
+use throughline_core::Value;
+
+/// Rows collected in runs of equal keys, in arrival order.
+#[derive(Debug)]
+pub(crate) struct Runs<M> {
+    runs: Vec<(Value, Vec<M>)>,
+}
+
+impl<M> Default for Runs<M> {
+    fn default() -> Self {
+        Runs { runs: Vec::new() }
+    }
+}
+
+impl<M> Runs<M> {
+    /// Adds a row, whose key `key_of` reads: to the current run if the key is the same,
+    /// else to a new run with room for as many rows as the last one had (runs tend to be
+    /// alike).
+    pub(crate) fn push(&mut self, row: M, key_of: impl Fn(&M) -> Option<&Value>) {
+        let key = key_of(&row).unwrap_or(&Value::Null);
+        let (room, new_key) = match self.runs.last() {
+            Some((last, _)) if same_key(last, key) => (0, None),
+            Some((_, rows)) => (rows.len(), Some(key.clone())),
+            None => (1, Some(key.clone())),
+        };
+        match new_key {
+            None => {
+                if let Some((_, rows)) = self.runs.last_mut() {
+                    rows.push(row);
+                }
+            }
+            Some(key) => {
+                let mut rows = Vec::with_capacity(room);
+                rows.push(row);
+                self.runs.push((key, rows));
+            }
+        }
+    }
+
+    /// The rows of each of `keys`, in that order (empty for a key without rows; integer
+    /// keys of any width match).
+    pub(crate) fn into_groups(self, keys: impl IntoIterator<Item = Value>) -> Vec<Vec<M>> {
+        let mut by_key: KeyMap<KeyBuf, Vec<M>> = KeyMap::default();
+        by_key.reserve(self.runs.len());
+        for (key, rows) in self.runs {
+            by_key.entry(KeyBuf::of(&key)).or_default().extend(rows);
+        }
+        keys.into_iter()
+            .map(|key| by_key.remove(&KeyBuf::of(&key)).unwrap_or_default())
+            .collect()
+    }
+}
+
+/// Key equality, integers compared inline (the derived `PartialEq` of `Value` is a call
+/// per row).
+#[inline]
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::I64(x), Value::I64(y)) => x == y,
+        (Value::I32(x), Value::I32(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_group_by_key_in_the_requested_order() {
+        const KEYS: [Value; 4] = [Value::Null, Value::I64(1), Value::I64(2), Value::I64(3)];
+        let mut runs = Runs::default();
+        for (key, row) in [(1, "a"), (1, "b"), (2, "c"), (1, "d"), (3, "e")] {
+            runs.push((key, row), |_| Some(&KEYS[key as usize]));
+        }
+        let groups = runs.into_groups([Value::I32(2), Value::I64(1), Value::I64(9), Value::I16(3)]);
+        let rows: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(|(_, row)| *row).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            vec![vec!["c"], vec!["a", "b", "d"], vec![], vec!["e"]]
+        );
+    }
+}
