@@ -7,7 +7,7 @@
 //! row. Rows in any order still group correctly (a key's runs are concatenated in arrival
 //! order).
 
-use crate::m2m::{KeyBuf, KeyMap};
+use crate::m2m::{KeyBuf, KeyMap, same_key};
 use throughline_core::Value;
 
 /// Rows collected in runs of equal keys, in arrival order.
@@ -58,17 +58,6 @@ impl<M> Runs<M> {
         keys.into_iter()
             .map(|key| by_key.remove(&KeyBuf::of(&key)).unwrap_or_default())
             .collect()
-    }
-}
-
-/// Key equality, integers compared inline (the derived `PartialEq` of `Value` is a call
-/// per row).
-#[inline]
-fn same_key(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::I64(x), Value::I64(y)) => x == y,
-        (Value::I32(x), Value::I32(y)) => x == y,
-        _ => a == b,
     }
 }
 

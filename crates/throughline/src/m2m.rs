@@ -840,8 +840,9 @@ struct ArrayGroup {
     constants: Vec<(String, Value)>,
 }
 
-/// A through row to insert: source key, target key, and the values given.
-type NewRow<'a> = (Value, Value, &'a Values);
+/// A through row to insert: source key, target key, and the values given (borrowed from
+/// the call's items: a 10,000-target add copies no key to plan its rows).
+type NewRow<'a> = (&'a Value, &'a Value, &'a Values);
 
 impl WritePlan {
     /// The declared type of `field`, one of the two key columns.
@@ -952,7 +953,7 @@ impl WritePlan {
         let mut checked: Option<&Values> = None;
         for (_, values) in items {
             // The targets of one call usually share their values: check each set once.
-            if checked == Some(values) {
+            if checked.is_some_and(|c| same_values(c, values)) {
                 continue;
             }
             checked = Some(values);
@@ -995,10 +996,7 @@ impl WritePlan {
                 &self.declared_pairs(source, &targets),
             )
             .await?;
-        let rows: Vec<NewRow<'_>> = items
-            .iter()
-            .map(|(t, v)| (source.clone(), t.clone(), v))
-            .collect();
+        let rows: Vec<NewRow<'_>> = items.iter().map(|(t, v)| (source, t, v)).collect();
         let inserted = self.insert_rows(conn, &rows).await?;
         let source_key = KeyBuf::of(source);
         for target in targets {
@@ -1026,7 +1024,7 @@ impl WritePlan {
             && on_existing == OnExisting::Skip
             && self.hooks.is_empty()
             && !self.symmetrical
-            && items.windows(2).all(|w| w[0].1 == w[1].1)
+            && items.windows(2).all(|w| same_values(&w[0].1, &w[1].1))
     }
 
     /// An add in one statement when every target is new: insert with `ON CONFLICT DO
@@ -1045,17 +1043,18 @@ impl WritePlan {
         let Some(values) = items.first().map(|(_, v)| v.clone()) else {
             return Ok(outcome);
         };
-        let rows: Vec<NewRow<'_>> = items
-            .iter()
-            .map(|(t, _)| (source.clone(), t.clone(), &values))
-            .collect();
+        let rows: Vec<NewRow<'_>> = items.iter().map(|(t, _)| (source, t, &values)).collect();
         let inserted = self.insert_rows(conn, &rows).await?;
+        drop(rows);
         let source_key = KeyBuf::of(source);
-        for (target, _) in &items {
-            if inserted.contains(&(source_key.clone(), KeyBuf::of(target))) {
-                outcome.linked.push(target.clone());
+        let mut probe = (source_key, KeyBuf::Int(0));
+        outcome.linked.reserve(inserted.len());
+        for (target, _) in items {
+            probe.1 = KeyBuf::of(&target);
+            if inserted.contains(&probe) {
+                outcome.linked.push(target);
             } else {
-                outcome.already_linked.push(target.clone());
+                outcome.already_linked.push(target);
             }
         }
         let compared: Vec<&(String, Value)> = values
@@ -1219,7 +1218,7 @@ impl WritePlan {
             match forward.get(&self.item_link(target, values)) {
                 None => {
                     outcome.linked.push(target.clone());
-                    to_insert.push((source.clone(), target.clone(), values));
+                    to_insert.push((source, target, values));
                 }
                 Some(stored) => {
                     outcome.already_linked.push(target.clone());
@@ -1246,7 +1245,7 @@ impl WritePlan {
                 }
             }
             if self.symmetrical && !mirror.contains(&text) && text != key_text(source) {
-                to_insert.push((target.clone(), source.clone(), values));
+                to_insert.push((target, source, values));
             }
         }
         if on_existing == OnExisting::Fail && !outcome.already_linked.is_empty() {
@@ -1357,7 +1356,7 @@ impl WritePlan {
             target.extend(self.link_extra.iter().cloned());
             target
         });
-        let mut inserted = KeySet::default();
+        let mut inserted = key_set(rows.len());
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
@@ -1410,9 +1409,9 @@ impl WritePlan {
             let mut row = Vec::with_capacity(fields.len());
             for name in &fields {
                 let value = if name == &self.source_field {
-                    source.clone()
+                    (*source).clone()
                 } else if name == &self.target_field {
-                    target.clone()
+                    (*target).clone()
                 } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
                     v.clone()
                 } else if let Some(v) = defaults.get(name) {
@@ -1471,16 +1470,18 @@ impl WritePlan {
         };
         // (varying field, constant key, values, keys)
         let mut groups: Vec<(&String, &Value, &Values, Vec<Value>)> = Vec::new();
-        for (source, target, values) in rows {
-            let (varying, constant, key) = if source == &first.0 {
+        for &(source, target, values) in rows {
+            let (varying, constant, key) = if same_key(source, first.0) {
                 (&self.target_field, source, target)
-            } else if self.symmetrical && target == &first.0 {
+            } else if self.symmetrical && same_key(target, first.0) {
                 (&self.source_field, target, source)
             } else {
                 return Ok(None);
             };
+            // Rows of one call share `varying` (one of two fields of the plan) and usually
+            // their values (one `Arc`): compare by address first.
             match groups.iter_mut().find(|(v, c, vals, _)| {
-                *v == varying && *c == constant && (Arc::ptr_eq(*vals, *values) || *vals == *values)
+                std::ptr::eq(*v, varying) && same_key(c, constant) && same_values(vals, values)
             }) {
                 Some((.., keys)) => keys.push(key.clone()),
                 None => {
@@ -1678,6 +1679,13 @@ fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<V
     (kept, add, remove)
 }
 
+/// Whether two items' values are the same: shared (the usual case, one `Arc` per call,
+/// compared by address) or equal.
+#[inline]
+fn same_values(a: &Values, b: &Values) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// No values: a plain `add`.
 fn no_values() -> Values {
     Arc::from(Vec::new())
@@ -1724,12 +1732,36 @@ pub(crate) fn key_column<M: Model>(field: &str) -> Result<usize> {
 }
 
 /// A hashable key without allocating for integer keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeyBuf {
     /// An integer key of any width.
     Int(i64),
     /// Any other key, as text.
     Text(String),
+}
+
+impl std::hash::Hash for KeyBuf {
+    /// One write for an integer key (the derived hash writes the variant too; a relation
+    /// write hashes every key of the call several times). An integer and a text that hash
+    /// alike are still told apart by equality.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            KeyBuf::Int(v) => state.write_i64(*v),
+            KeyBuf::Text(text) => text.hash(state),
+        }
+    }
+}
+
+/// Key equality with integers compared inline (the derived `PartialEq` of `Value` is a
+/// call per key).
+#[inline]
+pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::I64(x), Value::I64(y)) => x == y,
+        (Value::I32(x), Value::I32(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 impl KeyBuf {
