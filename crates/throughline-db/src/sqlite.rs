@@ -162,8 +162,12 @@ impl SqlitePool {
         })
     }
 
-    /// Waits for exclusive use of the writer.
+    /// Waits for exclusive use of the writer (a free writer is taken at once, without
+    /// arming the timeout's timer).
     pub(crate) async fn lock_writer(&self) -> Result<OwnedMutexGuard<()>> {
+        if let Ok(guard) = self.writer_lock.clone().try_lock_owned() {
+            return Ok(guard);
+        }
         tokio::time::timeout(self.write_timeout, self.writer_lock.clone().lock_owned())
             .await
             .map_err(|_| Error::Timeout {
