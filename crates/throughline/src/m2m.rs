@@ -698,11 +698,11 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                 Box::pin(async move {
                     plan.lock(conn, &source, std::slice::from_ref(&key)).await?;
                     let pair = Filter::cond(
-                        FieldPath::local(&plan.source_field),
+                        FieldPath::local(plan.source_field),
                         Lookup::Exact(source.clone()),
                     )
                     .and(Filter::cond(
-                        FieldPath::local(&plan.target_field),
+                        FieldPath::local(plan.target_field),
                         Lookup::Exact(key.clone()),
                     ))
                     .and(filter);
@@ -774,8 +774,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             relation: self.relation.name,
             target_model: T::MODEL_NAME,
             through,
-            source_field: source.name.clone(),
-            target_field: target.name.clone(),
+            source_field: &source.name,
+            target_field: &target.name,
             source_type: source.ty,
             target_type: target.ty,
             symmetrical: self.relation.symmetrical,
@@ -793,8 +793,8 @@ struct WritePlan {
     relation: &'static str,
     target_model: &'static str,
     through: &'static ModelMeta,
-    source_field: String,
-    target_field: String,
+    source_field: &'static str,
+    target_field: &'static str,
     /// The declared types of the two key columns, to read returned keys without looking
     /// up each column's type per row.
     source_type: FieldType,
@@ -878,6 +878,9 @@ impl WritePlan {
 
     /// Keeps the first request of each link.
     fn dedupe(&self, items: Items) -> Items {
+        if items.len() < 2 {
+            return items;
+        }
         if self.link_extra.is_empty() {
             let mut seen: KeySet<KeyBuf> = key_set(items.len());
             return items
@@ -903,13 +906,11 @@ impl WritePlan {
             Some(keys) => Self::cond(field, Lookup::In(keys.to_vec())),
             None => Filter::All,
         };
-        let forward = Self::cond(&self.source_field, Lookup::Exact(source.clone()))
-            .and(other(&self.target_field));
+        let forward = Self::cond(self.source_field, Lookup::Exact(source.clone()))
+            .and(other(self.target_field));
         if self.symmetrical {
-            forward.or(
-                Self::cond(&self.target_field, Lookup::Exact(source.clone()))
-                    .and(other(&self.source_field)),
-            )
+            forward.or(Self::cond(self.target_field, Lookup::Exact(source.clone()))
+                .and(other(self.source_field)))
         } else {
             forward
         }
@@ -1065,8 +1066,8 @@ impl WritePlan {
             return Ok(outcome);
         }
         let mut filter =
-            Self::cond(&self.source_field, Lookup::Exact(source.clone())).and(Self::cond(
-                &self.target_field,
+            Self::cond(self.source_field, Lookup::Exact(source.clone())).and(Self::cond(
+                self.target_field,
                 Lookup::In(outcome.already_linked.clone()),
             ));
         for extra in &self.link_extra {
@@ -1076,7 +1077,7 @@ impl WritePlan {
         }
         let mut query = SelectQuery::new(through);
         query.filter(filter);
-        let mut columns = vec![FieldPath::local(&self.target_field)];
+        let mut columns = vec![FieldPath::local(self.target_field)];
         columns.extend(compared.iter().map(|(n, _)| FieldPath::local(n)));
         query.projection = Projection::Columns(columns);
         let stmt = query.render(conn.backend())?;
@@ -1165,8 +1166,8 @@ impl WritePlan {
         };
         let keys: Vec<Value> = items.iter().map(|(k, _)| k.clone()).collect();
         let mut columns = vec![
-            FieldPath::local(&self.source_field),
-            FieldPath::local(&self.target_field),
+            FieldPath::local(self.source_field),
+            FieldPath::local(self.target_field),
         ];
         columns.extend(compared.iter().map(|n| FieldPath::local(n)));
         let mut query = SelectQuery::new(through);
@@ -1284,15 +1285,11 @@ impl WritePlan {
         // 4. Update policy: write the given fields into the differing rows.
         if on_existing == OnExisting::Update {
             for (target, values) in to_update {
-                let mut pair = Self::cond(&self.source_field, Lookup::Exact(source.clone())).and(
-                    Self::cond(&self.target_field, Lookup::Exact(target.clone())),
-                );
+                let mut pair = Self::cond(self.source_field, Lookup::Exact(source.clone()))
+                    .and(Self::cond(self.target_field, Lookup::Exact(target.clone())));
                 if self.symmetrical {
-                    pair = pair.or(
-                        Self::cond(&self.source_field, Lookup::Exact(target.clone())).and(
-                            Self::cond(&self.target_field, Lookup::Exact(source.clone())),
-                        ),
-                    );
+                    pair = pair.or(Self::cond(self.source_field, Lookup::Exact(target.clone()))
+                        .and(Self::cond(self.target_field, Lookup::Exact(source.clone()))));
                 }
                 // A wider link key: only the row of this link, and its key is not rewritten.
                 for extra in &self.link_extra {
@@ -1352,7 +1349,7 @@ impl WritePlan {
         }
         let backend = conn.backend();
         let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
-            let mut target = vec![self.source_field.clone(), self.target_field.clone()];
+            let mut target = vec![self.source_field.to_owned(), self.target_field.to_owned()];
             target.extend(self.link_extra.iter().cloned());
             target
         });
@@ -1397,7 +1394,7 @@ impl WritePlan {
         }
         // Per-row values (add_each): multi-row inserts under the bind limit, returning both
         // keys of each new row.
-        let returning = vec![self.source_field.clone(), self.target_field.clone()];
+        let returning = vec![self.source_field.to_owned(), self.target_field.to_owned()];
         let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
             let s = row.value_as(0, self.source_type)?;
             let t = row.value_as(1, self.target_type)?;
@@ -1408,9 +1405,9 @@ impl WritePlan {
         for (source, target, values) in rows {
             let mut row = Vec::with_capacity(fields.len());
             for name in &fields {
-                let value = if name == &self.source_field {
+                let value = if name == self.source_field {
                     (*source).clone()
-                } else if name == &self.target_field {
+                } else if name == self.target_field {
                     (*target).clone()
                 } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
                     v.clone()
@@ -1428,9 +1425,9 @@ impl WritePlan {
             built.push(row);
         }
         let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
-        let conflict = match &conflict_fields {
+        let conflict = match conflict_fields {
             Some(target) => Conflict::Update {
-                target: target.clone(),
+                target,
                 fields: Vec::new(),
             },
             None => Conflict::Error,
@@ -1469,19 +1466,19 @@ impl WritePlan {
             return Ok(Some(Vec::new()));
         };
         // (varying field, constant key, values, keys)
-        let mut groups: Vec<(&String, &Value, &Values, Vec<Value>)> = Vec::new();
+        let mut groups: Vec<(&str, &Value, &Values, Vec<Value>)> = Vec::new();
         for &(source, target, values) in rows {
             let (varying, constant, key) = if same_key(source, first.0) {
-                (&self.target_field, source, target)
+                (self.target_field, source, target)
             } else if self.symmetrical && same_key(target, first.0) {
-                (&self.source_field, target, source)
+                (self.source_field, target, source)
             } else {
                 return Ok(None);
             };
             // Rows of one call share `varying` (one of two fields of the plan) and usually
             // their values (one `Arc`): compare by address first.
             match groups.iter_mut().find(|(v, c, vals, _)| {
-                std::ptr::eq(*v, varying) && same_key(c, constant) && same_values(vals, values)
+                v.as_ptr() == varying.as_ptr() && same_key(c, constant) && same_values(vals, values)
             }) {
                 Some((.., keys)) => keys.push(key.clone()),
                 None => {
@@ -1496,7 +1493,7 @@ impl WritePlan {
         for (varying, constant, values, keys) in groups {
             let mut constants = Vec::new();
             for name in fields.iter().filter(|f| *f != varying) {
-                let value = if name == &self.source_field || name == &self.target_field {
+                let value = if name == self.source_field || name == self.target_field {
                     constant.clone()
                 } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
                     v.clone()
@@ -1512,7 +1509,7 @@ impl WritePlan {
                 constants.push((name.clone(), value));
             }
             out.push(ArrayGroup {
-                varying: varying.clone(),
+                varying: varying.to_owned(),
                 keys,
                 constant: constant.clone(),
                 constants,
@@ -1524,11 +1521,8 @@ impl WritePlan {
     /// The targets linked from `source` (forward rows).
     async fn linked_targets(&self, conn: &mut dyn Conn, source: &Value) -> Result<Vec<Value>> {
         let mut query = SelectQuery::new(self.through);
-        query.filter(Self::cond(
-            &self.source_field,
-            Lookup::Exact(source.clone()),
-        ));
-        query.projection = Projection::Columns(vec![FieldPath::local(&self.target_field)]);
+        query.filter(Self::cond(self.source_field, Lookup::Exact(source.clone())));
+        query.projection = Projection::Columns(vec![FieldPath::local(self.target_field)]);
         let stmt = query.render(conn.backend())?;
         let mut out = Vec::new();
         conn.query(&stmt, &mut |row| {
@@ -1592,8 +1586,8 @@ impl WritePlan {
             let mut query = SelectQuery::new(self.through);
             query.filter(filter.clone());
             query.projection = Projection::Columns(vec![
-                FieldPath::local(&self.source_field),
-                FieldPath::local(&self.target_field),
+                FieldPath::local(self.source_field),
+                FieldPath::local(self.target_field),
             ]);
             let stmt = query.render(backend)?;
             let mut targets = Vec::new();
@@ -1625,10 +1619,10 @@ impl WritePlan {
             let targets: Vec<Value> = out
                 .iter()
                 .filter(|row| {
-                    row.field_value(&self.source_field)
+                    row.field_value(self.source_field)
                         .is_some_and(|v| key_text(&v) == source_text)
                 })
-                .filter_map(|row| row.field_value(&self.target_field))
+                .filter_map(|row| row.field_value(self.target_field))
                 .collect();
             let pairs = self.declared_pairs(source, &targets);
             self.hooks.fire(conn, points.1, &pairs).await?;
@@ -1686,9 +1680,10 @@ fn same_values(a: &Values, b: &Values) -> bool {
     Arc::ptr_eq(a, b) || a == b
 }
 
-/// No values: a plain `add`.
+/// No values: a plain `add` (one shared empty list, so a call allocates nothing for it).
 fn no_values() -> Values {
-    Arc::from(Vec::new())
+    static EMPTY: std::sync::LazyLock<Values> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
+    EMPTY.clone()
 }
 
 fn saved_key<T: Model>(target: &T) -> Result<Value> {
