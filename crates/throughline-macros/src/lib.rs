@@ -477,6 +477,7 @@ mod model {
         let mut before_save = Vec::new();
         let mut related_arms = Vec::new();
         let mut key_arms = Vec::new();
+        let mut batch_arms = Vec::new();
         let mut reverse_impls = Vec::new();
         for (index, f) in fields.iter().enumerate() {
             let ident = &f.ident;
@@ -588,7 +589,8 @@ mod model {
                         hop
                     });
                 ));
-                related_arms.push(quote!(#fname => ::throughline::RelatedSlot::load(&mut self.#ident, row, start),));
+                related_arms.push(quote!(#fname => ::throughline::RelatedSlot::load(&mut self.#ident, row, start, batch),));
+                batch_arms.push(quote!(#fname => Ok(::std::boxed::Box::new(::throughline::__private::RelatedRows::<<#ty as ::throughline::RelatedSlot>::Target>::default())),));
                 key_arms.push(quote!(#index => ::throughline::RelatedSlot::key(&self.#ident),));
                 let accessor = f
                     .related_name
@@ -720,8 +722,15 @@ mod model {
                     }
                 }
 
+                fn related_rows(field: &str) -> ::throughline::Result<::std::boxed::Box<dyn ::throughline::__private::RelatedBatch>> {
+                    match field {
+                        #(#batch_arms)*
+                        other => Err(::throughline::Error::invalid_query(#model_name, format!("`{other}` is not a foreign key"))),
+                    }
+                }
+
                 #[allow(unused_variables)]
-                fn load_related(&mut self, field: &str, row: &::throughline::__private::Row<'_>, start: usize) -> ::throughline::Result<()> {
+                fn load_related(&mut self, field: &str, row: &::throughline::__private::Row<'_>, start: usize, batch: &mut dyn ::throughline::__private::RelatedBatch) -> ::throughline::Result<()> {
                     match field {
                         #(#related_arms)*
                         other => Err(::throughline::Error::invalid_query(#model_name, format!("`{other}` is not a foreign key"))),

@@ -62,8 +62,18 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     /// The key held by the foreign-key field at position `field` of [`ModelMeta::fields`]
     /// (`None` for another field, or an optional key that is unset).
     fn related_key(&self, field: usize) -> Option<&Value>;
-    /// Loads the row of foreign key `field` from `row` at `start` (`select_related`).
-    fn load_related(&mut self, field: &str, row: &Row<'_>, start: usize) -> Result<()>;
+    /// An empty batch for the rows of foreign key `field` that a `select_related` query
+    /// loads (an error for a field that is not a foreign key).
+    fn related_rows(field: &str) -> Result<Box<dyn crate::value_types::RelatedBatch>>;
+    /// Loads the row of foreign key `field` from `row` at `start` into `batch`, the
+    /// query's [`Model::related_rows`] for that field (`select_related`).
+    fn load_related(
+        &mut self,
+        field: &str,
+        row: &Row<'_>,
+        start: usize,
+        batch: &mut dyn crate::value_types::RelatedBatch,
+    ) -> Result<()>;
 
     /// A queryset over every row of the model.
     fn objects() -> QuerySet<Self> {

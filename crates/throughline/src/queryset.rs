@@ -218,7 +218,8 @@ impl<M: Model> QuerySet<M> {
 
     /// Runs the query and hands each decoded instance to `f`, which accumulates into `acc`
     /// as the rows arrive (the prefetches group them this way, without first collecting
-    /// every row into one list).
+    /// every row into one list). Rows loaded by `select_related` become readable once the
+    /// query has finished: `f` must not read them.
     pub(crate) async fn fold<A, F>(&self, exec: &impl Executor, acc: A, mut f: F) -> Result<A>
     where
         A: Send + 'static,
@@ -231,16 +232,23 @@ impl<M: Model> QuerySet<M> {
             op(move |conn| {
                 Box::pin(async move {
                     let mut acc = acc;
+                    let mut batches = related
+                        .iter()
+                        .map(|(field, _)| M::related_rows(field))
+                        .collect::<Result<Vec<_>>>()?;
                     conn.query(&stmt, &mut |row| {
                         let mut instance = M::from_row(row, 0)?;
                         let mut start = M::meta().fields.len();
-                        for (field, width) in &related {
-                            instance.load_related(field, row, start)?;
+                        for ((field, width), batch) in related.iter().zip(&mut batches) {
+                            instance.load_related(field, row, start, batch.as_mut())?;
                             start += width;
                         }
                         f(&mut acc, instance)
                     })
                     .await?;
+                    for batch in &mut batches {
+                        batch.finish();
+                    }
                     Ok(acc)
                 })
             }),

@@ -4,6 +4,7 @@
 
 use crate::Model;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::{Arc, OnceLock};
 use throughline_core::{Choice, DefaultValue, FieldType, ForeignKeyMeta, Result, Value};
 use throughline_db::{Decode, Row};
 
@@ -174,6 +175,10 @@ pub trait Choices: Sized + Copy + 'static {
 /// A foreign key to `T`: the referred row's key, and the row itself once loaded
 /// (`select_related`, or [`ForeignKey::get`]).
 ///
+/// The rows one query loads for one relation are stored together and shared by the keys
+/// that refer to them (one allocation per query, not one per row): a loaded row lives as
+/// long as any key of its query that holds it.
+///
 /// ```
 /// use throughline::ForeignKey;
 /// # #[derive(Debug, Clone, throughline::Model)]
@@ -185,7 +190,90 @@ pub trait Choices: Sized + Copy + 'static {
 #[derive(Debug, Clone)]
 pub struct ForeignKey<T: Model> {
     key: Value,
-    cached: Option<Box<T>>,
+    cached: Option<Loaded<T>>,
+}
+
+/// A loaded row: its place among the rows its query loaded for the relation.
+#[derive(Clone)]
+struct Loaded<T> {
+    rows: Arc<OnceLock<Vec<T>>>,
+    index: usize,
+}
+
+impl<T> Loaded<T> {
+    /// A row loaded on its own.
+    fn single(row: T) -> Self {
+        Loaded {
+            rows: Arc::new(OnceLock::from(vec![row])),
+            index: 0,
+        }
+    }
+
+    /// The row (`None` only while its query is still reading rows).
+    fn get(&self) -> Option<&T> {
+        self.rows.get().and_then(|rows| rows.get(self.index))
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Loaded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// The rows of one relation loaded by one `select_related` query, collected while the
+/// rows are read and shared by the foreign keys once the query has finished. Used by the
+/// derive macro's generated code.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// use throughline::__private::{RelatedBatch, RelatedRows};
+/// let mut batch = RelatedRows::<Author>::default();
+/// batch.finish();
+/// ```
+pub struct RelatedRows<T> {
+    pending: Vec<T>,
+    shared: Arc<OnceLock<Vec<T>>>,
+}
+
+impl<T> Default for RelatedRows<T> {
+    fn default() -> Self {
+        RelatedRows {
+            pending: Vec::new(),
+            shared: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+impl<T> RelatedRows<T> {
+    /// Keeps `row`; the returned handle reads it once the batch is finished.
+    fn push(&mut self, row: T) -> Loaded<T> {
+        self.pending.push(row);
+        Loaded {
+            rows: Arc::clone(&self.shared),
+            index: self.pending.len() - 1,
+        }
+    }
+}
+
+/// A [`RelatedRows`] of any model, as a query holds one per related field.
+pub trait RelatedBatch: Send {
+    /// Publishes the rows collected to the foreign keys that refer to them.
+    fn finish(&mut self);
+    /// The batch, to be downcast to its [`RelatedRows`].
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+}
+
+impl<T: Model> RelatedBatch for RelatedRows<T> {
+    fn finish(&mut self) {
+        let rows = std::mem::take(&mut self.pending);
+        // A batch is finished once, by the query that filled it.
+        let _ = self.shared.set(rows);
+    }
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 impl<T: Model> ForeignKey<T> {
@@ -209,7 +297,7 @@ impl<T: Model> ForeignKey<T> {
 
     /// The referred row, if it was loaded.
     pub fn loaded(&self) -> Option<&T> {
-        self.cached.as_deref()
+        self.cached.as_ref().and_then(Loaded::get)
     }
 
     /// The referred row: the loaded one, or one query.
@@ -228,8 +316,8 @@ impl<T: Model> ForeignKey<T> {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, exec: &impl throughline_db::Executor) -> Result<T> {
-        if let Some(row) = &self.cached {
-            return Ok((**row).clone());
+        if let Some(row) = self.loaded() {
+            return Ok(row.clone());
         }
         crate::crud::get_by_key::<T>(exec, self.key.clone()).await
     }
@@ -241,11 +329,6 @@ impl<T: Model> ForeignKey<T> {
             key: target.pk_value(),
             cached: None,
         }
-    }
-
-    /// Stores the referred row (used by `select_related`).
-    pub(crate) fn set_loaded(&mut self, row: T) {
-        self.cached = Some(Box::new(row));
     }
 }
 
@@ -291,24 +374,32 @@ impl<T: Model> FieldValue for ForeignKey<T> {
 /// A field that can hold a row loaded by `select_related`: `ForeignKey<T>` and
 /// `Option<ForeignKey<T>>`. Used by the derive macro.
 pub trait RelatedSlot {
+    /// The referred model.
+    type Target: Model;
     /// The number of columns of the referred model.
     fn width() -> usize;
-    /// Decodes the referred row from `row` starting at column `start`; an all-NULL row
-    /// (a missing optional relation) loads nothing.
-    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()>;
+    /// Decodes the referred row from `row` starting at column `start` into `batch` (the
+    /// query's [`RelatedRows`] of the target); an all-NULL row (a missing optional
+    /// relation) loads nothing.
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()>;
     /// The key held (`None` for an unset optional key).
     fn key(&self) -> Option<&Value>;
 }
 
 impl<T: Model> RelatedSlot for ForeignKey<T> {
+    type Target = T;
     fn width() -> usize {
         T::meta().fields.len()
     }
-    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()> {
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()> {
         if row.is_null(start + T::PK_INDEX)? {
             return Ok(());
         }
-        self.set_loaded(T::from_row(row, start)?);
+        let loaded = T::from_row(row, start)?;
+        self.cached = Some(match batch.as_any().downcast_mut::<RelatedRows<T>>() {
+            Some(rows) => rows.push(loaded),
+            None => Loaded::single(loaded),
+        });
         Ok(())
     }
     fn key(&self) -> Option<&Value> {
@@ -317,12 +408,13 @@ impl<T: Model> RelatedSlot for ForeignKey<T> {
 }
 
 impl<T: Model> RelatedSlot for Option<ForeignKey<T>> {
+    type Target = T;
     fn width() -> usize {
         T::meta().fields.len()
     }
-    fn load(&mut self, row: &Row<'_>, start: usize) -> Result<()> {
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()> {
         match self {
-            Some(fk) => fk.load(row, start),
+            Some(fk) => fk.load(row, start, batch),
             None => Ok(()),
         }
     }

@@ -527,6 +527,13 @@ async fn select_related_is_one_query(db: Database) {
     // Reading the loaded row costs nothing.
     rows[0].student.get(&counting).await.unwrap();
     assert_eq!(counting.count(), 1);
+    // The rows of a query are stored together: a key kept alone keeps its own row, and
+    // shows only that row.
+    let kept = rows[1].student.clone();
+    drop(rows);
+    assert_eq!(kept.loaded().unwrap().name, "bob");
+    let shown = format!("{kept:?}");
+    assert!(shown.contains("bob") && !shown.contains("carol"), "{shown}");
 }
 
 async fn prefetch_is_two_queries(db: Database) {
