@@ -430,7 +430,12 @@ impl Operation {
                     let mut sql = Vec::new();
                     let old_meta = model_meta(old)?;
                     if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
-                        sql.push(ddl::drop_index(&old_meta.own_index_name(f), backend));
+                        // `IF EXISTS`: a database from before the foreign-key index rule, or
+                        // one whose table was renamed, may not have it under this name.
+                        sql.push(format!(
+                            "DROP INDEX IF EXISTS {}",
+                            quote(&old_meta.own_index_name(f))
+                        ));
                     }
                     sql.push(ddl::drop_column(&old.table, &removed.column, backend));
                     sql
@@ -509,14 +514,16 @@ impl Operation {
                 let m = after.model(model)?;
                 let columns = columns_of(m, &index.fields)?;
                 let unique = matches!(self, Operation::AddConstraint { .. });
-                let mut sql = vec![ddl::create_index(
+                // The keys' own indexes it covers go first: a declared index may reuse the
+                // name of the one it replaces.
+                let mut sql = own_index_changes(before.model(model)?, m, backend)?;
+                sql.push(ddl::create_index(
                     &m.table,
                     &index.name,
                     &columns,
                     unique,
                     backend,
-                )];
-                sql.extend(own_index_changes(before.model(model)?, m, backend)?);
+                ));
                 sql
             }
             Operation::RemoveIndex { model, name } => {

@@ -21,9 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
-use throughline_core::{
-    Backend, DefaultValue, Error, FieldMeta, FieldType, ModelMeta, Result, Value,
-};
+use throughline_core::{DefaultValue, Error, FieldMeta, FieldType, ModelMeta, Result, Value};
 use throughline_db::{Access, BoxFuture, Conn, Decode, Executor, op};
 use throughline_query::{
     Conflict, DeleteQuery, FieldPath, Filter, FilterGroup, Hop, InsertQuery, Lookup, Projection,
@@ -244,12 +242,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         if keys.is_empty() {
             return Ok(sources.iter().map(|_| Vec::new()).collect());
         }
+        // Each source's rows are sorted here by an integer key rather than by the database:
         // PostgreSQL would sort every joined row before sending the first (a Sort over the
-        // hash join, ~15 % of a 10,000-row prefetch); sorting each source's rows here by an
-        // integer key costs less. SQLite reads them already in order from the source
-        // column's index (its entries end with the rowid key), so it is left to SQLite.
-        let sort_here = exec.backend() == Backend::Postgres
-            && Th::meta().ordering.is_empty()
+        // hash join, ~15 % of a 10,000-row prefetch), and SQLite needs a temporary B-tree
+        // unless the source column has an index of its own (it does not when the pair's
+        // unique constraint starts with it). Rows that arrive in order (SQLite reading the
+        // source's own index) make the sort a single pass.
+        let sort_here = Th::meta().ordering.is_empty()
             && matches!(
                 Th::meta().pk().ty.as_reference(),
                 FieldType::I64 | FieldType::I32 | FieldType::I16
@@ -265,7 +264,9 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         let mut groups = runs.into_groups(sources.iter().map(Model::pk_value));
         if sort_here {
             for group in &mut groups {
-                group.sort_by_key(|row| row.pk_value().as_i64());
+                if !group.is_sorted_by_key(|row| row.pk_value().as_i64()) {
+                    group.sort_by_key(|row| row.pk_value().as_i64());
+                }
             }
         }
         Ok(groups)
@@ -275,8 +276,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// the through model's default ordering, else (if `ordered`) by source, then key.
     fn links_query(&self, lookup: Lookup, ordered: bool) -> Result<QuerySet<Th>> {
         let hop = Hop::forward(Th::meta(), self.target_field, T::meta())?;
-        // Without a default ordering: by source, then key — on SQLite the order of the
-        // source column's index, so the database needs no sort.
+        // Without a default ordering and unless the caller sorts: by source, then key.
         let mut order = Vec::new();
         if Th::meta().ordering.is_empty() && ordered {
             for field in [self.source_field, Th::meta().pk().name.as_str()] {

@@ -266,14 +266,16 @@ async fn seed_data_v1(db: &Database) {
     post.tags().add(&tags, db).await.unwrap();
 }
 
-/// The names of `table`'s non-unique indexes, sorted.
+/// `table`'s non-unique indexes as `name/number of columns`, sorted.
 async fn index_names(db: &Database, table: &str) -> Vec<String> {
     let sql = match db.backend() {
         Backend::Sqlite => format!(
-            "SELECT name FROM pragma_index_list('{table}') WHERE \"unique\" = 0 ORDER BY name"
+            "SELECT l.name || '/' || (SELECT count(*) FROM pragma_index_info(l.name)) \
+             FROM pragma_index_list('{table}') l WHERE l.\"unique\" = 0 ORDER BY 1"
         ),
         Backend::Postgres => format!(
-            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+            "SELECT c.relname::text || '/' || i.indnatts FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid \
              WHERE i.indrelid = '{table}'::regclass AND NOT i.indisunique ORDER BY 1"
         ),
     };
@@ -315,7 +317,7 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
     // The pair constraint starts with `article`: only `tag` has its own index.
     assert_eq!(
         index_names(&db, "article_tag").await,
-        own(&["article_tag_tag_id_idx"])
+        own(&["article_tag_tag_id_idx/1"])
     );
     let steps = [
         (
@@ -324,7 +326,7 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
                 model: "ArticleTag".into(),
                 name: pair.into(),
             },
-            own(&["article_tag_article_id_idx", "article_tag_tag_id_idx"]),
+            own(&["article_tag_article_id_idx/1", "article_tag_tag_id_idx/1"]),
         ),
         (
             "0003_tag_first",
@@ -335,7 +337,7 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
                     fields: vec!["tag".into(), "article".into()],
                 },
             },
-            own(&["article_tag_article_id_idx", "article_tag_by_tag"]),
+            own(&["article_tag_article_id_idx/1", "article_tag_by_tag/2"]),
         ),
         (
             "0004_pair_again",
@@ -346,7 +348,7 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
                     fields: vec!["article".into(), "tag".into()],
                 },
             },
-            own(&["article_tag_by_tag"]),
+            own(&["article_tag_by_tag/2"]),
         ),
         (
             "0005_drop_by_tag",
@@ -354,7 +356,19 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
                 model: "ArticleTag".into(),
                 name: "article_tag_by_tag".into(),
             },
-            own(&["article_tag_tag_id_idx"]),
+            own(&["article_tag_tag_id_idx/1"]),
+        ),
+        (
+            // A declared index that takes the name of the key's own index it covers.
+            "0006_same_name",
+            Operation::AddIndex {
+                model: "ArticleTag".into(),
+                index: throughline::migrations::state::ConstraintState {
+                    name: "article_tag_tag_id_idx".into(),
+                    fields: vec!["tag".into(), "article".into()],
+                },
+            },
+            own(&["article_tag_tag_id_idx/2"]),
         ),
     ];
     let mut previous = first.clone();
@@ -378,7 +392,7 @@ async fn foreign_key_index_follows_covering_constraints(db: Database) {
         previous = name.to_owned();
     }
     // Backwards, one migration at a time: each step restores the indexes before it.
-    let mut before = vec![own(&["article_tag_tag_id_idx"])];
+    let mut before = vec![own(&["article_tag_tag_id_idx/1"])];
     before.extend(expected.iter().map(|(_, names)| names.clone()));
     for (index, (target, _)) in expected.iter().enumerate().rev() {
         migrations::migrate(&db, &migrations::load(&dir).unwrap(), Some(target))
