@@ -215,9 +215,13 @@ impl<T> Loaded<T> {
     }
 }
 
+/// Shows the row alone (not the other rows of its query), as the boxed row showed before.
 impl<T: std::fmt::Debug> std::fmt::Debug for Loaded<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.get().fmt(f)
+        match self.get() {
+            Some(row) => row.fmt(f),
+            None => f.write_str("<loading>"),
+        }
     }
 }
 

@@ -533,6 +533,7 @@ async fn select_related_is_one_query(db: Database) {
     drop(rows);
     assert_eq!(kept.loaded().unwrap().name, "bob");
     let shown = format!("{kept:?}");
+    assert!(shown.contains("cached: Some(Student {"), "{shown}");
     assert!(shown.contains("bob") && !shown.contains("carol"), "{shown}");
 }
 
