@@ -1647,26 +1647,48 @@ impl WritePlan {
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove).
 fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
-    let existing_set: KeySet<KeyBuf> = existing.iter().map(KeyBuf::of).collect();
-    let mut wanted_set: KeySet<KeyBuf> = key_set(wanted.len());
+    use std::collections::hash_map::Entry;
+    /// Where a key stands, in one map over both lists (one hash table instead of three).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        /// Linked, not (yet) wanted.
+        Linked,
+        /// Linked and wanted: kept.
+        Kept,
+        /// Wanted and not linked: added.
+        Added,
+        /// Linked, not wanted, listed for removal.
+        Removed,
+    }
+    let mut seen: KeyMap<KeyBuf, Seen> = KeyMap::default();
+    seen.reserve(existing.len() + wanted.len() / 8);
+    for key in existing {
+        seen.insert(KeyBuf::of(key), Seen::Linked);
+    }
     let mut kept = Vec::new();
     let mut add = Vec::new();
     for key in wanted {
-        let buf = KeyBuf::of(key);
-        if existing_set.contains(&buf) {
-            if wanted_set.insert(buf) {
-                kept.push(key.clone());
+        match seen.entry(KeyBuf::of(key)) {
+            Entry::Vacant(slot) => {
+                slot.insert(Seen::Added);
+                add.push(key.clone());
             }
-        } else if wanted_set.insert(buf) {
-            add.push(key.clone());
+            Entry::Occupied(mut slot) => {
+                if *slot.get() == Seen::Linked {
+                    slot.insert(Seen::Kept);
+                    kept.push(key.clone());
+                }
+            }
         }
     }
-    let mut removed_seen = KeySet::default();
     let remove = existing
         .iter()
-        .filter(|k| {
-            let buf = KeyBuf::of(k);
-            !wanted_set.contains(&buf) && removed_seen.insert(buf)
+        .filter(|k| match seen.get_mut(&KeyBuf::of(k)) {
+            Some(state) if *state == Seen::Linked => {
+                *state = Seen::Removed;
+                true
+            }
+            _ => false,
         })
         .cloned()
         .collect();
