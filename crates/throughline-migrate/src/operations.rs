@@ -430,12 +430,7 @@ impl Operation {
                     let mut sql = Vec::new();
                     let old_meta = model_meta(old)?;
                     if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
-                        // `IF EXISTS`: a database from before the foreign-key index rule, or
-                        // one whose table was renamed, may not have it under this name.
-                        sql.push(format!(
-                            "DROP INDEX IF EXISTS {}",
-                            quote(&old_meta.own_index_name(f))
-                        ));
+                        sql.push(ddl::drop_own_index(&old_meta, f, backend));
                     }
                     sql.push(ddl::drop_column(&old.table, &removed.column, backend));
                     sql
@@ -857,29 +852,19 @@ fn rebuild(
 
 /// The single-column indexes to create or drop when a model changes from `old` to `new`
 /// in place: a foreign key loses its own index when a unique constraint or index comes to
-/// start with it, and gets it back when that goes ([`ModelMeta::has_own_index`]). Drops
-/// say `IF EXISTS`, since databases created before that rule keep every key's index.
+/// start with it, and gets it back when that goes (`ModelMeta::has_own_index`).
 fn own_index_changes(old: &ModelState, new: &ModelState, backend: Backend) -> Result<Vec<String>> {
     let (old, new) = (model_meta(old)?, model_meta(new)?);
     let mut sql = Vec::new();
     for field in &old.fields {
         let kept = new.field(&field.name).is_some_and(|f| new.has_own_index(f));
         if old.has_own_index(field) && !kept {
-            sql.push(format!(
-                "DROP INDEX IF EXISTS {}",
-                quote(&old.own_index_name(field))
-            ));
+            sql.push(ddl::drop_own_index(&old, field, backend));
         }
     }
     for field in new.own_indexes() {
         if !old.field(&field.name).is_some_and(|f| old.has_own_index(f)) {
-            sql.push(ddl::create_index(
-                &new.table,
-                &new.own_index_name(field),
-                std::slice::from_ref(&field.column),
-                false,
-                backend,
-            ));
+            sql.push(ddl::create_own_index(&new, field, backend));
         }
     }
     Ok(sql)

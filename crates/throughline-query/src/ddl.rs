@@ -81,9 +81,8 @@ pub fn create_table_with(
         table.index(&mut index);
     }
     let mut out = vec![build_schema(&table, backend)];
-    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
     for field in model.own_indexes() {
-        indexes.push((model.own_index_name(field), vec![field.column.clone()]));
+        out.push(create_own_index(model, field, backend));
     }
     for index in &model.indexes {
         let mut columns = Vec::new();
@@ -93,18 +92,13 @@ pub fn create_table_with(
             })?;
             columns.push(field.column.clone());
         }
-        indexes.push((index.name.clone(), columns));
-    }
-    for (name, columns) in indexes {
-        let mut index = Index::create();
-        index
-            .if_not_exists()
-            .name(name)
-            .table(Alias::new(&model.table));
-        for column in columns {
-            index.col(Alias::new(column));
-        }
-        out.push(build_schema(&index, backend));
+        out.push(create_index(
+            &model.table,
+            &index.name,
+            &columns,
+            false,
+            backend,
+        ));
     }
     Ok(out)
 }
@@ -258,13 +252,7 @@ pub fn add_column(
     alter.table(Alias::new(&model.table)).add_column(&mut def);
     let mut out = vec![build_schema(&alter, backend)];
     if model.has_own_index(field) {
-        out.push(create_index(
-            &model.table,
-            &model.own_index_name(field),
-            std::slice::from_ref(&field.column),
-            false,
-            backend,
-        ));
+        out.push(create_own_index(model, field, backend));
     }
     Ok(out)
 }
@@ -317,6 +305,40 @@ pub fn create_index(
         index.col(Alias::new(column));
     }
     build_schema(&index, backend)
+}
+
+/// The statement that creates `field`'s own index ([`ModelMeta::own_indexes`]).
+///
+/// ```
+/// # use throughline_core::*;
+/// let m = ModelMeta::new("Book", "book", vec![FieldMeta::new("author", FieldType::I64)]);
+/// let sql = throughline_query::ddl::create_own_index(&m, &m.fields[0], Backend::Sqlite);
+/// assert_eq!(sql, r#"CREATE INDEX IF NOT EXISTS "book_author_idx" ON "book" ("author")"#);
+/// ```
+pub fn create_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) -> String {
+    create_index(
+        &model.table,
+        &model.own_index_name(field),
+        std::slice::from_ref(&field.column),
+        false,
+        backend,
+    )
+}
+
+/// The statement that drops `field`'s own index if it exists (a database created before
+/// the rule of [`ModelMeta::own_indexes`] may lack it, or have it under a former table
+/// name).
+///
+/// ```
+/// # use throughline_core::*;
+/// let m = ModelMeta::new("Book", "book", vec![FieldMeta::new("author", FieldType::I64)]);
+/// let sql = throughline_query::ddl::drop_own_index(&m, &m.fields[0], Backend::Postgres);
+/// assert_eq!(sql, r#"DROP INDEX IF EXISTS "book_author_idx""#);
+/// ```
+pub fn drop_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) -> String {
+    let mut drop = Index::drop();
+    drop.name(model.own_index_name(field)).if_exists();
+    build_schema(&drop, backend)
 }
 
 /// The statement that drops an index.

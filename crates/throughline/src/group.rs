@@ -28,23 +28,16 @@ impl<M> Runs<M> {
     /// alike).
     pub(crate) fn push(&mut self, row: M, key_of: impl Fn(&M) -> Option<&Value>) {
         let key = key_of(&row).unwrap_or(&Value::Null);
-        let (room, new_key) = match self.runs.last() {
-            Some((last, _)) if same_key(last, key) => (0, None),
-            Some((_, rows)) => (rows.len(), Some(key.clone())),
-            None => (1, Some(key.clone())),
-        };
-        match new_key {
-            None => {
-                if let Some((_, rows)) = self.runs.last_mut() {
-                    rows.push(row);
-                }
-            }
-            Some(key) => {
-                let mut rows = Vec::with_capacity(room);
-                rows.push(row);
-                self.runs.push((key, rows));
-            }
+        if let Some((last, rows)) = self.runs.last_mut()
+            && same_key(last, key)
+        {
+            rows.push(row);
+            return;
         }
+        let key = key.clone();
+        let mut rows = Vec::with_capacity(self.runs.last().map_or(1, |(_, rows)| rows.len()));
+        rows.push(row);
+        self.runs.push((key, rows));
     }
 
     /// The rows of each of `keys`, in that order (empty for a key without rows; integer

@@ -247,7 +247,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         // hash join, ~15 % of a 10,000-row prefetch), and SQLite needs a temporary B-tree
         // unless the source column has an index of its own (it does not when the pair's
         // unique constraint starts with it). Rows that arrive in order (SQLite reading the
-        // source's own index) make the sort a single pass.
+        // source's own index) cost one check.
         let sort_here = Th::meta().ordering.is_empty()
             && matches!(
                 Th::meta().pk().ty.as_reference(),
@@ -264,6 +264,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         let mut groups = runs.into_groups(sources.iter().map(Model::pk_value));
         if sort_here {
             for group in &mut groups {
+                // Checked first: cheaper than the sort's own pass over rows already in order
+                // (W4 on SQLite: 0.6 M instructions).
                 if !group.is_sorted_by_key(|row| row.pk_value().as_i64()) {
                     group.sort_by_key(|row| row.pk_value().as_i64());
                 }
@@ -854,6 +856,21 @@ impl WritePlan {
         }
     }
 
+    /// The value of `name`, a through field other than the two keys, for a new row: the
+    /// one given, else the field's default, else a validation error.
+    fn extra_value(&self, name: &str, values: &Values, defaults: &Defaults<'_>) -> Result<Value> {
+        if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        defaults.get(name).cloned().ok_or_else(|| {
+            Error::validation(
+                &self.through.name,
+                name,
+                "no value was given and the field has no default (use add_with)",
+            )
+        })
+    }
+
     /// The identity of a requested link: the target, plus the link key's other fields.
     fn item_link(&self, target: &Value, values: &Values) -> String {
         let mut link = key_text(target);
@@ -1409,16 +1426,8 @@ impl WritePlan {
                     (*source).clone()
                 } else if name == self.target_field {
                     (*target).clone()
-                } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
-                    v.clone()
-                } else if let Some(v) = defaults.get(name) {
-                    v.clone()
                 } else {
-                    return Err(Error::validation(
-                        &through.name,
-                        name,
-                        "no value was given and the field has no default (use add_with)",
-                    ));
+                    self.extra_value(name, values, &defaults)?
                 };
                 row.push(value);
             }
@@ -1495,16 +1504,8 @@ impl WritePlan {
             for name in fields.iter().filter(|f| *f != varying) {
                 let value = if name == self.source_field || name == self.target_field {
                     constant.clone()
-                } else if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
-                    v.clone()
-                } else if let Some(v) = defaults.get(name) {
-                    v.clone()
                 } else {
-                    return Err(Error::validation(
-                        &self.through.name,
-                        name,
-                        "no value was given and the field has no default (use add_with)",
-                    ));
+                    self.extra_value(name, values, defaults)?
                 };
                 constants.push((name.clone(), value));
             }
