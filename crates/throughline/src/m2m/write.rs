@@ -1,0 +1,900 @@
+//! The plan of a relation write ([`WritePlan`]): what one `add`, `set`, `remove` or `clear`
+//! needs to know about the through model, owned so it moves into the operation, and the
+//! statements it runs (lock, read, insert, delete), with the relation hooks around them.
+
+use super::keys::{KeyBuf, KeySet, key_set, key_text, same_key};
+use super::{AddOutcome, Differing, FieldDiff, OnExisting};
+use crate::Model;
+use crate::crud::attach_model;
+use crate::hooks::{HookPoint, RelationHooks};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use throughline_core::validate::validate_value;
+use throughline_core::{DefaultValue, Error, FieldType, ModelMeta, Result, Value};
+use throughline_db::{Conn, Decode};
+use throughline_query::{
+    Conflict, DeleteQuery, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, Projection,
+    SelectQuery, UpdateQuery,
+};
+
+/// Everything a relation write needs, owned, so it can move into an operation.
+pub(super) struct WritePlan {
+    pub(super) relation: &'static str,
+    pub(super) target_model: &'static str,
+    pub(super) through: &'static ModelMeta,
+    pub(super) source_field: &'static str,
+    pub(super) target_field: &'static str,
+    /// The declared types of the two key columns, to read returned keys without looking
+    /// up each column's type per row.
+    pub(super) source_type: FieldType,
+    pub(super) target_type: FieldType,
+    pub(super) symmetrical: bool,
+    pub(super) pair_constraint: bool,
+    /// The other fields of a wider link key (a unique constraint over the two keys and more,
+    /// such as (topic, system, service)): links are identified by all of them.
+    pub(super) link_extra: Vec<String>,
+    pub(super) declaring: &'static ModelMeta,
+    pub(super) declared_on_source: bool,
+    /// The hooks registered on the relation when the operation started.
+    pub(super) hooks: RelationHooks,
+}
+
+/// The targets of an add, each with the values given for its through row.
+pub(super) type Items = Vec<(Value, Values)>;
+
+/// Values given for a through row, as `(field name, value)`; shared by the targets of a
+/// call (10,000 targets do not copy them 10,000 times).
+pub(super) type Values = Arc<[(String, Value)]>;
+
+/// The defaults of a through model's fields, computed once per call: a few fields, so a
+/// list searched by name (no hashing).
+#[derive(Default)]
+struct Defaults<'m>(Vec<(&'m str, Value)>);
+
+impl Defaults<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// Rows inserted by one array insert, which differ only in one key.
+struct ArrayGroup {
+    /// The key field that varies (the target for forward rows, the source for mirror rows).
+    varying: String,
+    /// Its values, one per row.
+    keys: Vec<Value>,
+    /// The other key, the same for every row.
+    constant: Value,
+    /// Every other field's value, the constant key's included.
+    constants: Vec<(String, Value)>,
+}
+
+/// A through row to insert: source key, target key, and the values given (borrowed from
+/// the call's items: a 10,000-target add copies no key to plan its rows).
+type NewRow<'a> = (&'a Value, &'a Value, &'a Values);
+
+impl WritePlan {
+    /// The declared type of `field`, one of the two key columns.
+    fn key_type(&self, field: &str) -> FieldType {
+        if field == self.source_field {
+            self.source_type
+        } else {
+            self.target_type
+        }
+    }
+
+    /// The value of `name`, a through field other than the two keys, for a new row: the
+    /// one given, else the field's default, else a validation error.
+    fn extra_value(&self, name: &str, values: &Values, defaults: &Defaults<'_>) -> Result<Value> {
+        if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        defaults.get(name).cloned().ok_or_else(|| {
+            Error::validation(
+                &self.through.name,
+                name,
+                "no value was given and the field has no default (use add_with)",
+            )
+        })
+    }
+
+    /// The identity of a requested link: the target, plus the link key's other fields.
+    fn item_link(&self, target: &Value, values: &Values) -> String {
+        let mut link = key_text(target);
+        for extra in &self.link_extra {
+            let value = values.iter().find(|(n, _)| n == extra).map(|(_, v)| v);
+            link.push('|');
+            link.push_str(&value.map(key_text).unwrap_or_default());
+        }
+        link
+    }
+
+    /// The identity of a stored link: its target, plus the stored link-key fields (the
+    /// first columns of `stored`).
+    fn row_link(&self, target_text: &str, stored: &[Value]) -> String {
+        let mut link = target_text.to_owned();
+        for value in stored.iter().take(self.link_extra.len()) {
+            link.push('|');
+            link.push_str(&key_text(value));
+        }
+        link
+    }
+
+    /// Keeps the first request of each link.
+    fn dedupe(&self, items: Items) -> Items {
+        if items.len() < 2 {
+            return items;
+        }
+        if self.link_extra.is_empty() {
+            let mut seen: KeySet<KeyBuf> = key_set(items.len());
+            return items
+                .into_iter()
+                .filter(|(k, _)| seen.insert(KeyBuf::of(k)))
+                .collect();
+        }
+        let mut seen = KeySet::default();
+        items
+            .into_iter()
+            .filter(|(k, values)| seen.insert(self.item_link(k, values)))
+            .collect()
+    }
+
+    fn cond(field: &str, lookup: Lookup) -> Filter {
+        Filter::cond(FieldPath::local(field), lookup)
+    }
+
+    /// Rows of `source` (and, symmetrical, rows pointing back at it), optionally only those
+    /// whose other side is in `targets`.
+    fn pair_filter(&self, source: &Value, targets: Option<&[Value]>) -> Filter {
+        let other = |field: &str| match targets {
+            Some(keys) => Self::cond(field, Lookup::In(keys.to_vec())),
+            None => Filter::All,
+        };
+        let forward = Self::cond(self.source_field, Lookup::Exact(source.clone()))
+            .and(other(self.target_field));
+        if self.symmetrical {
+            forward.or(Self::cond(self.target_field, Lookup::Exact(source.clone()))
+                .and(other(self.source_field)))
+        } else {
+            forward
+        }
+    }
+
+    /// Locks the declaring side's row(s) in key order (PostgreSQL; SQLite's writer
+    /// transaction is already exclusive).
+    pub(super) async fn lock(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        targets: &[Value],
+    ) -> Result<()> {
+        let backend = conn.backend();
+        if !backend.capabilities().select_for_update {
+            return Ok(());
+        }
+        let mut keys: Vec<Value> = if self.declared_on_source || self.symmetrical {
+            vec![source.clone()]
+        } else {
+            targets.to_vec()
+        };
+        if self.symmetrical {
+            keys.extend(targets.iter().cloned());
+        }
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut query = SelectQuery::new(self.declaring);
+        query.filter(Self::cond(&self.declaring.pk().name, Lookup::In(keys)));
+        query.projection = Projection::Keys;
+        query.order_by = vec![throughline_query::OrderBy {
+            path: FieldPath::local(&self.declaring.pk().name),
+            descending: false,
+        }];
+        query.for_update = true;
+        let stmt = query.render(backend)?;
+        conn.query(&stmt, &mut |_| Ok(())).await?;
+        Ok(())
+    }
+
+    /// Checks the values given for through rows before any SQL: every field exists and its
+    /// value fits, and the fields of a wider link key are given.
+    fn check_values(&self, items: &Items) -> Result<()> {
+        let through = self.through;
+        let mut checked: Option<&Values> = None;
+        for (_, values) in items {
+            // The targets of one call usually share their values: check each set once.
+            if checked.is_some_and(|c| same_values(c, values)) {
+                continue;
+            }
+            checked = Some(values);
+            for (name, value) in values.iter() {
+                let field = through.field(name).ok_or_else(|| {
+                    Error::invalid_query(&through.name, format!("no field `{name}`"))
+                })?;
+                validate_value(through, field, value)?;
+            }
+            for extra in &self.link_extra {
+                if !values.iter().any(|(n, _)| n == extra) {
+                    return Err(Error::validation(
+                        &through.name,
+                        extra,
+                        "is part of the relation's link key, so every add must give it",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts links for targets known to be unlinked, with the add hooks.
+    pub(super) async fn add_unlinked(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+    ) -> Result<AddOutcome> {
+        let mut outcome = AddOutcome::default();
+        if items.is_empty() {
+            return Ok(outcome);
+        }
+        self.check_values(&items)?;
+        let targets: Vec<Value> = items.iter().map(|(t, _)| t.clone()).collect();
+        self.hooks
+            .fire(
+                conn,
+                HookPoint::BeforeAdd,
+                &self.declared_pairs(source, &targets),
+            )
+            .await?;
+        let rows: Vec<NewRow<'_>> = items.iter().map(|(t, v)| (source, t, v)).collect();
+        let inserted = self.insert_rows(conn, &rows).await?;
+        let source_key = KeyBuf::of(source);
+        for target in targets {
+            if inserted.contains(&(source_key.clone(), KeyBuf::of(&target))) {
+                outcome.linked.push(target);
+            } else {
+                outcome.already_linked.push(target);
+            }
+        }
+        self.hooks
+            .fire(
+                conn,
+                HookPoint::AfterAdd,
+                &self.declared_pairs(source, &outcome.linked),
+            )
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Whether an add can insert first and ask afterwards: a unique constraint makes the
+    /// insert idempotent (`ON CONFLICT DO NOTHING`), existing links are skipped, no hook is
+    /// registered, links go one way, and every target gets the same values.
+    pub(super) fn can_insert_first(&self, items: &Items, on_existing: OnExisting) -> bool {
+        (self.pair_constraint || !self.link_extra.is_empty())
+            && on_existing == OnExisting::Skip
+            && self.hooks.is_empty()
+            && !self.symmetrical
+            && items.windows(2).all(|w| same_values(&w[0].1, &w[1].1))
+    }
+
+    /// An add in one statement when every target is new: insert with `ON CONFLICT DO
+    /// NOTHING RETURNING`, then read the stored values of the targets that were already
+    /// linked (only when values were given, to report those that differ).
+    pub(super) async fn add_insert_first(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+    ) -> Result<AddOutcome> {
+        let through = self.through;
+        self.check_values(&items)?;
+        let items = self.dedupe(items);
+        let mut outcome = AddOutcome::default();
+        let Some(values) = items.first().map(|(_, v)| v.clone()) else {
+            return Ok(outcome);
+        };
+        let rows: Vec<NewRow<'_>> = items.iter().map(|(t, _)| (source, t, &values)).collect();
+        let inserted = self.insert_rows(conn, &rows).await?;
+        drop(rows);
+        let source_key = KeyBuf::of(source);
+        let mut probe = (source_key, KeyBuf::Int(0));
+        outcome.linked.reserve(inserted.len());
+        for (target, _) in items {
+            probe.1 = KeyBuf::of(&target);
+            if inserted.contains(&probe) {
+                outcome.linked.push(target);
+            } else {
+                outcome.already_linked.push(target);
+            }
+        }
+        let compared: Vec<&(String, Value)> = values
+            .iter()
+            .filter(|(n, _)| !self.link_extra.contains(n))
+            .collect();
+        if outcome.already_linked.is_empty() || compared.is_empty() {
+            return Ok(outcome);
+        }
+        let mut filter =
+            Self::cond(self.source_field, Lookup::Exact(source.clone())).and(Self::cond(
+                self.target_field,
+                Lookup::In(outcome.already_linked.clone()),
+            ));
+        for extra in &self.link_extra {
+            if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
+                filter = filter.and(Self::cond(extra, Lookup::Exact(v.clone())));
+            }
+        }
+        let mut query = SelectQuery::new(through);
+        query.filter(filter);
+        let mut columns = vec![FieldPath::local(self.target_field)];
+        columns.extend(compared.iter().map(|(n, _)| FieldPath::local(n)));
+        query.projection = Projection::Columns(columns);
+        let stmt = query.render(conn.backend())?;
+        let types: Vec<_> = compared
+            .iter()
+            .map(|(n, _)| through.field(n).map(|f| f.ty))
+            .collect();
+        let mut seen = KeySet::default();
+        let mut differing = Vec::new();
+        conn.query(&stmt, &mut |row| {
+            let target = <Value as Decode>::decode(row, 0)?;
+            if !seen.insert(key_text(&target)) {
+                return Ok(());
+            }
+            let mut fields = Vec::new();
+            for (i, ((name, given), ty)) in compared.iter().zip(&types).enumerate() {
+                let stored = <Value as Decode>::decode(row, i + 1)?;
+                let stored = match ty {
+                    Some(ty) => stored.coerce(*ty),
+                    None => stored,
+                };
+                if &stored != given {
+                    fields.push(FieldDiff {
+                        field: name.clone(),
+                        stored,
+                        given: given.clone(),
+                    });
+                }
+            }
+            if !fields.is_empty() {
+                differing.push(Differing { target, fields });
+            }
+            Ok(())
+        })
+        .await?;
+        // In the order the targets were given.
+        for target in &outcome.already_linked {
+            if let Some(position) = differing
+                .iter()
+                .position(|d| key_text(&d.target) == key_text(target))
+            {
+                outcome.differing.push(differing.swap_remove(position));
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub(super) async fn add(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+        on_existing: OnExisting,
+    ) -> Result<AddOutcome> {
+        let keys: Vec<Value> = items.iter().map(|(k, _)| k.clone()).collect();
+        self.lock(conn, source, &keys).await?;
+        self.add_locked(conn, source, items, on_existing).await
+    }
+
+    /// The add itself, once the declaring row is locked.
+    pub(super) async fn add_locked(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        items: Items,
+        on_existing: OnExisting,
+    ) -> Result<AddOutcome> {
+        let through = self.through;
+        self.check_values(&items)?;
+        let items = self.dedupe(items);
+        let mut outcome = AddOutcome::default();
+        if items.is_empty() {
+            return Ok(outcome);
+        }
+        // 1. The existing rows of the requested pairs, with the fields given.
+        let compared: Vec<String> = {
+            let mut names: Vec<String> = self.link_extra.clone();
+            for (_, values) in &items {
+                for (name, _) in values.iter() {
+                    if !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+            }
+            names
+        };
+        let keys: Vec<Value> = items.iter().map(|(k, _)| k.clone()).collect();
+        let mut columns = vec![
+            FieldPath::local(self.source_field),
+            FieldPath::local(self.target_field),
+        ];
+        columns.extend(compared.iter().map(|n| FieldPath::local(n)));
+        let mut query = SelectQuery::new(through);
+        query.filter(self.pair_filter(source, Some(&keys)));
+        query.projection = Projection::Columns(columns);
+        query.order_by = vec![throughline_query::OrderBy {
+            path: FieldPath::local(&through.pk().name),
+            descending: false,
+        }];
+        let stmt = query.render(conn.backend())?;
+        let width = compared.len() + 2;
+        let mut forward: HashMap<String, Vec<Value>> = HashMap::new();
+        let mut mirror: HashSet<String> = HashSet::new();
+        let source_text = key_text(source);
+        let compared_types: Vec<_> = compared
+            .iter()
+            .map(|n| through.field(n).map(|f| f.ty))
+            .collect();
+        conn.query(&stmt, &mut |row| {
+            let mut values = (0..width)
+                .map(|i| <Value as Decode>::decode(row, i))
+                .collect::<Result<Vec<_>>>()?;
+            let stored: Vec<Value> = values
+                .split_off(2)
+                .into_iter()
+                .zip(&compared_types)
+                .map(|(v, ty)| match ty {
+                    Some(ty) => v.coerce(*ty),
+                    None => v,
+                })
+                .collect();
+            let (row_source, row_target) = (key_text(&values[0]), key_text(&values[1]));
+            if row_source == source_text {
+                let link = self.row_link(&row_target, &stored);
+                forward.entry(link).or_insert(stored);
+            }
+            if self.symmetrical && row_target == source_text {
+                mirror.insert(row_source);
+            }
+            Ok(())
+        })
+        .await?;
+
+        // 2. Sort the items: new pairs, and already-linked ones with their differences.
+        let mut to_insert: Vec<NewRow<'_>> = Vec::new();
+        let mut to_update: Vec<(Value, &Values)> = Vec::new();
+        for (target, values) in &items {
+            let text = key_text(target);
+            match forward.get(&self.item_link(target, values)) {
+                None => {
+                    outcome.linked.push(target.clone());
+                    to_insert.push((source, target, values));
+                }
+                Some(stored) => {
+                    outcome.already_linked.push(target.clone());
+                    let mut diffs = Vec::new();
+                    for (name, given) in values.iter().filter(|(n, _)| !self.link_extra.contains(n))
+                    {
+                        let index = compared.iter().position(|n| n == name).unwrap_or(0);
+                        let stored_value = stored.get(index).cloned().unwrap_or(Value::Null);
+                        if &stored_value != given {
+                            diffs.push(FieldDiff {
+                                field: name.clone(),
+                                stored: stored_value,
+                                given: given.clone(),
+                            });
+                        }
+                    }
+                    if !diffs.is_empty() {
+                        outcome.differing.push(Differing {
+                            target: target.clone(),
+                            fields: diffs,
+                        });
+                        to_update.push((target.clone(), values));
+                    }
+                }
+            }
+            if self.symmetrical && !mirror.contains(&text) && text != key_text(source) {
+                to_insert.push((target, source, values));
+            }
+        }
+        if on_existing == OnExisting::Fail && !outcome.already_linked.is_empty() {
+            return Err(Error::AlreadyLinked {
+                relation: self.relation.to_owned(),
+                targets: outcome
+                    .already_linked
+                    .iter()
+                    .map(|k| format!("{} {}", self.target_model, k.display()))
+                    .collect(),
+            });
+        }
+
+        // 3. Insert the missing rows (batched under the bind limit).
+        if !to_insert.is_empty() {
+            let planned = self.declared_pairs(source, &outcome.linked);
+            self.hooks
+                .fire(conn, HookPoint::BeforeAdd, &planned)
+                .await?;
+            let inserted = self.insert_rows(conn, &to_insert).await?;
+            // Rows skipped by ON CONFLICT were linked meanwhile by another writer.
+            let mut still_linked = Vec::new();
+            let source_key = KeyBuf::of(source);
+            outcome.linked.retain(|t| {
+                let ok = inserted.contains(&(source_key.clone(), KeyBuf::of(t)));
+                if !ok {
+                    still_linked.push(t.clone());
+                }
+                ok
+            });
+            outcome.already_linked.extend(still_linked);
+            let linked = self.declared_pairs(source, &outcome.linked);
+            self.hooks.fire(conn, HookPoint::AfterAdd, &linked).await?;
+        }
+
+        // 4. Update policy: write the given fields into the differing rows.
+        if on_existing == OnExisting::Update {
+            for (target, values) in to_update {
+                let mut pair = Self::cond(self.source_field, Lookup::Exact(source.clone()))
+                    .and(Self::cond(self.target_field, Lookup::Exact(target.clone())));
+                if self.symmetrical {
+                    pair = pair.or(Self::cond(self.source_field, Lookup::Exact(target.clone()))
+                        .and(Self::cond(self.target_field, Lookup::Exact(source.clone()))));
+                }
+                // A wider link key: only the row of this link, and its key is not rewritten.
+                for extra in &self.link_extra {
+                    if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
+                        pair = pair.and(Self::cond(extra, Lookup::Exact(v.clone())));
+                    }
+                }
+                let set: Vec<(String, Value)> = values
+                    .iter()
+                    .filter(|(n, _)| !self.link_extra.contains(n))
+                    .cloned()
+                    .collect();
+                let stmt = UpdateQuery {
+                    model: through,
+                    set,
+                    groups: vec![FilterGroup::filter(pair)],
+                }
+                .render(conn.backend())?;
+                conn.execute(&stmt)
+                    .await
+                    .map_err(|e| attach_model(e, through))?;
+                outcome.updated.push(target);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Inserts through rows; returns the (source, target) pairs inserted.
+    async fn insert_rows(
+        &self,
+        conn: &mut dyn Conn,
+        rows: &[NewRow<'_>],
+    ) -> Result<KeySet<(KeyBuf, KeyBuf)>> {
+        let through = self.through;
+        let now = Value::from(chrono::Utc::now());
+        // Defaults computed once per call, shared by every row.
+        let mut defaults = Defaults::default();
+        let mut fields = Vec::new();
+        for field in &through.fields {
+            if field.is_auto() {
+                continue;
+            }
+            fields.push(field.name.clone());
+            if field.name == self.source_field || field.name == self.target_field {
+                continue;
+            }
+            let default = match &field.default {
+                DefaultValue::Const(v) => Some(v.clone()),
+                DefaultValue::Func(f) => Some(f()),
+                DefaultValue::AutoNowAdd | DefaultValue::AutoNow => Some(now.clone()),
+                DefaultValue::None if field.nullable => Some(Value::Null),
+                DefaultValue::None => None,
+            };
+            if let Some(value) = default {
+                defaults.0.push((&field.name, value));
+            }
+        }
+        let backend = conn.backend();
+        let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
+            let mut target = vec![self.source_field.to_owned(), self.target_field.to_owned()];
+            target.extend(self.link_extra.iter().cloned());
+            target
+        });
+        let mut inserted = key_set(rows.len());
+        // The common case, one statement whatever the number of rows: the rows of one call
+        // share their values and differ only in one key (the targets, or for the mirror
+        // rows of a symmetrical relation, the sources).
+        // (A single row is a plain one-row insert: cheaper than an array for SQLite.)
+        let groups = if rows.len() > 1 {
+            self.array_groups(rows, &fields, &defaults)?
+        } else {
+            None
+        };
+        if let Some(groups) = groups {
+            for group in groups {
+                // The other key is one constant: only the varying one comes back.
+                let constant = KeyBuf::of(&group.constant);
+                let varying_is_source = group.varying == self.source_field;
+                let varying_type = self.key_type(&group.varying);
+                let stmt = throughline_query::ArrayInsert {
+                    model: through,
+                    varying: group.varying.clone(),
+                    keys: group.keys,
+                    constants: group.constants,
+                    conflict: conflict_fields.clone(),
+                    returning: vec![group.varying],
+                }
+                .render(backend)?;
+                conn.query(&stmt, &mut |row| {
+                    let key = KeyBuf::of(&row.value_as(0, varying_type)?);
+                    inserted.insert(if varying_is_source {
+                        (key, constant.clone())
+                    } else {
+                        (constant.clone(), key)
+                    });
+                    Ok(())
+                })
+                .await
+                .map_err(|e| attach_model(e, through))?;
+            }
+            return Ok(inserted);
+        }
+        // Per-row values (add_each): multi-row inserts under the bind limit, returning both
+        // keys of each new row.
+        let returning = vec![self.source_field.to_owned(), self.target_field.to_owned()];
+        let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
+            let s = row.value_as(0, self.source_type)?;
+            let t = row.value_as(1, self.target_type)?;
+            inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
+            Ok(())
+        };
+        let mut built = Vec::with_capacity(rows.len());
+        for (source, target, values) in rows {
+            let mut row = Vec::with_capacity(fields.len());
+            for name in &fields {
+                let value = if name == self.source_field {
+                    (*source).clone()
+                } else if name == self.target_field {
+                    (*target).clone()
+                } else {
+                    self.extra_value(name, values, &defaults)?
+                };
+                row.push(value);
+            }
+            built.push(row);
+        }
+        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+        let conflict = match conflict_fields {
+            Some(target) => Conflict::Update {
+                target,
+                fields: Vec::new(),
+            },
+            None => Conflict::Error,
+        };
+        // One query, its rows moved in chunk by chunk (a single row copies nothing).
+        let mut query = InsertQuery {
+            model: through,
+            fields,
+            rows: Vec::new(),
+            conflict,
+            returning,
+        };
+        let mut rest = built;
+        while !rest.is_empty() {
+            let tail = rest.split_off(per_statement.min(rest.len()));
+            query.rows = std::mem::replace(&mut rest, tail);
+            let stmt = query.render(backend)?;
+            conn.query(&stmt, &mut record)
+                .await
+                .map_err(|e| attach_model(e, through))?;
+        }
+        Ok(inserted)
+    }
+
+    /// Splits rows into at most two groups whose rows share every value but one key
+    /// (forward rows: the source is constant; mirror rows: the target is), as
+    /// (varying field, keys, constant field values); `None` when that takes more groups.
+    /// Works on the rows as given, without building each row's values.
+    fn array_groups(
+        &self,
+        rows: &[NewRow<'_>],
+        fields: &[String],
+        defaults: &Defaults<'_>,
+    ) -> Result<Option<Vec<ArrayGroup>>> {
+        let Some(first) = rows.first() else {
+            return Ok(Some(Vec::new()));
+        };
+        // (varying field, constant key, values, keys)
+        let mut groups: Vec<(&str, &Value, &Values, Vec<Value>)> = Vec::new();
+        for &(source, target, values) in rows {
+            let (varying, constant, key) = if same_key(source, first.0) {
+                (self.target_field, source, target)
+            } else if self.symmetrical && same_key(target, first.0) {
+                (self.source_field, target, source)
+            } else {
+                return Ok(None);
+            };
+            // Rows of one call share `varying` (one of two fields of the plan) and usually
+            // their values (one `Arc`): compare by address first.
+            match groups.iter_mut().find(|(v, c, vals, _)| {
+                v.as_ptr() == varying.as_ptr() && same_key(c, constant) && same_values(vals, values)
+            }) {
+                Some((.., keys)) => keys.push(key.clone()),
+                None => {
+                    if groups.len() == 2 {
+                        return Ok(None);
+                    }
+                    groups.push((varying, constant, values, vec![key.clone()]));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (varying, constant, values, keys) in groups {
+            let mut constants = Vec::new();
+            for name in fields.iter().filter(|f| *f != varying) {
+                let value = if name == self.source_field || name == self.target_field {
+                    constant.clone()
+                } else {
+                    self.extra_value(name, values, defaults)?
+                };
+                constants.push((name.clone(), value));
+            }
+            out.push(ArrayGroup {
+                varying: varying.to_owned(),
+                keys,
+                constant: constant.clone(),
+                constants,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// The targets linked from `source` (forward rows).
+    pub(super) async fn linked_targets(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+    ) -> Result<Vec<Value>> {
+        let mut query = SelectQuery::new(self.through);
+        query.filter(Self::cond(self.source_field, Lookup::Exact(source.clone())));
+        query.projection = Projection::Columns(vec![FieldPath::local(self.target_field)]);
+        let stmt = query.render(conn.backend())?;
+        let mut out = Vec::new();
+        conn.query(&stmt, &mut |row| {
+            out.push(row.value_as(0, self.target_type)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The through rows of `source` with the given targets (for a dry run).
+    pub(super) async fn select_rows<Th: Model>(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        targets: &[Value],
+    ) -> Result<Vec<Th>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = SelectQuery::new(self.through);
+        query.filter(self.pair_filter(source, Some(targets)));
+        let stmt = query.render(conn.backend())?;
+        let mut out = Vec::new();
+        conn.query(&stmt, &mut |row| {
+            out.push(Th::from_row(row, 0)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Deletes the rows of `source` (with the given targets, or all) and returns them,
+    /// firing the remove hooks (the clear hooks when `targets` is `None`).
+    pub(super) async fn delete_rows<Th: Model>(
+        &self,
+        conn: &mut dyn Conn,
+        source: &Value,
+        targets: Option<&[Value]>,
+    ) -> Result<Vec<Th>> {
+        let points = match targets {
+            Some(_) => (HookPoint::BeforeRemove, HookPoint::AfterRemove),
+            None => (HookPoint::BeforeClear, HookPoint::AfterClear),
+        };
+        self.delete_matching::<Th>(conn, self.pair_filter(source, targets), source, points)
+            .await
+    }
+
+    /// Deletes the through rows matching `filter` and returns them; hooks see the rows of
+    /// `source` (for a symmetrical relation, not the mirror rows).
+    pub(super) async fn delete_matching<Th: Model>(
+        &self,
+        conn: &mut dyn Conn,
+        filter: Filter,
+        source: &Value,
+        points: (HookPoint, HookPoint),
+    ) -> Result<Vec<Th>> {
+        let backend = conn.backend();
+        let source_text = key_text(source);
+        if self.hooks.has(&[points.0]) {
+            let mut query = SelectQuery::new(self.through);
+            query.filter(filter.clone());
+            query.projection = Projection::Columns(vec![
+                FieldPath::local(self.source_field),
+                FieldPath::local(self.target_field),
+            ]);
+            let stmt = query.render(backend)?;
+            let mut targets = Vec::new();
+            conn.query(&stmt, &mut |row| {
+                let s = row.value_as(0, self.source_type)?;
+                if key_text(&s) == source_text {
+                    targets.push(row.value_as(1, self.target_type)?);
+                }
+                Ok(())
+            })
+            .await?;
+            let pairs = self.declared_pairs(source, &targets);
+            self.hooks.fire(conn, points.0, &pairs).await?;
+        }
+        let stmt = DeleteQuery {
+            model: self.through,
+            groups: vec![FilterGroup::filter(filter)],
+            returning: self.through.fields.iter().map(|f| f.name.clone()).collect(),
+        }
+        .render(backend)?;
+        let mut out = Vec::new();
+        conn.query(&stmt, &mut |row| {
+            out.push(Th::from_row(row, 0)?);
+            Ok(())
+        })
+        .await
+        .map_err(|e| attach_model(e, self.through))?;
+        if !self.hooks.is_empty() {
+            let targets: Vec<Value> = out
+                .iter()
+                .filter(|row| {
+                    row.field_value(self.source_field)
+                        .is_some_and(|v| key_text(&v) == source_text)
+                })
+                .filter_map(|row| row.field_value(self.target_field))
+                .collect();
+            let pairs = self.declared_pairs(source, &targets);
+            self.hooks.fire(conn, points.1, &pairs).await?;
+        }
+        Ok(out)
+    }
+
+    /// `(declaring key, other key)` pairs for hooks, from the caller's direction.
+    fn declared_pairs(&self, source: &Value, targets: &[Value]) -> Vec<(Value, Value)> {
+        targets
+            .iter()
+            .map(|t| {
+                if self.declared_on_source {
+                    (source.clone(), t.clone())
+                } else {
+                    (t.clone(), source.clone())
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether two items' values are the same: shared (the usual case, one `Arc` per call,
+/// compared by address) or equal.
+#[inline]
+pub(super) fn same_values(a: &Values, b: &Values) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
+/// No values: a plain `add` (one shared empty list, so a call allocates nothing for it).
+pub(super) fn no_values() -> Values {
+    static EMPTY: std::sync::LazyLock<Values> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
+    EMPTY.clone()
+}
+
+pub(super) fn owned(values: Vec<(&'static str, Value)>) -> Values {
+    values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
+}
