@@ -3,7 +3,9 @@
 
 use crate::Model;
 use std::collections::{HashMap, HashSet};
-use throughline_core::{Error, Result, Value};
+use std::hash::Hash;
+use throughline_core::{Error, FieldType, Result, Value};
+use throughline_db::Row;
 
 pub(super) fn saved_key<T: Model>(target: &T) -> Result<Value> {
     let key = target.pk_value();
@@ -22,8 +24,22 @@ pub(super) fn keys_of<'t, T: Model>(
     targets.into_iter().map(saved_key).collect()
 }
 
-/// Splits wanted targets against existing ones: (kept, to add, to remove).
+/// Splits wanted targets against existing ones: (kept, to add, to remove). Integer keys
+/// (the usual case) are hashed as plain `i64`s.
 pub(super) fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    if wanted.iter().chain(existing).all(|k| k.as_i64().is_some()) {
+        split_by(wanted, existing, |k| k.as_i64().unwrap_or_default())
+    } else {
+        split_by(wanted, existing, KeyBuf::of)
+    }
+}
+
+/// [`split`] with keys hashed as `key` gives them.
+fn split_by<K: Hash + Eq>(
+    wanted: &[Value],
+    existing: &[Value],
+    key: impl Fn(&Value) -> K,
+) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     use std::collections::hash_map::Entry;
     /// Where a key stands, in one map over both lists (one hash table instead of three).
     #[derive(Clone, Copy, PartialEq)]
@@ -37,30 +53,30 @@ pub(super) fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Va
         /// Linked, not wanted, listed for removal.
         Removed,
     }
-    let mut seen: KeyMap<KeyBuf, Seen> = KeyMap::default();
+    let mut seen: KeyMap<K, Seen> = KeyMap::default();
     seen.reserve(existing.len() + wanted.len() / 8);
-    for key in existing {
-        seen.insert(KeyBuf::of(key), Seen::Linked);
+    for k in existing {
+        seen.insert(key(k), Seen::Linked);
     }
     let mut kept = Vec::new();
     let mut add = Vec::new();
-    for key in wanted {
-        match seen.entry(KeyBuf::of(key)) {
+    for k in wanted {
+        match seen.entry(key(k)) {
             Entry::Vacant(slot) => {
                 slot.insert(Seen::Added);
-                add.push(key.clone());
+                add.push(k.clone());
             }
             Entry::Occupied(mut slot) => {
                 if *slot.get() == Seen::Linked {
                     slot.insert(Seen::Kept);
-                    kept.push(key.clone());
+                    kept.push(k.clone());
                 }
             }
         }
     }
     let remove = existing
         .iter()
-        .filter(|k| match seen.get_mut(&KeyBuf::of(k)) {
+        .filter(|k| match seen.get_mut(&key(k)) {
             Some(state) if *state == Seen::Linked => {
                 *state = Seen::Removed;
                 true
@@ -70,6 +86,119 @@ pub(super) fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Va
         .cloned()
         .collect();
     (kept, add, remove)
+}
+
+/// Reads column `index` of `row`, a key column of type `ty`, as a hashable key (an integer
+/// column straight into the key, without a [`Value`] in between).
+#[inline]
+pub(super) fn read_key(row: &Row<'_>, index: usize, ty: FieldType) -> Result<KeyBuf> {
+    match ty {
+        FieldType::AutoI64 | FieldType::I64 => row.get::<i64>(index).map(KeyBuf::Int),
+        FieldType::I32 => row.get::<i32>(index).map(|v| KeyBuf::Int(v.into())),
+        FieldType::I16 => row.get::<i16>(index).map(|v| KeyBuf::Int(v.into())),
+        _ => Ok(KeyBuf::of(&row.value_as(index, ty)?)),
+    }
+}
+
+/// A set of the keys of one column. Integer keys (the usual case) are kept as `i64`: 8 bytes
+/// and one hash write each, as hand-written code keeps them; a column of other keys (text,
+/// UUIDs) as [`KeyBuf`]s. Equality is [`KeyBuf`]'s: an integer never equals a text.
+pub(super) enum KeyIndex {
+    /// Integer keys only.
+    Ints(KeySet<i64>),
+    /// Any keys, once one was not an integer.
+    Any(KeySet<KeyBuf>),
+}
+
+impl KeyIndex {
+    /// An empty set with room for `capacity` integer keys.
+    pub(super) fn with_capacity(capacity: usize) -> KeyIndex {
+        KeyIndex::Ints(key_set(capacity))
+    }
+
+    /// Adds `key`; `false` if it was there already.
+    pub(super) fn insert(&mut self, key: KeyBuf) -> bool {
+        match (&mut *self, key) {
+            (KeyIndex::Ints(set), KeyBuf::Int(v)) => set.insert(v),
+            (KeyIndex::Any(set), key) => set.insert(key),
+            (KeyIndex::Ints(ints), key) => {
+                let mut any: KeySet<KeyBuf> = key_set(ints.len() + 1);
+                any.extend(ints.drain().map(KeyBuf::Int));
+                let inserted = any.insert(key);
+                *self = KeyIndex::Any(any);
+                inserted
+            }
+        }
+    }
+
+    /// Whether `key` is in the set.
+    pub(super) fn contains(&self, key: &Value) -> bool {
+        match (self, key.as_i64()) {
+            (KeyIndex::Ints(set), Some(v)) => set.contains(&v),
+            (KeyIndex::Ints(_), None) => false,
+            (KeyIndex::Any(set), _) => set.contains(&KeyBuf::of(key)),
+        }
+    }
+
+    /// How many keys the set holds.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            KeyIndex::Ints(set) => set.len(),
+            KeyIndex::Any(set) => set.len(),
+        }
+    }
+}
+
+/// The links an insert created, to tell which requested targets were newly linked.
+#[derive(Default)]
+pub(super) struct Inserted {
+    /// Rows inserted in groups that share one key: that key, whether the key that varies
+    /// is the rows' source (the mirror rows of a symmetrical relation), and the varying
+    /// keys returned.
+    groups: Vec<(KeyBuf, bool, KeyIndex)>,
+    /// Rows inserted one by one, as (source, target).
+    pairs: KeySet<(KeyBuf, KeyBuf)>,
+}
+
+impl Inserted {
+    /// Records a group of rows sharing `constant`, whose `varying` keys were inserted.
+    pub(super) fn group(&mut self, constant: KeyBuf, varying_is_source: bool, varying: KeyIndex) {
+        self.groups.push((constant, varying_is_source, varying));
+    }
+
+    /// Records one inserted row.
+    pub(super) fn pair(&mut self, source: KeyBuf, target: KeyBuf) {
+        self.pairs.insert((source, target));
+    }
+
+    /// How many links were inserted.
+    pub(super) fn len(&self) -> usize {
+        self.pairs.len()
+            + self
+                .groups
+                .iter()
+                .map(|(.., keys)| keys.len())
+                .sum::<usize>()
+    }
+
+    /// Whether the link from `source` to `target` was inserted.
+    pub(super) fn contains(&self, source: &Value, target: &Value) -> bool {
+        let in_group = self
+            .groups
+            .iter()
+            .any(|(constant, varying_is_source, keys)| {
+                if *varying_is_source {
+                    constant.is(target) && keys.contains(source)
+                } else {
+                    constant.is(source) && keys.contains(target)
+                }
+            });
+        in_group
+            || (!self.pairs.is_empty()
+                && self
+                    .pairs
+                    .contains(&(KeyBuf::of(source), KeyBuf::of(target))))
+    }
 }
 
 /// A set of relation keys. Hashed with foldhash rather than the standard SipHash: a
@@ -127,10 +256,20 @@ pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
 }
 
 impl KeyBuf {
+    /// The key of `value`.
     pub(crate) fn of(value: &Value) -> KeyBuf {
         match value.as_i64() {
             Some(v) => KeyBuf::Int(v),
             None => KeyBuf::Text(value.display()),
+        }
+    }
+
+    /// Whether this is the key of `value` (without building that key for an integer).
+    pub(crate) fn is(&self, value: &Value) -> bool {
+        match (self, value.as_i64()) {
+            (KeyBuf::Int(a), Some(b)) => *a == b,
+            (KeyBuf::Text(text), None) => *text == value.display(),
+            _ => false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! needs to know about the through model, owned so it moves into the operation, and the
 //! statements it runs (lock, read, insert, delete), with the relation hooks around them.
 
-use super::keys::{KeyBuf, KeySet, key_set, key_text, same_key};
+use super::keys::{Inserted, KeyBuf, KeyIndex, KeySet, key_text, read_key, same_key};
 use super::{AddOutcome, Differing, FieldDiff, OnExisting};
 use crate::Model;
 use crate::crud::attach_model;
@@ -126,7 +126,7 @@ impl WritePlan {
             return items;
         }
         if self.link_extra.is_empty() {
-            let mut seen: KeySet<KeyBuf> = key_set(items.len());
+            let mut seen = KeyIndex::with_capacity(items.len());
             return items
                 .into_iter()
                 .filter(|(k, _)| seen.insert(KeyBuf::of(k)))
@@ -248,9 +248,8 @@ impl WritePlan {
             .await?;
         let rows: Vec<NewRow<'_>> = items.iter().map(|(t, v)| (source, t, v)).collect();
         let inserted = self.insert_rows(conn, &rows).await?;
-        let source_key = KeyBuf::of(source);
         for target in targets {
-            if inserted.contains(&(source_key.clone(), KeyBuf::of(&target))) {
+            if inserted.contains(source, &target) {
                 outcome.linked.push(target);
             } else {
                 outcome.already_linked.push(target);
@@ -296,12 +295,9 @@ impl WritePlan {
         let rows: Vec<NewRow<'_>> = items.iter().map(|(t, _)| (source, t, &values)).collect();
         let inserted = self.insert_rows(conn, &rows).await?;
         drop(rows);
-        let source_key = KeyBuf::of(source);
-        let mut probe = (source_key, KeyBuf::Int(0));
         outcome.linked.reserve(inserted.len());
         for (target, _) in items {
-            probe.1 = KeyBuf::of(&target);
-            if inserted.contains(&probe) {
+            if inserted.contains(source, &target) {
                 outcome.linked.push(target);
             } else {
                 outcome.already_linked.push(target);
@@ -518,9 +514,8 @@ impl WritePlan {
             let inserted = self.insert_rows(conn, &to_insert).await?;
             // Rows skipped by ON CONFLICT were linked meanwhile by another writer.
             let mut still_linked = Vec::new();
-            let source_key = KeyBuf::of(source);
             outcome.linked.retain(|t| {
-                let ok = inserted.contains(&(source_key.clone(), KeyBuf::of(t)));
+                let ok = inserted.contains(source, t);
                 if !ok {
                     still_linked.push(t.clone());
                 }
@@ -567,11 +562,7 @@ impl WritePlan {
     }
 
     /// Inserts through rows; returns the (source, target) pairs inserted.
-    async fn insert_rows(
-        &self,
-        conn: &mut dyn Conn,
-        rows: &[NewRow<'_>],
-    ) -> Result<KeySet<(KeyBuf, KeyBuf)>> {
+    async fn insert_rows(&self, conn: &mut dyn Conn, rows: &[NewRow<'_>]) -> Result<Inserted> {
         let through = self.through;
         let now = Value::from(chrono::Utc::now());
         // Defaults computed once per call, shared by every row.
@@ -602,7 +593,7 @@ impl WritePlan {
             target.extend(self.link_extra.iter().cloned());
             target
         });
-        let mut inserted = key_set(rows.len());
+        let mut inserted = Inserted::default();
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
@@ -615,9 +606,9 @@ impl WritePlan {
         if let Some(groups) = groups {
             for group in groups {
                 // The other key is one constant: only the varying one comes back.
-                let constant = KeyBuf::of(&group.constant);
                 let varying_is_source = group.varying == self.source_field;
                 let varying_type = self.key_type(&group.varying);
+                let mut keys = KeyIndex::with_capacity(group.keys.len());
                 let stmt = throughline_query::ArrayInsert {
                     model: through,
                     varying: group.varying.clone(),
@@ -628,16 +619,12 @@ impl WritePlan {
                 }
                 .render(backend)?;
                 conn.query(&stmt, &mut |row| {
-                    let key = KeyBuf::of(&row.value_as(0, varying_type)?);
-                    inserted.insert(if varying_is_source {
-                        (key, constant.clone())
-                    } else {
-                        (constant.clone(), key)
-                    });
+                    keys.insert(read_key(row, 0, varying_type)?);
                     Ok(())
                 })
                 .await
                 .map_err(|e| attach_model(e, through))?;
+                inserted.group(KeyBuf::of(&group.constant), varying_is_source, keys);
             }
             return Ok(inserted);
         }
@@ -645,9 +632,10 @@ impl WritePlan {
         // keys of each new row.
         let returning = vec![self.source_field.to_owned(), self.target_field.to_owned()];
         let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
-            let s = row.value_as(0, self.source_type)?;
-            let t = row.value_as(1, self.target_type)?;
-            inserted.insert((KeyBuf::of(&s), KeyBuf::of(&t)));
+            inserted.pair(
+                read_key(row, 0, self.source_type)?,
+                read_key(row, 1, self.target_type)?,
+            );
             Ok(())
         };
         let mut built = Vec::with_capacity(rows.len());
