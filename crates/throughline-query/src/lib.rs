@@ -23,4 +23,4 @@ pub use filter::{Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;
 pub use select::{FilterGroup, OrderBy, Projection, SelectQuery};
-pub use write::{ArrayInsert, Conflict, DeleteQuery, InsertQuery, UpdateQuery};
+pub use write::{ArrayInsert, Conflict, DeleteQuery, FieldName, InsertQuery, UpdateQuery};

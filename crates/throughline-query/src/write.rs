@@ -7,7 +7,17 @@ use crate::render::{Statement, build, to_sea};
 use crate::select::{FilterGroup, JoinPlanner, group_scopes};
 use crate::shape_cache;
 use sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use std::borrow::Cow;
 use throughline_core::{Backend, Error, ModelMeta, Result, Value};
+
+/// A field's name in a statement: borrowed from a model's `'static` metadata (no allocation
+/// per statement, the usual case) or owned.
+///
+/// ```
+/// let name: throughline_query::FieldName = "email".into();
+/// assert_eq!(name, "email");
+/// ```
+pub type FieldName = Cow<'static, str>;
 
 /// What an insert does when a row conflicts with a unique constraint.
 ///
@@ -26,9 +36,9 @@ pub enum Conflict {
     /// (`ON CONFLICT (target) DO UPDATE SET field = excluded.field`).
     Update {
         /// The fields of the unique constraint that conflicts.
-        target: Vec<String>,
+        target: Vec<FieldName>,
         /// The fields to overwrite.
-        fields: Vec<String>,
+        fields: Vec<FieldName>,
     },
 }
 
@@ -50,68 +60,87 @@ pub struct InsertQuery {
     /// The model inserted into.
     pub model: &'static ModelMeta,
     /// The fields given, in the order of each row's values.
-    pub fields: Vec<String>,
+    pub fields: Vec<FieldName>,
     /// The rows.
     pub rows: Vec<Vec<Value>>,
     /// Conflict handling.
     pub conflict: Conflict,
     /// Fields returned for each inserted row.
-    pub returning: Vec<String>,
+    pub returning: Vec<FieldName>,
 }
 
 impl InsertQuery {
     /// Renders the insert for `backend`. A one-row insert reuses the text rendered for an
-    /// earlier one of the same shape (table, columns, conflict handling, returned columns,
+    /// earlier one of the same shape (model, fields, conflict handling, returned fields,
     /// value kinds), with its own values as parameters.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
+        self.clone().into_statement(backend)
+    }
+
+    /// [`render`](Self::render), moving the values into the statement's parameters instead
+    /// of copying them.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let m: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag",
+    /// #     vec![id, FieldMeta::new("name", FieldType::String { max_length: None })])));
+    /// let q = InsertQuery { model: m, fields: vec!["name".into()], rows: vec![vec!["a".into()]],
+    ///     conflict: Conflict::Error, returning: vec![] };
+    /// let s = q.into_statement(Backend::Postgres).unwrap();
+    /// assert_eq!(s.sql, r#"INSERT INTO "tag" ("name") VALUES ($1)"#);
+    /// assert_eq!(s.params, vec![Value::from("a")]);
+    /// ```
+    pub fn into_statement(self, backend: Backend) -> Result<Statement> {
         let Some(shape) = self.shape(backend) else {
             return self.render_tree(backend);
         };
-        let params: Vec<Value> = self.rows.iter().flatten().cloned().collect();
         if let Some(sql) = shape_cache::get(&shape) {
+            let params = self.rows.into_iter().flatten().collect();
             return Ok(Statement { sql, params });
         }
         let stmt = self.render_tree(backend)?;
-        if stmt.params == params {
+        if stmt.params.iter().eq(self.rows.iter().flatten()) {
             shape_cache::put(shape, &stmt.sql);
         }
         Ok(stmt)
     }
 
-    /// What decides a one-row insert's text: backend, table, columns, conflict handling,
-    /// returned columns and the kind of each value. `None` for other inserts, and for an
-    /// unknown field (rendering reports it).
+    /// What decides a one-row insert's text: backend, model, fields, conflict handling,
+    /// returned fields and the kind of each value; `None` for other inserts. The model is
+    /// identified by the address of its `'static` metadata and fields by name (a shape is
+    /// only cached after rendering it succeeded, which checked the names), so no field is
+    /// looked up.
     fn shape(&self, backend: Backend) -> Option<String> {
         let [row] = self.rows.as_slice() else {
             return None;
         };
-        let model = self.model;
-        let mut key = String::with_capacity(160);
-        let columns = |key: &mut String, names: &[String]| -> Option<()> {
+        let mut key = String::with_capacity(128);
+        let names = |key: &mut String, names: &[FieldName]| {
             for name in names {
                 key.push('\u{1f}');
-                key.push_str(&model.field(name)?.column);
+                key.push_str(name);
             }
             key.push('\u{1e}');
-            Some(())
         };
         key.push_str(match backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         });
-        key.push('\u{1e}');
-        key.push_str(&model.table);
-        columns(&mut key, &self.fields)?;
+        let address = std::ptr::from_ref(self.model) as usize;
+        key.extend(address.to_le_bytes().map(char::from));
+        names(&mut key, &self.fields);
         match &self.conflict {
             Conflict::Error => key.push('E'),
             Conflict::Ignore => key.push('I'),
             Conflict::Update { target, fields } => {
                 key.push('U');
-                columns(&mut key, target)?;
-                columns(&mut key, fields)?;
+                names(&mut key, target);
+                names(&mut key, fields);
             }
         }
-        columns(&mut key, &self.returning)?;
+        names(&mut key, &self.returning);
         for value in row {
             key.push_str(value.kind_name());
             key.push(',');
@@ -123,7 +152,7 @@ impl InsertQuery {
     fn render_tree(&self, backend: Backend) -> Result<Statement> {
         let caps = backend.capabilities();
         let model = self.model;
-        let column = |name: &String| -> Result<Alias> {
+        let column = |name: &FieldName| -> Result<Alias> {
             model
                 .field(name)
                 .map(|f| Alias::new(&f.column))
@@ -340,20 +369,26 @@ pub struct ArrayInsert {
     /// The model inserted into.
     pub model: &'static ModelMeta,
     /// The field taking each key of `keys`.
-    pub varying: String,
+    pub varying: FieldName,
     /// One row per key.
     pub keys: Vec<Value>,
     /// The other fields, with the value every row gets.
-    pub constants: Vec<(String, Value)>,
+    pub constants: Vec<(FieldName, Value)>,
     /// `ON CONFLICT (fields) DO NOTHING`, when given.
-    pub conflict: Option<Vec<String>>,
+    pub conflict: Option<Vec<FieldName>>,
     /// Fields returned for each inserted row.
-    pub returning: Vec<String>,
+    pub returning: Vec<FieldName>,
 }
 
 impl ArrayInsert {
     /// Renders the insert for `backend`.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
+        self.clone().into_statement(backend)
+    }
+
+    /// [`render`](Self::render), moving the keys into the statement's array parameter
+    /// instead of copying them.
+    pub fn into_statement(self, backend: Backend) -> Result<Statement> {
         let model = self.model;
         let field = |name: &str| {
             model
@@ -382,7 +417,7 @@ impl ArrayInsert {
                 });
             }
         }
-        params.push(Value::List(self.keys.clone()));
+        params.push(Value::List(self.keys));
         let source = match backend {
             Backend::Sqlite => "rarray(?) WHERE true".to_owned(),
             Backend::Postgres => format!(
@@ -439,17 +474,25 @@ mod tests {
     use super::*;
     use throughline_core::{FieldMeta, FieldType};
 
-    fn tag() -> &'static ModelMeta {
+    /// A model whose `name` field is stored in column `name_column`, leaked as a derived
+    /// model's metadata is `'static`.
+    fn tag_stored_in(name_column: &str) -> &'static ModelMeta {
         let mut id = FieldMeta::new("id", FieldType::AutoI64);
         id.primary_key = true;
         let mut name = FieldMeta::new("name", FieldType::String { max_length: None });
-        name.column = "label".into();
+        name.column = name_column.into();
         let rank = FieldMeta::new("rank", FieldType::I64);
         Box::leak(Box::new(ModelMeta::new(
             "CachedTag",
             "cached_tag",
             vec![id, name, rank],
         )))
+    }
+
+    /// One model for every query of these tests, as a derived model has.
+    fn tag() -> &'static ModelMeta {
+        static TAG: std::sync::OnceLock<&'static ModelMeta> = std::sync::OnceLock::new();
+        TAG.get_or_init(|| tag_stored_in("label"))
     }
 
     fn one_row(values: Vec<Value>, conflict: Conflict) -> InsertQuery {
@@ -460,6 +503,25 @@ mod tests {
             conflict,
             returning: vec!["id".into()],
         }
+    }
+
+    /// The first one-row insert of a shape is kept; two models on one table whose fields
+    /// are stored in other columns do not share a text.
+    #[test]
+    fn shapes_are_kept_per_model() {
+        let first = one_row(vec!["a".into(), 1i64.into()], Conflict::Ignore);
+        let shape = first.shape(Backend::Postgres).unwrap();
+        first.render(Backend::Postgres).unwrap();
+        assert!(shape_cache::get(&shape).is_some_and(|sql| sql.contains(r#""label""#)));
+        let other = InsertQuery {
+            model: tag_stored_in("title"),
+            ..one_row(vec!["b".into(), 2i64.into()], Conflict::Ignore)
+        };
+        let sql = other.into_statement(Backend::Postgres).unwrap().sql;
+        assert!(
+            sql.contains(r#""title""#) && !sql.contains("label"),
+            "{sql}"
+        );
     }
 
     /// A cached text is the text sea-query writes, and the parameters are each call's own.

@@ -8,7 +8,8 @@ use throughline_core::validate::validate_value;
 use throughline_core::{Error, IntegrityKind, ModelMeta, Result, Value};
 use throughline_db::{Access, Executor, op};
 use throughline_query::{
-    Conflict, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, SelectQuery, UpdateQuery,
+    Conflict, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, SelectQuery,
+    UpdateQuery,
 };
 
 /// Validates every field value of an instance before any SQL is sent; a foreign key to an
@@ -70,7 +71,7 @@ pub(crate) fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {
         if field.is_auto() && value.is_null() {
             continue;
         }
-        fields.push(field.name.clone());
+        fields.push(FieldName::Borrowed(&field.name));
         row.push(value.clone());
     }
     InsertQuery {
@@ -78,7 +79,7 @@ pub(crate) fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {
         fields,
         rows: vec![row],
         conflict: Conflict::Error,
-        returning: vec![meta.pk().name.clone()],
+        returning: vec![FieldName::Borrowed(&meta.pk().name)],
     }
 }
 
@@ -87,7 +88,7 @@ pub(crate) async fn create<M: Model, E: Executor>(mut instance: M, exec: &E) -> 
     let values = instance.to_values();
     let meta = M::meta();
     validate_instance(meta, &values)?;
-    let stmt = insert_statement::<M>(&values).render(exec.backend())?;
+    let stmt = insert_statement::<M>(&values).into_statement(exec.backend())?;
     // A direct write to a hooked through model fires the relation's add hooks.
     let hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
     let access = if hooked {
@@ -160,7 +161,7 @@ pub(crate) async fn save<M: Model, E: Executor>(instance: &mut M, exec: &E) -> R
         groups: vec![key_group(meta, pk)],
     }
     .render(backend)?;
-    let insert = insert_statement::<M>(&values).render(backend)?;
+    let insert = insert_statement::<M>(&values).into_statement(backend)?;
     exec.run(
         Access::Atomic,
         op(move |conn| {

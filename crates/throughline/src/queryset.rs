@@ -12,8 +12,8 @@ use std::marker::PhantomData;
 use throughline_core::{Error, Result, Value};
 use throughline_db::{Access, Decode, Executor, op};
 use throughline_query::{
-    Conflict, DeleteQuery, FieldPath, FilterGroup, InsertQuery, OrderBy, Projection, SelectQuery,
-    UpdateQuery,
+    Conflict, DeleteQuery, FieldName, FieldPath, FilterGroup, InsertQuery, OrderBy, Projection,
+    SelectQuery, UpdateQuery,
 };
 
 /// A lazy query over the rows of `M`. Nothing runs until an async method is awaited.
@@ -504,10 +504,17 @@ impl<M: Model> QuerySet<M> {
         // An unset auto key is left out when no row sets it.
         let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
         let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
-        let fields: Vec<String> = kept.iter().map(|i| meta.fields[*i].name.clone()).collect();
+        let fields: Vec<FieldName> = kept
+            .iter()
+            .map(|i| FieldName::Borrowed(&meta.fields[*i].name))
+            .collect();
         let backend = exec.backend();
         let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
-        let returning: Vec<String> = meta.fields.iter().map(|f| f.name.clone()).collect();
+        let returning: Vec<FieldName> = meta
+            .fields
+            .iter()
+            .map(|f| FieldName::Borrowed(&f.name))
+            .collect();
         let mut statements = Vec::new();
         for chunk in rows.chunks(per_statement) {
             let insert = InsertQuery {
@@ -520,7 +527,7 @@ impl<M: Model> QuerySet<M> {
                 conflict: conflict.clone(),
                 returning: returning.clone(),
             };
-            statements.push(insert.render(backend)?);
+            statements.push(insert.into_statement(backend)?);
         }
         // A bulk write to a hooked through model fires the relation's add hooks too.
         let hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);

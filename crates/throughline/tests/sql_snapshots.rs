@@ -8,7 +8,7 @@ use common::models::*;
 use throughline::prelude::*;
 use throughline::{Backend, QuerySet, Value};
 use throughline_query::{
-    Conflict, DeleteQuery, InsertQuery, Projection, SelectQuery, Statement, UpdateQuery,
+    Conflict, DeleteQuery, FieldName, InsertQuery, Projection, SelectQuery, Statement, UpdateQuery,
 };
 
 const BACKENDS: [(Backend, &str); 2] =
@@ -255,7 +255,7 @@ fn select_related_and_values() {
 
 #[test]
 fn insert_with_conflicts() {
-    let fields: Vec<String> = ["name", "email", "age"].map(String::from).to_vec();
+    let fields: Vec<FieldName> = ["name", "email", "age"].map(FieldName::from).to_vec();
     let rows = vec![
         vec![
             Value::from("alice"),
@@ -268,10 +268,10 @@ fn insert_with_conflicts() {
             Value::Null,
         ],
     ];
-    let returning: Vec<String> = Student::meta()
+    let returning: Vec<FieldName> = Student::meta()
         .fields
         .iter()
-        .map(|f| f.name.clone())
+        .map(|f| f.name.as_str().into())
         .collect();
     let insert = |conflict: Conflict| InsertQuery {
         model: Student::meta(),
@@ -297,7 +297,7 @@ fn insert_with_conflicts() {
             InsertQuery {
                 model: Enrollment::meta(),
                 fields: ["student", "course", "grade", "status"]
-                    .map(String::from)
+                    .map(FieldName::from)
                     .to_vec(),
                 rows: vec![vec![
                     Value::from(1i64),

@@ -474,7 +474,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         target.before_save(true);
         let row = target.to_values();
         crate::crud::validate_instance(T::meta(), &row)?;
-        let insert = crate::crud::insert_statement::<T>(&row).render(exec.backend())?;
+        let insert = crate::crud::insert_statement::<T>(&row).into_statement(exec.backend())?;
         let plan = self.plan()?;
         let on_existing = self.on_existing;
         let (key, outcome) = exec

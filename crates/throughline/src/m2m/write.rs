@@ -13,8 +13,8 @@ use throughline_core::validate::validate_value;
 use throughline_core::{DefaultValue, Error, FieldType, ModelMeta, Result, Value};
 use throughline_db::{Conn, Decode};
 use throughline_query::{
-    Conflict, DeleteQuery, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, Projection,
-    SelectQuery, UpdateQuery,
+    Conflict, DeleteQuery, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup,
+    Projection, SelectQuery, UpdateQuery,
 };
 
 /// Everything a relation write needs, owned, so it can move into an operation.
@@ -60,13 +60,13 @@ impl Defaults<'_> {
 /// Rows inserted by one array insert, which differ only in one key.
 struct ArrayGroup {
     /// The key field that varies (the target for forward rows, the source for mirror rows).
-    varying: String,
+    varying: FieldName,
     /// Its values, one per row.
     keys: Vec<Value>,
     /// The other key, the same for every row.
     constant: Value,
     /// Every other field's value, the constant key's included.
-    constants: Vec<(String, Value)>,
+    constants: Vec<(FieldName, Value)>,
 }
 
 /// A through row to insert: source key, target key, and the values given (borrowed from
@@ -564,22 +564,26 @@ impl WritePlan {
     /// Inserts through rows; returns the (source, target) pairs inserted.
     async fn insert_rows(&self, conn: &mut dyn Conn, rows: &[NewRow<'_>]) -> Result<Inserted> {
         let through = self.through;
-        let now = Value::from(chrono::Utc::now());
+        // The time of an `auto_now` field, read once for every row and only if needed.
+        let mut now = None;
         // Defaults computed once per call, shared by every row.
         let mut defaults = Defaults::default();
-        let mut fields = Vec::new();
+        let mut fields: Vec<FieldName> = Vec::new();
         for field in &through.fields {
             if field.is_auto() {
                 continue;
             }
-            fields.push(field.name.clone());
+            fields.push(FieldName::Borrowed(&field.name));
             if field.name == self.source_field || field.name == self.target_field {
                 continue;
             }
             let default = match &field.default {
                 DefaultValue::Const(v) => Some(v.clone()),
                 DefaultValue::Func(f) => Some(f()),
-                DefaultValue::AutoNowAdd | DefaultValue::AutoNow => Some(now.clone()),
+                DefaultValue::AutoNowAdd | DefaultValue::AutoNow => Some(
+                    now.get_or_insert_with(|| Value::from(chrono::Utc::now()))
+                        .clone(),
+                ),
                 DefaultValue::None if field.nullable => Some(Value::Null),
                 DefaultValue::None => None,
             };
@@ -589,8 +593,11 @@ impl WritePlan {
         }
         let backend = conn.backend();
         let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
-            let mut target = vec![self.source_field.to_owned(), self.target_field.to_owned()];
-            target.extend(self.link_extra.iter().cloned());
+            let mut target = vec![
+                FieldName::Borrowed(self.source_field),
+                FieldName::Borrowed(self.target_field),
+            ];
+            target.extend(self.link_extra.iter().map(|n| FieldName::Owned(n.clone())));
             target
         });
         let mut inserted = Inserted::default();
@@ -617,7 +624,7 @@ impl WritePlan {
                     conflict: conflict_fields.clone(),
                     returning: vec![group.varying],
                 }
-                .render(backend)?;
+                .into_statement(backend)?;
                 conn.query(&stmt, &mut |row| {
                     keys.insert(read_key(row, 0, varying_type)?);
                     Ok(())
@@ -630,7 +637,10 @@ impl WritePlan {
         }
         // Per-row values (add_each): multi-row inserts under the bind limit, returning both
         // keys of each new row.
-        let returning = vec![self.source_field.to_owned(), self.target_field.to_owned()];
+        let returning = vec![
+            FieldName::Borrowed(self.source_field),
+            FieldName::Borrowed(self.target_field),
+        ];
         let mut record = |row: &throughline_db::Row<'_>| -> Result<()> {
             inserted.pair(
                 read_key(row, 0, self.source_type)?,
@@ -642,9 +652,9 @@ impl WritePlan {
         for (source, target, values) in rows {
             let mut row = Vec::with_capacity(fields.len());
             for name in &fields {
-                let value = if name == self.source_field {
+                let value = if *name == self.source_field {
                     (*source).clone()
-                } else if name == self.target_field {
+                } else if *name == self.target_field {
                     (*target).clone()
                 } else {
                     self.extra_value(name, values, &defaults)?
@@ -661,19 +671,18 @@ impl WritePlan {
             },
             None => Conflict::Error,
         };
-        // One query, its rows moved in chunk by chunk (a single row copies nothing).
-        let mut query = InsertQuery {
-            model: through,
-            fields,
-            rows: Vec::new(),
-            conflict,
-            returning,
-        };
+        // The rows moved into the statements chunk by chunk (a single row copies nothing).
         let mut rest = built;
         while !rest.is_empty() {
             let tail = rest.split_off(per_statement.min(rest.len()));
-            query.rows = std::mem::replace(&mut rest, tail);
-            let stmt = query.render(backend)?;
+            let stmt = InsertQuery {
+                model: through,
+                fields: fields.clone(),
+                rows: std::mem::replace(&mut rest, tail),
+                conflict: conflict.clone(),
+                returning: returning.clone(),
+            }
+            .into_statement(backend)?;
             conn.query(&stmt, &mut record)
                 .await
                 .map_err(|e| attach_model(e, through))?;
@@ -688,14 +697,14 @@ impl WritePlan {
     fn array_groups(
         &self,
         rows: &[NewRow<'_>],
-        fields: &[String],
+        fields: &[FieldName],
         defaults: &Defaults<'_>,
     ) -> Result<Option<Vec<ArrayGroup>>> {
         let Some(first) = rows.first() else {
             return Ok(Some(Vec::new()));
         };
         // (varying field, constant key, values, keys)
-        let mut groups: Vec<(&str, &Value, &Values, Vec<Value>)> = Vec::new();
+        let mut groups: Vec<(&'static str, &Value, &Values, Vec<Value>)> = Vec::new();
         for &(source, target, values) in rows {
             let (varying, constant, key) = if same_key(source, first.0) {
                 (self.target_field, source, target)
@@ -730,7 +739,7 @@ impl WritePlan {
                 constants.push((name.clone(), value));
             }
             out.push(ArrayGroup {
-                varying: varying.to_owned(),
+                varying: FieldName::Borrowed(varying),
                 keys,
                 constant: constant.clone(),
                 constants,
