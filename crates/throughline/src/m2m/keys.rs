@@ -1,6 +1,7 @@
 //! Relation keys: reading them from saved instances, hashing them without allocating
 //! (integers of any width as one `i64`), and splitting a wanted set against the linked one.
 
+use super::write::{Items, Values};
 use crate::Model;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -22,6 +23,17 @@ pub(super) fn keys_of<'t, T: Model>(
     targets: impl IntoIterator<Item = &'t T>,
 ) -> Result<Vec<Value>> {
     targets.into_iter().map(saved_key).collect()
+}
+
+/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
+pub(super) fn items_of<'t, T: Model>(
+    targets: impl IntoIterator<Item = &'t T>,
+    values: Values,
+) -> Result<Items> {
+    targets
+        .into_iter()
+        .map(|t| Ok((saved_key(t)?, values.clone())))
+        .collect()
 }
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove). Integer keys

@@ -17,7 +17,7 @@ mod keys;
 mod write;
 
 pub(crate) use keys::{KeyBuf, KeyMap, key_column, key_text, same_key};
-use keys::{keys_of, saved_key, split};
+use keys::{items_of, keys_of, saved_key, split};
 use write::{Items, Values, WritePlan, no_values, owned};
 
 use crate::Model;
@@ -396,12 +396,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: AddWithoutValues<P>,
     {
-        let none = no_values();
-        let items = keys_of(targets)?
-            .into_iter()
-            .map(|k| (k, none.clone()))
-            .collect();
-        self.write_add(items, exec).await
+        self.write_add(items_of(targets, no_values())?, exec).await
     }
 
     /// Links `targets` with `values` for their through rows (Django's `through_defaults`).
@@ -416,12 +411,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        let passed = owned(values.passed());
-        let items = keys_of(targets)?
-            .into_iter()
-            .map(|k| (k, passed.clone()))
-            .collect();
-        self.write_add(items, exec).await
+        self.write_add(items_of(targets, owned(values.passed()))?, exec)
+            .await
     }
 
     /// Links each target with its own values, in one call (Django rejected per-target values,
@@ -750,7 +741,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                 && c.fields.iter().any(|f| f == &source.name)
                 && c.fields.iter().any(|f| f == &target.name)
         });
-        let link_extra: Vec<String> = if pair_constraint {
+        let link_extra: Vec<&'static str> = if pair_constraint {
             Vec::new()
         } else {
             through
@@ -766,7 +757,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
                     c.fields
                         .iter()
                         .filter(|f| **f != source.name && **f != target.name)
-                        .cloned()
+                        .map(String::as_str)
                         .collect()
                 })
                 .unwrap_or_default()

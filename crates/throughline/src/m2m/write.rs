@@ -32,7 +32,7 @@ pub(super) struct WritePlan {
     pub(super) pair_constraint: bool,
     /// The other fields of a wider link key (a unique constraint over the two keys and more,
     /// such as (topic, system, service)): links are identified by all of them.
-    pub(super) link_extra: Vec<String>,
+    pub(super) link_extra: Vec<&'static str>,
     pub(super) declaring: &'static ModelMeta,
     pub(super) declared_on_source: bool,
     /// The hooks registered on the relation when the operation started.
@@ -44,7 +44,7 @@ pub(super) type Items = Vec<(Value, Values)>;
 
 /// Values given for a through row, as `(field name, value)`; shared by the targets of a
 /// call (10,000 targets do not copy them 10,000 times).
-pub(super) type Values = Arc<[(String, Value)]>;
+pub(super) type Values = Arc<[(&'static str, Value)]>;
 
 /// The defaults of a through model's fields, computed once per call: a few fields, so a
 /// list searched by name (no hashing).
@@ -86,7 +86,7 @@ impl WritePlan {
     /// The value of `name`, a through field other than the two keys, for a new row: the
     /// one given, else the field's default, else a validation error.
     fn extra_value(&self, name: &str, values: &Values, defaults: &Defaults<'_>) -> Result<Value> {
-        if let Some((_, v)) = values.iter().find(|(n, _)| n == name) {
+        if let Some((_, v)) = values.iter().find(|(n, _)| *n == name) {
             return Ok(v.clone());
         }
         defaults.get(name).cloned().ok_or_else(|| {
@@ -303,7 +303,7 @@ impl WritePlan {
                 outcome.already_linked.push(target);
             }
         }
-        let compared: Vec<&(String, Value)> = values
+        let compared: Vec<&(&'static str, Value)> = values
             .iter()
             .filter(|(n, _)| !self.link_extra.contains(n))
             .collect();
@@ -346,7 +346,7 @@ impl WritePlan {
                 };
                 if &stored != given {
                     fields.push(FieldDiff {
-                        field: name.clone(),
+                        field: (*name).to_owned(),
                         stored,
                         given: given.clone(),
                     });
@@ -398,12 +398,12 @@ impl WritePlan {
             return Ok(outcome);
         }
         // 1. The existing rows of the requested pairs, with the fields given.
-        let compared: Vec<String> = {
-            let mut names: Vec<String> = self.link_extra.clone();
+        let compared: Vec<&'static str> = {
+            let mut names = self.link_extra.clone();
             for (_, values) in &items {
                 for (name, _) in values.iter() {
                     if !names.contains(name) {
-                        names.push(name.clone());
+                        names.push(name);
                     }
                 }
             }
@@ -475,7 +475,7 @@ impl WritePlan {
                         let stored_value = stored.get(index).cloned().unwrap_or(Value::Null);
                         if &stored_value != given {
                             diffs.push(FieldDiff {
-                                field: name.clone(),
+                                field: (*name).to_owned(),
                                 stored: stored_value,
                                 given: given.clone(),
                             });
@@ -544,7 +544,7 @@ impl WritePlan {
                 let set: Vec<(String, Value)> = values
                     .iter()
                     .filter(|(n, _)| !self.link_extra.contains(n))
-                    .cloned()
+                    .map(|(n, v)| ((*n).to_owned(), v.clone()))
                     .collect();
                 let stmt = UpdateQuery {
                     model: through,
@@ -563,6 +563,10 @@ impl WritePlan {
 
     /// Inserts through rows; returns the (source, target) pairs inserted.
     async fn insert_rows(&self, conn: &mut dyn Conn, rows: &[NewRow<'_>]) -> Result<Inserted> {
+        let mut inserted = Inserted::default();
+        if rows.is_empty() {
+            return Ok(inserted);
+        }
         let through = self.through;
         // The time of an `auto_now` field, read once for every row and only if needed.
         let mut now = None;
@@ -597,10 +601,9 @@ impl WritePlan {
                 FieldName::Borrowed(self.source_field),
                 FieldName::Borrowed(self.target_field),
             ];
-            target.extend(self.link_extra.iter().map(|n| FieldName::Owned(n.clone())));
+            target.extend(self.link_extra.iter().map(|n| FieldName::Borrowed(n)));
             target
         });
-        let mut inserted = Inserted::default();
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
@@ -671,22 +674,31 @@ impl WritePlan {
             },
             None => Conflict::Error,
         };
-        // The rows moved into the statements chunk by chunk (a single row copies nothing).
-        let mut rest = built;
-        while !rest.is_empty() {
-            let tail = rest.split_off(per_statement.min(rest.len()));
-            let stmt = InsertQuery {
+        // The rows moved into the statements chunk by chunk; the last statement (the only
+        // one, usually) takes the query's field lists too.
+        let mut query = InsertQuery {
+            model: through,
+            fields,
+            rows: built,
+            conflict,
+            returning,
+        };
+        while query.rows.len() > per_statement {
+            let tail = query.rows.split_off(per_statement);
+            let chunk = InsertQuery {
                 model: through,
-                fields: fields.clone(),
-                rows: std::mem::replace(&mut rest, tail),
-                conflict: conflict.clone(),
-                returning: returning.clone(),
-            }
-            .into_statement(backend)?;
-            conn.query(&stmt, &mut record)
+                fields: query.fields.clone(),
+                rows: std::mem::replace(&mut query.rows, tail),
+                conflict: query.conflict.clone(),
+                returning: query.returning.clone(),
+            };
+            conn.query(&chunk.into_statement(backend)?, &mut record)
                 .await
                 .map_err(|e| attach_model(e, through))?;
         }
+        conn.query(&query.into_statement(backend)?, &mut record)
+            .await
+            .map_err(|e| attach_model(e, through))?;
         Ok(inserted)
     }
 
@@ -892,6 +904,7 @@ pub(super) fn no_values() -> Values {
     EMPTY.clone()
 }
 
+/// The values of a call, shared by its targets.
 pub(super) fn owned(values: Vec<(&'static str, Value)>) -> Values {
-    values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
+    Arc::from(values)
 }
