@@ -4,18 +4,21 @@
 use sea_query::{
     PostgresQueryBuilder, QueryStatementWriter, SchemaStatementBuilder, SqliteQueryBuilder,
 };
+use std::sync::Arc;
 use throughline_core::{Backend, Value};
 
 /// SQL text and its bound parameters, ready for a driver.
 ///
 /// ```
 /// let s = throughline_query::Statement::new("SELECT 1", vec![]);
-/// assert_eq!(s.sql, "SELECT 1");
+/// assert_eq!(&*s.sql, "SELECT 1");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    /// The SQL, with the backend's placeholders (`?` or `$n`).
-    pub sql: String,
+    /// The SQL, with the backend's placeholders (`?` or `$n`); shared, so a statement
+    /// whose text was rendered before (a one-row insert of a known shape) reuses it
+    /// without a copy.
+    pub sql: Arc<str>,
     /// The parameters, in placeholder order.
     pub params: Vec<Value>,
 }
@@ -27,7 +30,7 @@ impl Statement {
     /// let s = throughline_query::Statement::new("SELECT ?", vec![1i64.into()]);
     /// assert_eq!(s.params.len(), 1);
     /// ```
-    pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Statement {
+    pub fn new(sql: impl Into<Arc<str>>, params: Vec<Value>) -> Statement {
         Statement {
             sql: sql.into(),
             params,
@@ -42,7 +45,7 @@ pub(crate) fn build(stmt: &impl QueryStatementWriter, backend: Backend) -> State
         Backend::Postgres => stmt.build(PostgresQueryBuilder),
     };
     Statement {
-        sql,
+        sql: sql.into(),
         params: values.0.into_iter().map(from_sea).collect(),
     }
 }

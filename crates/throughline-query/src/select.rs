@@ -83,7 +83,7 @@ pub enum Projection {
 /// let mut q = SelectQuery::new(student);
 /// q.filter(Filter::cond(FieldPath::local("name"), Lookup::Exact("alice".into())));
 /// let stmt = q.render(Backend::Postgres).unwrap();
-/// assert_eq!(stmt.sql, r#"SELECT "student"."id", "student"."name" FROM "student" WHERE "student"."name" = $1"#);
+/// assert_eq!(&*stmt.sql, r#"SELECT "student"."id", "student"."name" FROM "student" WHERE "student"."name" = $1"#);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SelectQuery {

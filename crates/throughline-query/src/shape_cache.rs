@@ -13,29 +13,29 @@
 //! add's own work).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 /// Shapes kept at most; the cache is emptied when full (an application has a bounded number
 /// of statement shapes, so this only bounds a pathological caller).
 const CAPACITY: usize = 1024;
 
 /// Read far more often than written: concurrent inserts share the read lock.
-static TEXTS: LazyLock<RwLock<HashMap<String, String, foldhash::fast::RandomState>>> =
+static TEXTS: LazyLock<RwLock<HashMap<Vec<u8>, Arc<str>, foldhash::fast::RandomState>>> =
     LazyLock::new(Default::default);
 
-/// The SQL text rendered before for `shape`, if any.
-pub(crate) fn get(shape: &str) -> Option<String> {
+/// The SQL text rendered before for `shape`, if any (shared, not copied).
+pub(crate) fn get(shape: &[u8]) -> Option<Arc<str>> {
     let texts = TEXTS.read().unwrap_or_else(PoisonError::into_inner);
     texts.get(shape).cloned()
 }
 
 /// Keeps `sql` as the text of `shape`.
-pub(crate) fn put(shape: String, sql: &str) {
+pub(crate) fn put(shape: Vec<u8>, sql: &Arc<str>) {
     let mut texts = TEXTS.write().unwrap_or_else(PoisonError::into_inner);
     if texts.len() >= CAPACITY {
         texts.clear();
     }
-    texts.insert(shape, sql.to_owned());
+    texts.insert(shape, sql.clone());
 }
 
 #[cfg(test)]
@@ -44,8 +44,8 @@ mod tests {
 
     #[test]
     fn keeps_and_returns_texts() {
-        assert_eq!(get("test-shape-a"), None);
-        put("test-shape-a".into(), "SELECT 1");
-        assert_eq!(get("test-shape-a").as_deref(), Some("SELECT 1"));
+        assert_eq!(get(b"test-shape-a"), None);
+        put(b"test-shape-a".to_vec(), &Arc::from("SELECT 1"));
+        assert_eq!(get(b"test-shape-a").as_deref(), Some("SELECT 1"));
     }
 }

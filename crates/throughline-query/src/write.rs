@@ -53,7 +53,7 @@ pub enum Conflict {
 /// let q = InsertQuery { model: m, fields: vec!["name".into()], rows: vec![vec!["a".into()], vec!["b".into()]],
 ///     conflict: Conflict::Ignore, returning: vec!["id".into()] };
 /// let s = q.render(Backend::Sqlite).unwrap();
-/// assert_eq!(s.sql, r#"INSERT INTO "tag" ("name") VALUES (?), (?) ON CONFLICT  DO NOTHING RETURNING "id""#);
+/// assert_eq!(&*s.sql, r#"INSERT INTO "tag" ("name") VALUES (?), (?) ON CONFLICT  DO NOTHING RETURNING "id""#);
 /// ```
 #[derive(Debug, Clone)]
 pub struct InsertQuery {
@@ -89,7 +89,7 @@ impl InsertQuery {
     /// let q = InsertQuery { model: m, fields: vec!["name".into()], rows: vec![vec!["a".into()]],
     ///     conflict: Conflict::Error, returning: vec![] };
     /// let s = q.into_statement(Backend::Postgres).unwrap();
-    /// assert_eq!(s.sql, r#"INSERT INTO "tag" ("name") VALUES ($1)"#);
+    /// assert_eq!(&*s.sql, r#"INSERT INTO "tag" ("name") VALUES ($1)"#);
     /// assert_eq!(s.params, vec![Value::from("a")]);
     /// ```
     pub fn into_statement(self, backend: Backend) -> Result<Statement> {
@@ -97,7 +97,8 @@ impl InsertQuery {
             return self.render_tree(backend);
         };
         if let Some(sql) = shape_cache::get(&shape) {
-            let params = self.rows.into_iter().flatten().collect();
+            // A shape has exactly one row: its values are the parameters, in order.
+            let params = self.rows.into_iter().next().unwrap_or_default();
             return Ok(Statement { sql, params });
         }
         let stmt = self.render_tree(backend)?;
@@ -112,38 +113,38 @@ impl InsertQuery {
     /// identified by the address of its `'static` metadata and fields by name (a shape is
     /// only cached after rendering it succeeded, which checked the names), so no field is
     /// looked up.
-    fn shape(&self, backend: Backend) -> Option<String> {
+    fn shape(&self, backend: Backend) -> Option<Vec<u8>> {
         let [row] = self.rows.as_slice() else {
             return None;
         };
-        let mut key = String::with_capacity(128);
-        let names = |key: &mut String, names: &[FieldName]| {
+        let mut key = Vec::with_capacity(128);
+        let names = |key: &mut Vec<u8>, names: &[FieldName]| {
             for name in names {
-                key.push('\u{1f}');
-                key.push_str(name);
+                key.push(0x1f);
+                key.extend_from_slice(name.as_bytes());
             }
-            key.push('\u{1e}');
+            key.push(0x1e);
         };
-        key.push_str(match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
+        key.push(match backend {
+            Backend::Sqlite => b's',
+            Backend::Postgres => b'p',
         });
         let address = std::ptr::from_ref(self.model) as usize;
-        key.extend(address.to_le_bytes().map(char::from));
+        key.extend_from_slice(&address.to_le_bytes());
         names(&mut key, &self.fields);
         match &self.conflict {
-            Conflict::Error => key.push('E'),
-            Conflict::Ignore => key.push('I'),
+            Conflict::Error => key.push(b'E'),
+            Conflict::Ignore => key.push(b'I'),
             Conflict::Update { target, fields } => {
-                key.push('U');
+                key.push(b'U');
                 names(&mut key, target);
                 names(&mut key, fields);
             }
         }
         names(&mut key, &self.returning);
         for value in row {
-            key.push_str(value.kind_name());
-            key.push(',');
+            key.extend_from_slice(value.kind_name().as_bytes());
+            key.push(b',');
         }
         Some(key)
     }
@@ -361,7 +362,7 @@ fn combine(
 ///     constants: vec![("s".into(), 7i64.into()), ("g".into(), "A".into())],
 ///     conflict: Some(vec!["s".into(), "t".into()]), returning: vec!["s".into(), "t".into()],
 /// };
-/// assert_eq!(q.render(Backend::Postgres).unwrap().sql,
+/// assert_eq!(&*q.render(Backend::Postgres).unwrap().sql,
 ///     r#"INSERT INTO "e" ("s", "t", "g") SELECT $1::bigint, u.v, $2::text FROM unnest($3::bigint[]) AS u(v) ON CONFLICT ("s", "t") DO NOTHING RETURNING "s", "t""#);
 /// ```
 #[derive(Debug, Clone)]
