@@ -20,8 +20,10 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 const CAPACITY: usize = 1024;
 
 /// Read far more often than written: concurrent inserts share the read lock.
-static TEXTS: LazyLock<RwLock<HashMap<Vec<u8>, Arc<str>, foldhash::fast::RandomState>>> =
-    LazyLock::new(Default::default);
+static TEXTS: LazyLock<RwLock<Texts>> = LazyLock::new(Default::default);
+
+/// SQL texts by shape key.
+type Texts = HashMap<Vec<u8>, Arc<str>, foldhash::fast::RandomState>;
 
 /// The SQL text rendered before for `shape`, if any (shared, not copied).
 pub(crate) fn get(shape: &[u8]) -> Option<Arc<str>> {
