@@ -8,6 +8,7 @@ use std::hash::Hash;
 use throughline_core::{Error, FieldType, Result, Value};
 use throughline_db::Row;
 
+/// The key of a saved `target`; an unsaved one (no key yet) cannot be linked.
 pub(super) fn saved_key<T: Model>(target: &T) -> Result<Value> {
     let key = target.pk_value();
     if key.is_null() {
@@ -19,6 +20,7 @@ pub(super) fn saved_key<T: Model>(target: &T) -> Result<Value> {
     Ok(key)
 }
 
+/// The keys of saved `targets`, in order.
 pub(super) fn keys_of<'t, T: Model>(
     targets: impl IntoIterator<Item = &'t T>,
 ) -> Result<Vec<Value>> {
