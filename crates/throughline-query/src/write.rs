@@ -111,19 +111,21 @@ impl InsertQuery {
     /// What decides a one-row insert's text: backend, model, fields, conflict handling,
     /// returned fields and the kind of each value; `None` for other inserts. The model is
     /// identified by the address of its `'static` metadata and fields by name (a shape is
-    /// only cached after rendering it succeeded, which checked the names), so no field is
-    /// looked up.
+    /// only cached after rendering it succeeded, which checked the names; names are
+    /// length-prefixed, so a key names exactly the fields that rendering checked), so no
+    /// field is looked up.
     fn shape(&self, backend: Backend) -> Option<Vec<u8>> {
         let [row] = self.rows.as_slice() else {
             return None;
         };
         let mut key = Vec::with_capacity(128);
+        // Each list and each name prefixed with its length: no name can read as two.
         let names = |key: &mut Vec<u8>, names: &[FieldName]| {
+            key.extend_from_slice(&names.len().to_le_bytes());
             for name in names {
-                key.push(0x1f);
+                key.extend_from_slice(&name.len().to_le_bytes());
                 key.extend_from_slice(name.as_bytes());
             }
-            key.push(0x1e);
         };
         key.push(match backend {
             Backend::Sqlite => b's',
@@ -554,6 +556,18 @@ mod tests {
             sqlite.render(Backend::Sqlite).unwrap().sql,
             sqlite.render(Backend::Postgres).unwrap().sql
         );
+    }
+
+    /// A cached shape is not reused for fields whose names, run together, spell the
+    /// cached ones.
+    #[test]
+    fn names_cannot_alias_a_cached_shape() {
+        let cached = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
+        cached.render(Backend::Sqlite).unwrap();
+        let mut joined = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
+        joined.fields = vec!["name\u{1f}rank".into()];
+        assert_ne!(joined.shape(Backend::Sqlite), cached.shape(Backend::Sqlite));
+        assert!(joined.render(Backend::Sqlite).is_err());
     }
 
     /// An unknown field is still reported, cached shape or not.

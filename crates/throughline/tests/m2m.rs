@@ -34,6 +34,7 @@ backend_tests!(
     bulk_add_is_a_constant_number_of_statements,
     wider_link_key_links_a_pair_through_each_service,
     default_function_is_evaluated_once_per_call,
+    keys_of_a_narrower_legacy_column,
 );
 
 async fn wider_link_key_links_a_pair_through_each_service(db: Database) {
@@ -1134,4 +1135,64 @@ async fn concurrent_adds_and_sets_on_a_sqlite_file() {
     concurrent_sets_leave_one_list(db.clone()).await;
     drop(db);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A through table made elsewhere (by Django, by hand) whose key columns are narrower than
+/// the keys they refer to (`integer` against `bigint`, on PostgreSQL): the keys every write
+/// reads back (an array insert's, a one-row insert's, per-row inserts', a set's) are read
+/// at the declared width.
+async fn keys_of_a_narrower_legacy_column(db: Database) {
+    let (math, alice, bob, carol) = setup(&db).await;
+    if db.backend() == throughline::Backend::Postgres {
+        let meta = Enrollment::meta();
+        for field in ["student", "course"] {
+            let column = &meta.field(field).unwrap().column;
+            db.execute_batch(&format!(
+                "ALTER TABLE {} ALTER COLUMN {column} TYPE integer",
+                meta.table
+            ))
+            .await
+            .unwrap();
+        }
+    }
+    let key = |s: &Student| s.pk_value();
+    let bulk = math
+        .students()
+        .add_with([&alice, &bob], grade("A"), &db)
+        .await
+        .unwrap();
+    assert_eq!(bulk.linked, [key(&alice), key(&bob)]);
+    let again = math
+        .students()
+        .add_with([&alice, &carol], grade("A"), &db)
+        .await
+        .unwrap();
+    assert_eq!(again.linked, [key(&carol)]);
+    assert_eq!(again.already_linked, [key(&alice)]);
+    let one = math.students().remove([&carol], &db).await.unwrap();
+    assert_eq!(one.len(), 1);
+    let single = math
+        .students()
+        .add_with([&carol], grade("A"), &db)
+        .await
+        .unwrap();
+    assert_eq!(single.linked, [key(&carol)]);
+    let set = math
+        .students()
+        .set_with([&bob, &carol], grade("B"), &db)
+        .await
+        .unwrap();
+    assert_eq!(set.kept, [key(&bob), key(&carol)]);
+    assert_eq!(set.removed.len(), 1);
+    let each = math
+        .students()
+        .add_each([(&alice, grade("C")), (&bob, grade("D"))], &db)
+        .await
+        .unwrap();
+    assert_eq!(each.linked, [key(&alice)]);
+    assert_eq!(each.already_linked, [key(&bob)]);
+    assert_eq!(
+        rows(&db).await,
+        pairs(&[("alice", "C"), ("bob", "A"), ("carol", "A")])
+    );
 }

@@ -103,14 +103,21 @@ fn split_by<K: Hash + Eq>(
 }
 
 /// Reads column `index` of `row`, a key column of type `ty`, as a hashable key (an integer
-/// column straight into the key, without a [`Value`] in between).
+/// column straight into the key, without a [`Value`] in between). A column of another
+/// integer width than declared (a legacy PostgreSQL schema: an `integer` column referring
+/// to a `bigint` key) is read as [`Row::value_as`] reads it: widened, or narrowed when it
+/// fits.
 #[inline]
 pub(super) fn read_key(row: &Row<'_>, index: usize, ty: FieldType) -> Result<KeyBuf> {
-    match ty {
-        FieldType::AutoI64 | FieldType::I64 => row.get::<i64>(index).map(KeyBuf::Int),
-        FieldType::I32 => row.get::<i32>(index).map(|v| KeyBuf::Int(v.into())),
-        FieldType::I16 => row.get::<i16>(index).map(|v| KeyBuf::Int(v.into())),
-        _ => Ok(KeyBuf::of(&row.value_as(index, ty)?)),
+    let int = match ty.as_reference() {
+        FieldType::I64 => row.get::<i64>(index),
+        FieldType::I32 => row.get::<i32>(index).map(i64::from),
+        FieldType::I16 => row.get::<i16>(index).map(i64::from),
+        _ => return Ok(KeyBuf::of(&row.value_as(index, ty)?)),
+    };
+    match int {
+        Ok(key) => Ok(KeyBuf::Int(key)),
+        Err(_) => Ok(KeyBuf::of(&row.value_as(index, ty)?)),
     }
 }
 
