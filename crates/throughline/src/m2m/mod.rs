@@ -269,9 +269,9 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         if sort_here {
             for group in &mut groups {
                 // Checked first: cheaper than the sort's own pass over rows already in order
-                // (W4 on SQLite: 0.6 M instructions).
-                if !group.is_sorted_by_key(|row| row.pk_value().as_i64()) {
-                    group.sort_by_key(|row| row.pk_value().as_i64());
+                // (W4 on SQLite: 0.6 M instructions); each row's key is read once.
+                if !group.iter().map(|row| row.pk_value().as_i64()).is_sorted() {
+                    group.sort_by_cached_key(|row| row.pk_value().as_i64());
                 }
             }
         }
