@@ -6,9 +6,35 @@
 //! same key are kept as one *run* and only runs are hashed: a key lookup per run, not per
 //! row. Rows in any order still group correctly (a key's runs are concatenated in arrival
 //! order).
+//!
+//! Each parent's rows then come in the child model's default ordering (the query applies
+//! it) or, without one, in key order, put right here ([`in_key_order`]) rather than by an
+//! `ORDER BY` that would sort every row of the query before the first arrives.
 
+use crate::Model;
 use crate::m2m::{KeyBuf, KeyMap, same_key};
-use throughline_core::Value;
+use throughline_core::{FieldType, Value};
+
+/// Whether the groups of `M`'s rows are put in key order here, by [`in_key_order`]: `M`
+/// has no default ordering (a query applies that one itself) and an integer key.
+pub(crate) fn sorted_here<M: Model>() -> bool {
+    M::meta().ordering.is_empty()
+        && matches!(
+            M::meta().pk().ty.as_reference(),
+            FieldType::I64 | FieldType::I32 | FieldType::I16
+        )
+}
+
+/// Puts the rows of each group in key order. Rows often arrive in that order already (the
+/// key's index, insertion order): one check then, cheaper than the sort's own pass (W4 on
+/// SQLite: 0.6 M instructions); each row's key is read once.
+pub(crate) fn in_key_order<M: Model>(groups: &mut [Vec<M>]) {
+    for group in groups {
+        if !group.iter().map(|row| row.pk_value().as_i64()).is_sorted() {
+            group.sort_by_cached_key(|row| row.pk_value().as_i64());
+        }
+    }
+}
 
 /// Rows collected in runs of equal keys, in arrival order.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 
 use crate::Model;
 use crate::fields::Rel;
-use crate::group::Runs;
+use crate::group::{self, Runs};
 use crate::m2m::key_column;
 use crate::queryset::QuerySet;
 use throughline_core::{Error, Result, Value};
@@ -47,7 +47,8 @@ impl<T: Model, C: Model> Rel<T, C> {
     }
 
     /// The referring rows of every parent, in one query, aligned with `parents` (Django's
-    /// `prefetch_related` for a reverse foreign key).
+    /// `prefetch_related` for a reverse foreign key). Each parent's rows come in `C`'s
+    /// default ordering, else in key order (Django leaves that order to the database).
     ///
     /// ```
     /// use throughline::prelude::*;
@@ -84,6 +85,10 @@ impl<T: Model, C: Model> Rel<T, C> {
             Ok(())
         })
         .await?;
-        Ok(children.into_groups(parents.iter().map(Model::pk_value)))
+        let mut groups = children.into_groups(parents.iter().map(Model::pk_value));
+        if group::sorted_here::<C>() {
+            group::in_key_order(&mut groups);
+        }
+        Ok(groups)
     }
 }

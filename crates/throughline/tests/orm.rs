@@ -19,6 +19,7 @@ backend_tests!(
     foreign_keys_forward_and_reverse,
     select_related_is_one_query,
     prefetch_is_two_queries,
+    prefetch_gives_each_parents_rows_in_key_order,
     filters_across_relations,
     transactions_commit_rollback_nested,
     validation_before_sql,
@@ -571,6 +572,53 @@ async fn prefetch_is_two_queries(db: Database) {
     assert_eq!(counting.count(), 2);
     let sizes: Vec<usize> = enrollments.iter().map(Vec::len).collect();
     assert_eq!(sizes, [2, 1, 0]);
+}
+
+/// Without a default ordering, each parent's rows come in key order, whatever order the
+/// database reads them in (SQLite reads a student's enrollments through the unique
+/// (student, course) index: in course order).
+async fn prefetch_gives_each_parents_rows_in_key_order(db: Database) {
+    with_tables(&db).await;
+    let mut courses = Vec::new();
+    for title in ["art", "bio", "chem"] {
+        courses.push(
+            Course {
+                id: None,
+                title: title.into(),
+                open: true,
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    let alice = student("alice").create(&db).await.unwrap();
+    let bob = student("bob").create(&db).await.unwrap();
+    let mut keys = Vec::new();
+    for course in courses.iter().rev() {
+        for s in [&alice, &bob] {
+            let row = enrollment(s, course, "B").create(&db).await.unwrap();
+            keys.push((s.id, row.id));
+        }
+    }
+    let expected: Vec<Vec<Option<i64>>> = [&alice, &bob]
+        .iter()
+        .map(|s| {
+            keys.iter()
+                .filter(|(k, _)| *k == s.id)
+                .map(|(_, e)| *e)
+                .collect()
+        })
+        .collect();
+    let students = [bob.clone(), alice.clone()];
+    let got: Vec<Vec<Option<i64>>> = Student::ENROLLMENTS
+        .prefetch(&students, &db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|rows| rows.iter().map(|e| e.id).collect())
+        .collect();
+    assert_eq!(got, [expected[1].clone(), expected[0].clone()]);
 }
 
 async fn filters_across_relations(db: Database) {
