@@ -224,14 +224,8 @@ pub async fn links(client: &Client, p: &Prepared, courses: &[i64]) -> PgResult<V
             },
         })
         .collect();
-    // Each course's rows sorted here by id: cheaper than PostgreSQL sorting every joined
-    // row before sending the first (as the ORM does).
-    let mut groups = group_links(courses, rows);
-    for group in &mut groups {
-        group.sort_by_key(|row| row.enrollment.id);
-    }
     Ok(Counted {
-        value: groups,
+        value: group_links(courses, rows),
         statements: 1,
     })
 }

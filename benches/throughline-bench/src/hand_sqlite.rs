@@ -34,8 +34,8 @@ const DELETE_LISTED: &str = "DELETE FROM enrollment WHERE course_id = ?1 \
      AND student_id IN rarray(?2) RETURNING id, student_id, course_id, grade";
 
 /// Prefetch: every through row of the courses with its student, one join; each course's
-/// rows are put in id order in Rust (an `ORDER BY` here made SQLite sort the whole join in
-/// a temporary B-tree, the courses coming from the array in its own order).
+/// rows are put in id order by `group_links` (an `ORDER BY e.course_id, e.id` here measured
+/// 7.1–7.6 ms against 5.6–5.9 ms, for the same instruction count).
 const LINKS: &str = "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.name, s.email \
      FROM enrollment e JOIN student s ON s.id = e.student_id \
      WHERE e.course_id IN rarray(?1)";
@@ -207,14 +207,8 @@ pub fn links(conn: &Connection, courses: &[i64]) -> rusqlite::Result<Counted<Vec
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut groups = group_links(courses, rows);
-    for group in &mut groups {
-        if !group.is_sorted_by_key(|row| row.enrollment.id) {
-            group.sort_by_key(|row| row.enrollment.id);
-        }
-    }
     Ok(Counted {
-        value: groups,
+        value: group_links(courses, rows),
         statements: 1,
     })
 }

@@ -538,21 +538,23 @@ async fn select_related_is_one_query(db: Database) {
     assert!(shown.contains("bob") && !shown.contains("carol"), "{shown}");
 }
 
+/// Open courses with these titles, created in order.
+async fn create_courses(db: &Database, titles: [&str; 3]) -> Vec<Course> {
+    let mut courses = Vec::new();
+    for title in titles {
+        let course = Course {
+            id: None,
+            title: title.into(),
+            open: true,
+        };
+        courses.push(course.create(db).await.unwrap());
+    }
+    courses
+}
+
 async fn prefetch_is_two_queries(db: Database) {
     with_tables(&db).await;
-    let mut courses = Vec::new();
-    for title in ["art", "bio", "chem"] {
-        courses.push(
-            Course {
-                id: None,
-                title: title.into(),
-                open: true,
-            }
-            .create(&db)
-            .await
-            .unwrap(),
-        );
-    }
+    let courses = create_courses(&db, ["art", "bio", "chem"]).await;
     for (i, name) in ["alice", "bob"].iter().enumerate() {
         let s = student(name).create(&db).await.unwrap();
         for course in &courses[..=i] {
@@ -579,19 +581,7 @@ async fn prefetch_is_two_queries(db: Database) {
 /// (student, course) index: in course order).
 async fn prefetch_gives_each_parents_rows_in_key_order(db: Database) {
     with_tables(&db).await;
-    let mut courses = Vec::new();
-    for title in ["art", "bio", "chem"] {
-        courses.push(
-            Course {
-                id: None,
-                title: title.into(),
-                open: true,
-            }
-            .create(&db)
-            .await
-            .unwrap(),
-        );
-    }
+    let courses = create_courses(&db, ["art", "bio", "chem"]).await;
     let alice = student("alice").create(&db).await.unwrap();
     let bob = student("bob").create(&db).await.unwrap();
     let mut keys = Vec::new();

@@ -18,7 +18,7 @@ mod write;
 
 pub(crate) use keys::{KeyBuf, KeyMap, key_column, key_text, same_key};
 use keys::{items_of, keys_of, saved_key, split};
-use write::{Items, Values, WritePlan, no_values, owned};
+use write::{Items, Values, WritePlan, no_values};
 
 use crate::Model;
 use crate::crud::attach_model;
@@ -401,7 +401,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.write_add(items_of(targets, owned(values.passed()))?, exec)
+        self.write_add(items_of(targets, Values::from(values.passed()))?, exec)
             .await
     }
 
@@ -417,7 +417,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     {
         let mut prepared = Vec::new();
         for (target, values) in items {
-            prepared.push((saved_key(target)?, owned(values.passed())));
+            prepared.push((saved_key(target)?, Values::from(values.passed())));
         }
         self.write_add(prepared, exec).await
     }
@@ -440,7 +440,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.create_inner(target, owned(values.passed()), exec)
+        self.create_inner(target, Values::from(values.passed()), exec)
             .await
     }
 
@@ -536,8 +536,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.write_set(keys_of(targets)?, owned(values.passed()), false, exec)
-            .await
+        self.write_set(
+            keys_of(targets)?,
+            Values::from(values.passed()),
+            false,
+            exec,
+        )
+        .await
     }
 
     /// Django's `set(objs, clear=True)`: deletes every link, then links `targets` anew, so
@@ -564,7 +569,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.write_set(keys_of(targets)?, owned(values.passed()), true, exec)
+        self.write_set(keys_of(targets)?, Values::from(values.passed()), true, exec)
             .await
     }
 

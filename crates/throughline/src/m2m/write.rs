@@ -903,8 +903,3 @@ pub(super) fn no_values() -> Values {
     static EMPTY: std::sync::LazyLock<Values> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
     EMPTY.clone()
 }
-
-/// The values of a call, shared by its targets.
-pub(super) fn owned(values: Vec<(&'static str, Value)>) -> Values {
-    Arc::from(values)
-}
