@@ -193,6 +193,132 @@ pub enum Error {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(DatabaseError),
+    /// The database could not be reached: the target names the host and port (or the
+    /// SQLite file) and the source says why.
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        /// Where: `host:port` (PostgreSQL) or the file path (SQLite).
+        target: String,
+        /// The driver's reason.
+        source: DatabaseError,
+    },
+    /// An operation (a hook included) panicked. Its writes were rolled back: nothing of it
+    /// was applied.
+    #[error("an operation panicked and was rolled back: {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// A transaction can no longer commit: an operation inside it did not finish (its
+    /// future was dropped mid-way) or failed in a way that left it unusable. `commit()`
+    /// returns this error and rolls the transaction back.
+    #[error("the transaction was aborted and rolled back: {reason}")]
+    TransactionAborted {
+        /// What happened to it.
+        reason: String,
+    },
+    /// A migration file or a migration operation is wrong, or cannot be applied as it
+    /// stands (an existing table, rows that would not fit, an unknown migration).
+    #[error("{0}")]
+    Migration(MigrationError),
+}
+
+/// Where and why a migration problem arose.
+///
+/// ```
+/// let e = throughline_core::MigrationError::new("the table \"student\" already exists")
+///     .in_file("migrations/0001_initial.json")
+///     .at_operation("create_model Student");
+/// assert_eq!(
+///     e.to_string(),
+///     "migration error in migrations/0001_initial.json, operation create_model Student: the table \"student\" already exists"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationError {
+    /// The migration file (or migration name), when known.
+    pub file: Option<String>,
+    /// The line in the file, when known.
+    pub line: Option<usize>,
+    /// The operation, in words (`add_field Course.name`), when known.
+    pub operation: Option<String>,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl MigrationError {
+    /// A migration problem with only its reason.
+    ///
+    /// ```
+    /// let e = throughline_core::MigrationError::new("unknown migration 0009");
+    /// assert_eq!(e.to_string(), "migration error: unknown migration 0009");
+    /// ```
+    pub fn new(reason: impl Into<String>) -> Self {
+        MigrationError {
+            file: None,
+            line: None,
+            operation: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Names the file (or migration).
+    ///
+    /// ```
+    /// let e = throughline_core::MigrationError::new("bad").in_file("0001_initial");
+    /// assert_eq!(e.file.as_deref(), Some("0001_initial"));
+    /// ```
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Names the line in the file.
+    ///
+    /// ```
+    /// let e = throughline_core::MigrationError::new("bad").in_file("a.json").at_line(3);
+    /// assert_eq!(e.to_string(), "migration error in a.json:3: bad");
+    /// ```
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Names the operation.
+    ///
+    /// ```
+    /// let e = throughline_core::MigrationError::new("bad").at_operation("remove_field A.b");
+    /// assert_eq!(e.operation.as_deref(), Some("remove_field A.b"));
+    /// ```
+    pub fn at_operation(mut self, operation: impl Into<String>) -> Self {
+        self.operation = Some(operation.into());
+        self
+    }
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("migration error")?;
+        if let Some(file) = &self.file {
+            write!(f, " in {file}")?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+        }
+        if let Some(operation) = &self.operation {
+            if self.file.is_some() {
+                f.write_str(",")?;
+            }
+            write!(f, " operation {operation}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl From<MigrationError> for Error {
+    fn from(error: MigrationError) -> Self {
+        Error::Migration(error)
+    }
 }
 
 impl Error {
@@ -257,6 +383,17 @@ impl Error {
             ),
             _ => false,
         }
+    }
+
+    /// Whether this is a migration problem (a malformed file, an operation that cannot be
+    /// applied as it stands).
+    ///
+    /// ```
+    /// let e: throughline_core::Error = throughline_core::MigrationError::new("x").into();
+    /// assert!(e.is_migration());
+    /// ```
+    pub fn is_migration(&self) -> bool {
+        matches!(self, Error::Migration(_))
     }
 
     /// Shorthand for a validation error.

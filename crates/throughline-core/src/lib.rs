@@ -14,7 +14,7 @@ pub mod validate;
 pub mod value;
 
 pub use backend::{Backend, Capabilities};
-pub use error::{DatabaseError, Error, IntegrityKind, Result};
+pub use error::{DatabaseError, Error, IntegrityKind, MigrationError, Result};
 pub use registry::{CheckLevel, CheckMessage, Registry, ReverseRelation};
 pub use schema::{
     Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ManyToManyMeta,

@@ -24,7 +24,8 @@ pub use queryset::{Assignment, QuerySet};
 pub use schema::{create_tables, drop_tables};
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
-    ForeignKeyMeta, IntegrityKind, ManyToManyMeta, ModelMeta, OnDelete, Registry, Result, Value,
+    ForeignKeyMeta, IntegrityKind, ManyToManyMeta, MigrationError, ModelMeta, OnDelete, Registry,
+    Result, Value,
 };
 pub use throughline_db::{
     Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
