@@ -28,7 +28,9 @@ pub(crate) enum Pools {
 }
 
 impl Database {
-    /// Opens a database by URL.
+    /// Opens a database by URL. A PostgreSQL server is reached at once (one connection is
+    /// opened and checked), so an unreachable server or refused credentials give
+    /// [`Error::Connect`] here, naming the host, port and cause.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
@@ -45,6 +47,9 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let (config, options) = parse_postgres(url)?;
             let db = Database::open_postgres(config, &options)?;
+            if let Pools::Postgres(pool) = &*db.inner {
+                pool.check().await?;
+            }
             return Ok(db);
         }
         Err(Error::Config(format!(
@@ -64,7 +69,8 @@ impl Database {
         })
     }
 
-    /// Opens a PostgreSQL pool from a tokio-postgres configuration.
+    /// Opens a PostgreSQL pool from a tokio-postgres configuration. Connections open
+    /// lazily, on first use (use [`Database::connect`] to check the server at once).
     ///
     /// ```
     /// let config: tokio_postgres::Config = "host=127.0.0.1 user=postgres".parse().unwrap();

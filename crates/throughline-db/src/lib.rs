@@ -12,6 +12,7 @@ pub mod executor;
 pub mod postgres;
 pub mod sqlite;
 pub mod transaction;
+pub mod unwind;
 
 pub use conn::{Access, BoxFuture, Conn, Op, Row, RowFn, op};
 pub use counting::Counting;

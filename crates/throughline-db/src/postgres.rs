@@ -41,11 +41,14 @@ impl Default for PgOptions {
 pub struct PgPool {
     pool: Pool,
     wait_timeout: Duration,
+    /// `host:port` of the server, named in connection errors.
+    target: String,
 }
 
 impl PgPool {
     /// Builds the pool (connections open lazily).
     pub(crate) fn new(config: tokio_postgres::Config, options: &PgOptions) -> Result<PgPool> {
+        let target = describe_target(&config);
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
@@ -63,22 +66,49 @@ impl PgPool {
         Ok(PgPool {
             pool,
             wait_timeout: options.wait_timeout,
+            target,
         })
+    }
+
+    /// Opens one connection now (and returns it to the pool), so that a server that is down
+    /// or refuses the credentials is reported by `connect`, not by the first query.
+    pub(crate) async fn check(&self) -> Result<()> {
+        self.lease().await.map(drop)
     }
 
     /// Takes a connection from the pool.
     pub(crate) async fn lease(&self) -> Result<Lease> {
-        use deadpool_postgres::PoolError;
+        use deadpool_postgres::{PoolError, TimeoutType};
         match self.pool.get().await {
             Ok(object) => Ok(Lease {
                 object: Some(object),
                 clean: true,
             }),
+            Err(PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle)) => {
+                Err(Error::Connect {
+                    target: self.target.clone(),
+                    source: DatabaseError::new(
+                        format!(
+                            "no connection within {} ms (is the server up and reachable?)",
+                            self.wait_timeout.as_millis()
+                        ),
+                        None,
+                        None,
+                    ),
+                })
+            }
             Err(PoolError::Timeout(_)) => Err(Error::Timeout {
                 what: "a PostgreSQL connection".to_owned(),
                 millis: self.wait_timeout.as_millis() as u64,
             }),
-            Err(PoolError::Backend(e)) => Err(map_error(e)),
+            Err(PoolError::Backend(e)) => Err(Error::Connect {
+                target: self.target.clone(),
+                source: DatabaseError::new(
+                    error_chain(&e),
+                    e.as_db_error().map(|db| db.code().code().to_owned()),
+                    Some(Box::new(e)),
+                ),
+            }),
             Err(other) => Err(Error::Database(DatabaseError::new(
                 format!("cannot get a PostgreSQL connection: {other}"),
                 None,
@@ -91,7 +121,7 @@ impl PgPool {
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
         let mut lease = self.lease().await?;
         match access {
-            Access::Read | Access::WriteOne => op(&mut lease).await,
+            Access::Read | Access::WriteOne => crate::unwind::CatchPanic::new(op(&mut lease)).await,
             Access::Atomic | Access::Schema => {
                 lease.begin("BEGIN").await?;
                 if access == Access::Schema {
@@ -100,7 +130,7 @@ impl PgPool {
                         .batch("SELECT pg_advisory_xact_lock(7418253901)")
                         .await?;
                 }
-                match op(&mut lease).await {
+                match crate::unwind::CatchPanic::new(op(&mut lease)).await {
                     Ok(value) => {
                         lease.commit().await?;
                         Ok(value)
@@ -401,6 +431,45 @@ fn list_to_sql(
         .to_sql(ty, out),
         _ => convert(items, |v| v.as_str().map(str::to_owned))?.to_sql(ty, out),
     }
+}
+
+/// `host:port` (or the socket directory) of a configuration, for connection errors.
+fn describe_target(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            Host::Tcp(name) => format!("{name}:{port}"),
+            Host::Unix(path) => format!("{}/.s.PGSQL.{port}", path.display()),
+        })
+        .collect();
+    let hosts = if hosts.is_empty() {
+        format!("localhost:{port}")
+    } else {
+        hosts.join(", ")
+    };
+    match config.get_dbname() {
+        Some(db) => format!("PostgreSQL at {hosts} (database {db})"),
+        None => format!("PostgreSQL at {hosts}"),
+    }
+}
+
+/// An error's message followed by each of its causes (`a: b: c`), skipping a cause whose
+/// text the message already holds.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// Maps a tokio-postgres error to a throughline error by SQLSTATE.

@@ -56,7 +56,7 @@ impl Worker {
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|panic| Err(panic_error(panic)));
+                .unwrap_or_else(|panic| Err(crate::unwind::panicked(panic)));
             let _ = done.send(outcome);
         });
         let sent = self.jobs.send(job).map_err(|_| thread_gone());
@@ -79,19 +79,6 @@ impl Worker {
 fn thread_gone() -> Error {
     Error::Database(DatabaseError::new(
         "the SQLite connection thread has stopped",
-        None,
-        None,
-    ))
-}
-
-fn panic_error(panic: Box<dyn std::any::Any + Send>) -> Error {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    Error::Database(DatabaseError::new(
-        format!("an operation panicked: {message}"),
         None,
         None,
     ))
@@ -183,48 +170,62 @@ impl SqlitePool {
         &self.writer
     }
 
-    /// Runs an operation outside any transaction.
+    /// Runs an operation outside any transaction. The writer is held until the job has
+    /// ended, even if this future is dropped: the job owns the writer's guard, so no other
+    /// operation can queue behind a transaction it did not begin.
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
+        let runtime = tokio::runtime::Handle::try_current().ok();
         if access == Access::Read && !self.readers.is_empty() {
             let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-            return self.readers[i].run(move |conn| drive(conn, op)).await;
+            return self.readers[i]
+                .run(move |conn| drive(conn, runtime.as_ref(), op))
+                .await;
         }
-        let _guard = self.lock_writer().await?;
-        match access {
-            Access::Read | Access::WriteOne => self.writer.run(move |conn| drive(conn, op)).await,
-            Access::Schema => self.writer.run(move |conn| run_schema(conn, op)).await,
-            Access::Atomic => {
-                self.writer
-                    .run(move |conn| {
-                        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-                        match drive(conn, op) {
-                            Ok(value) => match conn.execute_batch("COMMIT") {
-                                Ok(()) => Ok(value),
-                                Err(e) => {
-                                    let _ = conn.execute_batch("ROLLBACK");
-                                    Err(map_error(e))
-                                }
-                            },
-                            Err(e) => {
-                                let _ = conn.execute_batch("ROLLBACK");
-                                Err(e)
-                            }
-                        }
-                    })
-                    .await
-            }
-        }
+        let guard = self.lock_writer().await?;
+        self.writer
+            .run(move |conn| {
+                let _writer = guard;
+                let runtime = runtime.as_ref();
+                match access {
+                    Access::Read | Access::WriteOne => drive(conn, runtime, op),
+                    Access::Schema => run_schema(conn, runtime, op),
+                    Access::Atomic => run_atomic(conn, runtime, op),
+                }
+            })
+            .await
     }
+}
+
+/// Runs an operation in its own transaction: `BEGIN IMMEDIATE`, then `COMMIT`, or
+/// `ROLLBACK` on any error or panic (the writer is never left inside a transaction).
+fn run_atomic<T>(
+    conn: &mut rusqlite::Connection,
+    runtime: Option<&tokio::runtime::Handle>,
+    op: Op<T>,
+) -> Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
+    let outcome = drive(conn, runtime, op).and_then(|value| {
+        conn.execute_batch("COMMIT").map_err(map_error)?;
+        Ok(value)
+    });
+    if outcome.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    outcome
 }
 
 /// Runs a schema operation: foreign keys off before `BEGIN`, a foreign-key check before
 /// `COMMIT` (any violation fails and rolls back), and foreign keys restored afterwards.
-fn run_schema<T>(conn: &mut rusqlite::Connection, op: Op<T>) -> Result<T> {
+fn run_schema<T>(
+    conn: &mut rusqlite::Connection,
+    runtime: Option<&tokio::runtime::Handle>,
+    op: Op<T>,
+) -> Result<T> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(map_error)?;
     let result = (|| {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-        let outcome = drive(conn, op).and_then(|value| {
+        let outcome = drive(conn, runtime, op).and_then(|value| {
             let violations: i64 = conn
                 .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
                     row.get(0)
@@ -242,16 +243,14 @@ fn run_schema<T>(conn: &mut rusqlite::Connection, op: Op<T>) -> Result<T> {
             }
             Ok(value)
         });
-        match outcome {
-            Ok(value) => {
-                conn.execute_batch("COMMIT").map_err(map_error)?;
-                Ok(value)
-            }
-            Err(error) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(error)
-            }
+        let outcome = outcome.and_then(|value| {
+            conn.execute_batch("COMMIT").map_err(map_error)?;
+            Ok(value)
+        });
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
+        outcome
     })();
     let restored = conn
         .execute_batch("PRAGMA foreign_keys = ON")
@@ -275,7 +274,13 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
             rusqlite::Connection::open_with_flags(path, flags)
         }
     }
-    .map_err(|e| Error::Config(format!("cannot open SQLite database: {e}")))?;
+    .map_err(|e| Error::Connect {
+        target: match &options.path {
+            Some(path) => format!("the SQLite database {path}"),
+            None => "an in-memory SQLite database".to_owned(),
+        },
+        source: DatabaseError::new(e.to_string(), None, Some(Box::new(e))),
+    })?;
     let synchronous = if options.synchronous_full {
         "FULL"
     } else {
@@ -294,19 +299,50 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
     Ok(conn)
 }
 
-/// Runs an operation on this thread: every `Conn` future of [`SqliteConn`] is ready when
-/// created, so the operation completes in one poll.
-pub(crate) fn drive<T>(conn: &mut rusqlite::Connection, op: Op<T>) -> Result<T> {
+/// Runs an operation to completion on this thread. The statements of [`SqliteConn`] are
+/// ready when created, so an operation that awaits only its connection completes in one
+/// poll (one hop per operation). An operation that awaits other async work (a hook on a
+/// timer or a channel) is driven here with the caller's tokio runtime entered, the thread
+/// parked between polls and woken by the runtime. A panic becomes [`Error::Panicked`], so
+/// that the caller's transaction or savepoint is rolled back like on any error.
+pub(crate) fn drive<T>(
+    conn: &mut rusqlite::Connection,
+    runtime: Option<&tokio::runtime::Handle>,
+    op: Op<T>,
+) -> Result<T> {
+    let _entered = runtime.map(tokio::runtime::Handle::enter);
     let mut sqlite = SqliteConn { conn };
-    let mut future = op(&mut sqlite);
+    let mut future = crate::unwind::CatchPanic::new(
+        match std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut sqlite))) {
+            Ok(future) => future,
+            Err(panic) => return Err(crate::unwind::panicked(panic)),
+        },
+    );
+    let mut future = std::pin::Pin::new(&mut future);
     let mut context = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        Poll::Ready(result) => result,
-        Poll::Pending => Err(Error::Database(DatabaseError::new(
-            "a SQLite operation awaited something other than its connection",
-            None,
-            None,
-        ))),
+    if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+        return result;
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            return result;
+        }
+        std::thread::park();
+    }
+}
+
+/// Wakes a connection thread parked in [`drive`].
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 

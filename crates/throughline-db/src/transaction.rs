@@ -1,8 +1,15 @@
 //! Owns [`Transaction`]: an open transaction (or, nested, a savepoint) used as an
 //! [`Executor`]. Dropping one that was not committed rolls it back: on SQLite a rollback is
-//! queued on the writer's thread before the writer is released; on PostgreSQL the
-//! connection is discarded (the server rolls back), or a dropped savepoint is rolled back
-//! before the next statement.
+//! queued on the writer's thread before the writer is released (a `begin()` dropped while
+//! its `BEGIN` was queued included); on PostgreSQL the connection is discarded (the server
+//! rolls back), or a dropped savepoint is rolled back before the next statement.
+//!
+//! Each operation given a transaction runs in its own savepoint and is rolled back to it on
+//! an error or a panic. An operation whose future is dropped before it finished on
+//! PostgreSQL (its statements may be half sent) *poisons* the transaction: every later
+//! operation and `commit()` return [`Error::TransactionAborted`], and `commit()` rolls back,
+//! so half an operation can never be committed (SPEC §7). On SQLite an operation is one job
+//! that runs to its end (savepoint released or rolled back) even when its future is dropped.
 
 use crate::conn::{Access, Conn, Op};
 use crate::database::{Database, Pools};
@@ -11,8 +18,8 @@ use crate::postgres::Lease;
 use crate::sqlite::{Worker, drive};
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
-use throughline_core::{Backend, Result};
+use std::sync::{Arc, OnceLock};
+use throughline_core::{Backend, Error, Result};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// An open transaction. Operations given `&tx` run inside it, each in its own savepoint.
@@ -31,7 +38,43 @@ pub struct Transaction<'p> {
     backend: Backend,
     depth: usize,
     finished: bool,
+    poison: Arc<Poison>,
     _parent: PhantomData<&'p mut ()>,
+}
+
+/// Why a transaction can no longer commit, set once by the first thing that aborted it.
+#[derive(Default)]
+struct Poison(OnceLock<String>);
+
+impl Poison {
+    fn set(&self, reason: &str) {
+        let _ = self.0.set(reason.to_owned());
+    }
+
+    fn check(&self) -> Result<()> {
+        match self.0.get() {
+            Some(reason) => Err(Error::TransactionAborted {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Poisons the transaction when dropped armed: the operation it guards did not finish.
+struct OpGuard {
+    poison: Arc<Poison>,
+    armed: bool,
+}
+
+impl Drop for OpGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.poison.set(
+                "an operation inside it did not finish (its future was dropped or its savepoint could not be closed)",
+            );
+        }
+    }
 }
 
 /// The connection a transaction holds, shared by its savepoints.
@@ -75,6 +118,20 @@ impl TxHandle {
         }
     }
 
+    /// Rolls the whole transaction back, as far as the connection allows: on failure the
+    /// handle stays open, so dropping it queues the rollback (SQLite) or discards the
+    /// connection (PostgreSQL).
+    async fn roll_back_all(&mut self) {
+        self.pending.clear();
+        let rolled_back = match &mut self.conn {
+            TxConn::Sqlite { .. } => self.batch("ROLLBACK".to_owned()).await,
+            TxConn::Postgres(lease) => lease.rollback().await,
+        };
+        if rolled_back.is_ok() {
+            self.open = false;
+        }
+    }
+
     async fn flush_pending(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
@@ -86,39 +143,52 @@ impl TxHandle {
 
 impl Transaction<'static> {
     pub(crate) async fn begin(db: &Database) -> Result<Transaction<'static>> {
-        let (conn, backend) = match &*db.inner {
+        let (handle, backend) = match &*db.inner {
             Pools::Sqlite(pool) => {
                 let guard = pool.lock_writer().await?;
                 let worker = pool.writer().clone();
-                worker
+                // The handle exists before BEGIN is queued: if this future is dropped while
+                // BEGIN waits, dropping the handle queues its ROLLBACK behind it, before the
+                // writer is released.
+                let mut handle = TxHandle {
+                    conn: TxConn::Sqlite {
+                        worker: worker.clone(),
+                        _writer: guard,
+                    },
+                    pending: Vec::new(),
+                    open: true,
+                };
+                let begun = worker
                     .run(|conn| {
                         conn.execute_batch("BEGIN IMMEDIATE")
                             .map_err(crate::sqlite::map_error)
                     })
-                    .await?;
-                (
-                    TxConn::Sqlite {
-                        worker,
-                        _writer: guard,
-                    },
-                    Backend::Sqlite,
-                )
+                    .await;
+                if let Err(error) = begun {
+                    handle.open = false;
+                    return Err(error);
+                }
+                (handle, Backend::Sqlite)
             }
             Pools::Postgres(pool) => {
                 let mut lease = pool.lease().await?;
                 lease.begin("BEGIN").await?;
-                (TxConn::Postgres(Box::new(lease)), Backend::Postgres)
+                (
+                    TxHandle {
+                        conn: TxConn::Postgres(Box::new(lease)),
+                        pending: Vec::new(),
+                        open: true,
+                    },
+                    Backend::Postgres,
+                )
             }
         };
         Ok(Transaction {
-            handle: Arc::new(Mutex::new(TxHandle {
-                conn,
-                pending: Vec::new(),
-                open: true,
-            })),
+            handle: Arc::new(Mutex::new(handle)),
             backend,
             depth: 0,
             finished: false,
+            poison: Arc::default(),
             _parent: PhantomData,
         })
     }
@@ -132,24 +202,59 @@ impl<'p> Transaction<'p> {
     /// Starts a nested transaction (a savepoint). While it is open, this transaction is
     /// borrowed and cannot be used.
     pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
+        self.poison.check()?;
         let depth = self.depth + 1;
         let mut handle = self.handle.lock().await;
+        let mut guard = OpGuard {
+            poison: self.poison.clone(),
+            armed: true,
+        };
         handle.flush_pending().await?;
         handle.batch(format!("SAVEPOINT tl_sp_{depth}")).await?;
+        guard.armed = false;
         drop(handle);
         Ok(Transaction {
             handle: self.handle.clone(),
             backend: self.backend,
             depth,
             finished: false,
+            poison: self.poison.clone(),
             _parent: PhantomData,
         })
     }
 
-    /// Commits (or, nested, releases the savepoint).
+    /// Whether the transaction was aborted (an operation inside it did not finish): it can
+    /// then only be rolled back, and [`Transaction::commit`] returns
+    /// [`Error::TransactionAborted`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+    /// let tx = db.begin().await?;
+    /// assert!(!tx.is_aborted());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_aborted(&self) -> bool {
+        self.poison.0.get().is_some()
+    }
+
+    /// Commits (or, nested, releases the savepoint). A transaction that was aborted (see
+    /// [`Transaction::is_aborted`]) is rolled back instead, and the error says why.
     pub async fn commit(mut self) -> Result<()> {
         let mut handle = self.handle.lock().await;
+        if let Err(aborted) = self.poison.check() {
+            self.finished = true;
+            if self.depth == 0 {
+                handle.roll_back_all().await;
+            }
+            return Err(aborted);
+        }
+        let mut guard = OpGuard {
+            poison: self.poison.clone(),
+            armed: true,
+        };
         handle.flush_pending().await?;
+        guard.armed = false;
         if self.depth == 0 {
             match &mut handle.conn {
                 TxConn::Sqlite { worker, .. } => {
@@ -176,14 +281,16 @@ impl<'p> Transaction<'p> {
     /// Rolls back (or, nested, rolls back to the savepoint).
     pub async fn rollback(mut self) -> Result<()> {
         let mut handle = self.handle.lock().await;
-        handle.flush_pending().await?;
         if self.depth == 0 {
+            handle.pending.clear();
             match &mut handle.conn {
                 TxConn::Sqlite { .. } => handle.batch("ROLLBACK".to_owned()).await?,
                 TxConn::Postgres(lease) => lease.rollback().await?,
             }
             handle.open = false;
         } else {
+            self.poison.check()?;
+            handle.flush_pending().await?;
             let name = self.savepoint_name();
             handle
                 .batch(format!(
@@ -204,11 +311,14 @@ impl Drop for Transaction<'_> {
         }
         let name = self.savepoint_name();
         let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-        if let Ok(mut handle) = self.handle.try_lock() {
-            match &handle.conn {
+        match self.handle.try_lock() {
+            Ok(mut handle) => match &handle.conn {
                 TxConn::Sqlite { worker, .. } => worker.fire(sql),
                 TxConn::Postgres(_) => handle.pending.push(sql),
-            }
+            },
+            Err(_) => self
+                .poison
+                .set("a savepoint was dropped while an operation held the connection"),
         }
     }
 }
@@ -226,28 +336,41 @@ impl Executor for Transaction<'_> {
         op: Op<T>,
     ) -> impl Future<Output = Result<T>> + Send {
         let handle = self.handle.clone();
+        let poison = self.poison.clone();
         async move {
+            poison.check()?;
             let mut handle = handle.lock().await;
+            let mut guard = OpGuard {
+                poison: poison.clone(),
+                armed: true,
+            };
             handle.flush_pending().await?;
             match &mut handle.conn {
                 TxConn::Sqlite { worker, .. } => {
                     // A failed SQLite statement does not abort the transaction, so only
-                    // multi-statement operations need a savepoint.
+                    // multi-statement operations need a savepoint. The job runs to its end
+                    // even if this future is dropped, so it disarms the guard itself.
                     let savepoint = matches!(access, Access::Atomic | Access::Schema);
+                    let runtime = tokio::runtime::Handle::try_current().ok();
+                    guard.armed = false;
+                    let job_poison = poison.clone();
                     worker
                         .run(move |conn| {
                             if savepoint {
                                 conn.execute_batch(&format!("SAVEPOINT {OP_SAVEPOINT}"))
                                     .map_err(crate::sqlite::map_error)?;
                             }
-                            let result = drive(conn, op);
+                            let result = drive(conn, runtime.as_ref(), op);
                             if savepoint {
                                 let end = if result.is_ok() {
                                     format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
                                 } else {
                                     format!("ROLLBACK TO SAVEPOINT {OP_SAVEPOINT}; RELEASE SAVEPOINT {OP_SAVEPOINT}")
                                 };
-                                conn.execute_batch(&end).map_err(crate::sqlite::map_error)?;
+                                if let Err(error) = conn.execute_batch(&end) {
+                                    job_poison.set("an operation's savepoint could not be closed");
+                                    return Err(crate::sqlite::map_error(error));
+                                }
                             }
                             result
                         })
@@ -256,7 +379,8 @@ impl Executor for Transaction<'_> {
                 TxConn::Postgres(lease) => {
                     // Any failed PostgreSQL statement aborts the transaction: always a savepoint.
                     lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
-                    let result = op(lease.as_mut() as &mut dyn Conn).await;
+                    let result =
+                        crate::unwind::CatchPanic::new(op(lease.as_mut() as &mut dyn Conn)).await;
                     let end = if result.is_ok() {
                         format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
                     } else {
@@ -265,6 +389,7 @@ impl Executor for Transaction<'_> {
                         )
                     };
                     lease.batch(&end).await?;
+                    guard.armed = false;
                     result
                 }
             }

@@ -15,9 +15,11 @@
 //! keys, `after_*` hooks the keys actually affected (empty changes fire nothing). A hook
 //! that returns an error aborts the operation, which is rolled back.
 //!
-//! On SQLite a hook runs on the connection's thread, inside the operation: it may use the
-//! executor it is given, but must not await anything else (timers, network); such a hook
-//! fails with an error instead of blocking the database.
+//!
+//! A hook may await ordinary async work (timers, channels, network) besides the executor it
+//! is given; on SQLite it runs on the connection's thread with the caller's tokio runtime
+//! entered, and holds the writer while it waits. A hook that panics fails the operation with
+//! [`crate::Error::Panicked`] and nothing of it is applied, on every backend.
 
 use crate::crud::attach_model;
 use std::collections::HashMap;
