@@ -1,9 +1,24 @@
 //! Owns value validation: the checks run on every value before any SQL is sent (not null,
-//! type, max length, choices), giving [`Error::Validation`] naming the model and field.
+//! type, max length, choices, and that the value can be read back unchanged: no NaN or
+//! infinite floats, dates and datetimes in years 1 to 9999, JSON no deeper than
+//! [`JSON_MAX_DEPTH`]), giving [`Error::Validation`] naming the model and field.
 
 use crate::error::{Error, Result};
 use crate::schema::{FieldMeta, FieldType, ModelMeta};
 use crate::value::Value;
+
+/// The deepest nesting of JSON arrays and objects a field accepts. Documents are read back
+/// with serde_json, whose parser refuses 128 levels or more, so a deeper document would be
+/// written and then fail every read of its table; it is refused on write instead.
+///
+/// ```
+/// assert_eq!(throughline_core::validate::JSON_MAX_DEPTH, 127);
+/// ```
+pub const JSON_MAX_DEPTH: usize = 127;
+
+/// The years a date or datetime may fall in, on every backend: SQLite stores them as text
+/// that sorts correctly only with four-digit years, as Django's format requires.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 /// Checks that `value` fits `field` of `model`.
 ///
@@ -59,6 +74,9 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
             return fail(format!("{len} characters, at most {max} allowed"));
         }
     }
+    if let Some(reason) = unreadable(value) {
+        return fail(reason);
+    }
     if !field.choices.is_empty()
         && let Value::String(text) = value
         && !field.choices.iter().any(|c| &c.value == text)
@@ -70,6 +88,51 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
         ));
     }
     Ok(())
+}
+
+/// Why `value` could not be read back unchanged, if it could not.
+fn unreadable(value: &Value) -> Option<String> {
+    use chrono::Datelike;
+    match value {
+        Value::F64(v) if v.is_nan() => Some(
+            "NaN cannot be stored (SQLite would store NULL; use an Option and None)".to_owned(),
+        ),
+        Value::F64(v) if v.is_infinite() => Some(format!(
+            "{v} cannot be stored (infinities are refused on every backend)"
+        )),
+        Value::Date(d) if !YEARS.contains(&d.year()) => {
+            Some(format!("the date {d} is outside years 1 to 9999"))
+        }
+        Value::DateTime(d) if !YEARS.contains(&d.year()) => {
+            Some(format!("the datetime {d} is outside years 1 to 9999"))
+        }
+        Value::Json(v) => {
+            let depth = json_depth(v);
+            (depth > JSON_MAX_DEPTH).then(|| {
+                format!(
+                    "the JSON document is nested {depth} levels deep, at most {JSON_MAX_DEPTH} can be read back"
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// How deeply arrays and objects nest in `value` (a scalar is 0), without recursion, so a
+/// hostile document cannot overflow the stack.
+fn json_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            serde_json::Value::Array(items) => Box::new(items.iter()),
+            serde_json::Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
 }
 
 /// An `i64` given for an `i32`/`i16` column fits when its value is in range.

@@ -288,17 +288,29 @@ pub(crate) async fn fire_through_rows(
     Ok(())
 }
 
-/// Reads `(source, target)` pairs.
+/// Reads `(source, target)` pairs of `relation`'s through rows, each key at its declared
+/// type (a UUID key stored as text on SQLite comes back as a UUID, as on PostgreSQL).
 async fn read_pairs(
     conn: &mut dyn Conn,
+    relation: &HookedRelation,
     stmt: &throughline_query::Statement,
 ) -> Result<Vec<(Value, Value)>> {
+    let through = (relation.through_meta)();
+    let type_of = |name: &str| {
+        through
+            .field(name)
+            .map(|f| f.ty.as_reference())
+            .ok_or_else(|| {
+                throughline_core::Error::invalid_query(&through.name, format!("no field {name}"))
+            })
+    };
+    let (source_ty, target_ty) = (
+        type_of(&relation.source_field)?,
+        type_of(&relation.target_field)?,
+    );
     let mut pairs = Vec::new();
     conn.query(stmt, &mut |row| {
-        pairs.push((
-            <Value as throughline_db::Decode>::decode(row, 0)?,
-            <Value as throughline_db::Decode>::decode(row, 1)?,
-        ));
+        pairs.push((row.value_as(0, source_ty)?, row.value_as(1, target_ty)?));
         Ok(())
     })
     .await?;
@@ -329,7 +341,7 @@ pub(crate) async fn before_delete(
             FieldPath::local(&relation.source_field),
             FieldPath::local(&relation.target_field),
         ]);
-        let pairs = read_pairs(conn, &query.render(backend)?).await?;
+        let pairs = read_pairs(conn, &relation, &query.render(backend)?).await?;
         hooks.fire(conn, HookPoint::BeforeRemove, &pairs).await?;
     }
     for (relation, list) in
@@ -345,8 +357,9 @@ pub(crate) async fn before_delete(
         keys.projection = Projection::Keys;
         let stmt = keys.render(backend)?;
         let mut doomed = Vec::new();
+        let key_type = model.pk().ty.as_reference();
         conn.query(&stmt, &mut |row| {
-            doomed.push(<Value as throughline_db::Decode>::decode(row, 0)?);
+            doomed.push(row.value_as(0, key_type)?);
             Ok(())
         })
         .await?;
@@ -375,7 +388,7 @@ pub(crate) async fn before_delete(
             let mut select = SelectQuery::new(through);
             select.filter(filter.clone());
             select.projection = Projection::Columns(columns);
-            let pairs = read_pairs(conn, &select.render(backend)?).await?;
+            let pairs = read_pairs(conn, &relation, &select.render(backend)?).await?;
             hooks.fire(conn, HookPoint::BeforeRemove, &pairs).await?;
         }
         let delete = DeleteQuery {
@@ -384,7 +397,7 @@ pub(crate) async fn before_delete(
             returning: vec![relation.source_field.clone(), relation.target_field.clone()],
         }
         .render(backend)?;
-        let deleted = read_pairs(conn, &delete)
+        let deleted = read_pairs(conn, &relation, &delete)
             .await
             .map_err(|e| attach_model(e, through))?;
         hooks.fire(conn, HookPoint::AfterRemove, &deleted).await?;

@@ -333,7 +333,7 @@ impl WritePlan {
         let mut seen = KeySet::default();
         let mut differing = Vec::new();
         conn.query(&stmt, &mut |row| {
-            let target = <Value as Decode>::decode(row, 0)?;
+            let target = row.value_as(0, self.target_type)?;
             if !seen.insert(key_text(&target)) {
                 return Ok(());
             }
@@ -432,9 +432,17 @@ impl WritePlan {
             .map(|n| through.field(n).map(|f| f.ty))
             .collect();
         conn.query(&stmt, &mut |row| {
-            let mut values = (0..width)
-                .map(|i| <Value as Decode>::decode(row, i))
-                .collect::<Result<Vec<_>>>()?;
+            // Keys at their declared types, so that a UUID stored as text on SQLite compares
+            // equal to the UUID asked for.
+            let mut values = vec![
+                row.value_as(0, self.source_type)?,
+                row.value_as(1, self.target_type)?,
+            ];
+            values.extend(
+                (2..width)
+                    .map(|i| <Value as Decode>::decode(row, i))
+                    .collect::<Result<Vec<_>>>()?,
+            );
             let stored: Vec<Value> = values
                 .split_off(2)
                 .into_iter()
