@@ -165,6 +165,14 @@ impl SqlitePool {
             })
     }
 
+    /// How operations started from the current task are driven on a connection's thread.
+    pub(crate) fn driver(&self) -> Driver {
+        Driver {
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            limit: self.write_timeout,
+        }
+    }
+
     /// The writer's worker.
     pub(crate) fn writer(&self) -> &Worker {
         &self.writer
@@ -174,18 +182,18 @@ impl SqlitePool {
     /// ended, even if this future is dropped: the job owns the writer's guard, so no other
     /// operation can queue behind a transaction it did not begin.
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
-        let runtime = tokio::runtime::Handle::try_current().ok();
+        let runtime = self.driver();
         if access == Access::Read && !self.readers.is_empty() {
             let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
             return self.readers[i]
-                .run(move |conn| drive(conn, runtime.as_ref(), op))
+                .run(move |conn| drive(conn, &runtime, op))
                 .await;
         }
         let guard = self.lock_writer().await?;
         self.writer
             .run(move |conn| {
                 let _writer = guard;
-                let runtime = runtime.as_ref();
+                let runtime = &runtime;
                 match access {
                     Access::Read | Access::WriteOne => drive(conn, runtime, op),
                     Access::Schema => run_schema(conn, runtime, op),
@@ -198,11 +206,7 @@ impl SqlitePool {
 
 /// Runs an operation in its own transaction: `BEGIN IMMEDIATE`, then `COMMIT`, or
 /// `ROLLBACK` on any error or panic (the writer is never left inside a transaction).
-fn run_atomic<T>(
-    conn: &mut rusqlite::Connection,
-    runtime: Option<&tokio::runtime::Handle>,
-    op: Op<T>,
-) -> Result<T> {
+fn run_atomic<T>(conn: &mut rusqlite::Connection, runtime: &Driver, op: Op<T>) -> Result<T> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
     let outcome = drive(conn, runtime, op).and_then(|value| {
         conn.execute_batch("COMMIT").map_err(map_error)?;
@@ -216,11 +220,7 @@ fn run_atomic<T>(
 
 /// Runs a schema operation: foreign keys off before `BEGIN`, a foreign-key check before
 /// `COMMIT` (any violation fails and rolls back), and foreign keys restored afterwards.
-fn run_schema<T>(
-    conn: &mut rusqlite::Connection,
-    runtime: Option<&tokio::runtime::Handle>,
-    op: Op<T>,
-) -> Result<T> {
+fn run_schema<T>(conn: &mut rusqlite::Connection, runtime: &Driver, op: Op<T>) -> Result<T> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(map_error)?;
     let result = (|| {
@@ -299,18 +299,25 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
     Ok(conn)
 }
 
+/// What drives an operation on a connection's thread: the caller's tokio runtime (entered
+/// while the operation runs, so that its timers and channels work) and how long the
+/// operation may wait on something other than its connection.
+pub(crate) struct Driver {
+    runtime: Option<tokio::runtime::Handle>,
+    limit: Duration,
+}
+
 /// Runs an operation to completion on this thread. The statements of [`SqliteConn`] are
 /// ready when created, so an operation that awaits only its connection completes in one
 /// poll (one hop per operation). An operation that awaits other async work (a hook on a
 /// timer or a channel) is driven here with the caller's tokio runtime entered, the thread
-/// parked between polls and woken by the runtime. A panic becomes [`Error::Panicked`], so
-/// that the caller's transaction or savepoint is rolled back like on any error.
-pub(crate) fn drive<T>(
-    conn: &mut rusqlite::Connection,
-    runtime: Option<&tokio::runtime::Handle>,
-    op: Op<T>,
-) -> Result<T> {
-    let _entered = runtime.map(tokio::runtime::Handle::enter);
+/// parked between polls and woken by the runtime; one that waits longer than the pool's
+/// write timeout in all (a hook waiting on its own caller, say) is dropped and fails with
+/// [`Error::Timeout`], so it cannot hold the writer forever. A panic becomes
+/// [`Error::Panicked`]. Either way the caller's transaction or savepoint is then rolled back
+/// like on any error.
+pub(crate) fn drive<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -> Result<T> {
+    let _entered = driver.runtime.as_ref().map(tokio::runtime::Handle::enter);
     let mut sqlite = SqliteConn { conn };
     let mut future = crate::unwind::CatchPanic::new(
         match std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut sqlite))) {
@@ -325,11 +332,19 @@ pub(crate) fn drive<T>(
     }
     let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let mut context = Context::from_waker(&waker);
+    let deadline = Instant::now() + driver.limit;
     loop {
         if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
             return result;
         }
-        std::thread::park();
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::Timeout {
+                what: "an operation (a hook?) awaiting something other than its SQLite connection while holding it".to_owned(),
+                millis: driver.limit.as_millis() as u64,
+            });
+        }
+        std::thread::park_timeout(deadline - now);
     }
 }
 

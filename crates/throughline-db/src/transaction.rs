@@ -15,7 +15,7 @@ use crate::conn::{Access, Conn, Op};
 use crate::database::{Database, Pools};
 use crate::executor::Executor;
 use crate::postgres::Lease;
-use crate::sqlite::{Worker, drive};
+use crate::sqlite::{Driver, Worker, drive};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
@@ -89,6 +89,7 @@ struct TxHandle {
 enum TxConn {
     Sqlite {
         worker: Worker,
+        driver: Arc<Driver>,
         _writer: OwnedMutexGuard<()>,
     },
     Postgres(Box<Lease>),
@@ -153,6 +154,7 @@ impl Transaction<'static> {
                 let mut handle = TxHandle {
                     conn: TxConn::Sqlite {
                         worker: worker.clone(),
+                        driver: Arc::new(pool.driver()),
                         _writer: guard,
                     },
                     pending: Vec::new(),
@@ -346,12 +348,12 @@ impl Executor for Transaction<'_> {
             };
             handle.flush_pending().await?;
             match &mut handle.conn {
-                TxConn::Sqlite { worker, .. } => {
+                TxConn::Sqlite { worker, driver, .. } => {
                     // A failed SQLite statement does not abort the transaction, so only
                     // multi-statement operations need a savepoint. The job runs to its end
                     // even if this future is dropped, so it disarms the guard itself.
                     let savepoint = matches!(access, Access::Atomic | Access::Schema);
-                    let runtime = tokio::runtime::Handle::try_current().ok();
+                    let driver = driver.clone();
                     guard.armed = false;
                     let job_poison = poison.clone();
                     worker
@@ -360,7 +362,7 @@ impl Executor for Transaction<'_> {
                                 conn.execute_batch(&format!("SAVEPOINT {OP_SAVEPOINT}"))
                                     .map_err(crate::sqlite::map_error)?;
                             }
-                            let result = drive(conn, runtime.as_ref(), op);
+                            let result = drive(conn, &driver, op);
                             if savepoint {
                                 let end = if result.is_ok() {
                                     format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")

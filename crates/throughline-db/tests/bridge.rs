@@ -42,6 +42,52 @@ async fn an_operation_may_await_a_timer_on_the_connection_thread() {
     assert_eq!(result.unwrap(), 3);
 }
 
+#[tokio::test]
+async fn an_operation_that_waits_forever_times_out_and_is_rolled_back() {
+    let db = Database::connect("sqlite::memory:?write_timeout_ms=300")
+        .await
+        .unwrap();
+    db.execute_batch("CREATE TABLE t (x integer)")
+        .await
+        .unwrap();
+    let result: Result<(), Error> = db
+        .run(
+            Access::Atomic,
+            op(|conn: &mut dyn Conn| {
+                Box::pin(async move {
+                    conn.execute(&Statement::new("INSERT INTO t VALUES (1)", vec![]))
+                        .await?;
+                    std::future::pending::<()>().await;
+                    Ok(())
+                })
+            }),
+        )
+        .await;
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    let count: i64 = db
+        .run(
+            Access::Read,
+            op(|conn: &mut dyn Conn| {
+                Box::pin(async move {
+                    let mut n = 0;
+                    conn.query(
+                        &Statement::new("SELECT count(*) FROM t", vec![]),
+                        &mut |row| {
+                            n = row.get::<i64>(0)?;
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                    Ok(n)
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "the timed-out operation was rolled back");
+    db.begin().await.unwrap().commit().await.unwrap();
+}
+
 /// Collects the `sql` field of every event.
 struct Collector(Arc<Mutex<Vec<(String, String)>>>);
 
