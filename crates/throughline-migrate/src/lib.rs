@@ -12,12 +12,14 @@ pub mod executor;
 pub mod files;
 pub mod inspect;
 pub mod introspect;
+pub mod narrowing;
 pub mod operations;
 pub mod recorder;
+pub mod shape;
 pub mod state;
 
 pub use autodetector::{Detection, Hints, detect};
-pub use executor::{Step, migrate, sql, status};
+pub use executor::{MigrateOptions, Step, migrate, migrate_with, sql, status};
 pub use files::{Migration, load, next_name, replay, write};
 pub use inspect::{Inspection, generate};
 pub use introspect::{TableInfo, read_schema};
