@@ -126,7 +126,8 @@ impl Transaction<'static> {
 
 impl<'p> Transaction<'p> {
     fn savepoint_name(&self) -> String {
-        format!("tl_sp_{}", self.depth)
+        // Quoted as every identifier is (SPEC §7), though the name is ours.
+        format!("\"tl_sp_{}\"", self.depth)
     }
 
     /// Starts a nested transaction (a savepoint). While it is open, this transaction is
@@ -135,7 +136,7 @@ impl<'p> Transaction<'p> {
         let depth = self.depth + 1;
         let mut handle = self.handle.lock().await;
         handle.flush_pending().await?;
-        handle.batch(format!("SAVEPOINT tl_sp_{depth}")).await?;
+        handle.batch(format!("SAVEPOINT \"tl_sp_{depth}\"")).await?;
         drop(handle);
         Ok(Transaction {
             handle: self.handle.clone(),
@@ -213,7 +214,7 @@ impl Drop for Transaction<'_> {
     }
 }
 
-const OP_SAVEPOINT: &str = "tl_op";
+const OP_SAVEPOINT: &str = "\"tl_op\"";
 
 impl Executor for Transaction<'_> {
     fn backend(&self) -> Backend {

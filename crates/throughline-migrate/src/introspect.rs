@@ -140,6 +140,18 @@ pub async fn read_schema(db: &Database) -> Result<Vec<TableInfo>> {
 /// Whether a table (or view) called `name` exists where a migration would create it
 /// (SQLite: the main database; PostgreSQL: the current schema), the name bound as a
 /// parameter.
+///
+/// ```
+/// # use throughline_db::{Access, Executor, op};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// db.execute_batch(r#"CREATE TABLE "we""ird" ("id" integer)"#).await?;
+/// let found = db.run(Access::Read, op(|conn| Box::pin(async move {
+///     throughline_migrate::introspect::table_exists(conn, "we\"ird").await
+/// }))).await?;
+/// assert!(found);
+/// # Ok(()) }
+/// ```
 pub async fn table_exists(conn: &mut dyn Conn, name: &str) -> Result<bool> {
     let sql = match conn.backend() {
         Backend::Sqlite => {
@@ -156,6 +168,18 @@ pub async fn table_exists(conn: &mut dyn Conn, name: &str) -> Result<bool> {
 
 /// Reads the tables called `names` inside the caller's transaction (a name not found is
 /// left out), as [`read_schema`] reads them all.
+///
+/// ```
+/// # use throughline_db::{Access, Executor, op};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// db.execute_batch(r#"CREATE TABLE "tag" ("id" integer NOT NULL PRIMARY KEY)"#).await?;
+/// let tables = db.run(Access::Read, op(|conn| Box::pin(async move {
+///     throughline_migrate::introspect::read_tables(conn, &["tag".to_owned()]).await
+/// }))).await?;
+/// assert_eq!(tables[0].primary_key(), ["id"]);
+/// # Ok(()) }
+/// ```
 pub async fn read_tables(conn: &mut dyn Conn, names: &[String]) -> Result<Vec<TableInfo>> {
     let tables = match conn.backend() {
         Backend::Sqlite => read_sqlite(conn).await?,

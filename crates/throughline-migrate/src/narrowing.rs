@@ -14,6 +14,11 @@ use throughline_core::{Backend, Error, FieldType, MigrationError, Result, Value}
 use throughline_query::ddl::quote;
 
 /// How a row returned by a [`RowCheck`]'s query is judged.
+///
+/// ```
+/// use throughline_migrate::narrowing::Test;
+/// assert_ne!(Test::Every, Test::ParseFloat);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {
     /// Every row returned does not fit (the query selects exactly those).
@@ -29,7 +34,25 @@ pub enum Test {
     ParseFloat,
 }
 
-/// A query over a table's rows whose failing rows refuse a narrowing change.
+/// A query over a table's rows whose failing rows refuse a narrowing change (see
+/// [`Operation::actions`](crate::Operation::actions), which yields them as
+/// [`Action::Check`](crate::operations::Action::Check)).
+///
+/// ```
+/// # use throughline_migrate::{Operation, ProjectState, operations::Action};
+/// let initial: Operation = serde_json::from_str(r#"{"op": "create_model", "model": {"name": "Tag",
+///     "table": "tag", "fields": [{"name": "id", "column": "id", "type": "auto", "primary_key": true},
+///     {"name": "name", "column": "name", "type": "string(50)"}]}}"#).unwrap();
+/// let shorter: Operation = serde_json::from_str(r#"{"op": "alter_field", "model": "Tag",
+///     "field": {"name": "name", "column": "name", "type": "string(3)"}}"#).unwrap();
+/// let mut before = ProjectState::default();
+/// initial.apply(&mut before).unwrap();
+/// let mut after = before.clone();
+/// shorter.apply(&mut after).unwrap();
+/// let actions = shorter.actions(&before, &after, throughline_core::Backend::Postgres).unwrap();
+/// let Action::Check(check) = &actions[0] else { panic!() };
+/// assert_eq!(check.sql, r#"SELECT "id" FROM "tag" WHERE char_length(CAST("name" AS text)) > 3 ORDER BY "id""#);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowCheck {
     /// The table.
@@ -48,7 +71,7 @@ pub struct RowCheck {
 
 impl RowCheck {
     /// Whether a row's value fits (`Test::Every`: never).
-    pub fn fits(&self, value: &Value) -> bool {
+    pub(crate) fn fits(&self, value: &Value) -> bool {
         match (&self.test, value) {
             (Test::Every, _) => false,
             (_, Value::Null) => true,
@@ -61,7 +84,7 @@ impl RowCheck {
     }
 
     /// The refusal for `count` failing rows, with their first keys.
-    pub fn refusal(&self, count: usize, examples: &[String]) -> Error {
+    pub(crate) fn refusal(&self, count: usize, examples: &[String]) -> Error {
         Error::Migration(MigrationError::new(format!(
             "cannot alter {}: {count} row(s) of table {} do not fit ({}), e.g. {} {}; nothing was changed (fix or delete those rows first)",
             self.change,
@@ -84,7 +107,7 @@ fn range(ty: FieldType) -> Option<(i64, i64)> {
 
 /// The checks before `model.previous` becomes `field`; `filled` when the NULL rows get a
 /// backfill or a constant default.
-pub fn checks(
+pub(crate) fn checks(
     model: &ModelState,
     previous: &FieldState,
     field: &FieldState,

@@ -45,6 +45,12 @@ impl std::fmt::Display for Cost {
 }
 
 /// What an operation does to the database when it runs, in order ([`Operation::actions`]).
+///
+/// ```
+/// use throughline_migrate::operations::Action;
+/// let action = Action::Absent("tag".into());
+/// assert!(matches!(action, Action::Absent(table) if table == "tag"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A statement (what `sqlmigrate` prints).

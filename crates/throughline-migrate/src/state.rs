@@ -168,6 +168,15 @@ impl ModelState {
 
 /// Refuses a constant (a default or a backfill) that is not a value of `field`'s type, or
 /// is longer than its `max_length`.
+///
+/// ```
+/// # use throughline_migrate::state::*;
+/// let field: FieldState = serde_json::from_str(r#"{"name": "code", "column": "code", "type": "string(3)"}"#).unwrap();
+/// let ty = parse_type(&field.ty).unwrap();
+/// assert!(check_fits("Tag", &field, ty, &serde_json::json!("abc"), "default").is_ok());
+/// let err = check_fits("Tag", &field, ty, &serde_json::json!("toolong"), "default").unwrap_err();
+/// assert!(err.is_migration() && err.to_string().contains("max_length 3"));
+/// ```
 pub fn check_fits(
     model: &str,
     field: &FieldState,
