@@ -1284,6 +1284,31 @@ async fn narrowing_changes_check_the_rows_first(db: Database) {
     ];
     migrations::migrate(&db, &files, None).await.unwrap();
     assert_eq!(names().await, ["abc", "ab", "abc", "-", "12"]);
+    // Backwards is checked too: undoing a widening is a narrowing.
+    let mut files = files;
+    files.push(migration(serde_json::json!({
+        "name": "0003_wider",
+        "dependencies": ["0002_short"],
+        "operations": [{"op": "alter_field", "model": "Tag",
+            "field": {"name": "name", "column": "name", "type": "string(10)", "nullable": true}}]
+    })));
+    migrations::migrate(&db, &files, None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("name") VALUES ('sevench')"#)
+        .await
+        .unwrap();
+    let err = migrations::migrate(&db, &files, Some("0002_short"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        err.is_migration() && text.contains("1 row(s)") && text.contains("id 6"),
+        "{text}"
+    );
+    assert!(
+        migrations::status(&db, &files).await.unwrap()[2].1,
+        "still applied"
+    );
+    assert_eq!(names().await, ["abc", "ab", "abc", "-", "12", "sevench"]);
 }
 
 const HOSTILE_INDEX: &str = r#"x" ON "victim" ("name"); DROP TABLE "victim"; CREATE INDEX "y"#;
