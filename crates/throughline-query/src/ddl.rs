@@ -8,7 +8,7 @@
 //! names (`<table>_<column>_fkey`, `<table>_<column>_idx`) included. sea-query 1.0 quotes
 //! table and column names properly but writes index, constraint and foreign-key *names*
 //! between quotes without doubling the quotes inside them, so those names are handed to it
-//! already escaped ([`sea_name`]), and `CREATE INDEX` / `DROP INDEX` are written here by
+//! already escaped (`sea_name`), and `CREATE INDEX` / `DROP INDEX` are written here by
 //! hand; the tests below render hostile names on both backends.
 
 use crate::render::build_schema;
