@@ -8,6 +8,11 @@
 //! PostgreSQL would otherwise truncate (`USING name::varchar(3)` turns 'long' into 'lon');
 //! SQLite's rebuild would copy a too-long string into a `varchar(3)` column unchanged, or
 //! keep 'abc' as text in an integer column. Both backends refuse the same rows.
+//!
+//! A row written between the check and the change cannot slip through either: SQLite's
+//! migration holds the writer; on PostgreSQL a string-to-string change has no explicit cast
+//! (the assignment cast refuses a too-long value instead of truncating it) and the integer
+//! casts refuse out-of-range values.
 
 use crate::state::{FieldState, ModelState, parse_type};
 use throughline_core::{Backend, Error, FieldType, MigrationError, Result, Value};
