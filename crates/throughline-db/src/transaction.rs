@@ -198,7 +198,8 @@ impl Transaction<'static> {
 
 impl<'p> Transaction<'p> {
     fn savepoint_name(&self) -> String {
-        format!("tl_sp_{}", self.depth)
+        // Quoted as every identifier is (SPEC §7), though the name is ours.
+        format!("\"tl_sp_{}\"", self.depth)
     }
 
     /// Starts a nested transaction (a savepoint). While it is open, this transaction is
@@ -212,7 +213,7 @@ impl<'p> Transaction<'p> {
             armed: true,
         };
         handle.flush_pending().await?;
-        handle.batch(format!("SAVEPOINT tl_sp_{depth}")).await?;
+        handle.batch(format!("SAVEPOINT \"tl_sp_{depth}\"")).await?;
         guard.armed = false;
         drop(handle);
         Ok(Transaction {
@@ -325,7 +326,7 @@ impl Drop for Transaction<'_> {
     }
 }
 
-const OP_SAVEPOINT: &str = "tl_op";
+const OP_SAVEPOINT: &str = "\"tl_op\"";
 
 impl Executor for Transaction<'_> {
     fn backend(&self) -> Backend {

@@ -4,12 +4,24 @@
 //! applied and pending ones; [`sql`] renders a migration's SQL (`sqlmigrate`). A recorded
 //! history that disagrees with the files stops everything with an error naming the
 //! migration.
+//!
+//! Migrations refuse rather than guess (SPEC §7): a table a migration creates must not
+//! exist yet — unless [`MigrateOptions::fake_initial`] is set and introspection shows the
+//! existing tables already have the migration's shape ([`crate::shape`]), in which case the
+//! migration is recorded without running; a narrowing change checks the rows first
+//! ([`crate::narrowing`]); a SQLite rebuild keeps the table's triggers. Every problem is an
+//! [`Error::Migration`] naming the migration and the operation.
 
 use crate::files::{Migration, replay};
+use crate::introspect;
+use crate::operations::{Action, Operation};
 use crate::recorder;
-use std::collections::BTreeSet;
-use throughline_core::{Backend, Error, Result};
-use throughline_db::{Access, Database, Executor, op};
+use crate::state::{ModelState, ProjectState, reason_of};
+use std::collections::{BTreeSet, HashMap};
+use throughline_core::{Backend, Error, MigrationError, Result, Value};
+use throughline_db::{Access, Conn, Database, Decode, Executor, op};
+use throughline_query::Statement;
+use throughline_query::ddl::quote;
 
 /// One migration applied or unapplied by [`migrate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +30,91 @@ pub struct Step {
     pub name: String,
     /// Applied (`true`) or unapplied (`false`).
     pub forwards: bool,
+    /// Recorded as applied without running, its tables being already there with its shape
+    /// ([`MigrateOptions::fake_initial`]).
+    pub faked: bool,
+}
+
+/// How [`migrate_with`] applies migrations.
+///
+/// ```
+/// let options = throughline_migrate::MigrateOptions::default().fake_initial(true);
+/// assert!(options.fake_initial);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrateOptions {
+    /// Django's `--fake-initial`: a migration that creates tables which all exist already
+    /// is recorded as applied without running, *after* introspection confirmed that each of
+    /// them has the migration's columns, types, nullability, primary key, foreign keys and
+    /// unique constraints (otherwise it is refused, listing the differences). Only a
+    /// migration made of table creations (and the fields, indexes and constraints it adds
+    /// to them) can be faked. Without it, an existing table fails the migration.
+    pub fake_initial: bool,
+}
+
+impl MigrateOptions {
+    /// Sets [`MigrateOptions::fake_initial`].
+    ///
+    /// ```
+    /// assert!(!throughline_migrate::MigrateOptions::default().fake_initial(false).fake_initial);
+    /// ```
+    pub fn fake_initial(mut self, fake_initial: bool) -> Self {
+        self.fake_initial = fake_initial;
+        self
+    }
+}
+
+/// Adds the migration's name and the operation to a migration error (or makes one of
+/// another error).
+fn locate(error: Error, name: &str, operation: Option<&str>) -> Error {
+    let mut problem = match error {
+        Error::Migration(problem) => problem,
+        other => MigrationError::new(other.to_string()),
+    };
+    if problem.file.is_none() {
+        problem = problem.in_file(name);
+    }
+    if let (None, Some(operation)) = (&problem.operation, operation) {
+        problem = problem.at_operation(operation);
+    }
+    Error::Migration(problem)
+}
+
+/// Each operation of migration `name` (its description) with what it does, forwards or
+/// backwards, on `backend`.
+fn plan(
+    migrations: &[Migration],
+    name: &str,
+    backend: Backend,
+    backwards: bool,
+) -> Result<Vec<(String, Vec<Action>)>> {
+    let index = position(migrations, name)?;
+    let mut state = replay(&migrations[..index])?;
+    let migration = &migrations[index];
+    let mut states = vec![state.clone()];
+    for operation in &migration.operations {
+        operation
+            .apply(&mut state)
+            .map_err(|e| locate(e, name, Some(&operation.describe())))?;
+        states.push(state.clone());
+    }
+    let mut out = Vec::new();
+    if backwards {
+        for (i, operation) in migration.operations.iter().enumerate().rev() {
+            let actions = operation
+                .backwards_actions(&states[i], &states[i + 1], backend)
+                .map_err(|e| locate(e, name, Some(&operation.describe())))?;
+            out.push((operation.describe(), actions));
+        }
+    } else {
+        for (i, operation) in migration.operations.iter().enumerate() {
+            let actions = operation
+                .actions(&states[i], &states[i + 1], backend)
+                .map_err(|e| locate(e, name, Some(&operation.describe())))?;
+            out.push((operation.describe(), actions));
+        }
+    }
+    Ok(out)
 }
 
 /// The SQL of `name`, forwards or backwards, for `backend`.
@@ -27,46 +124,21 @@ pub fn sql(
     backend: Backend,
     backwards: bool,
 ) -> Result<Vec<String>> {
-    let index = position(migrations, name)?;
-    let mut state = replay(&migrations[..index])?;
-    let migration = &migrations[index];
-    let mut states = vec![state.clone()];
-    for operation in &migration.operations {
-        operation
-            .apply(&mut state)
-            .map_err(|e| in_migration(name, e))?;
-        states.push(state.clone());
-    }
-    let mut out = Vec::new();
-    if backwards {
-        for (i, operation) in migration.operations.iter().enumerate().rev() {
-            out.extend(
-                operation
-                    .backwards(&states[i], &states[i + 1], backend)
-                    .map_err(|e| in_migration(name, e))?,
-            );
-        }
-    } else {
-        for (i, operation) in migration.operations.iter().enumerate() {
-            out.extend(
-                operation
-                    .forwards(&states[i], &states[i + 1], backend)
-                    .map_err(|e| in_migration(name, e))?,
-            );
-        }
-    }
-    Ok(out)
-}
-
-fn in_migration(name: &str, error: Error) -> Error {
-    Error::Config(format!("migration {name}: {error}"))
+    Ok(plan(migrations, name, backend, backwards)?
+        .into_iter()
+        .flat_map(|(_, actions)| actions)
+        .filter_map(|action| match action {
+            Action::Sql(sql) => Some(sql),
+            _ => None,
+        })
+        .collect())
 }
 
 fn position(migrations: &[Migration], name: &str) -> Result<usize> {
     migrations
         .iter()
         .position(|m| m.name == name)
-        .ok_or_else(|| Error::Config(format!("unknown migration {name}")))
+        .ok_or_else(|| Error::Migration(MigrationError::new(format!("unknown migration {name}"))))
 }
 
 /// The applied migrations recorded in the database (creating the record table under the
@@ -100,15 +172,15 @@ pub async fn status(db: &Database, migrations: &[Migration]) -> Result<Vec<(Stri
 fn check_history(migrations: &[Migration], applied: &[String]) -> Result<()> {
     for name in applied {
         let Some(migration) = migrations.iter().find(|m| &m.name == name) else {
-            return Err(Error::Config(format!(
+            return Err(Error::Migration(MigrationError::new(format!(
                 "the database records migration {name}, which is not among the migration files: the history and the files disagree"
-            )));
+            ))));
         };
         for dependency in &migration.dependencies {
             if !applied.contains(dependency) {
-                return Err(Error::Config(format!(
+                return Err(Error::Migration(MigrationError::new(format!(
                     "the database records migration {name} as applied but not its dependency {dependency}: the history and the files disagree"
-                )));
+                ))));
             }
         }
     }
@@ -118,10 +190,37 @@ fn check_history(migrations: &[Migration], applied: &[String]) -> Result<()> {
 /// Applies the pending migrations in order, up to `target` if given; if `target` is
 /// applied, migrates backwards to it (`"zero"` unapplies everything). Each migration runs
 /// in its own transaction: a failure leaves the database at the previous migration.
+/// [`migrate_with`] with the default options.
 pub async fn migrate(
     db: &Database,
     migrations: &[Migration],
     target: Option<&str>,
+) -> Result<Vec<Step>> {
+    migrate_with(db, migrations, target, &MigrateOptions::default()).await
+}
+
+/// [`migrate`] with options: `fake_initial` records a migration whose tables all exist
+/// with its shape as applied without running it ([`MigrateOptions::fake_initial`]).
+///
+/// ```
+/// # use throughline_migrate::{Migration, MigrateOptions, migrate_with};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// db.execute_batch(r#"CREATE TABLE "tag" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT)"#).await?;
+/// let initial: Migration = serde_json::from_str(r#"{"name": "0001_initial", "operations": [
+///     {"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+///         {"name": "id", "column": "id", "type": "auto", "primary_key": true}]}}]}"#).unwrap();
+/// // Without the option the existing table is refused; with it, verified and recorded.
+/// assert!(migrate_with(&db, std::slice::from_ref(&initial), None, &MigrateOptions::default()).await.is_err());
+/// let steps = migrate_with(&db, &[initial], None, &MigrateOptions::default().fake_initial(true)).await?;
+/// assert!(steps[0].faked);
+/// # Ok(()) }
+/// ```
+pub async fn migrate_with(
+    db: &Database,
+    migrations: &[Migration],
+    target: Option<&str>,
+    options: &MigrateOptions,
 ) -> Result<Vec<Step>> {
     let applied = applied(db).await?;
     check_history(migrations, &applied)?;
@@ -150,17 +249,22 @@ pub async fn migrate(
             .collect();
         for migration in doomed.into_iter().rev() {
             if let Some(op) = migration.operations.iter().find(|o| !o.reversible()) {
-                return Err(Error::Config(format!(
-                    "migration {} cannot be unapplied: {} is irreversible",
-                    migration.name,
-                    op.describe()
-                )));
+                return Err(Error::Migration(
+                    MigrationError::new(format!(
+                        "migration {} cannot be unapplied: {} is irreversible",
+                        migration.name,
+                        op.describe()
+                    ))
+                    .in_file(&migration.name)
+                    .at_operation(op.describe()),
+                ));
             }
-            let statements = sql(migrations, &migration.name, backend, true)?;
-            run_step(db, &migration.name, statements, false).await?;
+            let actions = plan(migrations, &migration.name, backend, true)?;
+            run_step(db, &migration.name, actions, false, None).await?;
             steps.push(Step {
                 name: migration.name.clone(),
                 forwards: false,
+                faked: false,
             });
         }
         return Ok(steps);
@@ -174,25 +278,85 @@ pub async fn migrate(
         .iter()
         .filter(|m| !done.contains(&m.name))
     {
-        let statements = sql(migrations, &migration.name, backend, false)?;
-        if run_step(db, &migration.name, statements, true).await? {
-            steps.push(Step {
+        let actions = plan(migrations, &migration.name, backend, false)?;
+        let fake = if options.fake_initial {
+            Some(fake_plan(migrations, migration)?)
+        } else {
+            None
+        };
+        match run_step(db, &migration.name, actions, true, fake).await? {
+            Outcome::Skipped => {}
+            outcome => steps.push(Step {
                 name: migration.name.clone(),
                 forwards: true,
-            });
+                faked: outcome == Outcome::Faked,
+            }),
         }
     }
     Ok(steps)
 }
 
-/// Runs one migration's statements and its record in one schema transaction; returns
-/// false when another process applied (or unapplied) it meanwhile.
+/// What [`run_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Ran the migration.
+    Ran,
+    /// Recorded it without running (`fake_initial`).
+    Faked,
+    /// Nothing: another process applied (or unapplied) it meanwhile.
+    Skipped,
+}
+
+/// What `fake_initial` needs to judge a migration: the models it creates as they are after
+/// it (with the state, for foreign-key targets), and why it cannot be faked, if so.
+struct FakePlan {
+    models: Vec<ModelState>,
+    state: ProjectState,
+    not_fakeable: Option<String>,
+}
+
+fn fake_plan(migrations: &[Migration], migration: &Migration) -> Result<FakePlan> {
+    let index = position(migrations, &migration.name)?;
+    let state = replay(&migrations[..=index])?;
+    let mut created = Vec::new();
+    let mut not_fakeable = None;
+    for operation in &migration.operations {
+        match operation {
+            Operation::CreateModel { model } => created.push(model.name.clone()),
+            Operation::AddField { model, .. }
+            | Operation::AddIndex { model, .. }
+            | Operation::AddConstraint { model, .. }
+                if created.contains(model) => {}
+            Operation::AlterRelations { .. } | Operation::StateOnly { .. } => {}
+            other => {
+                not_fakeable.get_or_insert_with(|| {
+                    format!(
+                        "{} is not the creation of a table (only a migration that creates tables can be faked)",
+                        other.describe()
+                    )
+                });
+            }
+        }
+    }
+    let models = created
+        .iter()
+        .filter_map(|name| state.models.get(name).cloned())
+        .collect();
+    Ok(FakePlan {
+        models,
+        state,
+        not_fakeable,
+    })
+}
+
+/// Runs one migration's actions and its record in one schema transaction.
 async fn run_step(
     db: &Database,
     name: &str,
-    statements: Vec<String>,
+    actions: Vec<(String, Vec<Action>)>,
     forwards: bool,
-) -> Result<bool> {
+    fake: Option<FakePlan>,
+) -> Result<Outcome> {
     let name = name.to_owned();
     db.run(
         Access::Schema,
@@ -201,23 +365,239 @@ async fn run_step(
                 recorder::ensure(conn).await?;
                 let applied = recorder::applied(conn).await?;
                 if applied.contains(&name) == forwards {
-                    return Ok(false);
+                    return Ok(Outcome::Skipped);
                 }
-                for statement in &statements {
-                    conn.batch(statement).await.map_err(|e| {
-                        Error::Config(format!(
-                            "migration {name} failed (nothing of it was applied): {e}"
-                        ))
-                    })?;
+                if let Some(fake) = &fake
+                    && try_fake(conn, &name, &actions, fake).await?
+                {
+                    recorder::record(conn, &name).await?;
+                    return Ok(Outcome::Faked);
+                }
+                let mut kept: HashMap<String, Vec<Kept>> = HashMap::new();
+                for (operation, actions) in &actions {
+                    for action in actions {
+                        perform(conn, action, &mut kept)
+                            .await
+                            .map_err(|e| locate(e, &name, Some(operation)))?;
+                    }
                 }
                 if forwards {
                     recorder::record(conn, &name).await?;
                 } else {
                     recorder::forget(conn, &name).await?;
                 }
-                Ok(true)
+                Ok(Outcome::Ran)
             })
         }),
     )
     .await
+}
+
+/// The tables the actions create.
+fn created_tables(actions: &[(String, Vec<Action>)]) -> Vec<String> {
+    actions
+        .iter()
+        .flat_map(|(_, actions)| actions)
+        .filter_map(|a| match a {
+            Action::Absent(table) => Some(table.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `fake_initial`: true when every table the migration creates exists with its shape (the
+/// migration is then recorded without running); false when none exists (it runs); an
+/// error when only some exist, when the migration does more than create tables, or when a
+/// table's shape differs (every difference listed).
+async fn try_fake(
+    conn: &mut dyn Conn,
+    name: &str,
+    actions: &[(String, Vec<Action>)],
+    fake: &FakePlan,
+) -> Result<bool> {
+    let tables = created_tables(actions);
+    if tables.is_empty() {
+        return Ok(false);
+    }
+    let mut existing = Vec::new();
+    for table in &tables {
+        if introspect::table_exists(conn, table).await? {
+            existing.push(table.clone());
+        }
+    }
+    let refuse = |reason: String| {
+        Err(Error::Migration(
+            MigrationError::new(reason)
+                .in_file(name)
+                .at_operation("fake_initial"),
+        ))
+    };
+    if existing.is_empty() {
+        return Ok(false);
+    }
+    if existing.len() < tables.len() {
+        let missing: Vec<String> = tables
+            .iter()
+            .filter(|t| !existing.contains(t))
+            .map(|t| quote(t))
+            .collect();
+        let present: Vec<String> = existing.iter().map(|t| quote(t)).collect();
+        return refuse(format!(
+            "cannot fake migration {name}: tables {} exist but {} do not; nothing was changed",
+            present.join(", "),
+            missing.join(", ")
+        ));
+    }
+    if let Some(reason) = &fake.not_fakeable {
+        return refuse(format!("cannot fake migration {name}: {reason}"));
+    }
+    let infos = introspect::read_tables(conn, &tables).await?;
+    let mut differences = Vec::new();
+    for model in &fake.models {
+        match infos.iter().find(|t| t.name == model.table) {
+            Some(info) => differences.extend(crate::shape::differences(
+                model,
+                info,
+                &fake.state,
+                conn.backend(),
+            )?),
+            None => differences.push(format!("{}: not readable", quote(&model.table))),
+        }
+    }
+    if !differences.is_empty() {
+        return refuse(format!(
+            "cannot fake migration {name}: the existing tables differ from it:\n  {}\nnothing was changed",
+            differences.join("\n  ")
+        ));
+    }
+    Ok(true)
+}
+
+/// An object of a rebuilt SQLite table kept across the rebuild.
+struct Kept {
+    /// `trigger` or `index`.
+    kind: String,
+    name: String,
+    sql: String,
+}
+
+async fn query_rows(
+    conn: &mut dyn Conn,
+    sql: &str,
+    params: Vec<Value>,
+    width: usize,
+    each: &mut (dyn FnMut(Vec<Value>) + Send),
+) -> Result<()> {
+    let stmt = Statement::new(sql, params);
+    conn.query(&stmt, &mut |row| {
+        let values = (0..width)
+            .map(|i| <Value as Decode>::decode(row, i))
+            .collect::<Result<Vec<_>>>()?;
+        each(values);
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.display(),
+    }
+}
+
+/// Performs one action inside the migration's transaction.
+async fn perform(
+    conn: &mut dyn Conn,
+    action: &Action,
+    kept: &mut HashMap<String, Vec<Kept>>,
+) -> Result<()> {
+    match action {
+        Action::Sql(sql) => conn.batch(sql).await.map_err(|e| {
+            Error::Migration(MigrationError::new(format!(
+                "failed (nothing of the migration was applied): {e}"
+            )))
+        }),
+        Action::Absent(table) => {
+            if introspect::table_exists(conn, table).await? {
+                return Err(Error::Migration(MigrationError::new(format!(
+                    "table {} already exists: a migration does not adopt a table it did not create (drop or rename it, or, if it already has this migration's shape, migrate with fake_initial / --fake-initial); nothing was changed",
+                    quote(table)
+                ))));
+            }
+            Ok(())
+        }
+        Action::Check(check) => {
+            let width = match check.test {
+                crate::narrowing::Test::Every => 1,
+                _ => 2,
+            };
+            let mut count = 0usize;
+            let mut examples = Vec::new();
+            query_rows(conn, &check.sql, Vec::new(), width, &mut |row| {
+                let fits = row.get(1).is_some_and(|value| check.fits(value));
+                if !fits {
+                    count += 1;
+                    if examples.len() < 5
+                        && let Some(key) = row.first()
+                    {
+                        examples.push(key.display());
+                    }
+                }
+            })
+            .await?;
+            if count > 0 {
+                return Err(check.refusal(count, &examples));
+            }
+            Ok(())
+        }
+        Action::Preserve { table, managed } => {
+            let mut objects = Vec::new();
+            query_rows(
+                conn,
+                "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY type, name",
+                vec![Value::from(table.as_str())],
+                3,
+                &mut |row| {
+                    let (kind, name, sql) = (text(&row[0]), text(&row[1]), text(&row[2]));
+                    if kind == "trigger" || !managed.contains(&name) {
+                        objects.push(Kept { kind, name, sql });
+                    }
+                },
+            )
+            .await?;
+            kept.insert(table.clone(), objects);
+            Ok(())
+        }
+        Action::Restore { table } => {
+            for object in kept.remove(table).unwrap_or_default() {
+                let mut present = false;
+                query_rows(
+                    conn,
+                    "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
+                    vec![
+                        Value::from(object.kind.as_str()),
+                        Value::from(object.name.as_str()),
+                    ],
+                    1,
+                    &mut |row| present = row[0].as_i64().is_some_and(|n| n > 0),
+                )
+                .await?;
+                if present {
+                    continue;
+                }
+                conn.batch(&object.sql).await.map_err(|e| {
+                    Error::Migration(MigrationError::new(format!(
+                        "the {} {} of table {} cannot be recreated after the table's rebuild (nothing was changed): {}",
+                        object.kind,
+                        quote(&object.name),
+                        quote(table),
+                        reason_of(&e)
+                    )))
+                })?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -9,7 +9,11 @@ use crate::state::ProjectState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use throughline_core::{Error, Result};
+use throughline_core::{Error, MigrationError, Result};
+
+fn problem(reason: String) -> Error {
+    Error::Migration(MigrationError::new(reason))
+}
 
 /// One migration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,40 +35,59 @@ impl Migration {
 }
 
 /// Reads every `*.json` migration of `dir` and returns them in dependency order. A missing
-/// folder has no migrations; a malformed file, a file whose `name` differs from its file
-/// name, a dependency on an unknown migration, or a cycle is an error naming the file.
+/// folder has no migrations; a malformed file (invalid JSON, with its line; an operation
+/// that does not apply, such as a model without a primary key or a default longer than its
+/// field), a file whose `name` differs from its file name, a dependency on an unknown
+/// migration, or a cycle is an [`Error::Migration`] naming the file.
 pub fn load(dir: &Path) -> Result<Vec<Migration>> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::Config(format!("cannot read {}: {e}", dir.display())))?;
+        .map_err(|e| problem(format!("cannot read {}: {e}", dir.display())))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
     let mut migrations = Vec::new();
+    let mut files = BTreeMap::new();
     for path in paths {
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
         let migration: Migration = serde_json::from_str(&text).map_err(|e| {
-            Error::Config(format!("malformed migration file {}: {e}", path.display()))
+            Error::Migration(
+                MigrationError::new(format!("malformed migration file: {e}"))
+                    .in_file(path.display().to_string())
+                    .at_line(e.line()),
+            )
         })?;
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         if migration.name != stem {
-            return Err(Error::Config(format!(
+            return Err(problem(format!(
                 "migration file {} is named {:?} inside; the name must match the file name",
                 path.display(),
                 migration.name
             )));
         }
+        files.insert(migration.name.clone(), path.display().to_string());
         migrations.push(migration);
     }
-    order(migrations)
+    let ordered = order(migrations)?;
+    // Replaying checks every operation; a problem names the file, not only the migration.
+    replay(&ordered).map_err(|e| match e {
+        Error::Migration(mut m) => {
+            if let Some(path) = m.file.as_ref().and_then(|name| files.get(name)) {
+                m.file = Some(path.clone());
+            }
+            Error::Migration(m)
+        }
+        other => other,
+    })?;
+    Ok(ordered)
 }
 
 /// Orders migrations so that each comes after its dependencies (ties by name).
@@ -73,10 +96,13 @@ pub fn order(migrations: Vec<Migration>) -> Result<Vec<Migration>> {
     for migration in &migrations {
         for dependency in &migration.dependencies {
             if !names.contains(dependency) {
-                return Err(Error::Config(format!(
-                    "migration {} depends on {dependency}, which does not exist",
-                    migration.name
-                )));
+                return Err(Error::Migration(
+                    MigrationError::new(format!(
+                        "migration {} depends on {dependency}, which does not exist",
+                        migration.name
+                    ))
+                    .in_file(&migration.name),
+                ));
             }
         }
     }
@@ -96,7 +122,7 @@ pub fn order(migrations: Vec<Migration>) -> Result<Vec<Migration>> {
             .map(|m| m.name.clone());
         let Some(name) = ready else {
             let stuck: Vec<&String> = remaining.keys().collect();
-            return Err(Error::Config(format!(
+            return Err(problem(format!(
                 "migrations form a dependency cycle: {stuck:?}"
             )));
         };
@@ -107,17 +133,27 @@ pub fn order(migrations: Vec<Migration>) -> Result<Vec<Migration>> {
     Ok(ordered)
 }
 
-/// The state after applying `migrations` in order.
+/// The state after applying `migrations` in order; an operation that does not apply is an
+/// [`Error::Migration`] naming the migration and the operation.
 pub fn replay(migrations: &[Migration]) -> Result<ProjectState> {
     let mut state = ProjectState::default();
     for migration in migrations {
         for operation in &migration.operations {
             operation.apply(&mut state).map_err(|e| {
-                Error::Config(format!(
-                    "migration {}: {}: {e}",
-                    migration.name,
-                    operation.describe()
-                ))
+                let problem = match e {
+                    Error::Migration(problem) => problem,
+                    other => MigrationError::new(other.to_string()),
+                };
+                let problem = if problem.file.is_none() {
+                    problem.in_file(&migration.name)
+                } else {
+                    problem
+                };
+                Error::Migration(if problem.operation.is_none() {
+                    problem.at_operation(operation.describe())
+                } else {
+                    problem
+                })
             })?;
         }
     }
@@ -127,16 +163,16 @@ pub fn replay(migrations: &[Migration]) -> Result<ProjectState> {
 /// Writes `migration` to `dir` as `<name>.json` (creating the folder), returning the path.
 pub fn write(dir: &Path, migration: &Migration) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| problem(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(format!("{}.json", migration.name));
     let text = serde_json::to_string_pretty(migration).map_err(|e| {
-        Error::Config(format!(
+        problem(format!(
             "cannot serialize migration {}: {e}",
             migration.name
         ))
     })?;
     std::fs::write(&path, text + "\n")
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| problem(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 

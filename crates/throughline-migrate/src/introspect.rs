@@ -3,7 +3,8 @@
 //! primary key, foreign keys with their on-delete action, unique constraints.
 //!
 //! Written by hand because sea-schema's discovery pulls in sqlx, whose SQLite library
-//! conflicts with rusqlite's.
+//! conflicts with rusqlite's. Names are bound parameters in every catalogue query (SQLite's
+//! table-valued `pragma_*` functions, PostgreSQL's `$1`), never spliced into the SQL.
 
 use throughline_core::{Backend, Result, Value};
 use throughline_db::{Access, Conn, Database, Decode, Executor, op};
@@ -136,6 +137,60 @@ pub async fn read_schema(db: &Database) -> Result<Vec<TableInfo>> {
     Ok(tables)
 }
 
+/// Whether a table (or view) called `name` exists where a migration would create it
+/// (SQLite: the main database; PostgreSQL: the current schema), the name bound as a
+/// parameter.
+///
+/// ```
+/// # use throughline_db::{Access, Executor, op};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// db.execute_batch(r#"CREATE TABLE "we""ird" ("id" integer)"#).await?;
+/// let found = db.run(Access::Read, op(|conn| Box::pin(async move {
+///     throughline_migrate::introspect::table_exists(conn, "we\"ird").await
+/// }))).await?;
+/// assert!(found);
+/// # Ok(()) }
+/// ```
+pub async fn table_exists(conn: &mut dyn Conn, name: &str) -> Result<bool> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?1"
+        }
+        Backend::Postgres => {
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relname = $1"
+        }
+    };
+    let found = rows(conn, sql, vec![Value::from(name)], 1).await?;
+    Ok(found.first().is_some_and(|row| int(&row[0]) > 0))
+}
+
+/// Reads the tables called `names` inside the caller's transaction (a name not found is
+/// left out), as [`read_schema`] reads them all.
+///
+/// ```
+/// # use throughline_db::{Access, Executor, op};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// db.execute_batch(r#"CREATE TABLE "tag" ("id" integer NOT NULL PRIMARY KEY)"#).await?;
+/// let tables = db.run(Access::Read, op(|conn| Box::pin(async move {
+///     throughline_migrate::introspect::read_tables(conn, &["tag".to_owned()]).await
+/// }))).await?;
+/// assert_eq!(tables[0].primary_key(), ["id"]);
+/// # Ok(()) }
+/// ```
+pub async fn read_tables(conn: &mut dyn Conn, names: &[String]) -> Result<Vec<TableInfo>> {
+    let tables = match conn.backend() {
+        Backend::Sqlite => read_sqlite(conn).await?,
+        Backend::Postgres => read_postgres(conn).await?,
+    };
+    Ok(tables
+        .into_iter()
+        .filter(|t| names.contains(&t.name))
+        .collect())
+}
+
 async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
     let names = rows(
         conn,
@@ -148,11 +203,11 @@ async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
     for row in names {
         let name = text(&row[0]);
         let create_sql = text(&row[1]).to_lowercase();
-        let quoted = name.replace('"', "\"\"");
+        let relation = Value::from(name.clone());
         let info = rows(
             conn,
-            &format!("PRAGMA table_info(\"{quoted}\")"),
-            Vec::new(),
+            "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+            vec![relation.clone()],
             6,
         )
         .await?;
@@ -174,8 +229,8 @@ async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
         let _ = create_sql;
         let fks = rows(
             conn,
-            &format!("PRAGMA foreign_key_list(\"{quoted}\")"),
-            Vec::new(),
+            "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1)",
+            vec![relation.clone()],
             7,
         )
         .await?;
@@ -190,8 +245,8 @@ async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
             .collect();
         let indexes = rows(
             conn,
-            &format!("PRAGMA index_list(\"{quoted}\")"),
-            Vec::new(),
+            "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?1)",
+            vec![relation],
             5,
         )
         .await?;
@@ -200,11 +255,10 @@ async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
             .iter()
             .filter(|i| int(&i[2]) == 1 && text(&i[3]) != "pk")
         {
-            let index_name = text(&index[1]).replace('"', "\"\"");
             let cols = rows(
                 conn,
-                &format!("PRAGMA index_info(\"{index_name}\")"),
-                Vec::new(),
+                "SELECT seqno, cid, name FROM pragma_index_info(?1) ORDER BY seqno",
+                vec![Value::from(text(&index[1]))],
                 3,
             )
             .await?;

@@ -1,6 +1,9 @@
 //! throughline's migrations, on the dynamic core: the schema state ([`state`]), operations
 //! ([`operations`]), the autodetector ([`autodetector`]), migration files ([`files`]), the
-//! record of applied migrations ([`recorder`]) and the executor ([`executor`]).
+//! record of applied migrations ([`recorder`]) and the executor ([`executor`]), with the
+//! row checks of narrowing changes ([`narrowing`]) and the comparison of existing tables
+//! with a migration's models behind `fake_initial` ([`shape`]). Migrations refuse rather
+//! than guess (SPEC §7): every problem is a `throughline_core::Error::Migration`.
 //!
 //! Migrations are stored in the application's repository as readable JSON files, one per
 //! migration, with their dependencies; the state is rebuilt by replaying them. This is an
@@ -12,12 +15,14 @@ pub mod executor;
 pub mod files;
 pub mod inspect;
 pub mod introspect;
+pub mod narrowing;
 pub mod operations;
 pub mod recorder;
+pub mod shape;
 pub mod state;
 
 pub use autodetector::{Detection, Hints, detect};
-pub use executor::{Step, migrate, sql, status};
+pub use executor::{MigrateOptions, Step, migrate, migrate_with, sql, status};
 pub use files::{Migration, load, next_name, replay, write};
 pub use inspect::{Inspection, generate};
 pub use introspect::{TableInfo, read_schema};

@@ -4,15 +4,24 @@
 //!
 //! SQLite alters most columns by rebuilding the table (create the new table, copy the
 //! rows, drop the old one, rename, recreate the indexes); the executor runs it with foreign
-//! keys off, set before `BEGIN`, and checks them before `COMMIT` (SPEC §4).
+//! keys off, set before `BEGIN`, and checks them before `COMMIT` (SPEC §4), and keeps the
+//! table's triggers and the indexes throughline does not manage ([`Action::Preserve`]).
+//!
+//! What runs is a list of [`Action`]s ([`Operation::actions`]): the SQL that `sqlmigrate`
+//! prints ([`Operation::forwards`]), plus what needs the database at run time — the check
+//! that a created table does not exist yet, the row checks of a narrowing change
+//! ([`crate::narrowing`]), and keeping a rebuilt table's triggers. `apply` refuses a
+//! malformed operation (a model without fields or primary key, a default or backfill that
+//! does not fit its field) with [`throughline_core::Error::Migration`].
 
+use crate::narrowing::{self, RowCheck};
 use crate::state::{
-    ConstraintState, FieldState, ModelState, ProjectState, field_meta, from_json, model_meta,
-    parse_type,
+    ConstraintState, FieldState, ModelState, ProjectState, check_fits, field_meta, from_json,
+    model_meta, parse_type, refuse,
 };
 use serde::{Deserialize, Serialize};
 use throughline_core::{Backend, Error, FieldMeta, Result, Value};
-use throughline_query::ddl::{self, TargetOf};
+use throughline_query::ddl::{self, TargetOf, quote};
 
 /// What an operation costs the running database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +42,37 @@ impl std::fmt::Display for Cost {
             Cost::BlocksWrites => "blocks writes",
         })
     }
+}
+
+/// What an operation does to the database when it runs, in order ([`Operation::actions`]).
+///
+/// ```
+/// use throughline_migrate::operations::Action;
+/// let action = Action::Absent("tag".into());
+/// assert!(matches!(action, Action::Absent(table) if table == "tag"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A statement (what `sqlmigrate` prints).
+    Sql(String),
+    /// The table must not exist yet (`create_model`): a migration never adopts a table it
+    /// did not create (unless `fake_initial` verified its shape).
+    Absent(String),
+    /// Rows checked before a narrowing change; any that does not fit refuses it.
+    Check(RowCheck),
+    /// SQLite: read the table's triggers, and its indexes not named in `managed`, before a
+    /// rebuild drops them...
+    Preserve {
+        /// The table rebuilt.
+        table: String,
+        /// The index names throughline creates itself (the rebuild recreates those).
+        managed: Vec<String>,
+    },
+    /// ... and recreate them after it.
+    Restore {
+        /// The table rebuilt.
+        table: String,
+    },
 }
 
 /// One step of a migration.
@@ -267,15 +307,49 @@ impl Operation {
         }
     }
 
-    /// Applies the operation to the state.
+    /// Applies the operation to the state, refusing a malformed one (a model left without
+    /// fields or primary key, a default or backfill that does not fit its field) with
+    /// [`throughline_core::Error::Migration`].
+    ///
+    /// ```
+    /// # use throughline_migrate::{Operation, ProjectState};
+    /// let op: Operation = serde_json::from_str(r#"{"op": "create_model", "model":
+    ///     {"name": "Tag", "table": "tag", "fields": [{"name": "name", "column": "name", "type": "string"}]}}"#).unwrap();
+    /// let err = op.apply(&mut ProjectState::default()).unwrap_err();
+    /// assert!(err.is_migration() && err.to_string().contains("no primary key"), "{err}");
+    /// ```
     pub fn apply(&self, state: &mut ProjectState) -> Result<()> {
+        self.apply_unchecked(state)?;
+        match self {
+            Operation::CreateModel { model } => state.model(&model.name)?.validate(),
+            Operation::AddField {
+                model,
+                field,
+                backfill,
+            }
+            | Operation::AlterField {
+                model,
+                field,
+                backfill,
+            } => {
+                state.model(model)?.validate()?;
+                if let Some(value) = backfill {
+                    check_fits(model, field, parse_type(&field.ty)?, value, "backfill")?;
+                }
+                Ok(())
+            }
+            Operation::RemoveField { model, .. } | Operation::RenameField { model, .. } => {
+                state.model(model)?.validate()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn apply_unchecked(&self, state: &mut ProjectState) -> Result<()> {
         match self {
             Operation::CreateModel { model } => {
                 if state.models.contains_key(&model.name) {
-                    return Err(Error::Config(format!(
-                        "model {} already exists",
-                        model.name
-                    )));
+                    return Err(refuse(format!("model {} already exists", model.name)));
                 }
                 state.models.insert(model.name.clone(), model.clone());
             }
@@ -286,7 +360,7 @@ impl Operation {
             Operation::AddField { model, field, .. } => {
                 let m = state.model_mut(model)?;
                 if m.field(&field.name).is_some() {
-                    return Err(Error::Config(format!(
+                    return Err(refuse(format!(
                         "field {model}.{} already exists",
                         field.name
                     )));
@@ -298,9 +372,7 @@ impl Operation {
                 let before = m.fields.len();
                 m.fields.retain(|f| &f.name != field);
                 if m.fields.len() == before {
-                    return Err(Error::Config(format!(
-                        "field {model}.{field} does not exist"
-                    )));
+                    return Err(refuse(format!("field {model}.{field} does not exist")));
                 }
             }
             Operation::AlterField { model, field, .. } => {
@@ -310,7 +382,7 @@ impl Operation {
                     .iter_mut()
                     .find(|f| f.name == field.name)
                     .ok_or_else(|| {
-                        Error::Config(format!("field {model}.{} does not exist", field.name))
+                        refuse(format!("field {model}.{} does not exist", field.name))
                     })?;
                 *slot = field.clone();
             }
@@ -320,7 +392,7 @@ impl Operation {
                     .fields
                     .iter_mut()
                     .find(|f| &f.name == from)
-                    .ok_or_else(|| Error::Config(format!("field {model}.{from} does not exist")))?;
+                    .ok_or_else(|| refuse(format!("field {model}.{from} does not exist")))?;
                 if slot.column == *from {
                     slot.column = to.clone();
                 }
@@ -337,7 +409,7 @@ impl Operation {
                 let mut m = state
                     .models
                     .remove(from)
-                    .ok_or_else(|| Error::Config(format!("model {from} does not exist")))?;
+                    .ok_or_else(|| refuse(format!("model {from} does not exist")))?;
                 m.name = to.clone();
                 for other in state.models.values_mut() {
                     for field in other.fields.iter_mut() {
@@ -394,8 +466,124 @@ impl Operation {
     }
 
     /// The SQL that takes the database from `before` to `after` (the states around this
-    /// operation).
+    /// operation): the [`Action::Sql`] of [`Operation::actions`].
     pub fn forwards(
+        &self,
+        before: &ProjectState,
+        after: &ProjectState,
+        backend: Backend,
+    ) -> Result<Vec<String>> {
+        Ok(sql_only(self.actions(before, after, backend)?))
+    }
+
+    /// What running the operation forwards does, in order: its SQL, and what needs the
+    /// database at run time (the created table's absence, the row checks of a narrowing
+    /// change, a SQLite rebuild's triggers kept).
+    ///
+    /// ```
+    /// # use throughline_migrate::{Operation, ProjectState, operations::Action};
+    /// let op: Operation = serde_json::from_str(r#"{"op": "create_model", "model": {"name": "Tag",
+    ///     "table": "tag", "fields": [{"name": "id", "column": "id", "type": "auto", "primary_key": true}]}}"#).unwrap();
+    /// let mut after = ProjectState::default();
+    /// op.apply(&mut after).unwrap();
+    /// let actions = op.actions(&ProjectState::default(), &after, throughline_core::Backend::Sqlite).unwrap();
+    /// assert_eq!(actions[0], Action::Absent("tag".into()));
+    /// assert!(matches!(&actions[1], Action::Sql(s) if s.starts_with(r#"CREATE TABLE "tag""#)));
+    /// ```
+    pub fn actions(
+        &self,
+        before: &ProjectState,
+        after: &ProjectState,
+        backend: Backend,
+    ) -> Result<Vec<Action>> {
+        let mut out = Vec::new();
+        match self {
+            Operation::CreateModel { model } => out.push(Action::Absent(model.table.clone())),
+            Operation::AlterField {
+                model,
+                field,
+                backfill,
+            } => {
+                let old = before.model(model)?;
+                let previous = old.field(&field.name).ok_or_else(|| {
+                    refuse(format!("field {model}.{} does not exist", field.name))
+                })?;
+                let filled = fill_value(field, backfill.as_ref())?.is_some();
+                out.extend(
+                    narrowing::checks(old, previous, field, filled, backend)?
+                        .into_iter()
+                        .map(Action::Check),
+                );
+            }
+            Operation::DatabaseOnly { operations } => {
+                let mut state = before.clone();
+                for op in operations {
+                    let mut next = state.clone();
+                    op.apply(&mut next)?;
+                    out.extend(op.actions(&state, &next, backend)?);
+                    state = next;
+                }
+                return Ok(out);
+            }
+            _ => {}
+        }
+        let rebuilt = self.rebuilt(before, backend)?;
+        if let Some((table, managed)) = &rebuilt {
+            out.push(Action::Preserve {
+                table: table.clone(),
+                managed: managed.clone(),
+            });
+        }
+        out.extend(
+            self.forwards_sql(before, after, backend)?
+                .into_iter()
+                .map(Action::Sql),
+        );
+        if let Some((table, _)) = rebuilt {
+            out.push(Action::Restore { table });
+        }
+        Ok(out)
+    }
+
+    /// The table SQLite rebuilds for this operation, with the index names throughline
+    /// manages on it (its rebuild recreates those; any other index is the user's).
+    fn rebuilt(
+        &self,
+        before: &ProjectState,
+        backend: Backend,
+    ) -> Result<Option<(String, Vec<String>)>> {
+        if backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let model = match self {
+            Operation::AlterField { model, .. } | Operation::RemoveConstraint { model, .. } => {
+                model
+            }
+            Operation::RemoveField { model, field } => {
+                let removed = before
+                    .model(model)?
+                    .field(field)
+                    .ok_or_else(|| refuse(format!("field {model}.{field} does not exist")))?;
+                if !needs_rebuild_to_drop(removed) {
+                    return Ok(None);
+                }
+                model
+            }
+            _ => return Ok(None),
+        };
+        let old = before.model(model)?;
+        let meta = model_meta(old)?;
+        let mut managed: Vec<String> = old
+            .indexes
+            .iter()
+            .chain(&old.unique_constraints)
+            .map(|c| c.name.clone())
+            .collect();
+        managed.extend(meta.fields.iter().map(|f| meta.own_index_name(f)));
+        Ok(Some((old.table.clone(), managed)))
+    }
+
+    fn forwards_sql(
         &self,
         before: &ProjectState,
         after: &ProjectState,
@@ -408,7 +596,13 @@ impl Operation {
                 ddl::create_table_with(&model_meta(model)?, target_of, backend)?
             }
             Operation::DeleteModel { name } => {
-                vec![ddl::drop_table(&model_meta(before.model(name)?)?, backend)]
+                // Plain DROP TABLE: a table the migration expects and does not find is an
+                // error, not a silent success.
+                let table = quote(&before.model(name)?.table);
+                vec![match backend {
+                    Backend::Sqlite => format!("DROP TABLE {table}"),
+                    Backend::Postgres => format!("DROP TABLE {table} CASCADE"),
+                }]
             }
             Operation::AddField {
                 model,
@@ -421,9 +615,9 @@ impl Operation {
             Operation::RemoveField { model, field } => {
                 let old = before.model(model)?;
                 let new = after.model(model)?;
-                let removed = old.field(field).ok_or_else(|| {
-                    Error::Config(format!("field {model}.{field} does not exist"))
-                })?;
+                let removed = old
+                    .field(field)
+                    .ok_or_else(|| refuse(format!("field {model}.{field} does not exist")))?;
                 if backend == Backend::Sqlite && needs_rebuild_to_drop(removed) {
                     rebuild(old, new, &[], target_of, backend)?
                 } else {
@@ -444,15 +638,11 @@ impl Operation {
                 let old = before.model(model)?;
                 let new = after.model(model)?;
                 let previous = old.field(&field.name).ok_or_else(|| {
-                    Error::Config(format!("field {model}.{} does not exist", field.name))
+                    refuse(format!("field {model}.{} does not exist", field.name))
                 })?;
+                // Without a value for the NULL rows, the executor's row check refuses the
+                // change when there are any (`narrowing`).
                 let fill = fill_value(field, backfill.as_ref())?;
-                if !field.nullable && previous.nullable && fill.is_none() {
-                    return Err(Error::Config(format!(
-                        "{model}.{} becomes NOT NULL: give a default or a backfill value for the rows where it is NULL",
-                        field.name
-                    )));
-                }
                 match backend {
                     Backend::Sqlite => {
                         let fills: Vec<(String, Value)> = fill
@@ -473,7 +663,7 @@ impl Operation {
                 let column = old
                     .field(from)
                     .map(|f| f.column.clone())
-                    .ok_or_else(|| Error::Config(format!("field {model}.{from} does not exist")))?;
+                    .ok_or_else(|| refuse(format!("field {model}.{from} does not exist")))?;
                 let new_column = after
                     .model(model)?
                     .field(to)
@@ -575,6 +765,24 @@ impl Operation {
         after: &ProjectState,
         backend: Backend,
     ) -> Result<Vec<String>> {
+        Ok(sql_only(self.backwards_actions(before, after, backend)?))
+    }
+
+    /// What running the operation backwards does ([`Operation::actions`] of its inverse);
+    /// an irreversible operation is an error naming it.
+    ///
+    /// ```
+    /// # use throughline_migrate::{Operation, ProjectState};
+    /// let op = Operation::RunSql { sql: vec!["SELECT 1".into()], reverse_sql: None };
+    /// let state = ProjectState::default();
+    /// assert!(op.backwards_actions(&state, &state, throughline_core::Backend::Sqlite).is_err());
+    /// ```
+    pub fn backwards_actions(
+        &self,
+        before: &ProjectState,
+        after: &ProjectState,
+        backend: Backend,
+    ) -> Result<Vec<Action>> {
         let inverse = match self {
             Operation::CreateModel { model } => Operation::DeleteModel {
                 name: model.name.clone(),
@@ -588,9 +796,11 @@ impl Operation {
             },
             Operation::RemoveField { model, field } => Operation::AddField {
                 model: model.clone(),
-                field: before.model(model)?.field(field).cloned().ok_or_else(|| {
-                    Error::Config(format!("field {model}.{field} does not exist"))
-                })?,
+                field: before
+                    .model(model)?
+                    .field(field)
+                    .cloned()
+                    .ok_or_else(|| refuse(format!("field {model}.{field} does not exist")))?,
                 backfill: None,
             },
             Operation::AlterField { model, field, .. } => {
@@ -599,7 +809,7 @@ impl Operation {
                     .field(&field.name)
                     .cloned()
                     .ok_or_else(|| {
-                        Error::Config(format!("field {model}.{} does not exist", field.name))
+                        refuse(format!("field {model}.{} does not exist", field.name))
                     })?;
                 Operation::AlterField {
                     model: model.clone(),
@@ -636,7 +846,7 @@ impl Operation {
                     .iter()
                     .find(|i| &i.name == name)
                     .cloned()
-                    .ok_or_else(|| Error::Config(format!("index {name} does not exist")))?,
+                    .ok_or_else(|| refuse(format!("index {name} does not exist")))?,
             },
             Operation::AddConstraint { model, constraint } => Operation::RemoveConstraint {
                 model: model.clone(),
@@ -650,16 +860,16 @@ impl Operation {
                     .iter()
                     .find(|c| &c.name == name)
                     .cloned()
-                    .ok_or_else(|| Error::Config(format!("constraint {name} does not exist")))?,
+                    .ok_or_else(|| refuse(format!("constraint {name} does not exist")))?,
             },
             Operation::RunSql {
                 reverse_sql: Some(reverse),
                 ..
-            } => return Ok(reverse.clone()),
+            } => return Ok(reverse.iter().cloned().map(Action::Sql).collect()),
             Operation::RunSql {
                 reverse_sql: None, ..
             } => {
-                return Err(Error::Config(format!(
+                return Err(refuse(format!(
                     "{} is irreversible (it has no reverse_sql)",
                     self.describe()
                 )));
@@ -673,19 +883,26 @@ impl Operation {
                     op.apply(&mut next)?;
                     states.push(next);
                 }
-                let mut sql = Vec::new();
+                let mut actions = Vec::new();
                 for (i, op) in operations.iter().enumerate().rev() {
-                    sql.extend(op.backwards(&states[i], &states[i + 1], backend)?);
+                    actions.extend(op.backwards_actions(&states[i], &states[i + 1], backend)?);
                 }
-                return Ok(sql);
+                return Ok(actions);
             }
         };
-        inverse.forwards(after, before, backend)
+        inverse.actions(after, before, backend)
     }
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+/// The statements of `actions`.
+fn sql_only(actions: Vec<Action>) -> Vec<String> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Sql(sql) => Some(sql),
+            _ => None,
+        })
+        .collect()
 }
 
 fn columns_of(model: &ModelState, fields: &[String]) -> Result<Vec<String>> {
@@ -695,7 +912,7 @@ fn columns_of(model: &ModelState, fields: &[String]) -> Result<Vec<String>> {
             model
                 .field(name)
                 .map(|f| f.column.clone())
-                .ok_or_else(|| Error::Config(format!("{} has no field {name}", model.name)))
+                .ok_or_else(|| refuse(format!("{} has no field {name}", model.name)))
         })
         .collect()
 }
@@ -730,7 +947,7 @@ fn add_field(
     let field_meta: FieldMeta = field_meta(field)?;
     let fill = fill_value(field, backfill)?;
     if !field.nullable && fill.is_none() {
-        return Err(Error::Config(format!(
+        return Err(refuse(format!(
             "{}.{} is NOT NULL with no constant default: give a backfill value for the existing rows",
             model.name, field.name
         )));
@@ -882,9 +1099,20 @@ fn alter_column_postgres(
     let mut sql = Vec::new();
     if previous.ty != field.ty {
         let sql_type = postgres_type(&field.ty)?;
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {column}::{sql_type}"
-        ));
+        let strings = |ty: &str| {
+            parse_type(ty).is_ok_and(|t| matches!(t, throughline_core::FieldType::String { .. }))
+        };
+        if strings(&previous.ty) && strings(&field.ty) {
+            // No explicit cast: `::varchar(3)` truncates, the assignment cast refuses (and
+            // the row check has refused first).
+            sql.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}"
+            ));
+        } else {
+            sql.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {column}::{sql_type}"
+            ));
+        }
     }
     if previous.nullable && !field.nullable {
         if let Some(value) = fill {

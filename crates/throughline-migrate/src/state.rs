@@ -6,9 +6,15 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use throughline_core::{
-    DefaultValue, Error, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ModelMeta, OnDelete,
-    Registry, Result, UniqueConstraint, Value,
+    DefaultValue, Error, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, MigrationError,
+    ModelMeta, OnDelete, Registry, Result, UniqueConstraint, Value,
 };
+
+/// A migration problem with its reason (the executor and the loader add the file and the
+/// operation).
+pub(crate) fn refuse(reason: impl Into<String>) -> Error {
+    Error::Migration(MigrationError::new(reason))
+}
 
 fn is_false(value: &bool) -> bool {
     !*value
@@ -123,6 +129,98 @@ impl ModelState {
     pub fn pk(&self) -> Option<&FieldState> {
         self.fields.iter().find(|f| f.primary_key)
     }
+
+    /// Refuses a model a migration must not create or leave behind: no fields (PostgreSQL
+    /// would create a zero-column table), no primary key, a field whose type or default is
+    /// malformed, or whose constant default does not fit it (a default longer than the
+    /// field's `max_length` would be written into existing rows as is on SQLite).
+    ///
+    /// ```
+    /// # use throughline_migrate::state::*;
+    /// let model = ModelState {
+    ///     name: "Tag".into(), table: "tag".into(), fields: vec![],
+    ///     unique_constraints: vec![], indexes: vec![], many_to_many: vec![], auto_created: false,
+    /// };
+    /// assert!(model.validate().unwrap_err().is_migration());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        if self.fields.is_empty() {
+            return Err(refuse(format!(
+                "model {} would have no fields (table {:?} with no columns)",
+                self.name, self.table
+            )));
+        }
+        if self.pk().is_none() {
+            return Err(refuse(format!(
+                "model {} has no primary key (one field needs \"primary_key\": true)",
+                self.name
+            )));
+        }
+        for field in &self.fields {
+            let ty = parse_type(&field.ty)?;
+            if let Some(DefaultState::Value(value)) = &field.default {
+                check_fits(&self.name, field, ty, value, "default")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a constant (a default or a backfill) that is not a value of `field`'s type, or
+/// is longer than its `max_length`.
+///
+/// ```
+/// # use throughline_migrate::state::*;
+/// let field: FieldState = serde_json::from_str(r#"{"name": "code", "column": "code", "type": "string(3)"}"#).unwrap();
+/// let ty = parse_type(&field.ty).unwrap();
+/// assert!(check_fits("Tag", &field, ty, &serde_json::json!("abc"), "default").is_ok());
+/// let err = check_fits("Tag", &field, ty, &serde_json::json!("toolong"), "default").unwrap_err();
+/// assert!(err.is_migration() && err.to_string().contains("max_length 3"));
+/// ```
+pub fn check_fits(
+    model: &str,
+    field: &FieldState,
+    ty: FieldType,
+    value: &serde_json::Value,
+    what: &str,
+) -> Result<()> {
+    let converted = from_json(value, ty).map_err(|e| {
+        refuse(format!(
+            "the {what} of {model}.{} does not fit its type: {}",
+            field.name,
+            reason_of(&e)
+        ))
+    })?;
+    if let (
+        FieldType::String {
+            max_length: Some(n),
+        },
+        Value::String(s),
+    ) = (ty, &converted)
+    {
+        let length = s.chars().count();
+        if length > n as usize {
+            return Err(refuse(format!(
+                "the {what} of {model}.{} is {length} characters long, longer than its max_length {n}",
+                field.name
+            )));
+        }
+    }
+    if converted.is_null() && !field.nullable {
+        return Err(refuse(format!(
+            "the {what} of {model}.{} is null but the field is NOT NULL",
+            field.name
+        )));
+    }
+    Ok(())
+}
+
+/// The reason of an error, without the kind's prefix for a migration error.
+pub(crate) fn reason_of(error: &Error) -> String {
+    match error {
+        Error::Migration(m) => m.reason.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// The schema of every model, rebuilt by replaying migrations or read from a registry.
@@ -158,14 +256,14 @@ impl ProjectState {
     pub fn model(&self, name: &str) -> Result<&ModelState> {
         self.models
             .get(name)
-            .ok_or_else(|| Error::Config(format!("the migration state has no model {name}")))
+            .ok_or_else(|| refuse(format!("the migration state has no model {name}")))
     }
 
     /// The model called `name`, mutably.
     pub fn model_mut(&mut self, name: &str) -> Result<&mut ModelState> {
         self.models
             .get_mut(name)
-            .ok_or_else(|| Error::Config(format!("the migration state has no model {name}")))
+            .ok_or_else(|| refuse(format!("the migration state has no model {name}")))
     }
 
     /// The table and key column of model `name` (for foreign keys in DDL).
@@ -322,9 +420,7 @@ pub fn parse_type(name: &str) -> Result<FieldType> {
                 .strip_prefix("string(")
                 .and_then(|rest| rest.strip_suffix(')'))
                 .and_then(|n| n.parse::<u32>().ok())
-                .ok_or_else(|| {
-                    Error::Config(format!("unknown field type {other:?} in a migration"))
-                })?;
+                .ok_or_else(|| refuse(format!("unknown field type {other:?} in a migration")))?;
             FieldType::String {
                 max_length: Some(length),
             }
@@ -350,7 +446,7 @@ fn parse_on_delete(name: &str) -> Result<OnDelete> {
         "set_null" => OnDelete::SetNull,
         "do_nothing" => OnDelete::DoNothing,
         other => {
-            return Err(Error::Config(format!(
+            return Err(refuse(format!(
                 "unknown on_delete {other:?} in a migration"
             )));
         }
@@ -377,7 +473,7 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 pub fn from_json(value: &serde_json::Value, ty: FieldType) -> Result<Value> {
     use serde_json::Value as J;
     let bad = || {
-        Error::Config(format!(
+        refuse(format!(
             "the value {value} does not fit a {} field",
             type_name(ty)
         ))

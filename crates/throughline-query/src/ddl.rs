@@ -1,12 +1,39 @@
-//! Owns the DDL of a model for `create_tables` (migrations come later and will reuse it):
-//! `CREATE TABLE` with column types per backend, the primary key, foreign keys with their
-//! on-delete action, named unique constraints, and indexes.
+//! Owns the DDL of a model: `CREATE TABLE` with column types per backend, the primary key,
+//! foreign keys with their on-delete action, named unique constraints, and indexes. Two
+//! flavours: [`create_table`] for `create_tables` (idempotent, `IF NOT EXISTS`) and
+//! [`create_table_with`] for migrations (plain `CREATE`: an existing table or index is an
+//! error, never silently kept — SPEC §7).
+//!
+//! Every identifier is quoted with [`quote`] (double quotes, inner quotes doubled), derived
+//! names (`<table>_<column>_fkey`, `<table>_<column>_idx`) included. sea-query 1.0 quotes
+//! table and column names properly but writes index, constraint and foreign-key *names*
+//! between quotes without doubling the quotes inside them, so those names are handed to it
+//! already escaped (`sea_name`), and `CREATE INDEX` / `DROP INDEX` are written here by
+//! hand; the tests below render hostile names on both backends.
 
 use crate::render::build_schema;
 use sea_query::{Alias, ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 use throughline_core::{
     Backend, Error, FieldMeta, FieldType, ModelMeta, OnDelete, Registry, Result,
 };
+
+/// An identifier quoted for SQL (both backends): between double quotes, with the double
+/// quotes inside doubled, so that any name — with quotes, semicolons, backslashes, spaces
+/// or any unicode — is one identifier and nothing else.
+///
+/// ```
+/// assert_eq!(throughline_query::ddl::quote("tag"), r#""tag""#);
+/// assert_eq!(throughline_query::ddl::quote(r#"a"; DROP TABLE "t"#), r#""a""; DROP TABLE ""t""#);
+/// ```
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A name for one of sea-query's name slots (index, constraint and foreign-key names),
+/// which it writes between quotes without escaping: the inner quotes doubled beforehand.
+fn sea_name(name: &str) -> String {
+    name.replace('"', "\"\"")
+}
 
 /// The statements that create `model`'s table and indexes (idempotent: `IF NOT EXISTS`).
 /// Foreign keys refer to their target's table as found in `registry`.
@@ -30,21 +57,43 @@ pub fn create_table(
             .get(name)
             .map(|m| (m.table.clone(), m.pk().column.clone()))
     };
-    create_table_with(model, &target_of, backend)
+    create_table_sql(model, &target_of, backend, true)
 }
 
 /// The table and key column of a model, by name (how DDL finds a foreign key's target).
 pub type TargetOf<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
 
-/// [`create_table`] with foreign-key targets found by `target_of` (the migration state's
+/// The statements that create `model`'s table and indexes as a migration does: plain
+/// `CREATE TABLE` and `CREATE INDEX`, so an existing table or index is an error rather than
+/// silently kept. Foreign-key targets are found by `target_of` (the migration state's
 /// models rather than a registry's).
+///
+/// ```
+/// # use throughline_core::*;
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// let m = ModelMeta::new("Tag", "tag", vec![id]);
+/// let sql = throughline_query::create_table_with(&m, &|_| None, Backend::Sqlite).unwrap();
+/// assert_eq!(sql[0], r#"CREATE TABLE "tag" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT )"#);
+/// ```
 pub fn create_table_with(
     model: &ModelMeta,
     target_of: TargetOf<'_>,
     backend: Backend,
 ) -> Result<Vec<String>> {
+    create_table_sql(model, target_of, backend, false)
+}
+
+fn create_table_sql(
+    model: &ModelMeta,
+    target_of: TargetOf<'_>,
+    backend: Backend,
+    if_not_exists: bool,
+) -> Result<Vec<String>> {
     let mut table = Table::create();
-    table.table(Alias::new(&model.table)).if_not_exists();
+    table.table(Alias::new(&model.table));
+    if if_not_exists {
+        table.if_not_exists();
+    }
     for field in &model.fields {
         table.col(column_def(field, backend));
         if let Some(fk) = &field.foreign_key {
@@ -59,7 +108,7 @@ pub fn create_table_with(
             })?;
             table.foreign_key(
                 ForeignKey::create()
-                    .name(format!("{}_{}_fkey", model.table, field.column))
+                    .name(sea_name(&format!("{}_{}_fkey", model.table, field.column)))
                     .from(Alias::new(&model.table), Alias::new(&field.column))
                     .to(Alias::new(&target_table), Alias::new(&target_pk))
                     .on_delete(on_delete_action(fk.on_delete)),
@@ -68,7 +117,7 @@ pub fn create_table_with(
     }
     for constraint in &model.unique_constraints {
         let mut index = Index::create();
-        index.name(&constraint.name).unique();
+        index.name(sea_name(&constraint.name)).unique();
         for name in &constraint.fields {
             let field = model.field(name).ok_or_else(|| {
                 Error::invalid_query(
@@ -82,7 +131,13 @@ pub fn create_table_with(
     }
     let mut out = vec![build_schema(&table, backend)];
     for field in model.own_indexes() {
-        out.push(create_own_index(model, field, backend));
+        out.push(index_sql(
+            &model.table,
+            &model.own_index_name(field),
+            std::slice::from_ref(&field.column),
+            false,
+            if_not_exists,
+        ));
     }
     for index in &model.indexes {
         let mut columns = Vec::new();
@@ -92,12 +147,12 @@ pub fn create_table_with(
             })?;
             columns.push(field.column.clone());
         }
-        out.push(create_index(
+        out.push(index_sql(
             &model.table,
             &index.name,
             &columns,
             false,
-            backend,
+            if_not_exists,
         ));
     }
     Ok(out)
@@ -206,6 +261,32 @@ fn column_def(field: &FieldMeta, backend: Backend) -> ColumnDef {
     def
 }
 
+/// The SQL type `field`'s column is declared with on `backend` (what `CREATE TABLE`
+/// writes after the column name, without nullability or key clauses).
+///
+/// ```
+/// # use throughline_core::*;
+/// let f = FieldMeta::new("name", FieldType::String { max_length: Some(50) });
+/// assert_eq!(throughline_query::ddl::column_type(&f, Backend::Postgres), "varchar(50)");
+/// ```
+pub fn column_type(field: &FieldMeta, backend: Backend) -> String {
+    let mut plain = field.clone();
+    plain.nullable = true;
+    plain.primary_key = false;
+    plain.unique = false;
+    let mut def = column_def(&plain, backend);
+    let mut alter = Table::alter();
+    alter.table(Alias::new("t")).add_column(&mut def);
+    let sql = build_schema(&alter, backend);
+    let rest = sql
+        .split_once(&format!("ADD COLUMN {} ", quote(&plain.column)))
+        .map_or(sql.as_str(), |(_, rest)| rest);
+    rest.strip_suffix(" NULL")
+        .unwrap_or(rest)
+        .trim()
+        .to_lowercase()
+}
+
 /// The statements that add `field` to `model`'s table (and its index): a foreign key is
 /// declared inline (`REFERENCES`), which both backends accept in `ADD COLUMN`.
 ///
@@ -245,7 +326,9 @@ pub fn add_column(
             _ => "NO ACTION",
         };
         def.extra(format!(
-            "REFERENCES \"{table}\" (\"{pk}\") ON DELETE {action}"
+            "REFERENCES {} ({}) ON DELETE {action}",
+            quote(&table),
+            quote(&pk)
         ));
     }
     let mut alter = Table::alter();
@@ -283,37 +366,50 @@ pub fn rename_table(from: &str, to: &str, backend: Backend) -> String {
     build_schema(&rename, backend)
 }
 
-/// The statement that creates an index (unique or not) if it does not exist.
+/// The statement that creates an index (unique or not), as migrations do: plain
+/// `CREATE INDEX`, so an index of that name already there is an error.
 ///
 /// ```
 /// let sql = throughline_query::ddl::create_index("t", "t_a_idx", &["a".into()], false, throughline_core::Backend::Sqlite);
-/// assert_eq!(sql, r#"CREATE INDEX IF NOT EXISTS "t_a_idx" ON "t" ("a")"#);
+/// assert_eq!(sql, r#"CREATE INDEX "t_a_idx" ON "t" ("a")"#);
 /// ```
 pub fn create_index(
     table: &str,
     name: &str,
     columns: &[String],
     unique: bool,
-    backend: Backend,
+    _backend: Backend,
 ) -> String {
-    let mut index = Index::create();
-    index.if_not_exists().name(name).table(Alias::new(table));
-    if unique {
-        index.unique();
-    }
-    for column in columns {
-        index.col(Alias::new(column));
-    }
-    build_schema(&index, backend)
+    index_sql(table, name, columns, unique, false)
 }
 
-/// The statement that creates `field`'s own index ([`ModelMeta::own_indexes`]).
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] "name" ON "table" ("a", ...)`, every name quoted.
+fn index_sql(
+    table: &str,
+    name: &str,
+    columns: &[String],
+    unique: bool,
+    if_not_exists: bool,
+) -> String {
+    let columns: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    format!(
+        "CREATE {}INDEX {}{} ON {} ({})",
+        if unique { "UNIQUE " } else { "" },
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
+        quote(name),
+        quote(table),
+        columns.join(", ")
+    )
+}
+
+/// The statement that creates `field`'s own index ([`ModelMeta::own_indexes`]), as
+/// migrations do (plain `CREATE INDEX`).
 ///
 /// ```
 /// # use throughline_core::*;
 /// let m = ModelMeta::new("Book", "book", vec![FieldMeta::new("author", FieldType::I64)]);
 /// let sql = throughline_query::ddl::create_own_index(&m, &m.fields[0], Backend::Sqlite);
-/// assert_eq!(sql, r#"CREATE INDEX IF NOT EXISTS "book_author_idx" ON "book" ("author")"#);
+/// assert_eq!(sql, r#"CREATE INDEX "book_author_idx" ON "book" ("author")"#);
 /// ```
 pub fn create_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) -> String {
     create_index(
@@ -335,10 +431,11 @@ pub fn create_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) 
 /// let sql = throughline_query::ddl::drop_own_index(&m, &m.fields[0], Backend::Postgres);
 /// assert_eq!(sql, r#"DROP INDEX IF EXISTS "book_author_idx""#);
 /// ```
-pub fn drop_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) -> String {
-    let mut drop = Index::drop();
-    drop.name(model.own_index_name(field)).if_exists();
-    build_schema(&drop, backend)
+pub fn drop_own_index(model: &ModelMeta, field: &FieldMeta, _backend: Backend) -> String {
+    format!(
+        "DROP INDEX IF EXISTS {}",
+        quote(&model.own_index_name(field))
+    )
 }
 
 /// The statement that drops an index.
@@ -347,8 +444,65 @@ pub fn drop_own_index(model: &ModelMeta, field: &FieldMeta, backend: Backend) ->
 /// let sql = throughline_query::ddl::drop_index("t_a_idx", throughline_core::Backend::Postgres);
 /// assert_eq!(sql, r#"DROP INDEX "t_a_idx""#);
 /// ```
-pub fn drop_index(name: &str, backend: Backend) -> String {
-    let mut drop = Index::drop();
-    drop.name(name);
-    build_schema(&drop, backend)
+pub fn drop_index(name: &str, _backend: Backend) -> String {
+    format!("DROP INDEX {}", quote(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use throughline_core::ForeignKeyMeta;
+
+    const HOSTILE: &str = "x\" ON \"victim\" (\"name\"); DROP TABLE \"victim\"; --\\ é";
+
+    fn hostile_model() -> ModelMeta {
+        let mut id = FieldMeta::new("id", FieldType::AutoI64);
+        id.primary_key = true;
+        let mut parent = FieldMeta::new("parent", FieldType::I64);
+        parent.column = format!("{HOSTILE}_id");
+        parent.foreign_key = Some(ForeignKeyMeta {
+            to: "Parent".into(),
+            on_delete: OnDelete::Cascade,
+            related_name: None,
+        });
+        let mut m = ModelMeta::new("M", HOSTILE, vec![id, parent]);
+        m.unique_constraints = vec![throughline_core::UniqueConstraint {
+            name: format!("{HOSTILE}_uniq"),
+            fields: vec!["id".into(), "parent".into()],
+        }];
+        m
+    }
+
+    /// Every hostile name appears only quoted: removing the quoted forms leaves no quote.
+    #[test]
+    fn hostile_names_are_quoted_on_both_backends() {
+        let m = hostile_model();
+        let target = |_: &str| Some((HOSTILE.to_owned(), "id".to_owned()));
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            for if_not_exists in [false, true] {
+                for sql in create_table_sql(&m, &target, backend, if_not_exists).unwrap() {
+                    let mut rest = sql.clone();
+                    for name in [
+                        format!("{HOSTILE}_{HOSTILE}_id_fkey"),
+                        format!("{HOSTILE}_{HOSTILE}_id_idx"),
+                        format!("{HOSTILE}_uniq"),
+                        format!("{HOSTILE}_id"),
+                        HOSTILE.to_owned(),
+                    ] {
+                        rest = rest.replace(&quote(&name), "N");
+                    }
+                    assert!(!rest.contains("victim"), "{backend:?}: {sql}\n{rest}");
+                }
+            }
+            let sql = create_index(HOSTILE, HOSTILE, &[HOSTILE.into()], true, backend);
+            assert_eq!(
+                sql.replace(&quote(HOSTILE), "N"),
+                "CREATE UNIQUE INDEX N ON N (N)"
+            );
+            assert_eq!(
+                drop_index(HOSTILE, backend).replace(&quote(HOSTILE), "N"),
+                "DROP INDEX N"
+            );
+        }
+    }
 }

@@ -241,6 +241,13 @@ backend_tests!(
     junction_switch_with_a_renamed_table_keeps_rows,
     field_made_required_is_backfilled,
     foreign_key_index_follows_covering_constraints,
+    existing_table_is_refused_by_name,
+    fake_initial_verifies_the_existing_shape,
+    narrowing_changes_check_the_rows_first,
+    hostile_index_name_in_a_migration_file,
+    hostile_names_in_models,
+    malformed_migration_files_are_refused,
+    rebuild_keeps_triggers_and_user_indexes,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -987,4 +994,610 @@ fn example_migrations_sql_snapshots() {
             text
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Migrations refuse rather than guess (SPEC §7): existing tables, narrowing changes,
+// hostile identifiers, malformed files, triggers across SQLite rebuilds.
+// ---------------------------------------------------------------------------------------
+
+/// A migration from its JSON form.
+fn migration(value: serde_json::Value) -> Migration {
+    serde_json::from_value(value).unwrap()
+}
+
+/// The first column of every row of `sql`, as text.
+async fn column_of(db: &Database, sql: &str, params: Vec<throughline::Value>) -> Vec<String> {
+    let sql = sql.to_owned();
+    db.run(
+        throughline_db::Access::Read,
+        throughline_db::op(move |conn| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                let stmt = throughline_query::Statement::new(sql, params);
+                conn.query(&stmt, &mut |row| {
+                    let value: throughline::Value = row.get(0)?;
+                    out.push(match value {
+                        throughline::Value::String(s) => s,
+                        other => other.display(),
+                    });
+                    Ok(())
+                })
+                .await?;
+                Ok(out)
+            })
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// `?1` on SQLite, `$1` on PostgreSQL.
+fn param(db: &Database) -> &'static str {
+    match db.backend() {
+        Backend::Sqlite => "?1",
+        Backend::Postgres => "$1",
+    }
+}
+
+/// The columns of `table`, in order (the name bound as a parameter).
+async fn columns(db: &Database, table: &str) -> Vec<String> {
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "SELECT name FROM pragma_table_info({}) ORDER BY cid",
+            param(db)
+        ),
+        Backend::Postgres => format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = {} ORDER BY ordinal_position",
+            param(db)
+        ),
+    };
+    column_of(db, &sql, vec![table.into()]).await
+}
+
+/// The names of the indexes called exactly `name`.
+async fn indexes_named(db: &Database, name: &str) -> Vec<String> {
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name = {}",
+            param(db)
+        ),
+        Backend::Postgres => format!(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'i' AND n.nspname = current_schema() AND c.relname = {}",
+            param(db)
+        ),
+    };
+    column_of(db, &sql, vec![name.into()]).await
+}
+
+fn student_initial() -> Migration {
+    migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Student", "table": "student", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "name", "column": "name", "type": "string(50)"},
+            {"name": "email", "column": "email", "type": "string(100)", "unique": true}
+        ]}}]
+    }))
+}
+
+fn student_email_index() -> Migration {
+    migration(serde_json::json!({
+        "name": "0002_student_note",
+        "dependencies": ["0001_initial"],
+        "operations": [{"op": "add_field", "model": "Student",
+            "field": {"name": "note", "column": "note", "type": "string", "nullable": true}}]
+    }))
+}
+
+/// Item 4: an initial migration over an existing `student(id, foo)` used to "apply" with
+/// `CREATE TABLE IF NOT EXISTS`, leaving the wrong table. Now it fails naming the table and
+/// changes nothing.
+async fn existing_table_is_refused_by_name(db: Database) {
+    db.execute_batch(
+        r#"CREATE TABLE "student" ("id" integer NOT NULL PRIMARY KEY, "foo" integer)"#,
+    )
+    .await
+    .unwrap();
+    let files = vec![student_initial()];
+    let sql = migrations::sql(&files, "0001_initial", db.backend(), false).unwrap();
+    assert!(sql.iter().all(|s| !s.contains("IF NOT EXISTS")), "{sql:#?}");
+    let err = migrations::migrate(&db, &files, None).await.unwrap_err();
+    assert!(err.is_migration(), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("\"student\" already exists"), "{text}");
+    assert!(text.contains("0001_initial"), "{text}");
+    assert!(text.contains("fake_initial"), "{text}");
+    assert_eq!(columns(&db, "student").await, ["id", "foo"]);
+    let status = migrations::status(&db, &files).await.unwrap();
+    assert_eq!(status, vec![("0001_initial".to_owned(), false)]);
+}
+
+/// Item 4: `fake_initial` records the initial migration over existing tables only after
+/// introspection confirmed their shape; otherwise it refuses, listing the differences.
+async fn fake_initial_verifies_the_existing_shape(db: Database) {
+    let files = vec![student_initial(), student_email_index()];
+    let fake = migrations::MigrateOptions::default().fake_initial(true);
+    // A table of another shape: name nullable, email missing, foo extra.
+    let wrong = match db.backend() {
+        Backend::Sqlite => {
+            r#"CREATE TABLE "student" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "name" varchar(50) NULL, "foo" integer)"#
+        }
+        Backend::Postgres => {
+            r#"CREATE TABLE "student" ("id" bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "name" varchar(50) NULL, "foo" integer)"#
+        }
+    };
+    db.execute_batch(wrong).await.unwrap();
+    let err = migrations::migrate_with(&db, &files, None, &fake)
+        .await
+        .unwrap_err();
+    assert!(err.is_migration(), "{err:?}");
+    let text = err.to_string();
+    for expected in [
+        r#""student"."name": NULL, the migration has NOT NULL"#,
+        r#""student": column "email" is missing"#,
+        r#""student": column "foo" is not in the migration"#,
+        r#""student": no unique constraint on ("email")"#,
+    ] {
+        assert!(text.contains(expected), "{expected} not in {text}");
+    }
+    assert_eq!(
+        migrations::status(&db, &files).await.unwrap(),
+        vec![
+            ("0001_initial".to_owned(), false),
+            ("0002_student_note".to_owned(), false)
+        ]
+    );
+    // The table exactly as the migration creates it: recorded without running, and the
+    // next migration runs as usual.
+    db.execute_batch(r#"DROP TABLE "student""#).await.unwrap();
+    for statement in migrations::sql(&files, "0001_initial", db.backend(), false).unwrap() {
+        db.execute_batch(&statement).await.unwrap();
+    }
+    db.execute_batch(
+        r#"INSERT INTO "student" ("name", "email") VALUES ('Ann', 'ann@example.com')"#,
+    )
+    .await
+    .unwrap();
+    let steps = migrations::migrate_with(&db, &files, None, &fake)
+        .await
+        .unwrap();
+    assert_eq!(steps.len(), 2);
+    assert!(steps[0].faked && !steps[1].faked, "{steps:?}");
+    assert_eq!(
+        columns(&db, "student").await,
+        ["id", "name", "email", "note"]
+    );
+    assert_eq!(
+        column_of(&db, r#"SELECT "name" FROM "student""#, vec![]).await,
+        ["Ann"]
+    );
+    // Without any existing table, fake_initial runs the migration normally.
+    migrations::migrate(&db, &files, Some("zero"))
+        .await
+        .unwrap();
+    let steps = migrations::migrate_with(&db, &files, None, &fake)
+        .await
+        .unwrap();
+    assert!(steps.iter().all(|s| !s.faked), "{steps:?}");
+}
+
+fn tag_initial(name_type: &str) -> Migration {
+    migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "name", "column": "name", "type": name_type, "nullable": true},
+            {"name": "weight", "column": "weight", "type": "i64", "nullable": true}
+        ]}}]
+    }))
+}
+
+fn alter(name: &str, field: serde_json::Value) -> Migration {
+    migration(serde_json::json!({
+        "name": name,
+        "dependencies": ["0001_initial"],
+        "operations": [{"op": "alter_field", "model": "Tag", "field": field}]
+    }))
+}
+
+/// Item 5: a narrowing alter_field checks the rows first, inside the migration's
+/// transaction: any row that does not fit refuses it with the count and example keys, and
+/// nothing changes (PostgreSQL used to truncate 'long' to 'lon').
+async fn narrowing_changes_check_the_rows_first(db: Database) {
+    let initial = tag_initial("string(50)");
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    db.execute_batch(
+        r#"INSERT INTO "tag" ("name", "weight") VALUES ('long', 1), ('ab', 40000), ('longer', NULL), (NULL, 2), ('12', 3)"#,
+    )
+    .await
+    .unwrap();
+    let names = || {
+        column_of(
+            &db,
+            r#"SELECT COALESCE("name", '-') FROM "tag" ORDER BY "id""#,
+            vec![],
+        )
+    };
+    let before = names().await;
+    let refused = |name: &str, field: serde_json::Value| {
+        let files = vec![initial.clone(), alter(name, field)];
+        let db = db.clone();
+        async move {
+            let err = migrations::migrate(&db, &files, None).await.unwrap_err();
+            assert!(err.is_migration(), "{err:?}");
+            let status = migrations::status(&db, &files).await.unwrap();
+            assert!(!status[1].1, "not recorded");
+            err.to_string()
+        }
+    };
+    // A shorter string: rows 1 and 3 are longer than 3 characters.
+    let text = refused(
+        "0002_short",
+        serde_json::json!({"name": "name", "column": "name", "type": "string(3)", "nullable": true}),
+    )
+    .await;
+    assert!(text.contains("2 row(s)"), "{text}");
+    assert!(text.contains("longer than 3 characters"), "{text}");
+    assert!(text.contains("id 1, 3"), "{text}");
+    assert!(text.contains("0002_short"), "{text}");
+    assert_eq!(names().await, before, "nothing truncated");
+    // A smaller integer type: 40000 does not fit an i16.
+    let text = refused(
+        "0002_small",
+        serde_json::json!({"name": "weight", "column": "weight", "type": "i16", "nullable": true}),
+    )
+    .await;
+    assert!(text.contains("1 row(s)") && text.contains("id 2"), "{text}");
+    // A string becoming a number: 'long', 'ab', 'longer' are not integers.
+    let text = refused(
+        "0002_number",
+        serde_json::json!({"name": "name", "column": "name", "type": "i32", "nullable": true}),
+    )
+    .await;
+    assert!(
+        text.contains("3 row(s)") && text.contains("id 1, 2, 3"),
+        "{text}"
+    );
+    // NOT NULL without a backfill: row 4 is NULL.
+    let text = refused(
+        "0002_required",
+        serde_json::json!({"name": "name", "column": "name", "type": "string(50)"}),
+    )
+    .await;
+    assert!(text.contains("1 row(s)") && text.contains("id 4"), "{text}");
+    assert_eq!(names().await, before);
+    // Once the rows fit, the same change applies.
+    db.execute_batch(r#"UPDATE "tag" SET "name" = 'abc' WHERE length("name") > 3"#)
+        .await
+        .unwrap();
+    let files = vec![
+        initial.clone(),
+        alter(
+            "0002_short",
+            serde_json::json!({"name": "name", "column": "name", "type": "string(3)", "nullable": true}),
+        ),
+    ];
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(names().await, ["abc", "ab", "abc", "-", "12"]);
+    // Backwards is checked too: undoing a widening is a narrowing.
+    let mut files = files;
+    files.push(migration(serde_json::json!({
+        "name": "0003_wider",
+        "dependencies": ["0002_short"],
+        "operations": [{"op": "alter_field", "model": "Tag",
+            "field": {"name": "name", "column": "name", "type": "string(10)", "nullable": true}}]
+    })));
+    migrations::migrate(&db, &files, None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("name") VALUES ('sevench')"#)
+        .await
+        .unwrap();
+    let err = migrations::migrate(&db, &files, Some("0002_short"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        err.is_migration() && text.contains("1 row(s)") && text.contains("id 6"),
+        "{text}"
+    );
+    assert!(
+        migrations::status(&db, &files).await.unwrap()[2].1,
+        "still applied"
+    );
+    assert_eq!(names().await, ["abc", "ab", "abc", "-", "12", "sevench"]);
+}
+
+const HOSTILE_INDEX: &str = r#"x" ON "victim" ("name"); DROP TABLE "victim"; CREATE INDEX "y"#;
+const HOSTILE_TABLE: &str = "we\"ird; t\\able é";
+
+/// Item 9: an index name from a migration file that tried to inject SQL is one quoted
+/// identifier: the index gets exactly that name and `victim` survives; a table whose name
+/// has a quote gets its foreign key and derived index; everything undoes backwards.
+async fn hostile_index_name_in_a_migration_file(db: Database) {
+    let files = vec![
+        migration(serde_json::json!({
+            "name": "0001_initial",
+            "operations": [
+                {"op": "create_model", "model": {"name": "Victim", "table": "victim", "fields": [
+                    {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+                    {"name": "name", "column": "name", "type": "string(50)"}
+                ]}},
+                {"op": "create_model", "model": {"name": "Weird", "table": HOSTILE_TABLE, "fields": [
+                    {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+                    {"name": "victim", "column": "vic\"tim; --", "type": "i64",
+                     "foreign_key": {"to": "Victim", "on_delete": "cascade"}},
+                    {"name": "label", "column": "la bel\\", "type": "string(20)", "nullable": true}
+                ]}}
+            ]
+        })),
+        migration(serde_json::json!({
+            "name": "0002_index",
+            "dependencies": ["0001_initial"],
+            "operations": [{"op": "add_index", "model": "Victim",
+                "index": {"name": HOSTILE_INDEX, "fields": ["name"]}}]
+        })),
+        migration(serde_json::json!({
+            "name": "0003_alter",
+            "dependencies": ["0002_index"],
+            "operations": [{"op": "alter_field", "model": "Weird",
+                "field": {"name": "label", "column": "la bel\\", "type": "string(40)", "nullable": true}}]
+        })),
+    ];
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(indexes_named(&db, HOSTILE_INDEX).await, [HOSTILE_INDEX]);
+    let own = format!("{HOSTILE_TABLE}_vic\"tim; --_idx");
+    assert_eq!(indexes_named(&db, &own).await, std::slice::from_ref(&own));
+    db.execute_batch(r#"INSERT INTO "victim" ("name") VALUES ('v')"#)
+        .await
+        .unwrap();
+    let weird = throughline_query::ddl::quote(HOSTILE_TABLE);
+    db.execute_batch(&format!(
+        r#"INSERT INTO {weird} ("vic""tim; --", "la bel\") VALUES (1, 'x')"#
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        column_of(&db, r#"SELECT "name" FROM "victim""#, vec![]).await,
+        ["v"],
+        "victim survived"
+    );
+    assert_eq!(
+        columns(&db, HOSTILE_TABLE).await,
+        ["id", "vic\"tim; --", "la bel\\"]
+    );
+    // Backwards: the hostile index is dropped by its exact name, the tables go.
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    assert!(indexes_named(&db, HOSTILE_INDEX).await.is_empty());
+    assert_eq!(columns(&db, "victim").await, ["id", "name"]);
+    migrations::migrate(&db, &files, Some("zero"))
+        .await
+        .unwrap();
+    assert!(columns(&db, HOSTILE_TABLE).await.is_empty());
+}
+
+mod hostile {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(table = "own\"er; DROP TABLE victim")]
+    pub struct Owner {
+        pub id: Option<i64>,
+        #[throughline(max_length = 20)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(
+        table = "th\"ing é",
+        unique(name = "a\"b", fields("label", "owner")),
+        index(name = "i\"x; DROP TABLE victim; --", fields("label"))
+    )]
+    pub struct Thing {
+        pub id: Option<i64>,
+        #[throughline(column = "la\"bel\\")]
+        pub label: String,
+        #[throughline(related_name = "+")]
+        pub owner: ForeignKey<Owner>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Owner::meta()).register(Thing::meta());
+        r
+    }
+}
+
+/// Item 9: a model's hostile table, column, constraint and index names (`unique(name =
+/// "a\"b")` used to break `create_tables`) work through `create_tables`, through a
+/// generated migration, and through the ORM.
+async fn hostile_names_in_models(db: Database) {
+    db.execute_batch(r#"CREATE TABLE "victim" ("id" integer PRIMARY KEY)"#)
+        .await
+        .unwrap();
+    let registry = hostile::registry();
+    let use_models = |db: Database| async move {
+        let owner = hostile::Owner {
+            id: None,
+            name: "o".into(),
+        }
+        .create(&db)
+        .await
+        .unwrap();
+        hostile::Thing {
+            id: None,
+            label: "l".into(),
+            owner: ForeignKey::new(owner.id.unwrap()),
+        }
+        .create(&db)
+        .await
+        .unwrap();
+        assert_eq!(hostile::Thing::objects().count(&db).await.unwrap(), 1);
+        assert_eq!(
+            indexes_named(&db, "i\"x; DROP TABLE victim; --")
+                .await
+                .len(),
+            1
+        );
+        assert_eq!(columns(&db, "victim").await, ["id"], "victim survived");
+    };
+    throughline::create_tables(&db, &registry).await.unwrap();
+    use_models(db.clone()).await;
+    throughline::drop_tables(&db, &registry).await.unwrap();
+    // The same models through a generated migration.
+    let dir = temp_dir(&format!("hostile-models-{:?}", db.backend()));
+    make(&dir, &registry, &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    use_models(db.clone()).await;
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), Some("zero"))
+        .await
+        .unwrap();
+    assert_eq!(columns(&db, "victim").await, ["id"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Item 11: malformed migration files that used to be accepted are refused with the file,
+/// the operation and the reason, by `load` and by `migrate`, and nothing is created.
+async fn malformed_migration_files_are_refused(db: Database) {
+    let id = serde_json::json!({"name": "id", "column": "id", "type": "auto", "primary_key": true});
+    let cases = [
+        (
+            "default longer than max_length",
+            vec![
+                serde_json::json!({"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+                    id.clone(),
+                    {"name": "code", "column": "code", "type": "string(3)", "default": {"value": "toolong"}}
+                ]}}),
+            ],
+            "longer than its max_length 3",
+            "Create model Tag (table tag)",
+        ),
+        (
+            "backfill longer than max_length",
+            vec![
+                serde_json::json!({"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [id.clone()]}}),
+                serde_json::json!({"op": "add_field", "model": "Tag", "backfill": "toolong",
+                    "field": {"name": "code", "column": "code", "type": "string(3)"}}),
+            ],
+            "longer than its max_length 3",
+            "Add field Tag.code",
+        ),
+        (
+            "no primary key",
+            vec![
+                serde_json::json!({"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+                    {"name": "name", "column": "name", "type": "string"}
+                ]}}),
+            ],
+            "no primary key",
+            "Create model Tag (table tag)",
+        ),
+        (
+            "every field removed",
+            vec![
+                serde_json::json!({"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [id.clone()]}}),
+                serde_json::json!({"op": "remove_field", "model": "Tag", "field": "id"}),
+            ],
+            "no fields",
+            "Remove field Tag.id",
+        ),
+    ];
+    for (case, operations, reason, operation) in cases {
+        let dir = temp_dir(&format!("malformed-{:?}", db.backend()));
+        let bad = migration(serde_json::json!({"name": "0001_initial", "operations": operations}));
+        migrations::write(&dir, &bad).unwrap();
+        let err = migrations::load(&dir).unwrap_err();
+        let throughline::Error::Migration(problem) = &err else {
+            panic!("{case}: {err:?}");
+        };
+        assert!(
+            problem
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("0001_initial.json")),
+            "{case}: {problem:?}"
+        );
+        assert_eq!(problem.operation.as_deref(), Some(operation), "{case}");
+        assert!(problem.reason.contains(reason), "{case}: {problem:?}");
+        let err = migrations::migrate(&db, &[bad], None).await.unwrap_err();
+        assert!(
+            err.is_migration() && err.to_string().contains(reason),
+            "{case}: {err}"
+        );
+        assert!(
+            columns(&db, "tag").await.is_empty(),
+            "{case}: nothing created"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Item 11: SQLite rebuilds a table to alter a column, which drops its triggers (and the
+/// indexes throughline does not manage): they are read before and recreated after.
+async fn rebuild_keeps_triggers_and_user_indexes(db: Database) {
+    let initial = tag_initial("string(50)");
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    let trigger = match db.backend() {
+        Backend::Sqlite => {
+            r#"CREATE TABLE "tag_log" ("name" text);
+               CREATE TRIGGER "tag_audit" AFTER INSERT ON "tag" BEGIN INSERT INTO "tag_log" VALUES (NEW."name"); END;
+               CREATE INDEX "tag_by_weight" ON "tag" ("weight")"#
+        }
+        Backend::Postgres => {
+            r#"CREATE TABLE "tag_log" ("name" text);
+               CREATE FUNCTION "tag_audit_fn"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO "tag_log" VALUES (NEW."name"); RETURN NEW; END $$;
+               CREATE TRIGGER "tag_audit" AFTER INSERT ON "tag" FOR EACH ROW EXECUTE FUNCTION "tag_audit_fn"();
+               CREATE INDEX "tag_by_weight" ON "tag" ("weight")"#
+        }
+    };
+    db.execute_batch(trigger).await.unwrap();
+    let files = vec![
+        initial,
+        alter(
+            "0002_wider",
+            serde_json::json!({"name": "name", "column": "name", "type": "string(80)", "nullable": true}),
+        ),
+    ];
+    if db.backend() == Backend::Sqlite {
+        let sql = migrations::sql(&files, "0002_wider", Backend::Sqlite, false).unwrap();
+        assert!(
+            sql.iter().any(|s| s.contains("\"tag__new\"")),
+            "a rebuild: {sql:#?}"
+        );
+    }
+    migrations::migrate(&db, &files, None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("name") VALUES ('after')"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        column_of(&db, r#"SELECT "name" FROM "tag_log""#, vec![]).await,
+        ["after"],
+        "the trigger survived the rebuild"
+    );
+    assert_eq!(indexes_named(&db, "tag_by_weight").await, ["tag_by_weight"]);
+    // Backwards (another rebuild), the trigger still fires.
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("name") VALUES ('back')"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT "name" FROM "tag_log" ORDER BY "name""#,
+            vec![]
+        )
+        .await,
+        ["after", "back"]
+    );
 }

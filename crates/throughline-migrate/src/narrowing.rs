@@ -1,0 +1,224 @@
+//! Owns the row checks that run before a narrowing `alter_field` (SPEC §7, "a narrowing
+//! change checks the rows first"): a shorter string, a smaller integer type, a string or a
+//! float becoming an integer, a string becoming a float, a nullable field becoming NOT NULL
+//! without a value for its NULL rows. Each check is a query over the table, run by the
+//! executor inside the migration's transaction before the change; any row that does not fit
+//! refuses the migration with the count and up to five example keys, and nothing changes.
+//!
+//! PostgreSQL would otherwise truncate (`USING name::varchar(3)` turns 'long' into 'lon');
+//! SQLite's rebuild would copy a too-long string into a `varchar(3)` column unchanged, or
+//! keep 'abc' as text in an integer column. Both backends refuse the same rows.
+//!
+//! A row written between the check and the change cannot slip through either: SQLite's
+//! migration holds the writer; on PostgreSQL a string-to-string change has no explicit cast
+//! (the assignment cast refuses a too-long value instead of truncating it) and the integer
+//! casts refuse out-of-range values.
+
+use crate::state::{FieldState, ModelState, parse_type};
+use throughline_core::{Backend, Error, FieldType, MigrationError, Result, Value};
+use throughline_query::ddl::quote;
+
+/// How a row returned by a [`RowCheck`]'s query is judged.
+///
+/// ```
+/// use throughline_migrate::narrowing::Test;
+/// assert_ne!(Test::Every, Test::ParseFloat);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// Every row returned does not fit (the query selects exactly those).
+    Every,
+    /// The value (a string) must be an integer within `min..=max`.
+    ParseInt {
+        /// The smallest value the new type holds.
+        min: i64,
+        /// The largest value the new type holds.
+        max: i64,
+    },
+    /// The value (a string) must be a finite number.
+    ParseFloat,
+}
+
+/// A query over a table's rows whose failing rows refuse a narrowing change (see
+/// [`Operation::actions`](crate::Operation::actions), which yields them as
+/// [`Action::Check`](crate::operations::Action::Check)).
+///
+/// ```
+/// # use throughline_migrate::{Operation, ProjectState, operations::Action};
+/// let initial: Operation = serde_json::from_str(r#"{"op": "create_model", "model": {"name": "Tag",
+///     "table": "tag", "fields": [{"name": "id", "column": "id", "type": "auto", "primary_key": true},
+///     {"name": "name", "column": "name", "type": "string(50)"}]}}"#).unwrap();
+/// let shorter: Operation = serde_json::from_str(r#"{"op": "alter_field", "model": "Tag",
+///     "field": {"name": "name", "column": "name", "type": "string(3)"}}"#).unwrap();
+/// let mut before = ProjectState::default();
+/// initial.apply(&mut before).unwrap();
+/// let mut after = before.clone();
+/// shorter.apply(&mut after).unwrap();
+/// let actions = shorter.actions(&before, &after, throughline_core::Backend::Postgres).unwrap();
+/// let Action::Check(check) = &actions[0] else { panic!() };
+/// assert_eq!(check.sql, r#"SELECT "id" FROM "tag" WHERE char_length(CAST("name" AS text)) > 3 ORDER BY "id""#);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowCheck {
+    /// The table.
+    pub table: String,
+    /// The key column (the examples in the refusal).
+    pub key: String,
+    /// `SELECT key[, value] FROM table WHERE ...`, ordered by key.
+    pub sql: String,
+    /// How the rows are judged.
+    pub test: Test,
+    /// The change, for the message (`Tag.name from string(50) to string(3)`).
+    pub change: String,
+    /// Why a row does not fit (`longer than 3 characters`).
+    pub reason: String,
+}
+
+impl RowCheck {
+    /// Whether a row's value fits (`Test::Every`: never).
+    pub(crate) fn fits(&self, value: &Value) -> bool {
+        match (&self.test, value) {
+            (Test::Every, _) => false,
+            (_, Value::Null) => true,
+            (Test::ParseInt { min, max }, Value::String(s)) => {
+                s.parse::<i64>().is_ok_and(|n| (*min..=*max).contains(&n))
+            }
+            (Test::ParseFloat, Value::String(s)) => s.parse::<f64>().is_ok_and(f64::is_finite),
+            _ => false,
+        }
+    }
+
+    /// The refusal for `count` failing rows, with their first keys.
+    pub(crate) fn refusal(&self, count: usize, examples: &[String]) -> Error {
+        Error::Migration(MigrationError::new(format!(
+            "cannot alter {}: {count} row(s) of table {} do not fit ({}), e.g. {} {}; nothing was changed (fix or delete those rows first)",
+            self.change,
+            quote(&self.table),
+            self.reason,
+            self.key,
+            examples.join(", ")
+        )))
+    }
+}
+
+fn range(ty: FieldType) -> Option<(i64, i64)> {
+    match ty {
+        FieldType::I16 => Some((i16::MIN.into(), i16::MAX.into())),
+        FieldType::I32 => Some((i32::MIN.into(), i32::MAX.into())),
+        FieldType::I64 | FieldType::AutoI64 => Some((i64::MIN, i64::MAX)),
+        _ => None,
+    }
+}
+
+/// The checks before `model.previous` becomes `field`; `filled` when the NULL rows get a
+/// backfill or a constant default.
+pub(crate) fn checks(
+    model: &ModelState,
+    previous: &FieldState,
+    field: &FieldState,
+    filled: bool,
+    backend: Backend,
+) -> Result<Vec<RowCheck>> {
+    let key = model.pk().ok_or_else(|| {
+        Error::Migration(MigrationError::new(format!(
+            "model {} has no primary key",
+            model.name
+        )))
+    })?;
+    let (old, new) = (parse_type(&previous.ty)?, parse_type(&field.ty)?);
+    let table = quote(&model.table);
+    let column = quote(&previous.column);
+    let key_column = quote(&key.column);
+    let change = format!(
+        "{}.{} from {}{} to {}{}",
+        model.name,
+        field.name,
+        previous.ty,
+        if previous.nullable { " NULL" } else { "" },
+        field.ty,
+        if field.nullable { " NULL" } else { " NOT NULL" },
+    );
+    let check = |condition: String, test: Test, reason: String| {
+        let select = match test {
+            Test::Every => key_column.clone(),
+            _ => format!("{key_column}, {column}"),
+        };
+        RowCheck {
+            table: model.table.clone(),
+            key: key.column.clone(),
+            sql: format!("SELECT {select} FROM {table} WHERE {condition} ORDER BY {key_column}"),
+            test,
+            change: change.clone(),
+            reason,
+        }
+    };
+    let mut out = Vec::new();
+    if previous.nullable && !field.nullable && !filled {
+        out.push(check(
+            format!("{column} IS NULL"),
+            Test::Every,
+            "NULL, and no backfill or constant default was given".into(),
+        ));
+    }
+    if old == new {
+        return Ok(out);
+    }
+    let text = match backend {
+        Backend::Sqlite => format!("length(CAST({column} AS TEXT))"),
+        Backend::Postgres => format!("char_length(CAST({column} AS text))"),
+    };
+    match (old, new) {
+        (
+            FieldType::String {
+                max_length: Some(n),
+            },
+            FieldType::String {
+                max_length: Some(m),
+            },
+        ) if n <= m => {}
+        (_, FieldType::String { max_length: None }) => {}
+        (
+            _,
+            FieldType::String {
+                max_length: Some(m),
+            },
+        ) => out.push(check(
+            format!("{text} > {m}"),
+            Test::Every,
+            format!("longer than {m} characters"),
+        )),
+        (from, to) if range(to).is_some() => {
+            let (min, max) = range(to).unwrap_or((i64::MIN, i64::MAX));
+            match from {
+                FieldType::String { .. } => out.push(check(
+                    format!("{column} IS NOT NULL"),
+                    Test::ParseInt { min, max },
+                    format!("not an integer between {min} and {max}"),
+                )),
+                FieldType::F64 => out.push(check(
+                    format!("{column} <> round({column}) OR {column} < {min} OR {column} > {max}"),
+                    Test::Every,
+                    format!("not a whole number between {min} and {max}"),
+                )),
+                other => {
+                    if let Some((from_min, from_max)) = range(other)
+                        && (from_min < min || from_max > max)
+                    {
+                        out.push(check(
+                            format!("{column} < {min} OR {column} > {max}"),
+                            Test::Every,
+                            format!("outside {min}..={max}"),
+                        ));
+                    }
+                }
+            }
+        }
+        (FieldType::String { .. }, FieldType::F64) => out.push(check(
+            format!("{column} IS NOT NULL"),
+            Test::ParseFloat,
+            "not a number".into(),
+        )),
+        _ => {}
+    }
+    Ok(out)
+}
