@@ -135,3 +135,40 @@ fn errors_are_messages_and_exit_codes() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_folder_prefixes_and_error_kinds() {
+    let dir = workspace("folder");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    // From a directory without the migrations folder: an error, not "nothing to apply".
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (ok, out, err) = run(&elsewhere, &["--database-url", &url, "migrate"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("no migrations folder"), "{err}");
+    assert!(!out.contains("No migrations to apply"), "{out}");
+    // A unique prefix names a migration.
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let (ok, out, err) = run(&dir, &["sqlmigrate", "0001", "--backend", "sqlite"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("-- 0001_notes"), "{out}");
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate", "0001"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Applied 0001_notes");
+    // Migration problems are migration errors (Display, not Debug), not configuration.
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0009", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: migration error: unknown migration 0009"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&dir, &["makemigrations"]);
+    assert!(!ok);
+    assert!(!err.contains("invalid database configuration"), "{err}");
+    std::fs::write(dir.join("migrations/0002_bad.json"), "{\n  \"name\": [\n").unwrap();
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0001", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(err.contains("0002_bad.json:2"), "{err}");
+    assert!(!err.contains("invalid database configuration"), "{err}");
+    assert!(!err.contains("MigrationError {"), "{err}");
+}

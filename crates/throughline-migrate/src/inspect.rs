@@ -299,12 +299,14 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
         // with the same names: its pair constraint named as throughline names it (or
         // unnamed), no other constraint, no index but the foreign keys' own.
         let pair_name = format!("{}_{}_{}_uniq", table.name, snake(&source), snake(&target));
-        let names_kept = table.uniques.iter().all(|u| {
-            u.columns.len() == 2 && u.name.as_ref().is_none_or(|n| *n == pair_name)
-        }) && table.indexes.iter().all(|i| {
-            matches!(i.columns.as_slice(), [c] if (*c == a || *c == b)
+        let names_kept = table
+            .uniques
+            .iter()
+            .all(|u| u.columns.len() == 2 && u.name.as_ref().is_none_or(|n| *n == pair_name))
+            && table.indexes.iter().all(|i| {
+                matches!(i.columns.as_slice(), [c] if (*c == a || *c == b)
                 && i.name.as_ref().is_none_or(|n| *n == format!("{}_{c}_idx", table.name)))
-        });
+            });
         let implicit =
             extras.is_empty() && has_id && conventional && source != target && names_kept;
         let source_columns: BTreeSet<String> = fields_of
@@ -406,7 +408,12 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                 }
                 // PostgreSQL's default name is also what a field's `unique` is called.
                 (Some(name), [column])
-                    if *name == throughline_core::schema::single_unique_name(&table.name, column, false) =>
+                    if *name
+                        == throughline_core::schema::single_unique_name(
+                            &table.name,
+                            column,
+                            false,
+                        ) =>
                 {
                     unique_columns.insert(column.as_str());
                 }
