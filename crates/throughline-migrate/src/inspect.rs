@@ -74,6 +74,14 @@ fn ident(name: &str) -> String {
             }
         })
         .collect();
+    // Runs of underscores (from `größe`) are not snake case: one is enough.
+    let mut collapsed = String::new();
+    for c in cleaned.chars() {
+        if !(c == '_' && collapsed.ends_with('_')) {
+            collapsed.push(c);
+        }
+    }
+    let cleaned = collapsed;
     let cleaned = if cleaned.chars().all(|c| c == '_') {
         format!("field{cleaned}")
     } else if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit()) {

@@ -251,7 +251,7 @@ const SQLITE_HOSTILE: &str = r#"
 CREATE TABLE "self" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "type" text NOT NULL, "self" text NULL);
 CREATE TABLE "2fast" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "1st" integer NOT NULL);
 CREATE TABLE "we""ird\name" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "quo""te" text NULL, "back\slash" text NULL);
-CREATE TABLE "café" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "größe" integer NOT NULL, "Größe" integer NULL, "user-name" text NULL, "user_name" text NULL);
+CREATE TABLE "café" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "größe" integer NOT NULL, "grüße" integer NULL, "user-name" text NULL, "user_name" text NULL);
 CREATE TABLE "blog-post" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title text NOT NULL);
 CREATE TABLE "blog_post" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title text NOT NULL);
 CREATE TABLE "option" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "value" text NOT NULL);
@@ -271,7 +271,7 @@ const POSTGRES_HOSTILE: &str = r#"
 CREATE TABLE "self" (id bigserial PRIMARY KEY, "type" text NOT NULL, "self" text NULL);
 CREATE TABLE "2fast" (id bigserial PRIMARY KEY, "1st" integer NOT NULL);
 CREATE TABLE "we""ird\name" (id bigserial PRIMARY KEY, "quo""te" text NULL, "back\slash" text NULL);
-CREATE TABLE "café" (id bigserial PRIMARY KEY, "größe" integer NOT NULL, "Größe" integer NULL, "user-name" text NULL, "user_name" text NULL);
+CREATE TABLE "café" (id bigserial PRIMARY KEY, "größe" integer NOT NULL, "grüße" integer NULL, "user-name" text NULL, "user_name" text NULL);
 CREATE TABLE "blog-post" (id bigserial PRIMARY KEY, title text NOT NULL);
 CREATE TABLE "blog_post" (id bigserial PRIMARY KEY, title text NOT NULL);
 CREATE TABLE "option" (id bigserial PRIMARY KEY, "value" text NOT NULL);
@@ -307,7 +307,7 @@ const HOSTILE_CHECKS: &str = r#"
     }
     let cafe = state.models.values().find(|m| m.table == "café").unwrap();
     let columns: Vec<&str> = cafe.fields.iter().map(|f| f.column.as_str()).collect();
-    assert_eq!(columns, ["id", "größe", "Größe", "user-name", "user_name"]);
+    assert_eq!(columns, ["id", "größe", "grüße", "user-name", "user_name"]);
     let weird = state.models.values().find(|m| m.table == "we\"ird\\name").unwrap();
     let columns: Vec<&str> = weird.fields.iter().map(|f| f.column.as_str()).collect();
     assert_eq!(columns, ["id", "quo\"te", "back\\slash"]);
