@@ -511,6 +511,12 @@ fn migration_problems_are_migration_errors_with_file_and_line() {
             error.reason.contains("unknown migration 0009_nope"),
             "{error}"
         );
+        // The library says the same to applications that call it directly.
+        let loaded = FIXTURES.load().unwrap();
+        let error =
+            throughline::migrations::sql(&loaded, "0009", throughline::Backend::Sqlite, false)
+                .unwrap_err();
+        assert!(error.is_migration(), "{error}");
         let result = throughline_cli::run_asking(&cli(&dir, &["makemigrations"]), None, None).await;
         match result {
             Err(error @ CliError::Usage(_)) => {

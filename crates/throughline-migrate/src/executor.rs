@@ -8,7 +8,7 @@
 use crate::files::{Migration, replay};
 use crate::recorder;
 use std::collections::BTreeSet;
-use throughline_core::{Backend, Error, Result};
+use throughline_core::{Backend, Error, MigrationError, Result};
 use throughline_db::{Access, Database, Executor, op};
 
 /// One migration applied or unapplied by [`migrate`].
@@ -59,14 +59,18 @@ pub fn sql(
 }
 
 fn in_migration(name: &str, error: Error) -> Error {
-    Error::Config(format!("migration {name}: {error}"))
+    match error {
+        Error::Migration(e) if e.file.is_none() => e.in_file(name).into(),
+        Error::Migration(e) => e.into(),
+        other => MigrationError::new(other.to_string()).in_file(name).into(),
+    }
 }
 
 fn position(migrations: &[Migration], name: &str) -> Result<usize> {
     migrations
         .iter()
         .position(|m| m.name == name)
-        .ok_or_else(|| Error::Config(format!("unknown migration {name}")))
+        .ok_or_else(|| MigrationError::new(format!("unknown migration {name}")).into())
 }
 
 /// The applied migrations recorded in the database (creating the record table under the
@@ -100,15 +104,17 @@ pub async fn status(db: &Database, migrations: &[Migration]) -> Result<Vec<(Stri
 fn check_history(migrations: &[Migration], applied: &[String]) -> Result<()> {
     for name in applied {
         let Some(migration) = migrations.iter().find(|m| &m.name == name) else {
-            return Err(Error::Config(format!(
+            return Err(MigrationError::new(format!(
                 "the database records migration {name}, which is not among the migration files: the history and the files disagree"
-            )));
+            ))
+            .into());
         };
         for dependency in &migration.dependencies {
             if !applied.contains(dependency) {
-                return Err(Error::Config(format!(
+                return Err(MigrationError::new(format!(
                     "the database records migration {name} as applied but not its dependency {dependency}: the history and the files disagree"
-                )));
+                ))
+                .into());
             }
         }
     }
