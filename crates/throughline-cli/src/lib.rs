@@ -35,7 +35,12 @@ use std::process::ExitCode;
 use throughline::migrations::{self, EmbeddedMigrations, Hints, Migration, ProjectState, Question};
 use throughline::{Backend, CheckLevel, Database, Error, MigrationError, Registry};
 
-/// Why a command failed.
+/// Why a command failed; its `Display` is the message the CLI prints after `error: `.
+///
+/// ```
+/// let error = throughline_cli::CliError::Usage("no database: pass --database-url".into());
+/// assert_eq!(error.to_string(), "no database: pass --database-url");
+/// ```
 #[derive(Debug)]
 pub enum CliError {
     /// The command line is wrong or incomplete (a missing database URL, a malformed flag, a
@@ -304,6 +309,11 @@ fn ask_on_terminal(question: &Question) -> bool {
 }
 
 /// Who answers `makemigrations`' rename questions: `true` for "renamed".
+///
+/// ```
+/// let mut always: Box<dyn FnMut(&throughline::migrations::Question) -> bool> = Box::new(|_| true);
+/// let _ask: throughline_cli::Ask<'_> = &mut *always;
+/// ```
 pub type Ask<'a> = &'a mut dyn FnMut(&Question) -> bool;
 
 /// Runs one command; `ask` answers `makemigrations`' rename questions (`None`: no one to

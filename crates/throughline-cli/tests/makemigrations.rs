@@ -338,6 +338,26 @@ fn a_migration_is_written_whole_or_not_at_all() {
         );
         assert!(message.contains("2 change(s)"), "{message}");
 
+        // On a terminal both questions are asked (the model first); the answers are
+        // repeated as flags while the missing value still stops the migration.
+        let mut answers = vec![
+            ("Was the model Room renamed to Hall? [y/N]".into(), true),
+            (
+                "Was Course.title renamed to Course.name? [y/N]".into(),
+                true,
+            ),
+        ];
+        let message = undecided(make(&dir, &v3::registry(), &[], Some(&mut answers)).await);
+        assert!(answers.is_empty(), "{answers:?}");
+        assert!(message.contains("1 change(s)"), "{message}");
+        assert!(
+            message.contains(
+                "your answers, as flags: --rename-model Room=Hall --rename-field Course.title=name"
+            ),
+            "{message}"
+        );
+        assert_eq!(files(&dir), ["0001_initial.json"]);
+
         // Only refused changes (nothing decided) is a refusal too, never "No changes
         // detected".
         let message = undecided(

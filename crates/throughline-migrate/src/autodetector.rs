@@ -232,6 +232,26 @@ impl Hints {
 }
 
 /// A rename candidate the hints do not answer yet.
+///
+/// ```
+/// use throughline_migrate::{Hints, ProjectState, Question, detect};
+/// use throughline_migrate::state::{FieldState, ModelState};
+/// let field = |name: &str| FieldState {
+///     name: name.into(), column: name.into(), ty: "string(200)".into(), nullable: false,
+///     primary_key: false, unique: false, index: false, default: None, foreign_key: None,
+/// };
+/// let model = |f: &str| ModelState {
+///     name: "Course".into(), table: "course".into(), fields: vec![field(f)],
+///     unique_constraints: vec![], indexes: vec![], many_to_many: vec![], auto_created: false,
+/// };
+/// let state = |f: &str| ProjectState { models: [("Course".to_owned(), model(f))].into() };
+/// let detection = detect(&state("title"), &state("name"), &Hints::default());
+/// assert_eq!(
+///     detection.questions,
+///     [Question::RenameField { model: "Course".into(), from: "title".into(), to: "name".into() }]
+/// );
+/// assert!(detection.operations.is_empty() && !detection.is_complete());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Question {
     /// A removed model and an added model with the same fields.

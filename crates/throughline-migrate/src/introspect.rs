@@ -55,6 +55,14 @@ pub struct TableInfo {
 }
 
 /// A unique constraint or an index over columns.
+///
+/// ```
+/// let unique = throughline_migrate::IndexInfo {
+///     name: Some("person_email_key".into()),
+///     columns: vec!["email".into()],
+/// };
+/// assert_eq!(unique.columns, ["email"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexInfo {
     /// Its name in the database, or `None` when the database generated one that SQL cannot
