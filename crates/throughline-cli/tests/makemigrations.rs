@@ -495,6 +495,27 @@ fn a_missing_migrations_folder_is_an_error_not_a_fresh_history() {
                 .contains("mkdir -p /nonexistent/app/migrations"),
             "{error}"
         );
+        // A folder that lacks migrations the binary embeds (a deployed binary beside an
+        // empty folder) does not start a fresh history either.
+        std::fs::create_dir_all(dir.join("migrations")).unwrap();
+        let folder: &'static str = Box::leak(
+            dir.join("migrations")
+                .to_str()
+                .unwrap()
+                .to_owned()
+                .into_boxed_str(),
+        );
+        cli.embedded = Some(EmbeddedMigrations {
+            dir: folder,
+            files: FIXTURES.files,
+        });
+        let error =
+            migration_error(throughline_cli::run_asking(&cli, Some(&v1::registry()), None).await);
+        assert!(
+            error.reason.contains("embeds migration 0001_notes"),
+            "{error}"
+        );
+        assert!(files(&dir).is_empty(), "{:?}", files(&dir));
         let _ = std::fs::remove_dir_all(dir);
     });
 }
