@@ -5,23 +5,76 @@
 //!
 //! ```no_run
 //! // src/bin/manage.rs of an application
+//! static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
+//!     throughline::embed_migrations!("migrations");
+//!
 //! fn main() -> std::process::ExitCode {
 //!     let mut registry = throughline::Registry::new();
 //!     // registry.register(Student::meta())...
-//!     throughline_cli::main_with(Some(&registry))
+//!     throughline_cli::main_with_migrations(Some(&registry), MIGRATIONS)
 //! }
 //! ```
 //!
-//! The database comes from `--database-url` or `DATABASE_URL`; migrations live in
-//! `--migrations-dir` (default `migrations`). Every failure is a message on stderr and a
-//! non-zero exit code, never a panic.
+//! The database comes from `--database-url` or `DATABASE_URL`. The migrations are the ones
+//! embedded in the application's binary (so `migrate` works from any directory and in a
+//! deployed binary), else the folder `--migrations-dir` (default `migrations`), which must
+//! exist: a missing folder is an error, never "nothing to do" or a fresh `0001_initial`.
+//!
+//! `makemigrations` writes a migration whole or not at all: a rename candidate (a removed
+//! and an added field of the same type and options, or models with the same fields) is
+//! asked on a terminal and refused without one (the flags that answer it are printed), a
+//! drop needs `--allow-drop`, a new NOT NULL field needs a value; until every change is
+//! decided, nothing is written and the exit code is non-zero. Every failure is a message
+//! on stderr (Display, never Debug) and a non-zero exit code, never a panic.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use throughline::migrations::{self, Hints, Migration, ProjectState};
-use throughline::{Backend, CheckLevel, Database, Error, Registry};
+use throughline::migrations::{self, EmbeddedMigrations, Hints, Migration, ProjectState, Question};
+use throughline::{Backend, CheckLevel, Database, Error, MigrationError, Registry};
+
+/// Why a command failed; its `Display` is the message the CLI prints after `error: `.
+///
+/// ```
+/// let error = throughline_cli::CliError::Usage("no database: pass --database-url".into());
+/// assert_eq!(error.to_string(), "no database: pass --database-url");
+/// ```
+#[derive(Debug)]
+pub enum CliError {
+    /// The command line is wrong or incomplete (a missing database URL, a malformed flag, a
+    /// command that needs the application's models).
+    Usage(String),
+    /// `makemigrations` wrote nothing: some changes need a decision (the message lists
+    /// them, with the flags that decide them).
+    Undecided(String),
+    /// An error from throughline (migration files, the database).
+    Throughline(Error),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(message) | CliError::Undecided(message) => f.write_str(message),
+            CliError::Throughline(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<Error> for CliError {
+    fn from(error: Error) -> Self {
+        CliError::Throughline(error)
+    }
+}
+
+impl From<MigrationError> for CliError {
+    fn from(error: MigrationError) -> Self {
+        CliError::Throughline(error.into())
+    }
+}
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -42,6 +95,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// The migrations embedded in the application's binary ([`main_with_migrations`]),
+    /// used unless `--migrations-dir` is given.
+    #[arg(skip)]
+    pub embedded: Option<EmbeddedMigrations>,
 }
 
 /// The subcommands.
@@ -49,10 +106,13 @@ pub struct Cli {
 pub enum Command {
     /// Write a migration for the changes between the migration files and the models.
     ///
-    /// Nothing is dropped unless --allow-drop is given; renames come from --rename-model and
-    /// --rename-field; new NOT NULL fields without a constant default need --backfill.
+    /// A removed and an added field of the same type (or models with the same fields) may be
+    /// a rename: on a terminal it is asked, otherwise --rename-field / --rename-model or
+    /// --not-renamed must answer it. Nothing is dropped unless --allow-drop is given (a drop
+    /// deletes data); new NOT NULL fields without a constant default need --backfill. Until
+    /// every change is decided nothing is written and the exit code is 1.
     ///
-    /// Example: app makemigrations --name tag_author --backfill ArticleTag.tagged_by='"import"'
+    /// Example: app makemigrations --rename-field Course.title=name
     Makemigrations {
         /// The migration's label (default: derived from its operations).
         #[arg(long)]
@@ -66,6 +126,10 @@ pub enum Command {
         /// A field rename, Model.old=new.
         #[arg(long, value_name = "MODEL.OLD=NEW")]
         rename_field: Vec<String>,
+        /// A removed field (Model.field) or model (Model) that was not renamed: its removal
+        /// is a drop (which --allow-drop confirms).
+        #[arg(long, value_name = "MODEL[.FIELD]")]
+        not_renamed: Vec<String>,
         /// The value existing rows get for a NOT NULL field, Model.field=JSON.
         #[arg(long, value_name = "MODEL.FIELD=JSON")]
         backfill: Vec<String>,
@@ -78,10 +142,19 @@ pub enum Command {
     },
     /// Apply the pending migrations, or migrate backwards to TARGET ("zero" for none).
     ///
+    /// TARGET is a migration's name or a unique prefix of it (0002).
+    ///
     /// Example: throughline migrate --database-url sqlite://app.db 0002_course_tag
     Migrate {
-        /// The migration to stop at (applied included); migrates backwards if it is older.
+        /// The migration to stop at (applied included), or a unique prefix of its name;
+        /// migrates backwards if it is older.
         target: Option<String>,
+        /// Record a migration that creates tables as applied without running it when all
+        /// of its tables already exist, after checking that their columns, types,
+        /// nullability, keys and unique constraints are the migration's (any difference is
+        /// listed and nothing is recorded), as Django's --fake-initial.
+        #[arg(long)]
+        fake_initial: bool,
     },
     /// List the migrations, each marked X when applied.
     ///
@@ -91,7 +164,7 @@ pub enum Command {
     ///
     /// Example: throughline sqlmigrate 0002_course_tag --backend postgres
     Sqlmigrate {
-        /// The migration.
+        /// The migration, or a unique prefix of its name (0002).
         name: String,
         /// The backend (default: the database URL's).
         #[arg(long, value_enum)]
@@ -121,18 +194,60 @@ pub enum BackendArg {
 }
 
 /// Parses the process arguments and runs the command; the exit code says whether it
-/// succeeded. Pass the application's registry to enable `makemigrations` and `check`.
+/// succeeded. Pass the application's registry to enable `makemigrations` and `check`. The
+/// migrations are read from `--migrations-dir` (default `migrations`, which must exist);
+/// an application passes its embedded migrations to [`main_with_migrations`] instead.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     throughline_cli::main_with(None)
+/// }
+/// ```
 pub fn main_with(registry: Option<&Registry>) -> ExitCode {
     main_with_dir(registry, None)
 }
 
 /// [`main_with`], with the application's migrations folder as the default of
-/// `--migrations-dir`.
+/// `--migrations-dir`. Prefer [`main_with_migrations`]: a folder is only found from the
+/// right working directory, and a deployed binary has none.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+///     throughline_cli::main_with_dir(None, Some(dir))
+/// }
+/// ```
 pub fn main_with_dir(registry: Option<&Registry>, migrations_dir: Option<&Path>) -> ExitCode {
     let mut cli = Cli::parse();
     if cli.migrations_dir.is_none() {
         cli.migrations_dir = migrations_dir.map(Path::to_path_buf);
     }
+    execute(&cli, registry)
+}
+
+/// [`main_with`] for an application's own binary, with the migrations compiled into it by
+/// `throughline::embed_migrations!`: `migrate`, `showmigrations` and `sqlmigrate` work from
+/// any directory and in a deployed binary; `makemigrations` writes into the folder they
+/// were embedded from.
+///
+/// ```no_run
+/// static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
+///     throughline::embed_migrations!("migrations");
+///
+/// fn main() -> std::process::ExitCode {
+///     throughline_cli::main_with_migrations(Some(&throughline::Registry::new()), MIGRATIONS)
+/// }
+/// ```
+pub fn main_with_migrations(
+    registry: Option<&Registry>,
+    migrations: EmbeddedMigrations,
+) -> ExitCode {
+    let mut cli = Cli::parse();
+    cli.embedded = Some(migrations);
+    execute(&cli, registry)
+}
+
+fn execute(cli: &Cli, registry: Option<&Registry>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -144,7 +259,7 @@ pub fn main_with_dir(registry: Option<&Registry>, migrations_dir: Option<&Path>)
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&cli, registry)) {
+    match runtime.block_on(run(cli, registry)) {
         Ok(outcome) => {
             print!("{}", outcome.output);
             if outcome.failed {
@@ -169,13 +284,61 @@ pub struct Outcome {
     pub failed: bool,
 }
 
-/// Runs one command.
-pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Error> {
+/// Runs one command; on a terminal (stdin is a tty), `makemigrations` asks about rename
+/// candidates, otherwise it refuses them ([`run_asking`] with no one to ask).
+///
+/// ```no_run
+/// use clap::Parser;
+/// # async fn f() -> Result<(), throughline_cli::CliError> {
+/// let cli = throughline_cli::Cli::parse_from(["throughline", "sqlmigrate", "0001", "--backend", "sqlite"]);
+/// print!("{}", throughline_cli::run(&cli, None).await?.output);
+/// # Ok(()) }
+/// ```
+pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, CliError> {
+    if std::io::stdin().is_terminal() {
+        run_asking(cli, registry, Some(&mut ask_on_terminal)).await
+    } else {
+        run_asking(cli, registry, None).await
+    }
+}
+
+/// Asks `question` on stderr and reads the answer from stdin (`y` or `yes`; anything else,
+/// or no answer, is "no").
+fn ask_on_terminal(question: &Question) -> bool {
+    eprint!("{} ", question.prompt());
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(_) => matches!(line.trim().to_lowercase().as_str(), "y" | "yes"),
+        Err(_) => false,
+    }
+}
+
+/// Who answers `makemigrations`' rename questions: `true` for "renamed".
+///
+/// ```
+/// let mut always: Box<dyn FnMut(&throughline::migrations::Question) -> bool> = Box::new(|_| true);
+/// let _ask: throughline_cli::Ask<'_> = &mut *always;
+/// ```
+pub type Ask<'a> = &'a mut dyn FnMut(&Question) -> bool;
+
+/// Runs one command; `ask` answers `makemigrations`' rename questions (`None`: no one to
+/// ask, so an open question refuses the whole migration).
+///
+/// ```no_run
+/// use clap::Parser;
+/// # async fn f(registry: &throughline::Registry) -> Result<(), throughline_cli::CliError> {
+/// let cli = throughline_cli::Cli::parse_from(["app", "makemigrations"]);
+/// let mut yes = |_: &throughline::migrations::Question| true;
+/// throughline_cli::run_asking(&cli, Some(registry), Some(&mut yes)).await?;
+/// # Ok(()) }
+/// ```
+pub async fn run_asking(
+    cli: &Cli,
+    registry: Option<&Registry>,
+    ask: Option<Ask<'_>>,
+) -> Result<Outcome, CliError> {
     let mut out = Outcome::default();
-    let migrations_dir = cli
-        .migrations_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("migrations"));
     let push = |out: &mut Outcome, line: String| {
         out.output.push_str(&line);
         out.output.push('\n');
@@ -186,15 +349,30 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             allow_drop,
             rename_model,
             rename_field,
+            not_renamed,
             backfill,
             dry_run,
             check,
         } => {
             let registry = needs_models(registry, "makemigrations")?;
+            let migrations_dir = makemigrations_dir(cli)?;
             let existing = migrations::load(&migrations_dir)?;
+            if let Some(embedded) = &cli.embedded {
+                let on_disk: Vec<&str> = existing.iter().map(|m| m.name.as_str()).collect();
+                for migration in embedded.load()? {
+                    if !on_disk.contains(&migration.name.as_str()) {
+                        return Err(MigrationError::new(format!(
+                            "this binary embeds migration {} but the folder lacks it: restore the file before making a new migration",
+                            migration.name
+                        ))
+                        .in_file(migrations_dir.display().to_string())
+                        .into());
+                    }
+                }
+            }
             let from = migrations::replay(&existing)?;
             let to = ProjectState::from_registry(registry);
-            let hints = Hints {
+            let mut hints = Hints {
                 model_renames: rename_model
                     .iter()
                     .map(|r| split_pair(r, "--rename-model OLD=NEW"))
@@ -204,21 +382,55 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
                     .map(|r| {
                         let (path, new) = split_pair(r, "--rename-field MODEL.OLD=NEW")?;
                         let (model, old) = path.split_once('.').ok_or_else(|| {
-                            Error::Config(format!("--rename-field {r}: expected MODEL.OLD=NEW"))
+                            CliError::Usage(format!("--rename-field {r}: expected MODEL.OLD=NEW"))
                         })?;
                         Ok((model.to_owned(), old.to_owned(), new))
                     })
-                    .collect::<Result<_, Error>>()?,
+                    .collect::<Result<_, CliError>>()?,
                 allow_drop: *allow_drop,
                 backfill: parse_backfill(backfill)?,
+                ..Hints::default()
             };
-            let detection = migrations::detect(&from, &to, &hints);
-            for refused in &detection.refused {
-                push(&mut out, format!("not done: {refused}"));
+            for item in not_renamed {
+                match item.split_once('.') {
+                    Some((model, field)) if !model.is_empty() && !field.is_empty() => hints
+                        .not_renamed_fields
+                        .push((model.to_owned(), field.to_owned(), None)),
+                    None if !item.is_empty() => {
+                        hints.not_renamed_models.push((item.clone(), None));
+                    }
+                    _ => {
+                        return Err(CliError::Usage(format!(
+                            "--not-renamed {item}: expected MODEL or MODEL.FIELD"
+                        )));
+                    }
+                }
+            }
+            hints.validate(&from, &to)?;
+            // Ask one question at a time: an answer can change the other candidates.
+            let mut answered: Vec<(Question, bool)> = Vec::new();
+            let mut ask = ask;
+            let detection = loop {
+                let detection = migrations::detect(&from, &to, &hints);
+                let Some(ask) = ask.as_mut() else {
+                    break detection;
+                };
+                let open = detection
+                    .questions
+                    .iter()
+                    .find(|q| !answered.iter().any(|(a, _)| a == *q));
+                let Some(question) = open.cloned() else {
+                    break detection;
+                };
+                let renamed = ask(&question);
+                hints.answer(&question, renamed);
+                answered.push((question, renamed));
+            };
+            if !detection.is_complete() {
+                return Err(CliError::Undecided(undecided(&detection, &answered)));
             }
             if detection.operations.is_empty() {
                 push(&mut out, "No changes detected".to_owned());
-                out.failed = !detection.refused.is_empty();
                 return Ok(out);
             }
             let migration = Migration {
@@ -248,25 +460,36 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             let path = migrations::write(&migrations_dir, &migration)?;
             push(&mut out, format!("Wrote {}", path.display()));
         }
-        Command::Migrate { target } => {
-            let files = migrations::load(&migrations_dir)?;
+        Command::Migrate {
+            target,
+            fake_initial,
+        } => {
+            let files = applicable_migrations(cli)?;
+            let target = match target.as_deref() {
+                None => None,
+                Some("zero") => Some("zero".to_owned()),
+                Some(prefix) => Some(migrations::find(&files, prefix)?.name.clone()),
+            };
             let db = connect(cli).await?;
-            let steps = migrations::migrate(&db, &files, target.as_deref()).await?;
+            check_history(&db, &files, cli).await?;
+            let options = migrations::MigrateOptions::default().fake_initial(*fake_initial);
+            let steps = migrations::migrate_with(&db, &files, target.as_deref(), &options).await?;
             if steps.is_empty() {
                 push(&mut out, "No migrations to apply.".to_owned());
             }
             for step in steps {
-                let verb = if step.forwards {
-                    "Applied"
-                } else {
-                    "Unapplied"
+                let verb = match (step.forwards, step.faked) {
+                    (true, true) => "Faked (its tables match)",
+                    (true, false) => "Applied",
+                    (false, _) => "Unapplied",
                 };
                 push(&mut out, format!("{verb} {}", step.name));
             }
         }
         Command::Showmigrations => {
-            let files = migrations::load(&migrations_dir)?;
+            let files = applicable_migrations(cli)?;
             let db = connect(cli).await?;
+            check_history(&db, &files, cli).await?;
             for (name, applied) in migrations::status(&db, &files).await? {
                 push(
                     &mut out,
@@ -274,10 +497,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
                 );
             }
             if files.is_empty() {
-                push(
-                    &mut out,
-                    format!("(no migrations in {})", migrations_dir.display()),
-                );
+                push(&mut out, format!("(no migrations in {})", source(cli)));
             }
         }
         Command::Sqlmigrate {
@@ -285,16 +505,13 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
             backend,
             backwards,
         } => {
-            let files = migrations::load(&migrations_dir)?;
+            let files = applicable_migrations(cli)?;
             let backend = match backend {
                 Some(BackendArg::Sqlite) => Backend::Sqlite,
                 Some(BackendArg::Postgres) => Backend::Postgres,
                 None => backend_of_url(cli.database_url.as_deref())?,
             };
-            let migration = files
-                .iter()
-                .find(|m| &m.name == name)
-                .ok_or_else(|| Error::Config(format!("unknown migration {name}")))?;
+            let migration = migrations::find(&files, name)?;
             push(
                 &mut out,
                 format!(
@@ -310,7 +527,7 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
                     format!("-- {} [{}]", operation.describe(), operation.cost(backend)),
                 );
             }
-            for statement in migrations::sql(&files, name, backend, *backwards)? {
+            for statement in migrations::sql(&files, &migration.name, backend, *backwards)? {
                 push(&mut out, format!("{statement};"));
             }
         }
@@ -348,51 +565,188 @@ pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, Erro
     Ok(out)
 }
 
-fn needs_models<'r>(registry: Option<&'r Registry>, command: &str) -> Result<&'r Registry, Error> {
+/// The message of a `makemigrations` that wrote nothing: each open question with the flag
+/// that answers it (the rename first), then each refused change.
+fn undecided(detection: &migrations::Detection, answered: &[(Question, bool)]) -> String {
+    let count = detection.questions.len() + detection.refused.len();
+    let mut text = format!(
+        "makemigrations wrote nothing: {count} change(s) need a decision first (a migration is written whole or not at all)"
+    );
+    for question in &detection.questions {
+        let what = match question {
+            Question::RenameModel { from, to } => format!(
+                "model {from} was removed and model {to} added with the same fields; if it was renamed (its table and rows are kept), pass"
+            ),
+            Question::RenameField { model, from, to } => format!(
+                "{model}.{from} was removed and {model}.{to} added with the same type and options; if it was renamed (its column and data are kept), pass"
+            ),
+        };
+        text.push_str(&format!(
+            "\n  {what}\n      {}\n    if it was not, pass {} (its removal is then a drop, which deletes its data)",
+            question.rename_flag(),
+            question.not_renamed_flag()
+        ));
+    }
+    for refused in &detection.refused {
+        text.push_str(&format!("\n  {refused}"));
+    }
+    if !answered.is_empty() {
+        let flags: Vec<String> = answered
+            .iter()
+            .map(|(q, renamed)| {
+                if *renamed {
+                    q.rename_flag()
+                } else {
+                    q.not_renamed_flag()
+                }
+            })
+            .collect();
+        text.push_str(&format!(
+            "\n  (your answers, as flags: {})",
+            flags.join(" ")
+        ));
+    }
+    text
+}
+
+/// Where the migrations come from, for messages.
+fn source(cli: &Cli) -> String {
+    match (&cli.migrations_dir, &cli.embedded) {
+        (Some(dir), _) => dir.display().to_string(),
+        (None, Some(embedded)) => format!("this binary (embedded from {})", embedded.dir),
+        (None, None) => "migrations".to_owned(),
+    }
+}
+
+/// A migrations folder that must exist: a missing one means the wrong working directory
+/// or a wrong `--migrations-dir`, never "no migrations".
+fn existing_dir(dir: &Path, fix: &str) -> Result<(), CliError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "?".to_owned());
+    Err(MigrationError::new(format!(
+        "there is no migrations folder here (the working directory is {cwd}): {fix}"
+    ))
+    .in_file(dir.display().to_string())
+    .into())
+}
+
+/// The migrations `migrate`, `showmigrations` and `sqlmigrate` use: `--migrations-dir`
+/// if given, else the embedded ones, else the folder `migrations`.
+fn applicable_migrations(cli: &Cli) -> Result<Vec<Migration>, CliError> {
+    match (&cli.migrations_dir, &cli.embedded) {
+        (Some(dir), _) => {
+            existing_dir(dir, "pass the application's migrations folder")?;
+            Ok(migrations::load(dir)?)
+        }
+        (None, Some(embedded)) => Ok(embedded.load()?),
+        (None, None) => {
+            let dir = Path::new("migrations");
+            existing_dir(
+                dir,
+                "run from the application's directory, pass --migrations-dir, or use the application's own binary (its migrations are embedded)",
+            )?;
+            Ok(migrations::load(dir)?)
+        }
+    }
+}
+
+/// The folder `makemigrations` reads and writes: `--migrations-dir`, else the folder the
+/// embedded migrations came from, else `migrations`; it must exist.
+fn makemigrations_dir(cli: &Cli) -> Result<PathBuf, CliError> {
+    let (dir, fix) = match (&cli.migrations_dir, &cli.embedded) {
+        (Some(dir), _) => (dir.clone(), "create it to start a new history, or pass the application's folder".to_owned()),
+        (None, Some(embedded)) => (
+            embedded.dir().to_path_buf(),
+            format!(
+                "makemigrations writes into the application's source folder this binary was built from; to start a new history create it (mkdir -p {})",
+                embedded.dir
+            ),
+        ),
+        (None, None) => (
+            PathBuf::from("migrations"),
+            "run from the application's directory or pass --migrations-dir; to start a new history create the folder first".to_owned(),
+        ),
+    };
+    existing_dir(&dir, &fix)?;
+    Ok(dir)
+}
+
+/// Refuses a database whose record names migrations that the files (or the binary) lack:
+/// the wrong folder, or a binary older than the database.
+async fn check_history(db: &Database, files: &[Migration], cli: &Cli) -> Result<(), CliError> {
+    let applied = migrations::executor::applied(db).await?;
+    let unknown: Vec<&String> = applied
+        .iter()
+        .filter(|name| !files.iter().any(|m| &m.name == *name))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+    Err(MigrationError::new(format!(
+        "the database has applied {} which {} not among the {} migration(s) of {}: the wrong migrations folder, or a binary older than the database",
+        names.join(", "),
+        if names.len() == 1 { "is" } else { "are" },
+        files.len(),
+        source(cli)
+    ))
+    .into())
+}
+
+fn needs_models<'r>(
+    registry: Option<&'r Registry>,
+    command: &str,
+) -> Result<&'r Registry, CliError> {
     registry.ok_or_else(|| {
-        Error::Config(format!(
-            "{command} needs the application's models: run it through the application's own binary, which calls throughline_cli::main_with(Some(&registry))"
+        CliError::Usage(format!(
+            "{command} needs the application's models: run it through the application's own binary, which calls throughline_cli::main_with_migrations(Some(&registry), ...)"
         ))
     })
 }
 
-async fn connect(cli: &Cli) -> Result<Database, Error> {
+async fn connect(cli: &Cli) -> Result<Database, CliError> {
     let url = cli.database_url.as_deref().ok_or_else(|| {
-        Error::Config("no database: pass --database-url or set DATABASE_URL".to_owned())
+        CliError::Usage("no database: pass --database-url or set DATABASE_URL".to_owned())
     })?;
     let db = Database::connect(url).await?;
     // Fail now, with a clear message, if the server cannot be reached.
     db.execute_batch("SELECT 1")
         .await
-        .map_err(|e| Error::Config(format!("cannot reach the database at {url}: {e}")))?;
+        .map_err(|e| CliError::Usage(format!("cannot reach the database at {url}: {e}")))?;
     Ok(db)
 }
 
-fn backend_of_url(url: Option<&str>) -> Result<Backend, Error> {
+fn backend_of_url(url: Option<&str>) -> Result<Backend, CliError> {
     match url {
         Some(url) if url.starts_with("sqlite:") => Ok(Backend::Sqlite),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Backend::Postgres)
         }
-        _ => Err(Error::Config(
+        _ => Err(CliError::Usage(
             "give --backend sqlite|postgres or a database URL".to_owned(),
         )),
     }
 }
 
-fn split_pair(text: &str, usage: &str) -> Result<(String, String), Error> {
+fn split_pair(text: &str, usage: &str) -> Result<(String, String), CliError> {
     text.split_once('=')
         .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-        .ok_or_else(|| Error::Config(format!("{text:?}: expected {usage}")))
+        .ok_or_else(|| CliError::Usage(format!("{text}: expected {usage}")))
 }
 
-fn parse_backfill(items: &[String]) -> Result<HashMap<(String, String), serde_json::Value>, Error> {
+fn parse_backfill(
+    items: &[String],
+) -> Result<HashMap<(String, String), serde_json::Value>, CliError> {
     let mut out = HashMap::new();
     for item in items {
         let (path, value) = split_pair(item, "--backfill MODEL.FIELD=JSON")?;
         let (model, field) = path.split_once('.').ok_or_else(|| {
-            Error::Config(format!("--backfill {item}: expected MODEL.FIELD=JSON"))
+            CliError::Usage(format!("--backfill {item}: expected MODEL.FIELD=JSON"))
         })?;
         let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
         out.insert((model.to_owned(), field.to_owned()), value);

@@ -81,10 +81,8 @@ fn migrate_showmigrations_and_sqlmigrate_on_a_sqlite_file() {
     assert_eq!(out.trim(), "No migrations to apply.");
     let (ok, out, err) = run(&dir, &["sqlmigrate", "0001_notes", "--backend", "postgres"]);
     assert!(ok, "{err}");
-    assert!(
-        out.contains(r#"CREATE TABLE IF NOT EXISTS "note""#),
-        "{out}"
-    );
+    // A migration creates its table with a plain CREATE TABLE: an existing one is an error.
+    assert!(out.contains(r#"CREATE TABLE "note" ("#), "{out}");
     assert!(out.contains("[metadata only]"), "{out}");
     let (ok, out, _) = run(
         &dir,
@@ -134,4 +132,100 @@ fn errors_are_messages_and_exit_codes() {
         err.contains("malformed migration file") && err.contains("0002_bad.json"),
         "{err}"
     );
+}
+
+#[test]
+fn a_missing_folder_prefixes_and_error_kinds() {
+    let dir = workspace("folder");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    // From a directory without the migrations folder: an error, not "nothing to apply".
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (ok, out, err) = run(&elsewhere, &["--database-url", &url, "migrate"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("no migrations folder"), "{err}");
+    assert!(!out.contains("No migrations to apply"), "{out}");
+    // A unique prefix names a migration.
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let (ok, out, err) = run(&dir, &["sqlmigrate", "0001", "--backend", "sqlite"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("-- 0001_notes"), "{out}");
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate", "0001"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Applied 0001_notes");
+    // Migration problems are migration errors (Display, not Debug), not configuration.
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0009", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: migration error: unknown migration 0009"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&dir, &["makemigrations"]);
+    assert!(!ok);
+    assert!(!err.contains("invalid database configuration"), "{err}");
+    std::fs::write(dir.join("migrations/0002_bad.json"), "{\n  \"name\": [\n").unwrap();
+    let (ok, _, err) = run(&dir, &["sqlmigrate", "0001", "--backend", "sqlite"]);
+    assert!(!ok);
+    assert!(err.contains("0002_bad.json:2"), "{err}");
+    assert!(!err.contains("invalid database configuration"), "{err}");
+    assert!(!err.contains("MigrationError {"), "{err}");
+}
+
+/// Runs SQL on a SQLite file with throughline's own driver.
+fn execute(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = throughline::Database::connect(url).await.unwrap();
+        db.execute_batch(sql).await.unwrap();
+    });
+}
+
+#[test]
+fn an_existing_table_is_refused_unless_fake_initial_verified_its_shape() {
+    let dir = workspace("fake-initial");
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    // A drifted table: `body` is missing, `foo` is extra.
+    let drifted = format!("sqlite://{}?mode=rwc", dir.join("drifted.db").display());
+    execute(
+        &drifted,
+        "CREATE TABLE note (id integer PRIMARY KEY AUTOINCREMENT NOT NULL, foo text)",
+    );
+    let (ok, out, err) = run(&dir, &["--database-url", &drifted, "migrate"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("already exists"), "{err}");
+    assert!(err.contains("note"), "{err}");
+    let (ok, _, err) = run(
+        &dir,
+        &["--database-url", &drifted, "migrate", "--fake-initial"],
+    );
+    assert!(!ok);
+    assert!(err.contains("body"), "the difference is listed: {err}");
+    let (_, out, _) = run(&dir, &["--database-url", &drifted, "showmigrations"]);
+    assert_eq!(out.trim(), "[ ] 0001_notes", "nothing was recorded");
+
+    // A table with the migration's shape, made by migrating another database and copying
+    // its schema (the recorder table left out).
+    let made = format!("sqlite://{}?mode=rwc", dir.join("made.db").display());
+    let (ok, _, err) = run(&dir, &["--database-url", &made, "migrate"]);
+    assert!(ok, "{err}");
+    let schema = std::process::Command::new("sqlite3")
+        .arg(dir.join("made.db"))
+        .arg("SELECT sql || ';' FROM sqlite_master WHERE name = 'note'")
+        .output()
+        .unwrap();
+    let create = String::from_utf8(schema.stdout).unwrap();
+    assert!(create.contains("CREATE TABLE"), "{create}");
+    let adopted = format!("sqlite://{}?mode=rwc", dir.join("adopted.db").display());
+    execute(&adopted, &create);
+    let (ok, _, err) = run(&dir, &["--database-url", &adopted, "migrate"]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, out, err) = run(
+        &dir,
+        &["--database-url", &adopted, "migrate", "--fake-initial"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Faked") && out.contains("0001_notes"), "{out}");
+    let (_, out, _) = run(&dir, &["--database-url", &adopted, "showmigrations"]);
+    assert_eq!(out.trim(), "[X] 0001_notes");
+    let _ = std::fs::remove_dir_all(dir);
 }

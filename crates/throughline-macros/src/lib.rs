@@ -1,4 +1,5 @@
-//! The derive macros of throughline: `#[derive(Model)]` and `#[derive(Choices)]`.
+//! The macros of throughline: `#[derive(Model)]`, `#[derive(Choices)]` and
+//! `embed_migrations!` (the migration files compiled into the application's binary).
 //!
 //! `Model` reads the struct and its `#[throughline(...)]` attributes, reports mistakes at
 //! compile time with a spanned error, and generates the `Model` implementation, one
@@ -45,6 +46,80 @@ pub fn derive_choices(input: TokenStream) -> TokenStream {
     match choices::expand(&input) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Embeds an application's migration files in its binary: `embed_migrations!("migrations")`
+/// lists the folder (relative to the crate's `CARGO_MANIFEST_DIR`) when the crate is
+/// compiled and expands to a `throughline::migrations::files::EmbeddedMigrations` holding
+/// every `*.json` file's name and contents (through `include_str!`, so an edited file
+/// rebuilds the crate). A missing folder embeds no migrations (`makemigrations` then asks
+/// for the folder to be created). Cargo does not see a *new* file by itself: add a
+/// `build.rs` with `println!("cargo:rerun-if-changed=migrations");`.
+///
+/// ```ignore
+/// static MIGRATIONS: throughline::migrations::files::EmbeddedMigrations =
+///     throughline::embed_migrations!("migrations");
+/// ```
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let literal = parse_macro_input!(input as LitStr);
+    match embed::expand(&literal) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+mod embed {
+    use super::*;
+
+    pub(super) fn expand(literal: &LitStr) -> syn::Result<Tokens> {
+        let relative = literal.value();
+        let base = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| {
+            syn::Error::new(
+                literal.span(),
+                "CARGO_MANIFEST_DIR is not set: compile with cargo",
+            )
+        })?;
+        let dir = std::path::Path::new(&base).join(&relative);
+        let dir_text = dir.to_str().ok_or_else(|| {
+            syn::Error::new(literal.span(), "the migrations folder's path is not UTF-8")
+        })?;
+        let mut files: Vec<(String, String)> = Vec::new();
+        if dir.exists() {
+            let entries = std::fs::read_dir(&dir).map_err(|e| {
+                syn::Error::new(literal.span(), format!("cannot read {dir_text}: {e}"))
+            })?;
+            for entry in entries {
+                let path = entry
+                    .map_err(|e| {
+                        syn::Error::new(literal.span(), format!("cannot read {dir_text}: {e}"))
+                    })?
+                    .path();
+                if path.extension().is_none_or(|x| x != "json") {
+                    continue;
+                }
+                let (Some(name), Some(full)) =
+                    (path.file_name().and_then(|n| n.to_str()), path.to_str())
+                else {
+                    return Err(syn::Error::new(
+                        literal.span(),
+                        format!("a migration file name in {dir_text} is not UTF-8"),
+                    ));
+                };
+                files.push((name.to_owned(), full.to_owned()));
+            }
+        }
+        files.sort();
+        let entries = files
+            .iter()
+            .map(|(name, full)| quote!((#name, ::core::include_str!(#full))));
+        Ok(quote! {
+            ::throughline::migrations::files::EmbeddedMigrations {
+                dir: #dir_text,
+                files: &[#(#entries),*],
+            }
+        })
     }
 }
 

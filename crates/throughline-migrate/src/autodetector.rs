@@ -1,7 +1,12 @@
 //! Owns the autodetector: the operations that take the replayed migration state to the
-//! application's models. It asks nothing interactively: renames come from [`Hints`], and it
-//! never drops a table or a column unless [`Hints::allow_drop`] says so (it returns
-//! [`Detection::refused`] instead).
+//! application's models. It asks nothing itself: renames come from [`Hints`], and it never
+//! guesses. As Django's autodetector, a removed and an added field of the same type and
+//! options (or a removed and an added model with the same fields) is a rename candidate:
+//! it becomes a [`Question`] in [`Detection::questions`] until the hints answer it (renamed,
+//! or ruled out). Only a removal that is not a rename is reported as a drop, and nothing is
+//! dropped unless [`Hints::allow_drop`] says so (it goes to [`Detection::refused`]
+//! instead). A detection with questions or refusals is incomplete: the caller writes
+//! nothing ([`Detection::is_complete`]).
 //!
 //! A many-to-many relation whose through model changed (seed 004: an implicit junction
 //! table becoming an explicit `CourseTag` model, or the reverse, or one through model for
@@ -10,8 +15,9 @@
 //! ordinary `AddField`s. No row is touched.
 
 use crate::operations::Operation;
-use crate::state::{DefaultState, ModelState, ProjectState};
+use crate::state::{DefaultState, FieldState, ModelState, ProjectState};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use throughline_core::{MigrationError, Result};
 
 /// What the caller tells the autodetector.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +30,296 @@ pub struct Hints {
     pub allow_drop: bool,
     /// Values for existing rows of new or altered NOT NULL fields: (model, field) → value.
     pub backfill: HashMap<(String, String), serde_json::Value>,
+    /// Removed fields that were not renamed: (model, old field, the one added field it was
+    /// not renamed to, or `None` for none of them).
+    pub not_renamed_fields: Vec<(String, String, Option<String>)>,
+    /// Removed models that were not renamed: (old model, the one added model it was not
+    /// renamed to, or `None` for none of them).
+    pub not_renamed_models: Vec<(String, Option<String>)>,
+}
+
+impl Hints {
+    /// Records the answer to `question`: a rename hint, or the candidate ruled out.
+    ///
+    /// ```
+    /// use throughline_migrate::{Hints, Question};
+    /// let mut hints = Hints::default();
+    /// let question = Question::RenameField {
+    ///     model: "Course".into(),
+    ///     from: "title".into(),
+    ///     to: "name".into(),
+    /// };
+    /// hints.answer(&question, true);
+    /// assert_eq!(hints.field_renames, [("Course".into(), "title".into(), "name".into())]);
+    /// ```
+    pub fn answer(&mut self, question: &Question, renamed: bool) {
+        match (question, renamed) {
+            (Question::RenameModel { from, to }, true) => {
+                self.model_renames.push((from.clone(), to.clone()));
+            }
+            (Question::RenameModel { from, to }, false) => {
+                self.not_renamed_models
+                    .push((from.clone(), Some(to.clone())));
+            }
+            (Question::RenameField { model, from, to }, true) => {
+                self.field_renames
+                    .push((model.clone(), from.clone(), to.clone()));
+            }
+            (Question::RenameField { model, from, to }, false) => {
+                self.not_renamed_fields
+                    .push((model.clone(), from.clone(), Some(to.clone())));
+            }
+        }
+    }
+
+    /// Checks that every hint names a model and field that exist: a renamed model in `from`
+    /// and its new name in `to`, a renamed field in the old model and its new name in the
+    /// new one, a backfilled field in `to`. A typo is an error, never a silently unused hint.
+    ///
+    /// ```
+    /// use throughline_migrate::{Hints, ProjectState};
+    /// let hints = Hints {
+    ///     field_renames: vec![("Course".into(), "titel".into(), "name".into())],
+    ///     ..Hints::default()
+    /// };
+    /// let error = hints.validate(&ProjectState::default(), &ProjectState::default());
+    /// assert!(error.unwrap_err().to_string().contains("--rename-field Course.titel=name"));
+    /// ```
+    pub fn validate(&self, from: &ProjectState, to: &ProjectState) -> Result<()> {
+        let refuse = |flag: String, reason: String| {
+            Err(MigrationError::new(format!("{flag}: {reason}")).into())
+        };
+        let known =
+            |state: &ProjectState| state.models.keys().cloned().collect::<Vec<_>>().join(", ");
+        for (old, new) in &self.model_renames {
+            let flag = format!("--rename-model {old}={new}");
+            if !from.models.contains_key(old) {
+                return refuse(
+                    flag,
+                    format!(
+                        "the migrations have no model {old} (they have: {})",
+                        known(from)
+                    ),
+                );
+            }
+            if !to.models.contains_key(new) {
+                return refuse(
+                    flag,
+                    format!("the application has no model {new} (it has: {})", known(to)),
+                );
+            }
+        }
+        let old_model = |model: &str| -> Option<&ModelState> {
+            from.models.get(model).or_else(|| {
+                self.model_renames
+                    .iter()
+                    .find(|(_, new)| new == model)
+                    .and_then(|(old, _)| from.models.get(old))
+            })
+        };
+        let fields_of = |model: &ModelState| {
+            model
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (model, old, new) in &self.field_renames {
+            let flag = format!("--rename-field {model}.{old}={new}");
+            let Some(wanted) = to.models.get(model) else {
+                return refuse(
+                    flag,
+                    format!(
+                        "the application has no model {model} (it has: {})",
+                        known(to)
+                    ),
+                );
+            };
+            match old_model(model) {
+                None => return refuse(flag, format!("the migrations have no model {model}")),
+                Some(before) if before.field(old).is_none() => {
+                    return refuse(
+                        flag,
+                        format!(
+                            "the migrations' {model} has no field {old} (it has: {})",
+                            fields_of(before)
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+            if wanted.field(new).is_none() {
+                return refuse(
+                    flag,
+                    format!(
+                        "the application's {model} has no field {new} (it has: {})",
+                        fields_of(wanted)
+                    ),
+                );
+            }
+        }
+        for (model, old, _) in &self.not_renamed_fields {
+            let flag = format!("--not-renamed {model}.{old}");
+            match old_model(model) {
+                None => {
+                    return refuse(
+                        flag,
+                        format!(
+                            "the migrations have no model {model} (they have: {})",
+                            known(from)
+                        ),
+                    );
+                }
+                Some(before) if before.field(old).is_none() => {
+                    return refuse(
+                        flag,
+                        format!(
+                            "the migrations' {model} has no field {old} (it has: {})",
+                            fields_of(before)
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        for (old, _) in &self.not_renamed_models {
+            if !from.models.contains_key(old) {
+                return refuse(
+                    format!("--not-renamed {old}"),
+                    format!(
+                        "the migrations have no model {old} (they have: {})",
+                        known(from)
+                    ),
+                );
+            }
+        }
+        for (model, field) in self.backfill.keys() {
+            let flag = format!("--backfill {model}.{field}");
+            let Some(wanted) = to.models.get(model) else {
+                return refuse(
+                    flag,
+                    format!(
+                        "the application has no model {model} (it has: {})",
+                        known(to)
+                    ),
+                );
+            };
+            if wanted.field(field).is_none() {
+                return refuse(
+                    flag,
+                    format!(
+                        "the application's {model} has no field {field} (it has: {})",
+                        fields_of(wanted)
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn field_ruled_out(&self, model: &str, old: &str, new: &str) -> bool {
+        self.not_renamed_fields
+            .iter()
+            .any(|(m, o, n)| m == model && o == old && n.as_deref().is_none_or(|n| n == new))
+    }
+
+    fn model_ruled_out(&self, old: &str, new: &str) -> bool {
+        self.not_renamed_models
+            .iter()
+            .any(|(o, n)| o == old && n.as_deref().is_none_or(|n| n == new))
+    }
+}
+
+/// A rename candidate the hints do not answer yet.
+///
+/// ```
+/// use throughline_migrate::{Hints, ProjectState, Question, detect};
+/// use throughline_migrate::state::{FieldState, ModelState};
+/// let field = |name: &str| FieldState {
+///     name: name.into(), column: name.into(), ty: "string(200)".into(), nullable: false,
+///     primary_key: false, unique: false, index: false, default: None, foreign_key: None,
+/// };
+/// let model = |f: &str| ModelState {
+///     name: "Course".into(), table: "course".into(), fields: vec![field(f)],
+///     unique_constraints: vec![], indexes: vec![], many_to_many: vec![], auto_created: false,
+/// };
+/// let state = |f: &str| ProjectState { models: [("Course".to_owned(), model(f))].into() };
+/// let detection = detect(&state("title"), &state("name"), &Hints::default());
+/// assert_eq!(
+///     detection.questions,
+///     [Question::RenameField { model: "Course".into(), from: "title".into(), to: "name".into() }]
+/// );
+/// assert!(detection.operations.is_empty() && !detection.is_complete());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// A removed model and an added model with the same fields.
+    RenameModel {
+        /// The removed model.
+        from: String,
+        /// The added model.
+        to: String,
+    },
+    /// A removed field and an added field of the same type and options.
+    RenameField {
+        /// The model.
+        model: String,
+        /// The removed field.
+        from: String,
+        /// The added field.
+        to: String,
+    },
+}
+
+impl Question {
+    /// The question asked on a terminal.
+    ///
+    /// ```
+    /// use throughline_migrate::Question;
+    /// let q = Question::RenameField { model: "Course".into(), from: "title".into(), to: "name".into() };
+    /// assert_eq!(q.prompt(), "Was Course.title renamed to Course.name? [y/N]");
+    /// ```
+    pub fn prompt(&self) -> String {
+        match self {
+            Question::RenameModel { from, to } => {
+                format!("Was the model {from} renamed to {to}? [y/N]")
+            }
+            Question::RenameField { model, from, to } => {
+                format!("Was {model}.{from} renamed to {model}.{to}? [y/N]")
+            }
+        }
+    }
+
+    /// The flag that answers "renamed".
+    ///
+    /// ```
+    /// use throughline_migrate::Question;
+    /// let q = Question::RenameField { model: "Course".into(), from: "title".into(), to: "name".into() };
+    /// assert_eq!(q.rename_flag(), "--rename-field Course.title=name");
+    /// ```
+    pub fn rename_flag(&self) -> String {
+        match self {
+            Question::RenameModel { from, to } => format!("--rename-model {from}={to}"),
+            Question::RenameField { model, from, to } => {
+                format!("--rename-field {model}.{from}={to}")
+            }
+        }
+    }
+
+    /// The flag that answers "not renamed" (the removal is then reported as a drop).
+    ///
+    /// ```
+    /// use throughline_migrate::Question;
+    /// let q = Question::RenameModel { from: "Course".into(), to: "Lesson".into() };
+    /// assert_eq!(q.not_renamed_flag(), "--not-renamed Course");
+    /// ```
+    pub fn not_renamed_flag(&self) -> String {
+        match self {
+            Question::RenameModel { from, .. } => format!("--not-renamed {from}"),
+            Question::RenameField { model, from, .. } => format!("--not-renamed {model}.{from}"),
+        }
+    }
 }
 
 /// The autodetector's result.
@@ -34,6 +330,20 @@ pub struct Detection {
     /// Changes that were not made, and why (drops without confirmation, NOT NULL fields
     /// without a value for existing rows).
     pub refused: Vec<String>,
+    /// Rename candidates that need an answer before anything is decided about them.
+    pub questions: Vec<Question>,
+}
+
+impl Detection {
+    /// Whether every change is decided: no question is open and nothing was refused. Only
+    /// a complete detection may be written as a migration (all or nothing).
+    ///
+    /// ```
+    /// assert!(throughline_migrate::Detection::default().is_complete());
+    /// ```
+    pub fn is_complete(&self) -> bool {
+        self.questions.is_empty() && self.refused.is_empty()
+    }
 }
 
 /// Diffs `from` (the replayed migrations) against `to` (the models).
@@ -80,6 +390,33 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
             renames.push((old.name.clone(), added.name.clone()));
         }
     }
+    // A removed and an added model with the same fields (other tables) may be a rename:
+    // a question, unless the hints ruled it out.
+    let mut questioned_models: BTreeSet<String> = BTreeSet::new();
+    for added in to
+        .models
+        .values()
+        .filter(|m| !from.models.contains_key(&m.name))
+    {
+        if renames.iter().any(|(_, new)| new == &added.name) {
+            continue;
+        }
+        let candidate = removed.iter().find(|m| {
+            !renames.iter().any(|(o, _)| o == &m.name)
+                && !questioned_models.contains(&m.name)
+                && !hints.model_ruled_out(&m.name, &added.name)
+                && m.auto_created == added.auto_created
+                && m.fields == added.fields
+        });
+        if let Some(old) = candidate {
+            questioned_models.insert(old.name.clone());
+            questioned_models.insert(added.name.clone());
+            out.questions.push(Question::RenameModel {
+                from: old.name.clone(),
+                to: added.name.clone(),
+            });
+        }
+    }
     for (old, new) in &renames {
         if !state.models.contains_key(old) || state.models.contains_key(new) {
             continue;
@@ -113,7 +450,7 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
     let mut pending: Vec<&ModelState> = to
         .models
         .values()
-        .filter(|m| !state.models.contains_key(&m.name))
+        .filter(|m| !state.models.contains_key(&m.name) && !questioned_models.contains(&m.name))
         .collect();
     while !pending.is_empty() {
         let ready = pending
@@ -172,7 +509,31 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
             }
         }
         let current = state.models.get(name).cloned().unwrap_or(current);
-        for field in &wanted.fields {
+        // A removed and an added field of the same type and options may be a rename.
+        let mut claimed: BTreeSet<String> = BTreeSet::new();
+        let mut questioned: BTreeSet<String> = BTreeSet::new();
+        for old in current
+            .fields
+            .iter()
+            .filter(|f| wanted.field(&f.name).is_none())
+        {
+            let candidate = wanted.fields.iter().find(|new| {
+                current.field(&new.name).is_none()
+                    && !claimed.contains(&new.name)
+                    && !hints.field_ruled_out(name, &old.name, &new.name)
+                    && same_shape(old, new)
+            });
+            if let Some(new) = candidate {
+                claimed.insert(new.name.clone());
+                questioned.insert(old.name.clone());
+                out.questions.push(Question::RenameField {
+                    model: name.clone(),
+                    from: old.name.clone(),
+                    to: new.name.clone(),
+                });
+            }
+        }
+        for field in wanted.fields.iter().filter(|f| !claimed.contains(&f.name)) {
             match current.field(&field.name) {
                 None => {
                     let backfill = hints
@@ -249,7 +610,7 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
         for field in current
             .fields
             .iter()
-            .filter(|f| wanted.field(&f.name).is_none())
+            .filter(|f| wanted.field(&f.name).is_none() && !questioned.contains(&f.name))
         {
             if hints.allow_drop {
                 apply(
@@ -261,7 +622,10 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
                     },
                 );
             } else {
-                out.refused.push(format!("{name}.{} was removed from the model: its column is kept until you confirm the drop (--allow-drop)", field.name));
+                out.refused.push(format!(
+                    "{name}.{} was removed from the model and not renamed: its column is kept; --allow-drop drops the column and DELETES its data in every row",
+                    field.name
+                ));
             }
         }
         diff_named(
@@ -296,7 +660,7 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
     let removed: BTreeSet<String> = state
         .models
         .keys()
-        .filter(|n| !to.models.contains_key(*n))
+        .filter(|n| !to.models.contains_key(*n) && !questioned_models.contains(*n))
         .cloned()
         .collect();
     for name in removed.iter().rev() {
@@ -307,7 +671,9 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
                 Operation::DeleteModel { name: name.clone() },
             );
         } else {
-            out.refused.push(format!("model {name} was removed: its table is kept until you confirm the drop (--allow-drop)"));
+            out.refused.push(format!(
+                "model {name} was removed and not renamed: its table is kept; --allow-drop drops the table and DELETES every row in it"
+            ));
         }
     }
     out
@@ -318,6 +684,15 @@ fn apply(state: &mut ProjectState, out: &mut Detection, op: Operation) {
         Ok(()) => out.operations.push(op),
         Err(error) => out.refused.push(format!("{}: {error}", op.describe())),
     }
+}
+
+/// Whether a removed and an added field could be one field renamed: the same type and
+/// options (the column follows the name, so it is not compared).
+fn same_shape(old: &FieldState, new: &FieldState) -> bool {
+    let mut old = old.clone();
+    old.name.clone_from(&new.name);
+    old.column.clone_from(&new.column);
+    &old == new
 }
 
 /// Whether two versions of a field differ in the database (not only in the application

@@ -3,8 +3,15 @@
 //! as a composite primary key, with or without extra columns) as many-to-many relations:
 //! implicit when the table has nothing else and follows throughline's naming, through a
 //! generated model otherwise.
+//!
+//! The code compiles whatever the names: every table and column name is written as an
+//! escaped string literal (`table = "..."`, `column = "..."`), and Rust names are made
+//! from them ASCII-only, never a keyword, a digit first, or a name the generated code
+//! uses (`Self`, `Option`, `Registry`, ...), with a numbered suffix when two names would
+//! come out the same. Unique constraints (single-column ones included) and indexes keep
+//! the database's own names.
 
-use crate::introspect::{ColumnInfo, TableInfo};
+use crate::introspect::{ColumnInfo, IndexInfo, TableInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -67,7 +74,17 @@ fn ident(name: &str) -> String {
             }
         })
         .collect();
-    let cleaned = if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+    // Runs of underscores (from `größe`) are not snake case: one is enough.
+    let mut collapsed = String::new();
+    for c in cleaned.chars() {
+        if !(c == '_' && collapsed.ends_with('_')) {
+            collapsed.push(c);
+        }
+    }
+    let cleaned = collapsed;
+    let cleaned = if cleaned.chars().all(|c| c == '_') {
+        format!("field{cleaned}")
+    } else if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         format!("f_{cleaned}")
     } else {
         cleaned
@@ -77,6 +94,88 @@ fn ident(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// Type names the generated code uses: a model must not shadow them.
+const RESERVED_TYPES: &[&str] = &[
+    "Self",
+    "Option",
+    "Some",
+    "None",
+    "String",
+    "Vec",
+    "Box",
+    "Result",
+    "Ok",
+    "Err",
+    "ForeignKey",
+    "Registry",
+    "Model",
+    "Choices",
+    "Conflict",
+    "Counting",
+    "Database",
+    "Executor",
+    "TextField",
+    "Transaction",
+    "Value",
+];
+
+/// A model name for `table`: CamelCase, ASCII, not starting with a digit, not reserved.
+fn model_name(table: &str) -> String {
+    let name = camel(table);
+    let name = if name.is_empty() {
+        "Table".to_owned()
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("T{name}")
+    } else {
+        name
+    };
+    if RESERVED_TYPES.contains(&name.as_str()) {
+        format!("{name}Model")
+    } else {
+        name
+    }
+}
+
+/// `name`, or `name2`, `name3`, ... (`name_2` for snake-case names), the first not in
+/// `used`; recorded in `used`.
+fn unique_name(name: String, used: &mut BTreeSet<String>, snake_case: bool) -> String {
+    let mut candidate = name.clone();
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = if snake_case {
+            format!("{name}_{n}")
+        } else {
+            format!("{name}{n}")
+        };
+        n += 1;
+    }
+    used.insert(candidate.clone());
+    candidate
+}
+
+/// A Rust string literal for `text` (quotes, backslashes and control characters escaped).
+fn lit(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// The field name of each column of `table`: a foreign key's without its `_id`, every name
+/// a valid, distinct identifier.
+fn field_names(table: &TableInfo) -> BTreeMap<String, String> {
+    let mut used = BTreeSet::new();
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let base = if table.foreign_key(&c.name).is_some() {
+                field_name(&c.name)
+            } else {
+                ident(&c.name)
+            };
+            (c.name.clone(), unique_name(base, &mut used, true))
+        })
+        .collect()
 }
 
 /// The Rust type of a column (without `Option`), and a max length for text.
@@ -142,20 +241,47 @@ fn junction(table: &TableInfo) -> Option<(String, String)> {
     let b = table.foreign_keys[1].column.clone();
     let pair: BTreeSet<&str> = [a.as_str(), b.as_str()].into();
     let pk: BTreeSet<&str> = table.primary_key().into_iter().collect();
-    let unique = table
-        .uniques
-        .iter()
-        .any(|u| u.iter().map(String::as_str).collect::<BTreeSet<_>>() == pair);
+    let unique = table.uniques.iter().any(|u| {
+        u.columns
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            == pair
+    });
     (unique || pk == pair).then_some((a, b))
 }
 
 /// Generates the model code for `tables`.
 pub fn generate(tables: &[TableInfo]) -> Inspection {
+    let mut used_models = BTreeSet::new();
     let models: BTreeMap<&str, String> = tables
         .iter()
-        .map(|t| (t.name.as_str(), camel(&t.name)))
+        .map(|t| {
+            (
+                t.name.as_str(),
+                unique_name(model_name(&t.name), &mut used_models, false),
+            )
+        })
         .collect();
-    let model_of = |table: &str| models.get(table).cloned().unwrap_or_else(|| camel(table));
+    let model_of = |table: &str| {
+        models
+            .get(table)
+            .cloned()
+            .unwrap_or_else(|| model_name(table))
+    };
+    let fields_of: BTreeMap<&str, BTreeMap<String, String>> = tables
+        .iter()
+        .map(|t| (t.name.as_str(), field_names(t)))
+        .collect();
+    let no_fields = BTreeMap::new();
+    let field_of = |table: &TableInfo, column: &str| -> String {
+        fields_of
+            .get(table.name.as_str())
+            .unwrap_or(&no_fields)
+            .get(column)
+            .cloned()
+            .unwrap_or_else(|| ident(column))
+    };
     let mut relations_on: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut found = Vec::new();
     let mut implicit_tables = BTreeSet::new();
@@ -177,11 +303,23 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
         let has_id = table.columns.iter().any(|c| c.name == "id" && c.auto);
         let conventional =
             a == format!("{}_id", snake(&source)) && b == format!("{}_id", snake(&target));
-        let implicit = extras.is_empty() && has_id && conventional && source != target;
-        let source_columns: BTreeSet<String> = tables
+        // Implicit only if the table holds nothing an implicit junction would not recreate
+        // with the same names: its pair constraint named as throughline names it (or
+        // unnamed), no other constraint, no index but the foreign keys' own.
+        let pair_name = format!("{}_{}_{}_uniq", table.name, snake(&source), snake(&target));
+        let names_kept = table
+            .uniques
             .iter()
-            .find(|t| t.name == fa.table)
-            .map(|t| t.columns.iter().map(|c| ident(&c.name)).collect())
+            .all(|u| u.columns.len() == 2 && u.name.as_ref().is_none_or(|n| *n == pair_name))
+            && table.indexes.iter().all(|i| {
+                matches!(i.columns.as_slice(), [c] if (*c == a || *c == b)
+                && i.name.as_ref().is_none_or(|n| *n == format!("{}_{c}_idx", table.name)))
+            });
+        let implicit =
+            extras.is_empty() && has_id && conventional && source != target && names_kept;
+        let source_columns: BTreeSet<String> = fields_of
+            .get(fa.table.as_str())
+            .map(|fields| fields.values().cloned().collect())
             .unwrap_or_default();
         let mut name = ident(&format!("{}s", snake(&target)));
         if source_columns.contains(&name)
@@ -190,18 +328,26 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                     .any(|d| d.contains(&format!("name = \"{name}\"")))
             })
         {
-            name = ident(&format!("{}_{}", table.name, snake(&target)));
+            name = ident(&format!(
+                "{}_{}",
+                snake(&model_of(&table.name)),
+                snake(&target)
+            ));
         }
         let mut reverse = ident(&format!("{}_set", snake(&source)));
         if !used_reverse.insert((target.clone(), reverse.clone())) {
-            reverse = ident(&format!("{}_{}_set", table.name, snake(&source)));
+            reverse = ident(&format!(
+                "{}_{}_set",
+                snake(&model_of(&table.name)),
+                snake(&source)
+            ));
             used_reverse.insert((target.clone(), reverse.clone()));
         }
         let declaration = if implicit {
             implicit_tables.insert(table.name.clone());
             format!(
-                "#[throughline(many_to_many(name = \"{name}\", to = {target}, table = \"{}\", related_name = \"{reverse}\"))]",
-                table.name
+                "#[throughline(many_to_many(name = \"{name}\", to = {target}, table = {}, related_name = \"{reverse}\"))]",
+                lit(&table.name)
             )
         } else {
             let through = model_of(&table.name);
@@ -212,8 +358,8 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
             };
             format!(
                 "#[throughline(many_to_many(name = \"{name}\", to = {target}, through = {through}, through_fields(\"{}\", \"{}\"), related_name = \"{reverse}\"{self_ref}))]",
-                field_name(&a),
-                field_name(&b)
+                field_of(table, &a),
+                field_of(table, &b)
             )
         };
         relations_on
@@ -249,34 +395,65 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
         let model = model_of(&table.name);
         registered.push(model.clone());
         let _ = writeln!(code);
-        let _ = writeln!(code, "/// Table `{}`.", table.name);
+        let _ = writeln!(code, "/// Table {}.", lit(&table.name));
         let _ = writeln!(code, "#[derive(Debug, Clone, Model)]");
-        let mut attrs = vec![format!("table = \"{}\"", table.name)];
+        let mut attrs = vec![format!("table = {}", lit(&table.name))];
         let pk = table.primary_key();
         let is_junction = junction(table).is_some();
+        let field_list = |columns: &[String]| -> String {
+            columns
+                .iter()
+                .map(|c| format!("\"{}\"", field_of(table, c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // Unnamed single-column uniques (SQLite's inline UNIQUE) stay on the field.
+        let mut unique_columns: BTreeSet<&str> = BTreeSet::new();
         for unique in &table.uniques {
-            if unique.len() > 1 {
-                let fields: Vec<String> = unique
-                    .iter()
-                    .map(|c| format!("\"{}\"", field_name_in(table, c)))
-                    .collect();
-                attrs.push(format!(
-                    "unique(name = \"{}_{}_uniq\", fields({}))",
-                    table.name,
-                    unique.join("_"),
-                    fields.join(", ")
-                ));
+            match (&unique.name, unique.columns.as_slice()) {
+                (None, [column]) => {
+                    unique_columns.insert(column.as_str());
+                }
+                // PostgreSQL's default name is also what a field's `unique` is called.
+                (Some(name), [column])
+                    if *name
+                        == throughline_core::schema::single_unique_name(
+                            &table.name,
+                            column,
+                            false,
+                        ) =>
+                {
+                    unique_columns.insert(column.as_str());
+                }
+                (name, columns) => {
+                    let name = name
+                        .clone()
+                        .unwrap_or_else(|| format!("{}_{}_uniq", table.name, columns.join("_")));
+                    attrs.push(format!(
+                        "unique(name = {}, fields({}))",
+                        lit(&name),
+                        field_list(columns)
+                    ));
+                }
             }
         }
-        if pk.len() > 1 && is_junction {
-            let fields: Vec<String> = pk
-                .iter()
-                .map(|c| format!("\"{}\"", field_name_in(table, c)))
-                .collect();
+        for index in &table.indexes {
+            let IndexInfo { name, columns } = index;
+            let name = name
+                .clone()
+                .unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
             attrs.push(format!(
-                "unique(name = \"{}_pkey\", fields({}))",
-                table.name,
-                fields.join(", ")
+                "index(name = {}, fields({}))",
+                lit(&name),
+                field_list(columns)
+            ));
+        }
+        if pk.len() > 1 && is_junction {
+            let columns: Vec<String> = pk.iter().map(|c| (*c).to_owned()).collect();
+            attrs.push(format!(
+                "unique(name = {}, fields({}))",
+                lit(&format!("{}_pkey", table.name)),
+                field_list(&columns)
             ));
         }
         let _ = writeln!(code, "#[throughline({})]", attrs.join(", "));
@@ -292,25 +469,25 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
         for (index, column) in table.columns.iter().enumerate() {
             let mut field_attrs = Vec::new();
             let fk = table.foreign_key(&column.name);
-            let name = match fk {
-                Some(_) => field_name(&column.name),
-                None => ident(&column.name),
-            };
+            let name = field_of(table, &column.name);
             let default_column = if fk.is_some() {
                 format!("{name}_id")
             } else {
                 name.clone()
             };
             if default_column != column.name {
-                field_attrs.push(format!("column = \"{}\"", column.name));
+                field_attrs.push(format!("column = {}", lit(&column.name)));
+            }
+            if unique_columns.contains(column.name.as_str()) && !column.primary_key {
+                field_attrs.push("unique".into());
             }
             let is_pk = column.primary_key && !pk_chosen;
             let auto_pk = is_pk && column.auto && pk.len() == 1;
             if column.primary_key && pk.len() > 1 && is_pk {
                 let _ = writeln!(
                     code,
-                    "    // The composite primary key ({}) is represented by its first column.",
-                    pk.join(", ")
+                    "    // The composite primary key {:?} is represented by its first column.",
+                    pk
                 );
             }
             if pk.is_empty() && index == 0 && !pk_chosen {
@@ -357,8 +534,9 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                 if let Some(note) = note {
                     let _ = writeln!(
                         code,
-                        "    // `{}` is {note} (declared `{}`).",
-                        column.name, column.sql_type
+                        "    // {} is {note} (declared {}).",
+                        lit(&column.name),
+                        lit(&column.sql_type)
                     );
                 }
                 if column.nullable && !stands_for_pk {
@@ -400,12 +578,4 @@ fn field_name(column: &str) -> String {
             .filter(|s| !s.is_empty())
             .unwrap_or(column),
     )
-}
-
-fn field_name_in(table: &TableInfo, column: &str) -> String {
-    if table.foreign_key(column).is_some() {
-        field_name(column)
-    } else {
-        ident(column)
-    }
 }

@@ -1,6 +1,8 @@
 //! Owns reading an existing database's catalogue ([`read_schema`]) with the project's own
 //! drivers — SQLite's pragmas, PostgreSQL's `pg_catalog` — into [`TableInfo`]s: columns,
-//! primary key, foreign keys with their on-delete action, unique constraints.
+//! primary key, foreign keys with their on-delete action, unique constraints and indexes
+//! with the database's own names (SQLite's inline `UNIQUE` has none: its index is
+//! `sqlite_autoindex_...`, which SQL cannot name).
 //!
 //! Written by hand because sea-schema's discovery pulls in sqlx, whose SQLite library
 //! conflicts with rusqlite's. Names are bound parameters in every catalogue query (SQLite's
@@ -47,8 +49,28 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     /// Foreign keys.
     pub foreign_keys: Vec<ForeignKeyInfo>,
-    /// Unique constraints and unique indexes (column lists), the primary key excluded.
-    pub uniques: Vec<Vec<String>>,
+    /// Unique constraints and unique indexes, the primary key excluded.
+    pub uniques: Vec<IndexInfo>,
+    /// The other indexes (plain column lists; partial and expression indexes are left out).
+    pub indexes: Vec<IndexInfo>,
+}
+
+/// A unique constraint or an index over columns.
+///
+/// ```
+/// let unique = throughline_migrate::IndexInfo {
+///     name: Some("person_email_key".into()),
+///     columns: vec!["email".into()],
+/// };
+/// assert_eq!(unique.columns, ["email"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    /// Its name in the database, or `None` when the database generated one that SQL cannot
+    /// name (SQLite's `sqlite_autoindex_*` of an inline `UNIQUE`).
+    pub name: Option<String>,
+    /// The columns, in order.
+    pub columns: Vec<String>,
 }
 
 impl TableInfo {
@@ -251,24 +273,43 @@ async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
         )
         .await?;
         let mut uniques = Vec::new();
+        let mut plain = Vec::new();
+        // index_list: seq, name, unique, origin (c: CREATE INDEX, u: UNIQUE, pk), partial.
         for index in indexes
             .iter()
-            .filter(|i| int(&i[2]) == 1 && text(&i[3]) != "pk")
+            .filter(|i| text(&i[3]) != "pk" && int(&i[4]) == 0)
         {
+            let index_name = text(&index[1]);
             let cols = rows(
                 conn,
                 "SELECT seqno, cid, name FROM pragma_index_info(?1) ORDER BY seqno",
-                vec![Value::from(text(&index[1]))],
+                vec![Value::from(index_name.clone())],
                 3,
             )
             .await?;
-            uniques.push(cols.iter().map(|c| text(&c[2])).collect());
+            // An expression index has a column without a name.
+            if cols.iter().any(|c| matches!(c[2], Value::Null)) {
+                continue;
+            }
+            let info = IndexInfo {
+                name: (!index_name.starts_with("sqlite_autoindex_")).then_some(index_name),
+                columns: cols.iter().map(|c| text(&c[2])).collect(),
+            };
+            if int(&index[2]) == 1 {
+                uniques.push(info);
+            } else {
+                plain.push(info);
+            }
         }
+        // index_list lists the newest first.
+        uniques.reverse();
+        plain.reverse();
         tables.push(TableInfo {
             name,
             columns,
             foreign_keys,
             uniques,
+            indexes: plain,
         });
     }
     Ok(tables)
@@ -343,26 +384,38 @@ async fn read_postgres(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
                 .to_owned(),
             })
             .collect();
-        let unique_rows = rows(
+        let index_rows = rows(
             conn,
-            "SELECT array_to_string(ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), ',') \
+            "SELECT ic.relname::text, i.indisunique, array_to_string(ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), chr(1)) \
              FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+             JOIN pg_class ic ON ic.oid = i.indexrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = ANY(current_schemas(false)) \
-             WHERE c.relname = $1 AND i.indisunique AND NOT i.indisprimary",
+             WHERE c.relname = $1 AND NOT i.indisprimary AND i.indpred IS NULL AND NOT (0 = ANY(i.indkey::int2[])) \
+             ORDER BY ic.relname",
             vec![relation],
-            1,
+            3,
         )
         .await?;
-        let uniques = unique_rows
-            .iter()
-            .map(|u| text(&u[0]).split(',').map(str::to_owned).collect())
-            .collect();
+        let mut uniques = Vec::new();
+        let mut plain = Vec::new();
+        for row in &index_rows {
+            let info = IndexInfo {
+                name: Some(text(&row[0])),
+                columns: text(&row[2]).split('\u{1}').map(str::to_owned).collect(),
+            };
+            if matches!(row[1], Value::Bool(true)) {
+                uniques.push(info);
+            } else {
+                plain.push(info);
+            }
+        }
         tables.push(TableInfo {
             name,
             columns,
             foreign_keys,
             uniques,
+            indexes: plain,
         });
     }
     Ok(tables)

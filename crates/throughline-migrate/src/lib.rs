@@ -21,10 +21,10 @@ pub mod recorder;
 pub mod shape;
 pub mod state;
 
-pub use autodetector::{Detection, Hints, detect};
+pub use autodetector::{Detection, Hints, Question, detect};
 pub use executor::{MigrateOptions, Step, migrate, migrate_with, sql, status};
-pub use files::{Migration, load, next_name, replay, write};
+pub use files::{EmbeddedMigrations, Migration, find, load, next_name, replay, write};
 pub use inspect::{Inspection, generate};
-pub use introspect::{TableInfo, read_schema};
+pub use introspect::{IndexInfo, TableInfo, read_schema};
 pub use operations::{Cost, Operation};
 pub use state::ProjectState;

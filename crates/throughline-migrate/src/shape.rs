@@ -156,7 +156,7 @@ pub fn differences(
             .collect();
         expected.extend(columns);
     }
-    let mut found = table.uniques.clone();
+    let mut found: Vec<Vec<String>> = table.uniques.iter().map(|u| u.columns.clone()).collect();
     for unique in &expected {
         match found.iter().position(|u| u == unique) {
             Some(i) => {

@@ -31,7 +31,7 @@ pub use throughline_core::{
 pub use throughline_db::{
     Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
 };
-pub use throughline_macros::{Choices, Model};
+pub use throughline_macros::{Choices, Model, embed_migrations};
 // Re-exported so that generated code (inspectdb) and applications use the same versions.
 pub use chrono;
 pub use serde_json;

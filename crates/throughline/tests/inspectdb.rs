@@ -1,7 +1,9 @@
 //! `inspectdb` on databases created by hand-written SQL (SQLite and PostgreSQL): junction
 //! tables with a surrogate key and with a composite primary key, with and without extra
 //! columns, are recognised as many-to-many relations, and the generated code compiles and
-//! passes the model checks (compiled and run with trybuild).
+//! passes the model checks (compiled and run with trybuild). Names hostile to generated
+//! code (quotes, backslashes, `self`, a digit first, non-ASCII, two names that come out
+//! the same) compile, and unique constraints and indexes keep the database's names.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -66,7 +68,7 @@ CREATE TABLE article_tag (
     id bigserial PRIMARY KEY,
     article_id bigint NOT NULL REFERENCES article (id) ON DELETE CASCADE,
     tag_id bigint NOT NULL REFERENCES tag (id) ON DELETE CASCADE,
-    UNIQUE (article_id, tag_id)
+    CONSTRAINT article_tag_article_tag_uniq UNIQUE (article_id, tag_id)
 );
 CREATE TABLE review (
     id bigserial PRIMARY KEY,
@@ -143,11 +145,21 @@ async fn inspect(db: &Database, schema: &str) -> migrations::Inspection {
 }
 
 fn write_program(name: &str, inspection: &migrations::Inspection) -> PathBuf {
+    write_program_checking(name, inspection, "")
+}
+
+/// The generated code with a `main` that runs the model checks and then `checks` (Rust
+/// statements, with `state`: the `ProjectState` of the generated registry).
+fn write_program_checking(
+    name: &str,
+    inspection: &migrations::Inspection,
+    checks: &str,
+) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/inspectdb");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.rs"));
     let program = format!(
-        "{}\nfn main() {{\n    let problems = registry().check();\n    let errors: Vec<_> = problems.iter().filter(|p| p.level == throughline::CheckLevel::Error).collect();\n    assert!(errors.is_empty(), \"{{errors:#?}}\");\n}}\n",
+        "{}\nfn main() {{\n    let problems = registry().check();\n    let errors: Vec<_> = problems.iter().filter(|p| p.level == throughline::CheckLevel::Error).collect();\n    assert!(errors.is_empty(), \"{{errors:#?}}\");\n    let state = throughline::migrations::ProjectState::from_registry(&registry());\n    let _ = &state;\n{checks}\n}}\n",
         inspection.code
     );
     std::fs::write(&path, program).unwrap();
@@ -215,6 +227,112 @@ async fn inspect_django(path: &std::path::Path) -> migrations::Inspection {
         code.contains("pub enrolled_at: throughline::chrono::DateTime<throughline::chrono::Utc>"),
         "{code}"
     );
+    // `email ... NOT NULL UNIQUE` keeps its constraint, and Django's index names are kept.
+    assert!(
+        code.contains("#[throughline(unique, max_length = 254)]\n    pub email: String"),
+        "{code}"
+    );
+    assert!(
+        code.contains(r#"index(name = "school_enrollment_course_id_"#),
+        "{code}"
+    );
+    inspection
+}
+
+/// Checks for the Django program: the unique email and the tag name survive.
+const DJANGO_CHECKS: &str = r#"
+    assert!(state.models["SchoolStudent"].field("email").unwrap().unique, "{state:#?}");
+    assert!(state.models["SchoolTag"].field("name").unwrap().unique, "{state:#?}");
+"#;
+
+/// Tables and columns whose names are hostile to generated code, unique constraints and
+/// indexes with the database's own names, and a single-column unique.
+const SQLITE_HOSTILE: &str = r#"
+CREATE TABLE "self" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "type" text NOT NULL, "self" text NULL);
+CREATE TABLE "2fast" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "1st" integer NOT NULL);
+CREATE TABLE "we""ird\name" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "quo""te" text NULL, "back\slash" text NULL);
+CREATE TABLE "café" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "größe" integer NOT NULL, "grüße" integer NULL, "user-name" text NULL, "user_name" text NULL);
+CREATE TABLE "blog-post" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title text NOT NULL);
+CREATE TABLE "blog_post" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, title text NOT NULL);
+CREATE TABLE "option" (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "value" text NOT NULL);
+CREATE TABLE person (
+    id integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+    email varchar(254) NOT NULL UNIQUE,
+    nick varchar(50) NOT NULL,
+    code varchar(10) NULL,
+    team_id bigint NULL REFERENCES "self" (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX person_nick_custom ON person (nick);
+CREATE INDEX person_team_custom_idx ON person (team_id);
+CREATE UNIQUE INDEX "odd ""name"" \ uniq" ON person (code, email);
+"#;
+
+const POSTGRES_HOSTILE: &str = r#"
+CREATE TABLE "self" (id bigserial PRIMARY KEY, "type" text NOT NULL, "self" text NULL);
+CREATE TABLE "2fast" (id bigserial PRIMARY KEY, "1st" integer NOT NULL);
+CREATE TABLE "we""ird\name" (id bigserial PRIMARY KEY, "quo""te" text NULL, "back\slash" text NULL);
+CREATE TABLE "café" (id bigserial PRIMARY KEY, "größe" integer NOT NULL, "grüße" integer NULL, "user-name" text NULL, "user_name" text NULL);
+CREATE TABLE "blog-post" (id bigserial PRIMARY KEY, title text NOT NULL);
+CREATE TABLE "blog_post" (id bigserial PRIMARY KEY, title text NOT NULL);
+CREATE TABLE "option" (id bigserial PRIMARY KEY, "value" text NOT NULL);
+CREATE TABLE person (
+    id bigserial PRIMARY KEY,
+    email varchar(254) NOT NULL UNIQUE,
+    nick varchar(50) NOT NULL,
+    code varchar(10) NULL,
+    team_id bigint NULL REFERENCES "self" (id) ON DELETE SET NULL,
+    CONSTRAINT person_nick_custom UNIQUE (nick)
+);
+CREATE INDEX person_team_custom_idx ON person (team_id);
+CREATE UNIQUE INDEX "odd ""name"" \ uniq" ON person (code, email);
+"#;
+
+const HOSTILE_CHECKS: &str = r#"
+    let person = &state.models["Person"];
+    assert!(person.field("email").unwrap().unique, "{person:#?}");
+    let uniques: Vec<(&str, &[String])> = person
+        .unique_constraints
+        .iter()
+        .map(|c| (c.name.as_str(), c.fields.as_slice()))
+        .collect();
+    assert!(uniques.contains(&("person_nick_custom", &["nick".to_owned()][..])), "{uniques:?}");
+    assert!(uniques.contains(&("odd \"name\" \\ uniq", &["code".to_owned(), "email".to_owned()][..])), "{uniques:?}");
+    assert!(
+        person.indexes.iter().any(|i| i.name == "person_team_custom_idx" && i.fields == ["team"]),
+        "{person:#?}"
+    );
+    let tables: Vec<&str> = state.models.values().map(|m| m.table.as_str()).collect();
+    for table in ["self", "2fast", "we\"ird\\name", "café", "blog-post", "blog_post", "option", "person"] {
+        assert!(tables.contains(&table), "{table}: {tables:?}");
+    }
+    let cafe = state.models.values().find(|m| m.table == "café").unwrap();
+    let columns: Vec<&str> = cafe.fields.iter().map(|f| f.column.as_str()).collect();
+    assert_eq!(columns, ["id", "größe", "grüße", "user-name", "user_name"]);
+    let weird = state.models.values().find(|m| m.table == "we\"ird\\name").unwrap();
+    let columns: Vec<&str> = weird.fields.iter().map(|f| f.column.as_str()).collect();
+    assert_eq!(columns, ["id", "quo\"te", "back\\slash"]);
+"#;
+
+async fn inspect_hostile(db: &Database, schema: &str) -> migrations::Inspection {
+    db.execute_batch(schema).await.unwrap();
+    let tables = migrations::read_schema(db).await.unwrap();
+    assert_eq!(tables.len(), 8, "{tables:#?}");
+    let inspection = migrations::generate(&tables);
+    let code = &inspection.code;
+    for expected in [
+        "pub struct SelfModel {",
+        "pub struct T2fast {",
+        "pub struct OptionModel {",
+        "pub struct BlogPost {",
+        "pub struct BlogPost2 {",
+        r#"table = "we\"ird\\name""#,
+        r#"column = "quo\"te""#,
+        r#"unique(name = "person_nick_custom", fields("nick"))"#,
+        r#"index(name = "person_team_custom_idx", fields("team"))"#,
+        r#"unique(name = "odd \"name\" \\ uniq", fields("code", "email"))"#,
+    ] {
+        assert!(code.contains(expected), "{expected}\n{code}");
+    }
     inspection
 }
 
@@ -236,8 +354,41 @@ fn inspectdb_recognises_junctions_and_generates_code_that_compiles() {
             ));
         }
         if let Some(path) = django_database() {
-            programs.push(write_program("django", &inspect_django(&path).await));
+            programs.push(write_program_checking(
+                "django",
+                &inspect_django(&path).await,
+                DJANGO_CHECKS,
+            ));
             let _ = std::fs::remove_file(path);
+        }
+    });
+    let cases = trybuild::TestCases::new();
+    for program in programs {
+        cases.pass(program);
+    }
+}
+
+#[test]
+fn inspectdb_keeps_names_and_constraints_and_compiles_for_hostile_names() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut programs = Vec::new();
+    runtime.block_on(async {
+        let db = common::sqlite().await;
+        programs.push(write_program_checking(
+            "hostile_sqlite",
+            &inspect_hostile(&db, SQLITE_HOSTILE).await,
+            HOSTILE_CHECKS,
+        ));
+        if let Some(db) = common::postgres("inspectdb_hostile").await {
+            programs.push(write_program_checking(
+                "hostile_postgres",
+                &inspect_hostile(&db, POSTGRES_HOSTILE).await,
+                HOSTILE_CHECKS,
+            ));
         }
     });
     let cases = trybuild::TestCases::new();

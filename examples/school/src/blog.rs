@@ -59,7 +59,12 @@ pub fn registry() -> Registry {
     registry
 }
 
-/// The folder of the blog's migrations.
+/// The blog's migrations, compiled into the binary (so `manage migrate` works from any
+/// directory, and a deployed binary needs no folder beside it).
+pub static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
+    throughline::embed_migrations!("migrations");
+
+/// The folder of the blog's migrations (where `makemigrations` writes).
 pub fn migrations_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
 }
