@@ -95,7 +95,7 @@ fn migrate_showmigrations_and_sqlmigrate_on_a_sqlite_file() {
         ],
     );
     assert!(ok);
-    assert!(out.contains(r#"DROP TABLE IF EXISTS "note""#), "{out}");
+    assert!(out.contains(r#"DROP TABLE "note";"#), "{out}");
     let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate", "zero"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "Unapplied 0001_notes");
