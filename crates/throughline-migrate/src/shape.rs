@@ -44,7 +44,7 @@ fn action(on_delete: OnDelete) -> &'static str {
 ///     {"name": "id", "column": "id", "type": "auto", "primary_key": true}]}"#).unwrap();
 /// let table = TableInfo { name: "tag".into(), columns: vec![ColumnInfo { name: "id".into(),
 ///     sql_type: "integer".into(), nullable: false, primary_key: true, auto: true }],
-///     foreign_keys: vec![], uniques: vec![] };
+///     foreign_keys: vec![], uniques: vec![], indexes: vec![] };
 /// let state = ProjectState::default();
 /// assert!(differences(&model, &table, &state, throughline_core::Backend::Sqlite).unwrap().is_empty());
 /// ```

@@ -326,13 +326,21 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The chosen fields of every matching row, as dynamic values (Django's `values_list`
-    /// over several fields).
+    /// over several fields), each in its field's canonical form on every backend (a UUID,
+    /// a date or a JSON document read from SQLite's text comes back as such).
     pub async fn values(
         &self,
         fields: Vec<FieldPath>,
         exec: &impl Executor,
     ) -> Result<Vec<Vec<Value>>> {
         let width = fields.len();
+        let types: Vec<Option<throughline_core::FieldType>> = fields
+            .iter()
+            .map(|path| {
+                let model = path.hops.last().map_or(self.query.model, |hop| hop.to);
+                model.field(&path.field).map(|f| f.ty)
+            })
+            .collect();
         let mut query = self.query.clone();
         query.projection = Projection::Columns(fields);
         let stmt = query.render(exec.backend())?;
@@ -343,7 +351,13 @@ impl<M: Model> QuerySet<M> {
                     let mut out = Vec::new();
                     conn.query(&stmt, &mut |row| {
                         let values = (0..width)
-                            .map(|i| <Value as Decode>::decode(row, i))
+                            .map(|i| {
+                                let value = <Value as Decode>::decode(row, i)?;
+                                Ok(match types[i] {
+                                    Some(ty) => value.coerce(ty),
+                                    None => value,
+                                })
+                            })
                             .collect::<Result<Vec<_>>>()?;
                         out.push(values);
                         Ok(())
@@ -464,7 +478,10 @@ impl<M: Model> QuerySet<M> {
                     conn.query(&stmt, &mut |row| {
                         rows.push(
                             (0..width)
-                                .map(|i| <Value as Decode>::decode(row, i))
+                                .map(|i| {
+                                    <Value as Decode>::decode(row, i)
+                                        .map(|v| v.coerce(meta.fields[i].ty))
+                                })
                                 .collect::<Result<Vec<_>>>()?,
                         );
                         Ok(())

@@ -155,6 +155,12 @@ async fn uuid_keys_see_existing_links(db: Database) {
         .unwrap();
     assert_eq!(prefetched[0].len(), 1);
     assert_eq!(prefetched[0][0].member.key(), &bob.pk_value());
+    // Dynamic reads give the UUID, not SQLite's stored text.
+    let dynamic = Membership::objects()
+        .values(vec![throughline::FieldPath::local("member")], &db)
+        .await
+        .unwrap();
+    assert_eq!(dynamic, vec![vec![throughline::Value::Uuid(bob.id)]]);
     let cleared = club.members().clear(&db).await.unwrap();
     assert_eq!(cleared.len(), 1);
     assert_eq!(Membership::objects().count(&db).await.unwrap(), 0);
