@@ -92,6 +92,10 @@ pub struct Cli {
     /// `migrations`).
     #[arg(long, global = true)]
     pub migrations_dir: Option<PathBuf>,
+    /// Never ask (rename questions are then refused with the flags that answer them), as
+    /// Django's --noinput; also the case under CI=true.
+    #[arg(long, global = true)]
+    pub no_input: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -285,7 +289,9 @@ pub struct Outcome {
 }
 
 /// Runs one command; on a terminal (stdin is a tty), `makemigrations` asks about rename
-/// candidates, otherwise it refuses them ([`run_asking`] with no one to ask).
+/// candidates, otherwise it refuses them ([`run_asking`] with no one to ask). Nothing is
+/// asked with `--no-input` or under `CI=true` (a CI job with a pseudo-terminal would
+/// otherwise wait for an answer).
 ///
 /// ```no_run
 /// use clap::Parser;
@@ -295,32 +301,48 @@ pub struct Outcome {
 /// # Ok(()) }
 /// ```
 pub async fn run(cli: &Cli, registry: Option<&Registry>) -> Result<Outcome, CliError> {
-    if std::io::stdin().is_terminal() {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if !cli.no_input && !in_ci && std::io::stdin().is_terminal() {
         run_asking(cli, registry, Some(&mut ask_on_terminal)).await
     } else {
         run_asking(cli, registry, None).await
     }
 }
 
-/// Asks `question` on stderr and reads the answer from stdin (`y` or `yes`; anything else,
-/// or no answer, is "no").
-fn ask_on_terminal(question: &Question) -> bool {
-    eprint!("{} ", question.prompt());
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(_) => matches!(line.trim().to_lowercase().as_str(), "y" | "yes"),
-        Err(_) => false,
+/// Asks `question` on stderr and reads the answer from stdin: `y`/`yes` is "renamed",
+/// `n`/`no` or an empty line (the prompt's capital N) is "not renamed", anything else is
+/// asked again, and the end of input (Ctrl-D, a closed stdin) leaves it undecided, which
+/// refuses the migration.
+fn ask_on_terminal(question: &Question) -> Option<bool> {
+    for _ in 0..3 {
+        eprint!("{} ", question.prompt());
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                eprintln!();
+                return None;
+            }
+            Ok(_) => match line.trim().to_lowercase().as_str() {
+                "y" | "yes" => return Some(true),
+                "" | "n" | "no" => return Some(false),
+                _ => eprintln!("Please answer y or n."),
+            },
+        }
     }
+    None
 }
 
-/// Who answers `makemigrations`' rename questions: `true` for "renamed".
+/// Who answers `makemigrations`' rename questions: `Some(true)` for "renamed",
+/// `Some(false)` for "not renamed", `None` to leave the question open (the migration is
+/// then refused, with the flags that answer it).
 ///
 /// ```
-/// let mut always: Box<dyn FnMut(&throughline::migrations::Question) -> bool> = Box::new(|_| true);
+/// let mut always: Box<dyn FnMut(&throughline::migrations::Question) -> Option<bool>> =
+///     Box::new(|_| Some(true));
 /// let _ask: throughline_cli::Ask<'_> = &mut *always;
 /// ```
-pub type Ask<'a> = &'a mut dyn FnMut(&Question) -> bool;
+pub type Ask<'a> = &'a mut dyn FnMut(&Question) -> Option<bool>;
 
 /// Runs one command; `ask` answers `makemigrations`' rename questions (`None`: no one to
 /// ask, so an open question refuses the whole migration).
@@ -329,7 +351,7 @@ pub type Ask<'a> = &'a mut dyn FnMut(&Question) -> bool;
 /// use clap::Parser;
 /// # async fn f(registry: &throughline::Registry) -> Result<(), throughline_cli::CliError> {
 /// let cli = throughline_cli::Cli::parse_from(["app", "makemigrations"]);
-/// let mut yes = |_: &throughline::migrations::Question| true;
+/// let mut yes = |_: &throughline::migrations::Question| Some(true);
 /// throughline_cli::run_asking(&cli, Some(registry), Some(&mut yes)).await?;
 /// # Ok(()) }
 /// ```
@@ -422,7 +444,9 @@ pub async fn run_asking(
                 let Some(question) = open.cloned() else {
                     break detection;
                 };
-                let renamed = ask(&question);
+                let Some(renamed) = ask(&question) else {
+                    break detection;
+                };
                 hints.answer(&question, renamed);
                 answered.push((question, renamed));
             };

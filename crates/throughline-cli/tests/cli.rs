@@ -229,3 +229,39 @@ fn an_existing_table_is_refused_unless_fake_initial_verified_its_shape() {
     assert_eq!(out.trim(), "[X] 0001_notes");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A foreign-key violation found by SQLite's check after a migration's operations names
+/// the migration, and nothing of it is applied.
+#[test]
+fn a_failure_after_the_operations_names_the_migration() {
+    let dir = workspace("fk-check");
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let orphan = r#"{
+  "name": "0002_orphan",
+  "dependencies": ["0001_notes"],
+  "operations": [
+    {
+      "op": "create_model",
+      "model": {
+        "name": "Comment",
+        "table": "comment",
+        "fields": [
+          { "name": "id", "column": "id", "type": "auto", "primary_key": true },
+          { "name": "note", "column": "note_id", "type": "i64", "foreign_key": { "to": "Note", "on_delete": "cascade" } }
+        ]
+      }
+    },
+    { "op": "run_sql", "sql": ["INSERT INTO comment (id, note_id) VALUES (1, 999)"], "reverse_sql": [] }
+  ]
+}
+"#;
+    std::fs::write(dir.join("migrations/0002_orphan.json"), orphan).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("app.db").display());
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("0002_orphan"), "{err}");
+    assert!(err.contains("foreign key"), "{err}");
+    let (_, out, _) = run(&dir, &["--database-url", &url, "showmigrations"]);
+    assert_eq!(out.trim(), "[X] 0001_notes\n[ ] 0002_orphan");
+    let _ = std::fs::remove_dir_all(dir);
+}

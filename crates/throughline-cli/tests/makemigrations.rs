@@ -99,6 +99,32 @@ mod v3 {
     }
 }
 
+/// `Course` renamed to `Class` on the same table (a rename without a question), and its
+/// `title` renamed to `name` (a question).
+mod v4 {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    #[throughline(table = "course")]
+    pub struct Class {
+        pub id: Option<i64>,
+        #[throughline(max_length = 200)]
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Room {
+        pub id: Option<i64>,
+        pub seats: i32,
+    }
+
+    pub fn registry() -> Registry {
+        let mut registry = Registry::new();
+        registry.register(Class::meta()).register(Room::meta());
+        registry
+    }
+}
+
 /// Two migrations embedded at compile time, from this crate's test fixtures.
 static FIXTURES: EmbeddedMigrations = throughline::embed_migrations!("tests/fixtures/migrations");
 
@@ -148,7 +174,7 @@ async fn make(
             let mut ask = |question: &Question| {
                 let (expected, answer) = answers.remove(0);
                 assert_eq!(question.prompt(), expected);
-                answer
+                Some(answer)
             };
             throughline_cli::run_asking(&cli, Some(registry), Some(&mut ask)).await
         }
@@ -258,6 +284,19 @@ fn a_rename_candidate_is_asked_or_refused_never_dropped() {
             .await,
         );
         assert!(message.contains("--allow-drop"), "{message}");
+        assert_eq!(files(&dir), ["0001_initial.json"], "nothing written");
+
+        // No answer (the end of input, Ctrl-D): the question stays open and is refused.
+        let cli = cli(&dir, &["makemigrations"]);
+        let mut no_answer = |_: &Question| None;
+        let message = undecided(
+            throughline_cli::run_asking(&cli, Some(&v2::registry()), Some(&mut no_answer)).await,
+        );
+        assert!(
+            message.contains("--rename-field Course.title=name"),
+            "{message}"
+        );
+        assert!(!message.contains("--allow-drop"), "{message}");
         assert_eq!(files(&dir), ["0001_initial.json"], "nothing written");
 
         // Answered y on a terminal: a rename.
@@ -568,5 +607,28 @@ fn migration_problems_are_migration_errors_with_file_and_line() {
             other => panic!("{other:?}"),
         }
         let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+/// The flag printed for a field rename inside a model that was renamed without a question
+/// (same table) is accepted as printed.
+#[test]
+fn the_printed_rename_flag_works_inside_a_renamed_model() {
+    runtime().block_on(async {
+        let dir = workspace("rename-in-renamed");
+        make(&dir, &v1::registry(), &[], None).await.unwrap();
+        let message = undecided(make(&dir, &v4::registry(), &[], None).await);
+        let flag = "--rename-field Class.title=name";
+        assert!(message.contains(flag), "{message}");
+        let out = make(
+            &dir,
+            &v4::registry(),
+            &["--rename-field", "Class.title=name", "--dry-run"],
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the printed flag is refused: {e}"));
+        assert!(out.output.contains("Rename field"), "{}", out.output);
+        assert!(!out.output.contains("Remove field"), "{}", out.output);
     });
 }

@@ -53,8 +53,10 @@ pub fn derive_choices(input: TokenStream) -> TokenStream {
 /// lists the folder (relative to the crate's `CARGO_MANIFEST_DIR`) when the crate is
 /// compiled and expands to a `throughline::migrations::files::EmbeddedMigrations` holding
 /// every `*.json` file's name and contents (through `include_str!`, so an edited file
-/// rebuilds the crate). A missing folder embeds no migrations (`makemigrations` then asks
-/// for the folder to be created). Cargo does not see a *new* file by itself: add a
+/// rebuilds the crate). A missing folder is a compile error (a misspelled path would
+/// otherwise embed nothing, and `migrate` would find nothing to apply): create it, empty
+/// with a `.gitkeep`, before the first `makemigrations`. Cargo does not see a *new* file by
+/// itself: add a
 /// `build.rs` with `println!("cargo:rerun-if-changed=migrations");`.
 ///
 /// ```ignore
@@ -85,8 +87,18 @@ mod embed {
         let dir_text = dir.to_str().ok_or_else(|| {
             syn::Error::new(literal.span(), "the migrations folder's path is not UTF-8")
         })?;
+        if !dir.is_dir() {
+            // A misspelled folder would embed nothing, and `migrate` would then find
+            // "nothing to apply": refuse at compile time instead.
+            return Err(syn::Error::new(
+                literal.span(),
+                format!(
+                    "the migrations folder {dir_text} does not exist (relative to the crate's Cargo.toml); create it (an empty folder with a .gitkeep is fine) or fix the path"
+                ),
+            ));
+        }
         let mut files: Vec<(String, String)> = Vec::new();
-        if dir.exists() {
+        {
             let entries = std::fs::read_dir(&dir).map_err(|e| {
                 syn::Error::new(literal.span(), format!("cannot read {dir_text}: {e}"))
             })?;
@@ -120,6 +132,19 @@ mod embed {
                 files: &[#(#entries),*],
             }
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod embed_tests {
+    #[test]
+    fn a_missing_folder_is_a_compile_error() {
+        let literal = syn::LitStr::new("no_such_migrations", proc_macro2::Span::call_site());
+        let error = super::embed::expand(&literal).unwrap_err().to_string();
+        assert!(error.contains("does not exist"), "{error}");
+        let present = syn::LitStr::new("src", proc_macro2::Span::call_site());
+        assert!(super::embed::expand(&present).is_ok());
     }
 }
 

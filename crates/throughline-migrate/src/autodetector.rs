@@ -109,9 +109,12 @@ impl Hints {
                 );
             }
         }
+        // A model renamed by hint or detected as renamed without a question (same table,
+        // a relation's new through model) is known under its new name too.
+        let renames = certain_model_renames(from, to, self);
         let old_model = |model: &str| -> Option<&ModelState> {
             from.models.get(model).or_else(|| {
-                self.model_renames
+                renames
                     .iter()
                     .find(|(_, new)| new == model)
                     .and_then(|(old, _)| from.models.get(old))
@@ -346,13 +349,13 @@ impl Detection {
     }
 }
 
-/// Diffs `from` (the replayed migrations) against `to` (the models).
-pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detection {
-    let mut out = Detection::default();
-    let mut state = from.clone();
-
-    // 1. Model renames: hinted, then through models of the same relation, then a removed
-    //    and an added model sharing a table.
+/// The model renames that need no question, as (old, new): the hinted ones, a relation's
+/// through model replaced by another, and a removed and an added model sharing a table.
+fn certain_model_renames(
+    from: &ProjectState,
+    to: &ProjectState,
+    hints: &Hints,
+) -> Vec<(String, String)> {
     let mut renames: Vec<(String, String)> = hints.model_renames.clone();
     for model in to.models.values() {
         for relation in &model.many_to_many {
@@ -390,6 +393,22 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
             renames.push((old.name.clone(), added.name.clone()));
         }
     }
+    renames
+}
+
+/// Diffs `from` (the replayed migrations) against `to` (the models).
+pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detection {
+    let mut out = Detection::default();
+    let mut state = from.clone();
+
+    // 1. Model renames: hinted, then through models of the same relation, then a removed
+    //    and an added model sharing a table.
+    let renames = certain_model_renames(from, to, hints);
+    let removed: Vec<&ModelState> = from
+        .models
+        .values()
+        .filter(|m| !to.models.contains_key(&m.name))
+        .collect();
     // A removed and an added model with the same fields (other tables) may be a rename:
     // a question, unless the hints ruled it out.
     let mut questioned_models: BTreeSet<String> = BTreeSet::new();

@@ -80,6 +80,18 @@ fn locate(error: Error, name: &str, operation: Option<&str>) -> Error {
     Error::Migration(problem)
 }
 
+/// Names the migration in a failure of its step as a whole (a foreign-key check or the
+/// `COMMIT` after its operations); connection problems, timeouts and panics keep their own
+/// kinds.
+fn name_failure(error: Error, name: &str) -> Error {
+    match error {
+        Error::Migration(_) | Error::Integrity { .. } | Error::Database(_) => {
+            locate(error, name, None)
+        }
+        other => other,
+    }
+}
+
 /// Each operation of migration `name` (its description) with what it does, forwards or
 /// backwards, on `backend`.
 fn plan(
@@ -260,7 +272,9 @@ pub async fn migrate_with(
                 ));
             }
             let actions = plan(migrations, &migration.name, backend, true)?;
-            run_step(db, &migration.name, actions, false, None).await?;
+            run_step(db, &migration.name, actions, false, None)
+                .await
+                .map_err(|e| name_failure(e, &migration.name))?;
             steps.push(Step {
                 name: migration.name.clone(),
                 forwards: false,
@@ -284,7 +298,10 @@ pub async fn migrate_with(
         } else {
             None
         };
-        match run_step(db, &migration.name, actions, true, fake).await? {
+        match run_step(db, &migration.name, actions, true, fake)
+            .await
+            .map_err(|e| name_failure(e, &migration.name))?
+        {
             Outcome::Skipped => {}
             outcome => steps.push(Step {
                 name: migration.name.clone(),
