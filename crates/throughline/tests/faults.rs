@@ -126,6 +126,7 @@ backend_tests!(
     a_hook_may_await_timers_and_channels,
     a_set_dropped_inside_a_transaction_never_commits_half,
     a_set_dropped_on_the_pool_applies_all_or_nothing,
+    every_write_dropped_inside_a_transaction_is_all_or_nothing,
 );
 
 async fn a_panicking_hook_applies_nothing(db: Database) {
@@ -333,6 +334,86 @@ async fn a_set_dropped_on_the_pool_applies_all_or_nothing(db: Database) {
         );
     }
     writer_is_clean(&db, "after the pool sweep").await;
+}
+
+/// The relation writes other than `set`, each cut off by deadlines inside a transaction:
+/// after `commit()`, the links are those before the write or those after all of it.
+async fn every_write_dropped_inside_a_transaction_is_all_or_nothing(db: Database) {
+    register();
+    with_tables(&db).await;
+    let math = course("math").create(&db).await.unwrap();
+    let mut students = Vec::new();
+    for i in 0..10 {
+        let name = if i % 3 == 0 {
+            format!("sleepy-{i:02}")
+        } else {
+            format!("s{i:02}")
+        };
+        students.push(student(&name).create(&db).await.unwrap());
+    }
+    let names = |set: &[&Student]| {
+        let mut n: Vec<String> = set.iter().map(|s| s.name.clone()).collect();
+        n.sort();
+        n
+    };
+    let old: Vec<&Student> = students[..5].iter().collect();
+    let extra: Vec<&Student> = students[5..].iter().collect();
+    let all: Vec<&Student> = students.iter().collect();
+    let kept: Vec<&Student> = students[3..5].iter().collect();
+    let cases: [(&str, Vec<String>); 3] = [
+        ("add", names(&all)),
+        ("remove", names(&kept)),
+        ("clear", Vec::new()),
+    ];
+    let old_names = names(&old);
+    for (write, after) in cases {
+        for deadline in deadlines() {
+            math.students()
+                .set_with(old.iter().copied(), grade("A"), &db)
+                .await
+                .unwrap();
+            let tx = db.begin().await.unwrap();
+            let related = math.students();
+            let cut = match write {
+                "add" => tokio::time::timeout(deadline, async {
+                    related
+                        .add_with(extra.iter().copied(), grade("B"), &tx)
+                        .await
+                        .map(drop)
+                })
+                .await
+                .is_err(),
+                "remove" => tokio::time::timeout(deadline, async {
+                    related
+                        .remove(old[..3].iter().copied(), &tx)
+                        .await
+                        .map(drop)
+                })
+                .await
+                .is_err(),
+                _ => tokio::time::timeout(deadline, async { related.clear(&tx).await.map(drop) })
+                    .await
+                    .is_err(),
+            };
+            let committed = tx.commit().await;
+            let now = linked_names(&db, &math).await;
+            match &committed {
+                Ok(()) => assert!(
+                    now == old_names || now == after,
+                    "{write} {deadline:?}: half applied: {now:?}"
+                ),
+                Err(Error::TransactionAborted { .. }) => {
+                    assert!(cut, "{write}: aborted without being cut off");
+                    assert_eq!(
+                        now, old_names,
+                        "{write} {deadline:?}: an aborted transaction wrote"
+                    );
+                }
+                Err(other) => panic!("{write} {deadline:?}: unexpected {other}"),
+            }
+        }
+    }
+    writer_is_clean(&db, "after every write").await;
 }
 
 /// A file database, where "committed" can be checked from a second pool: after panicking
