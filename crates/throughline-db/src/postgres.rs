@@ -171,14 +171,25 @@ impl Lease {
     }
 
     /// Commits; a connection lost during `COMMIT` gives [`Error::CommitOutcomeUnknown`].
+    ///
+    /// PostgreSQL answers `COMMIT` in a transaction that a failed statement aborted with a
+    /// silent rollback, so the `COMMIT` is sent behind a `SELECT 1` in the same round trip:
+    /// in an aborted transaction the `SELECT` fails (25P02), the `COMMIT` is not run, and
+    /// the error is [`Error::TransactionAborted`] (the connection, still inside the
+    /// transaction, is discarded, which rolls it back).
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let started = Instant::now();
-        let result = self.client()?.batch_execute("COMMIT").await;
+        let result = self.client()?.batch_execute("SELECT 1; COMMIT").await;
         crate::trace_statement(&Statement::new("COMMIT", Vec::new()), started, 0);
         match result {
             Ok(()) => {
                 self.clean = true;
                 Ok(())
+            }
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                Err(Error::TransactionAborted {
+                    reason: "a statement inside it failed (PostgreSQL aborts the whole transaction); it was rolled back".to_owned(),
+                })
             }
             Err(e) if e.is_closed() || e.as_db_error().is_none() => {
                 Err(Error::CommitOutcomeUnknown(DatabaseError::new(
@@ -351,7 +362,8 @@ impl ToSql for PgParam<'_> {
             Value::I16(v) => int(i64::from(*v), out),
             Value::I32(v) => int(i64::from(*v), out),
             Value::I64(v) => int(*v, out),
-            Value::F64(v) => v.to_sql(ty, out),
+            // -0.0 is stored as 0.0, as SQLite can only do.
+            Value::F64(v) => (*v + 0.0).to_sql(ty, out),
             Value::String(v) => v.to_sql(ty, out),
             Value::Bytes(v) => v.to_sql(ty, out),
             Value::Date(v) => v.to_sql(ty, out),

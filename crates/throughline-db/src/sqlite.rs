@@ -194,11 +194,25 @@ impl SqlitePool {
             .run(move |conn| {
                 let _writer = guard;
                 let runtime = &runtime;
-                match access {
+                let result = match access {
                     Access::Read | Access::WriteOne => drive(conn, runtime, op),
                     Access::Schema => run_schema(conn, runtime, op),
                     Access::Atomic => run_atomic(conn, runtime, op),
+                };
+                // A pool operation never leaves the writer inside a transaction (an operation
+                // that ran its own BEGIN, say): roll it back before the writer is released.
+                if !conn.is_autocommit() {
+                    tracing::warn!(
+                        target: "throughline::sql",
+                        "an operation left the SQLite writer inside a transaction; rolled back"
+                    );
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return result.and(Err(Error::TransactionAborted {
+                        reason: "the operation left a transaction open; it was rolled back"
+                            .to_owned(),
+                    }));
                 }
+                result
             })
             .await
     }
@@ -317,14 +331,17 @@ pub(crate) struct Driver {
 /// [`Error::Panicked`]. Either way the caller's transaction or savepoint is then rolled back
 /// like on any error.
 pub(crate) fn drive<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -> Result<T> {
+    // Everything, the drop of the operation's future included (a destructor may panic too),
+    // runs under catch_unwind: nothing unwinds past the caller's ROLLBACK.
+    std::panic::catch_unwind(AssertUnwindSafe(|| drive_inner(conn, driver, op)))
+        .unwrap_or_else(|panic| Err(crate::unwind::panicked(panic)))
+}
+
+fn drive_inner<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -> Result<T> {
     let _entered = driver.runtime.as_ref().map(tokio::runtime::Handle::enter);
     let mut sqlite = SqliteConn { conn };
-    let mut future = crate::unwind::CatchPanic::new(
-        match std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut sqlite))) {
-            Ok(future) => future,
-            Err(panic) => return Err(crate::unwind::panicked(panic)),
-        },
-    );
+    let future = op(&mut sqlite);
+    let mut future = crate::unwind::CatchPanic::new(future);
     let mut future = std::pin::Pin::new(&mut future);
     let mut context = Context::from_waker(Waker::noop());
     if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
@@ -435,7 +452,7 @@ fn owned_sqlite_value(value: &Value) -> rusqlite::types::Value {
         Value::I16(v) => V::Integer(i64::from(*v)),
         Value::I32(v) => V::Integer(i64::from(*v)),
         Value::I64(v) => V::Integer(*v),
-        Value::F64(v) => V::Real(*v),
+        Value::F64(v) => V::Real(*v + 0.0),
         Value::String(v) => V::Text(v.clone()),
         Value::Bytes(v) => V::Blob(v.clone()),
         Value::Date(v) => V::Text(v.format("%Y-%m-%d").to_string()),
@@ -458,7 +475,9 @@ impl rusqlite::ToSql for SqliteParam<'_> {
             Value::I16(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*v))),
             Value::I32(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*v))),
             Value::I64(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*v)),
-            Value::F64(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v)),
+            // `+ 0.0` stores -0.0 as 0.0 (SQLite keeps a whole REAL as an integer, which has
+            // no sign of zero), as on PostgreSQL.
+            Value::F64(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v + 0.0)),
             Value::String(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
             Value::Bytes(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
             Value::Date(v) => ToSqlOutput::Owned(rusqlite::types::Value::Text(

@@ -88,6 +88,145 @@ async fn an_operation_that_waits_forever_times_out_and_is_rolled_back() {
     db.begin().await.unwrap().commit().await.unwrap();
 }
 
+/// Holds a value whose destructor panics, then waits forever: cut off by the write timeout,
+/// its drop panics too.
+fn panics_when_dropped() -> throughline_db::Op<()> {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("a destructor panicked");
+        }
+    }
+    op(|conn: &mut dyn Conn| {
+        Box::pin(async move {
+            conn.execute(&Statement::new("INSERT INTO t VALUES (1)", vec![]))
+                .await?;
+            let _bomb = Bomb;
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+    })
+}
+
+async fn count_rows(db: &Database) -> i64 {
+    db.run(
+        Access::Read,
+        op(|conn: &mut dyn Conn| {
+            Box::pin(async move {
+                let mut n = 0;
+                conn.query(
+                    &Statement::new("SELECT count(*) FROM t", vec![]),
+                    &mut |row| {
+                        n = row.get::<i64>(0)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+                Ok(n)
+            })
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_while_dropping_a_cut_off_operation_still_rolls_back() {
+    let dir = std::env::temp_dir().join(format!("throughline-bridge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.db");
+    let url = format!("sqlite://{}?mode=rwc&write_timeout_ms=300", path.display());
+    let db = Database::connect(&url).await.unwrap();
+    db.execute_batch("CREATE TABLE t (x integer)")
+        .await
+        .unwrap();
+    let result = db.run(Access::Atomic, panics_when_dropped()).await;
+    assert!(result.is_err(), "{result:?}");
+    db.execute_batch("INSERT INTO t VALUES (2)").await.unwrap();
+    let other = Database::connect(&format!("sqlite://{}?mode=rw", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        count_rows(&other).await,
+        1,
+        "only the later insert, committed"
+    );
+    // Inside a transaction: the savepoint is rolled back, the transaction commits without it.
+    let tx = db.begin().await.unwrap();
+    assert!(tx.run(Access::Atomic, panics_when_dropped()).await.is_err());
+    tx.commit().await.unwrap();
+    assert_eq!(count_rows(&other).await, 1);
+    drop(other);
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// On PostgreSQL a failed statement aborts the transaction, and `COMMIT` then silently
+/// rolls back: an operation that handled such an error and returned Ok gets
+/// `TransactionAborted`, not a success that stored nothing.
+#[tokio::test]
+async fn a_commit_of_an_aborted_postgresql_transaction_is_an_error() {
+    let url = std::env::var("THROUGHLINE_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let db = match Database::connect(&url).await {
+        Ok(db) => db,
+        Err(error) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PostgreSQL at {url} is unreachable in CI: {error}")
+        }
+        Err(error) => {
+            eprintln!("SKIPPED (PostgreSQL unreachable at {url}: {error})");
+            return;
+        }
+    };
+    let table = format!("bridge_aborted_{}", std::process::id());
+    db.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x integer)"
+    ))
+    .await
+    .unwrap();
+    let insert = format!("INSERT INTO {table} VALUES (1)");
+    let bad = format!("INSERT INTO {table} VALUES ('not a number')");
+    let result: Result<(), Error> = db
+        .run(
+            Access::Atomic,
+            op(move |conn: &mut dyn Conn| {
+                Box::pin(async move {
+                    conn.execute(&Statement::new(insert, vec![])).await?;
+                    assert!(conn.execute(&Statement::new(bad, vec![])).await.is_err());
+                    Ok(())
+                })
+            }),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(Error::TransactionAborted { .. })),
+        "{result:?}"
+    );
+    let select = format!("SELECT count(*) FROM {table}");
+    let n: i64 = db
+        .run(
+            Access::Read,
+            op(move |conn: &mut dyn Conn| {
+                Box::pin(async move {
+                    let mut n = 0;
+                    conn.query(&Statement::new(select, vec![]), &mut |row| {
+                        n = row.get::<i64>(0)?;
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(n)
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    db.execute_batch(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
 /// Collects the `sql` field of every event.
 struct Collector(Arc<Mutex<Vec<(String, String)>>>);
 

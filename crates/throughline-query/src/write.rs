@@ -26,6 +26,7 @@ pub type FieldName = Cow<'static, str>;
 /// assert_eq!(Conflict::default(), Conflict::Error);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Conflict {
     /// Fail with an integrity error (the default).
     #[default]

@@ -36,6 +36,7 @@ use throughline_query::{
 /// assert_ne!(throughline::HookPoint::BeforeAdd, throughline::HookPoint::AfterAdd);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HookPoint {
     /// Before links are inserted (planned targets).
     BeforeAdd,
@@ -80,12 +81,30 @@ impl Executor for HookExecutor<'_> {
 
     fn run<T: Send + 'static>(
         &self,
-        _access: Access,
+        access: Access,
         op: Op<T>,
     ) -> impl Future<Output = Result<T>> + Send {
         async move {
+            // An operation a hook runs gets its own savepoint, as on a `Transaction`: an
+            // error the hook handles leaves neither half an operation (SQLite) nor an aborted
+            // transaction that would silently not commit (PostgreSQL, where any failed
+            // statement aborts the transaction, so every operation gets one).
             let mut conn = self.conn.lock().await;
-            op(&mut **conn).await
+            let conn: &mut dyn Conn = &mut **conn;
+            let savepoint = self.backend == Backend::Postgres
+                || matches!(access, Access::Atomic | Access::Schema);
+            if !savepoint {
+                return op(conn).await;
+            }
+            conn.batch("SAVEPOINT \"tl_hook\"").await?;
+            let result = op(&mut *conn).await;
+            let end = if result.is_ok() {
+                "RELEASE SAVEPOINT \"tl_hook\""
+            } else {
+                "ROLLBACK TO SAVEPOINT \"tl_hook\"; RELEASE SAVEPOINT \"tl_hook\""
+            };
+            conn.batch(end).await?;
+            result
         }
     }
 }

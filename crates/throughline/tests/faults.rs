@@ -61,6 +61,27 @@ fn register() {
                 })
             });
         }
+        // A hook that runs a relation write through its executor and handles its error:
+        // the failed write must leave nothing behind, and the outer write must commit.
+        Course::TAGS_RELATION.on(HookPoint::AfterAdd, |ctx| {
+            Box::pin(async move {
+                let Some(id) = ctx.change.source.as_i64() else {
+                    return Ok(());
+                };
+                let course = Course::objects().get(Course::ID.eq(id), ctx.exec).await?;
+                if course.title != "nested" {
+                    return Ok(());
+                }
+                let mut ghost = student("ghost");
+                ghost.id = Some(987_654);
+                let handled = course
+                    .students()
+                    .set_with([&ghost], grade("B"), ctx.exec)
+                    .await;
+                assert!(handled.is_err(), "the nested set fails (no such student)");
+                Ok(())
+            })
+        });
     });
 }
 
@@ -127,7 +148,39 @@ backend_tests!(
     a_set_dropped_inside_a_transaction_never_commits_half,
     a_set_dropped_on_the_pool_applies_all_or_nothing,
     every_write_dropped_inside_a_transaction_is_all_or_nothing,
+    an_error_a_hook_handles_leaves_no_half_operation,
 );
+
+async fn an_error_a_hook_handles_leaves_no_half_operation(db: Database) {
+    register();
+    with_tables(&db).await;
+    let nested = course("nested").create(&db).await.unwrap();
+    let bob = student("bob").create(&db).await.unwrap();
+    nested
+        .students()
+        .add_with([&bob], grade("A"), &db)
+        .await
+        .unwrap();
+    let tag = Tag {
+        id: None,
+        name: "t1".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    // The hook's set deletes bob's row, then fails on the missing student: its savepoint
+    // undoes the delete, and the tag's link commits.
+    nested.tags().add([&tag], &db).await.unwrap();
+    assert_eq!(
+        nested.tags().count(&db).await.unwrap(),
+        1,
+        "the add committed"
+    );
+    assert_eq!(
+        rows(&db, &nested).await,
+        vec![("bob".to_owned(), "A".to_owned())]
+    );
+}
 
 async fn a_panicking_hook_applies_nothing(db: Database) {
     register();

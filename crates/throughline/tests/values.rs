@@ -196,6 +196,14 @@ async fn nan_and_infinities_are_refused(db: Database) {
         .unwrap();
     assert_eq!(back.value, -0.5);
     assert_eq!(back.maybe, None);
+    // -0.0 is stored as 0.0 on every backend (SQLite cannot keep the sign of a whole REAL).
+    let zero = reading(-0.0).create(&db).await.unwrap();
+    let back = Reading::objects()
+        .get(Reading::ID.eq(zero.id), &db)
+        .await
+        .unwrap();
+    assert_eq!(back.value, 0.0);
+    assert!(back.value.is_sign_positive());
 }
 
 async fn dates_outside_years_1_to_9999_are_refused(db: Database) {

@@ -38,6 +38,7 @@ use throughline_query::{FieldPath, Filter, FilterGroup, Hop, Lookup};
 /// assert_eq!(throughline::OnExisting::default(), throughline::OnExisting::Skip);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OnExisting {
     /// Leave them as they are (as Django); the outcome lists them, and those whose stored
     /// values differ from the given ones.
