@@ -393,8 +393,12 @@ impl Operation {
                     .iter_mut()
                     .find(|f| &f.name == from)
                     .ok_or_else(|| refuse(format!("field {model}.{from} does not exist")))?;
+                // The column follows the name when it was derived from it: the name
+                // itself, or a foreign key's `{name}_id`.
                 if slot.column == *from {
                     slot.column = to.clone();
+                } else if slot.foreign_key.is_some() && slot.column == format!("{from}_id") {
+                    slot.column = format!("{to}_id");
                 }
                 slot.name = to.clone();
                 for list in [&mut m.unique_constraints, &mut m.indexes] {
@@ -652,33 +656,14 @@ impl Operation {
                         rebuild(old, new, &fills, target_of, backend)?
                     }
                     Backend::Postgres => {
-                        let mut sql = alter_column_postgres(old, previous, field, fill)?;
+                        let mut sql = alter_column_postgres(old, new, previous, field, fill)?;
                         sql.extend(own_index_changes(old, new, backend)?);
                         sql
                     }
                 }
             }
             Operation::RenameField { model, from, to } => {
-                let old = before.model(model)?;
-                let column = old
-                    .field(from)
-                    .map(|f| f.column.clone())
-                    .ok_or_else(|| refuse(format!("field {model}.{from} does not exist")))?;
-                let new_column = after
-                    .model(model)?
-                    .field(to)
-                    .map(|f| f.column.clone())
-                    .unwrap_or_default();
-                if column == new_column {
-                    Vec::new()
-                } else {
-                    vec![format!(
-                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                        quote(&old.table),
-                        quote(&column),
-                        quote(&new_column)
-                    )]
-                }
+                rename_column(before.model(model)?, after.model(model)?, from, to, backend)?
             }
             Operation::RenameModel { .. }
             | Operation::AlterRelations { .. }
@@ -1035,8 +1020,9 @@ fn rebuild(
     let mut sql = vec![create[0].clone()];
     let mut targets = Vec::new();
     let mut sources = Vec::new();
+    // Fields are matched by name: an altered field may have changed its column.
     for field in &new.fields {
-        if let Some(previous) = old.fields.iter().find(|f| f.column == field.column) {
+        if let Some(previous) = old.fields.iter().find(|f| f.name == field.name) {
             targets.push(quote(&field.column));
             match fills.iter().find(|(c, _)| c == &field.column) {
                 Some((_, value)) => sources.push(format!(
@@ -1087,16 +1073,71 @@ fn own_index_changes(old: &ModelState, new: &ModelState, backend: Backend) -> Re
     Ok(sql)
 }
 
-/// PostgreSQL's in-place column changes.
+/// Renames the column of field `from` (in `old`) to that of field `to` (in `new`) in place,
+/// when it changed, with the names derived from the column: the field's own index
+/// (`<table>_<column>_idx`, when it keeps one) and, on PostgreSQL, its single-column unique
+/// constraint (`<table>_<column>_key`), which later operations find by those names.
+fn rename_column(
+    old: &ModelState,
+    new: &ModelState,
+    from: &str,
+    to: &str,
+    backend: Backend,
+) -> Result<Vec<String>> {
+    let (old_meta, new_meta) = (model_meta(old)?, model_meta(new)?);
+    let missing = |model: &str, name: &str| refuse(format!("field {model}.{name} does not exist"));
+    let before = old_meta
+        .field(from)
+        .ok_or_else(|| missing(&old.name, from))?;
+    let after = new_meta.field(to).ok_or_else(|| missing(&new.name, to))?;
+    if before.column == after.column {
+        return Ok(Vec::new());
+    }
+    let table = quote(&old.table);
+    let mut sql = vec![format!(
+        "ALTER TABLE {table} RENAME COLUMN {} TO {}",
+        quote(&before.column),
+        quote(&after.column)
+    )];
+    if old_meta.has_own_index(before) && new_meta.has_own_index(after) {
+        match backend {
+            // IF EXISTS as `drop_own_index`: an older database may have it under a former
+            // table name.
+            Backend::Postgres => sql.push(format!(
+                "ALTER INDEX IF EXISTS {} RENAME TO {}",
+                quote(&old_meta.own_index_name(before)),
+                quote(&new_meta.own_index_name(after))
+            )),
+            // SQLite cannot rename an index.
+            Backend::Sqlite => {
+                sql.push(ddl::drop_own_index(&old_meta, before, backend));
+                sql.push(ddl::create_own_index(&new_meta, after, backend));
+            }
+        }
+    }
+    if backend == Backend::Postgres && before.unique {
+        sql.push(format!(
+            "ALTER TABLE {table} RENAME CONSTRAINT {} TO {}",
+            quote(&format!("{}_{}_key", old.table, before.column)),
+            quote(&format!("{}_{}_key", old.table, after.column))
+        ));
+    }
+    Ok(sql)
+}
+
+/// PostgreSQL's in-place column changes (`old` and `new`: the model around the change).
 fn alter_column_postgres(
-    model: &ModelState,
+    old: &ModelState,
+    new: &ModelState,
     previous: &FieldState,
     field: &FieldState,
     fill: Option<Value>,
 ) -> Result<Vec<String>> {
+    let model = old;
     let table = quote(&model.table);
     let column = quote(&field.column);
-    let mut sql = Vec::new();
+    // A changed column is renamed first (with its data); what follows uses the new name.
+    let mut sql = rename_column(old, new, &field.name, &field.name, Backend::Postgres)?;
     if previous.ty != field.ty {
         let sql_type = postgres_type(&field.ty)?;
         let strings = |ty: &str| {

@@ -248,6 +248,8 @@ backend_tests!(
     hostile_names_in_models,
     malformed_migration_files_are_refused,
     rebuild_keeps_triggers_and_user_indexes,
+    changed_column_keeps_its_data,
+    renamed_foreign_key_keeps_its_links,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -1600,4 +1602,196 @@ async fn rebuild_keeps_triggers_and_user_indexes(db: Database) {
         .await,
         ["after", "back"]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Review fixes: column changes, fills, locks, row checks, views, literals, constraints.
+// ---------------------------------------------------------------------------------------
+
+/// Runs `sql` inside `tx` (another connection's transaction on PostgreSQL; on SQLite the
+/// writer, held until the transaction ends).
+async fn batch_in(tx: &throughline::Transaction<'static>, sql: &str) {
+    let sql = sql.to_owned();
+    tx.run(
+        throughline_db::Access::WriteOne,
+        throughline_db::op(move |conn| Box::pin(async move { conn.batch(&sql).await })),
+    )
+    .await
+    .unwrap();
+}
+
+fn tag_label_initial() -> Migration {
+    migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "label", "column": "label", "type": "string(50)", "nullable": true, "unique": true}
+        ]}}]
+    }))
+}
+
+/// Review item 1: an alter_field that changes a field's column moves the column with its
+/// data (SQLite's rebuild copied by column name and left the new column NULL; PostgreSQL
+/// emitted nothing), and back.
+async fn changed_column_keeps_its_data(db: Database) {
+    let files = vec![
+        tag_label_initial(),
+        alter(
+            "0002_label2",
+            serde_json::json!({"name": "label", "column": "label2", "type": "string(50)", "nullable": true, "unique": true}),
+        ),
+        migration(serde_json::json!({
+            "name": "0003_not_unique",
+            "dependencies": ["0002_label2"],
+            "operations": [{"op": "alter_field", "model": "Tag", "field":
+                {"name": "label", "column": "label2", "type": "string(50)", "nullable": true}}]
+        })),
+    ];
+    migrations::migrate(&db, &files[..1], None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("label") VALUES ('keep'), (NULL)"#)
+        .await
+        .unwrap();
+    migrations::migrate(&db, &files[..2], None).await.unwrap();
+    assert_eq!(columns(&db, "tag").await, ["id", "label2"]);
+    let duplicate = r#"INSERT INTO "tag" ("label2") VALUES ('keep')"#;
+    assert!(db.execute_batch(duplicate).await.is_err(), "still unique");
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT COALESCE("label2", '-') FROM "tag" ORDER BY "id""#,
+            vec![]
+        )
+        .await,
+        ["keep", "-"]
+    );
+    // The unique constraint was renamed with its column: dropping it finds it.
+    migrations::migrate(&db, &files, None).await.unwrap();
+    migrations::migrate(&db, &files, Some("0002_label2"))
+        .await
+        .unwrap();
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    assert_eq!(columns(&db, "tag").await, ["id", "label"]);
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT COALESCE("label", '-') FROM "tag" ORDER BY "id""#,
+            vec![]
+        )
+        .await,
+        ["keep", "-"]
+    );
+}
+
+fn library_initial() -> Migration {
+    migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [
+            {"op": "create_model", "model": {"name": "Author", "table": "author", "fields": [
+                {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+                {"name": "name", "column": "name", "type": "string(50)"}
+            ]}},
+            {"op": "create_model", "model": {"name": "Book", "table": "book", "fields": [
+                {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+                {"name": "title", "column": "title", "type": "string(50)"},
+                {"name": "author", "column": "author_id", "type": "i64",
+                 "foreign_key": {"to": "Author", "on_delete": "cascade"}}
+            ]}}
+        ]
+    }))
+}
+
+/// `title:author key` of every book, in key order.
+async fn book_links(db: &Database, column: &str) -> Vec<String> {
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            r#"SELECT "title" || ':' || CAST({} AS TEXT) FROM "book" ORDER BY "id""#,
+            throughline_query::ddl::quote(column)
+        ),
+        Backend::Postgres => format!(
+            r#"SELECT "title" || ':' || CAST({} AS text) FROM "book" ORDER BY "id""#,
+            throughline_query::ddl::quote(column)
+        ),
+    };
+    column_of(db, &sql, vec![]).await
+}
+
+/// Review item 1: renaming a foreign key `author` → `writer` (the rename question answered
+/// yes) is one rename_field that moves the derived column `author_id` → `writer_id` with
+/// every link, on both backends, and back; so is the rename_field + alter_field pair that
+/// makemigrations used to write, which wiped the links on SQLite.
+async fn renamed_foreign_key_keeps_its_links(db: Database) {
+    let initial = library_initial();
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    db.execute_batch(
+        r#"INSERT INTO "author" ("name") VALUES ('Ann'), ('Bob');
+           INSERT INTO "book" ("title", "author_id") VALUES ('A', 1), ('B', 2), ('C', 1)"#,
+    )
+    .await
+    .unwrap();
+    let from = migrations::replay(std::slice::from_ref(&initial)).unwrap();
+    let mut to = from.clone();
+    let book = to.models.get_mut("Book").unwrap();
+    let field = book.fields.iter_mut().find(|f| f.name == "author").unwrap();
+    field.name = "writer".into();
+    field.column = "writer_id".into();
+    let hints = Hints {
+        field_renames: vec![("Book".into(), "author".into(), "writer".into())],
+        ..Hints::default()
+    };
+    let detection = migrations::detect(&from, &to, &hints);
+    assert!(
+        detection.refused.is_empty() && detection.questions.is_empty(),
+        "{detection:?}"
+    );
+    assert!(
+        matches!(
+            detection.operations.as_slice(),
+            [Operation::RenameField { .. }]
+        ),
+        "one rename_field: {:#?}",
+        detection.operations
+    );
+    let renamed = Migration {
+        name: "0002_writer".into(),
+        dependencies: vec!["0001_initial".into()],
+        operations: detection.operations,
+    };
+    let files = vec![initial.clone(), renamed];
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(columns(&db, "book").await, ["id", "title", "writer_id"]);
+    assert_eq!(book_links(&db, "writer_id").await, ["A:1", "B:2", "C:1"]);
+    assert_eq!(
+        indexes_named(&db, "book_writer_id_idx").await,
+        ["book_writer_id_idx"]
+    );
+    assert!(indexes_named(&db, "book_author_id_idx").await.is_empty());
+    // Still a foreign key.
+    assert!(
+        db.execute_batch(r#"INSERT INTO "book" ("title", "writer_id") VALUES ('X', 99)"#)
+            .await
+            .is_err()
+    );
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    assert_eq!(columns(&db, "book").await, ["id", "title", "author_id"]);
+    assert_eq!(book_links(&db, "author_id").await, ["A:1", "B:2", "C:1"]);
+    // The pair an earlier makemigrations wrote for the same rename.
+    let pair = migration(serde_json::json!({
+        "name": "0002_writer_pair",
+        "dependencies": ["0001_initial"],
+        "operations": [
+            {"op": "rename_field", "model": "Book", "from": "author", "to": "writer"},
+            {"op": "alter_field", "model": "Book", "field": {"name": "writer", "column": "writer_id",
+             "type": "i64", "foreign_key": {"to": "Author", "on_delete": "cascade"}}}
+        ]
+    }));
+    let files = vec![initial, pair];
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(columns(&db, "book").await, ["id", "title", "writer_id"]);
+    assert_eq!(book_links(&db, "writer_id").await, ["A:1", "B:2", "C:1"]);
 }
