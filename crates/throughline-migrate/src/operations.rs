@@ -644,9 +644,14 @@ impl Operation {
                 let previous = old.field(&field.name).ok_or_else(|| {
                     refuse(format!("field {model}.{} does not exist", field.name))
                 })?;
-                // Without a value for the NULL rows, the executor's row check refuses the
-                // change when there are any (`narrowing`).
-                let fill = fill_value(field, backfill.as_ref())?;
+                // Only a field that becomes NOT NULL has its NULL rows filled; without a
+                // value for them, the executor's row check refuses the change when there
+                // are any (`narrowing`). A field that stays nullable keeps its NULLs.
+                let fill = if previous.nullable && !field.nullable {
+                    fill_value(field, backfill.as_ref())?
+                } else {
+                    None
+                };
                 match backend {
                     Backend::Sqlite => {
                         let fills: Vec<(String, Value)> = fill

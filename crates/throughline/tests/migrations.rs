@@ -250,6 +250,7 @@ backend_tests!(
     rebuild_keeps_triggers_and_user_indexes,
     changed_column_keeps_its_data,
     renamed_foreign_key_keeps_its_links,
+    nullable_field_keeps_its_nulls,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -1794,4 +1795,58 @@ async fn renamed_foreign_key_keeps_its_links(db: Database) {
     migrations::migrate(&db, &files, None).await.unwrap();
     assert_eq!(columns(&db, "book").await, ["id", "title", "writer_id"]);
     assert_eq!(book_links(&db, "writer_id").await, ["A:1", "B:2", "C:1"]);
+}
+
+/// Review item 2: altering a field that stays nullable keeps its NULLs (SQLite's rebuild
+/// wrote the default into them, and now() into an auto_now field's); only a field that
+/// becomes NOT NULL gets its NULL rows filled.
+async fn nullable_field_keeps_its_nulls(db: Database) {
+    let initial = migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "note", "column": "note", "type": "string(50)", "nullable": true, "default": {"value": "x"}},
+            {"name": "seen", "column": "seen", "type": "datetime", "nullable": true, "default": "auto_now"}
+        ]}}]
+    }));
+    let wider = migration(serde_json::json!({
+        "name": "0002_wider",
+        "dependencies": ["0001_initial"],
+        "operations": [
+            {"op": "alter_field", "model": "Tag", "field": {"name": "note", "column": "note",
+             "type": "string(80)", "nullable": true, "default": {"value": "x"}}},
+            {"op": "alter_field", "model": "Tag", "field": {"name": "seen", "column": "seen",
+             "type": "datetime", "nullable": true, "index": true, "default": "auto_now"}}
+        ]
+    }));
+    let required = migration(serde_json::json!({
+        "name": "0003_required",
+        "dependencies": ["0002_wider"],
+        "operations": [
+            {"op": "alter_field", "model": "Tag", "field": {"name": "note", "column": "note",
+             "type": "string(80)", "default": {"value": "x"}}}
+        ]
+    }));
+    let files = vec![initial, wider, required];
+    migrations::migrate(&db, &files[..1], None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("note", "seen") VALUES (NULL, NULL), ('kept', NULL)"#)
+        .await
+        .unwrap();
+    let rows = || {
+        column_of(
+            &db,
+            r#"SELECT COALESCE("note", '-') || '/' || CASE WHEN "seen" IS NULL THEN '-' ELSE 'set' END FROM "tag" ORDER BY "id""#,
+            vec![],
+        )
+    };
+    migrations::migrate(&db, &files[..2], None).await.unwrap();
+    assert_eq!(rows().await, ["-/-", "kept/-"], "NULLs kept");
+    // Backwards (another rebuild on SQLite) too.
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    assert_eq!(rows().await, ["-/-", "kept/-"], "NULLs kept backwards");
+    // Becoming NOT NULL fills them with the default.
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(rows().await, ["x/-", "kept/-"]);
 }
