@@ -1,18 +1,25 @@
 //! Owns the row checks that run before a narrowing `alter_field` (SPEC §7, "a narrowing
 //! change checks the rows first"): a shorter string, a smaller integer type, a string or a
-//! float becoming an integer, a string becoming a float, a nullable field becoming NOT NULL
-//! without a value for its NULL rows. Each check is a query over the table, run by the
-//! executor inside the migration's transaction before the change; any row that does not fit
-//! refuses the migration with the count and up to five example keys, and nothing changes.
+//! float becoming an integer, a string becoming a float, a 64-bit integer becoming a float
+//! (exact only up to 2^53), an integer becoming a boolean (only 0 and 1), a nullable field
+//! becoming NOT NULL without a value for its NULL rows. Each check is a query over the
+//! table, run by the executor inside the migration's transaction before the change; any row
+//! that does not fit refuses the migration with the count and up to five example keys, and
+//! nothing changes. A change that no check can make exact — a datetime becoming a date,
+//! which drops the time of day — is refused outright.
 //!
-//! PostgreSQL would otherwise truncate (`USING name::varchar(3)` turns 'long' into 'lon');
-//! SQLite's rebuild would copy a too-long string into a `varchar(3)` column unchanged, or
-//! keep 'abc' as text in an integer column. Both backends refuse the same rows.
+//! PostgreSQL would otherwise truncate (`USING name::varchar(3)` turns 'long' into 'lon'),
+//! round (`2.5::bigint`) or guess (`5::boolean` is true); SQLite's rebuild would copy a
+//! too-long string into a `varchar(3)` column unchanged, or keep 'abc' as text in an
+//! integer column. Both backends refuse the same rows.
 //!
-//! A row written between the check and the change cannot slip through either: SQLite's
-//! migration holds the writer; on PostgreSQL a string-to-string change has no explicit cast
-//! (the assignment cast refuses a too-long value instead of truncating it) and the integer
-//! casts refuse out-of-range values.
+//! A row written between the checks and the change could slip past them: SQLite's
+//! migration holds the writer, so none can be; on PostgreSQL the migration first takes the
+//! table's `ACCESS EXCLUSIVE` lock (which the `ALTER` needs anyway), so the rows checked are
+//! the rows changed. The PostgreSQL conversions fail rather than round or truncate should a
+//! value get past the checks anyway (SQL run by hand from `sqlmigrate`): no explicit cast to
+//! a bounded string (the assignment refuses a too-long value), a float becomes an integer
+//! only when whole, an integer becomes a boolean through its text form ('0' or '1').
 
 use crate::state::{FieldState, ModelState, parse_type};
 use throughline_core::{Backend, Error, FieldType, MigrationError, Result, Value};
@@ -55,7 +62,9 @@ pub enum Test {
 /// let mut after = before.clone();
 /// shorter.apply(&mut after).unwrap();
 /// let actions = shorter.actions(&before, &after, throughline_core::Backend::Postgres).unwrap();
-/// let Action::Check(check) = &actions[0] else { panic!() };
+/// // PostgreSQL locks the table first: the rows checked are the rows changed.
+/// assert_eq!(actions[0], Action::Sql(r#"LOCK TABLE "tag" IN ACCESS EXCLUSIVE MODE"#.into()));
+/// let Action::Check(check) = &actions[1] else { panic!() };
 /// assert_eq!(check.sql, r#"SELECT "id" FROM "tag" WHERE char_length(CAST("name" AS text)) > 3 ORDER BY "id""#);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +109,9 @@ impl RowCheck {
         )))
     }
 }
+
+/// The largest integer up to which a float (f64) holds every integer exactly: 2^53.
+const EXACT: i64 = 1 << 53;
 
 fn range(ty: FieldType) -> Option<(i64, i64)> {
     match ty {
@@ -152,6 +164,11 @@ pub(crate) fn checks(
             reason,
         }
     };
+    if matches!((old, new), (FieldType::DateTime, FieldType::Date)) {
+        return Err(Error::Migration(MigrationError::new(format!(
+            "cannot alter {change}: a datetime becoming a date loses its time of day, which no conversion keeps exactly; add a date field, fill it from this one (run_sql), then remove this one"
+        ))));
+    }
     let mut out = Vec::new();
     if previous.nullable && !field.nullable && !filled {
         out.push(check(
@@ -213,6 +230,19 @@ pub(crate) fn checks(
                 }
             }
         }
+        (FieldType::I64 | FieldType::AutoI64, FieldType::F64) => out.push(check(
+            format!("{column} < -{EXACT} OR {column} > {EXACT}"),
+            Test::Every,
+            format!("beyond ±{EXACT} (2^53), where a float no longer holds every integer exactly"),
+        )),
+        (
+            FieldType::I16 | FieldType::I32 | FieldType::I64 | FieldType::AutoI64,
+            FieldType::Bool,
+        ) => out.push(check(
+            format!("{column} NOT IN (0, 1)"),
+            Test::Every,
+            "neither 0 nor 1".into(),
+        )),
         (FieldType::String { .. }, FieldType::F64) => out.push(check(
             format!("{column} IS NOT NULL"),
             Test::ParseFloat,

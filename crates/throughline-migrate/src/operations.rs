@@ -513,11 +513,17 @@ impl Operation {
                     refuse(format!("field {model}.{} does not exist", field.name))
                 })?;
                 let filled = fill_value(field, backfill.as_ref())?.is_some();
-                out.extend(
-                    narrowing::checks(old, previous, field, filled, backend)?
-                        .into_iter()
-                        .map(Action::Check),
-                );
+                let checks = narrowing::checks(old, previous, field, filled, backend)?;
+                if backend == Backend::Postgres && !checks.is_empty() {
+                    // No row may be written between the checks and the change: the lock
+                    // the ALTER takes anyway, taken before the checks (taking a weaker one
+                    // first would risk a deadlock when the ALTER upgrades it).
+                    out.push(Action::Sql(format!(
+                        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                        quote(&old.table)
+                    )));
+                }
+                out.extend(checks.into_iter().map(Action::Check));
             }
             Operation::DatabaseOnly { operations } => {
                 let mut state = before.clone();
@@ -1145,20 +1151,30 @@ fn alter_column_postgres(
     let mut sql = rename_column(old, new, &field.name, &field.name, Backend::Postgres)?;
     if previous.ty != field.ty {
         let sql_type = postgres_type(&field.ty)?;
-        let strings = |ty: &str| {
-            parse_type(ty).is_ok_and(|t| matches!(t, throughline_core::FieldType::String { .. }))
+        use throughline_core::FieldType as T;
+        // The row checks decide (under the table lock); the conversions never round or
+        // truncate a value that slipped past them, they fail.
+        let using = match (parse_type(&previous.ty)?, parse_type(&field.ty)?) {
+            // No explicit cast: `::varchar(3)` truncates, the assignment cast refuses.
+            (T::String { .. }, T::String { .. }) => None,
+            // The text form, assigned (not cast) to the string type: refused if too long.
+            (_, T::String { .. }) => Some(format!("CAST({column} AS text)")),
+            // `::bigint` rounds 2.5; NaN makes the cast fail instead.
+            (T::F64, T::I16 | T::I32 | T::I64 | T::AutoI64) => Some(format!(
+                "CAST(CASE WHEN {column} = trunc({column}) THEN {column} ELSE 'NaN'::double precision END AS {sql_type})"
+            )),
+            // `5::boolean` is true; '5' is not a boolean's text form ('0' and '1' are).
+            (T::I16 | T::I32 | T::I64 | T::AutoI64, T::Bool) => {
+                Some(format!("CAST(CAST({column} AS text) AS boolean)"))
+            }
+            _ => Some(format!("{column}::{sql_type}")),
         };
-        if strings(&previous.ty) && strings(&field.ty) {
-            // No explicit cast: `::varchar(3)` truncates, the assignment cast refuses (and
-            // the row check has refused first).
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}"
-            ));
-        } else {
-            sql.push(format!(
-                "ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {column}::{sql_type}"
-            ));
-        }
+        sql.push(match using {
+            None => format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}"),
+            Some(using) => {
+                format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {using}")
+            }
+        });
     }
     if previous.nullable && !field.nullable {
         if let Some(value) = fill {

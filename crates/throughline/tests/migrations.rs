@@ -251,6 +251,8 @@ backend_tests!(
     changed_column_keeps_its_data,
     renamed_foreign_key_keeps_its_links,
     nullable_field_keeps_its_nulls,
+    narrowing_checks_see_the_rows_changed,
+    narrowing_without_a_former_check,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -1849,4 +1851,176 @@ async fn nullable_field_keeps_its_nulls(db: Database) {
     // Becoming NOT NULL fills them with the default.
     migrations::migrate(&db, &files, None).await.unwrap();
     assert_eq!(rows().await, ["x/-", "kept/-"]);
+}
+
+fn measure_initial() -> Migration {
+    migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "ratio", "column": "ratio", "type": "f64", "nullable": true},
+            {"name": "data", "column": "data", "type": "json", "nullable": true},
+            {"name": "big", "column": "big", "type": "i64", "nullable": true},
+            {"name": "flag", "column": "flag", "type": "i32", "nullable": true},
+            {"name": "at", "column": "at", "type": "datetime", "nullable": true}
+        ]}}]
+    }))
+}
+
+/// Review item 3: a row written while a narrowing change is being checked cannot slip past
+/// the checks (PostgreSQL checked, then waited for the writer's lock and rounded its 2.5 to
+/// 2 with `::bigint`): the table is locked before the checks. And the SQL that sqlmigrate
+/// prints, run by hand without the checks, fails rather than round or truncate.
+async fn narrowing_checks_see_the_rows_changed(db: Database) {
+    let initial = measure_initial();
+    let to_int = alter(
+        "0002_int",
+        serde_json::json!({"name": "ratio", "column": "ratio", "type": "i64", "nullable": true}),
+    );
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("ratio") VALUES (1.0), (2.0)"#)
+        .await
+        .unwrap();
+    // Another writer's row, not committed yet when the migration starts.
+    let tx = db.begin().await.unwrap();
+    batch_in(&tx, r#"INSERT INTO "tag" ("ratio") VALUES (2.5)"#).await;
+    let files = vec![initial.clone(), to_int];
+    let migrating = tokio::spawn({
+        let (db, files) = (db.clone(), files.clone());
+        async move { migrations::migrate(&db, &files, None).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tx.commit().await.unwrap();
+    let err = migrating.await.unwrap().unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_migration(), "{err:?}");
+    assert!(
+        text.contains("not a whole number") && text.contains("id 3"),
+        "{text}"
+    );
+    let halves = r#"SELECT count(*) FROM "tag" WHERE "ratio" = 2.5"#;
+    assert_eq!(column_of(&db, halves, vec![]).await, ["1"]);
+    if db.backend() == Backend::Postgres {
+        db.execute_batch(r#"UPDATE "tag" SET "data" = '"longer than three"', "flag" = 5"#)
+            .await
+            .unwrap();
+        for (name, field) in [
+            (
+                "0002_int",
+                serde_json::json!({"name": "ratio", "column": "ratio", "type": "i64", "nullable": true}),
+            ),
+            (
+                "0002_short",
+                serde_json::json!({"name": "data", "column": "data", "type": "string(3)", "nullable": true}),
+            ),
+            (
+                "0002_flag",
+                serde_json::json!({"name": "flag", "column": "flag", "type": "bool", "nullable": true}),
+            ),
+        ] {
+            let files = vec![initial.clone(), alter(name, field)];
+            let sql = migrations::sql(&files, name, Backend::Postgres, false).unwrap();
+            assert!(sql[0].starts_with("LOCK TABLE"), "{sql:#?}");
+            let by_hand = sql[1..].join(";\n");
+            assert!(db.execute_batch(&by_hand).await.is_err(), "{by_hand}");
+        }
+        assert_eq!(column_of(&db, halves, vec![]).await, ["1"]);
+        assert_eq!(
+            column_of(&db, r#"SELECT DISTINCT "data"::text FROM "tag""#, vec![]).await,
+            [r#""longer than three""#]
+        );
+        assert_eq!(
+            column_of(&db, r#"SELECT DISTINCT "flag" FROM "tag""#, vec![]).await,
+            ["5"]
+        );
+    }
+}
+
+/// Review item 4: narrowing changes that had no row check. A 64-bit integer becoming a
+/// float is refused when a value is beyond 2^53 (it would lose precision), an integer
+/// becoming a boolean when a value is neither 0 nor 1 (PostgreSQL made 5 true); a
+/// datetime becoming a date (which drops the time) is refused outright.
+async fn narrowing_without_a_former_check(db: Database) {
+    let initial = measure_initial();
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    db.execute_batch(
+        r#"INSERT INTO "tag" ("big", "flag") VALUES (9007199254740993, 5), (-3, 0), (NULL, NULL)"#,
+    )
+    .await
+    .unwrap();
+    let refused = |name: &str, field: serde_json::Value| {
+        let files = vec![initial.clone(), alter(name, field)];
+        let db = db.clone();
+        async move {
+            let err = migrations::migrate(&db, &files, None).await.unwrap_err();
+            assert!(err.is_migration(), "{err:?}");
+            assert!(!migrations::status(&db, &files).await.unwrap()[1].1);
+            err.to_string()
+        }
+    };
+    let to_float =
+        serde_json::json!({"name": "big", "column": "big", "type": "f64", "nullable": true});
+    let text = refused("0002_float", to_float.clone()).await;
+    assert!(
+        text.contains("1 row(s)") && text.contains("id 1") && text.contains("2^53"),
+        "{text}"
+    );
+    let to_bool =
+        serde_json::json!({"name": "flag", "column": "flag", "type": "bool", "nullable": true});
+    let text = refused("0002_bool", to_bool.clone()).await;
+    assert!(
+        text.contains("1 row(s)") && text.contains("id 1") && text.contains("neither 0 nor 1"),
+        "{text}"
+    );
+    let text = refused(
+        "0002_date",
+        serde_json::json!({"name": "at", "column": "at", "type": "date", "nullable": true}),
+    )
+    .await;
+    assert!(text.contains("time of day"), "{text}");
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT CAST("big" AS text) || '/' || CAST("flag" AS text) FROM "tag" WHERE "id" = 1"#,
+            vec![]
+        )
+        .await,
+        ["9007199254740993/5"]
+    );
+    // Once every row fits, both apply, exactly.
+    db.execute_batch(r#"UPDATE "tag" SET "big" = 9007199254740992, "flag" = 1 WHERE "id" = 1"#)
+        .await
+        .unwrap();
+    let mut files = vec![initial.clone(), alter("0002_float", to_float)];
+    files.push(migration(serde_json::json!({
+        "name": "0003_bool",
+        "dependencies": ["0002_float"],
+        "operations": [{"op": "alter_field", "model": "Tag", "field": to_bool}]
+    })));
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT "big" FROM "tag" WHERE "big" IS NOT NULL ORDER BY "id""#,
+            vec![]
+        )
+        .await,
+        ["9007199254740992", "-3"]
+    );
+    assert_eq!(
+        column_of(
+            &db,
+            r#"SELECT "flag" FROM "tag" WHERE "flag" IS NOT NULL ORDER BY "id""#,
+            vec![]
+        )
+        .await,
+        match db.backend() {
+            Backend::Sqlite => ["1", "0"],
+            Backend::Postgres => ["true", "false"],
+        }
+    );
 }
