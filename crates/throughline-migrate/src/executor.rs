@@ -390,13 +390,34 @@ async fn run_step(
                     recorder::record(conn, &name).await?;
                     return Ok(Outcome::Faked);
                 }
+                // SQLite rebuilds turn `legacy_alter_table` on: restored as found, whatever
+                // happens (the setting belongs to the connection, not the transaction).
+                let legacy = match conn.backend() {
+                    Backend::Sqlite => Some(legacy_alter_table(conn).await?),
+                    Backend::Postgres => None,
+                };
                 let mut kept: HashMap<String, Vec<Kept>> = HashMap::new();
-                for (operation, actions) in &actions {
+                let mut outcome = Ok(());
+                'run: for (operation, actions) in &actions {
                     for action in actions {
-                        perform(conn, action, &mut kept)
-                            .await
-                            .map_err(|e| locate(e, &name, Some(operation)))?;
+                        if let Err(e) = perform(conn, action, &mut kept).await {
+                            outcome = Err(locate(e, &name, Some(operation)));
+                            break 'run;
+                        }
                     }
+                }
+                if let Some(on) = legacy {
+                    let restored = conn
+                        .batch(if on {
+                            "PRAGMA legacy_alter_table = ON"
+                        } else {
+                            "PRAGMA legacy_alter_table = OFF"
+                        })
+                        .await;
+                    outcome?;
+                    restored?;
+                } else {
+                    outcome?;
                 }
                 if forwards {
                     recorder::record(conn, &name).await?;
@@ -408,6 +429,22 @@ async fn run_step(
         }),
     )
     .await
+}
+
+/// Whether SQLite's `legacy_alter_table` is on.
+async fn legacy_alter_table(conn: &mut dyn Conn) -> Result<bool> {
+    let mut on = false;
+    query_rows(
+        conn,
+        "PRAGMA legacy_alter_table",
+        Vec::new(),
+        1,
+        &mut |row| {
+            on = row[0].as_i64().is_some_and(|v| v != 0);
+        },
+    )
+    .await?;
+    Ok(on)
 }
 
 /// The tables the actions create.

@@ -1014,9 +1014,14 @@ fn needs_rebuild_to_drop(field: &FieldState) -> bool {
     field.primary_key || field.unique || field.foreign_key.is_some()
 }
 
-/// SQLite's table rebuild: create the new table under a temporary name, copy the columns
-/// both versions have (filling `fills` where the old value is NULL), drop the old table,
-/// rename, and recreate the indexes.
+/// SQLite's table rebuild: create the new table under a temporary name, copy the fields
+/// both versions have (by name, from the old column to the new one, filling `fills` where
+/// the old value is NULL), drop the old table, rename, and recreate the indexes.
+///
+/// It runs with `legacy_alter_table` on: since SQLite 3.26 the rename re-checks every view
+/// and trigger of the schema, and one that refers to the table (a view over it, a trigger
+/// on another table that writes to it) fails it while the old table is gone. The executor
+/// restores the setting it found after the migration, failed or not.
 fn rebuild(
     old: &ModelState,
     new: &ModelState,
@@ -1028,7 +1033,10 @@ fn rebuild(
     let final_table = temporary.table.clone();
     temporary.table = format!("{}__new", final_table);
     let create = ddl::create_table_with(&temporary, target_of, backend)?;
-    let mut sql = vec![create[0].clone()];
+    let mut sql = vec![
+        "PRAGMA legacy_alter_table = ON".to_owned(),
+        create[0].clone(),
+    ];
     let mut targets = Vec::new();
     let mut sources = Vec::new();
     // Fields are matched by name: an altered field may have changed its column.
@@ -1054,6 +1062,7 @@ fn rebuild(
     ));
     sql.push(format!("DROP TABLE {}", quote(&old.table)));
     sql.push(ddl::rename_table(&temporary.table, &final_table, backend));
+    sql.push("PRAGMA legacy_alter_table = OFF".to_owned());
     // The indexes, on the final table.
     let final_meta = model_meta(new)?;
     sql.extend(

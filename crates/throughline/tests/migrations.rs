@@ -253,6 +253,7 @@ backend_tests!(
     nullable_field_keeps_its_nulls,
     narrowing_checks_see_the_rows_changed,
     narrowing_without_a_former_check,
+    rebuild_keeps_views_and_triggers_of_other_tables,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -2023,4 +2024,69 @@ async fn narrowing_without_a_former_check(db: Database) {
             Backend::Postgres => ["true", "false"],
         }
     );
+}
+
+/// Review item 5: a SQLite rebuild of a table that a view, or a trigger on another table,
+/// refers to used to fail at the rename ("error in view ...: no such table: main.tag"):
+/// it runs with `legacy_alter_table`, restored afterwards (after a failure too), and the
+/// view and the trigger work afterwards.
+async fn rebuild_keeps_views_and_triggers_of_other_tables(db: Database) {
+    let initial = tag_initial("string(50)");
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    let objects = match db.backend() {
+        Backend::Sqlite => {
+            r#"CREATE VIEW "tag_weights" AS SELECT "id", "weight" FROM "tag";
+               CREATE TABLE "feed" ("x" integer);
+               CREATE TRIGGER "feed_to_tag" AFTER INSERT ON "feed" BEGIN INSERT INTO "tag" ("weight") VALUES (NEW."x"); END"#
+        }
+        Backend::Postgres => {
+            r#"CREATE VIEW "tag_weights" AS SELECT "id", "weight" FROM "tag";
+               CREATE TABLE "feed" ("x" integer);
+               CREATE FUNCTION "feed_fn"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO "tag" ("weight") VALUES (NEW."x"); RETURN NEW; END $$;
+               CREATE TRIGGER "feed_to_tag" AFTER INSERT ON "feed" FOR EACH ROW EXECUTE FUNCTION "feed_fn"()"#
+        }
+    };
+    db.execute_batch(objects).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("name", "weight") VALUES ('a', 1)"#)
+        .await
+        .unwrap();
+    let files = vec![
+        initial,
+        alter(
+            "0002_wider",
+            serde_json::json!({"name": "name", "column": "name", "type": "string(80)", "nullable": true}),
+        ),
+    ];
+    let weights = || {
+        column_of(
+            &db,
+            r#"SELECT "weight" FROM "tag_weights" ORDER BY "id""#,
+            vec![],
+        )
+    };
+    migrations::migrate(&db, &files, None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "feed" ("x") VALUES (2)"#)
+        .await
+        .unwrap();
+    assert_eq!(weights().await, ["1", "2"]);
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    db.execute_batch(r#"INSERT INTO "feed" ("x") VALUES (3)"#)
+        .await
+        .unwrap();
+    assert_eq!(weights().await, ["1", "2", "3"]);
+    if db.backend() == Backend::Sqlite {
+        let legacy = || column_of(&db, "PRAGMA legacy_alter_table", vec![]);
+        assert_eq!(legacy().await, ["0"], "restored");
+        // A rebuild that fails half-way (its temporary table is taken) restores it too.
+        db.execute_batch(r#"CREATE TABLE "tag__new" ("x" integer)"#)
+            .await
+            .unwrap();
+        assert!(migrations::migrate(&db, &files, None).await.is_err());
+        assert_eq!(legacy().await, ["0"], "restored after a failure");
+        assert_eq!(weights().await, ["1", "2", "3"]);
+    }
 }
