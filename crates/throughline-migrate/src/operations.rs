@@ -994,7 +994,10 @@ fn update_all(table: &str, column: &str, value: &Value, backend: Backend) -> Str
 }
 
 /// A value as an SQL literal (migrations run as plain SQL so that `sqlmigrate` prints
-/// exactly what runs).
+/// exactly what runs), read back exactly whatever the session's settings: a datetime
+/// carries its offset (`+00:00`, not shifted by PostgreSQL's `TimeZone`), and text is an
+/// escape string on PostgreSQL (`E'...'`, which reads backslashes the same whether
+/// `standard_conforming_strings` is on or off).
 fn literal(value: &Value, backend: Backend) -> String {
     match value {
         Value::Null => "NULL".into(),
@@ -1004,7 +1007,19 @@ fn literal(value: &Value, backend: Backend) -> String {
         },
         Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::F64(_) => value.display(),
         Value::Uuid(u) if backend == Backend::Sqlite => format!("'{}'", u.simple()),
-        other => format!("'{}'", other.display().replace('\'', "''")),
+        Value::DateTime(t) if backend == Backend::Postgres => {
+            format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00:00"))
+        }
+        other => text_literal(&other.display(), backend),
+    }
+}
+
+/// `text` as a string literal: SQLite doubles the quotes (it has no backslash escapes);
+/// PostgreSQL gets an escape string with its backslashes doubled too.
+fn text_literal(text: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => format!("'{}'", text.replace('\'', "''")),
+        Backend::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
     }
 }
 
@@ -1237,4 +1252,21 @@ fn postgres_type(ty: &str) -> Result<String> {
         throughline_core::FieldType::Uuid => "uuid".into(),
         throughline_core::FieldType::Bytes => "bytea".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_read_back_exactly_whatever_the_session() {
+        let pg = Backend::Postgres;
+        assert_eq!(literal(&Value::from(r"a'\b"), pg), r"E'a''\\b'");
+        assert_eq!(literal(&Value::from(r"a'\b"), Backend::Sqlite), r"'a''\b'");
+        let t = chrono::DateTime::from_timestamp(1_704_164_645, 0).unwrap_or_default();
+        assert_eq!(
+            literal(&Value::from(t), pg),
+            "'2024-01-02 03:04:05.000000+00:00'"
+        );
+    }
 }

@@ -2090,3 +2090,87 @@ async fn rebuild_keeps_views_and_triggers_of_other_tables(db: Database) {
         assert_eq!(weights().await, ["1", "2", "3"]);
     }
 }
+
+/// A string that breaks out of a literal that only doubles its quotes when backslashes
+/// escape (PostgreSQL with `standard_conforming_strings=off`).
+const TRICKY: &str = r"it's a \'; DROP TABLE victim; -- \\ back\slash \n";
+
+/// Review item 6: backfill values are written exactly whatever the session's settings:
+/// strings with quotes and backslashes (under `standard_conforming_strings=off` a backfill
+/// `\'; DROP TABLE victim; --` used to inject), and datetimes (written without an offset,
+/// they were shifted by the session's `TimeZone`).
+async fn backfills_round_trip_exactly(db: Database) {
+    let initial = tag_initial("string(50)");
+    let json = serde_json::json!({"k": "a\"b\\c'd"});
+    let backfilled = migration(serde_json::json!({
+        "name": "0002_backfilled",
+        "dependencies": ["0001_initial"],
+        "operations": [
+            {"op": "add_field", "model": "Tag", "backfill": TRICKY,
+             "field": {"name": "note", "column": "note", "type": "string", "nullable": true}},
+            {"op": "add_field", "model": "Tag", "backfill": TRICKY,
+             "field": {"name": "required", "column": "required", "type": "string"}},
+            {"op": "add_field", "model": "Tag", "backfill": json,
+             "field": {"name": "data", "column": "data", "type": "json", "nullable": true}},
+            {"op": "add_field", "model": "Tag", "backfill": "2024-01-02T03:04:05Z",
+             "field": {"name": "at", "column": "at", "type": "datetime", "nullable": true}},
+            {"op": "add_field", "model": "Tag", "backfill": "2024-01-02T03:04:05Z",
+             "field": {"name": "at2", "column": "at2", "type": "datetime"}},
+            {"op": "alter_field", "model": "Tag", "backfill": TRICKY,
+             "field": {"name": "name", "column": "name", "type": "string(50)"}}
+        ]
+    }));
+    migrations::migrate(&db, std::slice::from_ref(&initial), None)
+        .await
+        .unwrap();
+    db.execute_batch(
+        r#"CREATE TABLE "victim" ("x" integer); INSERT INTO "tag" ("name", "weight") VALUES (NULL, 1)"#,
+    )
+    .await
+    .unwrap();
+    migrations::migrate(&db, &[initial, backfilled], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        column_of(&db, r#"SELECT count(*) FROM "victim""#, vec![]).await,
+        ["0"]
+    );
+    for column in ["note", "required", "name"] {
+        let sql = format!(r#"SELECT "{column}" FROM "tag""#);
+        assert_eq!(column_of(&db, &sql, vec![]).await, [TRICKY], "{column}");
+    }
+    let data = column_of(&db, r#"SELECT "data" FROM "tag""#, vec![]).await;
+    let read: serde_json::Value = serde_json::from_str(&data[0]).unwrap();
+    assert_eq!(read, json);
+    for column in ["at", "at2"] {
+        let sql = format!(r#"SELECT "{column}" FROM "tag""#);
+        assert_eq!(
+            column_of(&db, &sql, vec![]).await,
+            ["2024-01-02 03:04:05.000000"],
+            "{column}"
+        );
+    }
+}
+
+mod backfills_round_trip_exactly {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::backfills_round_trip_exactly(crate::common::sqlite().await).await;
+    }
+
+    /// On connections whose session shifts datetimes without an offset and reads
+    /// backslashes in plain literals as escapes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let settings = "-c TimeZone=America/New_York -c standard_conforming_strings=off";
+        if let Some(db) = crate::common::postgres_with_settings(
+            concat!(module_path!(), "::backfills_round_trip_exactly"),
+            Default::default(),
+            settings,
+        )
+        .await
+        {
+            super::backfills_round_trip_exactly(db).await;
+        }
+    }
+}

@@ -39,6 +39,16 @@ pub async fn postgres(test: &str) -> Option<Database> {
 
 /// [`postgres`] with explicit pool options.
 pub async fn postgres_with(test: &str, options: PgOptions) -> Option<Database> {
+    postgres_with_settings(test, options, "").await
+}
+
+/// [`postgres_with`] on connections that start with extra server settings
+/// (`-c TimeZone=America/New_York ...`).
+pub async fn postgres_with_settings(
+    test: &str,
+    options: PgOptions,
+    settings: &str,
+) -> Option<Database> {
     let url = postgres_url();
     let config: throughline::__private::PgConfig =
         url.parse().expect("valid THROUGHLINE_POSTGRES_URL");
@@ -79,7 +89,7 @@ pub async fn postgres_with(test: &str, options: PgOptions) -> Option<Database> {
         .await
         .expect("create test schema");
     let mut config = config;
-    config.options(format!("-c search_path={schema}"));
+    config.options(format!("-c search_path={schema} {settings}").trim_end());
     Some(Database::open_postgres(config, &options).expect("pool"))
 }
 
