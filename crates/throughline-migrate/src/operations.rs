@@ -445,7 +445,11 @@ impl Operation {
                 state.model_mut(model)?.indexes.push(index.clone())
             }
             Operation::RemoveIndex { model, name } => {
-                state.model_mut(model)?.indexes.retain(|i| &i.name != name)
+                let m = state.model_mut(model)?;
+                if !m.indexes.iter().any(|i| &i.name == name) {
+                    return Err(refuse(format!("{model} has no index {name}")));
+                }
+                m.indexes.retain(|i| &i.name != name)
             }
             Operation::AddConstraint { model, constraint } => {
                 state
@@ -454,10 +458,11 @@ impl Operation {
                     .push(constraint.clone());
             }
             Operation::RemoveConstraint { model, name } => {
-                state
-                    .model_mut(model)?
-                    .unique_constraints
-                    .retain(|c| &c.name != name);
+                let m = state.model_mut(model)?;
+                if !m.unique_constraints.iter().any(|c| &c.name == name) {
+                    return Err(refuse(format!("{model} has no unique constraint {name}")));
+                }
+                m.unique_constraints.retain(|c| &c.name != name);
             }
             Operation::RunSql { .. } | Operation::DatabaseOnly { .. } => {}
             Operation::StateOnly { operations } => {
@@ -721,12 +726,7 @@ impl Operation {
                 // unnamed-in-place on SQLite (which then needs a rebuild).
                 Backend::Postgres => {
                     let old = before.model(model)?;
-                    let mut sql = vec![format!(
-                        "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}; DROP INDEX IF EXISTS {}",
-                        quote(&old.table),
-                        quote(name),
-                        quote(name)
-                    )];
+                    let mut sql = vec![drop_unique_postgres(&old.table, name)];
                     sql.extend(own_index_changes(old, after.model(model)?, backend)?);
                     sql
                 }
@@ -1021,6 +1021,29 @@ fn text_literal(text: &str, backend: Backend) -> String {
         Backend::Sqlite => format!("'{}'", text.replace('\'', "''")),
         Backend::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
     }
+}
+
+/// PostgreSQL: drops the unique constraint `name` of `table`, which is a table constraint
+/// when it came with the table (`create_model`) and a unique index when `add_constraint`
+/// added it. The catalogue decides which, at run time; when it is neither, the migration
+/// fails (it never silently does nothing, as `IF EXISTS` did).
+fn drop_unique_postgres(table: &str, name: &str) -> String {
+    let (table_id, name_id) = (quote(table), quote(name));
+    let regclass = format!("{}::regclass", text_literal(&table_id, Backend::Postgres));
+    // `::name` truncates as identifiers are (63 bytes).
+    let name_text = format!("{}::name", text_literal(name, Backend::Postgres));
+    let body = format!(
+        "BEGIN IF EXISTS (SELECT FROM pg_constraint WHERE conrelid = {regclass} AND conname = {name_text}) THEN ALTER TABLE {table_id} DROP CONSTRAINT {name_id}; \
+         ELSIF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = {regclass} AND i.indisunique AND c.relname = {name_text}) THEN DROP INDEX {name_id}; \
+         ELSE RAISE EXCEPTION 'table % has no unique constraint or unique index %', {regclass}, {name_text}; END IF; END"
+    );
+    let mut tag = "$throughline$".to_owned();
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag = format!("$throughline{n}$");
+    }
+    format!("DO {tag} {body} {tag}")
 }
 
 /// Whether SQLite needs a rebuild to drop this column (it cannot drop a key, unique,

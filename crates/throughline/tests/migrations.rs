@@ -254,6 +254,7 @@ backend_tests!(
     narrowing_checks_see_the_rows_changed,
     narrowing_without_a_former_check,
     rebuild_keeps_views_and_triggers_of_other_tables,
+    remove_constraint_drops_what_is_there_or_fails,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -2173,4 +2174,81 @@ mod backfills_round_trip_exactly {
             super::backfills_round_trip_exactly(db).await;
         }
     }
+}
+
+/// A constraint name with quotes, a backslash and the dollar quote of a `DO` block.
+const HOSTILE_UNIQUE: &str = r#"tag_bc" $throughline$ '; --"#;
+
+/// Review item 7: PostgreSQL's remove_constraint ran `DROP CONSTRAINT IF EXISTS ...; DROP
+/// INDEX IF EXISTS ...`, which silently did nothing when the constraint was not there. It
+/// drops the table constraint (created with the table) or the unique index (created by
+/// add_constraint) it finds, and fails the migration when there is neither; a name the
+/// state does not know is refused on both backends.
+async fn remove_constraint_drops_what_is_there_or_fails(db: Database) {
+    let initial = migration(serde_json::json!({
+        "name": "0001_initial",
+        "operations": [{"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true},
+            {"name": "a", "column": "a", "type": "i64"},
+            {"name": "b", "column": "b", "type": "i64"},
+            {"name": "c", "column": "c", "type": "i64"}
+        ], "unique_constraints": [{"name": "tag_ab", "fields": ["a", "b"]}]}}]
+    }));
+    let added = migration(serde_json::json!({
+        "name": "0002_bc",
+        "dependencies": ["0001_initial"],
+        "operations": [{"op": "add_constraint", "model": "Tag",
+            "constraint": {"name": HOSTILE_UNIQUE, "fields": ["b", "c"]}}]
+    }));
+    let removed = migration(serde_json::json!({
+        "name": "0003_removed",
+        "dependencies": ["0002_bc"],
+        "operations": [
+            {"op": "remove_constraint", "model": "Tag", "name": "tag_ab"},
+            {"op": "remove_constraint", "model": "Tag", "name": HOSTILE_UNIQUE}
+        ]
+    }));
+    let files = vec![initial, added, removed];
+    migrations::migrate(&db, &files[..2], None).await.unwrap();
+    db.execute_batch(r#"INSERT INTO "tag" ("a", "b", "c") VALUES (1, 1, 1)"#)
+        .await
+        .unwrap();
+    let duplicate = r#"INSERT INTO "tag" ("a", "b", "c") VALUES (1, 1, 1)"#;
+    assert!(db.execute_batch(duplicate).await.is_err());
+    if db.backend() == Backend::Postgres {
+        // The second one dropped by hand: removing it is an error, and nothing changes.
+        let hostile = throughline_query::ddl::quote(HOSTILE_UNIQUE);
+        db.execute_batch(&format!("DROP INDEX {hostile}"))
+            .await
+            .unwrap();
+        let err = migrations::migrate(&db, &files, None).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            err.is_migration()
+                && text.contains("0003_removed")
+                && text.contains("no unique constraint"),
+            "{text}"
+        );
+        assert!(!migrations::status(&db, &files).await.unwrap()[2].1);
+        assert!(db.execute_batch(duplicate).await.is_err(), "tag_ab kept");
+        db.execute_batch(&format!(
+            r#"CREATE UNIQUE INDEX {hostile} ON "tag" ("b", "c")"#
+        ))
+        .await
+        .unwrap();
+    }
+    migrations::migrate(&db, &files, None).await.unwrap();
+    db.execute_batch(duplicate).await.unwrap();
+    // A name the state does not know.
+    let mut unknown = files.clone();
+    unknown.push(migration(serde_json::json!({
+        "name": "0004_unknown",
+        "dependencies": ["0003_removed"],
+        "operations": [{"op": "remove_constraint", "model": "Tag", "name": "tag_nope"}]
+    })));
+    let err = migrations::migrate(&db, &unknown, None).await.unwrap_err();
+    assert!(
+        err.is_migration() && err.to_string().contains("no unique constraint tag_nope"),
+        "{err}"
+    );
 }
