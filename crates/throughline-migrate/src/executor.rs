@@ -9,8 +9,9 @@
 //! exist yet — unless [`MigrateOptions::fake_initial`] is set and introspection shows the
 //! existing tables already have the migration's shape ([`crate::shape`]), in which case the
 //! migration is recorded without running; a narrowing change checks the rows first
-//! ([`crate::narrowing`]); a SQLite rebuild keeps the table's triggers. Every problem is an
-//! [`Error::Migration`] naming the migration and the operation.
+//! ([`crate::narrowing`]); a SQLite rebuild keeps the table's triggers, and the
+//! `legacy_alter_table` setting it turns on is restored as found, whatever happens. Every
+//! problem is an [`Error::Migration`] naming the migration and the operation.
 
 use crate::files::{Migration, replay};
 use crate::introspect;

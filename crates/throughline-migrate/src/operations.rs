@@ -2,10 +2,15 @@
 //! (`apply`), the SQL that makes the database follow, forwards and backwards, per backend,
 //! what it costs the running database, and whether it can be reversed.
 //!
-//! SQLite alters most columns by rebuilding the table (create the new table, copy the
-//! rows, drop the old one, rename, recreate the indexes); the executor runs it with foreign
-//! keys off, set before `BEGIN`, and checks them before `COMMIT` (SPEC §4), and keeps the
-//! table's triggers and the indexes throughline does not manage ([`Action::Preserve`]).
+//! SQLite alters most columns by rebuilding the table (create the new table, copy each
+//! field from its old column, drop the old table, rename, recreate the indexes), with
+//! `legacy_alter_table` on so that views and other tables' triggers that refer to the table
+//! do not fail the rename; the executor runs it with foreign keys off, set before `BEGIN`,
+//! and checks them before `COMMIT` (SPEC §4), keeps the table's triggers and the indexes
+//! throughline does not manage ([`Action::Preserve`]), and restores `legacy_alter_table`.
+//! PostgreSQL alters in place: a changed column is renamed, a narrowing change locks the
+//! table before its row checks. Literals (backfills) read back exactly whatever the
+//! session's settings.
 //!
 //! What runs is a list of [`Action`]s ([`Operation::actions`]): the SQL that `sqlmigrate`
 //! prints ([`Operation::forwards`]), plus what needs the database at run time — the check
@@ -107,8 +112,9 @@ pub enum Operation {
         /// The field's name.
         field: String,
     },
-    /// Changes a field (type, nullability, uniqueness, index). Making a field non-null
-    /// writes `backfill` (or the constant default) into its NULL rows first.
+    /// Changes a field (type, nullability, uniqueness, index, column: a changed column is
+    /// moved with its data). Making a field non-null writes `backfill` (or the constant
+    /// default) into its NULL rows first; a field that stays nullable keeps its NULLs.
     AlterField {
         /// The model.
         model: String,
@@ -118,7 +124,8 @@ pub enum Operation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         backfill: Option<serde_json::Value>,
     },
-    /// Renames a field (and its column, when the column followed the name).
+    /// Renames a field, and its column when the column followed the name (the name itself,
+    /// or a foreign key's `{name}_id`).
     RenameField {
         /// The model.
         model: String,
