@@ -4,9 +4,10 @@
 //! (`throughline ...`) for what needs no models.
 //!
 //! ```no_run
-//! // src/bin/manage.rs of an application
+//! // src/bin/manage.rs of an application; the folder is relative to the application's
+//! // Cargo.toml, usually "migrations" (this example uses this crate's test fixtures)
 //! static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
-//!     throughline::embed_migrations!("migrations");
+//!     throughline::embed_migrations!("tests/fixtures/migrations");
 //!
 //! fn main() -> std::process::ExitCode {
 //!     let mut registry = throughline::Registry::new();
@@ -235,8 +236,10 @@ pub fn main_with_dir(registry: Option<&Registry>, migrations_dir: Option<&Path>)
 /// were embedded from.
 ///
 /// ```no_run
+/// // Relative to the application's Cargo.toml, usually "migrations" (here this crate's
+/// // test fixtures).
 /// static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
-///     throughline::embed_migrations!("migrations");
+///     throughline::embed_migrations!("tests/fixtures/migrations");
 ///
 /// fn main() -> std::process::ExitCode {
 ///     throughline_cli::main_with_migrations(Some(&throughline::Registry::new()), MIGRATIONS)
