@@ -13,6 +13,7 @@ pub mod value_types;
 mod convert;
 mod crud;
 mod group;
+mod hops;
 
 pub use fields::{Field, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};
@@ -65,6 +66,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fields::Now;
+    pub use crate::hops::{forward_hop, into_through_hop, out_of_through_hop, reverse_hop};
     pub use crate::through::{
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,

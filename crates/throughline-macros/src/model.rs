@@ -1,0 +1,442 @@
+//! Owns `#[derive(Model)]`: reading the struct into a checked [`ModelDef`], then generating
+//! the `Model` implementation (its `ModelMeta`, built once; row decoding; values; keys;
+//! `select_related` slots) and the typed field constants (`Student::NAME`). The relation
+//! items (relation constants, reverse accessor traits, many-to-many relations) come from
+//! `relations`, the through-model traits from `through`.
+//!
+//! [`expand`] is the whole derive; it runs in named steps, each generating one part.
+
+use crate::attrs::{self, FieldInfo, ModelAttrs};
+use crate::names::snake_case;
+use crate::relations::{self, ManyToManyItems};
+use crate::through;
+use crate::types::{is_option_i64, is_self};
+use proc_macro2::TokenStream as Tokens;
+use quote::{format_ident, quote};
+use syn::{Data, DeriveInput, Fields, Ident, Visibility, spanned::Spanned};
+
+/// A model read from its struct and checked: what every generating step works from.
+pub(crate) struct ModelDef<'a> {
+    /// The struct's name.
+    pub(crate) name: &'a Ident,
+    /// The struct's visibility (the generated reverse traits have the same).
+    pub(crate) vis: &'a Visibility,
+    /// The struct's name as text (`MODEL_NAME`).
+    pub(crate) model_name: String,
+    pub(crate) attrs: ModelAttrs,
+    pub(crate) fields: Vec<FieldInfo>,
+    /// The primary key's position among `fields`.
+    pub(crate) pk_index: usize,
+    /// Whether the primary key is an auto-increment `Option<i64>`.
+    pub(crate) auto_pk: bool,
+}
+
+impl ModelDef<'_> {
+    /// The primary key field.
+    pub(crate) fn pk(&self) -> &FieldInfo {
+        &self.fields[self.pk_index]
+    }
+
+    /// The foreign-key fields, in declaration order.
+    pub(crate) fn foreign_keys(&self) -> impl Iterator<Item = &FieldInfo> {
+        self.fields.iter().filter(|f| f.target.is_some())
+    }
+}
+
+/// Expands `#[derive(Model)]` on `input`.
+pub(crate) fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
+    let model = read_model(input)?;
+    let many_to_many = relations::many_to_many(&model)?;
+    let model_impl = model_impl(&model, &many_to_many);
+    let field_consts = field_consts(&model);
+    let reverse_traits = relations::reverse_foreign_keys(&model);
+    let m2m_items = &many_to_many.items;
+    let through_items = through::items(&model);
+    let attr_errors = model.attrs.errors.iter().map(syn::Error::to_compile_error);
+    Ok(quote! {
+        #model_impl
+
+        #field_consts
+
+        #reverse_traits
+
+        #(#m2m_items)*
+
+        #through_items
+
+        #(#attr_errors)*
+    })
+}
+
+/// Step 1: reads the struct and its attributes, and checks what needs the whole model
+/// (the primary key, the fields named by constraints and ordering, the reverse accessors).
+fn read_model(input: &DeriveInput) -> syn::Result<ModelDef<'_>> {
+    let name = &input.ident;
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            input.generics.span(),
+            "a model cannot have generic parameters",
+        ));
+    }
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(
+            name.span(),
+            "#[derive(Model)] needs a struct with named fields",
+        ));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new(
+            data.fields.span(),
+            "#[derive(Model)] needs a struct with named fields",
+        ));
+    };
+    let attrs = attrs::model_attrs(input)?;
+    let mut fields = named
+        .named
+        .iter()
+        .map(attrs::field_info)
+        .collect::<syn::Result<Vec<_>>>()?;
+    // `ForeignKey<Self>` refers to the model by its name in generated items (`Self` would
+    // name another type inside them).
+    for field in &mut fields {
+        if let Some(target) = &mut field.target
+            && is_self(target, name)
+        {
+            *target = syn::parse_quote!(#name);
+        }
+    }
+    let pk_index = primary_key(name, &mut fields)?;
+    check_field_lists(name, &attrs, &fields)?;
+    let model_name = name.to_string();
+    relations::check_reverse_accessors(&model_name, &fields)?;
+    let auto_pk = is_option_i64(&fields[pk_index].ty);
+    Ok(ModelDef {
+        name,
+        vis: &input.vis,
+        model_name,
+        attrs,
+        fields,
+        pk_index,
+        auto_pk,
+    })
+}
+
+/// The primary key's position: the field marked `primary_key`, else `id` (marked here).
+fn primary_key(name: &Ident, fields: &mut [FieldInfo]) -> syn::Result<usize> {
+    if !fields.iter().any(|f| f.primary_key) {
+        match fields.iter_mut().find(|f| f.ident == "id") {
+            Some(id) => id.primary_key = true,
+            None => {
+                return Err(syn::Error::new(
+                    name.span(),
+                    "a model needs a primary key: add `id: Option<i64>` (auto-increment) or mark a field #[throughline(primary_key)]",
+                ));
+            }
+        }
+    }
+    let pks: Vec<&FieldInfo> = fields.iter().filter(|f| f.primary_key).collect();
+    if pks.len() > 1 {
+        return Err(syn::Error::new(
+            pks[1].ident.span(),
+            "a model has exactly one primary key",
+        ));
+    }
+    Ok(fields.iter().position(|f| f.primary_key).unwrap_or(0))
+}
+
+/// The fields named by `unique`, `index` and `ordering` exist.
+fn check_field_lists(name: &Ident, attrs: &ModelAttrs, fields: &[FieldInfo]) -> syn::Result<()> {
+    let field_names: Vec<String> = fields.iter().map(FieldInfo::name).collect();
+    for (_, list, span) in attrs.uniques.iter().chain(attrs.indexes.iter()) {
+        for item in list {
+            if !field_names.contains(item) {
+                return Err(syn::Error::new(*span, format!("unknown field `{item}`")));
+            }
+        }
+    }
+    for item in &attrs.ordering {
+        if !field_names
+            .iter()
+            .any(|f| f == item.trim_start_matches('-'))
+        {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("ordering names unknown field `{item}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Step 2: `impl Model for ...`.
+fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
+    let name = model.name;
+    let model_name = &model.model_name;
+    let pk = model.pk();
+    let pk_ty = &pk.ty;
+    let pk_ident = &pk.ident;
+    let pk_index = model.pk_index;
+    let pk_type = if model.auto_pk {
+        quote!(::throughline::FieldType::AutoI64)
+    } else {
+        quote!(<#pk_ty as ::throughline::FieldValue>::TYPE)
+    };
+    let meta = model_meta(model, many_to_many);
+    let decoders = model.fields.iter().enumerate().map(|(index, f)| {
+        let ident = &f.ident;
+        let ty = &f.ty;
+        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(row, start + #index)?)
+    });
+    let values = model.fields.iter().map(|f| {
+        let ident = &f.ident;
+        quote!(::throughline::FieldValue::to_value(&self.#ident))
+    });
+    let field_names: Vec<String> = model.fields.iter().map(FieldInfo::name).collect();
+    let field_idents: Vec<&Ident> = model.fields.iter().map(|f| &f.ident).collect();
+    let before_save = model.fields.iter().map(before_save);
+    let RelatedArms {
+        key_arms,
+        batch_arms,
+        load_arms,
+    } = related_arms(model);
+    quote! {
+        impl ::throughline::Model for #name {
+            const MODEL_NAME: &'static str = #model_name;
+            const PK_TYPE: ::throughline::FieldType = #pk_type;
+            const PK_INDEX: usize = #pk_index;
+
+            fn meta() -> &'static ::throughline::ModelMeta {
+                #meta
+            }
+
+            fn from_row(row: &::throughline::__private::Row<'_>, start: usize) -> ::throughline::Result<Self> {
+                Ok(Self { #(#decoders),* })
+            }
+
+            fn to_values(&self) -> Vec<::throughline::Value> {
+                vec![#(#values),*]
+            }
+
+            fn field_value(&self, name: &str) -> Option<::throughline::Value> {
+                match name {
+                    #(#field_names => Some(::throughline::FieldValue::to_value(&self.#field_idents)),)*
+                    _ => None,
+                }
+            }
+
+            fn pk_value(&self) -> ::throughline::Value {
+                ::throughline::FieldValue::to_value(&self.#pk_ident)
+            }
+
+            fn set_pk_value(&mut self, key: ::throughline::Value) -> ::throughline::Result<()> {
+                self.#pk_ident = <#pk_ty as ::throughline::FieldValue>::from_value(key)?;
+                Ok(())
+            }
+
+            #[allow(unused_variables)]
+            fn before_save(&mut self, adding: bool) {
+                #(#before_save)*
+            }
+
+            fn related_key(&self, field: usize) -> Option<&::throughline::Value> {
+                match field {
+                    #(#key_arms)*
+                    _ => None,
+                }
+            }
+
+            fn related_rows(field: &str) -> ::throughline::Result<::std::boxed::Box<dyn ::throughline::__private::RelatedBatch>> {
+                match field {
+                    #(#batch_arms)*
+                    other => Err(::throughline::Error::invalid_query(#model_name, format!("`{other}` is not a foreign key"))),
+                }
+            }
+
+            #[allow(unused_variables)]
+            fn load_related(&mut self, field: &str, row: &::throughline::__private::Row<'_>, start: usize, batch: &mut dyn ::throughline::__private::RelatedBatch) -> ::throughline::Result<()> {
+                match field {
+                    #(#load_arms)*
+                    other => Err(::throughline::Error::invalid_query(#model_name, format!("`{other}` is not a foreign key"))),
+                }
+            }
+        }
+    }
+}
+
+/// The body of `Model::meta()`: the `ModelMeta`, built once.
+fn model_meta(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
+    let model_name = &model.model_name;
+    let table = model
+        .attrs
+        .table
+        .clone()
+        .unwrap_or_else(|| snake_case(model_name));
+    let field_metas = model.fields.iter().map(|f| field_meta(f, model.auto_pk));
+    let attrs = &model.attrs;
+    let uniques = attrs.uniques.iter().map(|(n, list, _)| {
+        quote!(::throughline::__private::throughline_core::UniqueConstraint { name: #n.to_owned(), fields: vec![#(#list.to_owned()),*] })
+    });
+    let indexes = attrs.indexes.iter().map(|(n, list, _)| {
+        quote!(::throughline::__private::throughline_core::IndexMeta { name: #n.to_owned(), fields: vec![#(#list.to_owned()),*] })
+    });
+    let ordering = &attrs.ordering;
+    let verbose = attrs
+        .verbose_name
+        .as_ref()
+        .map(|v| quote!(meta.verbose_name = #v.to_owned();));
+    let verbose_plural = attrs
+        .verbose_name_plural
+        .as_ref()
+        .map(|v| quote!(meta.verbose_name_plural = #v.to_owned();));
+    let m2m_metas = &many_to_many.metas;
+    let companions = &many_to_many.companions;
+    quote! {
+        static META: ::std::sync::LazyLock<::throughline::ModelMeta> = ::std::sync::LazyLock::new(|| {
+            let mut meta = ::throughline::ModelMeta::new(#model_name, #table, ::std::vec::Vec::from([#(#field_metas),*]));
+            meta.unique_constraints = vec![#(#uniques),*];
+            meta.indexes = vec![#(#indexes),*];
+            meta.ordering = vec![#(#ordering.to_owned()),*];
+            #verbose
+            #verbose_plural
+            meta.many_to_many = vec![#(#m2m_metas),*];
+            meta.companions = ::throughline::__private::throughline_core::schema::Companions(vec![#(#companions),*]);
+            meta
+        });
+        &META
+    }
+}
+
+/// One field's `FieldMeta`: what its type implies, then what its attributes say.
+fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
+    let ty = &f.ty;
+    let fname = f.name();
+    let column = f.column();
+    let mut sets = Vec::new();
+    if f.primary_key {
+        sets.push(quote!(f.primary_key = true;));
+        if auto_pk {
+            sets.push(quote!(f.ty = ::throughline::FieldType::AutoI64; f.nullable = false; f.default = ::throughline::DefaultValue::None;));
+        }
+    }
+    if let Some(n) = f.max_length {
+        sets.push(quote!(f.ty = ::throughline::FieldType::String { max_length: Some(#n) };));
+    }
+    if f.unique {
+        sets.push(quote!(f.unique = true;));
+    }
+    if f.index {
+        sets.push(quote!(f.index = true;));
+    }
+    if let Some(expr) = &f.default {
+        sets.push(quote!(f.default = ::throughline::DefaultValue::Const(::throughline::FieldValue::to_value(&<#ty>::from(#expr)));));
+    }
+    if let Some(path) = &f.default_fn {
+        sets.push(quote!({
+            fn __default() -> ::throughline::Value { ::throughline::FieldValue::to_value(&<#ty>::from(#path())) }
+            f.default = ::throughline::DefaultValue::Func(__default);
+        }));
+    }
+    if f.auto_now_add {
+        sets.push(quote!(f.default = ::throughline::DefaultValue::AutoNowAdd;));
+    }
+    if f.auto_now {
+        sets.push(quote!(f.default = ::throughline::DefaultValue::AutoNow;));
+    }
+    if let Some(v) = &f.verbose_name {
+        sets.push(quote!(f.verbose_name = #v.to_owned();));
+    }
+    if let Some(v) = &f.help_text {
+        sets.push(quote!(f.help_text = #v.to_owned();));
+    }
+    if f.blank {
+        sets.push(quote!(f.blank = true;));
+    }
+    if !f.editable {
+        sets.push(quote!(f.editable = false;));
+    }
+    if f.target.is_some() {
+        sets.push(relations::foreign_key_meta(f));
+    }
+    quote!({
+        let mut f = ::throughline::FieldMeta::new(#fname, <#ty as ::throughline::FieldValue>::TYPE);
+        f.column = #column.to_owned();
+        f.nullable = <#ty as ::throughline::FieldValue>::NULLABLE;
+        f.default = <#ty as ::throughline::FieldValue>::implicit_default();
+        f.choices = <#ty as ::throughline::FieldValue>::choices();
+        f.foreign_key = <#ty as ::throughline::FieldValue>::foreign_key();
+        #(#sets)*
+        f
+    })
+}
+
+/// What `before_save` does for one field: fill `auto_now` always, `auto_now_add` when
+/// adding.
+fn before_save(f: &FieldInfo) -> Option<Tokens> {
+    let ident = &f.ident;
+    let ty = &f.ty;
+    if f.auto_now_add {
+        Some(quote!(if adding { self.#ident = <#ty as ::throughline::__private::Now>::now(); }))
+    } else if f.auto_now {
+        Some(quote!(self.#ident = <#ty as ::throughline::__private::Now>::now();))
+    } else {
+        None
+    }
+}
+
+/// The match arms of `related_key`, `related_rows` and `load_related`: one per foreign key.
+struct RelatedArms {
+    key_arms: Vec<Tokens>,
+    batch_arms: Vec<Tokens>,
+    load_arms: Vec<Tokens>,
+}
+
+fn related_arms(model: &ModelDef<'_>) -> RelatedArms {
+    let mut arms = RelatedArms {
+        key_arms: Vec::new(),
+        batch_arms: Vec::new(),
+        load_arms: Vec::new(),
+    };
+    for (index, f) in model.fields.iter().enumerate() {
+        if f.target.is_none() {
+            continue;
+        }
+        let ident = &f.ident;
+        let ty = &f.ty;
+        let fname = f.name();
+        arms.load_arms.push(quote!(#fname => ::throughline::RelatedSlot::load(&mut self.#ident, row, start, batch),));
+        arms.batch_arms.push(quote!(#fname => Ok(::std::boxed::Box::new(::throughline::__private::RelatedRows::<<#ty as ::throughline::RelatedSlot>::Target>::default())),));
+        arms.key_arms
+            .push(quote!(#index => ::throughline::RelatedSlot::key(&self.#ident),));
+    }
+    arms
+}
+
+/// Step 3: the typed constants on the model: `NAME` per field, and for a foreign key
+/// `STUDENT_ID` (its key) and `STUDENT` (the relation).
+fn field_consts(model: &ModelDef<'_>) -> Tokens {
+    let name = model.name;
+    let consts = model.fields.iter().map(|f| {
+        let ty = &f.ty;
+        let fname = f.name();
+        let const_name = format_ident!("{}", fname.to_uppercase());
+        if f.target.is_some() {
+            let id_const = format_ident!("{}_ID", fname.to_uppercase());
+            let relation = relations::forward_foreign_key(model, f);
+            quote!(
+                #[doc = concat!("The key of foreign key `", #fname, "`, for filters.")]
+                pub const #id_const: ::throughline::Field<#name, #ty> = ::throughline::Field::new(#fname);
+                #relation
+            )
+        } else {
+            quote!(
+                #[doc = concat!("Field `", #fname, "`, for filters and ordering.")]
+                pub const #const_name: ::throughline::Field<#name, #ty> = ::throughline::Field::new(#fname);
+            )
+        }
+    });
+    quote! {
+        impl #name {
+            #(#consts)*
+        }
+    }
+}
