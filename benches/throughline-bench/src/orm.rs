@@ -2,7 +2,7 @@
 //! for it, on any executor (the pool, or a [`throughline::Counting`] wrapper around it in
 //! the warm-up run, to record the statements).
 
-use crate::models::{Course, CourseStudentsValues, Enrollment, Student};
+use crate::models::{Course, CourseStudentsValues, Enrollment, EnrollmentStudentReverse, Student};
 use throughline::prelude::*;
 use throughline::{AddOutcome, SetOutcome};
 

@@ -95,7 +95,10 @@ async fn foreign_key_to_a_model_of_another_crate(db: Database) {
 
     // Reverse: the accessor and its constant on the foreign model (trait BookAuthorReverse).
     assert_eq!(ann.books().unwrap().count(&db).await.unwrap(), 2);
-    assert_eq!(bob.books().unwrap().all(&db).await.unwrap()[0].title, "three");
+    assert_eq!(
+        bob.books().unwrap().all(&db).await.unwrap()[0].title,
+        "three"
+    );
     let with_three = Author::objects()
         .filter(Author::BOOKS.then(Book::TITLE).eq("three"))
         .all(&db)
@@ -187,5 +190,8 @@ async fn many_to_many_to_a_model_of_another_crate(db: Database) {
     assert_eq!(silver.winners().count(&db).await.unwrap(), 2);
     ann.prizes().clear(&db).await.unwrap();
     assert_eq!(gold.winners().count(&db).await.unwrap(), 1);
-    assert_eq!(Author::PRIZES_RELATION.of(&bob).count(&db).await.unwrap(), 2);
+    assert_eq!(
+        Author::PRIZES_RELATION.of(&bob).count(&db).await.unwrap(),
+        2
+    );
 }

@@ -20,7 +20,9 @@ mod common;
 /// Seed 002's models, integer keys.
 mod integer_keys {
     use super::common;
-    use super::common::models::{Course, CourseStudentsValues, Enrollment, Student, student};
+    use super::common::models::{
+        Course, CourseStudentsReverse, CourseStudentsValues, Enrollment, Student, student,
+    };
     use proptest::prelude::*;
     use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
     use std::collections::{BTreeMap, HashMap, HashSet};

@@ -8,9 +8,11 @@ mod blog;
 mod models;
 
 use chrono::Utc;
+// `EnrollmentStudentReverse` carries `Student::ENROLLMENTS` (a reverse accessor is a trait
+// declared beside the model holding the key; `use models::*` would bring it too).
 use models::{
-    Course, CourseStudentsValues, Enrollment, Service, Status, Student, System, Topic, TopicSystem,
-    TopicSystemsValues, registry,
+    Course, CourseStudentsValues, Enrollment, EnrollmentStudentReverse, Service, Status, Student,
+    System, Topic, TopicSystem, TopicSystemsValues, registry,
 };
 use throughline::prelude::*;
 use throughline::{AddOutcome, Error, FieldValue, OnExisting, Value};
