@@ -306,7 +306,8 @@ fn model_meta(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
     }
 }
 
-/// One field's `FieldMeta`: what its type implies, then what its attributes say.
+/// One field's `FieldMeta`: what its type implies (`__private::field_meta`), then what its
+/// attributes say.
 fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     let ty = &f.ty;
     let fname = f.name();
@@ -357,13 +358,12 @@ fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     if f.target.is_some() {
         sets.push(relations::foreign_key_meta(f));
     }
+    let implied = quote!(::throughline::__private::field_meta::<#ty>(#fname, #column));
+    if sets.is_empty() {
+        return implied;
+    }
     quote!({
-        let mut f = ::throughline::FieldMeta::new(#fname, <#ty as ::throughline::FieldValue>::TYPE);
-        f.column = #column.to_owned();
-        f.nullable = <#ty as ::throughline::FieldValue>::NULLABLE;
-        f.default = <#ty as ::throughline::FieldValue>::implicit_default();
-        f.choices = <#ty as ::throughline::FieldValue>::choices();
-        f.foreign_key = <#ty as ::throughline::FieldValue>::foreign_key();
+        let mut f = #implied;
         #(#sets)*
         f
     })

@@ -71,7 +71,7 @@ pub mod __private {
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
-    pub use crate::value_types::{RelatedBatch, RelatedRows};
+    pub use crate::value_types::{RelatedBatch, RelatedRows, field_meta};
     pub use throughline_core;
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
     pub use throughline_db::{Decode, Row, op};
