@@ -121,7 +121,9 @@ impl PgPool {
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
         let mut lease = self.lease().await?;
         match access {
-            Access::Read | Access::WriteOne => crate::unwind::CatchPanic::new(op(&mut lease)).await,
+            Access::Read | Access::WriteOne => {
+                crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await
+            }
             Access::Atomic | Access::Schema => {
                 lease.begin("BEGIN").await?;
                 if access == Access::Schema {
@@ -130,7 +132,7 @@ impl PgPool {
                         .batch("SELECT pg_advisory_xact_lock(7418253901)")
                         .await?;
                 }
-                match crate::unwind::CatchPanic::new(op(&mut lease)).await {
+                match crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await {
                     Ok(value) => {
                         lease.commit().await?;
                         Ok(value)

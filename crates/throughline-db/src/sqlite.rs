@@ -341,7 +341,7 @@ fn drive_inner<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -
     let _entered = driver.runtime.as_ref().map(tokio::runtime::Handle::enter);
     let mut sqlite = SqliteConn { conn };
     let future = op(&mut sqlite);
-    let mut future = crate::unwind::CatchPanic::new(future);
+    let mut future = crate::unwind::CatchPanicBoxed::new(future);
     let mut future = std::pin::Pin::new(&mut future);
     let mut context = Context::from_waker(Waker::noop());
     if let Poll::Ready(result) = future.as_mut().poll(&mut context) {

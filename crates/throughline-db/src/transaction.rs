@@ -383,7 +383,8 @@ impl Executor for Transaction<'_> {
                     // Any failed PostgreSQL statement aborts the transaction: always a savepoint.
                     lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
                     let result =
-                        crate::unwind::CatchPanic::new(op(lease.as_mut() as &mut dyn Conn)).await;
+                        crate::unwind::CatchPanicBoxed::new(op(lease.as_mut() as &mut dyn Conn))
+                            .await;
                     let end = if result.is_ok() {
                         format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
                     } else {

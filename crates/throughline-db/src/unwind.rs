@@ -26,6 +26,30 @@ pub struct CatchPanic<F> {
     inner: Pin<Box<F>>,
 }
 
+/// [`CatchPanic`] over a future that is already pinned in a box (an operation's
+/// [`BoxFuture`](crate::BoxFuture)), without boxing it again.
+pub(crate) struct CatchPanicBoxed<F> {
+    inner: F,
+}
+
+impl<F> CatchPanicBoxed<F> {
+    pub(crate) fn new(inner: F) -> Self {
+        CatchPanicBoxed { inner }
+    }
+}
+
+impl<T, F: Future<Output = Result<T>> + Unpin> Future for CatchPanicBoxed<F> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let inner = Pin::new(&mut self.inner);
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => Poll::Ready(Err(panicked(panic))),
+        }
+    }
+}
+
 impl<F> CatchPanic<F> {
     /// Wraps a future.
     ///
