@@ -19,8 +19,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A row of a result, read in place (decoding happens while the driver still holds it).
 pub enum Row<'a> {
     /// A SQLite row.
+    #[cfg(feature = "sqlite")]
     Sqlite(&'a rusqlite::Row<'a>),
     /// A PostgreSQL row.
+    #[cfg(feature = "postgres")]
     Postgres(&'a tokio_postgres::Row),
 }
 
@@ -28,7 +30,9 @@ impl Row<'_> {
     /// The number of columns.
     pub fn len(&self) -> usize {
         match self {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(row) => row.as_ref().column_count(),
+            #[cfg(feature = "postgres")]
             Row::Postgres(row) => row.len(),
         }
     }
@@ -113,6 +117,7 @@ impl Row<'_> {
             reason,
         };
         match self {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(row) => match row.get_ref(index).map_err(|e| error(e.to_string()))? {
                 rusqlite::types::ValueRef::Text(bytes) => {
                     f(std::str::from_utf8(bytes).map_err(|e| error(e.to_string()))?)
@@ -122,6 +127,7 @@ impl Row<'_> {
                     other.data_type()
                 ))),
             },
+            #[cfg(feature = "postgres")]
             Row::Postgres(row) => f(row
                 .try_get::<_, &str>(index)
                 .map_err(|e| error(e.to_string()))?),

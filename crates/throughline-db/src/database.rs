@@ -4,11 +4,14 @@
 //! `mode=rwc` (create if missing, the default) or `mode=rw`, `synchronous=full|normal`,
 //! `busy_timeout_ms=`, `write_timeout_ms=`, `readers=`; `postgres://user@host:port/db`
 //! (also `postgresql://`) with tokio-postgres's own options plus `pool_max_size=` and
-//! `pool_timeout_ms=`.
+//! `pool_timeout_ms=`. A URL of a backend whose cargo feature is off is an
+//! [`Error::NotSupported`].
 
 use crate::conn::{Access, Op};
 use crate::executor::Executor;
+#[cfg(feature = "postgres")]
 use crate::postgres::{PgOptions, PgPool};
+#[cfg(feature = "sqlite")]
 use crate::sqlite::{SqliteOptions, SqlitePool};
 use crate::transaction::Transaction;
 use std::sync::Arc;
@@ -23,14 +26,17 @@ pub struct Database {
 
 /// The concrete pools, one per backend (an enum, not a flattened "any" driver).
 pub(crate) enum Pools {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
 impl Database {
     /// Opens a database by URL. A PostgreSQL server is reached at once (one connection is
     /// opened and checked), so an unreachable server or refused credentials give
-    /// [`Error::Connect`] here, naming the host, port and cause.
+    /// [`Error::Connect`] here, naming the host, port and cause. A URL of a backend this
+    /// build has no driver for (its cargo feature is off) is an [`Error::NotSupported`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
@@ -41,22 +47,29 @@ impl Database {
     /// # Ok(()) }
     /// ```
     pub async fn connect(url: &str) -> Result<Database> {
-        if let Some(rest) = url.strip_prefix("sqlite:") {
-            return Database::open_sqlite(&parse_sqlite(rest)?);
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let (config, options) = parse_postgres(url)?;
-            let db = Database::open_postgres(config, &options)?;
-            if let Pools::Postgres(pool) = &*db.inner {
-                pool.check().await?;
+        match url_backend(url)? {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+                Database::open_sqlite(&parse_sqlite(rest)?)
             }
-            return Ok(db);
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
+                let (config, options) = parse_postgres(url)?;
+                let pool = PgPool::new(config, &options)?;
+                pool.check().await?;
+                Ok(Database {
+                    inner: Arc::new(Pools::Postgres(pool)),
+                })
+            }
+            #[allow(unreachable_patterns)]
+            missing => Err(not_compiled(missing)),
         }
-        Err(Error::Config(format!(
-            "unsupported database URL {url:?}: use sqlite://path, sqlite::memory: or postgres://..."
-        )))
     }
+}
 
+#[cfg(feature = "sqlite")]
+impl Database {
     /// Opens a SQLite database with explicit options.
     ///
     /// ```
@@ -68,7 +81,10 @@ impl Database {
             inner: Arc::new(Pools::Sqlite(SqlitePool::open(options)?)),
         })
     }
+}
 
+#[cfg(feature = "postgres")]
+impl Database {
     /// Opens a PostgreSQL pool from a tokio-postgres configuration. Connections open
     /// lazily, on first use (use [`Database::connect`] to check the server at once).
     ///
@@ -82,7 +98,9 @@ impl Database {
             inner: Arc::new(Pools::Postgres(PgPool::new(config, options)?)),
         })
     }
+}
 
+impl Database {
     /// Starts a transaction. Dropping it without [`Transaction::commit`] rolls it back.
     ///
     /// ```
@@ -117,7 +135,9 @@ impl Database {
 impl Executor for Database {
     fn backend(&self) -> Backend {
         match &*self.inner {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Pools::Postgres(_) => Backend::Postgres,
         }
     }
@@ -130,7 +150,9 @@ impl Executor for Database {
         let inner = self.inner.clone();
         async move {
             match &*inner {
+                #[cfg(feature = "sqlite")]
                 Pools::Sqlite(pool) => pool.run(access, op).await,
+                #[cfg(feature = "postgres")]
                 Pools::Postgres(pool) => pool.run(access, op).await,
             }
         }
@@ -139,6 +161,35 @@ impl Executor for Database {
 
 use std::future::Future;
 
+/// The backend a database URL names, by its scheme, whether or not its driver is compiled
+/// in.
+fn url_backend(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(Error::Config(format!(
+            "unsupported database URL {url:?}: use sqlite://path, sqlite::memory: or postgres://..."
+        )))
+    }
+}
+
+/// The error for a backend whose driver this build does not have: its cargo feature is off.
+fn not_compiled(backend: Backend) -> Error {
+    let feature = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    Error::NotSupported {
+        backend: backend.name().to_owned(),
+        feature: format!(
+            "connections in this build: throughline was compiled without the `{feature}` feature (enable it in Cargo.toml)"
+        ),
+    }
+}
+
+#[cfg(feature = "sqlite")]
 fn parse_sqlite(rest: &str) -> Result<SqliteOptions> {
     let mut options = SqliteOptions::default();
     let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -199,6 +250,7 @@ fn parse_sqlite(rest: &str) -> Result<SqliteOptions> {
     Ok(options)
 }
 
+#[cfg(feature = "postgres")]
 fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
     let mut options = PgOptions::default();
     let (base, query) = match url.split_once('?') {
@@ -244,6 +296,59 @@ mod tests {
     use super::*;
 
     #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(url_backend("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            url_backend("sqlite://app.db?mode=rw").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(url_backend("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            url_backend("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(matches!(url_backend("mysql://x"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn a_backend_compiled_out_is_named_with_its_feature() {
+        let err = not_compiled(Backend::Postgres);
+        assert!(
+            matches!(&err, Error::NotSupported { backend, feature }
+                if backend == "PostgreSQL" && feature.contains("compiled without the `postgres` feature")),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`postgres` feature"), "{err}");
+        let err = not_compiled(Backend::Sqlite);
+        assert!(
+            err.to_string()
+                .contains("compiled without the `sqlite` feature"),
+            "{err}"
+        );
+    }
+
+    /// `connect` refuses the URL of a backend compiled out, before parsing or connecting
+    /// (runs only under a feature subset: `cargo test -p throughline-db --lib
+    /// --no-default-features --features sqlite`, or `postgres`).
+    #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+    #[tokio::test]
+    async fn connecting_to_a_backend_compiled_out_is_not_supported() {
+        let url = if cfg!(feature = "sqlite") {
+            "postgres://postgres@127.0.0.1:1/none"
+        } else {
+            "sqlite::memory:"
+        };
+        match Database::connect(url).await {
+            Err(Error::NotSupported { feature, .. }) => {
+                assert!(feature.contains("compiled without the"), "{feature}")
+            }
+            Err(other) => panic!("expected NotSupported, got {other:?}"),
+            Ok(_) => panic!("{url} connected without its backend"),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
     fn sqlite_urls() {
         let o = parse_sqlite("//app.db?mode=rwc&synchronous=normal").unwrap();
         assert_eq!(o.path.as_deref(), Some("app.db"));
@@ -253,6 +358,7 @@ mod tests {
         assert!(parse_sqlite("//x.db?nope=1").is_err());
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn postgres_urls() {
         let (config, options) =

@@ -4,8 +4,10 @@
 
 use crate::conn::Row;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::types::ValueRef;
-use throughline_core::value::parse_datetime;
+#[cfg(feature = "postgres")]
+use postgres_columns::*;
+#[cfg(feature = "sqlite")]
+use sqlite_columns::*;
 use throughline_core::{Error, FieldType, Result, Value};
 
 /// A Rust type that can be read from a column.
@@ -34,38 +36,69 @@ fn decode_error(index: usize, reason: impl std::fmt::Display) -> Error {
     }
 }
 
-#[inline]
-fn sqlite_ref<'a>(row: &'a rusqlite::Row<'a>, index: usize) -> Result<ValueRef<'a>> {
-    row.get_ref(index).map_err(|e| decode_error(index, e))
-}
+/// Reading SQLite columns.
+#[cfg(feature = "sqlite")]
+mod sqlite_columns {
+    use super::decode_error;
+    pub(super) use rusqlite::types::ValueRef;
+    use throughline_core::Result;
+    pub(super) use throughline_core::value::parse_datetime;
 
-#[inline]
-fn pg_get<'a, T: tokio_postgres::types::FromSql<'a>>(
-    row: &'a tokio_postgres::Row,
-    index: usize,
-) -> Result<T> {
-    row.try_get(index).map_err(|e| decode_error(index, e))
-}
+    #[inline]
+    pub(super) fn sqlite_ref<'a>(row: &'a rusqlite::Row<'a>, index: usize) -> Result<ValueRef<'a>> {
+        row.get_ref(index).map_err(|e| decode_error(index, e))
+    }
 
-#[inline]
-fn sqlite_text<'a>(value: ValueRef<'a>, index: usize) -> Result<&'a str> {
-    match value {
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).map_err(|e| decode_error(index, e)),
-        other => Err(decode_error(
-            index,
-            format!("expected text, found {:?}", other.data_type()),
-        )),
+    #[inline]
+    pub(super) fn sqlite_text<'a>(value: ValueRef<'a>, index: usize) -> Result<&'a str> {
+        match value {
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes).map_err(|e| decode_error(index, e)),
+            other => Err(decode_error(
+                index,
+                format!("expected text, found {:?}", other.data_type()),
+            )),
+        }
+    }
+
+    #[inline]
+    pub(super) fn sqlite_int(value: ValueRef<'_>, index: usize) -> Result<i64> {
+        match value {
+            ValueRef::Integer(v) => Ok(v),
+            other => Err(decode_error(
+                index,
+                format!("expected integer, found {:?}", other.data_type()),
+            )),
+        }
     }
 }
 
-#[inline]
-fn sqlite_int(value: ValueRef<'_>, index: usize) -> Result<i64> {
-    match value {
-        ValueRef::Integer(v) => Ok(v),
-        other => Err(decode_error(
-            index,
-            format!("expected integer, found {:?}", other.data_type()),
-        )),
+/// Reading PostgreSQL columns.
+#[cfg(feature = "postgres")]
+mod postgres_columns {
+    use super::decode_error;
+    use throughline_core::Result;
+
+    #[inline]
+    pub(super) fn pg_get<'a, T: tokio_postgres::types::FromSql<'a>>(
+        row: &'a tokio_postgres::Row,
+        index: usize,
+    ) -> Result<T> {
+        row.try_get(index).map_err(|e| decode_error(index, e))
+    }
+
+    /// Accepts any PostgreSQL type, only to learn whether the column is NULL.
+    pub(super) struct RawPresence;
+
+    impl<'a> tokio_postgres::types::FromSql<'a> for RawPresence {
+        fn from_sql(
+            _: &tokio_postgres::types::Type,
+            _: &'a [u8],
+        ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+            Ok(RawPresence)
+        }
+        fn accepts(_: &tokio_postgres::types::Type) -> bool {
+            true
+        }
     }
 }
 
@@ -75,10 +108,12 @@ macro_rules! decode_int {
             #[inline]
             fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
                 match row {
+                    #[cfg(feature = "sqlite")]
                     Row::Sqlite(r) => {
                         let v = sqlite_int(sqlite_ref(r, index)?, index)?;
                         <$ty>::try_from(v).map_err(|e| decode_error(index, e))
                     }
+                    #[cfg(feature = "postgres")]
                     Row::Postgres(r) => pg_get::<$ty>(r, index),
                 }
             }
@@ -86,12 +121,14 @@ macro_rules! decode_int {
             #[inline]
             fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
                 match row {
+                    #[cfg(feature = "sqlite")]
                     Row::Sqlite(r) => match sqlite_ref(r, index)? {
                         ValueRef::Null => Ok(None),
                         value => <$ty>::try_from(sqlite_int(value, index)?)
                             .map(Some)
                             .map_err(|e| decode_error(index, e)),
                     },
+                    #[cfg(feature = "postgres")]
                     Row::Postgres(r) => pg_get::<Option<$ty>>(r, index),
                 }
             }
@@ -104,6 +141,7 @@ impl Decode for f64 {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
                 ValueRef::Real(v) => Ok(v),
                 ValueRef::Integer(v) => Ok(v as f64),
@@ -112,6 +150,7 @@ impl Decode for f64 {
                     format!("expected real, found {:?}", other.data_type()),
                 )),
             },
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<f64>(r, index),
         }
     }
@@ -121,7 +160,9 @@ impl Decode for bool {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => Ok(sqlite_int(sqlite_ref(r, index)?, index)? != 0),
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<bool>(r, index),
         }
     }
@@ -131,7 +172,9 @@ impl Decode for String {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => Ok(sqlite_text(sqlite_ref(r, index)?, index)?.to_owned()),
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<String>(r, index),
         }
     }
@@ -139,10 +182,12 @@ impl Decode for String {
     #[inline]
     fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
                 ValueRef::Null => Ok(None),
                 value => Ok(Some(sqlite_text(value, index)?.to_owned())),
             },
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<Option<String>>(r, index),
         }
     }
@@ -152,6 +197,7 @@ impl Decode for Vec<u8> {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
                 ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
                 other => Err(decode_error(
@@ -159,6 +205,7 @@ impl Decode for Vec<u8> {
                     format!("expected blob, found {:?}", other.data_type()),
                 )),
             },
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<Vec<u8>>(r, index),
         }
     }
@@ -168,10 +215,12 @@ impl Decode for NaiveDate {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
                 let text = sqlite_text(sqlite_ref(r, index)?, index)?;
                 NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| decode_error(index, e))
             }
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<NaiveDate>(r, index),
         }
     }
@@ -181,11 +230,13 @@ impl Decode for DateTime<Utc> {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
                 let text = sqlite_text(sqlite_ref(r, index)?, index)?;
                 parse_datetime(text)
                     .ok_or_else(|| decode_error(index, format!("bad datetime {text:?}")))
             }
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<DateTime<Utc>>(r, index),
         }
     }
@@ -195,10 +246,12 @@ impl Decode for serde_json::Value {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => {
                 let text = sqlite_text(sqlite_ref(r, index)?, index)?;
                 serde_json::from_str(text).map_err(|e| decode_error(index, e))
             }
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<serde_json::Value>(r, index),
         }
     }
@@ -208,6 +261,7 @@ impl Decode for uuid::Uuid {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => match sqlite_ref(r, index)? {
                 ValueRef::Blob(b) => uuid::Uuid::from_slice(b).map_err(|e| decode_error(index, e)),
                 other => {
@@ -215,6 +269,7 @@ impl Decode for uuid::Uuid {
                     uuid::Uuid::parse_str(text).map_err(|e| decode_error(index, e))
                 }
             },
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<uuid::Uuid>(r, index),
         }
     }
@@ -231,7 +286,9 @@ impl<T: Decode> Decode for Option<T> {
 #[inline]
 pub(crate) fn is_null(row: &Row<'_>, index: usize) -> Result<bool> {
     Ok(match row {
+        #[cfg(feature = "sqlite")]
         Row::Sqlite(r) => matches!(sqlite_ref(r, index)?, ValueRef::Null),
+        #[cfg(feature = "postgres")]
         Row::Postgres(r) => {
             let raw: Option<RawPresence> = pg_get(r, index)?;
             raw.is_none()
@@ -239,24 +296,10 @@ pub(crate) fn is_null(row: &Row<'_>, index: usize) -> Result<bool> {
     })
 }
 
-/// Accepts any PostgreSQL type, only to learn whether the column is NULL.
-struct RawPresence;
-
-impl<'a> tokio_postgres::types::FromSql<'a> for RawPresence {
-    fn from_sql(
-        _: &tokio_postgres::types::Type,
-        _: &'a [u8],
-    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(RawPresence)
-    }
-    fn accepts(_: &tokio_postgres::types::Type) -> bool {
-        true
-    }
-}
-
 impl Decode for Value {
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
         match row {
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => Ok(match sqlite_ref(r, index)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(v) => Value::I64(v),
@@ -264,6 +307,7 @@ impl Decode for Value {
                 ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
                 ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
             }),
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => {
                 use tokio_postgres::types::Type;
                 let ty = r
@@ -306,6 +350,7 @@ impl Decode for Value {
 pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<Value> {
     let ty = ty.as_reference();
     match row {
+        #[cfg(feature = "postgres")]
         Row::Postgres(r) => {
             let typed = match ty {
                 FieldType::I64 => r.try_get::<_, Option<i64>>(index).map(Value::from),
@@ -320,6 +365,7 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
                 Err(_) => at_width(Value::decode(row, index)?, ty, index),
             }
         }
+        #[cfg(feature = "sqlite")]
         Row::Sqlite(r) => match (ty, sqlite_ref(r, index)?) {
             (_, ValueRef::Null) => Ok(Value::Null),
             (FieldType::I64, value) => Ok(Value::I64(sqlite_int(value, index)?)),

@@ -2,27 +2,42 @@
 //! through tokio-postgres with a pool, behind one [`Executor`] trait that ORM operations
 //! run on ([`Database`], [`Transaction`], [`Counting`]).
 //!
+//! Each backend's driver is compiled only with its cargo feature: `sqlite` (the default) and
+//! `postgres`. At least one is needed; a URL of a backend that is not compiled in is an
+//! [`Error::NotSupported`](throughline_core::Error::NotSupported) from
+//! [`Database::connect`].
+//!
 //! This is an internal crate: its API is re-exported by the `throughline` facade.
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!(
+    "throughline needs at least one backend: enable the `sqlite` feature, the `postgres` feature or both"
+);
 
 pub mod conn;
 pub mod counting;
 pub mod database;
 pub mod decode;
 pub mod executor;
-pub mod postgres;
-pub mod sqlite;
 pub mod transaction;
 pub mod unwind;
+
+// The drivers, one module per backend feature.
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 pub use conn::{Access, BoxFuture, Conn, Op, Row, RowFn, op};
 pub use counting::Counting;
 pub use database::Database;
 pub use decode::Decode;
 pub use executor::Executor;
-pub use postgres::PgOptions;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteOptions;
-pub use tokio_postgres;
 pub use transaction::Transaction;
+#[cfg(feature = "postgres")]
+pub use {postgres::PgOptions, tokio_postgres};
 
 use std::time::Instant;
 use throughline_query::Statement;

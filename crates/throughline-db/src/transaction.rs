@@ -11,16 +11,21 @@
 //! so half an operation can never be committed (SPEC §7). On SQLite an operation is one job
 //! that runs to its end (savepoint released or rolled back) even when its future is dropped.
 
-use crate::conn::{Access, Conn, Op};
+use crate::conn::{Access, Op};
 use crate::database::{Database, Pools};
 use crate::executor::Executor;
-use crate::postgres::Lease;
-use crate::sqlite::{Driver, Worker, drive};
+#[cfg(feature = "postgres")]
+use crate::{conn::Conn, postgres::Lease};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 use throughline_core::{Backend, Error, Result};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
+#[cfg(feature = "sqlite")]
+use {
+    crate::sqlite::{Driver, Worker, drive},
+    tokio::sync::OwnedMutexGuard,
+};
 
 /// An open transaction. Operations given `&tx` run inside it, each in its own savepoint.
 ///
@@ -87,17 +92,20 @@ struct TxHandle {
 }
 
 enum TxConn {
+    #[cfg(feature = "sqlite")]
     Sqlite {
         worker: Worker,
         driver: Arc<Driver>,
         _writer: OwnedMutexGuard<()>,
     },
+    #[cfg(feature = "postgres")]
     Postgres(Box<Lease>),
 }
 
 impl Drop for TxHandle {
     fn drop(&mut self) {
         // PostgreSQL: an open lease is not clean, so its connection is discarded.
+        #[cfg(feature = "sqlite")]
         if self.open
             && let TxConn::Sqlite { worker, .. } = &self.conn
         {
@@ -110,11 +118,13 @@ impl Drop for TxHandle {
 impl TxHandle {
     async fn batch(&mut self, sql: String) -> Result<()> {
         match &mut self.conn {
+            #[cfg(feature = "sqlite")]
             TxConn::Sqlite { worker, .. } => {
                 worker
                     .run(move |conn| conn.execute_batch(&sql).map_err(crate::sqlite::map_error))
                     .await
             }
+            #[cfg(feature = "postgres")]
             TxConn::Postgres(lease) => lease.batch(&sql).await,
         }
     }
@@ -125,7 +135,9 @@ impl TxHandle {
     async fn roll_back_all(&mut self) {
         self.pending.clear();
         let rolled_back = match &mut self.conn {
+            #[cfg(feature = "sqlite")]
             TxConn::Sqlite { .. } => self.batch("ROLLBACK".to_owned()).await,
+            #[cfg(feature = "postgres")]
             TxConn::Postgres(lease) => lease.rollback().await,
         };
         if rolled_back.is_ok() {
@@ -145,6 +157,7 @@ impl TxHandle {
 impl Transaction<'static> {
     pub(crate) async fn begin(db: &Database) -> Result<Transaction<'static>> {
         let (handle, backend) = match &*db.inner {
+            #[cfg(feature = "sqlite")]
             Pools::Sqlite(pool) => {
                 let guard = pool.lock_writer().await?;
                 let worker = pool.writer().clone();
@@ -172,6 +185,7 @@ impl Transaction<'static> {
                 }
                 (handle, Backend::Sqlite)
             }
+            #[cfg(feature = "postgres")]
             Pools::Postgres(pool) => {
                 let mut lease = pool.lease().await?;
                 lease.begin("BEGIN").await?;
@@ -260,6 +274,7 @@ impl<'p> Transaction<'p> {
         guard.armed = false;
         if self.depth == 0 {
             match &mut handle.conn {
+                #[cfg(feature = "sqlite")]
                 TxConn::Sqlite { worker, .. } => {
                     // On failure the handle stays open, so dropping it queues the rollback.
                     worker
@@ -269,6 +284,7 @@ impl<'p> Transaction<'p> {
                         })
                         .await?;
                 }
+                #[cfg(feature = "postgres")]
                 TxConn::Postgres(lease) => lease.commit().await?,
             }
             handle.open = false;
@@ -287,7 +303,9 @@ impl<'p> Transaction<'p> {
         if self.depth == 0 {
             handle.pending.clear();
             match &mut handle.conn {
+                #[cfg(feature = "sqlite")]
                 TxConn::Sqlite { .. } => handle.batch("ROLLBACK".to_owned()).await?,
+                #[cfg(feature = "postgres")]
                 TxConn::Postgres(lease) => lease.rollback().await?,
             }
             handle.open = false;
@@ -315,10 +333,15 @@ impl Drop for Transaction<'_> {
         let name = self.savepoint_name();
         let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
         match self.handle.try_lock() {
-            Ok(mut handle) => match &handle.conn {
-                TxConn::Sqlite { worker, .. } => worker.fire(sql),
-                TxConn::Postgres(_) => handle.pending.push(sql),
-            },
+            Ok(mut handle) => {
+                let handle = &mut *handle;
+                match &handle.conn {
+                    #[cfg(feature = "sqlite")]
+                    TxConn::Sqlite { worker, .. } => worker.fire(sql),
+                    #[cfg(feature = "postgres")]
+                    TxConn::Postgres(_) => handle.pending.push(sql),
+                }
+            }
             Err(_) => self
                 .poison
                 .set("a savepoint was dropped while an operation held the connection"),
@@ -349,6 +372,7 @@ impl Executor for Transaction<'_> {
             };
             handle.flush_pending().await?;
             match &mut handle.conn {
+                #[cfg(feature = "sqlite")]
                 TxConn::Sqlite { worker, driver, .. } => {
                     // A failed SQLite statement does not abort the transaction, so only
                     // multi-statement operations need a savepoint. The job runs to its end
@@ -379,8 +403,11 @@ impl Executor for Transaction<'_> {
                         })
                         .await
                 }
+                #[cfg(feature = "postgres")]
                 TxConn::Postgres(lease) => {
-                    // Any failed PostgreSQL statement aborts the transaction: always a savepoint.
+                    // Any failed PostgreSQL statement aborts the transaction: always a
+                    // savepoint, whatever the access.
+                    let _ = access;
                     lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
                     let result =
                         crate::unwind::CatchPanicBoxed::new(op(lease.as_mut() as &mut dyn Conn))

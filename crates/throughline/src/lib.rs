@@ -29,9 +29,13 @@ pub use throughline_core::{
     ForeignKeyMeta, IntegrityKind, ManyToManyMeta, MigrationError, ModelMeta, OnDelete, Registry,
     Result, Value,
 };
-pub use throughline_db::{
-    Access, Counting, Database, Executor, PgOptions, SqliteOptions, Transaction,
-};
+pub use throughline_db::{Access, Counting, Database, Executor, Transaction};
+// The backends' own options, each with its cargo feature (`sqlite`, the default;
+// `postgres`).
+#[cfg(feature = "postgres")]
+pub use throughline_db::PgOptions;
+#[cfg(feature = "sqlite")]
+pub use throughline_db::SqliteOptions;
 pub use throughline_macros::{Choices, Model, embed_migrations};
 // Re-exported so that generated code (inspectdb) and applications use the same versions.
 pub use chrono;
@@ -73,6 +77,7 @@ pub mod __private {
     };
     pub use crate::value_types::{RelatedBatch, RelatedRows, field_meta};
     pub use throughline_core;
+    #[cfg(feature = "postgres")]
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
     pub use throughline_db::{Decode, Row, op};
     pub use throughline_query::Hop;
