@@ -262,9 +262,15 @@ fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "pool_max_size" => {
-                options.max_size = value.parse().map_err(|_| {
-                    Error::Config(format!("pool_max_size must be a number, got {value:?}"))
-                })?;
+                options.max_size = value
+                    .parse()
+                    .ok()
+                    .filter(|size: &usize| *size > 0)
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "pool_max_size must be a number of connections of at least 1, got {value:?}"
+                        ))
+                    })?;
             }
             "pool_timeout_ms" => {
                 options.wait_timeout =
@@ -364,6 +370,8 @@ mod tests {
         let (config, options) =
             parse_postgres("postgres://postgres@127.0.0.1:5432/test?pool_max_size=3").unwrap();
         assert_eq!(options.max_size, 3);
+        // A pool of no connections could never serve a query: refused, not a timeout later.
+        assert!(parse_postgres("postgres://h/db?pool_max_size=0").is_err());
         assert_eq!(config.get_dbname(), Some("test"));
     }
 }
