@@ -3,64 +3,15 @@
 //! constraints from the columns it reports).
 
 use crate::Model;
+use crate::constraint_names::attach_model;
 use crate::hooks::HookPoint;
-use throughline_core::validate::validate_value;
-use throughline_core::{Error, IntegrityKind, ModelMeta, Result, Value};
+use crate::validation::validate_instance;
+use throughline_core::{Error, ModelMeta, Result, Value};
 use throughline_db::{Access, Executor, op};
 use throughline_query::{
     Conflict, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup, SelectQuery,
     UpdateQuery,
 };
-
-/// Validates every field value of an instance before any SQL is sent; a foreign key to an
-/// unsaved instance is [`Error::Unsaved`].
-pub(crate) fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
-    for (field, value) in meta.fields.iter().zip(values) {
-        if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
-            return Err(Error::Unsaved {
-                model: fk.to.clone(),
-                action: format!(
-                    "it is assigned to {}.{}, which requires a saved row",
-                    meta.name, field.name
-                ),
-            });
-        }
-        validate_value(meta, field, value)?;
-    }
-    Ok(())
-}
-
-/// Adds the model to an integrity error, and on SQLite names the unique constraint from
-/// the columns in the message (`UNIQUE constraint failed: enrollment.student_id, ...`).
-pub(crate) fn attach_model(error: Error, meta: &ModelMeta) -> Error {
-    match error {
-        Error::Integrity {
-            kind,
-            constraint,
-            model: None,
-            message,
-        } => {
-            let constraint = constraint.or_else(|| {
-                if kind != IntegrityKind::Unique {
-                    return None;
-                }
-                let columns = message.split_once("failed: ")?.1;
-                let columns: Vec<&str> = columns
-                    .split(", ")
-                    .map(|c| c.rsplit('.').next().unwrap_or(c))
-                    .collect();
-                meta.unique_constraint_for_columns(&columns)
-            });
-            Error::Integrity {
-                kind,
-                constraint,
-                model: Some(meta.name.clone()),
-                message,
-            }
-        }
-        other => other,
-    }
-}
 
 /// The insert of one instance: every field except an unset auto key, returning the key.
 pub(crate) fn insert_statement<M: Model>(values: &[Value]) -> InsertQuery {

@@ -12,7 +12,7 @@
 //! `ORDER BY` that would sort every row of the query before the first arrives.
 
 use crate::Model;
-use crate::m2m::{KeyBuf, KeyMap, same_key};
+use crate::keys::{KeyBuf, KeyMap, same_key};
 use throughline_core::{FieldType, Value};
 
 /// Whether the groups of `M`'s rows are put in key order here, by [`in_key_order`]: `M`

@@ -21,7 +21,7 @@
 //! entered, and holds the writer while it waits. A hook that panics fails the operation with
 //! [`crate::Error::Panicked`] and nothing of it is applied, on every backend.
 
-use crate::crud::attach_model;
+use crate::constraint_names::attach_model;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use throughline_core::{Backend, ModelMeta, Result, Value};
@@ -257,7 +257,7 @@ fn group(pairs: &[(Value, Value)]) -> Vec<(Value, Vec<Value>)> {
     let mut out: Vec<(Value, Vec<Value>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (source, target) in pairs {
-        let key = crate::m2m::key_text(source);
+        let key = crate::keys::key_text(source);
         match index.get(&key) {
             Some(i) => out[*i].1.push(target.clone()),
             None => {

@@ -10,10 +10,13 @@ pub mod schema;
 pub mod through;
 pub mod value_types;
 
+mod constraint_names;
 mod convert;
 mod crud;
 mod group;
 mod hops;
+mod keys;
+mod validation;
 
 pub use fields::{Field, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};

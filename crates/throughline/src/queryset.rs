@@ -4,9 +4,10 @@
 //! Each operation is one [`Op`](throughline_db::Op): one hop to SQLite's connection thread.
 
 use crate::Model;
-use crate::crud::{attach_model, validate_instance};
+use crate::constraint_names::attach_model;
 use crate::fields::{Field, Q, Rel};
 use crate::hooks::HookPoint;
+use crate::validation::validate_instance;
 use crate::value_types::FieldValue;
 use std::marker::PhantomData;
 use throughline_core::{Error, Result, Value};

@@ -5,7 +5,7 @@
 use crate::Model;
 use crate::fields::Rel;
 use crate::group::{self, Runs};
-use crate::m2m::key_column;
+use crate::keys::key_column;
 use crate::queryset::QuerySet;
 use throughline_core::{Error, Result, Value};
 use throughline_db::Executor;

@@ -1,9 +1,10 @@
-//! Relation keys: reading them from saved instances, hashing them without allocating
-//! (integers of any width as one `i64`), and splitting a wanted set against the linked one.
+//! Relation keys of a write: reading them from saved instances and from returned rows,
+//! the integer-only key index, the links an insert created, and splitting a wanted set
+//! against the linked one. The key forms shared with the rest of the crate are in
+//! [`crate::keys`].
 
-use super::write::{Items, Values};
 use crate::Model;
-use std::collections::{HashMap, HashSet};
+use crate::keys::{KeyBuf, KeyMap, KeySet, key_set};
 use std::hash::Hash;
 use throughline_core::{Error, FieldType, Result, Value};
 use throughline_db::Row;
@@ -25,17 +26,6 @@ pub(super) fn keys_of<'t, T: Model>(
     targets: impl IntoIterator<Item = &'t T>,
 ) -> Result<Vec<Value>> {
     targets.into_iter().map(saved_key).collect()
-}
-
-/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
-pub(super) fn items_of<'t, T: Model>(
-    targets: impl IntoIterator<Item = &'t T>,
-    values: Values,
-) -> Result<Items> {
-    targets
-        .into_iter()
-        .map(|t| Ok((saved_key(t)?, values.clone())))
-        .collect()
 }
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove). Integer keys
@@ -219,86 +209,5 @@ impl Inserted {
                 && self
                     .pairs
                     .contains(&(KeyBuf::of(source), KeyBuf::of(target))))
-    }
-}
-
-/// A set of relation keys. Hashed with foldhash rather than the standard SipHash: a
-/// relation write hashes every key of the call two or three times, and with SipHash that
-/// was a tenth of a 10,000-target `set` (measured with callgrind). The seed is still random
-/// per process.
-pub(crate) type KeySet<K> = HashSet<K, foldhash::fast::RandomState>;
-
-/// A map from relation keys, hashed as [`KeySet`].
-pub(crate) type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-/// An empty [`KeySet`] with room for `capacity` keys.
-pub(crate) fn key_set<K>(capacity: usize) -> KeySet<K> {
-    KeySet::with_capacity_and_hasher(capacity, Default::default())
-}
-
-/// The position of field `field` among `M`'s fields (for [`Model::related_key`]).
-pub(crate) fn key_column<M: Model>(field: &str) -> Result<usize> {
-    M::meta()
-        .field_index(field)
-        .ok_or_else(|| Error::invalid_query(M::MODEL_NAME, format!("no field `{field}`")))
-}
-
-/// A hashable key without allocating for integer keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeyBuf {
-    /// An integer key of any width.
-    Int(i64),
-    /// Any other key, as text.
-    Text(String),
-}
-
-impl std::hash::Hash for KeyBuf {
-    /// One write for an integer key (the derived hash writes the variant too; a relation
-    /// write hashes every key of the call several times). An integer and a text that hash
-    /// alike are still told apart by equality.
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match self {
-            KeyBuf::Int(v) => state.write_i64(*v),
-            KeyBuf::Text(text) => text.hash(state),
-        }
-    }
-}
-
-/// Key equality with integers compared inline (the derived `PartialEq` of `Value` is a
-/// call per key).
-#[inline]
-pub(crate) fn same_key(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::I64(x), Value::I64(y)) => x == y,
-        (Value::I32(x), Value::I32(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-impl KeyBuf {
-    /// The key of `value`.
-    pub(crate) fn of(value: &Value) -> KeyBuf {
-        match value.as_i64() {
-            Some(v) => KeyBuf::Int(v),
-            None => KeyBuf::Text(value.display()),
-        }
-    }
-
-    /// Whether this is the key of `value` (without building that key for an integer).
-    pub(crate) fn is(&self, value: &Value) -> bool {
-        match (self, value.as_i64()) {
-            (KeyBuf::Int(a), Some(b)) => *a == b,
-            (KeyBuf::Text(text), None) => *text == value.display(),
-            _ => false,
-        }
-    }
-}
-
-/// A hashable form of a key (integers of any width compare equal).
-pub(crate) fn key_text(value: &Value) -> String {
-    match value.as_i64() {
-        Some(v) => v.to_string(),
-        None => value.display(),
     }
 }

@@ -16,12 +16,13 @@
 mod keys;
 mod write;
 
-pub(crate) use keys::{KeyBuf, KeyMap, key_column, key_text, same_key};
-use keys::{items_of, keys_of, saved_key, split};
+use crate::keys::key_column;
+use keys::{keys_of, saved_key, split};
+use write::items_of;
 use write::{Items, Values, WritePlan, no_values};
 
 use crate::Model;
-use crate::crud::attach_model;
+use crate::constraint_names::attach_model;
 use crate::fields::Q;
 use crate::group::{self, Runs};
 use crate::hooks::{HookContext, HookPoint, HookedRelation, RelationHooks};
@@ -455,7 +456,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         let mut target = target;
         target.before_save(true);
         let row = target.to_values();
-        crate::crud::validate_instance(T::meta(), &row)?;
+        crate::validation::validate_instance(T::meta(), &row)?;
         let insert = crate::crud::insert_statement::<T>(&row).into_statement(exec.backend())?;
         let plan = self.plan()?;
         let on_existing = self.on_existing;

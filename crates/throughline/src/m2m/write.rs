@@ -2,11 +2,12 @@
 //! needs to know about the through model, owned so it moves into the operation, and the
 //! statements it runs (lock, read, insert, delete), with the relation hooks around them.
 
-use super::keys::{Inserted, KeyBuf, KeyIndex, KeySet, key_text, read_key, same_key};
+use super::keys::{Inserted, KeyIndex, read_key, saved_key};
 use super::{AddOutcome, Differing, FieldDiff, OnExisting};
 use crate::Model;
-use crate::crud::attach_model;
+use crate::constraint_names::attach_model;
 use crate::hooks::{HookPoint, RelationHooks};
+use crate::keys::{KeyBuf, KeySet, key_text, same_key};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
@@ -45,6 +46,17 @@ pub(super) type Items = Vec<(Value, Values)>;
 /// Values given for a through row, as `(field name, value)`; shared by the targets of a
 /// call (10,000 targets do not copy them 10,000 times).
 pub(super) type Values = Arc<[(&'static str, Value)]>;
+
+/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
+pub(super) fn items_of<'t, T: Model>(
+    targets: impl IntoIterator<Item = &'t T>,
+    values: Values,
+) -> Result<Items> {
+    targets
+        .into_iter()
+        .map(|t| Ok((saved_key(t)?, values.clone())))
+        .collect()
+}
 
 /// The defaults of a through model's fields, computed once per call: a few fields, so a
 /// list searched by name (no hashing).

@@ -1,0 +1,37 @@
+//! Owns naming the model and the constraint in an integrity error the database raised:
+//! PostgreSQL names the constraint, SQLite only lists the columns of a unique violation,
+//! from which the model's declared constraint is found.
+
+use throughline_core::{Error, IntegrityKind, ModelMeta};
+
+/// Adds the model to an integrity error, and on SQLite names the unique constraint from
+/// the columns in the message (`UNIQUE constraint failed: enrollment.student_id, ...`).
+pub(crate) fn attach_model(error: Error, meta: &ModelMeta) -> Error {
+    match error {
+        Error::Integrity {
+            kind,
+            constraint,
+            model: None,
+            message,
+        } => {
+            let constraint = constraint.or_else(|| {
+                if kind != IntegrityKind::Unique {
+                    return None;
+                }
+                let columns = message.split_once("failed: ")?.1;
+                let columns: Vec<&str> = columns
+                    .split(", ")
+                    .map(|c| c.rsplit('.').next().unwrap_or(c))
+                    .collect();
+                meta.unique_constraint_for_columns(&columns)
+            });
+            Error::Integrity {
+                kind,
+                constraint,
+                model: Some(meta.name.clone()),
+                message,
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,24 @@
+//! Owns the check of a whole instance before any SQL is sent: every field's value against
+//! its field (through the core's value validation), and a required foreign key to an
+//! unsaved instance. Used by instance writes, bulk creates and relation creates alike.
+
+use throughline_core::validate::validate_value;
+use throughline_core::{Error, ModelMeta, Result, Value};
+
+/// Validates every field value of an instance before any SQL is sent; a foreign key to an
+/// unsaved instance is [`Error::Unsaved`].
+pub(crate) fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+    for (field, value) in meta.fields.iter().zip(values) {
+        if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
+            return Err(Error::Unsaved {
+                model: fk.to.clone(),
+                action: format!(
+                    "it is assigned to {}.{}, which requires a saved row",
+                    meta.name, field.name
+                ),
+            });
+        }
+        validate_value(meta, field, value)?;
+    }
+    Ok(())
+}
