@@ -182,22 +182,21 @@ impl SqlitePool {
     /// ended, even if this future is dropped: the job owns the writer's guard, so no other
     /// operation can queue behind a transaction it did not begin.
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
-        let runtime = self.driver();
+        let driver = self.driver();
         if access == Access::Read && !self.readers.is_empty() {
             let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
             return self.readers[i]
-                .run(move |conn| drive(conn, &runtime, op))
+                .run(move |conn| drive(conn, &driver, op))
                 .await;
         }
         let guard = self.lock_writer().await?;
         self.writer
             .run(move |conn| {
                 let _writer = guard;
-                let runtime = &runtime;
                 let result = match access {
-                    Access::Read | Access::WriteOne => drive(conn, runtime, op),
-                    Access::Schema => run_schema(conn, runtime, op),
-                    Access::Atomic => run_atomic(conn, runtime, op),
+                    Access::Read | Access::WriteOne => drive(conn, &driver, op),
+                    Access::Schema => run_schema(conn, &driver, op),
+                    Access::Atomic => run_atomic(conn, &driver, op),
                 };
                 // A pool operation never leaves the writer inside a transaction (an operation
                 // that ran its own BEGIN, say): roll it back before the writer is released.
@@ -218,11 +217,14 @@ impl SqlitePool {
     }
 }
 
-/// Runs an operation in its own transaction: `BEGIN IMMEDIATE`, then `COMMIT`, or
-/// `ROLLBACK` on any error or panic (the writer is never left inside a transaction).
-fn run_atomic<T>(conn: &mut rusqlite::Connection, runtime: &Driver, op: Op<T>) -> Result<T> {
+/// Runs `body` in a transaction: `BEGIN IMMEDIATE`, then `COMMIT`, or `ROLLBACK` on any
+/// error (the writer is never left inside a transaction).
+fn in_transaction<T>(
+    conn: &mut rusqlite::Connection,
+    body: impl FnOnce(&mut rusqlite::Connection) -> Result<T>,
+) -> Result<T> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-    let outcome = drive(conn, runtime, op).and_then(|value| {
+    let outcome = body(conn).and_then(|value| {
         conn.execute_batch("COMMIT").map_err(map_error)?;
         Ok(value)
     });
@@ -232,40 +234,35 @@ fn run_atomic<T>(conn: &mut rusqlite::Connection, runtime: &Driver, op: Op<T>) -
     outcome
 }
 
+/// Runs an operation in its own transaction (a panic is an error, so it rolls back too).
+fn run_atomic<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -> Result<T> {
+    in_transaction(conn, |conn| drive(conn, driver, op))
+}
+
 /// Runs a schema operation: foreign keys off before `BEGIN`, a foreign-key check before
 /// `COMMIT` (any violation fails and rolls back), and foreign keys restored afterwards.
-fn run_schema<T>(conn: &mut rusqlite::Connection, runtime: &Driver, op: Op<T>) -> Result<T> {
+fn run_schema<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -> Result<T> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(map_error)?;
-    let result = (|| {
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-        let outcome = drive(conn, runtime, op).and_then(|value| {
-            let violations: i64 = conn
-                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
-                    row.get(0)
-                })
-                .map_err(map_error)?;
-            if violations > 0 {
-                return Err(Error::Integrity {
-                    kind: IntegrityKind::ForeignKey,
-                    constraint: None,
-                    model: None,
-                    message: format!(
-                        "{violations} row(s) violate a foreign key after the schema change"
-                    ),
-                });
-            }
-            Ok(value)
-        });
-        let outcome = outcome.and_then(|value| {
-            conn.execute_batch("COMMIT").map_err(map_error)?;
-            Ok(value)
-        });
-        if outcome.is_err() && !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+    let result = in_transaction(conn, |conn| {
+        let value = drive(conn, driver, op)?;
+        let violations: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })
+            .map_err(map_error)?;
+        if violations > 0 {
+            return Err(Error::Integrity {
+                kind: IntegrityKind::ForeignKey,
+                constraint: None,
+                model: None,
+                message: format!(
+                    "{violations} row(s) violate a foreign key after the schema change"
+                ),
+            });
         }
-        outcome
-    })();
+        Ok(value)
+    });
     let restored = conn
         .execute_batch("PRAGMA foreign_keys = ON")
         .map_err(map_error);

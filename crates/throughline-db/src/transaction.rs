@@ -72,6 +72,41 @@ struct OpGuard {
     armed: bool,
 }
 
+impl OpGuard {
+    /// A guard that poisons the transaction unless [`OpGuard::disarm`]ed.
+    fn arm(poison: &Arc<Poison>) -> OpGuard {
+        OpGuard {
+            poison: poison.clone(),
+            armed: true,
+        }
+    }
+
+    /// The guarded work finished: dropping the guard no longer poisons.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+/// The SQL that ends savepoint `name` (already quoted): released when its work succeeded,
+/// otherwise rolled back to and released, so that the enclosing transaction goes on
+/// without that work.
+///
+/// ```
+/// use throughline_db::transaction::end_savepoint;
+/// assert_eq!(end_savepoint("\"sp\"", true), "RELEASE SAVEPOINT \"sp\"");
+/// assert_eq!(
+///     end_savepoint("\"sp\"", false),
+///     "ROLLBACK TO SAVEPOINT \"sp\"; RELEASE SAVEPOINT \"sp\""
+/// );
+/// ```
+pub fn end_savepoint(name: &str, succeeded: bool) -> String {
+    if succeeded {
+        format!("RELEASE SAVEPOINT {name}")
+    } else {
+        format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+    }
+}
+
 impl Drop for OpGuard {
     fn drop(&mut self) {
         if self.armed {
@@ -222,13 +257,10 @@ impl<'p> Transaction<'p> {
         self.poison.check()?;
         let depth = self.depth + 1;
         let mut handle = self.handle.lock().await;
-        let mut guard = OpGuard {
-            poison: self.poison.clone(),
-            armed: true,
-        };
+        let guard = OpGuard::arm(&self.poison);
         handle.flush_pending().await?;
         handle.batch(format!("SAVEPOINT \"tl_sp_{depth}\"")).await?;
-        guard.armed = false;
+        guard.disarm();
         drop(handle);
         Ok(Transaction {
             handle: self.handle.clone(),
@@ -266,12 +298,9 @@ impl<'p> Transaction<'p> {
             }
             return Err(aborted);
         }
-        let mut guard = OpGuard {
-            poison: self.poison.clone(),
-            armed: true,
-        };
+        let guard = OpGuard::arm(&self.poison);
         handle.flush_pending().await?;
-        guard.armed = false;
+        guard.disarm();
         if self.depth == 0 {
             match &mut handle.conn {
                 #[cfg(feature = "sqlite")]
@@ -290,7 +319,7 @@ impl<'p> Transaction<'p> {
             handle.open = false;
         } else {
             handle
-                .batch(format!("RELEASE SAVEPOINT {}", self.savepoint_name()))
+                .batch(end_savepoint(&self.savepoint_name(), true))
                 .await?;
         }
         self.finished = true;
@@ -312,11 +341,8 @@ impl<'p> Transaction<'p> {
         } else {
             self.poison.check()?;
             handle.flush_pending().await?;
-            let name = self.savepoint_name();
             handle
-                .batch(format!(
-                    "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-                ))
+                .batch(end_savepoint(&self.savepoint_name(), false))
                 .await?;
         }
         self.finished = true;
@@ -330,8 +356,7 @@ impl Drop for Transaction<'_> {
             // A top-level transaction rolls back when its handle drops.
             return;
         }
-        let name = self.savepoint_name();
-        let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
+        let sql = end_savepoint(&self.savepoint_name(), false);
         match self.handle.try_lock() {
             Ok(mut handle) => {
                 let handle = &mut *handle;
@@ -366,10 +391,7 @@ impl Executor for Transaction<'_> {
         async move {
             poison.check()?;
             let mut handle = handle.lock().await;
-            let mut guard = OpGuard {
-                poison: poison.clone(),
-                armed: true,
-            };
+            let guard = OpGuard::arm(&poison);
             handle.flush_pending().await?;
             match &mut handle.conn {
                 #[cfg(feature = "sqlite")]
@@ -379,7 +401,7 @@ impl Executor for Transaction<'_> {
                     // even if this future is dropped, so it disarms the guard itself.
                     let savepoint = matches!(access, Access::Atomic | Access::Schema);
                     let driver = driver.clone();
-                    guard.armed = false;
+                    guard.disarm();
                     let job_poison = poison.clone();
                     worker
                         .run(move |conn| {
@@ -389,11 +411,7 @@ impl Executor for Transaction<'_> {
                             }
                             let result = drive(conn, &driver, op);
                             if savepoint {
-                                let end = if result.is_ok() {
-                                    format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
-                                } else {
-                                    format!("ROLLBACK TO SAVEPOINT {OP_SAVEPOINT}; RELEASE SAVEPOINT {OP_SAVEPOINT}")
-                                };
+                                let end = end_savepoint(OP_SAVEPOINT, result.is_ok());
                                 if let Err(error) = conn.execute_batch(&end) {
                                     job_poison.set("an operation's savepoint could not be closed");
                                     return Err(crate::sqlite::map_error(error));
@@ -412,15 +430,10 @@ impl Executor for Transaction<'_> {
                     let result =
                         crate::unwind::CatchPanicBoxed::new(op(lease.as_mut() as &mut dyn Conn))
                             .await;
-                    let end = if result.is_ok() {
-                        format!("RELEASE SAVEPOINT {OP_SAVEPOINT}")
-                    } else {
-                        format!(
-                            "ROLLBACK TO SAVEPOINT {OP_SAVEPOINT}; RELEASE SAVEPOINT {OP_SAVEPOINT}"
-                        )
-                    };
-                    lease.batch(&end).await?;
-                    guard.armed = false;
+                    lease
+                        .batch(&end_savepoint(OP_SAVEPOINT, result.is_ok()))
+                        .await?;
+                    guard.disarm();
                     result
                 }
             }

@@ -64,26 +64,7 @@ async fn an_operation_that_waits_forever_times_out_and_is_rolled_back() {
         )
         .await;
     assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
-    let count: i64 = db
-        .run(
-            Access::Read,
-            op(|conn: &mut dyn Conn| {
-                Box::pin(async move {
-                    let mut n = 0;
-                    conn.query(
-                        &Statement::new("SELECT count(*) FROM t", vec![]),
-                        &mut |row| {
-                            n = row.get::<i64>(0)?;
-                            Ok(())
-                        },
-                    )
-                    .await?;
-                    Ok(n)
-                })
-            }),
-        )
-        .await
-        .unwrap();
+    let count = count_rows(&db, "t").await;
     assert_eq!(count, 0, "the timed-out operation was rolled back");
     db.begin().await.unwrap().commit().await.unwrap();
 }
@@ -108,19 +89,18 @@ fn panics_when_dropped() -> throughline_db::Op<()> {
     })
 }
 
-async fn count_rows(db: &Database) -> i64 {
+/// The number of rows of `table`.
+async fn count_rows(db: &Database, table: &str) -> i64 {
+    let select = format!("SELECT count(*) FROM {table}");
     db.run(
         Access::Read,
-        op(|conn: &mut dyn Conn| {
+        op(move |conn: &mut dyn Conn| {
             Box::pin(async move {
                 let mut n = 0;
-                conn.query(
-                    &Statement::new("SELECT count(*) FROM t", vec![]),
-                    &mut |row| {
-                        n = row.get::<i64>(0)?;
-                        Ok(())
-                    },
-                )
+                conn.query(&Statement::new(select, vec![]), &mut |row| {
+                    n = row.get::<i64>(0)?;
+                    Ok(())
+                })
                 .await?;
                 Ok(n)
             })
@@ -148,7 +128,7 @@ async fn a_panic_while_dropping_a_cut_off_operation_still_rolls_back() {
         .await
         .unwrap();
     assert_eq!(
-        count_rows(&other).await,
+        count_rows(&other, "t").await,
         1,
         "only the later insert, committed"
     );
@@ -156,7 +136,7 @@ async fn a_panic_while_dropping_a_cut_off_operation_still_rolls_back() {
     let tx = db.begin().await.unwrap();
     assert!(tx.run(Access::Atomic, panics_when_dropped()).await.is_err());
     tx.commit().await.unwrap();
-    assert_eq!(count_rows(&other).await, 1);
+    assert_eq!(count_rows(&other, "t").await, 1);
     drop(other);
     drop(db);
     let _ = std::fs::remove_dir_all(dir);
@@ -165,6 +145,7 @@ async fn a_panic_while_dropping_a_cut_off_operation_still_rolls_back() {
 /// On PostgreSQL a failed statement aborts the transaction, and `COMMIT` then silently
 /// rolls back: an operation that handled such an error and returned Ok gets
 /// `TransactionAborted`, not a success that stored nothing.
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn a_commit_of_an_aborted_postgresql_transaction_is_an_error() {
     let url = std::env::var("THROUGHLINE_POSTGRES_URL")
@@ -203,24 +184,7 @@ async fn a_commit_of_an_aborted_postgresql_transaction_is_an_error() {
         matches!(result, Err(Error::TransactionAborted { .. })),
         "{result:?}"
     );
-    let select = format!("SELECT count(*) FROM {table}");
-    let n: i64 = db
-        .run(
-            Access::Read,
-            op(move |conn: &mut dyn Conn| {
-                Box::pin(async move {
-                    let mut n = 0;
-                    conn.query(&Statement::new(select, vec![]), &mut |row| {
-                        n = row.get::<i64>(0)?;
-                        Ok(())
-                    })
-                    .await?;
-                    Ok(n)
-                })
-            }),
-        )
-        .await
-        .unwrap();
+    let n = count_rows(&db, &table).await;
     assert_eq!(n, 0);
     db.execute_batch(&format!("DROP TABLE {table}"))
         .await

@@ -128,62 +128,51 @@ impl Hints {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        for (model, old, new) in &self.field_renames {
-            let flag = format!("--rename-field {model}.{old}={new}");
-            let Some(wanted) = to.models.get(model) else {
-                return refuse(
-                    flag,
-                    format!(
-                        "the application has no model {model} (it has: {})",
-                        known(to)
-                    ),
-                );
+        // Why `model.field` is not a field of the migrations' (or the application's) state.
+        let in_migrations = |model: &str, field: &str| -> std::result::Result<(), String> {
+            let Some(before) = old_model(model) else {
+                return Err(format!(
+                    "the migrations have no model {model} (they have: {})",
+                    known(from)
+                ));
             };
-            match old_model(model) {
-                None => return refuse(flag, format!("the migrations have no model {model}")),
-                Some(before) if before.field(old).is_none() => {
-                    return refuse(
-                        flag,
-                        format!(
-                            "the migrations' {model} has no field {old} (it has: {})",
-                            fields_of(before)
-                        ),
-                    );
-                }
-                Some(_) => {}
+            match before.field(field) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "the migrations' {model} has no field {field} (it has: {})",
+                    fields_of(before)
+                )),
             }
-            if wanted.field(new).is_none() {
-                return refuse(
-                    flag,
-                    format!(
-                        "the application's {model} has no field {new} (it has: {})",
-                        fields_of(wanted)
-                    ),
-                );
+        };
+        let in_application = |model: &str, field: &str| -> std::result::Result<(), String> {
+            let Some(wanted) = to.models.get(model) else {
+                return Err(format!(
+                    "the application has no model {model} (it has: {})",
+                    known(to)
+                ));
+            };
+            match wanted.field(field) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "the application's {model} has no field {field} (it has: {})",
+                    fields_of(wanted)
+                )),
+            }
+        };
+        for (model, old, new) in &self.field_renames {
+            // The application's model first, then the old field, then the new one.
+            let checked = if to.models.contains_key(model) {
+                in_migrations(model, old).and_then(|()| in_application(model, new))
+            } else {
+                in_application(model, new)
+            };
+            if let Err(reason) = checked {
+                return refuse(format!("--rename-field {model}.{old}={new}"), reason);
             }
         }
         for (model, old, _) in &self.not_renamed_fields {
-            let flag = format!("--not-renamed {model}.{old}");
-            match old_model(model) {
-                None => {
-                    return refuse(
-                        flag,
-                        format!(
-                            "the migrations have no model {model} (they have: {})",
-                            known(from)
-                        ),
-                    );
-                }
-                Some(before) if before.field(old).is_none() => {
-                    return refuse(
-                        flag,
-                        format!(
-                            "the migrations' {model} has no field {old} (it has: {})",
-                            fields_of(before)
-                        ),
-                    );
-                }
-                Some(_) => {}
+            if let Err(reason) = in_migrations(model, old) {
+                return refuse(format!("--not-renamed {model}.{old}"), reason);
             }
         }
         for (old, _) in &self.not_renamed_models {
@@ -198,24 +187,8 @@ impl Hints {
             }
         }
         for (model, field) in self.backfill.keys() {
-            let flag = format!("--backfill {model}.{field}");
-            let Some(wanted) = to.models.get(model) else {
-                return refuse(
-                    flag,
-                    format!(
-                        "the application has no model {model} (it has: {})",
-                        known(to)
-                    ),
-                );
-            };
-            if wanted.field(field).is_none() {
-                return refuse(
-                    flag,
-                    format!(
-                        "the application's {model} has no field {field} (it has: {})",
-                        fields_of(wanted)
-                    ),
-                );
+            if let Err(reason) = in_application(model, field) {
+                return refuse(format!("--backfill {model}.{field}"), reason);
             }
         }
         Ok(())

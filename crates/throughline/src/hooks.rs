@@ -98,12 +98,11 @@ impl Executor for HookExecutor<'_> {
             }
             conn.batch("SAVEPOINT \"tl_hook\"").await?;
             let result = op(&mut *conn).await;
-            let end = if result.is_ok() {
-                "RELEASE SAVEPOINT \"tl_hook\""
-            } else {
-                "ROLLBACK TO SAVEPOINT \"tl_hook\"; RELEASE SAVEPOINT \"tl_hook\""
-            };
-            conn.batch(end).await?;
+            conn.batch(&throughline_db::transaction::end_savepoint(
+                "\"tl_hook\"",
+                result.is_ok(),
+            ))
+            .await?;
             result
         }
     }

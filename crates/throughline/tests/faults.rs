@@ -283,28 +283,41 @@ async fn linked_names(db: &Database, course: &Course) -> Vec<String> {
     rows(db, course).await.into_iter().map(|(n, _)| n).collect()
 }
 
-async fn a_set_dropped_inside_a_transaction_never_commits_half(db: Database) {
-    register();
-    with_tables(&db).await;
-    let math = course("math").create(&db).await.unwrap();
+/// `count` students, every `every`-th (from `first`) sleepy: their hooks await, so that
+/// deadlines fall mid-operation.
+async fn students_some_sleepy(
+    db: &Database,
+    count: usize,
+    every: usize,
+    first: usize,
+) -> Vec<Student> {
     let mut students = Vec::new();
-    for i in 0..12 {
-        // Sleepy students make the hooks await, so deadlines fall mid-operation.
-        let name = if i % 4 == 0 {
+    for i in 0..count {
+        let name = if i % every == first {
             format!("sleepy-{i:02}")
         } else {
             format!("s{i:02}")
         };
-        students.push(student(&name).create(&db).await.unwrap());
+        students.push(student(&name).create(db).await.unwrap());
     }
+    students
+}
+
+/// The names of `set`, sorted.
+fn sorted_names(set: &[&Student]) -> Vec<String> {
+    let mut names: Vec<String> = set.iter().map(|s| s.name.clone()).collect();
+    names.sort();
+    names
+}
+
+async fn a_set_dropped_inside_a_transaction_never_commits_half(db: Database) {
+    register();
+    with_tables(&db).await;
+    let math = course("math").create(&db).await.unwrap();
+    let students = students_some_sleepy(&db, 12, 4, 0).await;
     let old: Vec<&Student> = students[..6].iter().collect();
     let new: Vec<&Student> = students[4..].iter().collect();
-    let names = |set: &[&Student]| {
-        let mut n: Vec<String> = set.iter().map(|s| s.name.clone()).collect();
-        n.sort();
-        n
-    };
-    let (old_names, new_names) = (names(&old), names(&new));
+    let (old_names, new_names) = (sorted_names(&old), sorted_names(&new));
     let (mut applied, mut aborted) = (0, 0);
     for deadline in deadlines() {
         math.students()
@@ -350,23 +363,10 @@ async fn a_set_dropped_on_the_pool_applies_all_or_nothing(db: Database) {
     register();
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
-    let mut students = Vec::new();
-    for i in 0..12 {
-        let name = if i % 4 == 1 {
-            format!("sleepy-{i:02}")
-        } else {
-            format!("s{i:02}")
-        };
-        students.push(student(&name).create(&db).await.unwrap());
-    }
+    let students = students_some_sleepy(&db, 12, 4, 1).await;
     let old: Vec<&Student> = students[..6].iter().collect();
     let new: Vec<&Student> = students[4..].iter().collect();
-    let names = |set: &[&Student]| {
-        let mut n: Vec<String> = set.iter().map(|s| s.name.clone()).collect();
-        n.sort();
-        n
-    };
-    let (old_names, new_names) = (names(&old), names(&new));
+    let (old_names, new_names) = (sorted_names(&old), sorted_names(&new));
     for deadline in deadlines() {
         math.students()
             .set_with(old.iter().copied(), grade("A"), &db)
@@ -395,30 +395,17 @@ async fn every_write_dropped_inside_a_transaction_is_all_or_nothing(db: Database
     register();
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
-    let mut students = Vec::new();
-    for i in 0..10 {
-        let name = if i % 3 == 0 {
-            format!("sleepy-{i:02}")
-        } else {
-            format!("s{i:02}")
-        };
-        students.push(student(&name).create(&db).await.unwrap());
-    }
-    let names = |set: &[&Student]| {
-        let mut n: Vec<String> = set.iter().map(|s| s.name.clone()).collect();
-        n.sort();
-        n
-    };
+    let students = students_some_sleepy(&db, 10, 3, 0).await;
     let old: Vec<&Student> = students[..5].iter().collect();
     let extra: Vec<&Student> = students[5..].iter().collect();
     let all: Vec<&Student> = students.iter().collect();
     let kept: Vec<&Student> = students[3..5].iter().collect();
     let cases: [(&str, Vec<String>); 3] = [
-        ("add", names(&all)),
-        ("remove", names(&kept)),
+        ("add", sorted_names(&all)),
+        ("remove", sorted_names(&kept)),
         ("clear", Vec::new()),
     ];
-    let old_names = names(&old);
+    let old_names = sorted_names(&old);
     for (write, after) in cases {
         for deadline in deadlines() {
             math.students()

@@ -435,7 +435,6 @@ impl WritePlan {
             descending: false,
         }];
         let stmt = query.render(conn.backend())?;
-        let width = compared.len() + 2;
         let mut forward: HashMap<String, Vec<Value>> = HashMap::new();
         let mut mirror: HashSet<String> = HashSet::new();
         let source_text = key_text(source);
@@ -445,26 +444,20 @@ impl WritePlan {
             .collect();
         conn.query(&stmt, &mut |row| {
             // Keys at their declared types, so that a UUID stored as text on SQLite compares
-            // equal to the UUID asked for.
-            let mut values = vec![
-                row.value_as(0, self.source_type)?,
-                row.value_as(1, self.target_type)?,
-            ];
-            values.extend(
-                (2..width)
-                    .map(|i| <Value as Decode>::decode(row, i))
-                    .collect::<Result<Vec<_>>>()?,
-            );
-            let stored: Vec<Value> = values
-                .split_off(2)
-                .into_iter()
-                .zip(&compared_types)
-                .map(|(v, ty)| match ty {
-                    Some(ty) => v.coerce(*ty),
-                    None => v,
+            // equal to the UUID asked for; the compared fields in their canonical form.
+            let row_source = key_text(&row.value_as(0, self.source_type)?);
+            let row_target = key_text(&row.value_as(1, self.target_type)?);
+            let stored = compared_types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| {
+                    let value = <Value as Decode>::decode(row, i + 2)?;
+                    Ok(match ty {
+                        Some(ty) => value.coerce(*ty),
+                        None => value,
+                    })
                 })
-                .collect();
-            let (row_source, row_target) = (key_text(&values[0]), key_text(&values[1]));
+                .collect::<Result<Vec<Value>>>()?;
             if row_source == source_text {
                 let link = self.row_link(&row_target, &stored);
                 forward.entry(link).or_insert(stored);
