@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod key;
 pub mod naming;
 pub mod registry;
 pub mod schema;
@@ -15,6 +16,7 @@ pub mod value;
 
 pub use backend::{Backend, Capabilities};
 pub use error::{DatabaseError, Error, IntegrityKind, MigrationError, Result};
+pub use key::Key;
 pub use registry::{CheckLevel, CheckMessage, Registry, ReverseRelation};
 pub use schema::{
     Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ManyToManyMeta,

@@ -124,6 +124,49 @@ impl DefaultValue {
     }
 }
 
+impl FieldMeta {
+    /// The value a new row gets for this field when none is given: the constant, the
+    /// function's result, the current time (`now`, as a date for a date field) for
+    /// `auto_now` and `auto_now_add`, NULL for a nullable field without default; `None`
+    /// when the value must be given. Every insert the engine builds, and the migrations'
+    /// backfill of `auto_now` fields, take their defaults from here.
+    ///
+    /// ```
+    /// use throughline_core::{DefaultValue, FieldMeta, FieldType, Value};
+    /// let now = throughline_core::value::now();
+    /// let mut f = FieldMeta::new("status", FieldType::String { max_length: None });
+    /// assert_eq!(f.new_row_default(now), None);
+    /// f.default = DefaultValue::Const(Value::from("active"));
+    /// assert_eq!(f.new_row_default(now), Some(Value::from("active")));
+    /// let mut d = FieldMeta::new("on", FieldType::Date);
+    /// d.default = DefaultValue::AutoNowAdd;
+    /// assert_eq!(d.new_row_default(now), Some(Value::Date(now.date_naive())));
+    /// ```
+    pub fn new_row_default(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Value> {
+        match &self.default {
+            DefaultValue::Const(v) => Some(v.clone()),
+            DefaultValue::Func(f) => Some(f()),
+            DefaultValue::AutoNowAdd | DefaultValue::AutoNow => Some(self.time_value(now)),
+            DefaultValue::None if self.nullable => Some(Value::Null),
+            DefaultValue::None => None,
+        }
+    }
+
+    /// `now` in this field's form: a date for a date field, else the timestamp.
+    ///
+    /// ```
+    /// use throughline_core::{FieldMeta, FieldType, Value};
+    /// let now = throughline_core::value::now();
+    /// assert_eq!(FieldMeta::new("at", FieldType::DateTime).time_value(now), Value::DateTime(now));
+    /// ```
+    pub fn time_value(&self, now: chrono::DateTime<chrono::Utc>) -> Value {
+        match self.ty {
+            FieldType::Date => Value::Date(now.date_naive()),
+            _ => Value::DateTime(now),
+        }
+    }
+}
+
 /// One allowed value of a choices field, with its human label.
 ///
 /// ```

@@ -248,6 +248,17 @@ pub fn truncate_micros(value: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or(value)
 }
 
+/// The clock every `auto_now` and `auto_now_add` value is read from: now, truncated to the
+/// microseconds both backends keep (so a value written compares equal to the value read).
+///
+/// ```
+/// use chrono::Timelike;
+/// assert_eq!(throughline_core::value::now().nanosecond() % 1_000, 0);
+/// ```
+pub fn now() -> DateTime<Utc> {
+    truncate_micros(Utc::now())
+}
+
 macro_rules! value_from {
     ($($ty:ty => $variant:ident),* $(,)?) => {
         $(impl From<$ty> for Value {

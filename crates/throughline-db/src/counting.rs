@@ -120,6 +120,10 @@ impl<E: Executor> Executor for Counting<E> {
         self.inner.backend()
     }
 
+    fn hooks(&self) -> &crate::hooks::Hooks {
+        self.inner.hooks()
+    }
+
     fn run<T: Send + 'static>(
         &self,
         access: Access,

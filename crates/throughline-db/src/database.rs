@@ -9,6 +9,7 @@
 
 use crate::conn::{Access, Op};
 use crate::executor::Executor;
+use crate::hooks::Hooks;
 #[cfg(feature = "postgres")]
 use crate::postgres::{PgOptions, PgPool};
 #[cfg(feature = "sqlite")]
@@ -22,6 +23,8 @@ use throughline_core::{Backend, Error, Result};
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Pools>,
+    /// The relation hooks registered on this database (shared by its clones).
+    pub(crate) hooks: Hooks,
 }
 
 /// The concrete pools, one per backend (an enum, not a flattened "any" driver).
@@ -58,9 +61,7 @@ impl Database {
                 let (config, options) = parse_postgres(url)?;
                 let pool = PgPool::new(config, &options)?;
                 pool.check().await?;
-                Ok(Database {
-                    inner: Arc::new(Pools::Postgres(pool)),
-                })
+                Ok(Database::from_pools(Pools::Postgres(pool)))
             }
             #[allow(unreachable_patterns)]
             missing => Err(not_compiled(missing)),
@@ -77,9 +78,9 @@ impl Database {
     /// # drop(db);
     /// ```
     pub fn open_sqlite(options: &SqliteOptions) -> Result<Database> {
-        Ok(Database {
-            inner: Arc::new(Pools::Sqlite(SqlitePool::open(options)?)),
-        })
+        Ok(Database::from_pools(Pools::Sqlite(SqlitePool::open(
+            options,
+        )?)))
     }
 }
 
@@ -94,13 +95,21 @@ impl Database {
     /// # drop(db);
     /// ```
     pub fn open_postgres(config: tokio_postgres::Config, options: &PgOptions) -> Result<Database> {
-        Ok(Database {
-            inner: Arc::new(Pools::Postgres(PgPool::new(config, options)?)),
-        })
+        Ok(Database::from_pools(Pools::Postgres(PgPool::new(
+            config, options,
+        )?)))
     }
 }
 
 impl Database {
+    /// A database over `pools`, with no hooks registered.
+    fn from_pools(pools: Pools) -> Database {
+        Database {
+            inner: Arc::new(pools),
+            hooks: Hooks::default(),
+        }
+    }
+
     /// Starts a transaction. Dropping it without [`Transaction::commit`] rolls it back.
     ///
     /// ```
@@ -133,6 +142,10 @@ impl Database {
 }
 
 impl Executor for Database {
+    fn hooks(&self) -> &Hooks {
+        &self.hooks
+    }
+
     fn backend(&self) -> Backend {
         match &*self.inner {
             #[cfg(feature = "sqlite")]

@@ -2,6 +2,7 @@
 //! or an open [`crate::Transaction`] (SPEC §8.6).
 
 use crate::conn::{Access, Op};
+use crate::hooks::Hooks;
 use std::future::Future;
 use throughline_core::{Backend, Result};
 
@@ -12,6 +13,10 @@ use throughline_core::{Backend, Result};
 pub trait Executor: Send + Sync {
     /// The backend operations will run on.
     fn backend(&self) -> Backend;
+
+    /// The relation hooks of the database this executor runs on (shared by its
+    /// transactions and wrappers).
+    fn hooks(&self) -> &Hooks;
 
     /// Runs one operation. On the pool, `Access::Atomic` wraps it in a transaction; inside a
     /// transaction, every operation runs in a savepoint, so an error it returns leaves the
@@ -26,6 +31,10 @@ pub trait Executor: Send + Sync {
 impl<E: Executor> Executor for &E {
     fn backend(&self) -> Backend {
         (**self).backend()
+    }
+
+    fn hooks(&self) -> &Hooks {
+        (**self).hooks()
     }
 
     fn run<T: Send + 'static>(

@@ -19,6 +19,7 @@ pub mod counting;
 pub mod database;
 pub mod decode;
 pub mod executor;
+pub mod hooks;
 pub mod transaction;
 pub mod unwind;
 
@@ -33,6 +34,7 @@ pub use counting::Counting;
 pub use database::Database;
 pub use decode::Decode;
 pub use executor::Executor;
+pub use hooks::{HookContext, HookExecutor, HookFn, HookPoint, HookedRelation, Hooks, LinkChange};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteOptions;
 pub use transaction::Transaction;

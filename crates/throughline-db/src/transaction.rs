@@ -14,6 +14,7 @@
 use crate::conn::{Access, Op};
 use crate::database::{Database, Pools};
 use crate::executor::Executor;
+use crate::hooks::Hooks;
 #[cfg(feature = "postgres")]
 use crate::{conn::Conn, postgres::Lease};
 use std::future::Future;
@@ -44,6 +45,8 @@ pub struct Transaction<'p> {
     depth: usize,
     finished: bool,
     poison: Arc<Poison>,
+    /// The hooks of the database the transaction belongs to.
+    hooks: Hooks,
     _parent: PhantomData<&'p mut ()>,
 }
 
@@ -240,6 +243,7 @@ impl Transaction<'static> {
             depth: 0,
             finished: false,
             poison: Arc::default(),
+            hooks: db.hooks.clone(),
             _parent: PhantomData,
         })
     }
@@ -268,6 +272,7 @@ impl<'p> Transaction<'p> {
             depth,
             finished: false,
             poison: self.poison.clone(),
+            hooks: self.hooks.clone(),
             _parent: PhantomData,
         })
     }
@@ -379,6 +384,10 @@ const OP_SAVEPOINT: &str = "\"tl_op\"";
 impl Executor for Transaction<'_> {
     fn backend(&self) -> Backend {
         self.backend
+    }
+
+    fn hooks(&self) -> &Hooks {
+        &self.hooks
     }
 
     fn run<T: Send + 'static>(

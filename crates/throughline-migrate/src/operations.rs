@@ -929,9 +929,9 @@ fn fill_value(field: &FieldState, backfill: Option<&serde_json::Value>) -> Resul
     }
     match &field.default {
         Some(crate::state::DefaultState::Value(value)) => from_json(value, ty).map(Some),
-        Some(crate::state::DefaultState::AutoNowAdd | crate::state::DefaultState::AutoNow) => {
-            Ok(Some(Value::from(chrono::Utc::now())))
-        }
+        Some(crate::state::DefaultState::AutoNowAdd | crate::state::DefaultState::AutoNow) => Ok(
+            Some(field_meta(field)?.time_value(throughline_core::value::now())),
+        ),
         _ => Ok(None),
     }
 }

@@ -12,8 +12,9 @@
 //! `ORDER BY` that would sort every row of the query before the first arrives.
 
 use crate::Model;
-use crate::keys::{KeyBuf, KeyMap, same_key};
+use throughline_core::Key;
 use throughline_core::{FieldType, Value};
+use throughline_engine::keys::KeyMap;
 
 /// Whether the groups of `M`'s rows are put in key order here, by [`in_key_order`]: `M`
 /// has no default ordering (a query applies that one itself) and an integer key.
@@ -55,7 +56,7 @@ impl<M> Runs<M> {
     pub(crate) fn push(&mut self, row: M, key_of: impl Fn(&M) -> Option<&Value>) {
         let key = key_of(&row).unwrap_or(&Value::Null);
         if let Some((last, rows)) = self.runs.last_mut()
-            && same_key(last, key)
+            && Key::same(last, key)
         {
             rows.push(row);
             return;
@@ -69,13 +70,13 @@ impl<M> Runs<M> {
     /// The rows of each of `keys`, in that order (empty for a key without rows; integer
     /// keys of any width match).
     pub(crate) fn into_groups(self, keys: impl IntoIterator<Item = Value>) -> Vec<Vec<M>> {
-        let mut by_key: KeyMap<KeyBuf, Vec<M>> = KeyMap::default();
+        let mut by_key: KeyMap<Key, Vec<M>> = KeyMap::default();
         by_key.reserve(self.runs.len());
         for (key, rows) in self.runs {
-            by_key.entry(KeyBuf::of(&key)).or_default().extend(rows);
+            by_key.entry(Key::of(&key)).or_default().extend(rows);
         }
         keys.into_iter()
-            .map(|key| by_key.remove(&KeyBuf::of(&key)).unwrap_or_default())
+            .map(|key| by_key.remove(&Key::of(&key)).unwrap_or_default())
             .collect()
     }
 }

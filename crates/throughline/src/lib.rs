@@ -1,22 +1,56 @@
 #![doc = include_str!("../../../README.md")]
 
 pub mod fields;
-pub mod hooks;
 pub mod m2m;
 pub mod model;
 pub mod queryset;
 pub mod relation;
-pub mod schema;
 pub mod through;
 pub mod value_types;
 
-mod constraint_names;
 mod convert;
 mod crud;
 mod group;
 mod hops;
 mod keys;
-mod validation;
+
+/// Relation hooks: async callbacks registered on a database for a many-to-many relation,
+/// run before and after links are added, removed or cleared, inside the operation's
+/// transaction and given an executor on it (Django's `m2m_changed`, without its blind
+/// spots). Register them with [`ManyRelation::on`](crate::ManyRelation::on).
+///
+/// Where they fire: every write through the relation manager, from either side (`add*`,
+/// `create*`, `set*`, `clear_and_set*`, `remove*`, `clear`); direct writes to the through
+/// model (`create`, `save` of a new row, `bulk_create`, `delete`, queryset `delete`); and
+/// deletes of a source or target row (`Model::delete`, queryset `delete`), whose through
+/// rows are then deleted explicitly (`DELETE ... RETURNING`) before the row itself, so that
+/// the database's cascade cannot bypass the hooks. Raw SQL, migrations and a queryset
+/// `update` of a through row's keys fire none.
+///
+/// Events are reported in the relation's declared direction: one event per row of the
+/// declaring model, with the keys of the other side. `before_*` hooks receive the planned
+/// keys, `after_*` hooks the keys actually affected (empty changes fire nothing). A hook
+/// that returns an error aborts the operation, which is rolled back.
+///
+/// Hooks belong to the database they were registered on (its clones, transactions and
+/// [`Counting`](crate::Counting) wrappers share them), not to the process: two databases,
+/// or two tests, do not see each other's.
+///
+/// A hook may await ordinary async work (timers, channels, network) besides the executor it
+/// is given; on SQLite it runs on the connection's thread with the caller's tokio runtime
+/// entered, and holds the writer while it waits. A hook that panics fails the operation with
+/// [`crate::Error::Panicked`] and nothing of it is applied, on every backend.
+pub mod hooks {
+    pub use throughline_db::hooks::{
+        HookContext, HookExecutor, HookFn, HookPoint, HookedRelation, Hooks, LinkChange,
+    };
+}
+
+/// `create_tables` and `drop_tables`: the tables of a registry's models, before
+/// migrations exist (the engine's [`throughline_engine::tables`]).
+pub mod schema {
+    pub use throughline_engine::tables::{create_tables, drop_tables};
+}
 
 pub use fields::{Field, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};
@@ -29,10 +63,13 @@ pub use schema::{create_tables, drop_tables};
 pub use throughline_core::validate::JSON_MAX_DEPTH;
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
-    ForeignKeyMeta, IntegrityKind, ManyToManyMeta, MigrationError, ModelMeta, OnDelete, Registry,
-    Result, Value,
+    ForeignKeyMeta, IntegrityKind, Key, ManyToManyMeta, MigrationError, ModelMeta, OnDelete,
+    Registry, Result, Value,
 };
 pub use throughline_db::{Access, Counting, Database, Executor, Transaction};
+/// The untyped engine every typed write lowers to: rows and relations over a registry and
+/// values, for code without model types (an admin, fixtures).
+pub use throughline_engine as engine;
 // The backends' own options, each with its cargo feature (`sqlite`, the default;
 // `postgres`).
 #[cfg(feature = "postgres")]

@@ -4,18 +4,13 @@
 //! Each operation is one [`Op`](throughline_db::Op): one hop to SQLite's connection thread.
 
 use crate::Model;
-use crate::constraint_names::attach_model;
 use crate::fields::{Field, Q, Rel};
-use crate::hooks::HookPoint;
-use crate::validation::validate_instance;
 use crate::value_types::FieldValue;
 use std::marker::PhantomData;
 use throughline_core::{Error, Result, Value};
 use throughline_db::{Access, Decode, Executor, op};
-use throughline_query::{
-    Conflict, DeleteQuery, FieldName, FieldPath, FilterGroup, InsertQuery, OrderBy, Projection,
-    SelectQuery, UpdateQuery,
-};
+use throughline_engine::crud;
+use throughline_query::{Conflict, FieldPath, FilterGroup, OrderBy, Projection, SelectQuery};
 
 /// A lazy query over the rows of `M`. Nothing runs until an async method is awaited.
 ///
@@ -398,104 +393,24 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Sets fields on every matching row in one statement; returns the number of rows.
-    /// Values are validated first.
+    /// Values are validated first; `auto_now` fields not assigned are set to the current
+    /// time.
     pub async fn update(
         &self,
         assignments: Vec<Assignment<M>>,
         exec: &impl Executor,
     ) -> Result<u64> {
-        let meta = M::meta();
-        let mut set = Vec::new();
-        for assignment in assignments {
-            let field = meta.field(assignment.field).ok_or_else(|| {
-                Error::invalid_query(&meta.name, format!("no field `{}`", assignment.field))
-            })?;
-            throughline_core::validate::validate_value(meta, field, &assignment.value)?;
-            set.push((assignment.field.to_owned(), assignment.value));
-        }
-        if let Some(auto) = meta
-            .fields
-            .iter()
-            .find(|f| f.default == throughline_core::DefaultValue::AutoNow)
-            && !set.iter().any(|(name, _)| name == &auto.name)
-        {
-            set.push((auto.name.clone(), Value::from(chrono::Utc::now())));
-        }
-        if set.is_empty() {
-            return Ok(0);
-        }
-        let stmt = UpdateQuery {
-            model: meta,
-            set,
-            groups: self.query.groups.clone(),
-        }
-        .render(exec.backend())?;
-        exec.run(
-            Access::WriteOne,
-            op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
-        )
-        .await
-        .map_err(|e| attach_model(e, meta))
+        let set = assignments
+            .into_iter()
+            .map(|a| (a.field.to_owned(), a.value))
+            .collect();
+        crud::update_where(exec, M::meta(), self.query.groups.clone(), set).await
     }
 
     /// Deletes every matching row in one statement (the database applies on-delete actions
     /// to rows referring to them); returns the number of rows deleted from this table.
     pub async fn delete(&self, exec: &impl Executor) -> Result<u64> {
-        let meta = M::meta();
-        // Hooked relations: the through rows of deleted sources or targets are deleted
-        // explicitly first (firing their hooks), and deleted through rows fire theirs.
-        let through_hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
-        let hooked = through_hooked || crate::hooks::endpoint_is_hooked(M::MODEL_NAME);
-        let groups = self.query.groups.clone();
-        let stmt = DeleteQuery {
-            model: meta,
-            groups: groups.clone(),
-            returning: if through_hooked {
-                meta.fields.iter().map(|f| f.name.clone()).collect()
-            } else {
-                Vec::new()
-            },
-        }
-        .render(exec.backend())?;
-        if !hooked {
-            return exec
-                .run(
-                    Access::WriteOne,
-                    op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
-                )
-                .await
-                .map_err(|e| attach_model(e, meta));
-        }
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    crate::hooks::before_delete(conn, meta, &groups).await?;
-                    if !through_hooked {
-                        return conn.execute(&stmt).await;
-                    }
-                    let width = meta.fields.len();
-                    let mut rows = Vec::new();
-                    conn.query(&stmt, &mut |row| {
-                        rows.push(
-                            (0..width)
-                                .map(|i| {
-                                    <Value as Decode>::decode(row, i)
-                                        .map(|v| v.coerce(meta.fields[i].ty))
-                                })
-                                .collect::<Result<Vec<_>>>()?,
-                        );
-                        Ok(())
-                    })
-                    .await?;
-                    let points = (HookPoint::BeforeRemove, HookPoint::AfterRemove);
-                    crate::hooks::fire_through_rows(conn, meta, &rows, points, false).await?;
-                    Ok(rows.len() as u64)
-                })
-            }),
-        )
-        .await
-        .map_err(|e| attach_model(e, meta))
+        crud::delete_where(exec, M::meta(), self.query.groups.clone()).await
     }
 
     /// Inserts many instances in as few statements as the backend's bind-parameter limit
@@ -508,74 +423,14 @@ impl<M: Model> QuerySet<M> {
         conflict: Conflict,
         exec: &impl Executor,
     ) -> Result<Vec<M>> {
-        let meta = M::meta();
-        if instances.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut rows = Vec::with_capacity(instances.len());
-        for mut instance in instances {
-            instance.before_save(true);
-            let values = instance.to_values();
-            validate_instance(meta, &values)?;
-            rows.push(values);
-        }
-        // An unset auto key is left out when no row sets it.
-        let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
-        let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
-        let fields: Vec<FieldName> = kept
-            .iter()
-            .map(|i| FieldName::Borrowed(&meta.fields[*i].name))
+        let rows = instances
+            .into_iter()
+            .map(|mut instance| {
+                instance.before_save(true);
+                instance.to_values()
+            })
             .collect();
-        let backend = exec.backend();
-        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
-        let returning: Vec<FieldName> = meta
-            .fields
-            .iter()
-            .map(|f| FieldName::Borrowed(&f.name))
-            .collect();
-        let mut statements = Vec::new();
-        for chunk in rows.chunks(per_statement) {
-            let insert = InsertQuery {
-                model: meta,
-                fields: fields.clone(),
-                rows: chunk
-                    .iter()
-                    .map(|r| kept.iter().map(|i| r[*i].clone()).collect())
-                    .collect(),
-                conflict: conflict.clone(),
-                returning: returning.clone(),
-            };
-            statements.push(insert.into_statement(backend)?);
-        }
-        // A bulk write to a hooked through model fires the relation's add hooks too.
-        let hooked = crate::hooks::through_is_hooked(M::MODEL_NAME);
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
-                    if hooked {
-                        crate::hooks::fire_through_rows(conn, meta, &rows, points, true).await?;
-                    }
-                    let mut out = Vec::new();
-                    for stmt in &statements {
-                        conn.query(stmt, &mut |row| {
-                            out.push(M::from_row(row, 0)?);
-                            Ok(())
-                        })
-                        .await?;
-                    }
-                    if hooked {
-                        let written: Vec<Vec<Value>> = out.iter().map(Model::to_values).collect();
-                        crate::hooks::fire_through_rows(conn, meta, &written, points, false)
-                            .await?;
-                    }
-                    Ok(out)
-                })
-            }),
-        )
-        .await
-        .map_err(|e| attach_model(e, meta))
+        crud::bulk_insert(exec, M::meta(), rows, conflict, |row| M::from_row(row, 0)).await
     }
 
     /// The row matching `q`, or `instance` created when there is none; the flag says

@@ -143,13 +143,13 @@ pub trait Now {
 
 impl Now for DateTime<Utc> {
     fn now() -> Self {
-        throughline_core::value::truncate_micros(Utc::now())
+        throughline_core::value::now()
     }
 }
 
 impl Now for NaiveDate {
     fn now() -> Self {
-        Utc::now().date_naive()
+        throughline_core::value::now().date_naive()
     }
 }
 

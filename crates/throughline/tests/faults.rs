@@ -13,15 +13,13 @@ mod common;
 
 use common::models::*;
 use common::with_tables;
-use std::sync::Once;
 use std::time::Duration;
 use throughline::prelude::*;
 use throughline::{Error, HookPoint, Value};
 
-static REGISTER: Once = Once::new();
-
-fn register() {
-    REGISTER.call_once(|| {
+/// Registers the test's hooks on `db` (hooks belong to a database).
+fn register(db: &Database) {
+    {
         for point in [
             HookPoint::BeforeAdd,
             HookPoint::AfterAdd,
@@ -30,7 +28,7 @@ fn register() {
             HookPoint::BeforeClear,
             HookPoint::AfterClear,
         ] {
-            Course::STUDENTS_RELATION.on(point, move |ctx| {
+            Course::STUDENTS_RELATION.on(db, point, move |ctx| {
                 Box::pin(async move {
                     let names = Student::objects()
                         .filter(
@@ -63,7 +61,7 @@ fn register() {
         }
         // A hook that runs a relation write through its executor and handles its error:
         // the failed write must leave nothing behind, and the outer write must commit.
-        Course::TAGS_RELATION.on(HookPoint::AfterAdd, |ctx| {
+        Course::TAGS_RELATION.on(db, HookPoint::AfterAdd, |ctx| {
             Box::pin(async move {
                 let Some(id) = ctx.change.source.as_i64() else {
                     return Ok(());
@@ -82,7 +80,7 @@ fn register() {
                 Ok(())
             })
         });
-    });
+    }
 }
 
 fn grade(g: &str) -> CourseStudentsValues {
@@ -152,7 +150,7 @@ backend_tests!(
 );
 
 async fn an_error_a_hook_handles_leaves_no_half_operation(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let nested = course("nested").create(&db).await.unwrap();
     let bob = student("bob").create(&db).await.unwrap();
@@ -183,7 +181,7 @@ async fn an_error_a_hook_handles_leaves_no_half_operation(db: Database) {
 }
 
 async fn a_panicking_hook_applies_nothing(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let alice = student("alice").create(&db).await.unwrap();
@@ -220,7 +218,7 @@ async fn a_panicking_hook_applies_nothing(db: Database) {
 }
 
 async fn a_panicking_hook_inside_a_transaction_applies_nothing(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let alice = student("alice").create(&db).await.unwrap();
@@ -250,7 +248,7 @@ async fn a_panicking_hook_inside_a_transaction_applies_nothing(db: Database) {
 }
 
 async fn a_hook_may_await_timers_and_channels(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let sleepy = student("sleepy-sam").create(&db).await.unwrap();
@@ -311,7 +309,7 @@ fn sorted_names(set: &[&Student]) -> Vec<String> {
 }
 
 async fn a_set_dropped_inside_a_transaction_never_commits_half(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let students = students_some_sleepy(&db, 12, 4, 0).await;
@@ -360,7 +358,7 @@ async fn a_set_dropped_inside_a_transaction_never_commits_half(db: Database) {
 }
 
 async fn a_set_dropped_on_the_pool_applies_all_or_nothing(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let students = students_some_sleepy(&db, 12, 4, 1).await;
@@ -392,7 +390,7 @@ async fn a_set_dropped_on_the_pool_applies_all_or_nothing(db: Database) {
 /// The relation writes other than `set`, each cut off by deadlines inside a transaction:
 /// after `commit()`, the links are those before the write or those after all of it.
 async fn every_write_dropped_inside_a_transaction_is_all_or_nothing(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let students = students_some_sleepy(&db, 10, 3, 0).await;
@@ -461,8 +459,8 @@ async fn every_write_dropped_inside_a_transaction_is_all_or_nothing(db: Database
 /// the pool is on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_writer_is_never_left_in_a_transaction() {
-    register();
     let (db, dir) = common::sqlite_file("faults-writer").await;
+    register(&db);
     with_tables(&db).await;
     let math = course("math").create(&db).await.unwrap();
     let adder = student("panic-add-ann").create(&db).await.unwrap();

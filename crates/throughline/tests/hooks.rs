@@ -7,7 +7,7 @@ mod common;
 
 use common::models::*;
 use common::with_tables;
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 use throughline::prelude::*;
 use throughline::{Backend, Error, HookPoint, Value};
 
@@ -16,10 +16,9 @@ use throughline::{Backend, Error, HookPoint, Value};
 type Seen = (Backend, HookPoint, Value, Vec<Value>, u64);
 
 static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
-static REGISTER: Once = Once::new();
-
-fn register() {
-    REGISTER.call_once(|| {
+/// Registers the test's hooks on `db` (hooks belong to a database).
+fn register(db: &Database) {
+    {
         for point in [
             HookPoint::BeforeAdd,
             HookPoint::AfterAdd,
@@ -27,7 +26,7 @@ fn register() {
             HookPoint::AfterRemove,
             HookPoint::AfterClear,
         ] {
-            Course::STUDENTS_RELATION.on(point, move |ctx| {
+            Course::STUDENTS_RELATION.on(db, point, move |ctx| {
                 Box::pin(async move {
                     // The hook reads inside the operation's transaction.
                     let rows = Enrollment::objects().count(ctx.exec).await?;
@@ -44,7 +43,7 @@ fn register() {
             });
         }
         // A hook that refuses: nobody named "blocked" may join a team.
-        Team::MEMBERS_RELATION.on(HookPoint::BeforeAdd, |ctx| {
+        Team::MEMBERS_RELATION.on(db, HookPoint::BeforeAdd, |ctx| {
             Box::pin(async move {
                 let names = Person::objects()
                     .filter(Person::ID.is_in(ctx.change.targets.iter().filter_map(Value::as_i64)))
@@ -60,7 +59,7 @@ fn register() {
                 Ok(())
             })
         });
-    });
+    }
 }
 
 /// The events seen on `backend` since the last call, as (point, source, targets, rows).
@@ -87,7 +86,7 @@ backend_tests!(
 );
 
 async fn hooks_fire_for_every_link_change(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let backend = db.backend();
     let math = Course {
@@ -227,7 +226,7 @@ async fn hooks_fire_for_every_link_change(db: Database) {
 }
 
 async fn a_failing_hook_aborts_the_write(db: Database) {
-    register();
+    register(&db);
     with_tables(&db).await;
     let team = Team {
         id: None,

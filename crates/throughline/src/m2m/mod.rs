@@ -10,102 +10,24 @@
 //! [`OnExisting::Update`], update the differing ones. Deletes return the deleted through
 //! rows in full.
 //!
-//! The plan each write runs and its statements are in `write`; key hashing and the diff of
-//! a `set` in `keys`.
-
-mod keys;
-mod write;
-
-use crate::keys::key_column;
-use keys::{keys_of, saved_key, split};
-use write::items_of;
-use write::{Items, Values, WritePlan, no_values};
+//! The writes themselves are the engine's ([`throughline_engine::Relation`]): this module
+//! turns instances into keys and typed values into field values, and decodes the through
+//! rows the engine returns straight into `Th`.
 
 use crate::Model;
-use crate::constraint_names::attach_model;
 use crate::fields::Q;
 use crate::group::{self, Runs};
-use crate::hooks::{HookContext, HookPoint, HookedRelation, RelationHooks};
+use crate::hooks::{HookContext, HookPoint};
+use crate::keys::{key_column, keys_of, saved_key};
 use crate::queryset::QuerySet;
 use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
 use std::marker::PhantomData;
-use throughline_core::{Error, FieldMeta, Result, Value};
-use throughline_db::{Access, BoxFuture, Executor, op};
+use throughline_core::{Error, Result, Value};
+use throughline_db::{BoxFuture, Executor, Row};
+use throughline_engine::{Items, Linking, Relation, RelationSpec, Values, no_values};
 use throughline_query::{FieldPath, Filter, FilterGroup, Hop, Lookup};
 
-/// What `add_with` does with pairs that are already linked.
-///
-/// ```
-/// assert_eq!(throughline::OnExisting::default(), throughline::OnExisting::Skip);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnExisting {
-    /// Leave them as they are (as Django); the outcome lists them, and those whose stored
-    /// values differ from the given ones.
-    #[default]
-    Skip,
-    /// Write the given values into them (only the fields given).
-    Update,
-    /// Fail with [`Error::AlreadyLinked`] and write nothing.
-    Fail,
-}
-
-/// One field whose stored value differs from the value given to `add_with`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldDiff {
-    /// The through model's field.
-    pub field: String,
-    /// The value in the database.
-    pub stored: Value,
-    /// The value given.
-    pub given: Value,
-}
-
-/// An already-linked target whose stored through values differ from the given ones.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Differing {
-    /// The target's key.
-    pub target: Value,
-    /// The fields that differ.
-    pub fields: Vec<FieldDiff>,
-}
-
-/// What an `add` did.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AddOutcome {
-    /// Targets newly linked, in the order given.
-    pub linked: Vec<Value>,
-    /// Targets that were already linked (nothing was inserted for them).
-    pub already_linked: Vec<Value>,
-    /// Already-linked targets whose stored values differ from the given ones (only the
-    /// fields given are compared).
-    pub differing: Vec<Differing>,
-    /// Already-linked targets whose values were updated ([`OnExisting::Update`]).
-    pub updated: Vec<Value>,
-}
-
-/// What a `set` did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetOutcome<Th> {
-    /// Targets that stayed linked; their through rows were not touched.
-    pub kept: Vec<Value>,
-    /// The add of the new targets.
-    pub added: AddOutcome,
-    /// The through rows deleted, in full.
-    pub removed: Vec<Th>,
-}
-
-/// What a `set` would do (a dry run): nothing was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetPlan<Th> {
-    /// Targets that would stay linked.
-    pub keep: Vec<Value>,
-    /// Targets that would be linked.
-    pub add: Vec<Value>,
-    /// The through rows that would be deleted.
-    pub remove: Vec<Th>,
-}
+pub use throughline_engine::{AddOutcome, Differing, FieldDiff, OnExisting, SetOutcome, SetPlan};
 
 /// A many-to-many relation from `S` to `T` through `Th`, `P` naming its two keys. The
 /// derive macro generates one per declared relation (and its reverse).
@@ -157,55 +79,51 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         }
     }
 
-    /// Registers an async hook on the relation (both directions, direct writes to the
-    /// through model, and deletes of either side's rows; see [`crate::hooks`]).
+    /// Registers an async hook on the relation in `exec`'s database (both directions,
+    /// direct writes to the through model, and deletes of either side's rows; see
+    /// [`crate::hooks`]). Hooks belong to the database: its clones, transactions and
+    /// wrappers see them; another database does not.
     ///
     /// ```ignore
-    /// Course::STUDENTS_RELATION.on(HookPoint::AfterAdd, |ctx| Box::pin(async move {
+    /// Course::STUDENTS_RELATION.on(&db, HookPoint::AfterAdd, |ctx| Box::pin(async move {
     ///     println!("{:?} linked to {:?}", ctx.change.source, ctx.change.targets);
     ///     Ok(())
     /// }));
     /// ```
-    pub fn on<F>(&self, point: HookPoint, hook: F)
+    pub fn on<F>(&self, exec: &impl Executor, point: HookPoint, hook: F)
     where
         F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>>
             + Send
             + Sync
             + 'static,
     {
-        crate::hooks::register(self.hooked(), point, std::sync::Arc::new(hook));
+        let relation = self.spec().hooked();
+        exec.hooks()
+            .register(relation, point, std::sync::Arc::new(hook));
     }
 
-    /// Removes every hook of the relation.
-    pub fn clear_hooks(&self) {
-        crate::hooks::clear(self.declared);
+    /// Removes every hook of the relation from `exec`'s database.
+    pub fn clear_hooks(&self, exec: &impl Executor) {
+        exec.hooks().clear(self.declared);
     }
 
-    /// The relation in its declared direction, for the hook registry.
-    fn hooked(&self) -> HookedRelation {
-        let (source_field, target_field, source_model, target_model) = if self.declared_on_source {
-            (
-                self.source_field,
-                self.target_field,
-                S::MODEL_NAME,
-                T::MODEL_NAME,
-            )
-        } else {
-            (
-                self.target_field,
-                self.source_field,
-                T::MODEL_NAME,
-                S::MODEL_NAME,
-            )
-        };
-        HookedRelation {
-            relation: self.declared,
-            through: Th::MODEL_NAME,
-            through_meta: Th::meta,
-            source_field: source_field.to_owned(),
-            target_field: target_field.to_owned(),
-            source_model,
-            target_model,
+    /// The relation as the engine runs it, resolved against the through model.
+    pub fn engine(&self) -> Result<Relation> {
+        Relation::new(self.spec())
+    }
+
+    /// What the engine needs to resolve the relation.
+    fn spec(&self) -> RelationSpec {
+        RelationSpec {
+            name: self.name,
+            declared: self.declared,
+            source: S::meta(),
+            target: T::meta(),
+            through: Th::meta(),
+            source_field: self.source_field,
+            target_field: self.target_field,
+            symmetrical: self.symmetrical,
+            declared_on_source: self.declared_on_source,
         }
     }
 
@@ -216,18 +134,6 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
             source: source.pk_value(),
             on_existing: OnExisting::Skip,
         }
-    }
-
-    fn column(&self, field: &str) -> Result<&'static FieldMeta> {
-        Th::meta().field(field).ok_or_else(|| {
-            Error::invalid_query(
-                Th::MODEL_NAME,
-                format!(
-                    "through model has no field `{field}` (relation {})",
-                    self.name
-                ),
-            )
-        })
     }
 
     /// The hop from `T` to the through rows referring to it.
@@ -377,6 +283,15 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             .links_query(Lookup::Exact(self.source_key()?), true)
     }
 
+    /// The engine's writer for this source, with the policy set.
+    fn linking(&self) -> Result<Linking> {
+        Ok(self
+            .relation
+            .engine()?
+            .from(self.source.clone())
+            .on_existing(self.on_existing))
+    }
+
     /// Links `targets` (rows of pairs already linked are left alone and reported). Only
     /// compiles when every extra field of the through model has a default; otherwise use
     /// [`ManyRelated::add_with`].
@@ -448,70 +363,19 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     async fn create_inner(
         &self,
-        target: T,
+        mut target: T,
         values: Values,
         exec: &impl Executor,
     ) -> Result<(T, AddOutcome)> {
-        let source = self.source_key()?;
-        let mut target = target;
+        let linking = self.linking()?;
         target.before_save(true);
-        let row = target.to_values();
-        crate::validation::validate_instance(T::meta(), &row)?;
-        let insert = crate::crud::insert_statement::<T>(&row).into_statement(exec.backend())?;
-        let plan = self.plan()?;
-        let on_existing = self.on_existing;
-        let (key, outcome) = exec
-            .run(
-                Access::Atomic,
-                op(move |conn| {
-                    Box::pin(async move {
-                        let mut key = Value::Null;
-                        conn.query(&insert, &mut |r| {
-                            key = r.value_as(0, T::PK_TYPE)?;
-                            Ok(())
-                        })
-                        .await
-                        .map_err(|e| attach_model(e, T::meta()))?;
-                        let outcome = plan
-                            .add(conn, &source, vec![(key.clone(), values)], on_existing)
-                            .await?;
-                        Ok((key, outcome))
-                    })
-                }),
-            )
-            .await?;
+        let (key, outcome) = linking.create(target.to_values(), values, exec).await?;
         target.set_pk_value(key)?;
         Ok((target, outcome))
     }
 
     async fn write_add(&self, items: Items, exec: &impl Executor) -> Result<AddOutcome> {
-        let source = self.source_key()?;
-        if items.is_empty() {
-            return Ok(AddOutcome::default());
-        }
-        let plan = self.plan()?;
-        let on_existing = self.on_existing;
-        // With a unique constraint on the link, no hook and nothing to do for existing
-        // links, the insert itself is idempotent: one statement, no transaction.
-        let insert_first = plan.can_insert_first(&items, on_existing);
-        let access = if insert_first {
-            Access::WriteOne
-        } else {
-            Access::Atomic
-        };
-        exec.run(
-            access,
-            op(move |conn| {
-                Box::pin(async move {
-                    if insert_first {
-                        plan.add_insert_first(conn, &source, items).await
-                    } else {
-                        plan.add(conn, &source, items, on_existing).await
-                    }
-                })
-            }),
-        )
-        .await
+        self.linking()?.add(items, exec).await
     }
 
     /// Makes the linked targets exactly `targets`: rows of pairs that stay are untouched
@@ -581,21 +445,10 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         targets: impl IntoIterator<Item = &'t T>,
         exec: &impl Executor,
     ) -> Result<SetPlan<Th>> {
-        let source = self.source_key()?;
-        let wanted = keys_of(targets)?;
-        let plan = self.plan()?;
-        exec.run(
-            Access::Read,
-            op(move |conn| {
-                Box::pin(async move {
-                    let existing = plan.linked_targets(conn, &source).await?;
-                    let (keep, add, drop) = split(&wanted, &existing);
-                    let remove = plan.select_rows::<Th>(conn, &source, &drop).await?;
-                    Ok(SetPlan { keep, add, remove })
-                })
-            }),
-        )
-        .await
+        let linking = self.linking()?;
+        linking
+            .plan_set(keys_of(targets)?, decode::<Th>, exec)
+            .await
     }
 
     async fn write_set(
@@ -605,48 +458,9 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         clear_first: bool,
         exec: &impl Executor,
     ) -> Result<SetOutcome<Th>> {
-        let source = self.source_key()?;
-        let plan = self.plan()?;
-        let on_existing = self.on_existing;
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    plan.lock(conn, &source, &wanted).await?;
-                    if clear_first {
-                        let removed = plan.delete_rows::<Th>(conn, &source, None).await?;
-                        let items = wanted.iter().map(|k| (k.clone(), values.clone())).collect();
-                        let added = plan.add_locked(conn, &source, items, on_existing).await?;
-                        return Ok(SetOutcome {
-                            kept: Vec::new(),
-                            added,
-                            removed,
-                        });
-                    }
-                    let existing = plan.linked_targets(conn, &source).await?;
-                    let (kept, add, drop) = split(&wanted, &existing);
-                    let removed = if drop.is_empty() {
-                        Vec::new()
-                    } else {
-                        plan.delete_rows::<Th>(conn, &source, Some(&drop)).await?
-                    };
-                    let items: Items = add.into_iter().map(|k| (k, values.clone())).collect();
-                    // The targets to add are known to be unlinked (the row is locked): no
-                    // need to read them again, unless links go both ways or have a wider key.
-                    let added = if plan.symmetrical || !plan.link_extra.is_empty() {
-                        plan.add_locked(conn, &source, items, on_existing).await?
-                    } else {
-                        plan.add_unlinked(conn, &source, items).await?
-                    };
-                    Ok(SetOutcome {
-                        kept,
-                        added,
-                        removed,
-                    })
-                })
-            }),
-        )
-        .await
+        self.linking()?
+            .set(wanted, values, clear_first, decode::<Th>, exec)
+            .await
     }
 
     /// Unlinks `targets`: deletes every through row of each pair (several if the through
@@ -656,22 +470,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         targets: impl IntoIterator<Item = &'t T>,
         exec: &impl Executor,
     ) -> Result<Vec<Th>> {
-        let source = self.source_key()?;
-        let keys = keys_of(targets)?;
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let plan = self.plan()?;
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    plan.lock(conn, &source, &keys).await?;
-                    plan.delete_rows::<Th>(conn, &source, Some(&keys)).await
-                })
-            }),
-        )
-        .await
+        let linking = self.linking()?;
+        linking.remove(keys_of(targets)?, decode::<Th>, exec).await
     }
 
     /// Deletes only the through rows of `target` matching `q` (a wider link key: the
@@ -682,102 +482,31 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         q: Q<Th>,
         exec: &impl Executor,
     ) -> Result<Vec<Th>> {
-        let source = self.source_key()?;
+        let linking = self.linking()?;
         let key = saved_key(target)?;
-        let plan = self.plan()?;
-        let filter = q.into_filter();
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    plan.lock(conn, &source, std::slice::from_ref(&key)).await?;
-                    let pair = Filter::cond(
-                        FieldPath::local(plan.source_field),
-                        Lookup::Exact(source.clone()),
-                    )
-                    .and(Filter::cond(
-                        FieldPath::local(plan.target_field),
-                        Lookup::Exact(key.clone()),
-                    ))
-                    .and(filter);
-                    plan.delete_matching::<Th>(
-                        conn,
-                        pair,
-                        &source,
-                        (HookPoint::BeforeRemove, HookPoint::AfterRemove),
-                    )
-                    .await
-                })
-            }),
-        )
-        .await
+        linking
+            .remove_where(key, q.into_filter(), decode::<Th>, exec)
+            .await
     }
 
     /// Unlinks every target and returns the deleted through rows.
     pub async fn clear(&self, exec: &impl Executor) -> Result<Vec<Th>> {
-        let source = self.source_key()?;
-        let plan = self.plan()?;
-        exec.run(
-            Access::Atomic,
-            op(move |conn| {
-                Box::pin(async move {
-                    plan.lock(conn, &source, &[]).await?;
-                    plan.delete_rows::<Th>(conn, &source, None).await
-                })
-            }),
-        )
-        .await
+        self.linking()?.clear(decode::<Th>, exec).await
     }
+}
 
-    fn plan(&self) -> Result<WritePlan> {
-        let through = Th::meta();
-        let source = self.relation.column(self.relation.source_field)?;
-        let target = self.relation.column(self.relation.target_field)?;
-        let pair_constraint = through.unique_constraints.iter().any(|c| {
-            c.fields.len() == 2
-                && c.fields.iter().any(|f| f == &source.name)
-                && c.fields.iter().any(|f| f == &target.name)
-        });
-        let link_extra: Vec<&'static str> = if pair_constraint {
-            Vec::new()
-        } else {
-            through
-                .unique_constraints
-                .iter()
-                .filter(|c| {
-                    c.fields.len() > 2
-                        && c.fields.contains(&source.name)
-                        && c.fields.contains(&target.name)
-                })
-                .min_by_key(|c| c.fields.len())
-                .map(|c| {
-                    c.fields
-                        .iter()
-                        .filter(|f| **f != source.name && **f != target.name)
-                        .map(String::as_str)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let declaring = if self.relation.declared_on_source {
-            S::meta()
-        } else {
-            T::meta()
-        };
-        Ok(WritePlan {
-            relation: self.relation.name,
-            target_model: T::MODEL_NAME,
-            through,
-            source_field: &source.name,
-            target_field: &target.name,
-            source_type: source.ty,
-            target_type: target.ty,
-            symmetrical: self.relation.symmetrical,
-            pair_constraint,
-            link_extra,
-            declaring,
-            declared_on_source: self.relation.declared_on_source,
-            hooks: RelationHooks::of(self.relation.declared),
-        })
-    }
+/// Decodes a through row the engine returns straight into `Th`.
+fn decode<Th: Model>(row: &Row<'_>) -> Result<Th> {
+    Th::from_row(row, 0)
+}
+
+/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
+fn items_of<'t, T: Model>(
+    targets: impl IntoIterator<Item = &'t T>,
+    values: Values,
+) -> Result<Items> {
+    targets
+        .into_iter()
+        .map(|t| Ok((saved_key(t)?, values.clone())))
+        .collect()
 }

@@ -9,14 +9,17 @@ use throughline_query::{create_table, drop_table};
 /// that does not exist yet, referred tables first, in one transaction.
 ///
 /// ```
-/// use throughline::prelude::*;
-/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
-/// let db = Database::connect("sqlite::memory:").await?;
+/// # use throughline_core::*;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+/// let mut id = FieldMeta::new("id", FieldType::AutoI64);
+/// id.primary_key = true;
+/// let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
 /// let mut registry = Registry::new();
-/// registry.register(Tag::meta());
-/// throughline::create_tables(&db, &registry).await?;
-/// assert_eq!(Tag::objects().count(&db).await?, 0);
+/// registry.register(tag);
+/// throughline_engine::create_tables(&db, &registry).await?;
+/// throughline_engine::crud::create(&db, tag, &[]).await?;
+/// throughline_engine::drop_tables(&db, &registry).await?;
 /// # Ok(()) }
 /// ```
 pub async fn create_tables(exec: &impl Executor, registry: &Registry) -> Result<()> {

@@ -6,7 +6,7 @@ use throughline_core::{Error, IntegrityKind, ModelMeta};
 
 /// Adds the model to an integrity error, and on SQLite names the unique constraint from
 /// the columns in the message (`UNIQUE constraint failed: enrollment.student_id, ...`).
-pub(crate) fn attach_model(error: Error, meta: &ModelMeta) -> Error {
+pub fn attach_model(error: Error, meta: &ModelMeta) -> Error {
     match error {
         Error::Integrity {
             kind,

@@ -2,72 +2,49 @@
 //! needs to know about the through model, owned so it moves into the operation, and the
 //! statements it runs (lock, read, insert, delete), with the relation hooks around them.
 
-use super::keys::{Inserted, KeyIndex, read_key, saved_key};
-use super::{AddOutcome, Differing, FieldDiff, OnExisting};
-use crate::Model;
+use super::keys::{Inserted, KeyIndex, read_key};
+use super::outcome::{AddOutcome, Differing, FieldDiff, OnExisting};
 use crate::constraint_names::attach_model;
-use crate::hooks::{HookPoint, RelationHooks};
-use crate::keys::{KeyBuf, KeySet, key_text, same_key};
-use std::collections::{HashMap, HashSet};
+use crate::defaults::Defaults;
+use crate::hooks::RelationHooks;
+use crate::keys::{KeyMap, KeySet, key_set};
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
-use throughline_core::{DefaultValue, Error, FieldType, ModelMeta, Result, Value};
-use throughline_db::{Conn, Decode};
+use throughline_core::{Error, FieldType, Key, ModelMeta, Result, Value};
+use throughline_db::{Conn, Decode, HookPoint, Row};
 use throughline_query::{
     Conflict, DeleteQuery, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup,
     Projection, SelectQuery, UpdateQuery,
 };
 
 /// Everything a relation write needs, owned, so it can move into an operation.
-pub(super) struct WritePlan {
-    pub(super) relation: &'static str,
-    pub(super) target_model: &'static str,
-    pub(super) through: &'static ModelMeta,
-    pub(super) source_field: &'static str,
-    pub(super) target_field: &'static str,
+pub(crate) struct WritePlan {
+    pub(crate) relation: &'static str,
+    pub(crate) target_model: &'static str,
+    pub(crate) through: &'static ModelMeta,
+    pub(crate) source_field: &'static str,
+    pub(crate) target_field: &'static str,
     /// The declared types of the two key columns, to read returned keys without looking
     /// up each column's type per row.
-    pub(super) source_type: FieldType,
-    pub(super) target_type: FieldType,
-    pub(super) symmetrical: bool,
-    pub(super) pair_constraint: bool,
+    pub(crate) source_type: FieldType,
+    pub(crate) target_type: FieldType,
+    pub(crate) symmetrical: bool,
+    pub(crate) pair_constraint: bool,
     /// The other fields of a wider link key (a unique constraint over the two keys and more,
     /// such as (topic, system, service)): links are identified by all of them.
-    pub(super) link_extra: Vec<&'static str>,
-    pub(super) declaring: &'static ModelMeta,
-    pub(super) declared_on_source: bool,
+    pub(crate) link_extra: Arc<[&'static str]>,
+    pub(crate) declaring: &'static ModelMeta,
+    pub(crate) declared_on_source: bool,
     /// The hooks registered on the relation when the operation started.
-    pub(super) hooks: RelationHooks,
+    pub(crate) hooks: RelationHooks,
 }
 
 /// The targets of an add, each with the values given for its through row.
-pub(super) type Items = Vec<(Value, Values)>;
+pub type Items = Vec<(Value, Values)>;
 
 /// Values given for a through row, as `(field name, value)`; shared by the targets of a
 /// call (10,000 targets do not copy them 10,000 times).
-pub(super) type Values = Arc<[(&'static str, Value)]>;
-
-/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
-pub(super) fn items_of<'t, T: Model>(
-    targets: impl IntoIterator<Item = &'t T>,
-    values: Values,
-) -> Result<Items> {
-    targets
-        .into_iter()
-        .map(|t| Ok((saved_key(t)?, values.clone())))
-        .collect()
-}
-
-/// The defaults of a through model's fields, computed once per call: a few fields, so a
-/// list searched by name (no hashing).
-#[derive(Default)]
-struct Defaults<'m>(Vec<(&'m str, Value)>);
-
-impl Defaults<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
-}
+pub type Values = Arc<[(&'static str, Value)]>;
 
 /// Rows inserted by one array insert, which differ only in one key.
 struct ArrayGroup {
@@ -84,6 +61,10 @@ struct ArrayGroup {
 /// A through row to insert: source key, target key, and the values given (borrowed from
 /// the call's items: a 10,000-target add copies no key to plan its rows).
 type NewRow<'a> = (&'a Value, &'a Value, &'a Values);
+
+/// The identity of a link: its target's key, plus the keys of a wider link key's other
+/// fields (none usually: an empty box allocates nothing).
+type Link = (Key, Box<[Key]>);
 
 impl WritePlan {
     /// The declared type of `field`, one of the two key columns.
@@ -110,26 +91,29 @@ impl WritePlan {
         })
     }
 
-    /// The identity of a requested link: the target, plus the link key's other fields.
-    fn item_link(&self, target: &Value, values: &Values) -> String {
-        let mut link = key_text(target);
-        for extra in &self.link_extra {
-            let value = values.iter().find(|(n, _)| n == extra).map(|(_, v)| v);
-            link.push('|');
-            link.push_str(&value.map(key_text).unwrap_or_default());
-        }
-        link
+    /// The identity of a requested link: the target, plus the link key's other fields (a
+    /// missing one as NULL's key).
+    fn item_link(&self, target: &Value, values: &Values) -> Link {
+        let extra = self
+            .link_extra
+            .iter()
+            .map(|extra| {
+                let value = values.iter().find(|(n, _)| n == extra).map(|(_, v)| v);
+                Key::of(value.unwrap_or(&Value::Null))
+            })
+            .collect();
+        (Key::of(target), extra)
     }
 
     /// The identity of a stored link: its target, plus the stored link-key fields (the
     /// first columns of `stored`).
-    fn row_link(&self, target_text: &str, stored: &[Value]) -> String {
-        let mut link = target_text.to_owned();
-        for value in stored.iter().take(self.link_extra.len()) {
-            link.push('|');
-            link.push_str(&key_text(value));
-        }
-        link
+    fn row_link(&self, target: Key, stored: &[Value]) -> Link {
+        let extra = stored
+            .iter()
+            .take(self.link_extra.len())
+            .map(Key::of)
+            .collect();
+        (target, extra)
     }
 
     /// Keeps the first request of each link.
@@ -141,7 +125,7 @@ impl WritePlan {
             let mut seen = KeyIndex::with_capacity(items.len());
             return items
                 .into_iter()
-                .filter(|(k, _)| seen.insert(KeyBuf::of(k)))
+                .filter(|(k, _)| seen.insert(Key::of(k)))
                 .collect();
         }
         let mut seen = KeySet::default();
@@ -174,7 +158,7 @@ impl WritePlan {
 
     /// Locks the declaring side's row(s) in key order (PostgreSQL; SQLite's writer
     /// transaction is already exclusive).
-    pub(super) async fn lock(
+    pub(crate) async fn lock(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -225,7 +209,7 @@ impl WritePlan {
                 })?;
                 validate_value(through, field, value)?;
             }
-            for extra in &self.link_extra {
+            for extra in self.link_extra.iter() {
                 if !values.iter().any(|(n, _)| n == extra) {
                     return Err(Error::validation(
                         &through.name,
@@ -239,7 +223,7 @@ impl WritePlan {
     }
 
     /// Inserts links for targets known to be unlinked, with the add hooks.
-    pub(super) async fn add_unlinked(
+    pub(crate) async fn add_unlinked(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -280,7 +264,7 @@ impl WritePlan {
     /// Whether an add can insert first and ask afterwards: a unique constraint makes the
     /// insert idempotent (`ON CONFLICT DO NOTHING`), existing links are skipped, no hook is
     /// registered, links go one way, and every target gets the same values.
-    pub(super) fn can_insert_first(&self, items: &Items, on_existing: OnExisting) -> bool {
+    pub(crate) fn can_insert_first(&self, items: &Items, on_existing: OnExisting) -> bool {
         (self.pair_constraint || !self.link_extra.is_empty())
             && on_existing == OnExisting::Skip
             && self.hooks.is_empty()
@@ -291,7 +275,7 @@ impl WritePlan {
     /// An add in one statement when every target is new: insert with `ON CONFLICT DO
     /// NOTHING RETURNING`, then read the stored values of the targets that were already
     /// linked (only when values were given, to report those that differ).
-    pub(super) async fn add_insert_first(
+    pub(crate) async fn add_insert_first(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -327,7 +311,7 @@ impl WritePlan {
                 self.target_field,
                 Lookup::In(outcome.already_linked.clone()),
             ));
-        for extra in &self.link_extra {
+        for extra in self.link_extra.iter() {
             if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
                 filter = filter.and(Self::cond(extra, Lookup::Exact(v.clone())));
             }
@@ -346,7 +330,7 @@ impl WritePlan {
         let mut differing = Vec::new();
         conn.query(&stmt, &mut |row| {
             let target = row.value_as(0, self.target_type)?;
-            if !seen.insert(key_text(&target)) {
+            if !seen.insert(Key::of(&target)) {
                 return Ok(());
             }
             let mut fields = Vec::new();
@@ -372,17 +356,14 @@ impl WritePlan {
         .await?;
         // In the order the targets were given.
         for target in &outcome.already_linked {
-            if let Some(position) = differing
-                .iter()
-                .position(|d| key_text(&d.target) == key_text(target))
-            {
+            if let Some(position) = differing.iter().position(|d| Key::same(&d.target, target)) {
                 outcome.differing.push(differing.swap_remove(position));
             }
         }
         Ok(outcome)
     }
 
-    pub(super) async fn add(
+    pub(crate) async fn add(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -395,7 +376,7 @@ impl WritePlan {
     }
 
     /// The add itself, once the declaring row is locked.
-    pub(super) async fn add_locked(
+    pub(crate) async fn add_locked(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -411,7 +392,7 @@ impl WritePlan {
         }
         // 1. The existing rows of the requested pairs, with the fields given.
         let compared: Vec<&'static str> = {
-            let mut names = self.link_extra.clone();
+            let mut names = self.link_extra.to_vec();
             for (_, values) in &items {
                 for (name, _) in values.iter() {
                     if !names.contains(name) {
@@ -435,9 +416,9 @@ impl WritePlan {
             descending: false,
         }];
         let stmt = query.render(conn.backend())?;
-        let mut forward: HashMap<String, Vec<Value>> = HashMap::new();
-        let mut mirror: HashSet<String> = HashSet::new();
-        let source_text = key_text(source);
+        let mut forward: KeyMap<Link, Vec<Value>> = KeyMap::default();
+        let mut mirror: KeySet<Key> = key_set(0);
+        let source_key = Key::of(source);
         let compared_types: Vec<_> = compared
             .iter()
             .map(|n| through.field(n).map(|f| f.ty))
@@ -445,8 +426,8 @@ impl WritePlan {
         conn.query(&stmt, &mut |row| {
             // Keys at their declared types, so that a UUID stored as text on SQLite compares
             // equal to the UUID asked for; the compared fields in their canonical form.
-            let row_source = key_text(&row.value_as(0, self.source_type)?);
-            let row_target = key_text(&row.value_as(1, self.target_type)?);
+            let row_source = Key::of(&row.value_as(0, self.source_type)?);
+            let row_target = Key::of(&row.value_as(1, self.target_type)?);
             let stored = compared_types
                 .iter()
                 .enumerate()
@@ -458,12 +439,12 @@ impl WritePlan {
                     })
                 })
                 .collect::<Result<Vec<Value>>>()?;
-            if row_source == source_text {
-                let link = self.row_link(&row_target, &stored);
-                forward.entry(link).or_insert(stored);
+            if self.symmetrical && row_target == source_key {
+                mirror.insert(row_source.clone());
             }
-            if self.symmetrical && row_target == source_text {
-                mirror.insert(row_source);
+            if row_source == source_key {
+                let link = self.row_link(row_target, &stored);
+                forward.entry(link).or_insert(stored);
             }
             Ok(())
         })
@@ -473,7 +454,6 @@ impl WritePlan {
         let mut to_insert: Vec<NewRow<'_>> = Vec::new();
         let mut to_update: Vec<(Value, &Values)> = Vec::new();
         for (target, values) in &items {
-            let text = key_text(target);
             match forward.get(&self.item_link(target, values)) {
                 None => {
                     outcome.linked.push(target.clone());
@@ -503,7 +483,8 @@ impl WritePlan {
                     }
                 }
             }
-            if self.symmetrical && !mirror.contains(&text) && text != key_text(source) {
+            if self.symmetrical && !Key::same(target, source) && !mirror.contains(&Key::of(target))
+            {
                 to_insert.push((target, source, values));
             }
         }
@@ -549,7 +530,7 @@ impl WritePlan {
                         .and(Self::cond(self.target_field, Lookup::Exact(source.clone()))));
                 }
                 // A wider link key: only the row of this link, and its key is not rewritten.
-                for extra in &self.link_extra {
+                for extra in self.link_extra.iter() {
                     if let Some((_, v)) = values.iter().find(|(n, _)| n == extra) {
                         pair = pair.and(Self::cond(extra, Lookup::Exact(v.clone())));
                     }
@@ -581,33 +562,16 @@ impl WritePlan {
             return Ok(inserted);
         }
         let through = self.through;
-        // The time of an `auto_now` field, read once for every row and only if needed.
-        let mut now = None;
         // Defaults computed once per call, shared by every row.
-        let mut defaults = Defaults::default();
-        let mut fields: Vec<FieldName> = Vec::new();
-        for field in &through.fields {
-            if field.is_auto() {
-                continue;
-            }
-            fields.push(FieldName::Borrowed(&field.name));
-            if field.name == self.source_field || field.name == self.target_field {
-                continue;
-            }
-            let default = match &field.default {
-                DefaultValue::Const(v) => Some(v.clone()),
-                DefaultValue::Func(f) => Some(f()),
-                DefaultValue::AutoNowAdd | DefaultValue::AutoNow => Some(
-                    now.get_or_insert_with(|| Value::from(chrono::Utc::now()))
-                        .clone(),
-                ),
-                DefaultValue::None if field.nullable => Some(Value::Null),
-                DefaultValue::None => None,
-            };
-            if let Some(value) = default {
-                defaults.0.push((&field.name, value));
-            }
-        }
+        let defaults = Defaults::of(through, |name| {
+            name == self.source_field || name == self.target_field
+        });
+        let fields: Vec<FieldName> = through
+            .fields
+            .iter()
+            .filter(|f| !f.is_auto())
+            .map(|f| FieldName::Borrowed(&f.name))
+            .collect();
         let backend = conn.backend();
         let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
             let mut target = vec![
@@ -647,7 +611,7 @@ impl WritePlan {
                 })
                 .await
                 .map_err(|e| attach_model(e, through))?;
-                inserted.group(KeyBuf::of(&group.constant), varying_is_source, keys);
+                inserted.group(Key::of(&group.constant), varying_is_source, keys);
             }
             return Ok(inserted);
         }
@@ -731,9 +695,9 @@ impl WritePlan {
         // (varying field, constant key, values, keys)
         let mut groups: Vec<(&'static str, &Value, &Values, Vec<Value>)> = Vec::new();
         for &(source, target, values) in rows {
-            let (varying, constant, key) = if same_key(source, first.0) {
+            let (varying, constant, key) = if Key::same(source, first.0) {
                 (self.target_field, source, target)
-            } else if self.symmetrical && same_key(target, first.0) {
+            } else if self.symmetrical && Key::same(target, first.0) {
                 (self.source_field, target, source)
             } else {
                 return Ok(None);
@@ -741,7 +705,9 @@ impl WritePlan {
             // Rows of one call share `varying` (one of two fields of the plan) and usually
             // their values (one `Arc`): compare by address first.
             match groups.iter_mut().find(|(v, c, vals, _)| {
-                v.as_ptr() == varying.as_ptr() && same_key(c, constant) && same_values(vals, values)
+                v.as_ptr() == varying.as_ptr()
+                    && Key::same(c, constant)
+                    && same_values(vals, values)
             }) {
                 Some((.., keys)) => keys.push(key.clone()),
                 None => {
@@ -774,7 +740,7 @@ impl WritePlan {
     }
 
     /// The targets linked from `source` (forward rows).
-    pub(super) async fn linked_targets(
+    pub(crate) async fn linked_targets(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
@@ -792,13 +758,15 @@ impl WritePlan {
         Ok(out)
     }
 
-    /// The through rows of `source` with the given targets (for a dry run).
-    pub(super) async fn select_rows<Th: Model>(
+    /// The through rows of `source` with the given targets (for a dry run), each decoded
+    /// by `decode`.
+    pub(crate) async fn select_rows<R: Send>(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
         targets: &[Value],
-    ) -> Result<Vec<Th>> {
+        decode: &(impl Fn(&Row<'_>) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
@@ -807,7 +775,7 @@ impl WritePlan {
         let stmt = query.render(conn.backend())?;
         let mut out = Vec::new();
         conn.query(&stmt, &mut |row| {
-            out.push(Th::from_row(row, 0)?);
+            out.push(decode(row)?);
             Ok(())
         })
         .await?;
@@ -816,31 +784,40 @@ impl WritePlan {
 
     /// Deletes the rows of `source` (with the given targets, or all) and returns them,
     /// firing the remove hooks (the clear hooks when `targets` is `None`).
-    pub(super) async fn delete_rows<Th: Model>(
+    pub(crate) async fn delete_rows<R: Send>(
         &self,
         conn: &mut dyn Conn,
         source: &Value,
         targets: Option<&[Value]>,
-    ) -> Result<Vec<Th>> {
+        decode: &(impl Fn(&Row<'_>) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
         let points = match targets {
             Some(_) => (HookPoint::BeforeRemove, HookPoint::AfterRemove),
             None => (HookPoint::BeforeClear, HookPoint::AfterClear),
         };
-        self.delete_matching::<Th>(conn, self.pair_filter(source, targets), source, points)
-            .await
+        self.delete_matching(
+            conn,
+            self.pair_filter(source, targets),
+            source,
+            points,
+            decode,
+        )
+        .await
     }
 
-    /// Deletes the through rows matching `filter` and returns them; hooks see the rows of
-    /// `source` (for a symmetrical relation, not the mirror rows).
-    pub(super) async fn delete_matching<Th: Model>(
+    /// Deletes the through rows matching `filter` and returns them, each decoded by
+    /// `decode`; hooks see the rows of `source` (for a symmetrical relation, not the mirror
+    /// rows).
+    pub(crate) async fn delete_matching<R: Send>(
         &self,
         conn: &mut dyn Conn,
         filter: Filter,
         source: &Value,
         points: (HookPoint, HookPoint),
-    ) -> Result<Vec<Th>> {
+        decode: &(impl Fn(&Row<'_>) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
         let backend = conn.backend();
-        let source_text = key_text(source);
+        let source_key = Key::of(source);
         if self.hooks.has(&[points.0]) {
             let mut query = SelectQuery::new(self.through);
             query.filter(filter.clone());
@@ -851,8 +828,7 @@ impl WritePlan {
             let stmt = query.render(backend)?;
             let mut targets = Vec::new();
             conn.query(&stmt, &mut |row| {
-                let s = row.value_as(0, self.source_type)?;
-                if key_text(&s) == source_text {
+                if source_key.is(&row.value_as(0, self.source_type)?) {
                     targets.push(row.value_as(1, self.target_type)?);
                 }
                 Ok(())
@@ -867,22 +843,29 @@ impl WritePlan {
             returning: self.through.fields.iter().map(|f| f.name.clone()).collect(),
         }
         .render(backend)?;
+        // With after-hooks, the deleted rows' keys are read beside the rows themselves.
+        let key_columns = (!self.hooks.is_empty())
+            .then(|| {
+                Some((
+                    self.through.field_index(self.source_field)?,
+                    self.through.field_index(self.target_field)?,
+                ))
+            })
+            .flatten();
         let mut out = Vec::new();
+        let mut targets = Vec::new();
         conn.query(&stmt, &mut |row| {
-            out.push(Th::from_row(row, 0)?);
+            out.push(decode(row)?);
+            if let Some((s, t)) = key_columns
+                && source_key.is(&row.value_as(s, self.source_type)?)
+            {
+                targets.push(row.value_as(t, self.target_type)?);
+            }
             Ok(())
         })
         .await
         .map_err(|e| attach_model(e, self.through))?;
         if !self.hooks.is_empty() {
-            let targets: Vec<Value> = out
-                .iter()
-                .filter(|row| {
-                    row.field_value(self.source_field)
-                        .is_some_and(|v| key_text(&v) == source_text)
-                })
-                .filter_map(|row| row.field_value(self.target_field))
-                .collect();
             let pairs = self.declared_pairs(source, &targets);
             self.hooks.fire(conn, points.1, &pairs).await?;
         }
@@ -907,12 +890,12 @@ impl WritePlan {
 /// Whether two items' values are the same: shared (the usual case, one `Arc` per call,
 /// compared by address) or equal.
 #[inline]
-pub(super) fn same_values(a: &Values, b: &Values) -> bool {
+pub(crate) fn same_values(a: &Values, b: &Values) -> bool {
     Arc::ptr_eq(a, b) || a == b
 }
 
 /// No values: a plain `add` (one shared empty list, so a call allocates nothing for it).
-pub(super) fn no_values() -> Values {
+pub fn no_values() -> Values {
     static EMPTY: std::sync::LazyLock<Values> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
     EMPTY.clone()
 }

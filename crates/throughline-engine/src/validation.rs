@@ -7,7 +7,7 @@ use throughline_core::{Error, ModelMeta, Result, Value};
 
 /// Validates every field value of an instance before any SQL is sent; a foreign key to an
 /// unsaved instance is [`Error::Unsaved`].
-pub(crate) fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+pub fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
     for (field, value) in meta.fields.iter().zip(values) {
         if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
             return Err(Error::Unsaved {

@@ -1,8 +1,9 @@
-//! Owns relation hooks: async callbacks registered on a many-to-many relation, run before
-//! and after links are added, removed or cleared, inside the operation's transaction and
-//! given an executor on it (Django's `m2m_changed`, without its blind spots).
+//! Owns when relation hooks fire and with which keys: around every relation write, around
+//! direct writes to a through model, and before deletes of a relation's source or target
+//! rows. The hooks themselves are registered on the database
+//! ([`throughline_db::Hooks`], reached through [`Executor::hooks`]).
 //!
-//! Where they fire: every write through the relation manager, from either side (`add*`,
+//! Where they fire: every write through the relation API, from either side (`add*`,
 //! `create*`, `set*`, `clear_and_set*`, `remove*`, `clear`); direct writes to the through
 //! model (`create`, `save` of a new row, `bulk_create`, `delete`, queryset `delete`); and
 //! deletes of a source or target row (`Model::delete`, queryset `delete`), whose through
@@ -15,205 +16,58 @@
 //! keys, `after_*` hooks the keys actually affected (empty changes fire nothing). A hook
 //! that returns an error aborts the operation, which is rolled back.
 //!
-//!
 //! A hook may await ordinary async work (timers, channels, network) besides the executor it
 //! is given; on SQLite it runs on the connection's thread with the caller's tokio runtime
 //! entered, and holds the writer while it waits. A hook that panics fails the operation with
-//! [`crate::Error::Panicked`] and nothing of it is applied, on every backend.
+//! [`throughline_core::Error::Panicked`] and nothing of it is applied, on every backend.
 
 use crate::constraint_names::attach_model;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use throughline_core::{Backend, ModelMeta, Result, Value};
-use throughline_db::{Access, BoxFuture, Conn, Executor, Op};
+use crate::keys::KeyMap;
+use throughline_core::{Key, ModelMeta, Result, Value};
+use throughline_db::{
+    Conn, HookContext, HookExecutor, HookFn, HookPoint, HookedRelation, Hooks, LinkChange,
+};
 use throughline_query::{
     DeleteQuery, FieldPath, Filter, FilterGroup, Lookup, Projection, SelectQuery,
 };
 
-/// When a hook runs.
-///
-/// ```
-/// assert_ne!(throughline::HookPoint::BeforeAdd, throughline::HookPoint::AfterAdd);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum HookPoint {
-    /// Before links are inserted (planned targets).
-    BeforeAdd,
-    /// After links were inserted (targets newly linked).
-    AfterAdd,
-    /// Before links are deleted (planned targets).
-    BeforeRemove,
-    /// After links were deleted (targets whose rows were deleted).
-    AfterRemove,
-    /// Before every link of a row is deleted (its linked targets).
-    BeforeClear,
-    /// After every link of a row was deleted (targets whose rows were deleted).
-    AfterClear,
-}
-
-/// What a hook is told: which relation, which declaring row, which targets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkChange {
-    /// When this runs.
-    pub point: HookPoint,
-    /// The relation, as declared: `Course.students`.
-    pub relation: &'static str,
-    /// The key of the declaring model's row.
-    pub source: Value,
-    /// The keys of the other side's rows.
-    pub targets: Vec<Value>,
-}
-
-/// The executor a hook runs its queries on: the operation's own connection, inside its
-/// transaction.
-pub struct HookExecutor<'c> {
-    conn: tokio::sync::Mutex<&'c mut dyn Conn>,
-    backend: Backend,
-}
-
-// The trait requires `impl Future + Send`; an `async fn` would not promise `Send`.
-#[allow(clippy::manual_async_fn)]
-impl Executor for HookExecutor<'_> {
-    fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    fn run<T: Send + 'static>(
-        &self,
-        access: Access,
-        op: Op<T>,
-    ) -> impl Future<Output = Result<T>> + Send {
-        async move {
-            // An operation a hook runs gets its own savepoint, as on a `Transaction`: an
-            // error the hook handles leaves neither half an operation (SQLite) nor an aborted
-            // transaction that would silently not commit (PostgreSQL, where any failed
-            // statement aborts the transaction, so every operation gets one).
-            let mut conn = self.conn.lock().await;
-            let conn: &mut dyn Conn = &mut **conn;
-            let savepoint = self.backend == Backend::Postgres
-                || matches!(access, Access::Atomic | Access::Schema);
-            if !savepoint {
-                return op(conn).await;
-            }
-            conn.batch("SAVEPOINT \"tl_hook\"").await?;
-            let result = op(&mut *conn).await;
-            conn.batch(&throughline_db::transaction::end_savepoint(
-                "\"tl_hook\"",
-                result.is_ok(),
-            ))
-            .await?;
-            result
-        }
-    }
-}
-
-/// A hook's argument: the change and an executor inside the operation's transaction.
-pub struct HookContext<'a, 'c> {
-    /// What changed (or is about to).
-    pub change: LinkChange,
-    /// Runs queries in the operation's transaction.
-    pub exec: &'a HookExecutor<'c>,
-}
-
-/// A registered hook.
-pub type HookFn =
-    Arc<dyn for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync>;
-
-/// A relation as hooks see it: declared direction, through model and its two keys.
-#[derive(Clone)]
-pub(crate) struct HookedRelation {
-    pub(crate) relation: &'static str,
-    pub(crate) through: &'static str,
-    pub(crate) through_meta: fn() -> &'static ModelMeta,
-    pub(crate) source_field: String,
-    pub(crate) target_field: String,
-    pub(crate) source_model: &'static str,
-    pub(crate) target_model: &'static str,
-}
-
-struct Entry {
-    relation: HookedRelation,
-    point: HookPoint,
-    hook: HookFn,
-}
-
-static HOOKS: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
-
-/// Registers `hook` at `point` on `relation` (called by `ManyRelation::on`).
-pub(crate) fn register(relation: HookedRelation, point: HookPoint, hook: HookFn) {
-    let mut hooks = match HOOKS.write() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    hooks.push(Entry {
-        relation,
-        point,
-        hook,
-    });
-}
-
-/// Removes every hook of `relation` (tests, reloading).
-pub(crate) fn clear(relation: &str) {
-    let mut hooks = match HOOKS.write() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    hooks.retain(|e| e.relation.relation != relation);
-}
-
-/// The hooked relations matching `pick`, with their hooks.
-fn matching(
-    pick: impl Fn(&HookedRelation) -> bool,
-) -> Vec<(HookedRelation, Vec<(HookPoint, HookFn)>)> {
-    let hooks = match HOOKS.read() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let mut out: Vec<(HookedRelation, Vec<(HookPoint, HookFn)>)> = Vec::new();
-    for entry in hooks.iter().filter(|e| pick(&e.relation)) {
-        match out
-            .iter_mut()
-            .find(|(r, _)| r.relation == entry.relation.relation)
-        {
-            Some((_, list)) => list.push((entry.point, entry.hook.clone())),
-            None => out.push((
-                entry.relation.clone(),
-                vec![(entry.point, entry.hook.clone())],
-            )),
-        }
-    }
-    out
-}
-
 /// The hooks of one relation, captured when an operation starts.
 #[derive(Clone, Default)]
-pub(crate) struct RelationHooks {
+pub struct RelationHooks {
     hooks: Vec<(HookPoint, HookFn)>,
     relation: &'static str,
+    /// The registry, handed to the executor a hook runs on (its nested writes fire hooks).
+    registry: Hooks,
 }
 
 impl RelationHooks {
-    /// The hooks registered on the relation called `relation`.
-    pub(crate) fn of(relation: &'static str) -> RelationHooks {
-        let hooks = matching(|r| r.relation == relation)
+    /// The hooks registered in `registry` on the relation declared as `relation`.
+    pub fn of(registry: &Hooks, relation: &'static str) -> RelationHooks {
+        let hooks = registry
+            .matching(|r| r.relation == relation)
             .into_iter()
             .flat_map(|(_, list)| list)
             .collect();
-        RelationHooks { hooks, relation }
+        RelationHooks {
+            hooks,
+            relation,
+            registry: registry.clone(),
+        }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether the relation has no hook at all (the writes then skip every hook step).
+    pub fn is_empty(&self) -> bool {
         self.hooks.is_empty()
     }
 
-    pub(crate) fn has(&self, points: &[HookPoint]) -> bool {
+    /// Whether a hook is registered at any of `points`.
+    pub fn has(&self, points: &[HookPoint]) -> bool {
         self.hooks.iter().any(|(p, _)| points.contains(p))
     }
 
     /// Runs the hooks of `point` for `(declaring key, other key)` pairs, one event per
     /// declaring row.
-    pub(crate) async fn fire(
+    pub async fn fire(
         &self,
         conn: &mut dyn Conn,
         point: HookPoint,
@@ -228,11 +82,7 @@ impl RelationHooks {
         if selected.is_empty() || pairs.is_empty() {
             return Ok(());
         }
-        let backend = conn.backend();
-        let exec = HookExecutor {
-            conn: tokio::sync::Mutex::new(conn),
-            backend,
-        };
+        let exec = HookExecutor::new(conn, self.registry.clone());
         for (source, targets) in group(pairs) {
             for hook in &selected {
                 let context = HookContext {
@@ -254,9 +104,9 @@ impl RelationHooks {
 /// Groups pairs by their first key, keeping first-seen order.
 fn group(pairs: &[(Value, Value)]) -> Vec<(Value, Vec<Value>)> {
     let mut out: Vec<(Value, Vec<Value>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: KeyMap<Key, usize> = KeyMap::default();
     for (source, target) in pairs {
-        let key = crate::keys::key_text(source);
+        let key = Key::of(source);
         match index.get(&key) {
             Some(i) => out[*i].1.push(target.clone()),
             None => {
@@ -269,28 +119,29 @@ fn group(pairs: &[(Value, Value)]) -> Vec<(Value, Vec<Value>)> {
 }
 
 /// Whether any hook is registered on a relation through `through`.
-pub(crate) fn through_is_hooked(through: &str) -> bool {
-    !matching(|r| r.through == through).is_empty()
+pub fn through_is_hooked(hooks: &Hooks, through: &str) -> bool {
+    hooks.any(|r| r.through.name == through)
 }
 
 /// Whether any hook is registered on a relation whose source or target is `model`.
-pub(crate) fn endpoint_is_hooked(model: &str) -> bool {
-    !matching(|r| r.source_model == model || r.target_model == model).is_empty()
+pub fn endpoint_is_hooked(hooks: &Hooks, model: &str) -> bool {
+    hooks.any(|r| r.source_model == model || r.target_model == model)
 }
 
 /// Fires the add hooks for rows written directly to the through model `through`, given as
 /// the field values of each row.
-pub(crate) async fn fire_through_rows(
+pub async fn fire_through_rows(
     conn: &mut dyn Conn,
+    registry: &Hooks,
     through: &'static ModelMeta,
     rows: &[Vec<Value>],
     points: (HookPoint, HookPoint),
     before: bool,
 ) -> Result<()> {
-    for (relation, list) in matching(|r| r.through == through.name) {
+    for (relation, list) in registry.matching(|r| r.through.name == through.name) {
         let (Some(s), Some(t)) = (
-            through.field_index(&relation.source_field),
-            through.field_index(&relation.target_field),
+            through.field_index(relation.source_field),
+            through.field_index(relation.target_field),
         ) else {
             continue;
         };
@@ -299,6 +150,7 @@ pub(crate) async fn fire_through_rows(
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
+            registry: registry.clone(),
         };
         let point = if before { points.0 } else { points.1 };
         hooks.fire(conn, point, &pairs).await?;
@@ -313,7 +165,7 @@ async fn read_pairs(
     relation: &HookedRelation,
     stmt: &throughline_query::Statement,
 ) -> Result<Vec<(Value, Value)>> {
-    let through = (relation.through_meta)();
+    let through = relation.through;
     let type_of = |name: &str| {
         through
             .field(name)
@@ -323,8 +175,8 @@ async fn read_pairs(
             })
     };
     let (source_ty, target_ty) = (
-        type_of(&relation.source_field)?,
-        type_of(&relation.target_field)?,
+        type_of(relation.source_field)?,
+        type_of(relation.target_field)?,
     );
     let mut pairs = Vec::new();
     conn.query(stmt, &mut |row| {
@@ -339,16 +191,18 @@ async fn read_pairs(
 /// source or target is `model`, deletes the through rows referring to them explicitly,
 /// firing the remove hooks (so that the database's cascade cannot bypass them); for every
 /// hooked relation through `model`, fires the before-remove hooks of the rows.
-pub(crate) async fn before_delete(
+pub async fn before_delete(
     conn: &mut dyn Conn,
+    registry: &Hooks,
     model: &'static ModelMeta,
     groups: &[FilterGroup],
 ) -> Result<()> {
     let backend = conn.backend();
-    for (relation, list) in matching(|r| r.through == model.name) {
+    for (relation, list) in registry.matching(|r| r.through.name == model.name) {
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
+            registry: registry.clone(),
         };
         if !hooks.has(&[HookPoint::BeforeRemove]) {
             continue;
@@ -356,19 +210,20 @@ pub(crate) async fn before_delete(
         let mut query = SelectQuery::new(model);
         query.groups = groups.to_vec();
         query.projection = Projection::Columns(vec![
-            FieldPath::local(&relation.source_field),
-            FieldPath::local(&relation.target_field),
+            FieldPath::local(relation.source_field),
+            FieldPath::local(relation.target_field),
         ]);
         let pairs = read_pairs(conn, &relation, &query.render(backend)?).await?;
         hooks.fire(conn, HookPoint::BeforeRemove, &pairs).await?;
     }
     for (relation, list) in
-        matching(|r| r.source_model == model.name || r.target_model == model.name)
+        registry.matching(|r| r.source_model == model.name || r.target_model == model.name)
     {
-        let through = (relation.through_meta)();
+        let through = relation.through;
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
+            registry: registry.clone(),
         };
         let mut keys = SelectQuery::new(model);
         keys.groups = groups.to_vec();
@@ -387,20 +242,20 @@ pub(crate) async fn before_delete(
         let mut sides = Vec::new();
         if relation.source_model == model.name {
             sides.push(Filter::cond(
-                FieldPath::local(&relation.source_field),
+                FieldPath::local(relation.source_field),
                 Lookup::In(doomed.clone()),
             ));
         }
         if relation.target_model == model.name {
             sides.push(Filter::cond(
-                FieldPath::local(&relation.target_field),
+                FieldPath::local(relation.target_field),
                 Lookup::In(doomed.clone()),
             ));
         }
         let filter = Filter::Or(sides);
         let columns = vec![
-            FieldPath::local(&relation.source_field),
-            FieldPath::local(&relation.target_field),
+            FieldPath::local(relation.source_field),
+            FieldPath::local(relation.target_field),
         ];
         if hooks.has(&[HookPoint::BeforeRemove]) {
             let mut select = SelectQuery::new(through);
@@ -412,7 +267,10 @@ pub(crate) async fn before_delete(
         let delete = DeleteQuery {
             model: through,
             groups: vec![FilterGroup::filter(filter)],
-            returning: vec![relation.source_field.clone(), relation.target_field.clone()],
+            returning: vec![
+                relation.source_field.to_owned(),
+                relation.target_field.to_owned(),
+            ],
         }
         .render(backend)?;
         let deleted = read_pairs(conn, &relation, &delete)

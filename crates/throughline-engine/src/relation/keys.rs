@@ -1,40 +1,18 @@
-//! Relation keys of a write: reading them from saved instances and from returned rows,
-//! the integer-only key index, the links an insert created, and splitting a wanted set
-//! against the linked one. The key forms shared with the rest of the crate are in
-//! [`crate::keys`].
+//! Relation keys of a write: reading them from returned rows, the integer-only key index,
+//! the links an insert created, and splitting a wanted set against the linked one.
 
-use crate::Model;
-use crate::keys::{KeyBuf, KeyMap, KeySet, key_set};
+use crate::keys::{KeyMap, KeySet, key_set};
 use std::hash::Hash;
-use throughline_core::{Error, FieldType, Result, Value};
+use throughline_core::{FieldType, Key, Result, Value};
 use throughline_db::Row;
-
-/// The key of a saved `target`; an unsaved one (no key yet) cannot be linked.
-pub(super) fn saved_key<T: Model>(target: &T) -> Result<Value> {
-    let key = target.pk_value();
-    if key.is_null() {
-        return Err(Error::Unsaved {
-            model: T::MODEL_NAME.to_owned(),
-            action: "linking it needs a saved row".to_owned(),
-        });
-    }
-    Ok(key)
-}
-
-/// The keys of saved `targets`, in order.
-pub(super) fn keys_of<'t, T: Model>(
-    targets: impl IntoIterator<Item = &'t T>,
-) -> Result<Vec<Value>> {
-    targets.into_iter().map(saved_key).collect()
-}
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove). Integer keys
 /// (the usual case) are hashed as plain `i64`s.
-pub(super) fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+pub fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     if wanted.iter().chain(existing).all(|k| k.as_i64().is_some()) {
         split_by(wanted, existing, |k| k.as_i64().unwrap_or_default())
     } else {
-        split_by(wanted, existing, KeyBuf::of)
+        split_by(wanted, existing, Key::of)
     }
 }
 
@@ -98,27 +76,27 @@ fn split_by<K: Hash + Eq>(
 /// to a `bigint` key) is read as [`Row::value_as`] reads it: widened, or narrowed when it
 /// fits.
 #[inline]
-pub(super) fn read_key(row: &Row<'_>, index: usize, ty: FieldType) -> Result<KeyBuf> {
+pub(super) fn read_key(row: &Row<'_>, index: usize, ty: FieldType) -> Result<Key> {
     let int = match ty.as_reference() {
         FieldType::I64 => row.get::<i64>(index),
         FieldType::I32 => row.get::<i32>(index).map(i64::from),
         FieldType::I16 => row.get::<i16>(index).map(i64::from),
-        _ => return Ok(KeyBuf::of(&row.value_as(index, ty)?)),
+        _ => return Ok(Key::of(&row.value_as(index, ty)?)),
     };
     match int {
-        Ok(key) => Ok(KeyBuf::Int(key)),
-        Err(_) => Ok(KeyBuf::of(&row.value_as(index, ty)?)),
+        Ok(key) => Ok(Key::Int(key)),
+        Err(_) => Ok(Key::of(&row.value_as(index, ty)?)),
     }
 }
 
 /// A set of the keys of one column. Integer keys (the usual case) are kept as `i64`: 8 bytes
 /// and one hash write each, as hand-written code keeps them; a column of other keys (text,
-/// UUIDs) as [`KeyBuf`]s. Equality is [`KeyBuf`]'s: an integer never equals a text.
+/// UUIDs) as [`Key`]s. Equality is [`Key`]'s: an integer never equals a text.
 pub(super) enum KeyIndex {
     /// Integer keys only.
     Ints(KeySet<i64>),
     /// Any keys, once one was not an integer.
-    Any(KeySet<KeyBuf>),
+    Any(KeySet<Key>),
 }
 
 impl KeyIndex {
@@ -128,13 +106,13 @@ impl KeyIndex {
     }
 
     /// Adds `key`; `false` if it was there already.
-    pub(super) fn insert(&mut self, key: KeyBuf) -> bool {
+    pub(super) fn insert(&mut self, key: Key) -> bool {
         match (&mut *self, key) {
-            (KeyIndex::Ints(set), KeyBuf::Int(v)) => set.insert(v),
+            (KeyIndex::Ints(set), Key::Int(v)) => set.insert(v),
             (KeyIndex::Any(set), key) => set.insert(key),
             (KeyIndex::Ints(ints), key) => {
-                let mut any: KeySet<KeyBuf> = key_set(ints.len() + 1);
-                any.extend(ints.drain().map(KeyBuf::Int));
+                let mut any: KeySet<Key> = key_set(ints.len() + 1);
+                any.extend(ints.drain().map(Key::Int));
                 let inserted = any.insert(key);
                 *self = KeyIndex::Any(any);
                 inserted
@@ -147,7 +125,7 @@ impl KeyIndex {
         match (self, key.as_i64()) {
             (KeyIndex::Ints(set), Some(v)) => set.contains(&v),
             (KeyIndex::Ints(_), None) => false,
-            (KeyIndex::Any(set), _) => set.contains(&KeyBuf::of(key)),
+            (KeyIndex::Any(set), _) => set.contains(&Key::of(key)),
         }
     }
 
@@ -166,19 +144,19 @@ pub(super) struct Inserted {
     /// Rows inserted in groups that share one key: that key, whether the key that varies
     /// is the rows' source (the mirror rows of a symmetrical relation), and the varying
     /// keys returned.
-    groups: Vec<(KeyBuf, bool, KeyIndex)>,
+    groups: Vec<(Key, bool, KeyIndex)>,
     /// Rows inserted one by one, as (source, target).
-    pairs: KeySet<(KeyBuf, KeyBuf)>,
+    pairs: KeySet<(Key, Key)>,
 }
 
 impl Inserted {
     /// Records a group of rows sharing `constant`, whose `varying` keys were inserted.
-    pub(super) fn group(&mut self, constant: KeyBuf, varying_is_source: bool, varying: KeyIndex) {
+    pub(super) fn group(&mut self, constant: Key, varying_is_source: bool, varying: KeyIndex) {
         self.groups.push((constant, varying_is_source, varying));
     }
 
     /// Records one inserted row.
-    pub(super) fn pair(&mut self, source: KeyBuf, target: KeyBuf) {
+    pub(super) fn pair(&mut self, source: Key, target: Key) {
         self.pairs.insert((source, target));
     }
 
@@ -205,9 +183,6 @@ impl Inserted {
                 }
             });
         in_group
-            || (!self.pairs.is_empty()
-                && self
-                    .pairs
-                    .contains(&(KeyBuf::of(source), KeyBuf::of(target))))
+            || (!self.pairs.is_empty() && self.pairs.contains(&(Key::of(source), Key::of(target))))
     }
 }

@@ -1,0 +1,79 @@
+//! Owns [`Key`], the one hashable form of a row's key that relation writes, hooks and
+//! prefetch grouping compare and hash: integers of every width as one `i64` (an `integer`
+//! column and a `bigint` key compare equal), every other key by its canonical text (UUIDs
+//! lowercase and hyphenated, whichever backend returned them).
+
+use crate::value::Value;
+
+/// A hashable row key. Built from a [`Value`] with [`Key::of`]; an integer key allocates
+/// nothing.
+///
+/// ```
+/// use throughline_core::{Key, Value};
+/// assert_eq!(Key::of(&Value::I32(7)), Key::of(&Value::I64(7)));
+/// assert_ne!(Key::of(&Value::I64(7)), Key::of(&Value::from("7")));
+/// let id = uuid::Uuid::nil();
+/// assert_eq!(Key::of(&Value::Uuid(id)), Key::Text(id.to_string()));
+/// assert!(Key::of(&Value::I16(3)).is(&Value::I64(3)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// An integer key of any width.
+    Int(i64),
+    /// Any other key, by its canonical text.
+    Text(String),
+}
+
+impl std::hash::Hash for Key {
+    /// One write for an integer key (the derived hash writes the variant too; a relation
+    /// write hashes every key of the call several times). An integer and a text that hash
+    /// alike are still told apart by equality.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Key::Int(v) => state.write_i64(*v),
+            Key::Text(text) => text.hash(state),
+        }
+    }
+}
+
+impl Key {
+    /// The key of `value`.
+    #[inline]
+    pub fn of(value: &Value) -> Key {
+        match value.as_i64() {
+            Some(v) => Key::Int(v),
+            None => Key::Text(value.display()),
+        }
+    }
+
+    /// Whether this is the key of `value` (without building that key for an integer).
+    #[inline]
+    pub fn is(&self, value: &Value) -> bool {
+        match (self, value.as_i64()) {
+            (Key::Int(a), Some(b)) => *a == b,
+            (Key::Text(text), None) => *text == value.display(),
+            _ => false,
+        }
+    }
+
+    /// Whether `a` and `b` are the same key (integers of any width compared inline, without
+    /// building either key).
+    ///
+    /// ```
+    /// use throughline_core::{Key, Value};
+    /// assert!(Key::same(&Value::I32(1), &Value::I64(1)));
+    /// assert!(!Key::same(&Value::I64(1), &Value::I64(2)));
+    /// ```
+    #[inline]
+    pub fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::I64(x), Value::I64(y)) => x == y,
+            _ => match (a.as_i64(), b.as_i64()) {
+                (Some(x), Some(y)) => x == y,
+                (None, None) => a == b || a.display() == b.display(),
+                _ => false,
+            },
+        }
+    }
+}

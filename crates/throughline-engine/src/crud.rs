@@ -1,0 +1,367 @@
+//! Owns the writes of whole rows over a [`ModelMeta`] and values: insert (with the key
+//! returned), create from the values given by name (defaults filled), save (update, or
+//! insert when no row has the key, as Django), delete by key or by filter, a filtered
+//! update, and bulk inserts within the backend's bind-parameter limit. Each is one
+//! operation; a write to a hooked through model, or a delete of a hooked relation's source
+//! or target rows, fires the relation's hooks ([`crate::hooks`]) inside its transaction.
+//!
+//! Rows are given in [`ModelMeta::fields`] order and written as given (the typed shell has
+//! already filled `auto_now` fields into its struct); code without a typed struct fills
+//! them with [`crate::defaults::new_row`] and [`crate::defaults::touch`], or calls
+//! [`create`], which does.
+
+use crate::constraint_names::attach_model;
+use crate::hooks::{before_delete, endpoint_is_hooked, fire_through_rows, through_is_hooked};
+use crate::validation::validate_instance;
+use throughline_core::{Error, ModelMeta, Result, Value};
+use throughline_db::{Access, Conn, Executor, HookPoint, Row, op};
+use throughline_query::{
+    Conflict, DeleteQuery, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup,
+    Statement, UpdateQuery,
+};
+
+/// The insert of one row: every field except an unset auto key, returning the key.
+pub(crate) fn insert_statement(meta: &'static ModelMeta, row: &[Value]) -> InsertQuery {
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    for (field, value) in meta.fields.iter().zip(row) {
+        if field.is_auto() && value.is_null() {
+            continue;
+        }
+        fields.push(FieldName::Borrowed(&field.name));
+        values.push(value.clone());
+    }
+    InsertQuery {
+        model: meta,
+        fields,
+        rows: vec![values],
+        conflict: Conflict::Error,
+        returning: vec![FieldName::Borrowed(&meta.pk().name)],
+    }
+}
+
+/// Runs an insert of a `meta` row built by [`insert_statement`] and reads the key it
+/// returns; an insert that returns no key is an error.
+pub(crate) async fn insert_returning_key(
+    conn: &mut dyn Conn,
+    stmt: &Statement,
+    meta: &ModelMeta,
+) -> Result<Value> {
+    let key_type = meta.pk().ty.as_reference();
+    let mut key = Value::Null;
+    conn.query(stmt, &mut |row| {
+        key = row.value_as(0, key_type)?;
+        Ok(())
+    })
+    .await?;
+    if key.is_null() {
+        return Err(Error::invalid_query(
+            &meta.name,
+            "the insert returned no key",
+        ));
+    }
+    Ok(key)
+}
+
+/// `WHERE pk = key`.
+///
+/// ```
+/// # use throughline_core::*;
+/// let mut id = FieldMeta::new("id", FieldType::AutoI64);
+/// id.primary_key = true;
+/// let meta = ModelMeta::new("Tag", "tag", vec![id]);
+/// let group = throughline_engine::crud::key_group(&meta, Value::I64(1));
+/// # let _ = group;
+/// ```
+pub fn key_group(meta: &ModelMeta, key: Value) -> FilterGroup {
+    FilterGroup::filter(Filter::cond(
+        FieldPath::local(&meta.pk().name),
+        Lookup::Exact(key),
+    ))
+}
+
+/// Inserts `row` (every field of `meta`, in order; an unset auto key NULL) after
+/// validating it, and returns the key the database gave it. A row of a hooked through
+/// model fires the relation's add hooks around the insert, in one transaction.
+pub async fn insert(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    row: Vec<Value>,
+) -> Result<Value> {
+    validate_instance(meta, &row)?;
+    let stmt = insert_statement(meta, &row).into_statement(exec.backend())?;
+    // A direct write to a hooked through model fires the relation's add hooks.
+    let hooks = exec.hooks();
+    let hooked = through_is_hooked(hooks, &meta.name);
+    let access = if hooked {
+        Access::Atomic
+    } else {
+        Access::WriteOne
+    };
+    let hooks = hooked.then(|| hooks.clone());
+    exec.run(
+        access,
+        op(move |conn| {
+            Box::pin(async move {
+                let rows = [row];
+                let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &rows, points, true).await?;
+                }
+                let key = insert_returning_key(conn, &stmt, meta).await?;
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &rows, points, false).await?;
+                }
+                Ok(key)
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
+/// Creates a row of `meta` from the values `given` by field name: the others get their
+/// defaults ([`crate::defaults::new_row`]); returns the whole row as written, its key
+/// included.
+pub async fn create(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    given: &[(&str, Value)],
+) -> Result<Vec<Value>> {
+    let mut row = crate::defaults::new_row(meta, given)?;
+    let key = insert(exec, meta, row.clone()).await?;
+    if let Some(index) = meta.fields.iter().position(|f| f.primary_key) {
+        row[index] = key;
+    }
+    Ok(row)
+}
+
+/// Saves `row`: an insert when its key is NULL (returning the new key), otherwise an
+/// update of every other field, or an insert when no row has that key (as Django); in one
+/// transaction. Returns the row's key.
+pub async fn save(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    row: Vec<Value>,
+) -> Result<Value> {
+    let pk_index = meta.fields.iter().position(|f| f.primary_key).unwrap_or(0);
+    let key = row.get(pk_index).cloned().unwrap_or(Value::Null);
+    if key.is_null() {
+        return insert(exec, meta, row).await;
+    }
+    validate_instance(meta, &row)?;
+    let set: Vec<(String, Value)> = meta
+        .fields
+        .iter()
+        .zip(&row)
+        .filter(|(f, _)| !f.primary_key)
+        .map(|(f, v)| (f.name.clone(), v.clone()))
+        .collect();
+    let backend = exec.backend();
+    let update = UpdateQuery {
+        model: meta,
+        set,
+        groups: vec![key_group(meta, key.clone())],
+    }
+    .render(backend)?;
+    let insert = insert_statement(meta, &row).into_statement(backend)?;
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                if conn.execute(&update).await? == 0 {
+                    conn.query(&insert, &mut |_| Ok(())).await?;
+                }
+                Ok(key)
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
+/// Deletes the row of `meta` whose key is `key` (see [`delete_where`]); a NULL key is
+/// [`Error::Unsaved`].
+pub async fn delete(exec: &impl Executor, meta: &'static ModelMeta, key: Value) -> Result<u64> {
+    if key.is_null() {
+        return Err(Error::Unsaved {
+            model: meta.name.clone(),
+            action: "delete() needs a saved row".to_owned(),
+        });
+    }
+    delete_where(exec, meta, vec![key_group(meta, key)]).await
+}
+
+/// Deletes every row of `meta` matching `groups` in one statement (the database applies
+/// on-delete actions to rows referring to them); returns the number of rows deleted from
+/// this table. Hooked relations: the through rows of deleted sources or targets are
+/// deleted explicitly first (firing their hooks), and deleted through rows fire theirs.
+pub async fn delete_where(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    groups: Vec<FilterGroup>,
+) -> Result<u64> {
+    let hooks = exec.hooks();
+    let through_hooked = through_is_hooked(hooks, &meta.name);
+    let hooked = through_hooked || endpoint_is_hooked(hooks, &meta.name);
+    let stmt = DeleteQuery {
+        model: meta,
+        groups: groups.clone(),
+        returning: if through_hooked {
+            meta.fields.iter().map(|f| f.name.clone()).collect()
+        } else {
+            Vec::new()
+        },
+    }
+    .render(exec.backend())?;
+    if !hooked {
+        return exec
+            .run(
+                Access::WriteOne,
+                op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+            )
+            .await
+            .map_err(|e| attach_model(e, meta));
+    }
+    let hooks = hooks.clone();
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                before_delete(conn, &hooks, meta, &groups).await?;
+                if !through_hooked {
+                    return conn.execute(&stmt).await;
+                }
+                let decode = crate::row_values(meta);
+                let mut rows = Vec::new();
+                conn.query(&stmt, &mut |row| {
+                    rows.push(decode(row)?);
+                    Ok(())
+                })
+                .await?;
+                let points = (HookPoint::BeforeRemove, HookPoint::AfterRemove);
+                fire_through_rows(conn, &hooks, meta, &rows, points, false).await?;
+                Ok(rows.len() as u64)
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
+/// Sets fields on every row of `meta` matching `groups` in one statement; returns the
+/// number of rows. The values are validated first; `auto_now` fields the assignments do not
+/// name are set to the current time (as a save would). Fires no hook.
+pub async fn update_where(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    groups: Vec<FilterGroup>,
+    assignments: Vec<(String, Value)>,
+) -> Result<u64> {
+    let mut set = Vec::with_capacity(assignments.len() + 1);
+    for (name, value) in assignments {
+        let field = meta
+            .field(&name)
+            .ok_or_else(|| Error::invalid_query(&meta.name, format!("no field `{name}`")))?;
+        throughline_core::validate::validate_value(meta, field, &value)?;
+        set.push((name, value));
+    }
+    if set.is_empty() {
+        return Ok(0);
+    }
+    let refreshed = crate::defaults::auto_now_assignments(meta, &set);
+    set.extend(refreshed);
+    let stmt = UpdateQuery {
+        model: meta,
+        set,
+        groups,
+    }
+    .render(exec.backend())?;
+    exec.run(
+        Access::WriteOne,
+        op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
+/// Inserts `rows` (each every field of `meta`, in order) in as few statements as the
+/// backend's bind-parameter limit allows, in one transaction, and returns the rows written
+/// (with their keys) decoded by `decode`. With [`Conflict::Ignore`] the rows skipped are not
+/// returned; with [`Conflict::Update`] the updated rows are. Rows of a hooked through model
+/// fire the relation's add hooks.
+pub async fn bulk_insert<R: Send + 'static>(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    rows: Vec<Vec<Value>>,
+    conflict: Conflict,
+    decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+) -> Result<Vec<R>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    for row in &rows {
+        validate_instance(meta, row)?;
+    }
+    // An unset auto key is left out when no row sets it.
+    let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
+    let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
+    let fields: Vec<FieldName> = kept
+        .iter()
+        .map(|i| FieldName::Borrowed(&meta.fields[*i].name))
+        .collect();
+    let backend = exec.backend();
+    let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+    let returning: Vec<FieldName> = meta
+        .fields
+        .iter()
+        .map(|f| FieldName::Borrowed(&f.name))
+        .collect();
+    let mut statements = Vec::new();
+    for chunk in rows.chunks(per_statement) {
+        let insert = InsertQuery {
+            model: meta,
+            fields: fields.clone(),
+            rows: chunk
+                .iter()
+                .map(|r| kept.iter().map(|i| r[*i].clone()).collect())
+                .collect(),
+            conflict: conflict.clone(),
+            returning: returning.clone(),
+        };
+        statements.push(insert.into_statement(backend)?);
+    }
+    // A bulk write to a hooked through model fires the relation's add hooks too.
+    let hooks = exec.hooks();
+    let hooks = through_is_hooked(hooks, &meta.name).then(|| hooks.clone());
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &rows, points, true).await?;
+                }
+                let values = crate::row_values(meta);
+                let mut out = Vec::new();
+                let mut written = Vec::new();
+                for stmt in &statements {
+                    conn.query(stmt, &mut |row| {
+                        out.push(decode(row)?);
+                        if hooks.is_some() {
+                            written.push(values(row)?);
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                }
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &written, points, false).await?;
+                }
+                Ok(out)
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}

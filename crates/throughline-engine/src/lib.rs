@@ -1,0 +1,37 @@
+//! throughline's engine: every write over the dynamic core, with no user type in sight.
+//! Code that has only a [`Registry`](throughline_core::Registry) and values (the admin,
+//! the CLI loading fixtures, the typed shell underneath) creates, saves and deletes rows,
+//! links them through many-to-many relations with SPEC §3's semantics and outcomes, and
+//! fires the database's relation hooks, all from here.
+//!
+//! - [`crud`]: insert, create (defaults filled), save, delete, filtered update and delete,
+//!   bulk insert.
+//! - [`Relation`] and [`Linking`]: the relation API (`add`, `create`, `set`, `plan_set`,
+//!   `remove`, `remove_where`, `clear`) with [`OnExisting`] and the outcomes.
+//! - [`hooks`]: when relation hooks fire (they are registered on the database).
+//! - [`defaults`]: the values a write was not given.
+//! - [`create_tables`] and [`drop_tables`].
+//!
+//! The typed `throughline` facade lowers each of its writes to these functions, keeping
+//! the generics, the compile-time refusals and the decoding into the user's structs.
+//!
+//! This is an internal crate: its API is re-exported by the `throughline` facade.
+
+pub mod constraint_names;
+pub mod crud;
+pub mod defaults;
+pub mod hooks;
+pub mod keys;
+pub mod relation;
+pub mod tables;
+pub mod validation;
+
+mod names;
+
+pub use constraint_names::attach_model;
+pub use relation::{
+    AddOutcome, Differing, FieldDiff, Items, Linking, OnExisting, Relation, RelationSpec,
+    SetOutcome, SetPlan, Values, no_values, row_values, split,
+};
+pub use tables::{create_tables, drop_tables};
+pub use validation::validate_instance;

@@ -1,0 +1,614 @@
+//! Owns many-to-many relation writes over values (SPEC §3): [`Relation`], a relation seen
+//! from one side and resolved against its through model once (its two keys, their types,
+//! its link key and the declaring side), and [`Linking`], the relation from one source row,
+//! whose methods are the whole write API (`add`, `create`, `set`, `plan_set`, `remove`,
+//! `remove_where`, `clear`) with their policies and outcomes.
+//!
+//! Every write is one operation (one transaction, one hop to SQLite's thread) with a
+//! constant number of statements, whatever the number of targets: lock the declaring
+//! side's row(s) (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` serializes writers),
+//! read the existing rows of the requested pairs, insert the missing ones
+//! (`ON CONFLICT DO NOTHING RETURNING` when a pair constraint exists), and, with
+//! [`OnExisting::Update`], update the differing ones. Deletes return the deleted through
+//! rows in full, each decoded by the caller's decoder (the typed shell decodes straight into
+//! its struct; [`row_values`] gives the values).
+//!
+//! The plan each write runs and its statements are in `write`; key hashing and the diff of
+//! a `set` in `keys`; the outcomes in `outcome`.
+
+mod keys;
+mod outcome;
+mod write;
+
+pub use keys::split;
+pub use outcome::{AddOutcome, Differing, FieldDiff, OnExisting, SetOutcome, SetPlan};
+pub use write::{Items, Values, no_values};
+
+use crate::constraint_names::attach_model;
+use crate::hooks::RelationHooks;
+use std::sync::Arc;
+use throughline_core::{Error, FieldType, ModelMeta, Registry, Result, Value};
+use throughline_db::{
+    Access, BoxFuture, Executor, HookContext, HookPoint, HookedRelation, Hooks, Row, op,
+};
+use throughline_query::{FieldPath, Filter};
+use write::WritePlan;
+
+/// A many-to-many relation seen from one side (the source), resolved against its through
+/// model: which of its foreign keys points at each side, their types, the link key (a
+/// unique constraint over the two keys, or over them and more fields) and which side
+/// declared it. Built once per call by the typed shell, or found by name in a
+/// [`Registry`] ([`Relation::find`]) by code that has no model types (the admin, the CLI).
+///
+/// ```
+/// # use throughline_core::*;
+/// # fn pk() -> FieldMeta { let mut f = FieldMeta::new("id", FieldType::AutoI64); f.primary_key = true; f }
+/// # fn fk(name: &str, to: &str) -> FieldMeta { let mut f = FieldMeta::new(name, FieldType::I64);
+/// #   f.foreign_key = Some(ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None }); f }
+/// # fn leak(m: ModelMeta) -> &'static ModelMeta { Box::leak(Box::new(m)) }
+/// let mut course = ModelMeta::new("Course", "course", vec![pk()]);
+/// course.many_to_many.push(ManyToManyMeta {
+///     name: "students".into(), target: "Student".into(), through: "Enrollment".into(),
+///     source_field: "course".into(), target_field: "student".into(), related_name: Some("courses".into()),
+///     symmetrical: false, auto_created: false, through_fields_given: false,
+/// });
+/// let mut registry = Registry::new();
+/// registry
+///     .register(leak(course))
+///     .register(leak(ModelMeta::new("Student", "student", vec![pk()])))
+///     .register(leak(ModelMeta::new("Enrollment", "enrollment", vec![pk(), fk("course", "Course"), fk("student", "Student")])));
+/// let forward = throughline_engine::Relation::find(&registry, "Course", "students").unwrap();
+/// assert_eq!((forward.source_field, forward.target_field), ("course", "student"));
+/// let reverse = throughline_engine::Relation::find(&registry, "Student", "courses").unwrap();
+/// assert_eq!(reverse.declared, "Course.students");
+/// assert!(!reverse.declared_on_source);
+/// assert!(throughline_engine::Relation::find(&registry, "Student", "nope").is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Relation {
+    /// The relation's name from this side, `Model.accessor` (`Student.courses`).
+    pub name: &'static str,
+    /// The relation's declared name, the same from both sides (`Course.students`).
+    pub declared: &'static str,
+    /// The model whose rows the writes start from.
+    pub source: &'static ModelMeta,
+    /// The other model.
+    pub target: &'static ModelMeta,
+    /// The through model.
+    pub through: &'static ModelMeta,
+    /// The through model's foreign key to the source.
+    pub source_field: &'static str,
+    /// The through model's foreign key to the target.
+    pub target_field: &'static str,
+    /// Whether links are written in both directions.
+    pub symmetrical: bool,
+    /// Whether the source is the model that declared the relation.
+    pub declared_on_source: bool,
+    /// The declared types of the two key columns.
+    source_type: FieldType,
+    target_type: FieldType,
+    /// Whether a unique constraint covers exactly the two keys.
+    pair_constraint: bool,
+    /// The other fields of a wider link key (a unique constraint over the two keys and
+    /// more, such as (topic, system, service)).
+    link_extra: Arc<[&'static str]>,
+}
+
+/// What the typed shell (or [`Relation::find`]) knows of a relation before it is resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct RelationSpec {
+    /// The relation's name from this side, `Model.accessor`.
+    pub name: &'static str,
+    /// The relation's declared name.
+    pub declared: &'static str,
+    /// The source model.
+    pub source: &'static ModelMeta,
+    /// The target model.
+    pub target: &'static ModelMeta,
+    /// The through model.
+    pub through: &'static ModelMeta,
+    /// The through model's foreign key to the source.
+    pub source_field: &'static str,
+    /// The through model's foreign key to the target.
+    pub target_field: &'static str,
+    /// Whether links are written in both directions.
+    pub symmetrical: bool,
+    /// Whether the source declared the relation.
+    pub declared_on_source: bool,
+}
+
+impl RelationSpec {
+    /// The relation in its declared direction, as the hook registry holds it (no
+    /// resolution needed: hooks find the key columns by name when they fire).
+    pub fn hooked(&self) -> HookedRelation {
+        let (source_field, target_field, source_model, target_model) = if self.declared_on_source {
+            (
+                self.source_field,
+                self.target_field,
+                self.source.name.as_str(),
+                self.target.name.as_str(),
+            )
+        } else {
+            (
+                self.target_field,
+                self.source_field,
+                self.target.name.as_str(),
+                self.source.name.as_str(),
+            )
+        };
+        HookedRelation {
+            relation: self.declared,
+            through: self.through,
+            source_field,
+            target_field,
+            source_model,
+            target_model,
+        }
+    }
+}
+
+impl Relation {
+    /// Resolves `spec` against its through model: both key fields must exist.
+    pub fn new(spec: RelationSpec) -> Result<Relation> {
+        let through = spec.through;
+        let column = |field: &str| {
+            through.field(field).ok_or_else(|| {
+                Error::invalid_query(
+                    &through.name,
+                    format!(
+                        "through model has no field `{field}` (relation {})",
+                        spec.name
+                    ),
+                )
+            })
+        };
+        let source = column(spec.source_field)?;
+        let target = column(spec.target_field)?;
+        let pair_constraint = through.unique_constraints.iter().any(|c| {
+            c.fields.len() == 2
+                && c.fields.iter().any(|f| f == &source.name)
+                && c.fields.iter().any(|f| f == &target.name)
+        });
+        let link_extra: Vec<&'static str> = if pair_constraint {
+            Vec::new()
+        } else {
+            through
+                .unique_constraints
+                .iter()
+                .filter(|c| {
+                    c.fields.len() > 2
+                        && c.fields.contains(&source.name)
+                        && c.fields.contains(&target.name)
+                })
+                .min_by_key(|c| c.fields.len())
+                .map(|c| {
+                    c.fields
+                        .iter()
+                        .filter(|f| **f != source.name && **f != target.name)
+                        .map(String::as_str)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Relation {
+            name: spec.name,
+            declared: spec.declared,
+            source: spec.source,
+            target: spec.target,
+            through,
+            source_field: &source.name,
+            target_field: &target.name,
+            symmetrical: spec.symmetrical,
+            declared_on_source: spec.declared_on_source,
+            source_type: source.ty.as_reference(),
+            target_type: target.ty.as_reference(),
+            pair_constraint,
+            link_extra: link_extra.into(),
+        })
+    }
+
+    /// The relation called `accessor` on `model`: a relation the model declares, or the
+    /// reverse accessor of one declared on another model (`Student.courses`). Every model
+    /// involved must be registered.
+    pub fn find(registry: &Registry, model: &str, accessor: &str) -> Result<Relation> {
+        let unknown = |what: &str| Error::invalid_query(model, what);
+        let get = |name: &str| {
+            registry
+                .get(name)
+                .ok_or_else(|| unknown(&format!("model `{name}` is not registered")))
+        };
+        let source = get(model)?;
+        if let Some(m2m) = source.many_to_many.iter().find(|m| m.name == accessor) {
+            let name = crate::names::intern(format!("{}.{}", source.name, m2m.name));
+            return Relation::new(RelationSpec {
+                name,
+                declared: name,
+                source,
+                target: get(&m2m.target)?,
+                through: get(&m2m.through)?,
+                source_field: &m2m.source_field,
+                target_field: &m2m.target_field,
+                symmetrical: m2m.symmetrical,
+                declared_on_source: true,
+            });
+        }
+        for declaring in registry.models() {
+            for m2m in &declaring.many_to_many {
+                if m2m.target != source.name || m2m.reverse_name(&declaring.name) != accessor {
+                    continue;
+                }
+                // A symmetrical relation has no reverse accessor of its own.
+                if m2m.symmetrical || m2m.related_name.as_deref() == Some("+") {
+                    continue;
+                }
+                return Relation::new(RelationSpec {
+                    name: crate::names::intern(format!("{}.{accessor}", source.name)),
+                    declared: crate::names::intern(format!("{}.{}", declaring.name, m2m.name)),
+                    source,
+                    target: declaring,
+                    through: get(&m2m.through)?,
+                    source_field: &m2m.target_field,
+                    target_field: &m2m.source_field,
+                    symmetrical: false,
+                    declared_on_source: false,
+                });
+            }
+        }
+        Err(unknown(&format!(
+            "no many-to-many relation `{accessor}` on `{model}`"
+        )))
+    }
+
+    /// The relation in its declared direction, as the hook registry holds it.
+    pub fn hooked(&self) -> HookedRelation {
+        RelationSpec {
+            name: self.name,
+            declared: self.declared,
+            source: self.source,
+            target: self.target,
+            through: self.through,
+            source_field: self.source_field,
+            target_field: self.target_field,
+            symmetrical: self.symmetrical,
+            declared_on_source: self.declared_on_source,
+        }
+        .hooked()
+    }
+
+    /// Registers an async hook at `point` on the relation in `hooks` (a database's:
+    /// `db.hooks()`); it fires for writes from both sides, direct writes to the through
+    /// model, and deletes of either side's rows (see [`crate::hooks`]).
+    pub fn on<F>(&self, hooks: &Hooks, point: HookPoint, hook: F)
+    where
+        F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        hooks.register(self.hooked(), point, Arc::new(hook));
+    }
+
+    /// Values for through rows, by field name (`[("grade", "A".into())]`), checked against
+    /// the through model's fields: the form [`Linking::add`] takes.
+    pub fn values<'n>(&self, given: impl IntoIterator<Item = (&'n str, Value)>) -> Result<Values> {
+        let mut out = Vec::new();
+        for (name, value) in given {
+            let field = self.through.field(name).ok_or_else(|| {
+                Error::invalid_query(&self.through.name, format!("no field `{name}`"))
+            })?;
+            out.push((field.name.as_str(), value));
+        }
+        Ok(out.into())
+    }
+
+    /// The relation seen from the source row whose key is `source` (an unsaved row, a NULL
+    /// key, makes every write fail with [`Error::Unsaved`]).
+    pub fn from(&self, source: Value) -> Linking {
+        Linking {
+            relation: self.clone(),
+            source,
+            on_existing: OnExisting::Skip,
+        }
+    }
+
+    /// The write plan of one call, with the hooks registered when it starts.
+    fn plan(&self, hooks: &Hooks) -> WritePlan {
+        let declaring = if self.declared_on_source {
+            self.source
+        } else {
+            self.target
+        };
+        WritePlan {
+            relation: self.name,
+            target_model: self.target.name.as_str(),
+            through: self.through,
+            source_field: self.source_field,
+            target_field: self.target_field,
+            source_type: self.source_type,
+            target_type: self.target_type,
+            symmetrical: self.symmetrical,
+            pair_constraint: self.pair_constraint,
+            link_extra: self.link_extra.clone(),
+            declaring,
+            declared_on_source: self.declared_on_source,
+            hooks: RelationHooks::of(hooks, self.declared),
+        }
+    }
+}
+
+/// Decodes a through row returned by a delete or a dry run into its field values, each at
+/// its declared type (the decoder for callers without a model type).
+///
+/// ```
+/// # use throughline_core::*;
+/// let meta: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("T", "t", vec![FieldMeta::new("id", FieldType::I64)])));
+/// let decode = throughline_engine::row_values(meta);
+/// # let _ = decode;
+/// ```
+pub fn row_values(
+    meta: &'static ModelMeta,
+) -> impl Fn(&Row<'_>) -> Result<Vec<Value>> + Send + Sync + Copy + 'static {
+    move |row| {
+        meta.fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| row.value_as(i, f.ty.as_reference()))
+            .collect()
+    }
+}
+
+/// A relation from one source row: every write of SPEC §3. Deleted and planned through
+/// rows come back decoded by the `decode` the caller gives ([`row_values`] for values).
+#[derive(Debug, Clone)]
+pub struct Linking {
+    relation: Relation,
+    source: Value,
+    on_existing: OnExisting,
+}
+
+impl Linking {
+    /// The policy for pairs that are already linked (default: skip, as Django).
+    pub fn on_existing(mut self, policy: OnExisting) -> Self {
+        self.on_existing = policy;
+        self
+    }
+
+    fn source_key(&self) -> Result<Value> {
+        if self.source.is_null() {
+            return Err(Error::Unsaved {
+                model: self.relation.source.name.clone(),
+                action: format!("using relation {}", self.relation.name),
+            });
+        }
+        Ok(self.source.clone())
+    }
+
+    /// Links the targets of `items`, each with the values for its through row (shared
+    /// [`Values`] for a whole call cost nothing per target). Pairs already linked are left
+    /// alone (or updated, or refused, per [`Linking::on_existing`]) and reported.
+    pub async fn add(&self, items: Items, exec: &impl Executor) -> Result<AddOutcome> {
+        let source = self.source_key()?;
+        if items.is_empty() {
+            return Ok(AddOutcome::default());
+        }
+        let plan = self.relation.plan(exec.hooks());
+        let on_existing = self.on_existing;
+        // With a unique constraint on the link, no hook and nothing to do for existing
+        // links, the insert itself is idempotent: one statement, no transaction.
+        let insert_first = plan.can_insert_first(&items, on_existing);
+        let access = if insert_first {
+            Access::WriteOne
+        } else {
+            Access::Atomic
+        };
+        exec.run(
+            access,
+            op(move |conn| {
+                Box::pin(async move {
+                    if insert_first {
+                        plan.add_insert_first(conn, &source, items).await
+                    } else {
+                        plan.add(conn, &source, items, on_existing).await
+                    }
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Inserts the target row `row` (every field of the target model, in order; an unset
+    /// auto key NULL) and links it with `values`, in one transaction; returns the new
+    /// row's key and the add's outcome. The row is validated first.
+    pub async fn create(
+        &self,
+        row: Vec<Value>,
+        values: Values,
+        exec: &impl Executor,
+    ) -> Result<(Value, AddOutcome)> {
+        let source = self.source_key()?;
+        let target = self.relation.target;
+        crate::validation::validate_instance(target, &row)?;
+        let insert = crate::crud::insert_statement(target, &row).into_statement(exec.backend())?;
+        let plan = self.relation.plan(exec.hooks());
+        let on_existing = self.on_existing;
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    let key = crate::crud::insert_returning_key(conn, &insert, target)
+                        .await
+                        .map_err(|e| attach_model(e, target))?;
+                    let outcome = plan
+                        .add(conn, &source, vec![(key.clone(), values)], on_existing)
+                        .await?;
+                    Ok((key, outcome))
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Makes the linked targets exactly `wanted`: rows of pairs that stay are untouched
+    /// (their values survive), the others are deleted and returned, new pairs inserted
+    /// with `values`. With `clear_first` (Django's `set(objs, clear=True)`), every link is
+    /// deleted first and the wanted ones inserted anew.
+    pub async fn set<R: Send + 'static>(
+        &self,
+        wanted: Vec<Value>,
+        values: Values,
+        clear_first: bool,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        exec: &impl Executor,
+    ) -> Result<SetOutcome<R>> {
+        let source = self.source_key()?;
+        let plan = self.relation.plan(exec.hooks());
+        let on_existing = self.on_existing;
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    plan.lock(conn, &source, &wanted).await?;
+                    if clear_first {
+                        let removed = plan.delete_rows(conn, &source, None, &decode).await?;
+                        let items = wanted.iter().map(|k| (k.clone(), values.clone())).collect();
+                        let added = plan.add_locked(conn, &source, items, on_existing).await?;
+                        return Ok(SetOutcome {
+                            kept: Vec::new(),
+                            added,
+                            removed,
+                        });
+                    }
+                    let existing = plan.linked_targets(conn, &source).await?;
+                    let (kept, add, drop) = split(&wanted, &existing);
+                    let removed = if drop.is_empty() {
+                        Vec::new()
+                    } else {
+                        plan.delete_rows(conn, &source, Some(&drop), &decode)
+                            .await?
+                    };
+                    let items: Items = add.into_iter().map(|k| (k, values.clone())).collect();
+                    // The targets to add are known to be unlinked (the row is locked): no
+                    // need to read them again, unless links go both ways or have a wider key.
+                    let added = if plan.symmetrical || !plan.link_extra.is_empty() {
+                        plan.add_locked(conn, &source, items, on_existing).await?
+                    } else {
+                        plan.add_unlinked(conn, &source, items).await?
+                    };
+                    Ok(SetOutcome {
+                        kept,
+                        added,
+                        removed,
+                    })
+                })
+            }),
+        )
+        .await
+    }
+
+    /// What [`Linking::set`] would do, without writing.
+    pub async fn plan_set<R: Send + 'static>(
+        &self,
+        wanted: Vec<Value>,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        exec: &impl Executor,
+    ) -> Result<SetPlan<R>> {
+        let source = self.source_key()?;
+        let plan = self.relation.plan(exec.hooks());
+        exec.run(
+            Access::Read,
+            op(move |conn| {
+                Box::pin(async move {
+                    let existing = plan.linked_targets(conn, &source).await?;
+                    let (keep, add, drop) = split(&wanted, &existing);
+                    let remove = plan.select_rows(conn, &source, &drop, &decode).await?;
+                    Ok(SetPlan { keep, add, remove })
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Unlinks the targets `keys`: deletes every through row of each pair (several if the
+    /// through model allows them) and returns them.
+    pub async fn remove<R: Send + 'static>(
+        &self,
+        keys: Vec<Value>,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        exec: &impl Executor,
+    ) -> Result<Vec<R>> {
+        let source = self.source_key()?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = self.relation.plan(exec.hooks());
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    plan.lock(conn, &source, &keys).await?;
+                    plan.delete_rows(conn, &source, Some(&keys), &decode).await
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Deletes only the through rows of the target `key` that match `filter` (a wider link
+    /// key: the row of one service) and returns them.
+    pub async fn remove_where<R: Send + 'static>(
+        &self,
+        key: Value,
+        filter: Filter,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        exec: &impl Executor,
+    ) -> Result<Vec<R>> {
+        let source = self.source_key()?;
+        let plan = self.relation.plan(exec.hooks());
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    plan.lock(conn, &source, std::slice::from_ref(&key)).await?;
+                    let pair = Filter::cond(
+                        FieldPath::local(plan.source_field),
+                        throughline_query::Lookup::Exact(source.clone()),
+                    )
+                    .and(Filter::cond(
+                        FieldPath::local(plan.target_field),
+                        throughline_query::Lookup::Exact(key.clone()),
+                    ))
+                    .and(filter);
+                    plan.delete_matching(
+                        conn,
+                        pair,
+                        &source,
+                        (HookPoint::BeforeRemove, HookPoint::AfterRemove),
+                        &decode,
+                    )
+                    .await
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Unlinks every target and returns the deleted through rows.
+    pub async fn clear<R: Send + 'static>(
+        &self,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        exec: &impl Executor,
+    ) -> Result<Vec<R>> {
+        let source = self.source_key()?;
+        let plan = self.relation.plan(exec.hooks());
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    plan.lock(conn, &source, &[]).await?;
+                    plan.delete_rows(conn, &source, None, &decode).await
+                })
+            }),
+        )
+        .await
+    }
+}
