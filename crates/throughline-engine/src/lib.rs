@@ -22,6 +22,7 @@ pub mod crud;
 pub mod defaults;
 pub mod hooks;
 pub mod keys;
+pub mod read;
 pub mod relation;
 pub mod tables;
 pub mod validation;
