@@ -377,11 +377,14 @@ async fn policies_outcomes_and_create_through_the_engine(db: Database) {
     assert_eq!(u.grades(&math).await.len(), 4);
 }
 
+/// A hook event: point, source, targets.
+type Event = (HookPoint, Value, Vec<Value>);
+
 async fn hooks_through_the_engine(db: Database) {
     let u = Untyped::new(db).await;
     let db = &u.db;
     let students = u.relation("Course", "students");
-    let seen: Arc<Mutex<Vec<(HookPoint, Value, Vec<Value>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Event>>> = Arc::default();
     for point in [
         HookPoint::BeforeAdd,
         HookPoint::AfterAdd,
