@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../README.md")]
 
 pub mod fields;
+pub mod foreign_key;
 pub mod m2m;
 pub mod model;
 pub mod queryset;
@@ -9,7 +10,6 @@ pub mod through;
 pub mod value_types;
 
 mod convert;
-mod crud;
 mod group;
 mod hops;
 mod keys;
@@ -82,10 +82,11 @@ pub use chrono;
 pub use serde_json;
 pub use uuid;
 
+pub use foreign_key::{ForeignKey, RelatedSlot};
 /// Migrations: the schema state, operations, the autodetector, files and the executor.
 pub use throughline_migrate as migrations;
 pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
-pub use value_types::{Choices, FieldValue, ForeignKey, RelatedSlot};
+pub use value_types::{Choices, FieldValue};
 
 /// The relations guide: declaring many-to-many relations, writing and reading through them,
 /// and the differences from Django.
@@ -110,12 +111,13 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fields::Now;
+    pub use crate::foreign_key::{RelatedBatch, RelatedRows};
     pub use crate::hops::{forward_hop, into_through_hop, out_of_through_hop, reverse_hop};
     pub use crate::through::{
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
-    pub use crate::value_types::{RelatedBatch, RelatedRows, field_meta};
+    pub use crate::value_types::field_meta;
     pub use throughline_core;
     #[cfg(feature = "postgres")]
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};

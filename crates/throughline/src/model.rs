@@ -1,11 +1,14 @@
 //! Owns [`Model`], the trait `#[derive(Model)]` implements: the link between a Rust struct
 //! and its [`ModelMeta`], row decoding straight into the struct, and the instance
-//! operations (`create`, `save`, `refresh`, `delete`).
+//! operations (`create`, `save`, `refresh`, `delete`): each fills the struct's automatic
+//! fields, lowers the write to the engine ([`throughline_engine::crud`]) with the struct's
+//! values, and puts the key it returns back into the struct.
 
 use crate::queryset::QuerySet;
 use std::future::Future;
 use throughline_core::{FieldType, ModelMeta, Result, Value};
 use throughline_db::{Executor, Row};
+use throughline_engine::crud;
 
 /// A database model. Implemented by `#[derive(Model)]`; the methods without a default are
 /// generated and not meant to be written by hand.
@@ -64,7 +67,7 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     fn related_key(&self, field: usize) -> Option<&Value>;
     /// An empty batch for the rows of foreign key `field` that a `select_related` query
     /// loads (an error for a field that is not a foreign key).
-    fn related_rows(field: &str) -> Result<Box<dyn crate::value_types::RelatedBatch>>;
+    fn related_rows(field: &str) -> Result<Box<dyn crate::foreign_key::RelatedBatch>>;
     /// Loads the row of foreign key `field` from `row` at `start` into `batch`, the
     /// query's [`Model::related_rows`] for that field (`select_related`).
     fn load_related(
@@ -72,7 +75,7 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
         field: &str,
         row: &Row<'_>,
         start: usize,
-        batch: &mut dyn crate::value_types::RelatedBatch,
+        batch: &mut dyn crate::foreign_key::RelatedBatch,
     ) -> Result<()>;
 
     /// A queryset over every row of the model.
@@ -81,8 +84,13 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     }
 
     /// Inserts the instance and returns it with its primary key and automatic fields set.
-    fn create<E: Executor>(self, exec: &E) -> impl Future<Output = Result<Self>> + Send {
-        crate::crud::create(self, exec)
+    fn create<E: Executor>(mut self, exec: &E) -> impl Future<Output = Result<Self>> + Send {
+        async move {
+            self.before_save(true);
+            let key = crud::insert(exec, Self::meta(), self.to_values()).await?;
+            self.set_pk_value(key)?;
+            Ok(self)
+        }
     }
 
     /// Inserts the instance if it has no primary key, updates it otherwise (inserting when
@@ -91,7 +99,15 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
         &'a mut self,
         exec: &'a E,
     ) -> impl Future<Output = Result<()>> + Send + 'a {
-        crate::crud::save(self, exec)
+        async move {
+            if self.pk_value().is_null() {
+                *self = self.clone().create(exec).await?;
+                return Ok(());
+            }
+            self.before_save(false);
+            crud::save(exec, Self::meta(), self.to_values()).await?;
+            Ok(())
+        }
     }
 
     /// Reloads every field from the database.
@@ -100,7 +116,7 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
         exec: &'a E,
     ) -> impl Future<Output = Result<()>> + Send + 'a {
         async move {
-            let fresh = crate::crud::get_by_key::<Self>(exec, self.pk_value()).await?;
+            let fresh = crate::queryset::get_by_key::<Self>(exec, self.pk_value()).await?;
             *self = fresh;
             Ok(())
         }
@@ -112,6 +128,6 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
         &'a self,
         exec: &'a E,
     ) -> impl Future<Output = Result<u64>> + Send + 'a {
-        crate::crud::delete(self, exec)
+        crud::delete(exec, Self::meta(), self.pk_value())
     }
 }

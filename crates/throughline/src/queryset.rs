@@ -477,3 +477,18 @@ impl<M: Model> QuerySet<M> {
         }
     }
 }
+
+/// The row of `M` whose key is `key` (a NULL key is [`Error::Unsaved`]): `refresh` and
+/// [`ForeignKey::get`](crate::ForeignKey::get) load with it.
+pub(crate) async fn get_by_key<M: Model>(exec: &impl Executor, key: Value) -> Result<M> {
+    let meta = M::meta();
+    if key.is_null() {
+        return Err(Error::Unsaved {
+            model: meta.name.clone(),
+            action: "loading it needs a primary key".to_owned(),
+        });
+    }
+    let mut query = SelectQuery::new(meta);
+    query.groups.push(crud::key_group(meta, key));
+    QuerySet::<M>::from_query(query).get_inner(exec).await
+}

@@ -8,7 +8,8 @@
 //! extra field of the (topic, system) pair).
 
 use crate::Model;
-use crate::value_types::{FieldValue, ForeignKey};
+use crate::foreign_key::ForeignKey;
+use crate::value_types::FieldValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::marker::PhantomData;
 use throughline_core::Value;

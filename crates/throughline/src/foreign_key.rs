@@ -1,0 +1,265 @@
+//! Owns [`ForeignKey`], a model field that refers to a row of another model: the key, the
+//! row once loaded (`select_related`, or [`ForeignKey::get`]), and the batches a
+//! `select_related` query loads rows into ([`RelatedRows`], [`RelatedBatch`]) and the
+//! slots generated code fills ([`RelatedSlot`]).
+
+use crate::Model;
+use crate::value_types::FieldValue;
+use std::sync::{Arc, OnceLock};
+use throughline_core::{FieldType, ForeignKeyMeta, Result, Value};
+use throughline_db::Row;
+
+/// A foreign key to `T`: the referred row's key, and the row itself once loaded
+/// (`select_related`, or [`ForeignKey::get`]).
+///
+/// The rows one query loads for one relation are stored together and shared by the keys
+/// that refer to them (one allocation per query, not one per row): a loaded row lives as
+/// long as any key of its query that holds it.
+///
+/// ```
+/// use throughline::ForeignKey;
+/// # #[derive(Debug, Clone, throughline::Model)]
+/// # struct Student { id: Option<i64>, name: String }
+/// let fk: ForeignKey<Student> = ForeignKey::new(7);
+/// assert_eq!(fk.key(), &throughline::Value::I64(7));
+/// assert!(fk.loaded().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ForeignKey<T: Model> {
+    key: Value,
+    cached: Option<Loaded<T>>,
+}
+
+/// A loaded row: its place among the rows its query loaded for the relation.
+#[derive(Clone)]
+struct Loaded<T> {
+    rows: Arc<OnceLock<Vec<T>>>,
+    index: usize,
+}
+
+impl<T> Loaded<T> {
+    /// A row loaded on its own.
+    fn single(row: T) -> Self {
+        Loaded {
+            rows: Arc::new(OnceLock::from(vec![row])),
+            index: 0,
+        }
+    }
+
+    /// The row (`None` only while its query is still reading rows).
+    fn get(&self) -> Option<&T> {
+        self.rows.get().and_then(|rows| rows.get(self.index))
+    }
+}
+
+/// Shows the row alone (not the other rows of its query), as the boxed row showed before.
+impl<T: std::fmt::Debug> std::fmt::Debug for Loaded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            Some(row) => row.fmt(f),
+            None => f.write_str("<loading>"),
+        }
+    }
+}
+
+/// The rows of one relation loaded by one `select_related` query, collected while the
+/// rows are read and shared by the foreign keys once the query has finished. Used by the
+/// derive macro's generated code.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// use throughline::__private::{RelatedBatch, RelatedRows};
+/// let mut batch = RelatedRows::<Author>::default();
+/// batch.finish();
+/// ```
+pub struct RelatedRows<T> {
+    pending: Vec<T>,
+    shared: Arc<OnceLock<Vec<T>>>,
+}
+
+impl<T> Default for RelatedRows<T> {
+    fn default() -> Self {
+        RelatedRows {
+            pending: Vec::new(),
+            shared: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+impl<T> RelatedRows<T> {
+    /// Keeps `row`; the returned handle reads it once the batch is finished.
+    fn push(&mut self, row: T) -> Loaded<T> {
+        self.pending.push(row);
+        Loaded {
+            rows: Arc::clone(&self.shared),
+            index: self.pending.len() - 1,
+        }
+    }
+}
+
+/// A [`RelatedRows`] of any model, as a query holds one per related field.
+pub trait RelatedBatch: Send {
+    /// Publishes the rows collected to the foreign keys that refer to them.
+    fn finish(&mut self);
+    /// The batch, to be downcast to its [`RelatedRows`].
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+}
+
+impl<T: Model> RelatedBatch for RelatedRows<T> {
+    fn finish(&mut self) {
+        let rows = std::mem::take(&mut self.pending);
+        // A batch is finished once, by the query that filled it.
+        let _ = self.shared.set(rows);
+    }
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+impl<T: Model> ForeignKey<T> {
+    /// A foreign key to the row whose primary key is `key` (an integer literal of any width
+    /// is widened or narrowed to the key's integer type).
+    pub fn new(key: impl Into<Value>) -> Self {
+        let key = key.into();
+        let key = match (T::PK_TYPE.as_reference(), key.as_i64()) {
+            (FieldType::I64, Some(v)) => Value::I64(v),
+            (FieldType::I32, Some(v)) => i32::try_from(v).map_or(key, Value::I32),
+            (FieldType::I16, Some(v)) => i16::try_from(v).map_or(key, Value::I16),
+            _ => key,
+        };
+        ForeignKey { key, cached: None }
+    }
+
+    /// The referred row's primary key (NULL when built from an unsaved instance).
+    pub fn key(&self) -> &Value {
+        &self.key
+    }
+
+    /// The referred row, if it was loaded.
+    pub fn loaded(&self) -> Option<&T> {
+        self.cached.as_ref().and_then(Loaded::get)
+    }
+
+    /// The referred row: the loaded one, or one query.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let author = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// let book = Book { id: None, author: ForeignKey::to(&author) }.create(&db).await?;
+    /// assert_eq!(book.author.get(&db).await?.name, "Ann");
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, exec: &impl throughline_db::Executor) -> Result<T> {
+        if let Some(row) = self.loaded() {
+            return Ok(row.clone());
+        }
+        crate::queryset::get_by_key::<T>(exec, self.key.clone()).await
+    }
+
+    /// A foreign key to `target` (its key is NULL if it is unsaved; saving then fails with
+    /// [`crate::Error::Unsaved`]).
+    pub fn to(target: &T) -> Self {
+        ForeignKey {
+            key: target.pk_value(),
+            cached: None,
+        }
+    }
+}
+
+impl<T: Model> From<&T> for ForeignKey<T> {
+    fn from(target: &T) -> Self {
+        ForeignKey::to(target)
+    }
+}
+
+impl<T: Model> PartialEq for ForeignKey<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T: Model> FieldValue for ForeignKey<T> {
+    const TYPE: FieldType = T::PK_TYPE.as_reference();
+    fn to_value(&self) -> Value {
+        self.key.clone()
+    }
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        Ok(ForeignKey {
+            key: row.value_as(index, T::PK_TYPE)?,
+            cached: None,
+        })
+    }
+    fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
+        let key = row.value_as(index, T::PK_TYPE)?;
+        Ok((!key.is_null()).then_some(ForeignKey { key, cached: None }))
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        Ok(ForeignKey::new(value))
+    }
+    fn foreign_key() -> Option<ForeignKeyMeta> {
+        Some(ForeignKeyMeta {
+            to: T::MODEL_NAME.to_owned(),
+            on_delete: throughline_core::OnDelete::Cascade,
+            related_name: None,
+        })
+    }
+}
+
+/// A field that can hold a row loaded by `select_related`: `ForeignKey<T>` and
+/// `Option<ForeignKey<T>>`. Used by the derive macro.
+pub trait RelatedSlot {
+    /// The referred model.
+    type Target: Model;
+    /// The number of columns of the referred model.
+    fn width() -> usize;
+    /// Decodes the referred row from `row` starting at column `start` into `batch` (the
+    /// query's [`RelatedRows`] of the target); an all-NULL row (a missing optional
+    /// relation) loads nothing.
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()>;
+    /// The key held (`None` for an unset optional key).
+    fn key(&self) -> Option<&Value>;
+}
+
+impl<T: Model> RelatedSlot for ForeignKey<T> {
+    type Target = T;
+    fn width() -> usize {
+        T::meta().fields.len()
+    }
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()> {
+        if row.is_null(start + T::PK_INDEX)? {
+            return Ok(());
+        }
+        let loaded = T::from_row(row, start)?;
+        self.cached = Some(match batch.as_any().downcast_mut::<RelatedRows<T>>() {
+            Some(rows) => rows.push(loaded),
+            None => Loaded::single(loaded),
+        });
+        Ok(())
+    }
+    fn key(&self) -> Option<&Value> {
+        Some(&self.key)
+    }
+}
+
+impl<T: Model> RelatedSlot for Option<ForeignKey<T>> {
+    type Target = T;
+    fn width() -> usize {
+        T::meta().fields.len()
+    }
+    fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()> {
+        match self {
+            Some(fk) => fk.load(row, start, batch),
+            None => Ok(()),
+        }
+    }
+    fn key(&self) -> Option<&Value> {
+        self.as_ref().map(|fk| &fk.key)
+    }
+}
