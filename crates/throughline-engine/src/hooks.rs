@@ -1,7 +1,7 @@
 //! Owns when relation hooks fire and with which keys: around every relation write, around
 //! direct writes to a through model, and before deletes of a relation's source or target
 //! rows. The hooks themselves are registered on the database
-//! ([`throughline_db::Hooks`], reached through [`Executor::hooks`]).
+//! ([`throughline_db::Hooks`], reached through [`throughline_db::Executor::hooks`]).
 //!
 //! Where they fire: every write through the relation API, from either side (`add*`,
 //! `create*`, `set*`, `clear_and_set*`, `remove*`, `clear`); direct writes to the through

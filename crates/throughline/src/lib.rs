@@ -33,7 +33,7 @@ mod keys;
 /// that returns an error aborts the operation, which is rolled back.
 ///
 /// Hooks belong to the database they were registered on (its clones, transactions and
-/// [`Counting`](crate::Counting) wrappers share them), not to the process: two databases,
+/// [`Counting`] wrappers share them), not to the process: two databases,
 /// or two tests, do not see each other's.
 ///
 /// A hook may await ordinary async work (timers, channels, network) besides the executor it

@@ -59,7 +59,7 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     fn choices() -> Vec<Choice> {
         Vec::new()
     }
-    /// The foreign key, for [`ForeignKey`] fields.
+    /// The foreign key, for [`ForeignKey`](crate::ForeignKey) fields.
     fn foreign_key() -> Option<ForeignKeyMeta> {
         None
     }
