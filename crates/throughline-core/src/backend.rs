@@ -1,17 +1,21 @@
-//! Owns [`Backend`] and [`Capabilities`]: which database a connection talks to and which
-//! statement forms it supports. The query layer checks a capability before rendering, so a
-//! missing one is a [`crate::Error::NotSupported`], never a sea-query panic (SPEC §8.11).
+//! Owns [`Backend`] and [`Capabilities`]: which database a connection talks to, and the
+//! shape of what a backend declares it supports. Each backend's dialect (in
+//! `throughline-query`) declares its capabilities; the query layer checks one before
+//! rendering, so a missing one is a [`crate::Error::NotSupported`], never a sea-query
+//! panic (SPEC §8.11).
 
 use crate::error::{Error, Result};
 
 /// The database kinds throughline speaks to.
 ///
+/// More will come (MariaDB): match with a wildcard arm.
+///
 /// ```
 /// use throughline_core::Backend;
 /// assert_eq!(Backend::Sqlite.name(), "SQLite");
-/// assert!(Backend::Postgres.capabilities().update_returning);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Backend {
     /// SQLite through rusqlite (bundled).
     Sqlite,
@@ -22,8 +26,12 @@ pub enum Backend {
 /// What a backend's SQL supports, declared per statement kind.
 ///
 /// ```
-/// let caps = throughline_core::Backend::Sqlite.capabilities();
-/// assert!(caps.insert_returning && caps.on_conflict_do_nothing);
+/// let caps = throughline_core::Capabilities {
+///     insert_returning: true, update_returning: false, delete_returning: true,
+///     on_conflict_do_nothing: true, on_conflict_do_update: true, select_for_update: true,
+///     array_params: false, max_bind_params: 65_535,
+/// };
+/// assert!(caps.insert_returning && !caps.array_params);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
@@ -39,6 +47,8 @@ pub struct Capabilities {
     pub on_conflict_do_update: bool,
     /// `SELECT ... FOR UPDATE` row locks.
     pub select_for_update: bool,
+    /// One parameter bound to a whole list (`IN`, an insert of one row per element).
+    pub array_params: bool,
     /// The largest number of bind parameters one statement may carry.
     pub max_bind_params: usize,
 }
@@ -53,35 +63,6 @@ impl Backend {
         match self {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
-        }
-    }
-
-    /// The declared capabilities.
-    ///
-    /// ```
-    /// assert_eq!(throughline_core::Backend::Postgres.capabilities().max_bind_params, 65_535);
-    /// ```
-    pub fn capabilities(self) -> Capabilities {
-        match self {
-            Backend::Sqlite => Capabilities {
-                insert_returning: true,
-                update_returning: true,
-                delete_returning: true,
-                on_conflict_do_nothing: true,
-                on_conflict_do_update: true,
-                select_for_update: false,
-                // SQLITE_MAX_VARIABLE_NUMBER of the bundled build.
-                max_bind_params: 32_766,
-            },
-            Backend::Postgres => Capabilities {
-                insert_returning: true,
-                update_returning: true,
-                delete_returning: true,
-                on_conflict_do_nothing: true,
-                on_conflict_do_update: true,
-                select_for_update: true,
-                max_bind_params: 65_535,
-            },
         }
     }
 

@@ -193,6 +193,7 @@ fn not_compiled(backend: Backend) -> Error {
     let feature = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
+        _ => "backend's",
     };
     Error::NotSupported {
         backend: backend.name().to_owned(),

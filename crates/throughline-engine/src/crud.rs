@@ -311,7 +311,8 @@ pub async fn bulk_insert<R: Send + 'static>(
         .map(|i| FieldName::Borrowed(&meta.fields[*i].name))
         .collect();
     let backend = exec.backend();
-    let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+    let max_params = throughline_query::dialect::capabilities(backend)?.max_bind_params;
+    let per_statement = (max_params / fields.len().max(1)).max(1);
     let returning: Vec<FieldName> = meta
         .fields
         .iter()

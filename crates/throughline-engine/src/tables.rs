@@ -60,7 +60,7 @@ pub async fn drop_tables(exec: &impl Executor, registry: &Registry) -> Result<()
         .into_iter()
         .rev()
         .map(|m| drop_table(m, backend))
-        .collect();
+        .collect::<Result<_>>()?;
     exec.run(
         Access::Atomic,
         op(move |conn| {

@@ -11,11 +11,10 @@
 //! already escaped (`sea_name`), and `CREATE INDEX` / `DROP INDEX` are written here by
 //! hand; the tests below render hostile names on both backends.
 
+use crate::dialect::{Dialect, SchemaTree};
 use crate::render::build_schema;
 use sea_query::{Alias, ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
-use throughline_core::{
-    Backend, Error, FieldMeta, FieldType, ModelMeta, OnDelete, Registry, Result,
-};
+use throughline_core::{Backend, Error, FieldMeta, ModelMeta, OnDelete, Registry, Result};
 
 /// An identifier quoted for SQL (both backends): between double quotes, with the double
 /// quotes inside doubled, so that any name — with quotes, semicolons, backslashes, spaces
@@ -94,8 +93,9 @@ fn create_table_sql(
     if if_not_exists {
         table.if_not_exists();
     }
+    let dialect = crate::dialect::of(backend)?;
     for field in &model.fields {
-        table.col(column_def(field, backend));
+        table.col(column_def(field, dialect));
         if let Some(fk) = &field.foreign_key {
             let (target_table, target_pk) = target_of(&fk.to).ok_or_else(|| {
                 Error::invalid_query(
@@ -129,7 +129,7 @@ fn create_table_sql(
         }
         table.index(&mut index);
     }
-    let mut out = vec![build_schema(&table, backend)];
+    let mut out = vec![build_schema(SchemaTree::Create(&table), dialect)];
     for field in model.own_indexes() {
         out.push(index_sql(
             &model.table,
@@ -163,15 +163,16 @@ fn create_table_sql(
 /// ```
 /// # use throughline_core::*;
 /// # let m = ModelMeta::new("Tag", "tag", vec![]);
-/// assert_eq!(throughline_query::drop_table(&m, Backend::Postgres), r#"DROP TABLE IF EXISTS "tag" CASCADE"#);
+/// assert_eq!(throughline_query::drop_table(&m, Backend::Postgres).unwrap(), r#"DROP TABLE IF EXISTS "tag" CASCADE"#);
 /// ```
-pub fn drop_table(model: &ModelMeta, backend: Backend) -> String {
+pub fn drop_table(model: &ModelMeta, backend: Backend) -> Result<String> {
+    let dialect = crate::dialect::of(backend)?;
     let mut drop = Table::drop();
     drop.table(Alias::new(&model.table)).if_exists();
-    if backend == Backend::Postgres {
+    if dialect.drop_table_cascades() {
         drop.cascade();
     }
-    build_schema(&drop, backend)
+    Ok(build_schema(SchemaTree::Drop(&drop), dialect))
 }
 
 fn on_delete_action(on_delete: OnDelete) -> ForeignKeyAction {
@@ -185,66 +186,9 @@ fn on_delete_action(on_delete: OnDelete) -> ForeignKeyAction {
     }
 }
 
-fn column_def(field: &FieldMeta, backend: Backend) -> ColumnDef {
+fn column_def(field: &FieldMeta, dialect: &dyn Dialect) -> ColumnDef {
     let mut def = ColumnDef::new(Alias::new(&field.column));
-    match (field.ty, backend) {
-        (FieldType::AutoI64, Backend::Sqlite) => {
-            def.integer();
-        }
-        (FieldType::AutoI64, Backend::Postgres) => {
-            def.big_integer();
-        }
-        (FieldType::I16, _) => {
-            def.small_integer();
-        }
-        (FieldType::I32, _) => {
-            def.integer();
-        }
-        (FieldType::I64, _) => {
-            def.big_integer();
-        }
-        (FieldType::F64, _) => {
-            def.double();
-        }
-        (FieldType::Bool, _) => {
-            def.boolean();
-        }
-        (
-            FieldType::String {
-                max_length: Some(n),
-            },
-            _,
-        ) => {
-            def.string_len(n);
-        }
-        (FieldType::String { max_length: None }, _) => {
-            def.text();
-        }
-        (FieldType::Date, _) => {
-            def.date();
-        }
-        (FieldType::DateTime, Backend::Sqlite) => {
-            def.custom(Alias::new("datetime"));
-        }
-        (FieldType::DateTime, Backend::Postgres) => {
-            def.timestamp_with_time_zone();
-        }
-        (FieldType::Json, Backend::Sqlite) => {
-            def.text();
-        }
-        (FieldType::Json, Backend::Postgres) => {
-            def.json_binary();
-        }
-        (FieldType::Uuid, Backend::Sqlite) => {
-            def.char_len(32);
-        }
-        (FieldType::Uuid, Backend::Postgres) => {
-            def.uuid();
-        }
-        (FieldType::Bytes, _) => {
-            def.binary();
-        }
-    }
+    dialect.column_type(field.ty, &mut def);
     if field.nullable {
         def.null();
     } else {
@@ -267,24 +211,26 @@ fn column_def(field: &FieldMeta, backend: Backend) -> ColumnDef {
 /// ```
 /// # use throughline_core::*;
 /// let f = FieldMeta::new("name", FieldType::String { max_length: Some(50) });
-/// assert_eq!(throughline_query::ddl::column_type(&f, Backend::Postgres), "varchar(50)");
+/// assert_eq!(throughline_query::ddl::column_type(&f, Backend::Postgres).unwrap(), "varchar(50)");
 /// ```
-pub fn column_type(field: &FieldMeta, backend: Backend) -> String {
+pub fn column_type(field: &FieldMeta, backend: Backend) -> Result<String> {
+    let dialect = crate::dialect::of(backend)?;
     let mut plain = field.clone();
     plain.nullable = true;
     plain.primary_key = false;
     plain.unique = false;
-    let mut def = column_def(&plain, backend);
+    let mut def = column_def(&plain, dialect);
     let mut alter = Table::alter();
     alter.table(Alias::new("t")).add_column(&mut def);
-    let sql = build_schema(&alter, backend);
+    let sql = build_schema(SchemaTree::Alter(&alter), dialect);
     let rest = sql
         .split_once(&format!("ADD COLUMN {} ", quote(&plain.column)))
         .map_or(sql.as_str(), |(_, rest)| rest);
-    rest.strip_suffix(" NULL")
+    Ok(rest
+        .strip_suffix(" NULL")
         .unwrap_or(rest)
         .trim()
-        .to_lowercase()
+        .to_lowercase())
 }
 
 /// The statements that add `field` to `model`'s table (and its index): a foreign key is
@@ -305,7 +251,8 @@ pub fn add_column(
     default: Option<&throughline_core::Value>,
     backend: Backend,
 ) -> Result<Vec<String>> {
-    let mut def = column_def(field, backend);
+    let dialect = crate::dialect::of(backend)?;
+    let mut def = column_def(field, dialect);
     if let Some(value) = default {
         def.default(crate::render::to_sea(value));
     }
@@ -333,7 +280,7 @@ pub fn add_column(
     }
     let mut alter = Table::alter();
     alter.table(Alias::new(&model.table)).add_column(&mut def);
-    let mut out = vec![build_schema(&alter, backend)];
+    let mut out = vec![build_schema(SchemaTree::Alter(&alter), dialect)];
     if model.has_own_index(field) {
         out.push(create_own_index(model, field, backend));
     }
@@ -343,27 +290,29 @@ pub fn add_column(
 /// The statement that drops column `column` of `table`.
 ///
 /// ```
-/// let sql = throughline_query::ddl::drop_column("tag", "note", throughline_core::Backend::Postgres);
+/// let sql = throughline_query::ddl::drop_column("tag", "note", throughline_core::Backend::Postgres).unwrap();
 /// assert_eq!(sql, r#"ALTER TABLE "tag" DROP COLUMN "note""#);
 /// ```
-pub fn drop_column(table: &str, column: &str, backend: Backend) -> String {
+pub fn drop_column(table: &str, column: &str, backend: Backend) -> Result<String> {
+    let dialect = crate::dialect::of(backend)?;
     let mut alter = Table::alter();
     alter
         .table(Alias::new(table))
         .drop_column(Alias::new(column));
-    build_schema(&alter, backend)
+    Ok(build_schema(SchemaTree::Alter(&alter), dialect))
 }
 
 /// The statement that renames a table.
 ///
 /// ```
-/// let sql = throughline_query::ddl::rename_table("a", "b", throughline_core::Backend::Sqlite);
+/// let sql = throughline_query::ddl::rename_table("a", "b", throughline_core::Backend::Sqlite).unwrap();
 /// assert_eq!(sql, r#"ALTER TABLE "a" RENAME TO "b""#);
 /// ```
-pub fn rename_table(from: &str, to: &str, backend: Backend) -> String {
+pub fn rename_table(from: &str, to: &str, backend: Backend) -> Result<String> {
+    let dialect = crate::dialect::of(backend)?;
     let mut rename = Table::rename();
     rename.table(Alias::new(from), Alias::new(to));
-    build_schema(&rename, backend)
+    Ok(build_schema(SchemaTree::Rename(&rename), dialect))
 }
 
 /// The statement that creates an index (unique or not), as migrations do: plain
@@ -451,7 +400,7 @@ pub fn drop_index(name: &str, _backend: Backend) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use throughline_core::ForeignKeyMeta;
+    use throughline_core::{FieldType, ForeignKeyMeta};
 
     const HOSTILE: &str = "x\" ON \"victim\" (\"name\"); DROP TABLE \"victim\"; --\\ é";
 

@@ -11,6 +11,7 @@
 //! [`Value`]: throughline_core::Value
 
 pub mod ddl;
+pub mod dialect;
 pub mod filter;
 pub mod path;
 pub mod render;
@@ -19,6 +20,7 @@ mod shape_cache;
 pub mod write;
 
 pub use ddl::{create_table, create_table_with, drop_table};
+pub use dialect::Dialect;
 pub use filter::{Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;

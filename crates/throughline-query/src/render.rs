@@ -1,11 +1,10 @@
 //! Owns the hand-off to sea-query: [`Statement`] (SQL text plus parameters in throughline's
-//! own [`Value`]), value conversion both ways, and the per-backend query builder.
+//! own [`Value`]), and value conversion both ways. Which sea-query builder renders a tree is
+//! the [`Dialect`]'s business.
 
-use sea_query::{
-    PostgresQueryBuilder, QueryStatementWriter, SchemaStatementBuilder, SqliteQueryBuilder,
-};
+use crate::dialect::{Dialect, SchemaTree, Tree};
 use std::sync::Arc;
-use throughline_core::{Backend, Value};
+use throughline_core::Value;
 
 /// SQL text and its bound parameters, ready for a driver.
 ///
@@ -38,24 +37,18 @@ impl Statement {
     }
 }
 
-/// Renders a sea-query statement for `backend`.
-pub(crate) fn build(stmt: &impl QueryStatementWriter, backend: Backend) -> Statement {
-    let (sql, values) = match backend {
-        Backend::Sqlite => stmt.build(SqliteQueryBuilder),
-        Backend::Postgres => stmt.build(PostgresQueryBuilder),
-    };
+/// Renders a sea-query statement tree with `dialect`.
+pub(crate) fn build(tree: Tree<'_>, dialect: &dyn Dialect) -> Statement {
+    let (sql, values) = dialect.render(tree);
     Statement {
         sql: sql.into(),
         params: values.0.into_iter().map(from_sea).collect(),
     }
 }
 
-/// Renders a sea-query schema statement (DDL) for `backend`.
-pub(crate) fn build_schema(stmt: &impl SchemaStatementBuilder, backend: Backend) -> String {
-    match backend {
-        Backend::Sqlite => stmt.build(SqliteQueryBuilder),
-        Backend::Postgres => stmt.build(PostgresQueryBuilder),
-    }
+/// Renders a sea-query schema statement (DDL) with `dialect`.
+pub(crate) fn build_schema(tree: SchemaTree<'_>, dialect: &dyn Dialect) -> String {
+    dialect.render_schema(tree)
 }
 
 /// A throughline value as a sea-query value, to be placed in a statement tree.

@@ -3,6 +3,7 @@
 //! `filter` call are shared by its conditions and not by other calls), NULL-aware negation,
 //! per-backend text lookups, projections (rows, columns, count, exists).
 
+use crate::dialect::{Dialect, Tree};
 use crate::filter::{Condition, Filter, Lookup};
 use crate::path::{FieldPath, Hop};
 use crate::render::{Statement, build, to_sea};
@@ -141,18 +142,19 @@ impl SelectQuery {
 
     /// Renders the query for `backend`.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
-        Ok(build(&self.to_sea(backend)?, backend))
+        let dialect = crate::dialect::of(backend)?;
+        Ok(build(Tree::Select(&self.to_sea(dialect)?), dialect))
     }
 
     /// The sea-query tree of this query.
-    pub(crate) fn to_sea(&self, backend: Backend) -> Result<SelectStatement> {
+    pub(crate) fn to_sea(&self, dialect: &'static dyn Dialect) -> Result<SelectStatement> {
         if self.for_update {
-            backend.require(
-                backend.capabilities().select_for_update,
+            dialect.backend().require(
+                dialect.capabilities().select_for_update,
                 "SELECT ... FOR UPDATE",
             )?;
         }
-        let mut planner = JoinPlanner::new(backend, self.model, &self.model.table, "t");
+        let mut planner = JoinPlanner::new(dialect, self.model, &self.model.table, "t");
         let mut select = Query::select();
         let mut wheres = Vec::new();
         for (group, scope) in self.groups.iter().zip(group_scopes(&self.groups)) {
@@ -230,9 +232,10 @@ impl SelectQuery {
             select.limit(limit);
         }
         if let Some(offset) = self.offset {
-            if self.limit.is_none() && backend == Backend::Sqlite {
-                // SQLite needs a LIMIT before OFFSET; -1 means none.
-                select.limit(u64::MAX >> 1);
+            if self.limit.is_none()
+                && let Some(limit) = dialect.limit_for_offset_alone()
+            {
+                select.limit(limit);
             }
             select.offset(offset);
         }
@@ -303,7 +306,7 @@ type JoinKey = (usize, Vec<(String, String, String)>);
 
 /// Assigns table aliases to relation paths and renders conditions against them.
 pub(crate) struct JoinPlanner {
-    backend: Backend,
+    dialect: &'static dyn Dialect,
     model: &'static ModelMeta,
     pub(crate) root_alias: String,
     alias_prefix: String,
@@ -314,13 +317,13 @@ pub(crate) struct JoinPlanner {
 
 impl JoinPlanner {
     pub(crate) fn new(
-        backend: Backend,
+        dialect: &'static dyn Dialect,
         model: &'static ModelMeta,
         root_alias: &str,
         alias_prefix: &str,
     ) -> JoinPlanner {
         JoinPlanner {
-            backend,
+            dialect,
             model,
             root_alias: root_alias.to_owned(),
             alias_prefix: alias_prefix.to_owned(),
@@ -449,7 +452,7 @@ impl JoinPlanner {
         }
         let (alias, field) = self.column(&cond.path, scope)?;
         let col = Expr::col((Alias::new(&alias), Alias::new(&field.column)));
-        let expr = lookup_expr(self.backend, col.clone(), &cond.lookup);
+        let expr = lookup_expr(self.dialect, col.clone(), &cond.lookup);
         let may_be_null = field.nullable || cond.path.hops.iter().any(|h| h.optional);
         let is_null_lookup = matches!(cond.lookup, Lookup::IsNull(_) | Lookup::Exact(Value::Null));
         if negated && may_be_null && !is_null_lookup {
@@ -466,7 +469,7 @@ impl JoinPlanner {
         self.subqueries += 1;
         let sub_root = format!("s{}", self.subqueries);
         let prefix = format!("{sub_root}_");
-        let mut sub = JoinPlanner::new(self.backend, self.model, &sub_root, &prefix);
+        let mut sub = JoinPlanner::new(self.dialect, self.model, &sub_root, &prefix);
         let expr = sub.condition_expr(cond, 1, false)?;
         let pk = &self.model.pk().column;
         let mut select = Query::select();
@@ -479,8 +482,8 @@ impl JoinPlanner {
     }
 }
 
-/// Renders one lookup on `col` for `backend`.
-fn lookup_expr(backend: Backend, col: Expr, lookup: &Lookup) -> Expr {
+/// Renders one lookup on `col` in `dialect`.
+fn lookup_expr(dialect: &dyn Dialect, col: Expr, lookup: &Lookup) -> Expr {
     let val = |v: &Value| Expr::val(to_sea(v));
     match lookup {
         Lookup::Exact(Value::Null) | Lookup::IsNull(true) => col.is_null(),
@@ -492,57 +495,32 @@ fn lookup_expr(backend: Backend, col: Expr, lookup: &Lookup) -> Expr {
         Lookup::Gte(v) => col.gte(val(v)),
         Lookup::Range(low, high) => col.between(val(low), val(high)),
         Lookup::In(values) if values.is_empty() => Expr::cust("1 = 0"),
-        Lookup::In(values) => {
-            let list = Expr::val(to_sea(&Value::List(values.clone())));
-            match backend {
-                Backend::Sqlite => Expr::cust_with_exprs("? IN rarray(?)", [col, list]),
-                Backend::Postgres => Expr::cust_with_exprs("$1 = ANY($2)", [col, list]),
-            }
-        }
-        Lookup::Contains(s) => case_sensitive(
-            backend,
+        Lookup::In(values) => dialect.in_list(col, Expr::val(to_sea(&Value::List(values.clone())))),
+        Lookup::Contains(s) => dialect.case_sensitive_match(
             col,
             &format!("*{}*", escape_glob(s)),
             &format!("%{}%", escape_like(s)),
         ),
-        Lookup::StartsWith(s) => case_sensitive(
-            backend,
+        Lookup::StartsWith(s) => dialect.case_sensitive_match(
             col,
             &format!("{}*", escape_glob(s)),
             &format!("{}%", escape_like(s)),
         ),
-        Lookup::EndsWith(s) => case_sensitive(
-            backend,
+        Lookup::EndsWith(s) => dialect.case_sensitive_match(
             col,
             &format!("*{}", escape_glob(s)),
             &format!("%{}", escape_like(s)),
         ),
-        Lookup::IExact(s) => ascii_insensitive(backend, col, escape_like(s)),
-        Lookup::IContains(s) => ascii_insensitive(backend, col, format!("%{}%", escape_like(s))),
-        Lookup::IStartsWith(s) => ascii_insensitive(backend, col, format!("{}%", escape_like(s))),
-        Lookup::IEndsWith(s) => ascii_insensitive(backend, col, format!("%{}", escape_like(s))),
+        Lookup::IExact(s) => ascii_insensitive(dialect, col, escape_like(s)),
+        Lookup::IContains(s) => ascii_insensitive(dialect, col, format!("%{}%", escape_like(s))),
+        Lookup::IStartsWith(s) => ascii_insensitive(dialect, col, format!("{}%", escape_like(s))),
+        Lookup::IEndsWith(s) => ascii_insensitive(dialect, col, format!("%{}", escape_like(s))),
     }
 }
 
-/// Case-sensitive pattern match: SQLite's `LIKE` ignores ASCII case, so SQLite uses
-/// `GLOB`; PostgreSQL's `LIKE` is case-sensitive.
-fn case_sensitive(backend: Backend, col: Expr, glob: &str, like: &str) -> Expr {
-    match backend {
-        Backend::Sqlite => Expr::cust_with_exprs("? GLOB ?", [col, Expr::val(glob)]),
-        Backend::Postgres => Expr::cust_with_exprs("$1 LIKE $2", [col, Expr::val(like)]),
-    }
-}
-
-/// ASCII-case-insensitive pattern match, the same rule on both backends.
-fn ascii_insensitive(backend: Backend, col: Expr, pattern: String) -> Expr {
-    let pattern = pattern.to_ascii_lowercase();
-    match backend {
-        Backend::Sqlite => Expr::cust_with_exprs("? LIKE ? ESCAPE '\\'", [col, Expr::val(pattern)]),
-        Backend::Postgres => Expr::cust_with_exprs(
-            "translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE $2",
-            [col, Expr::val(pattern)],
-        ),
-    }
+/// ASCII-case-insensitive pattern match, the same rule on every backend.
+fn ascii_insensitive(dialect: &dyn Dialect, col: Expr, pattern: String) -> Expr {
+    dialect.ascii_insensitive_match(col, pattern.to_ascii_lowercase())
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE` pattern whose escape character is `\`.

@@ -3,6 +3,7 @@
 //! crosses a relation becomes `WHERE pk IN (SELECT ...)`, since neither backend joins in
 //! UPDATE/DELETE the same way).
 
+use crate::dialect::{Dialect, Tree};
 use crate::render::{Statement, build, to_sea};
 use crate::select::{FilterGroup, JoinPlanner, group_scopes};
 use crate::shape_cache;
@@ -94,15 +95,16 @@ impl InsertQuery {
     /// assert_eq!(s.params, vec![Value::from("a")]);
     /// ```
     pub fn into_statement(self, backend: Backend) -> Result<Statement> {
-        let Some(shape) = self.shape(backend) else {
-            return self.render_tree(backend);
+        let dialect = crate::dialect::of(backend)?;
+        let Some(shape) = self.shape(dialect) else {
+            return self.render_tree(dialect);
         };
         if let Some(sql) = shape_cache::get(&shape) {
             // A shape has exactly one row: its values are the parameters, in order.
             let params = self.rows.into_iter().next().unwrap_or_default();
             return Ok(Statement { sql, params });
         }
-        let stmt = self.render_tree(backend)?;
+        let stmt = self.render_tree(dialect)?;
         if stmt.params.iter().eq(self.rows.iter().flatten()) {
             shape_cache::put(shape, &stmt.sql);
         }
@@ -115,7 +117,7 @@ impl InsertQuery {
     /// only cached after rendering it succeeded, which checked the names; names are
     /// length-prefixed, so a key names exactly the fields that rendering checked), so no
     /// field is looked up.
-    fn shape(&self, backend: Backend) -> Option<Vec<u8>> {
+    fn shape(&self, dialect: &dyn Dialect) -> Option<Vec<u8>> {
         let [row] = self.rows.as_slice() else {
             return None;
         };
@@ -128,10 +130,7 @@ impl InsertQuery {
                 key.extend_from_slice(name.as_bytes());
             }
         };
-        key.push(match backend {
-            Backend::Sqlite => b's',
-            Backend::Postgres => b'p',
-        });
+        key.push(dialect.shape_tag());
         let address = std::ptr::from_ref(self.model) as usize;
         key.extend_from_slice(&address.to_le_bytes());
         names(&mut key, &self.fields);
@@ -153,8 +152,9 @@ impl InsertQuery {
     }
 
     /// Renders the insert through sea-query.
-    fn render_tree(&self, backend: Backend) -> Result<Statement> {
-        let caps = backend.capabilities();
+    fn render_tree(&self, dialect: &dyn Dialect) -> Result<Statement> {
+        let backend = dialect.backend();
+        let caps = dialect.capabilities();
         let model = self.model;
         let column = |name: &FieldName| -> Result<Alias> {
             model
@@ -225,7 +225,7 @@ impl InsertQuery {
                 .collect::<Result<Vec<_>>>()?;
             insert.returning(Query::returning().columns(returning));
         }
-        Ok(build(&insert, backend))
+        Ok(build(Tree::Insert(&insert), dialect))
     }
 }
 
@@ -243,6 +243,7 @@ pub struct UpdateQuery {
 impl UpdateQuery {
     /// Renders the update for `backend`.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
+        let dialect = crate::dialect::of(backend)?;
         let model = self.model;
         let mut update = Query::update();
         update.table(Alias::new(&model.table));
@@ -252,10 +253,10 @@ impl UpdateQuery {
                 .ok_or_else(|| Error::invalid_query(&model.name, format!("no field `{name}`")))?;
             update.value(Alias::new(&field.column), Expr::val(to_sea(value)));
         }
-        if let Some(expr) = where_expr(model, &self.groups, backend)? {
+        if let Some(expr) = where_expr(model, &self.groups, dialect)? {
             update.and_where(expr);
         }
-        Ok(build(&update, backend))
+        Ok(build(Tree::Update(&update), dialect))
     }
 }
 
@@ -273,15 +274,16 @@ pub struct DeleteQuery {
 impl DeleteQuery {
     /// Renders the delete for `backend`.
     pub fn render(&self, backend: Backend) -> Result<Statement> {
+        let dialect = crate::dialect::of(backend)?;
         let model = self.model;
         let mut delete = Query::delete();
         delete.from_table(Alias::new(&model.table));
-        if let Some(expr) = where_expr(model, &self.groups, backend)? {
+        if let Some(expr) = where_expr(model, &self.groups, dialect)? {
             delete.and_where(expr);
         }
         if !self.returning.is_empty() {
             backend.require(
-                backend.capabilities().delete_returning,
+                dialect.capabilities().delete_returning,
                 "DELETE ... RETURNING",
             )?;
             let mut columns = Vec::new();
@@ -293,7 +295,7 @@ impl DeleteQuery {
             }
             delete.returning(Query::returning().columns(columns));
         }
-        Ok(build(&delete, backend))
+        Ok(build(Tree::Delete(&delete), dialect))
     }
 }
 
@@ -302,10 +304,10 @@ impl DeleteQuery {
 fn where_expr(
     model: &'static ModelMeta,
     groups: &[FilterGroup],
-    backend: Backend,
+    dialect: &'static dyn Dialect,
 ) -> Result<Option<Expr>> {
     let scopes = group_scopes(groups);
-    let mut planner = JoinPlanner::new(backend, model, &model.table, "t");
+    let mut planner = JoinPlanner::new(dialect, model, &model.table, "t");
     let Some(condition) = combine(&mut planner, groups, &scopes)? else {
         return Ok(None);
     };
@@ -314,7 +316,7 @@ fn where_expr(
     }
     // The same conditions, rendered again against an aliased copy of the table.
     let alias = "u0";
-    let mut sub_planner = JoinPlanner::new(backend, model, alias, "u");
+    let mut sub_planner = JoinPlanner::new(dialect, model, alias, "u");
     let sub_condition = combine(&mut sub_planner, groups, &scopes)?;
     let pk = &model.pk().column;
     let mut select = Query::select();
@@ -393,6 +395,7 @@ impl ArrayInsert {
     /// [`render`](Self::render), moving the keys into the statement's array parameter
     /// instead of copying them.
     pub fn into_statement(self, backend: Backend) -> Result<Statement> {
+        let dialect = crate::dialect::of(backend)?;
         let model = self.model;
         let field = |name: &str| {
             model
@@ -401,6 +404,14 @@ impl ArrayInsert {
         };
         let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
         let varying = field(&self.varying)?;
+        // The element's expression is known once the array's parameter number is.
+        let element = dialect
+            .array_rows(1, varying.ty)
+            .ok_or_else(|| Error::NotSupported {
+                backend: backend.name().to_owned(),
+                feature: "array parameters (INSERT ... SELECT FROM an array)".to_owned(),
+            })?
+            .element;
         let mut columns = Vec::new();
         let mut selects = Vec::new();
         let mut params = Vec::new();
@@ -408,28 +419,18 @@ impl ArrayInsert {
             let given = self.constants.iter().find(|(n, _)| *n == f.name);
             if f.name == self.varying {
                 columns.push(quote(&f.column));
-                selects.push(match backend {
-                    Backend::Sqlite => "value".to_owned(),
-                    Backend::Postgres => "u.v".to_owned(),
-                });
+                selects.push(element.clone());
             } else if let Some((_, value)) = given {
                 columns.push(quote(&f.column));
                 params.push(value.clone());
-                selects.push(match backend {
-                    Backend::Sqlite => "?".to_owned(),
-                    Backend::Postgres => format!("${}::{}", params.len(), pg_type(f.ty)),
-                });
+                selects.push(dialect.param(params.len(), f.ty));
             }
         }
         params.push(Value::List(self.keys));
-        let source = match backend {
-            Backend::Sqlite => "rarray(?) WHERE true".to_owned(),
-            Backend::Postgres => format!(
-                "unnest(${}::{}[]) AS u(v)",
-                params.len(),
-                pg_type(varying.ty)
-            ),
-        };
+        let source = dialect
+            .array_rows(params.len(), varying.ty)
+            .map(|rows| rows.source)
+            .unwrap_or_default();
         let mut sql = format!(
             "INSERT INTO {} ({}) SELECT {} FROM {source}",
             quote(&model.table),
@@ -452,24 +453,6 @@ impl ArrayInsert {
             sql.push_str(&format!(" RETURNING {}", returning.join(", ")));
         }
         Ok(Statement::new(sql, params))
-    }
-}
-
-/// The PostgreSQL type a parameter of a field of type `ty` is cast to.
-fn pg_type(ty: throughline_core::FieldType) -> &'static str {
-    use throughline_core::FieldType as T;
-    match ty {
-        T::AutoI64 | T::I64 => "bigint",
-        T::I32 => "integer",
-        T::I16 => "smallint",
-        T::F64 => "double precision",
-        T::Bool => "boolean",
-        T::String { .. } => "text",
-        T::Date => "date",
-        T::DateTime => "timestamptz",
-        T::Json => "jsonb",
-        T::Uuid => "uuid",
-        T::Bytes => "bytea",
     }
 }
 
@@ -514,7 +497,7 @@ mod tests {
     #[test]
     fn shapes_are_kept_per_model() {
         let first = one_row(vec!["a".into(), 1i64.into()], Conflict::Ignore);
-        let shape = first.shape(Backend::Postgres).unwrap();
+        let shape = first.shape(&crate::dialect::Postgres).unwrap();
         first.render(Backend::Postgres).unwrap();
         assert!(shape_cache::get(&shape).is_some_and(|sql| sql.contains(r#""label""#)));
         let other = InsertQuery {
@@ -536,20 +519,20 @@ mod tests {
             let second = one_row(vec!["b".into(), 2i64.into()], Conflict::Error);
             let rendered = first.render(backend).unwrap();
             let cached = second.render(backend).unwrap();
-            assert_eq!(cached, second.render_tree(backend).unwrap());
+            assert_eq!(cached, second.render_tree(crate::dialect::of(backend).unwrap()).unwrap());
             assert_eq!(rendered.sql, cached.sql);
             assert_eq!(cached.params, vec![Value::from("b"), Value::I64(2)]);
             // Another conflict handling, value kind or backend is another text.
             let ignore = one_row(vec!["c".into(), 3i64.into()], Conflict::Ignore);
             assert_eq!(
                 ignore.render(backend).unwrap(),
-                ignore.render_tree(backend).unwrap()
+                ignore.render_tree(crate::dialect::of(backend).unwrap()).unwrap()
             );
             assert_ne!(ignore.render(backend).unwrap().sql, cached.sql);
             let null = one_row(vec!["d".into(), Value::Null], Conflict::Error);
             assert_eq!(
                 null.render(backend).unwrap(),
-                null.render_tree(backend).unwrap()
+                null.render_tree(crate::dialect::of(backend).unwrap()).unwrap()
             );
         }
         let sqlite = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
@@ -567,7 +550,10 @@ mod tests {
         cached.render(Backend::Sqlite).unwrap();
         let mut joined = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);
         joined.fields = vec!["name\u{1f}rank".into()];
-        assert_ne!(joined.shape(Backend::Sqlite), cached.shape(Backend::Sqlite));
+        assert_ne!(
+            joined.shape(&crate::dialect::Sqlite),
+            cached.shape(&crate::dialect::Sqlite)
+        );
         assert!(joined.render(Backend::Sqlite).is_err());
     }
 

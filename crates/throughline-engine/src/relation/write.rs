@@ -165,7 +165,7 @@ impl WritePlan {
         targets: &[Value],
     ) -> Result<()> {
         let backend = conn.backend();
-        if !backend.capabilities().select_for_update {
+        if !throughline_query::dialect::capabilities(backend)?.select_for_update {
             return Ok(());
         }
         let mut keys: Vec<Value> = if self.declared_on_source || self.symmetrical {
@@ -573,6 +573,7 @@ impl WritePlan {
             .map(|f| FieldName::Borrowed(&f.name))
             .collect();
         let backend = conn.backend();
+        let capabilities = throughline_query::dialect::capabilities(backend)?;
         let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
             let mut target = vec![
                 FieldName::Borrowed(self.source_field),
@@ -584,8 +585,9 @@ impl WritePlan {
         // The common case, one statement whatever the number of rows: the rows of one call
         // share their values and differ only in one key (the targets, or for the mirror
         // rows of a symmetrical relation, the sources).
-        // (A single row is a plain one-row insert: cheaper than an array for SQLite.)
-        let groups = if rows.len() > 1 {
+        // (A single row is a plain one-row insert: cheaper than an array for SQLite. A
+        // backend without array parameters takes the multi-row path below.)
+        let groups = if rows.len() > 1 && capabilities.array_params {
             self.array_groups(rows, &fields, &defaults)?
         } else {
             None
@@ -643,7 +645,7 @@ impl WritePlan {
             }
             built.push(row);
         }
-        let per_statement = (backend.capabilities().max_bind_params / fields.len().max(1)).max(1);
+        let per_statement = (capabilities.max_bind_params / fields.len().max(1)).max(1);
         let conflict = match conflict_fields {
             Some(target) => Conflict::Update {
                 target,

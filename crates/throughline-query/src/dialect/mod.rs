@@ -1,0 +1,213 @@
+//! Owns [`Dialect`]: everything that differs between the SQL of two backends, declared
+//! once per backend — its capabilities, how a statement tree is rendered, the forms of a
+//! list parameter (`IN`), of an insert of one row per array element, of pattern matches,
+//! an `OFFSET` without `LIMIT`, typed parameters in hand-written SQL, and the column types
+//! of DDL. The statement builders (`select`, `write`, `ddl`) ask the dialect and never
+//! match on the backend themselves.
+//!
+//! A backend without array parameters (MariaDB) answers `None` to
+//! [`Dialect::array_rows`] and expands lists in [`Dialect::in_list`]; one without
+//! `ON CONFLICT (target)` or `UPDATE ... RETURNING` says so in its [`Capabilities`], and
+//! the engine, which reads capabilities rather than backends, takes the other path.
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::Postgres;
+pub use sqlite::Sqlite;
+
+use sea_query::{
+    ColumnDef, DeleteStatement, Expr, InsertStatement, SelectStatement, TableAlterStatement,
+    TableCreateStatement, TableDropStatement, TableRenameStatement, UpdateStatement, Values,
+};
+use throughline_core::{Backend, Capabilities, Error, FieldType, Result};
+
+/// A statement tree for [`Dialect::render`].
+#[derive(Debug, Clone, Copy)]
+pub enum Tree<'a> {
+    /// A `SELECT`.
+    Select(&'a SelectStatement),
+    /// An `INSERT`.
+    Insert(&'a InsertStatement),
+    /// An `UPDATE`.
+    Update(&'a UpdateStatement),
+    /// A `DELETE`.
+    Delete(&'a DeleteStatement),
+}
+
+/// A DDL tree for [`Dialect::render_schema`].
+#[derive(Debug, Clone, Copy)]
+pub enum SchemaTree<'a> {
+    /// `CREATE TABLE`.
+    Create(&'a TableCreateStatement),
+    /// `ALTER TABLE`.
+    Alter(&'a TableAlterStatement),
+    /// `DROP TABLE`.
+    Drop(&'a TableDropStatement),
+    /// `ALTER TABLE ... RENAME TO`.
+    Rename(&'a TableRenameStatement),
+}
+
+/// How an insert of one row per element of an array parameter reads its rows: the
+/// expression of the element in the `SELECT` list, and the `FROM` source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrayRows {
+    /// The element, as the `SELECT` list names it (`u.v`, `value`).
+    pub element: String,
+    /// The row source, after `FROM` (`unnest($3::bigint[]) AS u(v)`, `rarray(?) WHERE true`).
+    pub source: String,
+}
+
+/// The SQL of one backend. One `'static` value per backend ([`of`]); object safe.
+///
+/// ```
+/// use throughline_core::Backend;
+/// let postgres = throughline_query::dialect::of(Backend::Postgres).unwrap();
+/// assert_eq!(postgres.backend(), Backend::Postgres);
+/// assert_eq!(postgres.param(2, throughline_core::FieldType::I64), "$2::bigint");
+/// assert!(postgres.capabilities().select_for_update);
+/// ```
+pub trait Dialect: Send + Sync + 'static {
+    /// The backend this dialect speaks for.
+    fn backend(&self) -> Backend;
+
+    /// The statement forms the backend supports, and its bind-parameter limit.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Renders a statement tree: SQL with the backend's placeholders, and the values.
+    fn render(&self, tree: Tree<'_>) -> (String, Values);
+
+    /// Renders a DDL tree.
+    fn render_schema(&self, tree: SchemaTree<'_>) -> String;
+
+    /// One byte that tells this dialect's rendered texts apart in the shape cache.
+    fn shape_tag(&self) -> u8;
+
+    /// The `LIMIT` a query with an `OFFSET` and no limit needs (SQLite: a limit must come
+    /// first), or `None` when `OFFSET` stands alone.
+    fn limit_for_offset_alone(&self) -> Option<u64>;
+
+    /// `col IN (the list)`, the list bound as one array parameter where the backend has
+    /// them (the statement text does not grow with the list).
+    fn in_list(&self, col: Expr, list: Expr) -> Expr;
+
+    /// A case-sensitive pattern match of `col`, given the pattern as a `GLOB` (`*`, `?`)
+    /// and as a `LIKE` with `\` escapes; the dialect picks the form it matches exactly.
+    fn case_sensitive_match(&self, col: Expr, glob: &str, like: &str) -> Expr;
+
+    /// An ASCII-case-insensitive `LIKE` of `col` against `pattern` (already lowercase,
+    /// `\` escapes): the same rule on every backend, whatever its collation.
+    fn ascii_insensitive_match(&self, col: Expr, pattern: String) -> Expr;
+
+    /// The `index`-th parameter (from 1) of hand-written SQL, typed as a field of type
+    /// `ty` where the backend needs the type.
+    fn param(&self, index: usize, ty: FieldType) -> String;
+
+    /// How an insert reads one row per element of the array bound as parameter `index`
+    /// (elements of type `ty`); `None` when the backend has no array parameters.
+    fn array_rows(&self, index: usize, ty: FieldType) -> Option<ArrayRows>;
+
+    /// Declares `def`'s type for a field of type `ty`.
+    fn column_type(&self, ty: FieldType, def: &mut ColumnDef);
+
+    /// Whether `DROP TABLE` should cascade to the objects that depend on the table
+    /// (PostgreSQL's views and foreign keys; SQLite has no such clause).
+    fn drop_table_cascades(&self) -> bool;
+}
+
+/// The dialect of `backend`: the one place that maps a backend to its SQL. A backend this
+/// build knows no SQL for is [`Error::NotSupported`].
+///
+/// ```
+/// let sqlite = throughline_query::dialect::of(throughline_core::Backend::Sqlite).unwrap();
+/// assert_eq!(sqlite.limit_for_offset_alone(), Some(i64::MAX as u64));
+/// ```
+pub fn of(backend: Backend) -> Result<&'static dyn Dialect> {
+    #[allow(unreachable_patterns)]
+    match backend {
+        Backend::Sqlite => Ok(&Sqlite),
+        Backend::Postgres => Ok(&Postgres),
+        other => Err(Error::NotSupported {
+            backend: other.name().to_owned(),
+            feature: "SQL rendering (no dialect in this build)".to_owned(),
+        }),
+    }
+}
+
+/// The capabilities of `backend`'s dialect ([`Dialect::capabilities`]).
+///
+/// ```
+/// let caps = throughline_query::dialect::capabilities(throughline_core::Backend::Sqlite).unwrap();
+/// assert!(caps.insert_returning && !caps.select_for_update);
+/// ```
+pub fn capabilities(backend: Backend) -> Result<Capabilities> {
+    Ok(of(backend)?.capabilities())
+}
+
+/// Runs `render` on a sea-query builder; each dialect's [`Dialect::render`] is this with its
+/// builder.
+pub(crate) fn render_with<B>(builder: B, tree: Tree<'_>) -> (String, Values)
+where
+    B: sea_query::QueryBuilder,
+{
+    match tree {
+        Tree::Select(s) => s.build(builder),
+        Tree::Insert(s) => s.build(builder),
+        Tree::Update(s) => s.build(builder),
+        Tree::Delete(s) => s.build(builder),
+    }
+}
+
+/// [`render_with`] for DDL.
+pub(crate) fn render_schema_with<B>(builder: B, tree: SchemaTree<'_>) -> String
+where
+    B: sea_query::SchemaBuilder,
+{
+    match tree {
+        SchemaTree::Create(s) => s.build(builder),
+        SchemaTree::Alter(s) => s.build(builder),
+        SchemaTree::Drop(s) => s.build(builder),
+        SchemaTree::Rename(s) => s.build(builder),
+    }
+}
+
+/// The column types both backends share.
+pub(crate) fn common_column_type(ty: FieldType, def: &mut ColumnDef) {
+    match ty {
+        FieldType::AutoI64 | FieldType::I64 => {
+            def.big_integer();
+        }
+        FieldType::I16 => {
+            def.small_integer();
+        }
+        FieldType::I32 => {
+            def.integer();
+        }
+        FieldType::F64 => {
+            def.double();
+        }
+        FieldType::Bool => {
+            def.boolean();
+        }
+        FieldType::String {
+            max_length: Some(n),
+        } => {
+            def.string_len(n);
+        }
+        FieldType::String { max_length: None } | FieldType::Json => {
+            def.text();
+        }
+        FieldType::Date => {
+            def.date();
+        }
+        FieldType::DateTime => {
+            def.timestamp_with_time_zone();
+        }
+        FieldType::Uuid => {
+            def.uuid();
+        }
+        FieldType::Bytes => {
+            def.binary();
+        }
+    }
+}

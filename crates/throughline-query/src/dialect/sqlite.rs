@@ -1,0 +1,102 @@
+//! SQLite's SQL: `?` placeholders, lists and array inserts through the `rarray` table
+//! function (rusqlite's `array` feature), `GLOB` for case-sensitive matches (SQLite's
+//! `LIKE` ignores ASCII case), a `LIMIT` before any `OFFSET`, and the storage types of the
+//! bundled SQLite (datetimes as text in Django's format, UUIDs as 32 hex digits).
+
+use super::{
+    ArrayRows, Dialect, SchemaTree, Tree, common_column_type, render_schema_with, render_with,
+};
+use sea_query::{Alias, ColumnDef, Expr, SqliteQueryBuilder, Values};
+use throughline_core::{Backend, Capabilities, FieldType};
+
+/// SQLite's dialect.
+///
+/// ```
+/// use throughline_query::dialect::{Dialect, Sqlite};
+/// assert_eq!(Sqlite.param(3, throughline_core::FieldType::I64), "?");
+/// assert_eq!(Sqlite.array_rows(1, throughline_core::FieldType::I64).unwrap().element, "value");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            insert_returning: true,
+            update_returning: true,
+            delete_returning: true,
+            on_conflict_do_nothing: true,
+            on_conflict_do_update: true,
+            select_for_update: false,
+            array_params: true,
+            // SQLITE_MAX_VARIABLE_NUMBER of the bundled build.
+            max_bind_params: 32_766,
+        }
+    }
+
+    fn render(&self, tree: Tree<'_>) -> (String, Values) {
+        render_with(SqliteQueryBuilder, tree)
+    }
+
+    fn render_schema(&self, tree: SchemaTree<'_>) -> String {
+        render_schema_with(SqliteQueryBuilder, tree)
+    }
+
+    fn shape_tag(&self) -> u8 {
+        b's'
+    }
+
+    fn limit_for_offset_alone(&self) -> Option<u64> {
+        // SQLite needs a LIMIT before OFFSET; the largest one means none.
+        Some(u64::MAX >> 1)
+    }
+
+    fn in_list(&self, col: Expr, list: Expr) -> Expr {
+        Expr::cust_with_exprs("? IN rarray(?)", [col, list])
+    }
+
+    fn case_sensitive_match(&self, col: Expr, glob: &str, _like: &str) -> Expr {
+        Expr::cust_with_exprs("? GLOB ?", [col, Expr::val(glob)])
+    }
+
+    fn ascii_insensitive_match(&self, col: Expr, pattern: String) -> Expr {
+        // SQLite's LIKE folds ASCII case only: exactly the rule.
+        Expr::cust_with_exprs("? LIKE ? ESCAPE '\\'", [col, Expr::val(pattern)])
+    }
+
+    fn param(&self, _index: usize, _ty: FieldType) -> String {
+        "?".to_owned()
+    }
+
+    fn array_rows(&self, _index: usize, _ty: FieldType) -> Option<ArrayRows> {
+        // `WHERE true`: SQLite's parser needs it before `ON CONFLICT` in INSERT ... SELECT.
+        Some(ArrayRows {
+            element: "value".to_owned(),
+            source: "rarray(?) WHERE true".to_owned(),
+        })
+    }
+
+    fn column_type(&self, ty: FieldType, def: &mut ColumnDef) {
+        match ty {
+            // `integer PRIMARY KEY AUTOINCREMENT` is SQLite's rowid alias.
+            FieldType::AutoI64 => {
+                def.integer();
+            }
+            FieldType::DateTime => {
+                def.custom(Alias::new("datetime"));
+            }
+            FieldType::Uuid => {
+                def.char_len(32);
+            }
+            other => common_column_type(other, def),
+        }
+    }
+
+    fn drop_table_cascades(&self) -> bool {
+        false
+    }
+}
