@@ -46,14 +46,41 @@ impl Hop {
     /// ```
     pub fn forward(from: &'static ModelMeta, field: &str, to: &'static ModelMeta) -> Result<Hop> {
         let meta = foreign_key(from, field, to)?;
-        Ok(Hop {
+        Ok(Hop::forward_by_column(
+            from,
+            &meta.column,
+            to,
+            meta.nullable,
+        ))
+    }
+
+    /// The forward hop from `from` across the foreign key stored in `column` to `to`'s
+    /// key (one row, missing only when the key is `optional`), without checking the
+    /// field: for generated code, which knows it.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::Hop;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let s: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
+    /// # let e: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id])));
+    /// let hop = Hop::forward_by_column(e, "student_id", s, false);
+    /// assert_eq!((hop.from_column.as_str(), hop.to_column.as_str(), hop.many), ("student_id", "id", false));
+    /// ```
+    pub fn forward_by_column(
+        from: &'static ModelMeta,
+        column: &str,
+        to: &'static ModelMeta,
+        optional: bool,
+    ) -> Hop {
+        Hop {
             from,
             to,
-            from_column: meta.column.clone(),
+            from_column: column.to_owned(),
             to_column: to.pk().column.clone(),
             many: false,
-            optional: meta.nullable,
-        })
+            optional,
+        }
     }
 
     /// The reverse hop from `target` to the rows of `child` whose foreign key `field`
@@ -80,14 +107,35 @@ impl Hop {
         field: &str,
     ) -> Result<Hop> {
         let meta = foreign_key(child, field, target)?;
-        Ok(Hop {
+        Ok(Hop::reverse_by_column(target, child, &meta.column))
+    }
+
+    /// The reverse hop from `target`'s key to the rows of `child` whose foreign key is
+    /// stored in `column` (any number of rows), without checking the field: for generated
+    /// code, which knows it.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::Hop;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let s: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
+    /// # let e: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id])));
+    /// let hop = Hop::reverse_by_column(s, e, "student_id");
+    /// assert_eq!((hop.from_column.as_str(), hop.to_column.as_str(), hop.many), ("id", "student_id", true));
+    /// ```
+    pub fn reverse_by_column(
+        target: &'static ModelMeta,
+        child: &'static ModelMeta,
+        column: &str,
+    ) -> Hop {
+        Hop {
             from: target,
             to: child,
             from_column: target.pk().column.clone(),
-            to_column: meta.column.clone(),
+            to_column: column.to_owned(),
             many: true,
             optional: true,
-        })
+        }
     }
 }
 

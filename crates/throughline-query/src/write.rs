@@ -519,20 +519,28 @@ mod tests {
             let second = one_row(vec!["b".into(), 2i64.into()], Conflict::Error);
             let rendered = first.render(backend).unwrap();
             let cached = second.render(backend).unwrap();
-            assert_eq!(cached, second.render_tree(crate::dialect::of(backend).unwrap()).unwrap());
+            assert_eq!(
+                cached,
+                second
+                    .render_tree(crate::dialect::of(backend).unwrap())
+                    .unwrap()
+            );
             assert_eq!(rendered.sql, cached.sql);
             assert_eq!(cached.params, vec![Value::from("b"), Value::I64(2)]);
             // Another conflict handling, value kind or backend is another text.
             let ignore = one_row(vec!["c".into(), 3i64.into()], Conflict::Ignore);
             assert_eq!(
                 ignore.render(backend).unwrap(),
-                ignore.render_tree(crate::dialect::of(backend).unwrap()).unwrap()
+                ignore
+                    .render_tree(crate::dialect::of(backend).unwrap())
+                    .unwrap()
             );
             assert_ne!(ignore.render(backend).unwrap().sql, cached.sql);
             let null = one_row(vec!["d".into(), Value::Null], Conflict::Error);
             assert_eq!(
                 null.render(backend).unwrap(),
-                null.render_tree(crate::dialect::of(backend).unwrap()).unwrap()
+                null.render_tree(crate::dialect::of(backend).unwrap())
+                    .unwrap()
             );
         }
         let sqlite = one_row(vec!["a".into(), 1i64.into()], Conflict::Error);

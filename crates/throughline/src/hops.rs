@@ -2,7 +2,8 @@
 //! `#[derive(Model)]` are built from: across a foreign key in either direction, and into and
 //! out of a many-to-many relation's through model. The generated code names the models and
 //! the column or field; the steps are built here, once, instead of field by field in every
-//! expansion. Not part of the public API (reached through `__private`).
+//! expansion, from the query layer's [`Hop::forward_by_column`] and
+//! [`Hop::reverse_by_column`]. Not part of the public API (reached through `__private`).
 
 use crate::Model;
 use throughline_query::Hop;
@@ -10,62 +11,31 @@ use throughline_query::Hop;
 /// The forward hop across `M`'s foreign key stored in `column`, to `T` (one row, missing
 /// only when the key is `optional`).
 pub fn forward_hop<M: Model, T: Model>(column: &str, optional: bool) -> Hop {
-    let to = T::meta();
-    Hop {
-        from: M::meta(),
-        to,
-        from_column: column.to_owned(),
-        to_column: to.pk().column.clone(),
-        many: false,
-        optional,
-    }
+    Hop::forward_by_column(M::meta(), column, T::meta(), optional)
 }
 
 /// The reverse hop from `T` to the rows of `C` whose foreign key is stored in `column`.
 pub fn reverse_hop<T: Model, C: Model>(column: &str) -> Hop {
-    let from = T::meta();
-    Hop {
-        from,
-        to: C::meta(),
-        from_column: from.pk().column.clone(),
-        to_column: column.to_owned(),
-        many: true,
-        optional: true,
-    }
+    Hop::reverse_by_column(T::meta(), C::meta(), column)
+}
+
+/// The column of `Th`'s field `field` (generated code names fields it declared).
+fn column_of<Th: Model>(field: &str) -> String {
+    Th::meta()
+        .field(field)
+        .map(|f| f.column.clone())
+        .unwrap_or_default()
 }
 
 /// The hop from `S` to the rows of its through model `Th` whose foreign key `field` refers
 /// to it (the first step of a many-to-many relation).
 pub fn into_through_hop<S: Model, Th: Model>(field: &str) -> Hop {
-    let from = S::meta();
-    let through = Th::meta();
-    Hop {
-        from,
-        to: through,
-        from_column: from.pk().column.clone(),
-        to_column: through
-            .field(field)
-            .map(|f| f.column.clone())
-            .unwrap_or_default(),
-        many: true,
-        optional: true,
-    }
+    Hop::reverse_by_column(S::meta(), Th::meta(), &column_of::<Th>(field))
 }
 
 /// The hop from the through model `Th` across its foreign key `field` to `T` (the second
-/// step of a many-to-many relation).
+/// step of a many-to-many relation; optional, as Django's joins through a relation are
+/// outer).
 pub fn out_of_through_hop<Th: Model, T: Model>(field: &str) -> Hop {
-    let through = Th::meta();
-    let to = T::meta();
-    Hop {
-        from: through,
-        to,
-        from_column: through
-            .field(field)
-            .map(|f| f.column.clone())
-            .unwrap_or_default(),
-        to_column: to.pk().column.clone(),
-        many: false,
-        optional: true,
-    }
+    Hop::forward_by_column(Th::meta(), &column_of::<Th>(field), T::meta(), true)
 }

@@ -85,6 +85,8 @@ pub use uuid;
 pub use foreign_key::{ForeignKey, RelatedSlot};
 /// Migrations: the schema state, operations, the autodetector, files and the executor.
 pub use throughline_migrate as migrations;
+/// Each backend's SQL and capabilities ([`dialect::of`]`(backend)`).
+pub use throughline_query::dialect;
 pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
 pub use value_types::{Choices, FieldValue};
 

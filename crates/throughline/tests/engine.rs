@@ -32,7 +32,9 @@ async fn bulk_create_batches_within_bind_limit(db: Database) {
         .await
         .unwrap();
     assert_eq!(created.len(), 25_000);
-    let limit = db.backend().capabilities().max_bind_params;
+    let limit = throughline::dialect::capabilities(db.backend())
+        .unwrap()
+        .max_bind_params;
     let expected = 25_000usize.div_ceil(limit / 3);
     assert_eq!(
         counting.count(),

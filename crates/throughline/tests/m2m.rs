@@ -503,7 +503,10 @@ async fn add_each_splits_rows_under_the_bind_limit(db: Database) {
         .iter()
         .filter(|f| !f.is_auto())
         .count();
-    let per_statement = db.backend().capabilities().max_bind_params / columns;
+    let per_statement = throughline::dialect::capabilities(db.backend())
+        .unwrap()
+        .max_bind_params
+        / columns;
     let inserts = counting
         .statements()
         .iter()
