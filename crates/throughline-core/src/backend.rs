@@ -29,7 +29,7 @@ pub enum Backend {
 /// let caps = throughline_core::Capabilities {
 ///     insert_returning: true, update_returning: false, delete_returning: true,
 ///     on_conflict_do_nothing: true, on_conflict_do_update: true, select_for_update: true,
-///     array_params: false, max_bind_params: 65_535,
+///     array_params: false, statement_error_aborts_transaction: false, max_bind_params: 65_535,
 /// };
 /// assert!(caps.insert_returning && !caps.array_params);
 /// ```
@@ -49,6 +49,9 @@ pub struct Capabilities {
     pub select_for_update: bool,
     /// One parameter bound to a whole list (`IN`, an insert of one row per element).
     pub array_params: bool,
+    /// Whether a failed statement aborts the whole transaction (PostgreSQL), so that any
+    /// statement whose error is handled needs a savepoint of its own.
+    pub statement_error_aborts_transaction: bool,
     /// The largest number of bind parameters one statement may carry.
     pub max_bind_params: usize,
 }

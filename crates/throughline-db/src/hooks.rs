@@ -239,8 +239,9 @@ impl Executor for HookExecutor<'_> {
         async move {
             let mut conn = self.conn.lock().await;
             let conn: &mut dyn Conn = &mut **conn;
-            let savepoint = self.backend == Backend::Postgres
-                || matches!(access, Access::Atomic | Access::Schema);
+            let aborts = throughline_query::dialect::capabilities(self.backend)?
+                .statement_error_aborts_transaction;
+            let savepoint = aborts || matches!(access, Access::Atomic | Access::Schema);
             if !savepoint {
                 return op(conn).await;
             }

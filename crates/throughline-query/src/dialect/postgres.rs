@@ -52,6 +52,7 @@ impl Dialect for Postgres {
             on_conflict_do_update: true,
             select_for_update: true,
             array_params: true,
+            statement_error_aborts_transaction: true,
             max_bind_params: 65_535,
         }
     }

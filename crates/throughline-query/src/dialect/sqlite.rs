@@ -33,6 +33,7 @@ impl Dialect for Sqlite {
             on_conflict_do_update: true,
             select_for_update: false,
             array_params: true,
+            statement_error_aborts_transaction: false,
             // SQLITE_MAX_VARIABLE_NUMBER of the bundled build.
             max_bind_params: 32_766,
         }
