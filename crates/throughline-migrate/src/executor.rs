@@ -13,6 +13,7 @@
 //! `legacy_alter_table` setting it turns on is restored as found, whatever happens. Every
 //! problem is an [`Error::Migration`] naming the migration and the operation.
 
+use crate::editor::{RestoredSetting, SchemaEditor, editor};
 use crate::files::{Migration, replay};
 use crate::introspect;
 use crate::operations::{Action, Operation};
@@ -391,28 +392,30 @@ async fn run_step(
                     recorder::record(conn, &name).await?;
                     return Ok(Outcome::Faked);
                 }
-                // SQLite rebuilds turn `legacy_alter_table` on: restored as found, whatever
-                // happens (the setting belongs to the connection, not the transaction).
-                let legacy = match conn.backend() {
-                    Backend::Sqlite => Some(legacy_alter_table(conn).await?),
-                    Backend::Postgres => None,
+                let editor = editor(conn.backend())?;
+                // A setting the backend's rebuilds change (SQLite's `legacy_alter_table`):
+                // restored as found, whatever happens (the setting belongs to the
+                // connection, not the transaction).
+                let restore = match editor.restored_setting() {
+                    Some(setting) => Some((setting, setting_is_on(conn, setting).await?)),
+                    None => None,
                 };
                 let mut kept: HashMap<String, Vec<Kept>> = HashMap::new();
                 let mut outcome = Ok(());
                 'run: for (operation, actions) in &actions {
                     for action in actions {
-                        if let Err(e) = perform(conn, action, &mut kept).await {
+                        if let Err(e) = perform(conn, editor, action, &mut kept).await {
                             outcome = Err(locate(e, &name, Some(operation)));
                             break 'run;
                         }
                     }
                 }
-                if let Some(on) = legacy {
+                if let Some((setting, on)) = restore {
                     let restored = conn
                         .batch(if on {
-                            "PRAGMA legacy_alter_table = ON"
+                            setting.turn_on
                         } else {
-                            "PRAGMA legacy_alter_table = OFF"
+                            setting.turn_off
                         })
                         .await;
                     outcome?;
@@ -432,18 +435,12 @@ async fn run_step(
     .await
 }
 
-/// Whether SQLite's `legacy_alter_table` is on.
-async fn legacy_alter_table(conn: &mut dyn Conn) -> Result<bool> {
+/// Whether `setting` is on.
+async fn setting_is_on(conn: &mut dyn Conn, setting: RestoredSetting) -> Result<bool> {
     let mut on = false;
-    query_rows(
-        conn,
-        "PRAGMA legacy_alter_table",
-        Vec::new(),
-        1,
-        &mut |row| {
-            on = row[0].as_i64().is_some_and(|v| v != 0);
-        },
-    )
+    query_rows(conn, setting.read, Vec::new(), 1, &mut |row| {
+        on = row[0].as_i64().is_some_and(|v| v != 0);
+    })
     .await?;
     Ok(on)
 }
@@ -528,7 +525,7 @@ async fn try_fake(
     Ok(true)
 }
 
-/// An object of a rebuilt SQLite table kept across the rebuild.
+/// An object of a rebuilt table kept across the rebuild.
 struct Kept {
     /// `trigger` or `index`.
     kind: String,
@@ -562,9 +559,11 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// Performs one action inside the migration's transaction.
+/// Performs one action inside the migration's transaction, with `editor`'s catalogue
+/// queries.
 async fn perform(
     conn: &mut dyn Conn,
+    editor: &dyn SchemaEditor,
     action: &Action,
     kept: &mut HashMap<String, Vec<Kept>>,
 ) -> Result<()> {
@@ -611,7 +610,7 @@ async fn perform(
             let mut objects = Vec::new();
             query_rows(
                 conn,
-                "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY type, name",
+                editor.rebuild_kept_objects_sql()?,
                 vec![Value::from(table.as_str())],
                 3,
                 &mut |row| {
@@ -630,7 +629,7 @@ async fn perform(
                 let mut present = false;
                 query_rows(
                     conn,
-                    "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
+                    editor.object_exists_sql()?,
                     vec![
                         Value::from(object.kind.as_str()),
                         Value::from(object.name.as_str()),

@@ -1,14 +1,16 @@
 //! Owns reading an existing database's catalogue ([`read_schema`]) with the project's own
-//! drivers — SQLite's pragmas, PostgreSQL's `pg_catalog` — into [`TableInfo`]s: columns,
-//! primary key, foreign keys with their on-delete action, unique constraints and indexes
-//! with the database's own names (SQLite's inline `UNIQUE` has none: its index is
-//! `sqlite_autoindex_...`, which SQL cannot name).
+//! drivers into [`TableInfo`]s — the catalogue queries are the backend's schema editor's
+//! ([`crate::editor::SchemaEditor::read_catalogue`]: SQLite's pragmas, PostgreSQL's
+//! `pg_catalog`) — columns, primary key, foreign keys with their on-delete action, unique
+//! constraints and indexes with the database's own names (SQLite's inline `UNIQUE` has
+//! none: its index is `sqlite_autoindex_...`, which SQL cannot name).
 //!
 //! Written by hand because sea-schema's discovery pulls in sqlx, whose SQLite library
 //! conflicts with rusqlite's. Names are bound parameters in every catalogue query (SQLite's
 //! table-valued `pragma_*` functions, PostgreSQL's `$1`), never spliced into the SQL.
 
-use throughline_core::{Backend, Result, Value};
+use crate::editor::editor;
+use throughline_core::{Result, Value};
 use throughline_db::{Access, Conn, Database, Decode, Executor, op};
 use throughline_query::Statement;
 
@@ -89,7 +91,8 @@ impl TableInfo {
     }
 }
 
-async fn rows(
+/// The rows of `sql` (with `params` bound), `width` values each.
+pub(crate) async fn rows(
     conn: &mut dyn Conn,
     sql: &str,
     params: Vec<Value>,
@@ -109,7 +112,8 @@ async fn rows(
     Ok(out)
 }
 
-fn text(value: &Value) -> String {
+/// A catalogue value as text (NULL: empty).
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -117,7 +121,8 @@ fn text(value: &Value) -> String {
     }
 }
 
-fn int(value: &Value) -> i64 {
+/// A catalogue value as an integer (`true`: 1; anything else not a number: 0).
+pub(crate) fn int(value: &Value) -> i64 {
     value.as_i64().unwrap_or({
         if matches!(value, Value::Bool(true)) {
             1
@@ -133,14 +138,7 @@ pub async fn read_schema(db: &Database) -> Result<Vec<TableInfo>> {
     let mut tables = db
         .run(
             Access::Read,
-            op(|conn| {
-                Box::pin(async move {
-                    match conn.backend() {
-                        Backend::Sqlite => read_sqlite(conn).await,
-                        Backend::Postgres => read_postgres(conn).await,
-                    }
-                })
-            }),
+            op(|conn| Box::pin(async move { editor(conn.backend())?.read_catalogue(conn).await })),
         )
         .await?;
     // Foreign keys in column order (SQLite lists them last declared first).
@@ -175,15 +173,7 @@ pub async fn read_schema(db: &Database) -> Result<Vec<TableInfo>> {
 /// # Ok(()) }
 /// ```
 pub async fn table_exists(conn: &mut dyn Conn, name: &str) -> Result<bool> {
-    let sql = match conn.backend() {
-        Backend::Sqlite => {
-            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?1"
-        }
-        Backend::Postgres => {
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND c.relname = $1"
-        }
-    };
+    let sql = editor(conn.backend())?.table_exists_sql();
     let found = rows(conn, sql, vec![Value::from(name)], 1).await?;
     Ok(found.first().is_some_and(|row| int(&row[0]) > 0))
 }
@@ -203,220 +193,9 @@ pub async fn table_exists(conn: &mut dyn Conn, name: &str) -> Result<bool> {
 /// # Ok(()) }
 /// ```
 pub async fn read_tables(conn: &mut dyn Conn, names: &[String]) -> Result<Vec<TableInfo>> {
-    let tables = match conn.backend() {
-        Backend::Sqlite => read_sqlite(conn).await?,
-        Backend::Postgres => read_postgres(conn).await?,
-    };
+    let tables = editor(conn.backend())?.read_catalogue(conn).await?;
     Ok(tables
         .into_iter()
         .filter(|t| names.contains(&t.name))
         .collect())
-}
-
-async fn read_sqlite(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
-    let names = rows(
-        conn,
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'throughline_migrations' AND name <> 'django_migrations' ORDER BY name",
-        Vec::new(),
-        2,
-    )
-    .await?;
-    let mut tables = Vec::new();
-    for row in names {
-        let name = text(&row[0]);
-        let create_sql = text(&row[1]).to_lowercase();
-        let relation = Value::from(name.clone());
-        let info = rows(
-            conn,
-            "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
-            vec![relation.clone()],
-            6,
-        )
-        .await?;
-        let pk_count = info.iter().filter(|c| int(&c[5]) > 0).count();
-        let columns: Vec<ColumnInfo> = info
-            .iter()
-            .map(|c| {
-                let sql_type = text(&c[2]).to_lowercase();
-                let primary_key = int(&c[5]) > 0;
-                ColumnInfo {
-                    name: text(&c[1]),
-                    auto: primary_key && pk_count == 1 && sql_type == "integer",
-                    nullable: int(&c[3]) == 0 && !primary_key,
-                    primary_key,
-                    sql_type,
-                }
-            })
-            .collect();
-        let _ = create_sql;
-        let fks = rows(
-            conn,
-            "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1)",
-            vec![relation.clone()],
-            7,
-        )
-        .await?;
-        let foreign_keys = fks
-            .iter()
-            .map(|f| ForeignKeyInfo {
-                column: text(&f[3]),
-                table: text(&f[2]),
-                to_column: text(&f[4]),
-                on_delete: text(&f[6]).to_uppercase(),
-            })
-            .collect();
-        let indexes = rows(
-            conn,
-            "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?1)",
-            vec![relation],
-            5,
-        )
-        .await?;
-        let mut uniques = Vec::new();
-        let mut plain = Vec::new();
-        // index_list: seq, name, unique, origin (c: CREATE INDEX, u: UNIQUE, pk), partial.
-        for index in indexes
-            .iter()
-            .filter(|i| text(&i[3]) != "pk" && int(&i[4]) == 0)
-        {
-            let index_name = text(&index[1]);
-            let cols = rows(
-                conn,
-                "SELECT seqno, cid, name FROM pragma_index_info(?1) ORDER BY seqno",
-                vec![Value::from(index_name.clone())],
-                3,
-            )
-            .await?;
-            // An expression index has a column without a name.
-            if cols.iter().any(|c| matches!(c[2], Value::Null)) {
-                continue;
-            }
-            let info = IndexInfo {
-                name: (!index_name.starts_with("sqlite_autoindex_")).then_some(index_name),
-                columns: cols.iter().map(|c| text(&c[2])).collect(),
-            };
-            if int(&index[2]) == 1 {
-                uniques.push(info);
-            } else {
-                plain.push(info);
-            }
-        }
-        // index_list lists the newest first.
-        uniques.reverse();
-        plain.reverse();
-        tables.push(TableInfo {
-            name,
-            columns,
-            foreign_keys,
-            uniques,
-            indexes: plain,
-        });
-    }
-    Ok(tables)
-}
-
-async fn read_postgres(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
-    let names = rows(
-        conn,
-        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind = 'r' AND n.nspname = ANY(current_schemas(false)) \
-         AND c.relname NOT IN ('throughline_migrations', 'django_migrations') ORDER BY c.relname",
-        Vec::new(),
-        1,
-    )
-    .await?;
-    let mut tables = Vec::new();
-    for row in names {
-        let name = text(&row[0]);
-        let relation = Value::from(name.clone());
-        let columns = rows(
-            conn,
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-             COALESCE(a.attnum = ANY(i.indkey), false), \
-             (a.attidentity <> '' OR COALESCE(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%') \
-             FROM pg_attribute a \
-             JOIN pg_class c ON c.oid = a.attrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = ANY(current_schemas(false)) \
-             LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
-             LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
-             WHERE c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-            vec![relation.clone()],
-            5,
-        )
-        .await?;
-        let columns = columns
-            .iter()
-            .map(|c| ColumnInfo {
-                name: text(&c[0]),
-                sql_type: text(&c[1]).to_lowercase(),
-                nullable: matches!(c[2], Value::Bool(true)),
-                primary_key: matches!(c[3], Value::Bool(true)),
-                auto: matches!(c[4], Value::Bool(true)),
-            })
-            .collect();
-        let fks = rows(
-            conn,
-            "SELECT a.attname::text, rc.relname::text, ra.attname::text, con.confdeltype::text \
-             FROM pg_constraint con \
-             JOIN pg_class c ON c.oid = con.conrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = ANY(current_schemas(false)) \
-             JOIN pg_class rc ON rc.oid = con.confrelid \
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] \
-             JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1] \
-             WHERE con.contype = 'f' AND c.relname = $1 AND array_length(con.conkey, 1) = 1 ORDER BY con.conname",
-            vec![relation.clone()],
-            4,
-        )
-        .await?;
-        let foreign_keys = fks
-            .iter()
-            .map(|f| ForeignKeyInfo {
-                column: text(&f[0]),
-                table: text(&f[1]),
-                to_column: text(&f[2]),
-                on_delete: match text(&f[3]).as_str() {
-                    "c" => "CASCADE",
-                    "r" => "RESTRICT",
-                    "n" => "SET NULL",
-                    "d" => "SET DEFAULT",
-                    _ => "NO ACTION",
-                }
-                .to_owned(),
-            })
-            .collect();
-        let index_rows = rows(
-            conn,
-            "SELECT ic.relname::text, i.indisunique, array_to_string(ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), chr(1)) \
-             FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
-             JOIN pg_class ic ON ic.oid = i.indexrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = ANY(current_schemas(false)) \
-             WHERE c.relname = $1 AND NOT i.indisprimary AND i.indpred IS NULL AND NOT (0 = ANY(i.indkey::int2[])) \
-             ORDER BY ic.relname",
-            vec![relation],
-            3,
-        )
-        .await?;
-        let mut uniques = Vec::new();
-        let mut plain = Vec::new();
-        for row in &index_rows {
-            let info = IndexInfo {
-                name: Some(text(&row[0])),
-                columns: text(&row[2]).split('\u{1}').map(str::to_owned).collect(),
-            };
-            if matches!(row[1], Value::Bool(true)) {
-                uniques.push(info);
-            } else {
-                plain.push(info);
-            }
-        }
-        tables.push(TableInfo {
-            name,
-            columns,
-            foreign_keys,
-            uniques,
-            indexes: plain,
-        });
-    }
-    Ok(tables)
 }

@@ -2,7 +2,8 @@
 //! ([`operations`]), the autodetector ([`autodetector`]), migration files ([`files`]), the
 //! record of applied migrations ([`recorder`]) and the executor ([`executor`]), with the
 //! row checks of narrowing changes ([`narrowing`]) and the comparison of existing tables
-//! with a migration's models behind `fake_initial` ([`shape`]). Migrations refuse rather
+//! with a migration's models behind `fake_initial` ([`shape`]). Operations say *what*
+//! changes; each backend's schema editor ([`editor`]) says how. Migrations refuse rather
 //! than guess (SPEC §7): every problem is a `throughline_core::Error::Migration`.
 //!
 //! Migrations are stored in the application's repository as readable JSON files, one per
@@ -11,6 +12,7 @@
 //! `showmigrations`, `sqlmigrate`).
 
 pub mod autodetector;
+pub mod editor;
 pub mod executor;
 pub mod files;
 pub mod inspect;
@@ -22,6 +24,7 @@ pub mod shape;
 pub mod state;
 
 pub use autodetector::{Detection, Hints, Question, detect};
+pub use editor::SchemaEditor;
 pub use executor::{MigrateOptions, Step, migrate, migrate_with, sql, status};
 pub use files::{EmbeddedMigrations, Migration, find, load, next_name, replay, write};
 pub use inspect::{Inspection, generate};

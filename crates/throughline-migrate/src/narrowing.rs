@@ -21,8 +21,9 @@
 //! a bounded string (the assignment refuses a too-long value), a float becomes an integer
 //! only when whole, an integer becomes a boolean through its text form ('0' or '1').
 
+use crate::editor::SchemaEditor;
 use crate::state::{FieldState, ModelState, parse_type};
-use throughline_core::{Backend, Error, FieldType, MigrationError, Result, Value};
+use throughline_core::{Error, FieldType, MigrationError, Result, Value};
 use throughline_query::ddl::quote;
 
 /// How a row returned by a [`RowCheck`]'s query is judged.
@@ -123,13 +124,13 @@ fn range(ty: FieldType) -> Option<(i64, i64)> {
 }
 
 /// The checks before `model.previous` becomes `field`; `filled` when the NULL rows get a
-/// backfill or a constant default.
+/// backfill or a constant default. `editor` spells the length of a string.
 pub(crate) fn checks(
     model: &ModelState,
     previous: &FieldState,
     field: &FieldState,
     filled: bool,
-    backend: Backend,
+    editor: &dyn SchemaEditor,
 ) -> Result<Vec<RowCheck>> {
     let key = model.pk().ok_or_else(|| {
         Error::Migration(MigrationError::new(format!(
@@ -180,10 +181,7 @@ pub(crate) fn checks(
     if old == new {
         return Ok(out);
     }
-    let text = match backend {
-        Backend::Sqlite => format!("length(CAST({column} AS TEXT))"),
-        Backend::Postgres => format!("char_length(CAST({column} AS text))"),
-    };
+    let text = editor.char_length_sql(&column);
     match (old, new) {
         (
             FieldType::String {

@@ -1,16 +1,19 @@
 //! Owns [`Operation`], one step of a migration: how it changes the [`ProjectState`]
-//! (`apply`), the SQL that makes the database follow, forwards and backwards, per backend,
-//! what it costs the running database, and whether it can be reversed.
+//! (`apply`), the SQL that makes the database follow, forwards and backwards, what it costs
+//! the running database, and whether it can be reversed.
 //!
-//! SQLite alters most columns by rebuilding the table (create the new table, copy each
-//! field from its old column, drop the old table, rename, recreate the indexes), with
-//! `legacy_alter_table` on so that views and other tables' triggers that refer to the table
-//! do not fail the rename; the executor runs it with foreign keys off, set before `BEGIN`,
-//! and checks them before `COMMIT` (SPEC §4), keeps the table's triggers and the indexes
-//! throughline does not manage ([`Action::Preserve`]), and restores `legacy_alter_table`.
-//! PostgreSQL alters in place: a changed column is renamed, a narrowing change locks the
-//! table before its row checks. Literals (backfills) read back exactly whatever the
-//! session's settings.
+//! An operation says *what* changes; the backend's schema editor ([`crate::editor`]) says
+//! how: its literals and statements, and whether a change is made in place or by
+//! rebuilding the table. A rebuild (SQLite's, for most column changes) creates the new
+//! table, copies each field from its old column, drops the old table, renames the new one
+//! and recreates the indexes, between the editor's statements before and after it
+//! (SQLite's `legacy_alter_table`, so that views and other tables' triggers that refer to
+//! the table do not fail the rename); the executor runs it with foreign keys off, set
+//! before `BEGIN`, and checks them before `COMMIT` (SPEC §4), keeps the table's triggers
+//! and the indexes throughline does not manage ([`Action::Preserve`]), and restores the
+//! setting the editor names. A change made in place (PostgreSQL's) renames a changed
+//! column first; a narrowing change takes the editor's lock before its row checks.
+//! Literals (backfills) read back exactly whatever the session's settings.
 //!
 //! What runs is a list of [`Action`]s ([`Operation::actions`]): the SQL that `sqlmigrate`
 //! prints ([`Operation::forwards`]), plus what needs the database at run time — the check
@@ -19,14 +22,15 @@
 //! malformed operation (a model without fields or primary key, a default or backfill that
 //! does not fit its field) with [`throughline_core::Error::Migration`].
 
+use crate::editor::{SchemaEditor, editor};
 use crate::narrowing::{self, RowCheck};
 use crate::state::{
     ConstraintState, FieldState, ModelState, ProjectState, check_fits, field_meta, from_json,
     model_meta, parse_type, refuse,
 };
 use serde::{Deserialize, Serialize};
-use throughline_core::{Backend, Error, FieldMeta, Result, Value};
-use throughline_query::ddl::{self, TargetOf, quote};
+use throughline_core::{Backend, FieldMeta, Result, Value};
+use throughline_query::ddl::{TargetOf, quote};
 
 /// What an operation costs the running database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +69,8 @@ pub enum Action {
     Absent(String),
     /// Rows checked before a narrowing change; any that does not fit refuses it.
     Check(RowCheck),
-    /// SQLite: read the table's triggers, and its indexes not named in `managed`, before a
-    /// rebuild drops them...
+    /// Before a table rebuild (SQLite's): read the table's triggers, and its indexes not
+    /// named in `managed`, which the rebuild drops...
     Preserve {
         /// The table rebuilt.
         table: String,
@@ -267,8 +271,24 @@ impl Operation {
         }
     }
 
-    /// What the operation costs the running database on `backend`.
+    /// What the operation costs the running database on `backend` (on a backend without a
+    /// schema editor, where nothing can run: the most any operation costs).
+    ///
+    /// ```
+    /// # use throughline_migrate::{Cost, Operation};
+    /// let op: Operation = serde_json::from_str(r#"{"op": "remove_field", "model": "Tag", "field": "note"}"#).unwrap();
+    /// assert_eq!(op.cost(throughline_core::Backend::Sqlite), Cost::RewritesTable);
+    /// assert_eq!(op.cost(throughline_core::Backend::Postgres), Cost::MetadataOnly);
+    /// ```
     pub fn cost(&self, backend: Backend) -> Cost {
+        match editor(backend) {
+            Ok(editor) => self.cost_with(editor),
+            Err(_) => Cost::RewritesTable,
+        }
+    }
+
+    /// What the operation costs the running database, `editor` deciding what differs.
+    fn cost_with(&self, editor: &dyn SchemaEditor) -> Cost {
         match self {
             Operation::StateOnly { .. }
             | Operation::AlterRelations { .. }
@@ -277,8 +297,10 @@ impl Operation {
             | Operation::RenameField { .. }
             | Operation::DeleteModel { .. }
             | Operation::CreateModel { .. } => Cost::MetadataOnly,
-            // SQLite drops a table constraint by rebuilding the table.
-            Operation::RemoveConstraint { .. } if backend == Backend::Sqlite => Cost::RewritesTable,
+            // A table constraint dropped by rebuilding the table (SQLite).
+            Operation::RemoveConstraint { .. } if editor.drops_unique_constraint_by_rebuild() => {
+                Cost::RewritesTable
+            }
             // A foreign key that loses its covering index gets its own back: an index build.
             Operation::RemoveConstraint { .. } | Operation::RemoveIndex { .. } => {
                 Cost::BlocksWrites
@@ -286,29 +308,22 @@ impl Operation {
             Operation::AddField {
                 field, backfill, ..
             } => {
-                if backfill.is_some()
-                    || (!field.nullable
-                        && backend == Backend::Sqlite
-                        && field.foreign_key.is_some())
-                {
+                if backfill.is_some() {
                     Cost::BlocksWrites
+                } else if !field.nullable && field.foreign_key.is_some() {
+                    editor.add_not_null_foreign_key_cost()
                 } else {
                     Cost::MetadataOnly
                 }
             }
-            Operation::RemoveField { .. } | Operation::AlterField { .. }
-                if backend == Backend::Sqlite =>
-            {
-                Cost::RewritesTable
-            }
-            Operation::RemoveField { .. } => Cost::MetadataOnly,
+            Operation::RemoveField { .. } => editor.drop_column_cost(),
             Operation::AlterField { .. } => Cost::RewritesTable,
             Operation::AddIndex { .. }
             | Operation::AddConstraint { .. }
             | Operation::RunSql { .. } => Cost::BlocksWrites,
             Operation::DatabaseOnly { operations } => operations
                 .iter()
-                .map(|o| o.cost(backend))
+                .map(|o| o.cost_with(editor))
                 .max_by_key(|c| *c as u8)
                 .unwrap_or(Cost::MetadataOnly),
         }
@@ -512,6 +527,7 @@ impl Operation {
         after: &ProjectState,
         backend: Backend,
     ) -> Result<Vec<Action>> {
+        let editor = editor(backend)?;
         let mut out = Vec::new();
         match self {
             Operation::CreateModel { model } => out.push(Action::Absent(model.table.clone())),
@@ -525,15 +541,10 @@ impl Operation {
                     refuse(format!("field {model}.{} does not exist", field.name))
                 })?;
                 let filled = fill_value(field, backfill.as_ref())?.is_some();
-                let checks = narrowing::checks(old, previous, field, filled, backend)?;
-                if backend == Backend::Postgres && !checks.is_empty() {
-                    // No row may be written between the checks and the change: the lock
-                    // the ALTER takes anyway, taken before the checks (taking a weaker one
-                    // first would risk a deadlock when the ALTER upgrades it).
-                    out.push(Action::Sql(format!(
-                        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-                        quote(&old.table)
-                    )));
+                let checks = narrowing::checks(old, previous, field, filled, editor)?;
+                if !checks.is_empty() {
+                    // No row may be written between the checks and the change.
+                    out.extend(editor.lock_for_row_checks_sql(&old.table).map(Action::Sql));
                 }
                 out.extend(checks.into_iter().map(Action::Check));
             }
@@ -549,7 +560,7 @@ impl Operation {
             }
             _ => {}
         }
-        let rebuilt = self.rebuilt(before, backend)?;
+        let rebuilt = self.rebuilt(before, editor)?;
         if let Some((table, managed)) = &rebuilt {
             out.push(Action::Preserve {
                 table: table.clone(),
@@ -557,7 +568,7 @@ impl Operation {
             });
         }
         out.extend(
-            self.forwards_sql(before, after, backend)?
+            self.forwards_sql(before, after, editor)?
                 .into_iter()
                 .map(Action::Sql),
         );
@@ -567,18 +578,18 @@ impl Operation {
         Ok(out)
     }
 
-    /// The table SQLite rebuilds for this operation, with the index names throughline
+    /// The table `editor` rebuilds for this operation, with the index names throughline
     /// manages on it (its rebuild recreates those; any other index is the user's).
     fn rebuilt(
         &self,
         before: &ProjectState,
-        backend: Backend,
+        editor: &dyn SchemaEditor,
     ) -> Result<Option<(String, Vec<String>)>> {
-        if backend != Backend::Sqlite {
-            return Ok(None);
-        }
         let model = match self {
-            Operation::AlterField { model, .. } | Operation::RemoveConstraint { model, .. } => {
+            Operation::AlterField { model, .. } if editor.alters_column_by_rebuild() => model,
+            Operation::RemoveConstraint { model, .. }
+                if editor.drops_unique_constraint_by_rebuild() =>
+            {
                 model
             }
             Operation::RemoveField { model, field } => {
@@ -586,7 +597,7 @@ impl Operation {
                     .model(model)?
                     .field(field)
                     .ok_or_else(|| refuse(format!("field {model}.{field} does not exist")))?;
-                if !needs_rebuild_to_drop(removed) {
+                if !editor.drops_column_by_rebuild(removed) {
                     return Ok(None);
                 }
                 model
@@ -605,26 +616,23 @@ impl Operation {
         Ok(Some((old.table.clone(), managed)))
     }
 
+    /// The statements of the operation, as `editor` spells them.
     fn forwards_sql(
         &self,
         before: &ProjectState,
         after: &ProjectState,
-        backend: Backend,
+        editor: &dyn SchemaEditor,
     ) -> Result<Vec<String>> {
         let target_of = |name: &str| after.target_of(name);
         let target_of: TargetOf<'_> = &target_of;
         Ok(match self {
             Operation::CreateModel { model } => {
-                ddl::create_table_with(&model_meta(model)?, target_of, backend)?
+                editor.create_table_sql(&model_meta(model)?, target_of)?
             }
             Operation::DeleteModel { name } => {
-                // Plain DROP TABLE: a table the migration expects and does not find is an
+                // No IF EXISTS: a table the migration expects and does not find is an
                 // error, not a silent success.
-                let table = quote(&before.model(name)?.table);
-                vec![match backend {
-                    Backend::Sqlite => format!("DROP TABLE {table}"),
-                    Backend::Postgres => format!("DROP TABLE {table} CASCADE"),
-                }]
+                vec![editor.delete_table_sql(&before.model(name)?.table)]
             }
             Operation::AddField {
                 model,
@@ -632,7 +640,7 @@ impl Operation {
                 backfill,
             } => {
                 let m = after.model(model)?;
-                add_field(m, field, backfill.as_ref(), target_of, backend)?
+                add_field(m, field, backfill.as_ref(), target_of, editor)?
             }
             Operation::RemoveField { model, field } => {
                 let old = before.model(model)?;
@@ -640,15 +648,15 @@ impl Operation {
                 let removed = old
                     .field(field)
                     .ok_or_else(|| refuse(format!("field {model}.{field} does not exist")))?;
-                if backend == Backend::Sqlite && needs_rebuild_to_drop(removed) {
-                    rebuild(old, new, &[], target_of, backend)?
+                if editor.drops_column_by_rebuild(removed) {
+                    rebuild(old, new, &[], target_of, editor)?
                 } else {
                     let mut sql = Vec::new();
                     let old_meta = model_meta(old)?;
                     if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
-                        sql.push(ddl::drop_own_index(&old_meta, f, backend));
+                        sql.push(editor.drop_own_index_sql(&old_meta, f));
                     }
-                    sql.push(ddl::drop_column(&old.table, &removed.column, backend));
+                    sql.push(editor.drop_column_sql(&old.table, &removed.column));
                     sql
                 }
             }
@@ -670,23 +678,23 @@ impl Operation {
                 } else {
                     None
                 };
-                match backend {
-                    Backend::Sqlite => {
-                        let fills: Vec<(String, Value)> = fill
-                            .map(|v| (field.column.clone(), v))
-                            .into_iter()
-                            .collect();
-                        rebuild(old, new, &fills, target_of, backend)?
-                    }
-                    Backend::Postgres => {
-                        let mut sql = alter_column_postgres(old, new, previous, field, fill)?;
-                        sql.extend(own_index_changes(old, new, backend)?);
-                        sql
-                    }
+                if editor.alters_column_by_rebuild() {
+                    let fills: Vec<(String, Value)> = fill
+                        .map(|v| (field.column.clone(), v))
+                        .into_iter()
+                        .collect();
+                    rebuild(old, new, &fills, target_of, editor)?
+                } else {
+                    // A changed column is renamed first (with its data); what follows uses
+                    // the new name.
+                    let mut sql = rename_column(old, new, &field.name, &field.name, editor)?;
+                    sql.extend(editor.alter_column_sql(old, previous, field, fill.as_ref())?);
+                    sql.extend(own_index_changes(old, new, editor)?);
+                    sql
                 }
             }
             Operation::RenameField { model, from, to } => {
-                rename_column(before.model(model)?, after.model(model)?, from, to, backend)?
+                rename_column(before.model(model)?, after.model(model)?, from, to, editor)?
             }
             Operation::RenameModel { .. }
             | Operation::AlterRelations { .. }
@@ -696,7 +704,7 @@ impl Operation {
                 if &old.table == table {
                     Vec::new()
                 } else {
-                    vec![ddl::rename_table(&old.table, table, backend)]
+                    vec![editor.rename_table_sql(&old.table, table)]
                 }
             }
             Operation::AddIndex { model, index }
@@ -709,42 +717,28 @@ impl Operation {
                 let unique = matches!(self, Operation::AddConstraint { .. });
                 // The keys' own indexes it covers go first: a declared index may reuse the
                 // name of the one it replaces.
-                let mut sql = own_index_changes(before.model(model)?, m, backend)?;
-                sql.push(ddl::create_index(
-                    &m.table,
-                    &index.name,
-                    &columns,
-                    unique,
-                    backend,
-                ));
+                let mut sql = own_index_changes(before.model(model)?, m, editor)?;
+                sql.push(editor.create_index_sql(&m.table, &index.name, &columns, unique));
                 sql
             }
             Operation::RemoveIndex { model, name } => {
-                let mut sql = vec![ddl::drop_index(name, backend)];
-                sql.extend(own_index_changes(
-                    before.model(model)?,
-                    after.model(model)?,
-                    backend,
-                )?);
+                let old = before.model(model)?;
+                let mut sql = vec![editor.drop_index_sql(&old.table, name)];
+                sql.extend(own_index_changes(old, after.model(model)?, editor)?);
                 sql
             }
-            Operation::RemoveConstraint { model, name } => match backend {
-                // Constraints created with the table are table constraints on PostgreSQL and
-                // unnamed-in-place on SQLite (which then needs a rebuild).
-                Backend::Postgres => {
-                    let old = before.model(model)?;
-                    let mut sql = vec![drop_unique_postgres(&old.table, name)];
-                    sql.extend(own_index_changes(old, after.model(model)?, backend)?);
+            Operation::RemoveConstraint { model, name } => {
+                // A constraint created with the table is part of its definition: dropped in
+                // place where the backend can (PostgreSQL), else by a rebuild (SQLite).
+                let (old, new) = (before.model(model)?, after.model(model)?);
+                if editor.drops_unique_constraint_by_rebuild() {
+                    rebuild(old, new, &[], target_of, editor)?
+                } else {
+                    let mut sql = editor.drop_unique_constraint_sql(&old.table, name)?;
+                    sql.extend(own_index_changes(old, new, editor)?);
                     sql
                 }
-                Backend::Sqlite => rebuild(
-                    before.model(model)?,
-                    after.model(model)?,
-                    &[],
-                    target_of,
-                    backend,
-                )?,
-            },
+            }
             Operation::RunSql { sql, .. } => sql.clone(),
             Operation::DatabaseOnly { operations } => {
                 let mut sql = Vec::new();
@@ -752,7 +746,7 @@ impl Operation {
                 for op in operations {
                     let mut next = state.clone();
                     op.apply(&mut next)?;
-                    sql.extend(op.forwards(&state, &next, backend)?);
+                    sql.extend(op.forwards(&state, &next, editor.backend())?);
                     state = next;
                 }
                 sql
@@ -937,14 +931,15 @@ fn fill_value(field: &FieldState, backfill: Option<&serde_json::Value>) -> Resul
 }
 
 /// `ADD COLUMN`: a NOT NULL column gets the fill value as a temporary default, so existing
-/// rows are filled, then the default is dropped (PostgreSQL) — throughline keeps defaults
-/// in the application, not the database.
+/// rows are filled, then the default is dropped where the backend can
+/// ([`SchemaEditor::drop_fill_default_sql`]) — throughline keeps defaults in the
+/// application, not the database.
 fn add_field(
     model: &ModelState,
     field: &FieldState,
     backfill: Option<&serde_json::Value>,
     target_of: TargetOf<'_>,
-    backend: Backend,
+    editor: &dyn SchemaEditor,
 ) -> Result<Vec<String>> {
     let meta = model_meta(model)?;
     let field_meta: FieldMeta = field_meta(field)?;
@@ -955,133 +950,57 @@ fn add_field(
             model.name, field.name
         )));
     }
-    let fill = fill.map(|v| storage_form(v, backend));
+    let fill = fill.map(|v| editor.storage_form(v));
     let nullable_fill = if field.nullable { fill.as_ref() } else { None };
-    let mut sql = ddl::add_column(
+    let mut sql = editor.add_column_sql(
         &meta,
         &field_meta,
         target_of,
         if field.nullable { None } else { fill.as_ref() },
-        backend,
     )?;
     if let Some(value) = nullable_fill {
-        sql.push(update_all(&model.table, &field.column, value, backend));
+        sql.push(update_all(&model.table, &field.column, value, editor));
     }
-    if !field.nullable && backend == Backend::Postgres {
-        sql.push(format!(
-            "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-            quote(&model.table),
-            quote(&field.column)
-        ));
+    if !field.nullable {
+        sql.extend(editor.drop_fill_default_sql(&model.table, &field.column));
     }
     Ok(sql)
 }
 
-/// A value in the form the backend stores it (SQLite: datetimes in Django's text format,
-/// UUIDs as 32 hex digits), for literals in DDL.
-fn storage_form(value: Value, backend: Backend) -> Value {
-    match (backend, value) {
-        (Backend::Sqlite, Value::DateTime(t)) => {
-            Value::String(throughline_core::value::format_datetime(&t))
-        }
-        (Backend::Sqlite, Value::Uuid(u)) => Value::String(u.simple().to_string()),
-        (Backend::Sqlite, Value::Date(d)) => Value::String(d.format("%Y-%m-%d").to_string()),
-        (_, other) => other,
-    }
-}
-
 /// `UPDATE table SET column = value` with the value as a literal.
-fn update_all(table: &str, column: &str, value: &Value, backend: Backend) -> String {
+fn update_all(table: &str, column: &str, value: &Value, editor: &dyn SchemaEditor) -> String {
     format!(
         "UPDATE {} SET {} = {}",
         quote(table),
         quote(column),
-        literal(value, backend)
+        editor.literal(value)
     )
 }
 
-/// A value as an SQL literal (migrations run as plain SQL so that `sqlmigrate` prints
-/// exactly what runs), read back exactly whatever the session's settings: a datetime
-/// carries its offset (`+00:00`, not shifted by PostgreSQL's `TimeZone`), and text is an
-/// escape string on PostgreSQL (`E'...'`, which reads backslashes the same whether
-/// `standard_conforming_strings` is on or off).
-fn literal(value: &Value, backend: Backend) -> String {
-    match value {
-        Value::Null => "NULL".into(),
-        Value::Bool(b) => match backend {
-            Backend::Sqlite => (if *b { "1" } else { "0" }).into(),
-            Backend::Postgres => (if *b { "TRUE" } else { "FALSE" }).into(),
-        },
-        Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::F64(_) => value.display(),
-        Value::Uuid(u) if backend == Backend::Sqlite => format!("'{}'", u.simple()),
-        Value::DateTime(t) if backend == Backend::Postgres => {
-            format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.6f+00:00"))
-        }
-        other => text_literal(&other.display(), backend),
-    }
-}
-
-/// `text` as a string literal: SQLite doubles the quotes (it has no backslash escapes);
-/// PostgreSQL gets an escape string with its backslashes doubled too.
-fn text_literal(text: &str, backend: Backend) -> String {
-    match backend {
-        Backend::Sqlite => format!("'{}'", text.replace('\'', "''")),
-        Backend::Postgres => format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''")),
-    }
-}
-
-/// PostgreSQL: drops the unique constraint `name` of `table`, which is a table constraint
-/// when it came with the table (`create_model`) and a unique index when `add_constraint`
-/// added it. The catalogue decides which, at run time; when it is neither, the migration
-/// fails (it never silently does nothing, as `IF EXISTS` did).
-fn drop_unique_postgres(table: &str, name: &str) -> String {
-    let (table_id, name_id) = (quote(table), quote(name));
-    let regclass = format!("{}::regclass", text_literal(&table_id, Backend::Postgres));
-    // `::name` truncates as identifiers are (63 bytes).
-    let name_text = format!("{}::name", text_literal(name, Backend::Postgres));
-    let body = format!(
-        "BEGIN IF EXISTS (SELECT FROM pg_constraint WHERE conrelid = {regclass} AND conname = {name_text}) THEN ALTER TABLE {table_id} DROP CONSTRAINT {name_id}; \
-         ELSIF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = {regclass} AND i.indisunique AND c.relname = {name_text}) THEN DROP INDEX {name_id}; \
-         ELSE RAISE EXCEPTION 'table % has no unique constraint or unique index %', {regclass}, {name_text}; END IF; END"
-    );
-    let mut tag = "$throughline$".to_owned();
-    let mut n = 0;
-    while body.contains(&tag) {
-        n += 1;
-        tag = format!("$throughline{n}$");
-    }
-    format!("DO {tag} {body} {tag}")
-}
-
-/// Whether SQLite needs a rebuild to drop this column (it cannot drop a key, unique,
-/// indexed or foreign-key column in place).
-fn needs_rebuild_to_drop(field: &FieldState) -> bool {
-    field.primary_key || field.unique || field.foreign_key.is_some()
-}
-
-/// SQLite's table rebuild: create the new table under a temporary name, copy the fields
-/// both versions have (by name, from the old column to the new one, filling `fills` where
-/// the old value is NULL), drop the old table, rename, and recreate the indexes.
-///
-/// It runs with `legacy_alter_table` on: since SQLite 3.26 the rename re-checks every view
-/// and trigger of the schema, and one that refers to the table (a view over it, a trigger
-/// on another table that writes to it) fails it while the old table is gone. The executor
-/// restores the setting it found after the migration, failed or not.
+/// The table rebuild of a backend that cannot alter in place: create the new table under
+/// a temporary name, copy the fields both versions have (by name, from the old column to
+/// the new one, filling `fills` where the old value is NULL), drop the old table, rename,
+/// and recreate the indexes — between the editor's statements before and after it
+/// (SQLite's `legacy_alter_table`: since SQLite 3.26 the rename re-checks every view and
+/// trigger of the schema, and one that refers to the table fails it while the old table
+/// is gone; the executor restores the setting after the migration, failed or not).
 fn rebuild(
     old: &ModelState,
     new: &ModelState,
     fills: &[(String, Value)],
     target_of: TargetOf<'_>,
-    backend: Backend,
+    editor: &dyn SchemaEditor,
 ) -> Result<Vec<String>> {
     let mut temporary = model_meta(new)?;
     let final_table = temporary.table.clone();
     temporary.table = format!("{}__new", final_table);
-    let create = ddl::create_table_with(&temporary, target_of, backend)?;
-    let mut sql = vec![
-        "PRAGMA legacy_alter_table = ON".to_owned(),
-        create[0].clone(),
-    ];
+    let create_table = editor
+        .create_table_sql(&temporary, target_of)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| refuse(format!("no CREATE TABLE for the rebuild of {}", old.table)))?;
+    let mut sql = editor.before_rebuild_sql();
+    sql.push(create_table);
     let mut targets = Vec::new();
     let mut sources = Vec::new();
     // Fields are matched by name: an altered field may have changed its column.
@@ -1092,7 +1011,7 @@ fn rebuild(
                 Some((_, value)) => sources.push(format!(
                     "COALESCE({}, {})",
                     quote(&previous.column),
-                    literal(value, backend)
+                    editor.literal(value)
                 )),
                 None => sources.push(quote(&previous.column)),
             }
@@ -1106,12 +1025,13 @@ fn rebuild(
         quote(&old.table)
     ));
     sql.push(format!("DROP TABLE {}", quote(&old.table)));
-    sql.push(ddl::rename_table(&temporary.table, &final_table, backend));
-    sql.push("PRAGMA legacy_alter_table = OFF".to_owned());
+    sql.push(editor.rename_table_sql(&temporary.table, &final_table));
+    sql.extend(editor.after_rebuild_sql());
     // The indexes, on the final table.
     let final_meta = model_meta(new)?;
     sql.extend(
-        ddl::create_table_with(&final_meta, target_of, backend)?
+        editor
+            .create_table_sql(&final_meta, target_of)?
             .into_iter()
             .skip(1),
     );
@@ -1121,33 +1041,38 @@ fn rebuild(
 /// The single-column indexes to create or drop when a model changes from `old` to `new`
 /// in place: a foreign key loses its own index when a unique constraint or index comes to
 /// start with it, and gets it back when that goes (`ModelMeta::has_own_index`).
-fn own_index_changes(old: &ModelState, new: &ModelState, backend: Backend) -> Result<Vec<String>> {
+fn own_index_changes(
+    old: &ModelState,
+    new: &ModelState,
+    editor: &dyn SchemaEditor,
+) -> Result<Vec<String>> {
     let (old, new) = (model_meta(old)?, model_meta(new)?);
     let mut sql = Vec::new();
     for field in &old.fields {
         let kept = new.field(&field.name).is_some_and(|f| new.has_own_index(f));
         if old.has_own_index(field) && !kept {
-            sql.push(ddl::drop_own_index(&old, field, backend));
+            sql.push(editor.drop_own_index_sql(&old, field));
         }
     }
     for field in new.own_indexes() {
         if !old.field(&field.name).is_some_and(|f| old.has_own_index(f)) {
-            sql.push(ddl::create_own_index(&new, field, backend));
+            sql.push(editor.create_own_index_sql(&new, field));
         }
     }
     Ok(sql)
 }
 
 /// Renames the column of field `from` (in `old`) to that of field `to` (in `new`) in place,
-/// when it changed, with the names derived from the column: the field's own index
-/// (`<table>_<column>_idx`, when it keeps one) and, on PostgreSQL, its single-column unique
-/// constraint (`<table>_<column>_key`), which later operations find by those names.
+/// when it changed, with the names derived from the column, which later operations find
+/// by those names: the field's own index (`<table>_<column>_idx`, when it keeps one) and
+/// its single-column unique constraint where the backend names it
+/// ([`SchemaEditor::rename_column_unique_sql`]).
 fn rename_column(
     old: &ModelState,
     new: &ModelState,
     from: &str,
     to: &str,
-    backend: Backend,
+    editor: &dyn SchemaEditor,
 ) -> Result<Vec<String>> {
     let (old_meta, new_meta) = (model_meta(old)?, model_meta(new)?);
     let missing = |model: &str, name: &str| refuse(format!("field {model}.{name} does not exist"));
@@ -1158,145 +1083,12 @@ fn rename_column(
     if before.column == after.column {
         return Ok(Vec::new());
     }
-    let table = quote(&old.table);
-    let mut sql = vec![format!(
-        "ALTER TABLE {table} RENAME COLUMN {} TO {}",
-        quote(&before.column),
-        quote(&after.column)
-    )];
+    let mut sql = vec![editor.rename_column_sql(&old.table, &before.column, &after.column)];
     if old_meta.has_own_index(before) && new_meta.has_own_index(after) {
-        match backend {
-            // IF EXISTS as `drop_own_index`: an older database may have it under a former
-            // table name.
-            Backend::Postgres => sql.push(format!(
-                "ALTER INDEX IF EXISTS {} RENAME TO {}",
-                quote(&old_meta.own_index_name(before)),
-                quote(&new_meta.own_index_name(after))
-            )),
-            // SQLite cannot rename an index.
-            Backend::Sqlite => {
-                sql.push(ddl::drop_own_index(&old_meta, before, backend));
-                sql.push(ddl::create_own_index(&new_meta, after, backend));
-            }
-        }
+        sql.extend(editor.rename_own_index_sql(&old_meta, before, &new_meta, after));
     }
-    if backend == Backend::Postgres && before.unique {
-        sql.push(format!(
-            "ALTER TABLE {table} RENAME CONSTRAINT {} TO {}",
-            quote(&format!("{}_{}_key", old.table, before.column)),
-            quote(&format!("{}_{}_key", old.table, after.column))
-        ));
+    if before.unique {
+        sql.extend(editor.rename_column_unique_sql(&old.table, &before.column, &after.column));
     }
     Ok(sql)
-}
-
-/// PostgreSQL's in-place column changes (`old` and `new`: the model around the change).
-fn alter_column_postgres(
-    old: &ModelState,
-    new: &ModelState,
-    previous: &FieldState,
-    field: &FieldState,
-    fill: Option<Value>,
-) -> Result<Vec<String>> {
-    let model = old;
-    let table = quote(&model.table);
-    let column = quote(&field.column);
-    // A changed column is renamed first (with its data); what follows uses the new name.
-    let mut sql = rename_column(old, new, &field.name, &field.name, Backend::Postgres)?;
-    if previous.ty != field.ty {
-        let sql_type = postgres_type(&field.ty)?;
-        use throughline_core::FieldType as T;
-        // The row checks decide (under the table lock); the conversions never round or
-        // truncate a value that slipped past them, they fail.
-        let using = match (parse_type(&previous.ty)?, parse_type(&field.ty)?) {
-            // No explicit cast: `::varchar(3)` truncates, the assignment cast refuses.
-            (T::String { .. }, T::String { .. }) => None,
-            // The text form, assigned (not cast) to the string type: refused if too long.
-            (_, T::String { .. }) => Some(format!("CAST({column} AS text)")),
-            // `::bigint` rounds 2.5; NaN makes the cast fail instead.
-            (T::F64, T::I16 | T::I32 | T::I64 | T::AutoI64) => Some(format!(
-                "CAST(CASE WHEN {column} = trunc({column}) THEN {column} ELSE 'NaN'::double precision END AS {sql_type})"
-            )),
-            // `5::boolean` is true; '5' is not a boolean's text form ('0' and '1' are).
-            (T::I16 | T::I32 | T::I64 | T::AutoI64, T::Bool) => {
-                Some(format!("CAST(CAST({column} AS text) AS boolean)"))
-            }
-            _ => Some(format!("{column}::{sql_type}")),
-        };
-        sql.push(match using {
-            None => format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type}"),
-            Some(using) => {
-                format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {sql_type} USING {using}")
-            }
-        });
-    }
-    if previous.nullable && !field.nullable {
-        if let Some(value) = fill {
-            sql.push(format!(
-                "UPDATE {table} SET {column} = {} WHERE {column} IS NULL",
-                literal(&value, Backend::Postgres)
-            ));
-        }
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"
-        ));
-    } else if !previous.nullable && field.nullable {
-        sql.push(format!(
-            "ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL"
-        ));
-    }
-    let key = quote(&format!("{}_{}_key", model.table, field.column));
-    if !previous.unique && field.unique {
-        sql.push(format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {key} UNIQUE ({column})"
-        ));
-    } else if previous.unique && !field.unique {
-        sql.push(format!("ALTER TABLE {table} DROP CONSTRAINT {key}"));
-    }
-    if previous.foreign_key != field.foreign_key {
-        return Err(Error::NotSupported {
-            backend: "PostgreSQL".into(),
-            feature: format!(
-                "changing the foreign key of {}.{} in place (remove the field and add a new one)",
-                model.name, field.name
-            ),
-        });
-    }
-    Ok(sql)
-}
-
-fn postgres_type(ty: &str) -> Result<String> {
-    Ok(match parse_type(ty)? {
-        throughline_core::FieldType::AutoI64 | throughline_core::FieldType::I64 => "bigint".into(),
-        throughline_core::FieldType::I16 => "smallint".into(),
-        throughline_core::FieldType::I32 => "integer".into(),
-        throughline_core::FieldType::F64 => "double precision".into(),
-        throughline_core::FieldType::Bool => "boolean".into(),
-        throughline_core::FieldType::String {
-            max_length: Some(n),
-        } => format!("varchar({n})"),
-        throughline_core::FieldType::String { max_length: None } => "text".into(),
-        throughline_core::FieldType::Date => "date".into(),
-        throughline_core::FieldType::DateTime => "timestamp with time zone".into(),
-        throughline_core::FieldType::Json => "jsonb".into(),
-        throughline_core::FieldType::Uuid => "uuid".into(),
-        throughline_core::FieldType::Bytes => "bytea".into(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literals_read_back_exactly_whatever_the_session() {
-        let pg = Backend::Postgres;
-        assert_eq!(literal(&Value::from(r"a'\b"), pg), r"E'a''\\b'");
-        assert_eq!(literal(&Value::from(r"a'\b"), Backend::Sqlite), r"'a''\b'");
-        let t = chrono::DateTime::from_timestamp(1_704_164_645, 0).unwrap_or_default();
-        assert_eq!(
-            literal(&Value::from(t), pg),
-            "'2024-01-02 03:04:05.000000+00:00'"
-        );
-    }
 }

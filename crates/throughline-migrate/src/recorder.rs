@@ -1,8 +1,10 @@
 //! Owns the record of applied migrations: the table `throughline_migrations` (name and
 //! time of each applied migration), read and written inside the migration's own
-//! transaction.
+//! transaction. Its column types and placeholders are the backend's schema editor's
+//! ([`crate::editor`]).
 
-use throughline_core::{Backend, Result, Value};
+use crate::editor::editor;
+use throughline_core::{Result, Value};
 use throughline_db::{Conn, Decode};
 use throughline_query::Statement;
 
@@ -11,14 +13,9 @@ pub const TABLE: &str = "throughline_migrations";
 
 /// Creates the record table if needed.
 pub async fn ensure(conn: &mut dyn Conn) -> Result<()> {
-    let id = match conn.backend() {
-        Backend::Sqlite => "integer NOT NULL PRIMARY KEY AUTOINCREMENT",
-        Backend::Postgres => "bigserial NOT NULL PRIMARY KEY",
-    };
-    let time = match conn.backend() {
-        Backend::Sqlite => "datetime",
-        Backend::Postgres => "timestamp with time zone",
-    };
+    let editor = editor(conn.backend())?;
+    let id = editor.auto_key_definition();
+    let time = editor.timestamp_type();
     conn.batch(&format!(
         "CREATE TABLE IF NOT EXISTS \"{TABLE}\" (\"id\" {id}, \"name\" varchar(255) NOT NULL UNIQUE, \"applied_at\" {time} NOT NULL)"
     ))
@@ -42,15 +39,11 @@ pub async fn applied(conn: &mut dyn Conn) -> Result<Vec<String>> {
 
 /// Records `name` as applied.
 pub async fn record(conn: &mut dyn Conn, name: &str) -> Result<()> {
-    let backend = conn.backend();
-    let placeholder = |n: usize| match backend {
-        Backend::Sqlite => "?".to_owned(),
-        Backend::Postgres => format!("${n}"),
-    };
+    let editor = editor(conn.backend())?;
     let sql = format!(
         "INSERT INTO \"{TABLE}\" (\"name\", \"applied_at\") VALUES ({}, {})",
-        placeholder(1),
-        placeholder(2)
+        editor.placeholder(1),
+        editor.placeholder(2)
     );
     conn.execute(&Statement::new(
         sql,
@@ -62,10 +55,7 @@ pub async fn record(conn: &mut dyn Conn, name: &str) -> Result<()> {
 
 /// Forgets `name` (it was migrated backwards).
 pub async fn forget(conn: &mut dyn Conn, name: &str) -> Result<()> {
-    let placeholder = match conn.backend() {
-        Backend::Sqlite => "?",
-        Backend::Postgres => "$1",
-    };
+    let placeholder = editor(conn.backend())?.placeholder(1);
     let sql = format!("DELETE FROM \"{TABLE}\" WHERE \"name\" = {placeholder}");
     conn.execute(&Statement::new(sql, vec![Value::from(name)]))
         .await?;

@@ -5,25 +5,16 @@
 //! same types, nullability, primary key, foreign keys (target and on-delete action) and
 //! unique constraints. Non-unique indexes are not compared.
 
+use crate::editor::{SchemaEditor, editor};
 use crate::introspect::TableInfo;
 use crate::state::{ModelState, ProjectState, field_meta, model_meta};
-use throughline_core::{Backend, FieldType, OnDelete, Result};
+use throughline_core::{Backend, OnDelete, Result};
 use throughline_query::ddl;
 
-/// The SQL type of `field`'s column as the catalogue reports it (SQLite: the declared type;
-/// PostgreSQL: `format_type`).
-fn expected_type(field: &crate::state::FieldState, backend: Backend) -> Result<String> {
-    let meta = field_meta(field)?;
-    let rendered = ddl::column_type(&meta, backend);
-    Ok(match backend {
-        Backend::Sqlite => rendered,
-        Backend::Postgres => match meta.ty {
-            FieldType::String {
-                max_length: Some(n),
-            } => format!("character varying({n})"),
-            _ => rendered,
-        },
-    })
+/// The SQL type of `field`'s column as the catalogue reports it
+/// ([`SchemaEditor::catalogue_type`]).
+fn expected_type(field: &crate::state::FieldState, editor: &dyn SchemaEditor) -> Result<String> {
+    Ok(editor.catalogue_type(&field_meta(field)?))
 }
 
 fn action(on_delete: OnDelete) -> &'static str {
@@ -54,6 +45,7 @@ pub fn differences(
     state: &ProjectState,
     backend: Backend,
 ) -> Result<Vec<String>> {
+    let editor = editor(backend)?;
     let mut out = Vec::new();
     let t = ddl::quote(&table.name);
     for field in &model.fields {
@@ -62,7 +54,7 @@ pub fn differences(
             out.push(format!("{t}: column {c} is missing"));
             continue;
         };
-        let expected = expected_type(field, backend)?;
+        let expected = expected_type(field, editor)?;
         if column.sql_type != expected {
             out.push(format!(
                 "{t}.{c}: type is {}, the migration has {expected}",
