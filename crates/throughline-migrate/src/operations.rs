@@ -656,7 +656,7 @@ impl Operation {
                     if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
                         sql.push(editor.drop_own_index_sql(&old_meta, f));
                     }
-                    sql.push(editor.drop_column_sql(&old.table, &removed.column));
+                    sql.push(editor.drop_column_sql(&old.table, &removed.column)?);
                     sql
                 }
             }
@@ -704,7 +704,7 @@ impl Operation {
                 if &old.table == table {
                     Vec::new()
                 } else {
-                    vec![editor.rename_table_sql(&old.table, table)]
+                    vec![editor.rename_table_sql(&old.table, table)?]
                 }
             }
             Operation::AddIndex { model, index }
@@ -1025,7 +1025,7 @@ fn rebuild(
         quote(&old.table)
     ));
     sql.push(format!("DROP TABLE {}", quote(&old.table)));
-    sql.push(editor.rename_table_sql(&temporary.table, &final_table));
+    sql.push(editor.rename_table_sql(&temporary.table, &final_table)?);
     sql.extend(editor.after_rebuild_sql());
     // The indexes, on the final table.
     let final_meta = model_meta(new)?;

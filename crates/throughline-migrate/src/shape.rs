@@ -14,7 +14,7 @@ use throughline_query::ddl;
 /// The SQL type of `field`'s column as the catalogue reports it
 /// ([`SchemaEditor::catalogue_type`]).
 fn expected_type(field: &crate::state::FieldState, editor: &dyn SchemaEditor) -> Result<String> {
-    Ok(editor.catalogue_type(&field_meta(field)?))
+    editor.catalogue_type(&field_meta(field)?)
 }
 
 fn action(on_delete: OnDelete) -> &'static str {

@@ -125,7 +125,7 @@ pub trait SchemaEditor: Send + Sync {
 
     /// The SQL type of `field`'s column as the backend's catalogue reports it once created
     /// (what [`crate::shape`] compares with [`TableInfo`]'s `sql_type`).
-    fn catalogue_type(&self, field: &FieldMeta) -> String;
+    fn catalogue_type(&self, field: &FieldMeta) -> Result<String>;
 
     /// The definition (after the column name) of an auto-incrementing primary key, as the
     /// migration record's `id` column has it.
@@ -152,7 +152,7 @@ pub trait SchemaEditor: Send + Sync {
     fn delete_table_sql(&self, table: &str) -> String;
 
     /// The statement that renames table `from` to `to`.
-    fn rename_table_sql(&self, from: &str, to: &str) -> String {
+    fn rename_table_sql(&self, from: &str, to: &str) -> Result<String> {
         ddl::rename_table(from, to, self.backend())
     }
 
@@ -177,7 +177,7 @@ pub trait SchemaEditor: Send + Sync {
 
     /// The statement that drops column `column` of `table` in place (when
     /// [`SchemaEditor::drops_column_by_rebuild`] says the backend can).
-    fn drop_column_sql(&self, table: &str, column: &str) -> String {
+    fn drop_column_sql(&self, table: &str, column: &str) -> Result<String> {
         ddl::drop_column(table, column, self.backend())
     }
 

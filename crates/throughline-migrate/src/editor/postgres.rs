@@ -57,14 +57,13 @@ impl SchemaEditor for PostgresEditor {
     }
 
     /// As `format_type` reports it: `varchar(n)` is `character varying(n)`.
-    fn catalogue_type(&self, field: &FieldMeta) -> String {
-        let rendered = ddl::column_type(field, self.backend());
-        match field.ty {
+    fn catalogue_type(&self, field: &FieldMeta) -> Result<String> {
+        Ok(match field.ty {
             FieldType::String {
                 max_length: Some(n),
             } => format!("character varying({n})"),
-            _ => rendered,
-        }
+            _ => ddl::column_type(field, self.backend())?,
+        })
     }
 
     fn auto_key_definition(&self) -> &'static str {

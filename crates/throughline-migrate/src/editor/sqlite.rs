@@ -70,7 +70,7 @@ impl SchemaEditor for SqliteEditor {
     }
 
     /// The declared type, as `pragma_table_info` reports it.
-    fn catalogue_type(&self, field: &FieldMeta) -> String {
+    fn catalogue_type(&self, field: &FieldMeta) -> Result<String> {
         ddl::column_type(field, self.backend())
     }
 
