@@ -28,7 +28,8 @@ pub enum Backend {
 /// ```
 /// let caps = throughline_core::Capabilities {
 ///     insert_returning: true, update_returning: false, delete_returning: true,
-///     on_conflict_do_nothing: true, on_conflict_do_update: true, select_for_update: true,
+///     on_conflict_do_nothing: true, on_conflict_do_update: true, on_conflict_target: true,
+///     select_for_update: true,
 ///     array_params: false, statement_error_aborts_transaction: false, max_bind_params: 65_535,
 /// };
 /// assert!(caps.insert_returning && !caps.array_params);
@@ -45,6 +46,10 @@ pub struct Capabilities {
     pub on_conflict_do_nothing: bool,
     /// `INSERT ... ON CONFLICT (...) DO UPDATE`.
     pub on_conflict_do_update: bool,
+    /// A conflict clause naming its target columns (`ON CONFLICT (a, b) DO NOTHING`):
+    /// without it a relation write never inserts first, and relies on its read under the
+    /// row lock instead.
+    pub on_conflict_target: bool,
     /// `SELECT ... FOR UPDATE` row locks.
     pub select_for_update: bool,
     /// One parameter bound to a whole list (`IN`, an insert of one row per element).

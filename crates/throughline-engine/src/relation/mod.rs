@@ -311,14 +311,15 @@ impl Relation {
         }
     }
 
-    /// The write plan of one call, with the hooks registered when it starts.
-    fn plan(&self, hooks: &Hooks) -> WritePlan {
+    /// The write plan of one call on `exec`: its backend's capabilities, and the hooks
+    /// registered when it starts.
+    fn plan(&self, exec: &impl Executor) -> Result<WritePlan> {
         let declaring = if self.declared_on_source {
             self.source
         } else {
             self.target
         };
-        WritePlan {
+        Ok(WritePlan {
             relation: self.name,
             target_model: self.target.name.as_str(),
             through: self.through,
@@ -331,8 +332,9 @@ impl Relation {
             link_extra: self.link_extra.clone(),
             declaring,
             declared_on_source: self.declared_on_source,
-            hooks: RelationHooks::of(hooks, self.declared),
-        }
+            hooks: RelationHooks::of(exec.hooks(), self.declared),
+            capabilities: throughline_query::dialect::capabilities(exec.backend())?,
+        })
     }
 }
 
@@ -391,7 +393,7 @@ impl Linking {
         if items.is_empty() {
             return Ok(AddOutcome::default());
         }
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
         // With a unique constraint on the link, no hook and nothing to do for existing
         // links, the insert itself is idempotent: one statement, no transaction.
@@ -429,7 +431,7 @@ impl Linking {
         let target = self.relation.target;
         crate::validation::validate_instance(target, &row)?;
         let insert = crate::crud::insert_statement(target, &row).into_statement(exec.backend())?;
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
         exec.run(
             Access::Atomic,
@@ -461,7 +463,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<SetOutcome<R>> {
         let source = self.source_key()?;
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
         exec.run(
             Access::Atomic,
@@ -513,7 +515,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<SetPlan<R>> {
         let source = self.source_key()?;
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Read,
             op(move |conn| {
@@ -540,7 +542,7 @@ impl Linking {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Atomic,
             op(move |conn| {
@@ -563,7 +565,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<Vec<R>> {
         let source = self.source_key()?;
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Atomic,
             op(move |conn| {
@@ -599,7 +601,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<Vec<R>> {
         let source = self.source_key()?;
-        let plan = self.relation.plan(exec.hooks());
+        let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Atomic,
             op(move |conn| {

@@ -10,7 +10,7 @@ use crate::hooks::RelationHooks;
 use crate::keys::{KeyMap, KeySet, key_set};
 use std::sync::Arc;
 use throughline_core::validate::validate_value;
-use throughline_core::{Error, FieldType, Key, ModelMeta, Result, Value};
+use throughline_core::{Capabilities, Error, FieldType, Key, ModelMeta, Result, Value};
 use throughline_db::{Conn, Decode, HookPoint, Row};
 use throughline_query::{
     Conflict, DeleteQuery, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup,
@@ -37,6 +37,9 @@ pub(crate) struct WritePlan {
     pub(crate) declared_on_source: bool,
     /// The hooks registered on the relation when the operation started.
     pub(crate) hooks: RelationHooks,
+    /// What the backend's SQL supports: the plan picks its statements by capability,
+    /// never by backend.
+    pub(crate) capabilities: Capabilities,
 }
 
 /// The targets of an add, each with the values given for its through row.
@@ -165,7 +168,7 @@ impl WritePlan {
         targets: &[Value],
     ) -> Result<()> {
         let backend = conn.backend();
-        if !throughline_query::dialect::capabilities(backend)?.select_for_update {
+        if !self.capabilities.select_for_update {
             return Ok(());
         }
         let mut keys: Vec<Value> = if self.declared_on_source || self.symmetrical {
@@ -262,10 +265,12 @@ impl WritePlan {
     }
 
     /// Whether an add can insert first and ask afterwards: a unique constraint makes the
-    /// insert idempotent (`ON CONFLICT DO NOTHING`), existing links are skipped, no hook is
-    /// registered, links go one way, and every target gets the same values.
+    /// insert idempotent (`ON CONFLICT (link) DO NOTHING`, where the backend has it),
+    /// existing links are skipped, no hook is registered, links go one way, and every
+    /// target gets the same values.
     pub(crate) fn can_insert_first(&self, items: &Items, on_existing: OnExisting) -> bool {
         (self.pair_constraint || !self.link_extra.is_empty())
+            && self.capabilities.on_conflict_target
             && on_existing == OnExisting::Skip
             && self.hooks.is_empty()
             && !self.symmetrical
@@ -573,8 +578,10 @@ impl WritePlan {
             .map(|f| FieldName::Borrowed(&f.name))
             .collect();
         let backend = conn.backend();
-        let capabilities = throughline_query::dialect::capabilities(backend)?;
-        let conflict_fields = (self.pair_constraint || !self.link_extra.is_empty()).then(|| {
+        let capabilities = self.capabilities;
+        // Without `ON CONFLICT (target)` the insert relies on the read under the lock.
+        let conflict_target = self.pair_constraint || !self.link_extra.is_empty();
+        let conflict_fields = (conflict_target && capabilities.on_conflict_target).then(|| {
             let mut target = vec![
                 FieldName::Borrowed(self.source_field),
                 FieldName::Borrowed(self.target_field),

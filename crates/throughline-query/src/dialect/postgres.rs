@@ -50,6 +50,7 @@ impl Dialect for Postgres {
             delete_returning: true,
             on_conflict_do_nothing: true,
             on_conflict_do_update: true,
+            on_conflict_target: true,
             select_for_update: true,
             array_params: true,
             statement_error_aborts_transaction: true,

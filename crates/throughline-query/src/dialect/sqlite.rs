@@ -31,6 +31,7 @@ impl Dialect for Sqlite {
             delete_returning: true,
             on_conflict_do_nothing: true,
             on_conflict_do_update: true,
+            on_conflict_target: true,
             select_for_update: false,
             array_params: true,
             statement_error_aborts_transaction: false,
