@@ -24,8 +24,16 @@ impl<'m> Defaults<'m> {
             if field.is_auto() || skip(&field.name) {
                 continue;
             }
-            let now = *now.get_or_insert_with(throughline_core::value::now);
-            if let Some(value) = field.new_row_default(now) {
+            // The clock is read once, and only for a field that takes the time.
+            let at = if matches!(
+                field.default,
+                DefaultValue::AutoNow | DefaultValue::AutoNowAdd
+            ) {
+                *now.get_or_insert_with(throughline_core::value::now)
+            } else {
+                chrono::DateTime::UNIX_EPOCH
+            };
+            if let Some(value) = field.new_row_default(at) {
                 out.push((field.name.as_str(), value));
             }
         }

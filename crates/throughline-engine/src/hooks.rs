@@ -36,8 +36,9 @@ use throughline_query::{
 pub struct RelationHooks {
     hooks: Vec<(HookPoint, HookFn)>,
     relation: &'static str,
-    /// The registry, handed to the executor a hook runs on (its nested writes fire hooks).
-    registry: Hooks,
+    /// The registry, handed to the executor a hook runs on (its nested writes fire hooks);
+    /// kept only when the relation has hooks.
+    registry: Option<Hooks>,
 }
 
 impl RelationHooks {
@@ -48,10 +49,11 @@ impl RelationHooks {
             .into_iter()
             .flat_map(|(_, list)| list)
             .collect();
+        let hooks: Vec<(HookPoint, HookFn)> = hooks;
         RelationHooks {
+            registry: (!hooks.is_empty()).then(|| registry.clone()),
             hooks,
             relation,
-            registry: registry.clone(),
         }
     }
 
@@ -82,7 +84,7 @@ impl RelationHooks {
         if selected.is_empty() || pairs.is_empty() {
             return Ok(());
         }
-        let exec = HookExecutor::new(conn, self.registry.clone());
+        let exec = HookExecutor::new(conn, self.registry.clone().unwrap_or_default());
         for (source, targets) in group(pairs) {
             for hook in &selected {
                 let context = HookContext {
@@ -150,7 +152,7 @@ pub async fn fire_through_rows(
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
-            registry: registry.clone(),
+            registry: Some(registry.clone()),
         };
         let point = if before { points.0 } else { points.1 };
         hooks.fire(conn, point, &pairs).await?;
@@ -202,7 +204,7 @@ pub async fn before_delete(
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
-            registry: registry.clone(),
+            registry: Some(registry.clone()),
         };
         if !hooks.has(&[HookPoint::BeforeRemove]) {
             continue;
@@ -223,7 +225,7 @@ pub async fn before_delete(
         let hooks = RelationHooks {
             hooks: list,
             relation: relation.relation,
-            registry: registry.clone(),
+            registry: Some(registry.clone()),
         };
         let mut keys = SelectQuery::new(model);
         keys.groups = groups.to_vec();

@@ -203,7 +203,11 @@ impl Relation {
             source_type: source.ty.as_reference(),
             target_type: target.ty.as_reference(),
             pair_constraint,
-            link_extra: link_extra.into(),
+            link_extra: if link_extra.is_empty() {
+                no_link_extra()
+            } else {
+                link_extra.into()
+            },
         })
     }
 
@@ -336,6 +340,14 @@ impl Relation {
             capabilities: throughline_query::dialect::capabilities(exec.backend())?,
         })
     }
+}
+
+/// No wider link key: one shared empty list, so resolving a relation allocates nothing
+/// for it.
+fn no_link_extra() -> Arc<[&'static str]> {
+    static EMPTY: std::sync::LazyLock<Arc<[&'static str]>> =
+        std::sync::LazyLock::new(|| Arc::from(Vec::new()));
+    EMPTY.clone()
 }
 
 /// Decodes a through row returned by a delete or a dry run into its field values, each at
