@@ -15,13 +15,19 @@ use crate::value::Value;
 /// let id = uuid::Uuid::nil();
 /// assert_eq!(Key::of(&Value::Uuid(id)), Key::Text(id.to_string()));
 /// assert!(Key::of(&Value::I16(3)).is(&Value::I64(3)));
+/// assert_ne!(Key::of(&Value::Null), Key::of(&Value::from("NULL")));
+/// assert_ne!(Key::of(&Value::Bytes(vec![1])), Key::of(&Value::Bytes(vec![2])));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Key {
     /// An integer key of any width.
     Int(i64),
-    /// Any other key, by its canonical text.
+    /// Any other key, by its canonical text (a UUID lowercase and hyphenated).
     Text(String),
+    /// A bytes key, by its bytes.
+    Bytes(Vec<u8>),
+    /// No key (NULL): never equal to a text key, whatever its text.
+    Null,
 }
 
 impl std::hash::Hash for Key {
@@ -33,6 +39,8 @@ impl std::hash::Hash for Key {
         match self {
             Key::Int(v) => state.write_i64(*v),
             Key::Text(text) => text.hash(state),
+            Key::Bytes(bytes) => bytes.hash(state),
+            Key::Null => state.write_u8(0),
         }
     }
 }
@@ -41,19 +49,25 @@ impl Key {
     /// The key of `value`.
     #[inline]
     pub fn of(value: &Value) -> Key {
-        match value.as_i64() {
-            Some(v) => Key::Int(v),
-            None => Key::Text(value.display()),
+        match value {
+            Value::Null => Key::Null,
+            Value::Bytes(bytes) => Key::Bytes(bytes.clone()),
+            _ => match value.as_i64() {
+                Some(v) => Key::Int(v),
+                None => Key::Text(value.display()),
+            },
         }
     }
 
     /// Whether this is the key of `value` (without building that key for an integer).
     #[inline]
     pub fn is(&self, value: &Value) -> bool {
-        match (self, value.as_i64()) {
-            (Key::Int(a), Some(b)) => *a == b,
-            (Key::Text(text), None) => *text == value.display(),
-            _ => false,
+        match (self, value) {
+            (Key::Null, Value::Null) => true,
+            (Key::Bytes(a), Value::Bytes(b)) => a == b,
+            (Key::Null | Key::Bytes(_), _) | (_, Value::Null | Value::Bytes(_)) => false,
+            (Key::Int(a), _) => value.as_i64() == Some(*a),
+            (Key::Text(text), _) => value.as_i64().is_none() && *text == value.display(),
         }
     }
 
@@ -64,6 +78,7 @@ impl Key {
     /// use throughline_core::{Key, Value};
     /// assert!(Key::same(&Value::I32(1), &Value::I64(1)));
     /// assert!(!Key::same(&Value::I64(1), &Value::I64(2)));
+    /// assert!(!Key::same(&Value::Null, &Value::from("NULL")));
     /// ```
     #[inline]
     pub fn same(a: &Value, b: &Value) -> bool {
@@ -71,7 +86,11 @@ impl Key {
             (Value::I64(x), Value::I64(y)) => x == y,
             _ => match (a.as_i64(), b.as_i64()) {
                 (Some(x), Some(y)) => x == y,
-                (None, None) => a == b || a.display() == b.display(),
+                (None, None) => match (a, b) {
+                    (Value::Uuid(x), Value::Uuid(y)) => x == y,
+                    (Value::String(x), Value::String(y)) => x == y,
+                    _ => Key::of(a) == Key::of(b),
+                },
                 _ => false,
             },
         }

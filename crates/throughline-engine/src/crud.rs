@@ -266,11 +266,12 @@ pub async fn update_where(
         throughline_core::validate::validate_value(meta, field, &value)?;
         set.push((name, value));
     }
+    // An update with no assignment still refreshes the `auto_now` fields (a "touch").
+    let refreshed = crate::defaults::auto_now_assignments(meta, &set);
+    set.extend(refreshed);
     if set.is_empty() {
         return Ok(0);
     }
-    let refreshed = crate::defaults::auto_now_assignments(meta, &set);
-    set.extend(refreshed);
     let stmt = UpdateQuery {
         model: meta,
         set,

@@ -5,9 +5,28 @@
 use throughline_core::validate::validate_value;
 use throughline_core::{Error, ModelMeta, Result, Value};
 
-/// Validates every field value of an instance before any SQL is sent; a foreign key to an
-/// unsaved instance is [`Error::Unsaved`].
+/// Validates every field value of an instance before any SQL is sent: one value per field
+/// (else [`Error::InvalidQuery`]), each fitting its field; a foreign key to an unsaved
+/// instance is [`Error::Unsaved`].
+///
+/// ```
+/// use throughline_core::{FieldMeta, FieldType, ModelMeta, Value};
+/// let meta = ModelMeta::new("Tag", "tag", vec![FieldMeta::new("name", FieldType::String { max_length: Some(3) })]);
+/// assert!(throughline_engine::validate_instance(&meta, &[Value::from("abc")]).is_ok());
+/// assert!(throughline_engine::validate_instance(&meta, &[Value::from("abcd")]).is_err());
+/// assert!(throughline_engine::validate_instance(&meta, &[]).is_err());
+/// ```
 pub fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+    if values.len() != meta.fields.len() {
+        return Err(Error::invalid_query(
+            &meta.name,
+            format!(
+                "a row has {} values for {} fields",
+                values.len(),
+                meta.fields.len()
+            ),
+        ));
+    }
     for (field, value) in meta.fields.iter().zip(values) {
         if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
             return Err(Error::Unsaved {

@@ -21,6 +21,8 @@ backend_tests!(
     policies_outcomes_and_create_through_the_engine,
     hooks_through_the_engine,
     bad_input_through_the_engine_changes_nothing,
+    short_rows_and_wrong_key_types_are_errors_not_panics,
+    an_empty_update_still_touches_auto_now,
     the_engine_and_the_typed_api_write_the_same_rows,
 );
 
@@ -610,4 +612,105 @@ async fn the_engine_and_the_typed_api_write_the_same_rows(db: Database) {
     let typed_rows = without_time(read::rows(&twin, meta, Filter::All).await.unwrap());
     assert_eq!(engine_rows, typed_rows);
     assert_eq!(engine_rows.len(), 3);
+}
+
+/// Rows built from user data: a row shorter (or longer) than the model is an error before
+/// any SQL, never a panic or a half-written row; a key of the wrong type (a UUID or an
+/// integer key given as text) is a validation error, never a row later reads miss.
+async fn short_rows_and_wrong_key_types_are_errors_not_panics(db: Database) {
+    let u = Untyped::new(db).await;
+    let db = &u.db;
+    let course = u.meta("Course");
+    for row in [vec![Value::Null], vec![Value::Null; 5]] {
+        let insert = crud::insert(db, course, row.clone()).await;
+        assert!(
+            matches!(insert, Err(Error::InvalidQuery { .. })),
+            "{insert:?}"
+        );
+        let save = crud::save(db, course, row.clone()).await;
+        assert!(matches!(save, Err(Error::InvalidQuery { .. })), "{save:?}");
+        let bulk = crud::bulk_insert(
+            db,
+            course,
+            vec![row.clone()],
+            throughline::Conflict::Error,
+            row_values(course),
+        )
+        .await;
+        assert!(matches!(bulk, Err(Error::InvalidQuery { .. })), "{bulk:?}");
+    }
+    let students = u.relation("Course", "students");
+    let math = u.create("Course", &[("title", "math".into())]).await;
+    let alice = u.student("alice").await;
+    let short = students
+        .from(math.clone())
+        .create(vec![Value::Null], u.grade(&students, "A"), db)
+        .await;
+    assert!(
+        matches!(short, Err(Error::InvalidQuery { .. })),
+        "{short:?}"
+    );
+    // An integer key given as text, from either side.
+    let as_text = Value::from(alice.display());
+    let target = students
+        .from(math.clone())
+        .add(vec![(as_text.clone(), u.grade(&students, "A"))], db)
+        .await;
+    assert!(
+        matches!(target, Err(Error::Validation { .. })),
+        "{target:?}"
+    );
+    let source = students
+        .from(Value::from(math.display()))
+        .add(vec![(alice.clone(), u.grade(&students, "A"))], db)
+        .await;
+    assert!(
+        matches!(source, Err(Error::Validation { .. })),
+        "{source:?}"
+    );
+    let set = students
+        .from(math.clone())
+        .set(
+            vec![as_text],
+            u.grade(&students, "A"),
+            false,
+            row_values(u.meta("Enrollment")),
+            db,
+        )
+        .await;
+    assert!(matches!(set, Err(Error::Validation { .. })), "{set:?}");
+    assert_eq!(u.count("Course").await, 1);
+    assert!(u.grades(&math).await.is_empty());
+}
+
+/// `update` with no assignment refreshes the `auto_now` fields of the matching rows (as a
+/// save does), through the typed API and the engine alike.
+async fn an_empty_update_still_touches_auto_now(db: Database) {
+    let u = Untyped::new(db).await;
+    let db = &u.db;
+    let author = u.create("Author", &[("name", "ann".into())]).await;
+    let book = u.meta("Book");
+    let old = chrono::DateTime::from_timestamp(946_684_800, 0).unwrap();
+    let row = crud::create(
+        db,
+        book,
+        &[
+            ("author", author),
+            ("title", "t".into()),
+            ("meta", Value::Json(serde_json::json!({}))),
+            ("code", Value::Uuid(uuid::Uuid::new_v4())),
+            ("updated", Value::DateTime(old)),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(field(book, &row, "updated"), Value::DateTime(old));
+    let touched = crud::update_where(db, book, Vec::new(), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(touched, 1);
+    let rows = read::rows(db, book, Filter::All).await.unwrap();
+    assert_ne!(field(book, &rows[0], "updated"), Value::DateTime(old));
+    let typed = models::Book::objects().update(vec![], db).await.unwrap();
+    assert_eq!(typed, 1);
 }

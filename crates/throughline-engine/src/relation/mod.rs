@@ -387,6 +387,8 @@ impl Linking {
         self
     }
 
+    /// The source's key, checked: NULL (an unsaved row) is [`Error::Unsaved`], a value of
+    /// another type than the through model's key field a validation error.
     fn source_key(&self) -> Result<Value> {
         if self.source.is_null() {
             return Err(Error::Unsaved {
@@ -394,7 +396,38 @@ impl Linking {
                 action: format!("using relation {}", self.relation.name),
             });
         }
+        self.check_keys(self.relation.source_field, std::iter::once(&self.source))?;
         Ok(self.source.clone())
+    }
+
+    /// Checks target keys before any SQL: each fits the through model's key field (a
+    /// UUID key given as text, or a text key given as a number, is a validation error,
+    /// never a row that later reads miss).
+    fn check_targets<'k>(&self, keys: impl IntoIterator<Item = &'k Value>) -> Result<()> {
+        self.check_keys(self.relation.target_field, keys)
+    }
+
+    fn check_keys<'k>(&self, field: &str, keys: impl IntoIterator<Item = &'k Value>) -> Result<()> {
+        let through = self.relation.through;
+        let Some(field) = through.field(field) else {
+            return Err(Error::invalid_query(
+                &through.name,
+                format!("no field `{field}`"),
+            ));
+        };
+        for key in keys {
+            if key.is_null() {
+                return Err(Error::Unsaved {
+                    model: field
+                        .foreign_key
+                        .as_ref()
+                        .map_or_else(|| through.name.clone(), |fk| fk.to.clone()),
+                    action: format!("linking it through {}", self.relation.name),
+                });
+            }
+            throughline_core::validate::validate_value(through, field, key)?;
+        }
+        Ok(())
     }
 
     /// Links the targets of `items`, each with the values for its through row (shared
@@ -405,6 +438,7 @@ impl Linking {
         if items.is_empty() {
             return Ok(AddOutcome::default());
         }
+        self.check_targets(items.iter().map(|(k, _)| k))?;
         let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
         // With a unique constraint on the link, no hook and nothing to do for existing
@@ -475,6 +509,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<SetOutcome<R>> {
         let source = self.source_key()?;
+        self.check_targets(&wanted)?;
         let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
         exec.run(
@@ -527,6 +562,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<SetPlan<R>> {
         let source = self.source_key()?;
+        self.check_targets(&wanted)?;
         let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Read,
@@ -554,6 +590,7 @@ impl Linking {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_targets(&keys)?;
         let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Atomic,
@@ -577,6 +614,7 @@ impl Linking {
         exec: &impl Executor,
     ) -> Result<Vec<R>> {
         let source = self.source_key()?;
+        self.check_targets(std::iter::once(&key))?;
         let plan = self.relation.plan(exec)?;
         exec.run(
             Access::Atomic,
