@@ -27,7 +27,7 @@ pub use write::{Items, Values, no_values};
 use crate::constraint_names::attach_model;
 use crate::hooks::RelationHooks;
 use std::sync::Arc;
-use throughline_core::{Error, FieldType, ModelMeta, Registry, Result, Value};
+use throughline_core::{Error, FieldMeta, FieldType, ModelMeta, Registry, Result, Value};
 use throughline_db::{
     Access, BoxFuture, Executor, HookContext, HookPoint, HookedRelation, Hooks, Row, op,
 };
@@ -84,7 +84,9 @@ pub struct Relation {
     pub symmetrical: bool,
     /// Whether the source is the model that declared the relation.
     pub declared_on_source: bool,
-    /// The declared types of the two key columns.
+    /// The through model's two key fields, and their declared types.
+    source_key: &'static FieldMeta,
+    target_key: &'static FieldMeta,
     source_type: FieldType,
     target_type: FieldType,
     /// Whether a unique constraint covers exactly the two keys.
@@ -200,6 +202,8 @@ impl Relation {
             target_field: &target.name,
             symmetrical: spec.symmetrical,
             declared_on_source: spec.declared_on_source,
+            source_key: source,
+            target_key: target,
             source_type: source.ty.as_reference(),
             target_type: target.ty.as_reference(),
             pair_constraint,
@@ -396,7 +400,7 @@ impl Linking {
                 action: format!("using relation {}", self.relation.name),
             });
         }
-        self.check_keys(self.relation.source_field, std::iter::once(&self.source))?;
+        self.check_keys(self.relation.source_key, std::iter::once(&self.source))?;
         Ok(self.source.clone())
     }
 
@@ -404,17 +408,16 @@ impl Linking {
     /// UUID key given as text, or a text key given as a number, is a validation error,
     /// never a row that later reads miss).
     fn check_targets<'k>(&self, keys: impl IntoIterator<Item = &'k Value>) -> Result<()> {
-        self.check_keys(self.relation.target_field, keys)
+        self.check_keys(self.relation.target_key, keys)
     }
 
-    fn check_keys<'k>(&self, field: &str, keys: impl IntoIterator<Item = &'k Value>) -> Result<()> {
+    /// Checks `keys` against `field`, one of the through model's two key fields.
+    fn check_keys<'k>(
+        &self,
+        field: &FieldMeta,
+        keys: impl IntoIterator<Item = &'k Value>,
+    ) -> Result<()> {
         let through = self.relation.through;
-        let Some(field) = through.field(field) else {
-            return Err(Error::invalid_query(
-                &through.name,
-                format!("no field `{field}`"),
-            ));
-        };
         for key in keys {
             if key.is_null() {
                 return Err(Error::Unsaved {
