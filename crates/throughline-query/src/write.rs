@@ -7,7 +7,7 @@ use crate::dialect::{Dialect, Tree};
 use crate::render::{Statement, build, to_sea};
 use crate::select::{FilterGroup, JoinPlanner, group_scopes};
 use crate::shape_cache;
-use sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_query::{Alias, Expr, ExprTrait, Query};
 use std::borrow::Cow;
 use throughline_core::{Backend, Error, ModelMeta, Result, Value};
 
@@ -198,7 +198,7 @@ impl InsertQuery {
                     caps.on_conflict_do_nothing,
                     "INSERT ... ON CONFLICT DO NOTHING",
                 )?;
-                insert.on_conflict(OnConflict::new().do_nothing().to_owned());
+                dialect.on_conflict(&mut insert, Vec::new(), Vec::new());
             }
             Conflict::Update { target, fields } => {
                 backend.require(
@@ -207,13 +207,7 @@ impl InsertQuery {
                 )?;
                 let target = target.iter().map(column).collect::<Result<Vec<_>>>()?;
                 let fields = fields.iter().map(column).collect::<Result<Vec<_>>>()?;
-                let mut on_conflict = OnConflict::columns(target);
-                if fields.is_empty() {
-                    on_conflict.do_nothing();
-                } else {
-                    on_conflict.update_columns(fields);
-                }
-                insert.on_conflict(on_conflict);
+                dialect.on_conflict(&mut insert, target, fields);
             }
         }
         if !self.returning.is_empty() {
@@ -442,7 +436,7 @@ impl ArrayInsert {
                 .iter()
                 .map(|n| field(n).map(|f| quote(&f.column)))
                 .collect::<Result<Vec<_>>>()?;
-            sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", target.join(", ")));
+            sql.push_str(&dialect.skip_conflicts_sql(&target));
         }
         if !self.returning.is_empty() {
             let returning = self

@@ -7,8 +7,9 @@
 //!
 //! A backend without array parameters (MariaDB) answers `None` to
 //! [`Dialect::array_rows`] and expands lists in [`Dialect::in_list`]; one without
-//! `ON CONFLICT (target)` or `UPDATE ... RETURNING` says so in its [`Capabilities`], and
-//! the engine, which reads capabilities rather than backends, takes the other path.
+//! `ON CONFLICT (target)` or `UPDATE ... RETURNING` says so in its [`Capabilities`] and
+//! writes its own upsert form ([`Dialect::on_conflict`]); the engine, which reads
+//! capabilities rather than backends, takes the other path.
 
 mod postgres;
 mod sqlite;
@@ -17,8 +18,9 @@ pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
 use sea_query::{
-    ColumnDef, DeleteStatement, Expr, InsertStatement, SelectStatement, TableAlterStatement,
-    TableCreateStatement, TableDropStatement, TableRenameStatement, UpdateStatement, Values,
+    Alias, ColumnDef, DeleteStatement, Expr, InsertStatement, OnConflict, SelectStatement,
+    TableAlterStatement, TableCreateStatement, TableDropStatement, TableRenameStatement,
+    UpdateStatement, Values,
 };
 use throughline_core::{Backend, Capabilities, Error, FieldType, Result};
 
@@ -113,6 +115,32 @@ pub trait Dialect: Send + Sync + 'static {
     /// Whether `DROP TABLE` should cascade to the objects that depend on the table
     /// (PostgreSQL's views and foreign keys; SQLite has no such clause).
     fn drop_table_cascades(&self) -> bool;
+
+    /// The upsert form: makes `insert` skip the rows that conflict on the unique
+    /// constraint over `target` (any unique constraint when `target` is empty), or, with
+    /// `update` columns, overwrite those columns of the existing row from the new one.
+    /// The default is `ON CONFLICT [(target)] DO NOTHING | DO UPDATE SET ...` (SQLite,
+    /// PostgreSQL); a backend with another form (MariaDB's `ON DUPLICATE KEY UPDATE`)
+    /// overrides it.
+    fn on_conflict(&self, insert: &mut InsertStatement, target: Vec<Alias>, update: Vec<Alias>) {
+        let mut on_conflict = if target.is_empty() {
+            OnConflict::new()
+        } else {
+            OnConflict::columns(target)
+        };
+        if update.is_empty() {
+            on_conflict.do_nothing();
+        } else {
+            on_conflict.update_columns(update);
+        }
+        insert.on_conflict(on_conflict);
+    }
+
+    /// The clause ending hand-written `INSERT ... SELECT` SQL (an array insert) that skips
+    /// the rows conflicting on the columns `target` (already quoted).
+    fn skip_conflicts_sql(&self, target: &[String]) -> String {
+        format!(" ON CONFLICT ({}) DO NOTHING", target.join(", "))
+    }
 }
 
 /// The dialect of `backend`: the one place that maps a backend to its SQL. A backend this
