@@ -339,7 +339,6 @@ impl Relation<'_> {
         let through = &self.through;
         let (target_simple, through_simple) = (&self.target_simple, &self.through_simple);
         let (source_field, target_field) = (&self.source_field, &self.target_field);
-        let symmetrical = self.symmetrical;
         let label = &self.label;
         let forward_pair = key_pair(source_field, target_field);
         let source_key = key_type(source_field);
@@ -379,7 +378,7 @@ impl Relation<'_> {
 
                 #[doc = #doc_rel]
                 pub const #relation_const: ::throughline::ManyRelation<#name, #target, #through, #forward_pair> =
-                    ::throughline::ManyRelation::new(#label, #label, #source_field, #target_field, #symmetrical, true);
+                    ::throughline::ManyRelation::new(#label, #label, #rel_name, true);
 
                 #[doc = #doc_accessor]
                 pub fn #accessor(&self) -> ::throughline::ManyRelated<#name, #target, #through, #forward_pair> {
@@ -408,7 +407,8 @@ impl Relation<'_> {
         let (source_field, target_field) = (&self.source_field, &self.target_field);
         let label = &self.label;
         let reverse_pair = key_pair(target_field, source_field);
-        let trait_ident = reverse_trait(name, &self.m2m.name);
+        let rel_name = &self.m2m.name;
+        let trait_ident = reverse_trait(name, rel_name);
         let rev_accessor = format_ident!("{}", reverse);
         let rev_const = format_ident!("{}", reverse.to_uppercase());
         let rev_relation = format_ident!("{}_RELATION", reverse.to_uppercase());
@@ -441,7 +441,7 @@ impl Relation<'_> {
                 );
 
                 const #rev_relation: ::throughline::ManyRelation<Self, #name, #through, #reverse_pair> =
-                    ::throughline::ManyRelation::new(#rev_label, #label, #target_field, #source_field, false, false);
+                    ::throughline::ManyRelation::new(#rev_label, #label, #rel_name, false);
             }
         })
     }

@@ -28,58 +28,63 @@ fn register(db: &Database) {
             HookPoint::BeforeClear,
             HookPoint::AfterClear,
         ] {
-            Course::STUDENTS_RELATION.on(db, point, move |ctx| {
-                Box::pin(async move {
-                    let names = Student::objects()
-                        .filter(
-                            Student::ID.is_in(ctx.change.targets.iter().filter_map(Value::as_i64)),
-                        )
-                        .values_list(Student::NAME, ctx.exec)
-                        .await?;
-                    let has = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
-                    if has("sleepy") {
-                        // Ordinary async work: a timer and a channel fed by another task.
-                        tokio::time::sleep(Duration::from_millis(2)).await;
-                        let (send, receive) = tokio::sync::oneshot::channel();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(1)).await;
-                            let _ = send.send(7u8);
-                        });
-                        assert_eq!(receive.await.unwrap(), 7);
-                    }
-                    if point == HookPoint::AfterAdd && has("panic-add") {
-                        panic!("a hook panicked after adding");
-                    }
-                    if matches!(point, HookPoint::AfterRemove | HookPoint::AfterClear)
-                        && has("panic-remove")
-                    {
-                        panic!("a hook panicked after removing");
-                    }
-                    Ok(())
+            Course::STUDENTS_RELATION
+                .on(db, point, move |ctx| {
+                    Box::pin(async move {
+                        let names = Student::objects()
+                            .filter(
+                                Student::ID
+                                    .is_in(ctx.change.targets.iter().filter_map(Value::as_i64)),
+                            )
+                            .values_list(Student::NAME, ctx.exec)
+                            .await?;
+                        let has = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
+                        if has("sleepy") {
+                            // Ordinary async work: a timer and a channel fed by another task.
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            let (send, receive) = tokio::sync::oneshot::channel();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                                let _ = send.send(7u8);
+                            });
+                            assert_eq!(receive.await.unwrap(), 7);
+                        }
+                        if point == HookPoint::AfterAdd && has("panic-add") {
+                            panic!("a hook panicked after adding");
+                        }
+                        if matches!(point, HookPoint::AfterRemove | HookPoint::AfterClear)
+                            && has("panic-remove")
+                        {
+                            panic!("a hook panicked after removing");
+                        }
+                        Ok(())
+                    })
                 })
-            });
+                .unwrap();
         }
         // A hook that runs a relation write through its executor and handles its error:
         // the failed write must leave nothing behind, and the outer write must commit.
-        Course::TAGS_RELATION.on(db, HookPoint::AfterAdd, |ctx| {
-            Box::pin(async move {
-                let Some(id) = ctx.change.source.as_i64() else {
-                    return Ok(());
-                };
-                let course = Course::objects().get(Course::ID.eq(id), ctx.exec).await?;
-                if course.title != "nested" {
-                    return Ok(());
-                }
-                let mut ghost = student("ghost");
-                ghost.id = Some(987_654);
-                let handled = course
-                    .students()
-                    .set_with([&ghost], grade("B"), ctx.exec)
-                    .await;
-                assert!(handled.is_err(), "the nested set fails (no such student)");
-                Ok(())
+        Course::TAGS_RELATION
+            .on(db, HookPoint::AfterAdd, |ctx| {
+                Box::pin(async move {
+                    let Some(id) = ctx.change.source.as_i64() else {
+                        return Ok(());
+                    };
+                    let course = Course::objects().get(Course::ID.eq(id), ctx.exec).await?;
+                    if course.title != "nested" {
+                        return Ok(());
+                    }
+                    let mut ghost = student("ghost");
+                    ghost.id = Some(987_654);
+                    let handled = course
+                        .students()
+                        .set_with([&ghost], grade("B"), ctx.exec)
+                        .await;
+                    assert!(handled.is_err(), "the nested set fails (no such student)");
+                    Ok(())
+                })
             })
-        });
+            .unwrap();
     }
 }
 

@@ -26,39 +26,45 @@ fn register(db: &Database) {
             HookPoint::AfterRemove,
             HookPoint::AfterClear,
         ] {
-            Course::STUDENTS_RELATION.on(db, point, move |ctx| {
-                Box::pin(async move {
-                    // The hook reads inside the operation's transaction.
-                    let rows = Enrollment::objects().count(ctx.exec).await?;
-                    let seen = (
-                        ctx.exec.backend(),
-                        ctx.change.point,
-                        ctx.change.source.clone(),
-                        ctx.change.targets.clone(),
-                        rows,
-                    );
-                    SEEN.lock().unwrap().push(seen);
-                    Ok(())
+            Course::STUDENTS_RELATION
+                .on(db, point, move |ctx| {
+                    Box::pin(async move {
+                        // The hook reads inside the operation's transaction.
+                        let rows = Enrollment::objects().count(ctx.exec).await?;
+                        let seen = (
+                            ctx.exec.backend(),
+                            ctx.change.point,
+                            ctx.change.source.clone(),
+                            ctx.change.targets.clone(),
+                            rows,
+                        );
+                        SEEN.lock().unwrap().push(seen);
+                        Ok(())
+                    })
                 })
-            });
+                .unwrap();
         }
         // A hook that refuses: nobody named "blocked" may join a team.
-        Team::MEMBERS_RELATION.on(db, HookPoint::BeforeAdd, |ctx| {
-            Box::pin(async move {
-                let names = Person::objects()
-                    .filter(Person::ID.is_in(ctx.change.targets.iter().filter_map(Value::as_i64)))
-                    .values_list(Person::NAME, ctx.exec)
-                    .await?;
-                if names.iter().any(|n| n == "blocked") {
-                    return Err(Error::validation(
-                        "Membership",
-                        "member",
-                        "blocked by a hook",
-                    ));
-                }
-                Ok(())
+        Team::MEMBERS_RELATION
+            .on(db, HookPoint::BeforeAdd, |ctx| {
+                Box::pin(async move {
+                    let names = Person::objects()
+                        .filter(
+                            Person::ID.is_in(ctx.change.targets.iter().filter_map(Value::as_i64)),
+                        )
+                        .values_list(Person::NAME, ctx.exec)
+                        .await?;
+                    if names.iter().any(|n| n == "blocked") {
+                        return Err(Error::validation(
+                            "Membership",
+                            "member",
+                            "blocked by a hook",
+                        ));
+                    }
+                    Ok(())
+                })
             })
-        });
+            .unwrap();
     }
 }
 
