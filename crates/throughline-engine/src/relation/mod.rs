@@ -419,8 +419,8 @@ impl Linking {
     ) -> Result<()> {
         let through = self.relation.through;
         // The usual key, an integer for an integer column, fits without the full check.
-        let integer_column = field.choices.is_empty()
-            && matches!(field.ty, FieldType::I64 | FieldType::AutoI64);
+        let integer_column =
+            field.choices.is_empty() && matches!(field.ty, FieldType::I64 | FieldType::AutoI64);
         for key in keys {
             if integer_column && matches!(key, Value::I64(_)) {
                 continue;
