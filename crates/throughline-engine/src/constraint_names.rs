@@ -6,6 +6,24 @@ use throughline_core::{Error, IntegrityKind, ModelMeta};
 
 /// Adds the model to an integrity error, and on SQLite names the unique constraint from
 /// the columns in the message (`UNIQUE constraint failed: enrollment.student_id, ...`).
+///
+/// ```
+/// use throughline_core::{Error, IntegrityKind};
+/// let school = throughline_engine::doc_support::school();
+/// let raw = Error::Integrity {
+///     kind: IntegrityKind::Unique,
+///     constraint: None,
+///     model: None,
+///     message: "UNIQUE constraint failed: enrollment.course_id, enrollment.student_id".into(),
+/// };
+/// match throughline_engine::attach_model(raw, school.get("Enrollment").unwrap()) {
+///     Error::Integrity { constraint, model, .. } => {
+///         assert_eq!(constraint.as_deref(), Some("enrollment_pair"));
+///         assert_eq!(model.as_deref(), Some("Enrollment"));
+///     }
+///     other => panic!("{other}"),
+/// }
+/// ```
 pub fn attach_model(error: Error, meta: &ModelMeta) -> Error {
     match error {
         Error::Integrity {

@@ -83,6 +83,19 @@ pub fn key_group(meta: &ModelMeta, key: Value) -> FilterGroup {
 /// Inserts `row` (every field of `meta`, in order; an unset auto key NULL) after
 /// validating it, and returns the key the database gave it. A row of a hooked through
 /// model fires the relation's add hooks around the insert, in one transaction.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// let key = crud::insert(&db, student, vec![Value::Null, "ada".into()]).await?;
+/// assert_eq!(key, Value::I64(1));
+/// let too_long = Value::from("x".repeat(101).as_str());
+/// assert!(crud::insert(&db, student, vec![Value::Null, too_long]).await.is_err());
+/// # Ok(()) }
+/// ```
 pub async fn insert(
     exec: &impl Executor,
     meta: &'static ModelMeta,
@@ -123,6 +136,19 @@ pub async fn insert(
 /// Creates a row of `meta` from the values `given` by field name: the others get their
 /// defaults ([`crate::defaults::new_row`]); returns the whole row as written, its key
 /// included.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let enrollment = school.get("Enrollment").unwrap();
+/// let given = [("course", Value::I64(1)), ("student", Value::I64(2))];
+/// let row = crud::create(&db, enrollment, &given).await?;
+/// // The key the database gave, the values given, and `grade`'s default.
+/// assert_eq!(row, vec![Value::I64(1), Value::I64(1), Value::I64(2), Value::from("")]);
+/// # Ok(()) }
+/// ```
 pub async fn create(
     exec: &impl Executor,
     meta: &'static ModelMeta,
@@ -139,6 +165,20 @@ pub async fn create(
 /// Saves `row`: an insert when its key is NULL (returning the new key), otherwise an
 /// update of every other field, or an insert when no row has that key (as Django); in one
 /// transaction. Returns the row's key.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// # use throughline_query::Filter;
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// assert_eq!(crud::save(&db, student, vec![Value::I64(1), "ada l.".into()]).await?, Value::I64(1));
+/// assert_eq!(crud::save(&db, student, vec![Value::Null, "dee".into()]).await?, Value::I64(4));
+/// let rows = throughline_engine::read::rows(&db, student, Filter::All).await?;
+/// assert_eq!((rows.len(), &rows[0][1]), (4, &Value::from("ada l.")));
+/// # Ok(()) }
+/// ```
 pub async fn save(
     exec: &impl Executor,
     meta: &'static ModelMeta,
@@ -182,6 +222,18 @@ pub async fn save(
 
 /// Deletes the row of `meta` whose key is `key` (see [`delete_where`]); a NULL key is
 /// [`Error::Unsaved`].
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// assert_eq!(crud::delete(&db, student, Value::I64(2)).await?, 1);
+/// assert_eq!(crud::delete(&db, student, Value::I64(2)).await?, 0);
+/// assert!(crud::delete(&db, student, Value::Null).await.is_err());
+/// # Ok(()) }
+/// ```
 pub async fn delete(exec: &impl Executor, meta: &'static ModelMeta, key: Value) -> Result<u64> {
     if key.is_null() {
         return Err(Error::Unsaved {
@@ -196,6 +248,21 @@ pub async fn delete(exec: &impl Executor, meta: &'static ModelMeta, key: Value) 
 /// on-delete actions to rows referring to them); returns the number of rows deleted from
 /// this table. Hooked relations: the through rows of deleted sources or targets are
 /// deleted explicitly first (firing their hooks), and deleted through rows fire theirs.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// # use throughline_query::{FieldPath, Filter, FilterGroup, Lookup};
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// let named = Lookup::In(vec!["ada".into(), "cy".into()]);
+/// let groups = vec![FilterGroup::filter(Filter::cond(FieldPath::local("name"), named))];
+/// assert_eq!(crud::delete_where(&db, student, groups).await?, 2);
+/// let left = throughline_engine::read::rows(&db, student, Filter::All).await?;
+/// assert_eq!(left, vec![vec![Value::I64(2), Value::from("bob")]]);
+/// # Ok(()) }
+/// ```
 pub async fn delete_where(
     exec: &impl Executor,
     meta: &'static ModelMeta,
@@ -252,6 +319,21 @@ pub async fn delete_where(
 /// Sets fields on every row of `meta` matching `groups` in one statement; returns the
 /// number of rows. The values are validated first; `auto_now` fields the assignments do not
 /// name are set to the current time (as a save would). Fires no hook.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// # use throughline_query::Filter;
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// let bob = vec![crud::key_group(student, Value::I64(2))];
+/// let n = crud::update_where(&db, student, bob, vec![("name".into(), "rob".into())]).await?;
+/// assert_eq!(n, 1);
+/// let rows = throughline_engine::read::rows(&db, student, Filter::All).await?;
+/// assert_eq!(rows[1], vec![Value::I64(2), Value::from("rob")]);
+/// # Ok(()) }
+/// ```
 pub async fn update_where(
     exec: &impl Executor,
     meta: &'static ModelMeta,
@@ -291,6 +373,21 @@ pub async fn update_where(
 /// (with their keys) decoded by `decode`. With [`Conflict::Ignore`] the rows skipped are not
 /// returned; with [`Conflict::Update`] the updated rows are. Rows of a hooked through model
 /// fire the relation's add hooks.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// # use throughline_query::Conflict;
+/// let (db, school) = doc_support::school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// let rows = vec![vec![Value::Null, "ada".into()], vec![Value::Null, "bob".into()]];
+/// let decode = throughline_engine::row_values(student);
+/// let written = crud::bulk_insert(&db, student, rows, Conflict::Error, decode).await?;
+/// assert_eq!(written[1], vec![Value::I64(2), Value::from("bob")]);
+/// assert_eq!(written.len(), 2);
+/// # Ok(()) }
+/// ```
 pub async fn bulk_insert<R: Send + 'static>(
     exec: &impl Executor,
     meta: &'static ModelMeta,

@@ -20,6 +20,8 @@
 pub mod constraint_names;
 pub mod crud;
 pub mod defaults;
+#[doc(hidden)]
+pub mod doc_support;
 pub mod hooks;
 pub mod keys;
 pub mod read;
