@@ -97,6 +97,22 @@ pub struct Relation {
 }
 
 /// What the typed shell (or [`Relation::find`]) knows of a relation before it is resolved.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{doc_support, no_values, Relation, RelationSpec};
+/// # fn main() -> throughline_core::Result<()> {
+/// let school = doc_support::school();
+/// # let (course, student, through) = (school.get("Course").unwrap(), school.get("Student").unwrap(), school.get("Enrollment").unwrap());
+/// let spec = RelationSpec {
+///     name: "Course.students", declared: "Course.students",
+///     source: course, target: student, through,
+///     source_field: "course", target_field: "student",
+///     symmetrical: false, declared_on_source: true,
+/// };
+/// assert_eq!(Relation::new(spec)?.target.name, "Student");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RelationSpec {
     /// The relation's name from this side, `Model.accessor`.
@@ -122,6 +138,24 @@ pub struct RelationSpec {
 impl RelationSpec {
     /// The relation in its declared direction, as the hook registry holds it (no
     /// resolution needed: hooks find the key columns by name when they fire).
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, RelationSpec};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// # let (course, student, through) = (school.get("Course").unwrap(), school.get("Student").unwrap(), school.get("Enrollment").unwrap());
+    /// // The relation seen from Student: hooks hold it in its declared direction.
+    /// let spec = RelationSpec {
+    ///     name: "Student.courses", declared: "Course.students",
+    ///     source: student, target: course, through,
+    ///     source_field: "student", target_field: "course",
+    ///     symmetrical: false, declared_on_source: false,
+    /// };
+    /// let hooked = spec.hooked();
+    /// assert_eq!((hooked.source_model, hooked.source_field), ("Course", "course"));
+    /// # Ok(()) }
+    /// ```
     pub fn hooked(&self) -> HookedRelation {
         let (source_field, target_field, source_model, target_model) = if self.declared_on_source {
             (
@@ -151,6 +185,24 @@ impl RelationSpec {
 
 impl Relation {
     /// Resolves `spec` against its through model: both key fields must exist.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, Relation, RelationSpec};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// # let (course, student, through) = (school.get("Course").unwrap(), school.get("Student").unwrap(), school.get("Enrollment").unwrap());
+    /// let spec = RelationSpec {
+    ///     name: "Course.students", declared: "Course.students",
+    ///     source: course, target: student, through,
+    ///     source_field: "course", target_field: "student",
+    ///     symmetrical: false, declared_on_source: true,
+    /// };
+    /// assert_eq!(Relation::new(spec)?.through.name, "Enrollment");
+    /// // The through model has no field `pupil`.
+    /// assert!(Relation::new(RelationSpec { target_field: "pupil", ..spec }).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn new(spec: RelationSpec) -> Result<Relation> {
         let through = spec.through;
         let column = |field: &str| {
@@ -218,6 +270,18 @@ impl Relation {
     /// The relation called `accessor` on `model`: a relation the model declares, or the
     /// reverse accessor of one declared on another model (`Student.courses`). Every model
     /// involved must be registered.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let reverse = Relation::find(&school, "Student", "courses")?;
+    /// assert_eq!((reverse.name, reverse.declared), ("Student.courses", "Course.students"));
+    /// assert_eq!(reverse.target.name, "Course");
+    /// assert!(Relation::find(&school, "Course", "teachers").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn find(registry: &Registry, model: &str, accessor: &str) -> Result<Relation> {
         let unknown = |what: &str| Error::invalid_query(model, what);
         let get = |name: &str| {
@@ -268,6 +332,17 @@ impl Relation {
     }
 
     /// The relation in its declared direction, as the hook registry holds it.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let hooked = Relation::find(&school, "Student", "courses")?.hooked();
+    /// assert_eq!(hooked.relation, "Course.students");
+    /// assert_eq!((hooked.source_model, hooked.target_field), ("Course", "student"));
+    /// # Ok(()) }
+    /// ```
     pub fn hooked(&self) -> HookedRelation {
         RelationSpec {
             name: self.name,
@@ -286,6 +361,28 @@ impl Relation {
     /// Registers an async hook at `point` on the relation in `hooks` (a database's:
     /// `db.hooks()`); it fires for writes from both sides, direct writes to the through
     /// model, and deletes of either side's rows (see [`crate::hooks`]).
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use throughline_db::{Executor, HookPoint};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// students.on(db.hooks(), HookPoint::AfterAdd, move |ctx| {
+    ///     let log = log.clone();
+    ///     Box::pin(async move {
+///         log.lock().unwrap().push(ctx.change.targets.clone());
+///         Ok(())
+///     })
+    /// });
+    /// students.from(Value::I64(1)).add(vec![(Value::I64(2), no_values())], &db).await?;
+    /// assert_eq!(*seen.lock().unwrap(), vec![vec![Value::I64(2)]]);
+    /// # Ok(()) }
+    /// ```
     pub fn on<F>(&self, hooks: &Hooks, point: HookPoint, hook: F)
     where
         F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>>
@@ -298,6 +395,18 @@ impl Relation {
 
     /// Values for through rows, by field name (`[("grade", "A".into())]`), checked against
     /// the through model's fields: the form [`Linking::add`] takes.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let values = students.values([("grade", Value::from("A"))])?;
+    /// assert_eq!(&values[..], &[("grade", Value::from("A"))]);
+    /// assert!(students.values([("mark", Value::from("A"))]).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn values<'n>(&self, given: impl IntoIterator<Item = (&'n str, Value)>) -> Result<Values> {
         let mut out = Vec::new();
         for (name, value) in given {
@@ -311,6 +420,20 @@ impl Relation {
 
     /// The relation seen from the source row whose key is `source` (an unsaved row, a NULL
     /// key, makes every write fail with [`Error::Unsaved`]).
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// let outcome = math.add(vec![(Value::I64(2), no_values())], &db).await?;
+    /// assert_eq!(outcome.linked, vec![Value::I64(2)]);
+    /// // An unsaved source (a NULL key) cannot be linked.
+    /// assert!(students.from(Value::Null).add(vec![(Value::I64(2), no_values())], &db).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn from(&self, source: Value) -> Linking {
         Linking {
             relation: self.clone(),
@@ -377,6 +500,23 @@ pub fn row_values(
 
 /// A relation from one source row: every write of SPEC §3. Deleted and planned through
 /// rows come back decoded by the `decode` the caller gives ([`row_values`] for values).
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// # use throughline_query::Filter;
+/// // Linked from one side, seen from the other: the same through row.
+/// let courses = Relation::find(&school, "Student", "courses")?;
+/// courses.from(Value::I64(3)).add(vec![(Value::I64(1), no_values())], &db).await?;
+/// let rows = throughline_engine::read::rows(&db, courses.through, Filter::All).await?;
+/// assert_eq!(rows, vec![vec![Value::I64(1), Value::I64(1), Value::I64(3), Value::from("")]]);
+/// let removed = students.from(Value::I64(1)).clear(row_values(students.through), &db).await?;
+/// assert_eq!(removed, rows);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Linking {
     relation: Relation,
@@ -386,6 +526,23 @@ pub struct Linking {
 
 impl Linking {
     /// The policy for pairs that are already linked (default: skip, as Django).
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// # use throughline_engine::OnExisting;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values())], &db).await?;
+    /// let a = students.values([("grade", Value::from("A"))])?;
+    /// let outcome = math.clone().on_existing(OnExisting::Update).add(vec![(Value::I64(1), a)], &db).await?;
+    /// assert_eq!(outcome.updated, vec![Value::I64(1)]);
+    /// let strict = math.on_existing(OnExisting::Fail);
+    /// assert!(strict.add(vec![(Value::I64(1), no_values())], &db).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn on_existing(mut self, policy: OnExisting) -> Self {
         self.on_existing = policy;
         self
@@ -442,6 +599,25 @@ impl Linking {
     /// Links the targets of `items`, each with the values for its through row (shared
     /// [`Values`] for a whole call cost nothing per target). Pairs already linked are left
     /// alone (or updated, or refused, per [`Linking::on_existing`]) and reported.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// # use throughline_engine::{AddOutcome, Differing, FieldDiff};
+    /// let math = students.from(Value::I64(1));
+    /// let a = students.values([("grade", Value::from("A"))])?;
+    /// let outcome = math.add(vec![(Value::I64(1), a.clone()), (Value::I64(2), no_values())], &db).await?;
+    /// assert_eq!(outcome.linked, vec![Value::I64(1), Value::I64(2)]);
+    /// let b = students.values([("grade", Value::from("B"))])?;
+    /// let again = math.add(vec![(Value::I64(1), b)], &db).await?;
+    /// assert_eq!(again.already_linked, vec![Value::I64(1)]);
+    /// let diff = FieldDiff { field: "grade".into(), stored: "A".into(), given: "B".into() };
+    /// assert_eq!(again.differing, vec![Differing { target: Value::I64(1), fields: vec![diff] }]);
+    /// # Ok(()) }
+    /// ```
     pub async fn add(&self, items: Items, exec: &impl Executor) -> Result<AddOutcome> {
         let source = self.source_key()?;
         if items.is_empty() {
@@ -476,6 +652,20 @@ impl Linking {
     /// Inserts the target row `row` (every field of the target model, in order; an unset
     /// auto key NULL) and links it with `values`, in one transaction; returns the new
     /// row's key and the add's outcome. The row is validated first.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// let new_student = vec![Value::Null, Value::from("dee")];
+    /// let (key, outcome) = math.create(new_student, no_values(), &db).await?;
+    /// assert_eq!(key, Value::I64(4));
+    /// assert_eq!(outcome.linked, vec![Value::I64(4)]);
+    /// # Ok(()) }
+    /// ```
     pub async fn create(
         &self,
         row: Vec<Value>,
@@ -509,6 +699,23 @@ impl Linking {
     /// (their values survive), the others are deleted and returned, new pairs inserted
     /// with `values`. With `clear_first` (Django's `set(objs, clear=True)`), every link is
     /// deleted first and the wanted ones inserted anew.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values()), (Value::I64(2), no_values())], &db).await?;
+    /// let wanted = vec![Value::I64(2), Value::I64(3)];
+    /// let outcome = math.set(wanted, no_values(), false, row_values(students.through), &db).await?;
+    /// assert_eq!(outcome.kept, vec![Value::I64(2)]);
+    /// assert_eq!(outcome.added.linked, vec![Value::I64(3)]);
+    /// // The through row of ada (student 1), in full.
+    /// assert_eq!(outcome.removed, vec![vec![Value::I64(1), Value::I64(1), Value::I64(1), Value::from("")]]);
+    /// # Ok(()) }
+    /// ```
     pub async fn set<R: Send + 'static>(
         &self,
         wanted: Vec<Value>,
@@ -564,6 +771,23 @@ impl Linking {
     }
 
     /// What [`Linking::set`] would do, without writing.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values())], &db).await?;
+    /// let plan = math.plan_set(vec![Value::I64(2)], row_values(students.through), &db).await?;
+    /// assert!(plan.keep.is_empty());
+    /// assert_eq!(plan.add, vec![Value::I64(2)]);
+    /// assert_eq!(plan.remove, vec![vec![Value::I64(1), Value::I64(1), Value::I64(1), Value::from("")]]);
+    /// // Nothing was written: ada is still linked.
+    /// assert_eq!(math.plan_set(vec![], row_values(students.through), &db).await?.remove.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn plan_set<R: Send + 'static>(
         &self,
         wanted: Vec<Value>,
@@ -589,6 +813,19 @@ impl Linking {
 
     /// Unlinks the targets `keys`: deletes every through row of each pair (several if the
     /// through model allows them) and returns them.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values()), (Value::I64(2), no_values())], &db).await?;
+    /// let removed = math.remove(vec![Value::I64(1), Value::I64(3)], row_values(students.through), &db).await?;
+    /// assert_eq!(removed, vec![vec![Value::I64(1), Value::I64(1), Value::I64(1), Value::from("")]]);
+    /// # Ok(()) }
+    /// ```
     pub async fn remove<R: Send + 'static>(
         &self,
         keys: Vec<Value>,
@@ -615,6 +852,22 @@ impl Linking {
 
     /// Deletes only the through rows of the target `key` that match `filter` (a wider link
     /// key: the row of one service) and returns them.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// # use throughline_query::{FieldPath, Filter, Lookup};
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), students.values([("grade", "A".into())])?)], &db).await?;
+    /// let graded = |g: &str| Filter::cond(FieldPath::local("grade"), Lookup::Exact(g.into()));
+    /// let decode = row_values(students.through);
+    /// assert!(math.remove_where(Value::I64(1), graded("B"), decode, &db).await?.is_empty());
+    /// assert_eq!(math.remove_where(Value::I64(1), graded("A"), decode, &db).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_where<R: Send + 'static>(
         &self,
         key: Value,
@@ -654,6 +907,19 @@ impl Linking {
     }
 
     /// Unlinks every target and returns the deleted through rows.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values()), (Value::I64(2), no_values())], &db).await?;
+    /// assert_eq!(math.clear(row_values(students.through), &db).await?.len(), 2);
+    /// assert!(math.clear(row_values(students.through), &db).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn clear<R: Send + 'static>(
         &self,
         decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
