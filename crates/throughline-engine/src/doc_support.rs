@@ -97,3 +97,25 @@ pub async fn seeded_school_db() -> Result<(Database, Registry)> {
     }
     Ok((db, registry))
 }
+
+/// Registers on `hooks` a hook at `point` on `relation` that records each change as
+/// `(source, targets)`; returns the record.
+#[allow(clippy::type_complexity)]
+pub fn record(
+    hooks: &throughline_db::Hooks,
+    relation: &crate::Relation,
+    point: throughline_db::HookPoint,
+) -> std::sync::Arc<std::sync::Mutex<Vec<(Value, Vec<Value>)>>> {
+    let record = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = record.clone();
+    relation.on(hooks, point, move |ctx| {
+        let log = log.clone();
+        Box::pin(async move {
+            if let Ok(mut log) = log.lock() {
+                log.push((ctx.change.source.clone(), ctx.change.targets.clone()));
+            }
+            Ok(())
+        })
+    });
+    record
+}

@@ -32,6 +32,19 @@ use throughline_query::{
 };
 
 /// The hooks of one relation, captured when an operation starts.
+///
+/// ```
+/// # use throughline_db::{HookPoint, Hooks};
+/// # use throughline_engine::{doc_support, hooks::*, Relation};
+/// # fn main() -> throughline_core::Result<()> {
+/// let school = doc_support::school();
+/// let students = Relation::find(&school, "Course", "students")?;
+/// let hooks = Hooks::new();
+/// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+/// let captured = RelationHooks::of(&hooks, "Course.students");
+/// assert!(captured.has(&[HookPoint::AfterAdd]));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct RelationHooks {
     hooks: Vec<(HookPoint, HookFn)>,
@@ -43,6 +56,19 @@ pub struct RelationHooks {
 
 impl RelationHooks {
     /// The hooks registered in `registry` on the relation declared as `relation`.
+    ///
+    /// ```
+    /// # use throughline_db::{HookPoint, Hooks};
+    /// # use throughline_engine::{doc_support, hooks::*, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let hooks = Hooks::new();
+    /// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+    /// assert!(!RelationHooks::of(&hooks, "Course.students").is_empty());
+    /// assert!(RelationHooks::of(&hooks, "Course.teachers").is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn of(registry: &Hooks, relation: &'static str) -> RelationHooks {
         let hooks = registry
             .matching(|r| r.relation == relation)
@@ -58,17 +84,62 @@ impl RelationHooks {
     }
 
     /// Whether the relation has no hook at all (the writes then skip every hook step).
+    ///
+    /// ```
+    /// # use throughline_db::{HookPoint, Hooks};
+    /// # use throughline_engine::{doc_support, hooks::*, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let hooks = Hooks::new();
+    /// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+    /// assert!(!RelationHooks::of(&hooks, "Course.students").is_empty());
+    /// assert!(RelationHooks::of(&Hooks::new(), "Course.students").is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.hooks.is_empty()
     }
 
     /// Whether a hook is registered at any of `points`.
+    ///
+    /// ```
+    /// # use throughline_db::{HookPoint, Hooks};
+    /// # use throughline_engine::{doc_support, hooks::*, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let hooks = Hooks::new();
+    /// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+    /// let captured = RelationHooks::of(&hooks, "Course.students");
+    /// assert!(captured.has(&[HookPoint::BeforeAdd, HookPoint::AfterAdd]));
+    /// assert!(!captured.has(&[HookPoint::BeforeAdd, HookPoint::AfterRemove]));
+    /// # Ok(()) }
+    /// ```
     pub fn has(&self, points: &[HookPoint]) -> bool {
         self.hooks.iter().any(|(p, _)| points.contains(p))
     }
 
     /// Runs the hooks of `point` for `(declaring key, other key)` pairs, one event per
     /// declaring row.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_db::{op, Access, Executor, HookPoint};
+    /// # use throughline_engine::{doc_support, hooks::*, no_values, Relation};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let seen = doc_support::record(db.hooks(), &students, HookPoint::AfterAdd);
+    /// let captured = RelationHooks::of(db.hooks(), "Course.students");
+    /// let pairs = vec![(Value::I64(1), Value::I64(2)), (Value::I64(1), Value::I64(3))];
+    /// db.run(Access::Atomic, op(move |conn| Box::pin(async move {
+    ///     captured.fire(conn, HookPoint::AfterAdd, &pairs).await
+    /// }))).await?;
+    /// // One event per declaring row.
+    /// assert_eq!(*seen.lock().unwrap(), vec![(Value::I64(1), vec![Value::I64(2), Value::I64(3)])]);
+    /// # Ok(()) }
+    /// ```
     pub async fn fire(
         &self,
         conn: &mut dyn Conn,
@@ -121,17 +192,61 @@ fn group(pairs: &[(Value, Value)]) -> Vec<(Value, Vec<Value>)> {
 }
 
 /// Whether any hook is registered on a relation through `through`.
+///
+/// ```
+/// # use throughline_db::{HookPoint, Hooks};
+/// # use throughline_engine::{doc_support, hooks::*, Relation};
+/// # fn main() -> throughline_core::Result<()> {
+/// let school = doc_support::school();
+/// let students = Relation::find(&school, "Course", "students")?;
+/// let hooks = Hooks::new();
+/// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+/// assert!(through_is_hooked(&hooks, "Enrollment"));
+/// assert!(!through_is_hooked(&hooks, "Student"));
+/// # Ok(()) }
+/// ```
 pub fn through_is_hooked(hooks: &Hooks, through: &str) -> bool {
     hooks.any(|r| r.through.name == through)
 }
 
 /// Whether any hook is registered on a relation whose source or target is `model`.
+///
+/// ```
+/// # use throughline_db::{HookPoint, Hooks};
+/// # use throughline_engine::{doc_support, hooks::*, Relation};
+/// # fn main() -> throughline_core::Result<()> {
+/// let school = doc_support::school();
+/// let students = Relation::find(&school, "Course", "students")?;
+/// let hooks = Hooks::new();
+/// students.on(&hooks, HookPoint::AfterAdd, |_| Box::pin(async { Ok(()) }));
+/// assert!(endpoint_is_hooked(&hooks, "Student") && endpoint_is_hooked(&hooks, "Course"));
+/// assert!(!endpoint_is_hooked(&hooks, "Enrollment"));
+/// # Ok(()) }
+/// ```
 pub fn endpoint_is_hooked(hooks: &Hooks, model: &str) -> bool {
     hooks.any(|r| r.source_model == model || r.target_model == model)
 }
 
 /// Fires the add hooks for rows written directly to the through model `through`, given as
 /// the field values of each row.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_db::{op, Access, Executor, HookPoint};
+/// # use throughline_engine::{doc_support, hooks::*, no_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// let seen = doc_support::record(db.hooks(), &students, HookPoint::BeforeAdd);
+/// let (hooks, through) = (db.hooks().clone(), students.through);
+/// let rows = vec![vec![Value::Null, Value::I64(1), Value::I64(2), Value::from("")]];
+/// let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+/// db.run(Access::Atomic, op(move |conn| Box::pin(async move {
+///     fire_through_rows(conn, &hooks, through, &rows, points, true).await
+/// }))).await?;
+/// assert_eq!(*seen.lock().unwrap(), vec![(Value::I64(1), vec![Value::I64(2)])]);
+/// # Ok(()) }
+/// ```
 pub async fn fire_through_rows(
     conn: &mut dyn Conn,
     registry: &Hooks,
@@ -193,6 +308,26 @@ async fn read_pairs(
 /// source or target is `model`, deletes the through rows referring to them explicitly,
 /// firing the remove hooks (so that the database's cascade cannot bypass them); for every
 /// hooked relation through `model`, fires the before-remove hooks of the rows.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_db::{op, Access, Executor, HookPoint};
+/// # use throughline_engine::{doc_support, hooks::*, no_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// # use throughline_query::Filter;
+/// students.from(Value::I64(1)).add(vec![(Value::I64(2), no_values())], &db).await?;
+/// let seen = doc_support::record(db.hooks(), &students, HookPoint::AfterRemove);
+/// let (hooks, student) = (db.hooks().clone(), students.target);
+/// let bob = vec![throughline_engine::crud::key_group(student, Value::I64(2))];
+/// db.run(Access::Atomic, op(move |conn| Box::pin(async move {
+///     before_delete(conn, &hooks, student, &bob).await
+/// }))).await?;
+/// assert_eq!(*seen.lock().unwrap(), vec![(Value::I64(1), vec![Value::I64(2)])]);
+/// assert!(throughline_engine::read::rows(&db, students.through, Filter::All).await?.is_empty());
+/// # Ok(()) }
+/// ```
 pub async fn before_delete(
     conn: &mut dyn Conn,
     registry: &Hooks,

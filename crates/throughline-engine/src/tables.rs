@@ -54,6 +54,19 @@ pub async fn create_tables(exec: &impl Executor, registry: &Registry) -> Result<
 }
 
 /// Drops the tables of every registered model (referring tables first).
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// throughline_engine::drop_tables(&db, &school).await?;
+/// assert!(crud::create(&db, student, &[("name", Value::from("ada"))]).await.is_err());
+/// throughline_engine::create_tables(&db, &school).await?;
+/// assert_eq!(crud::create(&db, student, &[("name", Value::from("ada"))]).await?[0], Value::I64(1));
+/// # Ok(()) }
+/// ```
 pub async fn drop_tables(exec: &impl Executor, registry: &Registry) -> Result<()> {
     let backend = exec.backend();
     let sql: Vec<String> = dependency_order(registry)

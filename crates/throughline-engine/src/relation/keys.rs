@@ -8,6 +8,15 @@ use throughline_db::Row;
 
 /// Splits wanted targets against existing ones: (kept, to add, to remove). Integer keys
 /// (the usual case) are hashed as plain `i64`s.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # fn main() -> throughline_core::Result<()> {
+/// let keys = |k: &[i64]| k.iter().map(|&k| Value::I64(k)).collect::<Vec<_>>();
+/// let (kept, add, remove) = throughline_engine::split(&keys(&[1, 2, 3]), &keys(&[2, 3, 4]));
+/// assert_eq!((kept, add, remove), (keys(&[2, 3]), keys(&[1]), keys(&[4])));
+/// # Ok(()) }
+/// ```
 pub fn split(wanted: &[Value], existing: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     if wanted.iter().chain(existing).all(|k| k.as_i64().is_some()) {
         split_by(wanted, existing, |k| k.as_i64().unwrap_or_default())

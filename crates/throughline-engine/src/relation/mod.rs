@@ -375,9 +375,9 @@ impl Relation {
     /// students.on(db.hooks(), HookPoint::AfterAdd, move |ctx| {
     ///     let log = log.clone();
     ///     Box::pin(async move {
-///         log.lock().unwrap().push(ctx.change.targets.clone());
-///         Ok(())
-///     })
+    ///         log.lock().unwrap().push(ctx.change.targets.clone());
+    ///         Ok(())
+    ///     })
     /// });
     /// students.from(Value::I64(1)).add(vec![(Value::I64(2), no_values())], &db).await?;
     /// assert_eq!(*seen.lock().unwrap(), vec![vec![Value::I64(2)]]);

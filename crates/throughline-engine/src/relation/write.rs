@@ -43,10 +43,41 @@ pub(crate) struct WritePlan {
 }
 
 /// The targets of an add, each with the values given for its through row.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// # use throughline_engine::Items;
+/// let a = students.values([("grade", Value::from("A"))])?;
+/// let items: Items = vec![(Value::I64(1), a), (Value::I64(2), no_values())];
+/// let outcome = students.from(Value::I64(1)).add(items, &db).await?;
+/// assert_eq!(outcome.linked, vec![Value::I64(1), Value::I64(2)]);
+/// # Ok(()) }
+/// ```
 pub type Items = Vec<(Value, Values)>;
 
 /// Values given for a through row, as `(field name, value)`; shared by the targets of a
 /// call (10,000 targets do not copy them 10,000 times).
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// # use throughline_engine::{Items, Values};
+/// # use throughline_query::Filter;
+/// let a: Values = students.values([("grade", Value::from("A"))])?;
+/// // One list for every target: each item holds a pointer to it.
+/// let items: Items = (1..=3).map(|k| (Value::I64(k), a.clone())).collect();
+/// students.from(Value::I64(1)).add(items, &db).await?;
+/// let rows = throughline_engine::read::rows(&db, students.through, Filter::All).await?;
+/// assert!(rows.iter().all(|row| row[3] == Value::from("A")));
+/// # Ok(()) }
+/// ```
 pub type Values = Arc<[(&'static str, Value)]>;
 
 /// Rows inserted by one array insert, which differ only in one key.
@@ -904,6 +935,21 @@ pub(crate) fn same_values(a: &Values, b: &Values) -> bool {
 }
 
 /// No values: a plain `add` (one shared empty list, so a call allocates nothing for it).
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::seeded_school_db().await?;
+/// let students = Relation::find(&school, "Course", "students")?;
+/// # use throughline_query::Filter;
+/// assert!(no_values().is_empty());
+/// students.from(Value::I64(1)).add(vec![(Value::I64(2), no_values())], &db).await?;
+/// // The through row's other fields get their defaults.
+/// let rows = throughline_engine::read::rows(&db, students.through, Filter::All).await?;
+/// assert_eq!(rows, vec![vec![Value::I64(1), Value::I64(1), Value::I64(2), Value::from("")]]);
+/// # Ok(()) }
+/// ```
 pub fn no_values() -> Values {
     static EMPTY: std::sync::LazyLock<Values> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
     EMPTY.clone()
