@@ -98,6 +98,26 @@ pub struct HookedRelation {
 
 /// A registered hook: given the change and an executor inside the operation's transaction;
 /// an error it returns aborts the operation.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+/// # use throughline_db::*;
+/// # fn main() -> Result<()> {
+/// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+/// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+/// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+/// let refuse_empty: HookFn = hook(|ctx| Box::pin(async move {
+///     if ctx.change.targets.is_empty() {
+///         return Err(throughline_core::Error::validation("Enrollment", "student", "no target"));
+///     }
+///     Ok(())
+/// }));
+/// let hooks = Hooks::new();
+/// hooks.register(relation, HookPoint::BeforeAdd, refuse_empty);
+/// assert!(!hooks.is_empty());
+/// # Ok(()) }
+/// ```
 pub type HookFn =
     Arc<dyn for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync>;
 
@@ -132,10 +152,46 @@ impl std::fmt::Debug for Hooks {
 }
 
 /// The hooks of one relation, grouped by [`Hooks::matching`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+/// # use throughline_db::*;
+/// # fn main() -> Result<()> {
+/// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+/// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+/// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+/// let hooks = Hooks::new();
+/// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+/// hooks.register(relation, HookPoint::AfterRemove, hook(|_| Box::pin(async { Ok(()) })));
+/// let entries: Vec<hooks::RelationEntries> = hooks.matching(|r| r.through.name == "Enrollment");
+/// let (hooked, list) = &entries[0];
+/// assert_eq!(hooked.relation, "Course.students");
+/// let points: Vec<HookPoint> = list.iter().map(|(point, _)| *point).collect();
+/// assert_eq!(points, vec![HookPoint::AfterAdd, HookPoint::AfterRemove]);
+/// # Ok(()) }
+/// ```
 pub type RelationEntries = (HookedRelation, Vec<(HookPoint, HookFn)>);
 
 impl Hooks {
     /// An empty registry.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// assert!(hooks.is_empty());
+    /// // Clones share the registrations.
+    /// let shared = hooks.clone();
+    /// shared.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// assert!(!hooks.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Hooks {
         Hooks::default()
     }
@@ -157,6 +213,22 @@ impl Hooks {
 
     /// Registers `hook` at `point` on `relation`. The typed shell's
     /// `ManyRelation::on(&db, point, hook)` calls this.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// hooks.register(relation, HookPoint::BeforeAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// let entries = hooks.matching(|_| true);
+    /// assert_eq!((entries.len(), entries[0].1.len()), (1, 2));
+    /// # Ok(()) }
+    /// ```
     pub fn register(&self, relation: HookedRelation, point: HookPoint, hook: HookFn) {
         self.write().push(Entry {
             relation,
@@ -166,17 +238,64 @@ impl Hooks {
     }
 
     /// Removes every hook of the relation declared as `relation` (`Course.students`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// hooks.clear("Course.teachers");
+    /// assert!(!hooks.is_empty());
+    /// hooks.clear("Course.students");
+    /// assert!(hooks.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self, relation: &str) {
         self.write().retain(|e| e.relation.relation != relation);
     }
 
     /// Whether no hook is registered.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// assert!(hooks.is_empty());
+    /// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// assert!(!hooks.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
     }
 
     /// The relations matching `pick` that have hooks, each with its hooks in registration
     /// order.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// assert_eq!(hooks.matching(|r| r.target_model == "Student").len(), 1);
+    /// assert!(hooks.matching(|r| r.through.name == "Membership").is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn matching(&self, pick: impl Fn(&HookedRelation) -> bool) -> Vec<RelationEntries> {
         let entries = self.read();
         let mut out: Vec<RelationEntries> = Vec::new();
@@ -193,6 +312,21 @@ impl Hooks {
     }
 
     /// Whether any registration matches `pick`, without collecting the hooks.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use throughline_core::{FieldMeta, FieldType, ModelMeta, Result};
+    /// # use throughline_db::*;
+    /// # fn main() -> Result<()> {
+    /// # let through: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![FieldMeta::new("id", FieldType::AutoI64)])));
+    /// # let relation = HookedRelation { relation: "Course.students", through, source_field: "course", target_field: "student", source_model: "Course", target_model: "Student" };
+    /// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { Arc::new(f) }
+    /// let hooks = Hooks::new();
+    /// hooks.register(relation, HookPoint::AfterAdd, hook(|_| Box::pin(async { Ok(()) })));
+    /// assert!(hooks.any(|r| r.source_model == "Course"));
+    /// assert!(!hooks.any(|r| r.source_model == "Student"));
+    /// # Ok(()) }
+    /// ```
     pub fn any(&self, pick: impl Fn(&HookedRelation) -> bool) -> bool {
         self.read().iter().any(|e| pick(&e.relation))
     }
@@ -202,6 +336,25 @@ impl Hooks {
 /// transaction. Each operation run through it gets a savepoint (always on PostgreSQL, where
 /// a failed statement aborts the transaction; on SQLite for multi-statement operations), so
 /// an error the hook handles leaves the operation's transaction usable and whole.
+///
+/// ```
+/// # use throughline_db::*;
+/// # use throughline_query::Statement;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let logged = db.run(Access::Atomic, op(|conn: &mut dyn Conn| Box::pin(async move {
+///     conn.batch("CREATE TABLE log (n INTEGER)").await?;
+///     // What a hook's queries run on: the operation's connection, in its transaction.
+///     let exec = HookExecutor::new(&mut *conn, Hooks::new());
+///     exec.run(Access::Atomic, op(|conn: &mut dyn Conn| Box::pin(async move {
+///         conn.batch("INSERT INTO log VALUES (1)").await
+///     }))).await?;
+///     drop(exec);
+///     conn.execute(&Statement::new("DELETE FROM log", vec![])).await
+/// }))).await?;
+/// assert_eq!(logged, 1);
+/// # Ok(()) }
+/// ```
 pub struct HookExecutor<'c> {
     conn: tokio::sync::Mutex<&'c mut dyn Conn>,
     backend: Backend,
@@ -210,6 +363,20 @@ pub struct HookExecutor<'c> {
 
 impl<'c> HookExecutor<'c> {
     /// An executor over `conn`, an operation's connection, whose nested writes see `hooks`.
+    ///
+    /// ```
+    /// # use throughline_db::*;
+    /// # use throughline_query::Statement;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let backend = db.run(Access::Read, op(|conn: &mut dyn Conn| Box::pin(async move {
+    ///     let exec = HookExecutor::new(conn, Hooks::new());
+    ///     assert!(exec.hooks().is_empty());
+    ///     Ok(exec.backend())
+    /// }))).await?;
+    /// assert_eq!(backend, db.backend());
+    /// # Ok(()) }
+    /// ```
     pub fn new(conn: &'c mut dyn Conn, hooks: Hooks) -> HookExecutor<'c> {
         let backend = conn.backend();
         HookExecutor {
@@ -258,6 +425,35 @@ impl Executor for HookExecutor<'_> {
 }
 
 /// A hook's argument: the change and an executor inside the operation's transaction.
+///
+/// ```
+/// # use throughline_db::*;
+/// # use throughline_core::{Error, Result, Value};
+/// # fn hook<F>(f: F) -> HookFn where F: for<'a, 'c> Fn(&'a HookContext<'a, 'c>) -> BoxFuture<'a, Result<()>> + Send + Sync + 'static { std::sync::Arc::new(f) }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let refuse_bob: HookFn = hook(|ctx| Box::pin(async move {
+///     ctx.exec.run(Access::Read, op(|conn: &mut dyn Conn| Box::pin(conn.batch("SELECT 1")))).await?;
+///     if ctx.change.targets.contains(&Value::I64(2)) {
+///         return Err(Error::validation("Enrollment", "student", "not bob"));
+///     }
+///     Ok(())
+/// }));
+/// let (ada, bob) = db.run(Access::Atomic, op(move |conn: &mut dyn Conn| Box::pin(async move {
+///     let exec = HookExecutor::new(conn, Hooks::new());
+///     let change = |target: i64| LinkChange {
+///         point: HookPoint::BeforeAdd,
+///         relation: "Course.students",
+///         source: Value::I64(1),
+///         targets: vec![Value::I64(target)],
+///     };
+///     let ada = refuse_bob(&HookContext { change: change(1), exec: &exec }).await.is_ok();
+///     let bob = refuse_bob(&HookContext { change: change(2), exec: &exec }).await.is_ok();
+///     Ok((ada, bob))
+/// }))).await?;
+/// assert_eq!((ada, bob), (true, false));
+/// # Ok(()) }
+/// ```
 pub struct HookContext<'a, 'c> {
     /// What changed (or is about to).
     pub change: LinkChange,
