@@ -75,7 +75,15 @@ impl RelationHooks {
             .into_iter()
             .flat_map(|(_, list)| list)
             .collect();
-        let hooks: Vec<(HookPoint, HookFn)> = hooks;
+        RelationHooks::from_list(registry, relation, hooks)
+    }
+
+    /// The hooks `list` of the relation declared as `relation`, found in `registry`.
+    fn from_list(
+        registry: &Hooks,
+        relation: &'static str,
+        hooks: Vec<(HookPoint, HookFn)>,
+    ) -> RelationHooks {
         RelationHooks {
             registry: (!hooks.is_empty()).then(|| registry.clone()),
             hooks,
@@ -264,11 +272,7 @@ pub async fn fire_through_rows(
         };
         let pairs: Vec<(Value, Value)> =
             rows.iter().map(|r| (r[s].clone(), r[t].clone())).collect();
-        let hooks = RelationHooks {
-            hooks: list,
-            relation: relation.relation,
-            registry: Some(registry.clone()),
-        };
+        let hooks = RelationHooks::from_list(registry, relation.relation, list);
         let point = if before { points.0 } else { points.1 };
         hooks.fire(conn, point, &pairs).await?;
     }
@@ -336,11 +340,7 @@ pub async fn before_delete(
 ) -> Result<()> {
     let backend = conn.backend();
     for (relation, list) in registry.matching(|r| r.through.name == model.name) {
-        let hooks = RelationHooks {
-            hooks: list,
-            relation: relation.relation,
-            registry: Some(registry.clone()),
-        };
+        let hooks = RelationHooks::from_list(registry, relation.relation, list);
         if !hooks.has(&[HookPoint::BeforeRemove]) {
             continue;
         }
@@ -357,11 +357,7 @@ pub async fn before_delete(
         registry.matching(|r| r.source_model == model.name || r.target_model == model.name)
     {
         let through = relation.through;
-        let hooks = RelationHooks {
-            hooks: list,
-            relation: relation.relation,
-            registry: Some(registry.clone()),
-        };
+        let hooks = RelationHooks::from_list(registry, relation.relation, list);
         let mut keys = SelectQuery::new(model);
         keys.groups = groups.to_vec();
         keys.projection = Projection::Keys;

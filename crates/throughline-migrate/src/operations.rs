@@ -632,7 +632,7 @@ impl Operation {
             Operation::DeleteModel { name } => {
                 // No IF EXISTS: a table the migration expects and does not find is an
                 // error, not a silent success.
-                vec![editor.delete_table_sql(&before.model(name)?.table)]
+                vec![editor.delete_table_sql(&before.model(name)?.table)?]
             }
             Operation::AddField {
                 model,

@@ -53,6 +53,17 @@ async fn tables(db: &Database) {
     throughline::create_tables(db, &registry).await.unwrap();
 }
 
+/// A saved author of the other crate.
+async fn author(db: &Database, name: &str) -> Author {
+    Author {
+        id: None,
+        name: name.into(),
+    }
+    .create(db)
+    .await
+    .unwrap()
+}
+
 fn book(author: &Author, title: &str) -> Book {
     Book {
         id: None,
@@ -63,20 +74,8 @@ fn book(author: &Author, title: &str) -> Book {
 
 async fn foreign_key_to_a_model_of_another_crate(db: Database) {
     tables(&db).await;
-    let ann = Author {
-        id: None,
-        name: "ann".into(),
-    }
-    .create(&db)
-    .await
-    .unwrap();
-    let bob = Author {
-        id: None,
-        name: "bob".into(),
-    }
-    .create(&db)
-    .await
-    .unwrap();
+    let ann = author(&db, "ann").await;
+    let bob = author(&db, "bob").await;
     for (author, title) in [(&ann, "one"), (&ann, "two"), (&bob, "three")] {
         book(author, title).create(&db).await.unwrap();
     }
@@ -134,20 +133,8 @@ async fn foreign_key_to_a_model_of_another_crate(db: Database) {
 
 async fn many_to_many_to_a_model_of_another_crate(db: Database) {
     tables(&db).await;
-    let ann = Author {
-        id: None,
-        name: "ann".into(),
-    }
-    .create(&db)
-    .await
-    .unwrap();
-    let bob = Author {
-        id: None,
-        name: "bob".into(),
-    }
-    .create(&db)
-    .await
-    .unwrap();
+    let ann = author(&db, "ann").await;
+    let bob = author(&db, "bob").await;
     let gold = Prize {
         id: None,
         name: "gold".into(),

@@ -20,7 +20,7 @@
 //! use throughline_core::{Backend, Value};
 //! let editor = throughline_migrate::editor::editor(Backend::Postgres)?;
 //! assert_eq!(editor.literal(&Value::Bool(true)), "TRUE");
-//! assert_eq!(editor.delete_table_sql("tag"), r#"DROP TABLE "tag" CASCADE"#);
+//! assert_eq!(editor.delete_table_sql("tag")?, r#"DROP TABLE "tag" CASCADE"#);
 //! # Ok::<(), throughline_core::Error>(())
 //! ```
 
@@ -148,8 +148,16 @@ pub trait SchemaEditor: Send + Sync {
     }
 
     /// The statement that drops table `table` for `delete_model`: a table the migration
-    /// expects and does not find is an error, never a silent success (no `IF EXISTS`).
-    fn delete_table_sql(&self, table: &str) -> String;
+    /// expects and does not find is an error, never a silent success (no `IF EXISTS`);
+    /// cascading where the backend's dialect drops dependent objects with the table.
+    fn delete_table_sql(&self, table: &str) -> Result<String> {
+        let cascade = throughline_query::dialect::of(self.backend())?.drop_table_cascades();
+        Ok(format!(
+            "DROP TABLE {}{}",
+            ddl::quote(table),
+            if cascade { " CASCADE" } else { "" }
+        ))
+    }
 
     /// The statement that renames table `from` to `to`.
     fn rename_table_sql(&self, from: &str, to: &str) -> Result<String> {

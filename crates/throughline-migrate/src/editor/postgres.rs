@@ -78,11 +78,6 @@ impl SchemaEditor for PostgresEditor {
         format!("char_length(CAST({expression} AS text))")
     }
 
-    /// `DROP TABLE ... CASCADE`: the foreign keys of other tables that refer to it go too.
-    fn delete_table_sql(&self, table: &str) -> String {
-        format!("DROP TABLE {} CASCADE", quote(table))
-    }
-
     fn drop_fill_default_sql(&self, table: &str, column: &str) -> Option<String> {
         Some(format!(
             "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",

@@ -86,11 +86,6 @@ impl SchemaEditor for SqliteEditor {
         format!("length(CAST({expression} AS TEXT))")
     }
 
-    /// Plain `DROP TABLE` (SQLite has no `CASCADE`).
-    fn delete_table_sql(&self, table: &str) -> String {
-        format!("DROP TABLE {}", quote(table))
-    }
-
     /// SQLite cannot drop a default in place: the column keeps it.
     fn drop_fill_default_sql(&self, _table: &str, _column: &str) -> Option<String> {
         None

@@ -95,13 +95,17 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
 
     /// The through model's foreign keys to `S` and to `T`, from this side.
     pub fn key_fields(&self) -> Result<(&'static str, &'static str)> {
-        let m2m = self.declaration()?;
+        Ok(self.keys_of(self.declaration()?))
+    }
+
+    /// [`ManyRelation::key_fields`] of the declaration `m2m`.
+    fn keys_of(&self, m2m: &'static ManyToManyMeta) -> (&'static str, &'static str) {
         let (declaring, other) = (m2m.source_field.as_str(), m2m.target_field.as_str());
-        Ok(if self.declared_on_source {
+        if self.declared_on_source {
             (declaring, other)
         } else {
             (other, declaring)
-        })
+        }
     }
 
     /// Registers an async hook on the relation in `exec`'s database (both directions,
@@ -142,7 +146,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// What the engine needs to resolve the relation, read from its declaration.
     fn spec(&self) -> Result<RelationSpec> {
         let m2m = self.declaration()?;
-        let (source_field, target_field) = self.key_fields()?;
+        let (source_field, target_field) = self.keys_of(m2m);
         Ok(RelationSpec {
             name: self.name,
             declared: self.declared,
