@@ -104,6 +104,11 @@ pub struct Cli {
     /// used unless `--migrations-dir` is given.
     #[arg(skip)]
     pub embedded: Option<EmbeddedMigrations>,
+    /// The admin's settings when the application installs the admin
+    /// ([`main_with_admin`]): `migrate` then applies the admin's migrations too, and
+    /// `admin` serves it.
+    #[arg(skip)]
+    pub admin: Option<throughline_admin::AdminConfig>,
 }
 
 /// The subcommands.
@@ -187,6 +192,37 @@ pub enum Command {
     ///
     /// Example: app check
     Check,
+    /// Serve the web admin (needs the application's binary with the admin installed, and
+    /// its tables migrated).
+    ///
+    /// Example: app admin --bind 127.0.0.1:8000
+    Admin {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: String,
+    },
+    /// Create an admin user with every permission. The password is read from stdin with
+    /// --password-stdin (one line), else asked twice on the terminal (not echoed).
+    ///
+    /// Example: echo "$PASSWORD" | app createsuperuser --username admin --password-stdin
+    Createsuperuser {
+        /// The user name (asked on a terminal when missing).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an admin user's password (and close its sessions).
+    ///
+    /// Example: app changepassword admin
+    Changepassword {
+        /// The user name.
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 /// A backend named on the command line.
@@ -254,7 +290,41 @@ pub fn main_with_migrations(
     execute(&cli, registry)
 }
 
-fn execute(cli: &Cli, registry: Option<&Registry>) -> ExitCode {
+/// [`main_with_migrations`] for an application that installs the web admin: `migrate`
+/// applies the admin's migrations beside the application's, `admin` serves it with
+/// `config`, `createsuperuser` and `changepassword` manage its users.
+///
+/// ```no_run
+/// static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
+///     throughline::embed_migrations!("tests/fixtures/migrations");
+///
+/// fn main() -> std::process::ExitCode {
+///     let registry = throughline::Registry::new();
+///     throughline_cli::main_with_admin(Some(&registry), MIGRATIONS, throughline_admin::AdminConfig::default())
+/// }
+/// ```
+pub fn main_with_admin(
+    registry: Option<&Registry>,
+    migrations: EmbeddedMigrations,
+    config: throughline_admin::AdminConfig,
+) -> ExitCode {
+    let mut cli = Cli::parse();
+    cli.embedded = Some(migrations);
+    cli.admin = Some(config);
+    execute(&cli, registry)
+}
+
+/// Runs a parsed command line to completion on a new runtime, printing its output or
+/// its error; the exit code says whether it succeeded. For an application that builds
+/// its [`Cli`] itself (a default database URL, the admin installed).
+///
+/// ```no_run
+/// use clap::Parser;
+/// let mut cli = throughline_cli::Cli::parse();
+/// cli.database_url.get_or_insert_with(|| "sqlite://app.db?mode=rwc".into());
+/// std::process::exit(if throughline_cli::execute(&cli, None) == std::process::ExitCode::SUCCESS { 0 } else { 1 });
+/// ```
+pub fn execute(cli: &Cli, registry: Option<&Registry>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -564,6 +634,65 @@ pub async fn run_asking(
             let inspection = migrations::generate(&tables);
             out.output.push_str(&inspection.code);
         }
+        Command::Admin { bind } => {
+            let registry = needs_models(registry, "admin")?;
+            let config = cli.admin.clone().ok_or_else(not_installed)?;
+            let db = connect(cli).await?;
+            let admin_migrations = throughline_admin::models::MIGRATIONS.load()?;
+            let pending: Vec<String> = migrations::status(&db, &admin_migrations)
+                .await?
+                .into_iter()
+                .filter(|(_, applied)| !applied)
+                .map(|(name, _)| name)
+                .collect();
+            if !pending.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "the admin's tables are not there yet: run migrate first (pending: {})",
+                    pending.join(", ")
+                )));
+            }
+            let prefix = config.prefix.clone();
+            let router = throughline_admin::router(registry.clone(), db, config)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let listener = tokio::net::TcpListener::bind(bind.as_str())
+                .await
+                .map_err(|e| CliError::Usage(format!("cannot listen on {bind}: {e}")))?;
+            eprintln!("Serving the admin at http://{bind}{prefix}/ (Ctrl-C stops it)");
+            throughline_admin::serve(listener, router)
+                .await
+                .map_err(|e| CliError::Usage(format!("the server stopped: {e}")))?;
+        }
+        Command::Createsuperuser {
+            username,
+            password_stdin,
+        } => {
+            let db = connect(cli).await?;
+            let username = match username {
+                Some(name) => name.clone(),
+                None => ask_line("Username: ")?,
+            };
+            let password = read_password(*password_stdin)?;
+            throughline_admin::auth::create_user(
+                &db,
+                &username,
+                &password,
+                throughline_admin::auth::Role::Superuser,
+            )
+            .await
+            .map_err(account_error)?;
+            push(&mut out, format!("Superuser {} created.", username.trim()));
+        }
+        Command::Changepassword {
+            username,
+            password_stdin,
+        } => {
+            let db = connect(cli).await?;
+            let password = read_password(*password_stdin)?;
+            throughline_admin::auth::set_password(&db, username, &password)
+                .await
+                .map_err(account_error)?;
+            push(&mut out, format!("Password changed for {username}."));
+        }
         Command::Check => {
             let registry = needs_models(registry, "check")?;
             let problems = registry.check();
@@ -664,6 +793,15 @@ fn existing_dir(dir: &Path, fix: &str) -> Result<(), CliError> {
 /// The migrations `migrate`, `showmigrations` and `sqlmigrate` use: `--migrations-dir`
 /// if given, else the embedded ones, else the folder `migrations`.
 fn applicable_migrations(cli: &Cli) -> Result<Vec<Migration>, CliError> {
+    let mut files = application_migrations(cli)?;
+    if cli.admin.is_some() {
+        files.extend(throughline_admin::models::MIGRATIONS.load()?);
+    }
+    Ok(files)
+}
+
+/// The application's own migrations (see [`applicable_migrations`]).
+fn application_migrations(cli: &Cli) -> Result<Vec<Migration>, CliError> {
     match (&cli.migrations_dir, &cli.embedded) {
         (Some(dir), _) => {
             existing_dir(dir, "pass the application's migrations folder")?;
@@ -722,6 +860,73 @@ async fn check_history(db: &Database, files: &[Migration], cli: &Cli) -> Result<
         source(cli)
     ))
     .into())
+}
+
+/// The error of an admin command in a binary that does not install the admin.
+fn not_installed() -> CliError {
+    CliError::Usage(
+        "this binary does not install the admin: the application's manage binary calls throughline_cli::main_with_admin".into(),
+    )
+}
+
+/// An account operation's failure, as the CLI reports it.
+fn account_error(error: throughline_admin::auth::AccountError) -> CliError {
+    match error {
+        throughline_admin::auth::AccountError::Invalid(message) => CliError::Usage(message),
+        throughline_admin::auth::AccountError::Database(error) => CliError::Throughline(error),
+    }
+}
+
+/// One line asked on the terminal (an error when stdin is not one).
+fn ask_line(prompt: &str) -> Result<String, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "{} is needed: pass it as an option (stdin is not a terminal)",
+            prompt.trim_end_matches(": ").to_lowercase()
+        )));
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    Ok(line.trim().to_owned())
+}
+
+/// A new password: the first line of stdin with `--password-stdin`, else asked twice on
+/// the terminal without echo.
+fn read_password(from_stdin: bool) -> Result<String, CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::Usage(format!("cannot read the password from stdin: {e}")))?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        if password.is_empty() {
+            return Err(CliError::Usage("no password on stdin".into()));
+        }
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no password: pass --password-stdin, or run on a terminal to be asked".into(),
+        ));
+    }
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))
+    };
+    let first = read("Password: ")?;
+    let second = read("Password (again): ")?;
+    if first != second {
+        return Err(CliError::Usage(
+            "the two passwords differ; nothing was changed".into(),
+        ));
+    }
+    Ok(first)
 }
 
 fn needs_models<'r>(

@@ -55,6 +55,9 @@ fn help_explains_each_command_with_an_example() {
         "showmigrations",
         "sqlmigrate",
         "check",
+        "admin",
+        "createsuperuser",
+        "changepassword",
     ] {
         let (ok, out, _) = run(&dir, &[command, "--help"]);
         assert!(ok, "{command} --help");

@@ -384,6 +384,14 @@ pub struct ModelMeta {
     pub verbose_name: String,
     /// Human plural name.
     pub verbose_name_plural: String,
+    /// The application the model belongs to (the admin groups models by it): the crate's
+    /// package name unless the model says otherwise (`#[throughline(app = "...")]`); empty
+    /// for a model built by hand.
+    pub app: String,
+    /// The fields whose values, joined by spaces, name an instance for people (the admin's
+    /// links and messages): `#[throughline(display("name"))]`. Empty: the verbose name and
+    /// the key, as Django's "Course object (1)".
+    pub display: Vec<String>,
     /// Many-to-many relations declared on this model.
     pub many_to_many: Vec<ManyToManyMeta>,
     /// Models generated with this one (the through models of its implicit many-to-many
@@ -427,9 +435,54 @@ impl ModelMeta {
             ordering: Vec::new(),
             verbose_name_plural: format!("{verbose}s"),
             verbose_name: verbose,
+            app: String::new(),
+            display: Vec::new(),
             many_to_many: Vec::new(),
             companions: Companions::default(),
         }
+    }
+
+    /// How an instance is named for people, from its field values in [`ModelMeta::fields`]
+    /// order: the [`display`](ModelMeta::display) fields' values joined by a space (a NULL
+    /// shown as empty), else `"<Verbose name> object (<key>)"` as Django's default.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// let mut id = FieldMeta::new("id", FieldType::AutoI64);
+    /// id.primary_key = true;
+    /// let mut m = ModelMeta::new("Course", "course", vec![id, FieldMeta::new("title", FieldType::String { max_length: None })]);
+    /// let row = [Value::I64(7), Value::from("Algebra")];
+    /// assert_eq!(m.display_string(&row), "Course object (7)");
+    /// m.display = vec!["title".into()];
+    /// assert_eq!(m.display_string(&row), "Algebra");
+    /// ```
+    pub fn display_string(&self, row: &[Value]) -> String {
+        let shown: Vec<String> = self
+            .display
+            .iter()
+            .filter_map(|name| self.field_index(name))
+            .filter_map(|index| row.get(index))
+            .map(|value| match value {
+                Value::Null => String::new(),
+                other => other.display(),
+            })
+            .collect();
+        if !shown.is_empty() {
+            return shown.join(" ");
+        }
+        let key = self
+            .fields
+            .iter()
+            .position(|f| f.primary_key)
+            .and_then(|index| row.get(index))
+            .map(Value::display)
+            .unwrap_or_default();
+        let mut verbose = self.verbose_name.clone();
+        if let Some(first) = verbose.get(..1) {
+            let upper = first.to_uppercase();
+            verbose.replace_range(..1, &upper);
+        }
+        format!("{verbose} object ({key})")
     }
 
     /// The primary-key field. A model without one is reported by the model checks; this

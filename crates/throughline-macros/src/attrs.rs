@@ -19,6 +19,10 @@ pub(crate) struct ModelAttrs {
     pub(crate) indexes: Vec<(String, Vec<String>, Span)>,
     pub(crate) verbose_name: Option<String>,
     pub(crate) verbose_name_plural: Option<String>,
+    /// `app = "..."`: the application, instead of the crate's package name.
+    pub(crate) app: Option<String>,
+    /// `display("field", ...)`: the fields naming an instance.
+    pub(crate) display: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
     /// Errors in `many_to_many` declarations: reported while the rest of the model is
     /// still generated, so that one mistake gives one error, not a cascade.
@@ -188,6 +192,10 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 attrs.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value());
             } else if meta.path.is_ident("verbose_name_plural") {
                 attrs.verbose_name_plural = Some(meta.value()?.parse::<LitStr>()?.value());
+            } else if meta.path.is_ident("app") {
+                attrs.app = Some(meta.value()?.parse::<LitStr>()?.value());
+            } else if meta.path.is_ident("display") {
+                attrs.display = list_of_strings(&meta)?;
             } else if meta.path.is_ident("many_to_many") {
                 match many_to_many(&meta) {
                     Ok(relation) => attrs.many_to_many.push(relation),
@@ -195,7 +203,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 }
             } else {
                 return Err(meta.error(
-                    "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name or verbose_name_plural",
+                    "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name, verbose_name_plural, app or display",
                 ));
             }
             Ok(())

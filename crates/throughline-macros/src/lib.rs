@@ -34,7 +34,9 @@ use syn::{DeriveInput, LitStr, parse_macro_input};
 ///
 /// Struct attributes: `table = "..."`, `ordering("-field", ...)`,
 /// `unique(name = "...", fields("a", "b"))`, `index(name = "...", fields("a"))`,
-/// `verbose_name = "..."`, `verbose_name_plural = "..."`.
+/// `verbose_name = "..."`, `verbose_name_plural = "..."`, `app = "..."` (the admin's
+/// grouping; default: the crate's package name), `display("field", ...)` (the fields that
+/// name an instance in the admin; default: "Course object (1)").
 ///
 /// Field attributes: `primary_key`, `column = "..."`, `max_length = N`, `unique`, `index`,
 /// `default = <expr>`, `default_fn = path`, `auto_now_add`, `auto_now`,

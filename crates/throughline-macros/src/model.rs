@@ -144,7 +144,7 @@ fn primary_key(name: &Ident, fields: &mut [FieldInfo]) -> syn::Result<usize> {
     Ok(fields.iter().position(|f| f.primary_key).unwrap_or(0))
 }
 
-/// The fields named by `unique`, `index` and `ordering` exist.
+/// The fields named by `unique`, `index`, `ordering` and `display` exist.
 fn check_field_lists(name: &Ident, attrs: &ModelAttrs, fields: &[FieldInfo]) -> syn::Result<()> {
     let field_names: Vec<String> = fields.iter().map(FieldInfo::name).collect();
     for (_, list, span) in attrs.uniques.iter().chain(attrs.indexes.iter()) {
@@ -162,6 +162,14 @@ fn check_field_lists(name: &Ident, attrs: &ModelAttrs, fields: &[FieldInfo]) -> 
             return Err(syn::Error::new(
                 name.span(),
                 format!("ordering names unknown field `{item}`"),
+            ));
+        }
+    }
+    for item in &attrs.display {
+        if !field_names.contains(item) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("display names unknown field `{item}`"),
             ));
         }
     }
@@ -288,6 +296,11 @@ fn model_meta(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         .verbose_name_plural
         .as_ref()
         .map(|v| quote!(meta.verbose_name_plural = #v.to_owned();));
+    let app = match &attrs.app {
+        Some(app) => quote!(#app),
+        None => quote!(env!("CARGO_PKG_NAME")),
+    };
+    let display = &attrs.display;
     let m2m_metas = &many_to_many.metas;
     let companions = &many_to_many.companions;
     quote! {
@@ -298,6 +311,8 @@ fn model_meta(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
             meta.ordering = vec![#(#ordering.to_owned()),*];
             #verbose
             #verbose_plural
+            meta.app = #app.to_owned();
+            meta.display = vec![#(#display.to_owned()),*];
             meta.many_to_many = vec![#(#m2m_metas),*];
             meta.companions = ::throughline::__private::throughline_core::schema::Companions(vec![#(#companions),*]);
             meta

@@ -83,11 +83,13 @@ pub use serde_json;
 pub use uuid;
 
 pub use foreign_key::{ForeignKey, RelatedSlot};
+/// Text forms of values (the datetime format SQLite stores, its parser) and the clock.
+pub use throughline_core::value;
 /// Migrations: the schema state, operations, the autodetector, files and the executor.
 pub use throughline_migrate as migrations;
 /// Each backend's SQL and capabilities ([`dialect::of`]`(backend)`).
 pub use throughline_query::dialect;
-pub use throughline_query::{Conflict, FieldPath, Filter, Lookup, OrderBy};
+pub use throughline_query::{Conflict, FieldPath, Filter, Hop, Lookup, OrderBy, SelectQuery};
 pub use value_types::{Choices, FieldValue};
 
 /// The relations guide: declaring many-to-many relations, writing and reading through them,

@@ -4,6 +4,7 @@
 //! through two services, filters across the relation, prefetch, and what throughline
 //! refuses.
 
+mod admin;
 mod blog;
 mod models;
 
@@ -138,8 +139,23 @@ fn outcome_rows(outcome: &AddOutcome, people: &[Student]) -> Vec<Vec<String>> {
     ]
 }
 
+/// The admin's commands (`admin`, `createsuperuser`, `changepassword`), else the tour.
+fn main() -> std::process::ExitCode {
+    if let Some(code) = admin::run_if_asked() {
+        return code;
+    }
+    match tour() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The tour of the seeds' scenarios, printed as tables.
 #[tokio::main]
-async fn main() -> throughline::Result<()> {
+async fn tour() -> throughline::Result<()> {
     let dir = std::env::temp_dir().join("throughline-school");
     std::fs::create_dir_all(&dir).map_err(|e| Error::Config(e.to_string()))?;
     let path = dir.join("school.db");

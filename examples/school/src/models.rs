@@ -19,7 +19,7 @@ pub enum Status {
 
 /// A student.
 #[derive(Debug, Clone, Model)]
-#[throughline(ordering("name"))]
+#[throughline(ordering("name"), display("name"))]
 pub struct Student {
     /// Auto-increment key.
     pub id: Option<i64>,
@@ -33,7 +33,7 @@ pub struct Student {
 
 /// A course; its students are linked through enrollments.
 #[derive(Debug, Clone, Model)]
-#[throughline(ordering("title"))]
+#[throughline(ordering("title"), display("title"))]
 #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
 pub struct Course {
     /// Auto-increment key.
@@ -67,6 +67,7 @@ pub struct Enrollment {
 
 /// A chat topic (seed 000), linked to systems through the service that connects them.
 #[derive(Debug, Clone, Model)]
+#[throughline(display("name"))]
 #[throughline(many_to_many(name = "systems", to = System, through = TopicSystem, related_name = "topics"))]
 pub struct Topic {
     /// Auto-increment key.
@@ -77,6 +78,7 @@ pub struct Topic {
 
 /// A system.
 #[derive(Debug, Clone, Model)]
+#[throughline(display("name"))]
 pub struct System {
     /// Auto-increment key.
     pub id: Option<i64>,
@@ -86,6 +88,7 @@ pub struct System {
 
 /// A service of the catalogue.
 #[derive(Debug, Clone, Model)]
+#[throughline(display("name"))]
 pub struct Service {
     /// Auto-increment key.
     pub id: Option<i64>,
