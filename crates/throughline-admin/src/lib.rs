@@ -92,6 +92,14 @@ pub fn router(
             get(views::account::password_form).post(views::account::password_change),
         )
         .route(&at("/{app}/{model}/"), get(views::list::changelist))
+        .route(
+            &at("/{app}/{model}/add/"),
+            get(views::form::add_form).post(views::form::add),
+        )
+        .route(
+            &at("/{app}/{model}/{key}/change/"),
+            get(views::form::change_form).post(views::form::change),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             site.clone(),
             web::require_login,

@@ -56,7 +56,9 @@ pub async fn rows(
 
 /// The rows of a [`SelectQuery`] with [`Projection::Rows`]: each row is the model's field
 /// values, then the field values of each `select_related` chain's last model (NULLs when
-/// a nullable key has no row), in that order. The query's filter, ordering (its own, else
+/// a nullable key has no row), in that order, each in its field's canonical form
+/// ([`Value::coerce`]: booleans, datetimes, dates, UUIDs and JSON alike on every backend).
+/// The query's filter, ordering (its own, else
 /// the model's default ordering), limit and offset apply. What a change list reads: one
 /// statement whatever the number of rows or foreign-key columns shown.
 ///
@@ -99,7 +101,8 @@ pub async fn select(exec: &impl Executor, query: SelectQuery) -> Result<Vec<Vec<
                     let mut index = 0;
                     for meta in &models {
                         for field in &meta.fields {
-                            values.push(row.value_as(index, field.ty.as_reference())?);
+                            let value = row.value_as(index, field.ty.as_reference())?;
+                            values.push(value.coerce(field.ty));
                             index += 1;
                         }
                     }

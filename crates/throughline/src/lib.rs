@@ -60,6 +60,7 @@ pub use m2m::{
 pub use model::Model;
 pub use queryset::{Assignment, QuerySet};
 pub use schema::{create_tables, drop_tables};
+pub use throughline_core::schema::single_unique_name;
 pub use throughline_core::validate::JSON_MAX_DEPTH;
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,

@@ -4,6 +4,7 @@
 //! logged-in user and the checked form from the login gate ([`crate::web`]).
 
 pub mod account;
+pub mod form;
 pub mod list;
 
 use crate::auth::{self, Action, CurrentUser, Permissions};
