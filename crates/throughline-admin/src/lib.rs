@@ -100,6 +100,14 @@ pub fn router(
             &at("/{app}/{model}/{key}/change/"),
             get(views::form::change_form).post(views::form::change),
         )
+        .route(
+            &at("/{app}/{model}/{key}/delete/"),
+            get(views::delete::confirm).post(views::delete::delete),
+        )
+        .route(
+            &at("/{app}/{model}/{key}/history/"),
+            get(views::history::history),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             site.clone(),
             web::require_login,

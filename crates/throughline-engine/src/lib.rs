@@ -10,6 +10,7 @@
 //!   `remove`, `remove_where`, `clear`) with [`OnExisting`] and the outcomes.
 //! - [`hooks`]: when relation hooks fire (they are registered on the database).
 //! - [`defaults`]: the values a write was not given.
+//! - [`cascade`]: what a delete would take with it (cascades, SET NULL, blockers).
 //! - [`create_tables`] and [`drop_tables`].
 //!
 //! The typed `throughline` facade lowers each of its writes to these functions, keeping
@@ -17,6 +18,7 @@
 //!
 //! This is an internal crate: its API is re-exported by the `throughline` facade.
 
+pub mod cascade;
 pub mod constraint_names;
 pub mod crud;
 pub mod defaults;

@@ -4,7 +4,9 @@
 //! logged-in user and the checked form from the login gate ([`crate::web`]).
 
 pub mod account;
+pub mod delete;
 pub mod form;
+pub mod history;
 pub mod list;
 
 use crate::auth::{self, Action, CurrentUser, Permissions};

@@ -93,6 +93,26 @@ pub struct TopicSystem {
     pub service: ForeignKey<Service>,
 }
 
+#[derive(Debug, Clone, Model)]
+#[throughline(display("name"), app = "library")]
+pub struct Author {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+/// A book: its author cannot be deleted while it exists; its editor may be (the book
+/// keeps no editor).
+#[derive(Debug, Clone, Model)]
+#[throughline(display("title"), app = "library")]
+pub struct Book {
+    pub id: Option<i64>,
+    pub title: String,
+    #[throughline(on_delete = "protect", related_name = "books")]
+    pub author: ForeignKey<Author>,
+    #[throughline(on_delete = "set_null", related_name = "edited_books")]
+    pub editor: Option<ForeignKey<Author>>,
+}
+
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
@@ -102,7 +122,9 @@ pub fn registry() -> Registry {
         .register(Topic::meta())
         .register(System::meta())
         .register(Service::meta())
-        .register(TopicSystem::meta());
+        .register(TopicSystem::meta())
+        .register(Author::meta())
+        .register(Book::meta());
     registry
 }
 
