@@ -22,6 +22,7 @@ backend_tests!(
     inline_reports_an_existing_link_in_words,
     inline_error_saves_nothing,
     inline_keeps_several_rows_per_pair,
+    plain_many_to_many_is_a_multi_select,
     hostile_form_data_is_refused,
     view_only_users_cannot_post,
 );
@@ -690,4 +691,125 @@ async fn view_only_users_cannot_post(db: Database) {
             .name,
         "alice"
     );
+}
+
+async fn plain_many_to_many_is_a_multi_select(db: Database) {
+    let mut client = logged_in(&db).await;
+    let mut tags = Vec::new();
+    for name in ["algebra", "intro", "<b>hard</b>"] {
+        tags.push(
+            Tag {
+                id: None,
+                name: name.into(),
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    let key = |t: &Tag| t.id.unwrap().to_string();
+    let math = Course {
+        id: None,
+        title: "Math".into(),
+        active: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let url = format!("/admin/school/course/{}/change/", math.id.unwrap());
+    let page = client.get(&url).await;
+    assert!(
+        page.body.contains("name=\"tags\" multiple"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&esc("<b>hard</b>")) && !page.body.contains("<b>hard</b>"));
+    let csrf = page.csrf();
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Math"),
+                ("tags", &key(&tags[0])),
+                ("tags", &key(&tags[1])),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let linked = |db: Database| async move {
+        let mut names: Vec<String> = Tag::objects()
+            .filter(Tag::COURSES.then(Course::TITLE).eq("Math"))
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        linked(db.clone()).await,
+        vec!["algebra".to_owned(), "intro".to_owned()]
+    );
+    assert!(
+        client
+            .get("/admin/school/course/")
+            .await
+            .body
+            .contains("Tags: 2 linked.")
+    );
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Math"),
+                ("tags", &key(&tags[1])),
+                ("tags", &key(&tags[2])),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(
+        client
+            .get("/admin/school/course/")
+            .await
+            .body
+            .contains("Tags: 1 linked; 1 removed.")
+    );
+    assert_eq!(
+        linked(db.clone()).await,
+        vec!["<b>hard</b>".to_owned(), "intro".to_owned()]
+    );
+    // A key that is no tag, a key that is not a key: an error beside the field, nothing changed.
+    for bad in ["9999", "x"] {
+        let reply = client
+            .post(
+                &url,
+                &[("csrf_token", &csrf), ("title", "Renamed"), ("tags", bad)],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(
+            reply.body.contains("Select a valid choice."),
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        linked(db.clone()).await,
+        vec!["<b>hard</b>".to_owned(), "intro".to_owned()]
+    );
+    assert_eq!(
+        Course::objects().first(&db).await.unwrap().unwrap().title,
+        "Math"
+    );
+    // Nothing selected unlinks everything.
+    let reply = client
+        .post(&url, &[("csrf_token", &csrf), ("title", "Math")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(linked(db.clone()).await.is_empty());
 }

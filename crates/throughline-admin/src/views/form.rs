@@ -186,6 +186,10 @@ struct Editor<'s> {
     meta: &'static ModelMeta,
     key: Option<Value>,
     read_only: bool,
+    /// The rows a foreign key's select offers, by target model, read once per request
+    /// (`None`: too many rows, the key is typed), so that an inline's rows do not each
+    /// read them.
+    related: std::sync::Mutex<BTreeMap<String, Option<Vec<(String, String)>>>>,
 }
 
 impl<'s> Editor<'s> {
@@ -195,6 +199,7 @@ impl<'s> Editor<'s> {
             meta,
             key,
             read_only: false,
+            related: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -232,7 +237,98 @@ impl<'s> Editor<'s> {
                     .await?,
             );
         }
+        for spec in self.multi_specs()? {
+            let linked = match &self.key {
+                Some(key) => {
+                    let through = spec.relation.through;
+                    let index = through.field_index(spec.relation.target_field).unwrap_or(0);
+                    self.through_rows(&spec, key)
+                        .await?
+                        .iter()
+                        .map(|row| row[index].display())
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            out.push(self.multi_field(&spec, &linked, Vec::new()).await?);
+        }
         Ok(out)
+    }
+
+    /// A plain many-to-many relation's multi-select, with `selected` (key texts) chosen.
+    async fn multi_field(
+        &self,
+        spec: &InlineSpec,
+        selected: &[String],
+        errors: Vec<String>,
+    ) -> Result<FormField, Failure> {
+        let options = self
+            .related_rows(spec.relation.target)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(value, label)| Choice {
+                selected: selected.contains(&value),
+                value,
+                label,
+            })
+            .collect();
+        Ok(FormField {
+            name: spec.prefix.clone(),
+            label: capitalized(&spec.declaration.name.replace('_', " ")),
+            widget: if self.read_only {
+                "readonly"
+            } else {
+                "multiselect"
+            },
+            value: selected.join(", "),
+            checked: false,
+            options,
+            max_length: None,
+            step: None,
+            required: false,
+            help_text: String::new(),
+            errors,
+        })
+    }
+
+    /// The keys a multi-select sent, checked: each a key of an existing target row.
+    async fn parse_multi(
+        &self,
+        spec: &InlineSpec,
+        form: &FormData,
+    ) -> Result<(Vec<Value>, Vec<String>), Failure> {
+        let target = spec.relation.target;
+        let sent = form.all(&spec.prefix);
+        let mut keys = Vec::new();
+        for text in &sent {
+            match fields::parse_key(target.pk(), text) {
+                Some(key) if !keys.contains(&key) => keys.push(key),
+                Some(_) => {}
+                None => {
+                    return Ok((
+                        Vec::new(),
+                        vec![format!(
+                            "Select a valid choice. {text} is not one of the available choices."
+                        )],
+                    ));
+                }
+            }
+        }
+        if !keys.is_empty() {
+            let mut query = SelectQuery::new(target);
+            query.filter(Filter::cond(
+                FieldPath::local(&target.pk().name),
+                Lookup::In(keys.clone()),
+            ));
+            if read::count(&self.site.db, query).await? != keys.len() as u64 {
+                return Ok((
+                    Vec::new(),
+                    vec!["Select a valid choice. One of the choices is not available.".into()],
+                ));
+            }
+        }
+        Ok((keys, Vec::new()))
     }
 
     /// A field of the form as the template shows it.
@@ -327,27 +423,67 @@ impl<'s> Editor<'s> {
         else {
             return Ok(Vec::new());
         };
-        let mut query = SelectQuery::new(target);
-        if read::count(&self.site.db, query.clone()).await? > SELECT_LIMIT {
+        let Some(rows) = self.related_rows(target).await? else {
             return Ok(Vec::new());
-        }
-        query.limit = Some(SELECT_LIMIT);
-        let pk_index = target.field_index(&target.pk().name).unwrap_or(0);
-        for row in read::select(&self.site.db, query).await? {
-            let value = row[pk_index].display();
-            options.push(Choice {
-                selected: value == selected,
-                label: target.display_string(&row),
-                value,
-            });
-        }
+        };
+        options.extend(rows.into_iter().map(|(value, label)| Choice {
+            selected: value == selected,
+            value,
+            label,
+        }));
         Ok(options)
     }
 
-    /// The inlines of the model: one per many-to-many relation it declares.
+    /// The (key, display string) pairs of `target`'s rows, or `None` past
+    /// [`SELECT_LIMIT`] rows; read once per request.
+    async fn related_rows(
+        &self,
+        target: &'static ModelMeta,
+    ) -> Result<Option<Vec<(String, String)>>, Failure> {
+        if let Some(rows) = self
+            .related
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&target.name).cloned())
+        {
+            return Ok(rows);
+        }
+        let mut query = SelectQuery::new(target);
+        query.limit = Some(SELECT_LIMIT + 1);
+        let pk_index = target.field_index(&target.pk().name).unwrap_or(0);
+        let rows = read::select(&self.site.db, query).await?;
+        let pairs = (rows.len() as u64 <= SELECT_LIMIT).then(|| {
+            rows.iter()
+                .map(|row| (row[pk_index].display(), target.display_string(row)))
+                .collect::<Vec<_>>()
+        });
+        if let Ok(mut cache) = self.related.lock() {
+            cache.insert(target.name.clone(), pairs.clone());
+        }
+        Ok(pairs)
+    }
+
+    /// The inlines of the model: one per many-to-many relation it declares through a
+    /// model of its own.
     fn inline_specs(&self) -> Result<Vec<InlineSpec>, Failure> {
+        self.relation_specs(false)
+    }
+
+    /// The plain many-to-many relations of the model (no through model of its own),
+    /// edited as multi-selects.
+    fn multi_specs(&self) -> Result<Vec<InlineSpec>, Failure> {
+        self.relation_specs(true)
+    }
+
+    /// The relations the model declares, with or without a through model of their own.
+    fn relation_specs(&self, plain: bool) -> Result<Vec<InlineSpec>, Failure> {
         let mut specs = Vec::new();
-        for declaration in &self.meta.many_to_many {
+        for declaration in self
+            .meta
+            .many_to_many
+            .iter()
+            .filter(|d| d.auto_created == plain)
+        {
             let relation = Relation::find(&self.site.registry, &self.meta.name, &declaration.name)?;
             let extra = relation
                 .through
@@ -573,7 +709,8 @@ impl<'s> Editor<'s> {
     ) -> Page {
         let meta = self.meta;
         let specs = self.inline_specs()?;
-        check_names(meta, form, &specs)?;
+        let multis = self.multi_specs()?;
+        check_names(meta, form, &specs, &multis)?;
         let adding = stored.is_none();
         let mut row = match &stored {
             Some(row) => row.clone(),
@@ -617,7 +754,23 @@ impl<'s> Editor<'s> {
             );
         }
 
-        // The inlines, parsed.
+        // The multi-selects of plain relations, then the inlines, parsed.
+        let mut chosen: Vec<Vec<Value>> = Vec::new();
+        for spec in &multis {
+            let (keys, errors) = if self.read_only {
+                (Vec::new(), Vec::new())
+            } else {
+                self.parse_multi(spec, form).await?
+            };
+            invalid |= !errors.is_empty();
+            let texts: Vec<String> = form
+                .all(&spec.prefix)
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect();
+            shown.push(self.multi_field(spec, &texts, errors).await?);
+            chosen.push(keys);
+        }
         let mut submitted: Vec<Vec<SubmittedRow>> = Vec::new();
         for spec in &specs {
             let existing = match &self.key {
@@ -639,6 +792,7 @@ impl<'s> Editor<'s> {
                     adding,
                     &specs,
                     &submitted,
+                    &multis.iter().zip(chosen).collect::<Vec<_>>(),
                     stored.as_deref(),
                 )
                 .await
@@ -901,6 +1055,7 @@ impl<'s> Editor<'s> {
         adding: bool,
         specs: &[InlineSpec],
         submitted: &[Vec<SubmittedRow>],
+        multis: &[(&InlineSpec, Vec<Value>)],
         stored: Option<&[Value]>,
     ) -> Result<Saved, Refused> {
         let meta = self.meta;
@@ -918,6 +1073,12 @@ impl<'s> Editor<'s> {
         let pk_index = meta.field_index(&meta.pk().name).unwrap_or(0);
         let key = written[pk_index].clone();
         let mut words = Vec::new();
+        for (spec, keys) in multis {
+            let told = set_links(&tx, spec, &key, keys.clone()).await?;
+            if !told.is_empty() {
+                words.push(told);
+            }
+        }
         for (spec, rows) in specs.iter().zip(submitted) {
             let told = self.write_links(&tx, spec, &key, rows).await?;
             if !told.is_empty() {
@@ -1164,6 +1325,43 @@ async fn target_names(
         .collect())
 }
 
+/// Makes a plain relation's links exactly `keys` (the relation engine's `set`: kept
+/// links untouched, hooks fired) and tells what changed.
+async fn set_links(
+    tx: &throughline::Transaction<'_>,
+    spec: &InlineSpec,
+    key: &Value,
+    keys: Vec<Value>,
+) -> Result<String, Refused> {
+    let relation = &spec.relation;
+    let outcome = relation
+        .from(key.clone())
+        .set(
+            keys,
+            engine::no_values(),
+            false,
+            engine::row_values(relation.through),
+            tx,
+        )
+        .await
+        .map_err(|e| Refused::from_write(relation.through, e))?;
+    let mut words = Vec::new();
+    if !outcome.added.linked.is_empty() {
+        words.push(format!("{} linked", outcome.added.linked.len()));
+    }
+    if !outcome.removed.is_empty() {
+        words.push(format!("{} removed", outcome.removed.len()));
+    }
+    if words.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "{}: {}.",
+        capitalized(&spec.declaration.name.replace('_', " ")),
+        words.join("; ")
+    ))
+}
+
 /// Counts a linked row into the words ("3 linked").
 fn words_count_linked(words: &mut Vec<String>) {
     match words
@@ -1193,13 +1391,19 @@ fn relation_has_link_key(relation: &Relation) -> bool {
 }
 
 /// Refuses a form whose field names are not the page's: an unknown name is 400.
-fn check_names(meta: &ModelMeta, form: &FormData, specs: &[InlineSpec]) -> Result<(), Failure> {
+fn check_names(
+    meta: &ModelMeta,
+    form: &FormData,
+    specs: &[InlineSpec],
+    multis: &[InlineSpec],
+) -> Result<(), Failure> {
     for (name, _) in &form.0 {
         let known = matches!(name.as_str(), "csrf_token" | "_save" | "_continue")
             || meta
                 .field(name)
                 .is_some_and(|f| !f.primary_key || !f.is_auto())
-            || specs.iter().any(|spec| inline_name(spec, name));
+            || specs.iter().any(|spec| inline_name(spec, name))
+            || multis.iter().any(|spec| spec.prefix == *name);
         if !known {
             return Err(Failure::bad_request(format!("Unknown form field {name}.")));
         }

@@ -34,6 +34,7 @@ pub struct Student {
 #[derive(Debug, Clone, Model)]
 #[throughline(ordering("title"), display("title"), app = "school")]
 #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+#[throughline(many_to_many(name = "tags", to = Tag, related_name = "courses"))]
 pub struct Course {
     pub id: Option<i64>,
     #[throughline(max_length = 200)]
@@ -113,12 +114,21 @@ pub struct Book {
     pub editor: Option<ForeignKey<Author>>,
 }
 
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("name"), display("name"), app = "school")]
+pub struct Tag {
+    pub id: Option<i64>,
+    #[throughline(max_length = 50, unique)]
+    pub name: String,
+}
+
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
         .register(Student::meta())
         .register(Course::meta())
         .register(Enrollment::meta())
+        .register(Tag::meta())
         .register(Topic::meta())
         .register(System::meta())
         .register(Service::meta())
