@@ -169,6 +169,9 @@ struct InlineSpec {
     prefix: String,
 }
 
+/// A model's rows as a select offers them: (key text, display string).
+type Related = Vec<(String, String)>;
+
 /// One submitted inline row, parsed.
 struct SubmittedRow {
     /// The through row's key (none for a new row).
@@ -189,7 +192,7 @@ struct Editor<'s> {
     /// The rows a foreign key's select offers, by target model, read once per request
     /// (`None`: too many rows, the key is typed), so that an inline's rows do not each
     /// read them.
-    related: std::sync::Mutex<BTreeMap<String, Option<Vec<(String, String)>>>>,
+    related: std::sync::Mutex<BTreeMap<String, Option<Related>>>,
 }
 
 impl<'s> Editor<'s> {
@@ -439,7 +442,7 @@ impl<'s> Editor<'s> {
     async fn related_rows(
         &self,
         target: &'static ModelMeta,
-    ) -> Result<Option<Vec<(String, String)>>, Failure> {
+    ) -> Result<Option<Related>, Failure> {
         if let Some(rows) = self
             .related
             .lock()
