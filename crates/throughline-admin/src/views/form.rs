@@ -97,6 +97,7 @@ pub async fn change_form(
     let (meta, permissions) = model_for(&site, &current, &app, &model, Action::View).await?;
     let (key, row) = load(&site, meta, &key).await?;
     let mut editor = Editor::new(&site, meta, Some(key));
+    editor.name = meta.display_string(&row);
     editor.read_only = !permissions.allows(&meta.name, Action::Change);
     let form = editor.fields_from_row(&row, false).await?;
     let inlines = editor.inlines_from_db(Some(&row)).await?;
@@ -124,7 +125,8 @@ pub async fn change(
 ) -> Page {
     let (meta, _) = model_for(&site, &current, &app, &model, Action::Change).await?;
     let (key, row) = load(&site, meta, &key).await?;
-    let editor = Editor::new(&site, meta, Some(key));
+    let mut editor = Editor::new(&site, meta, Some(key));
+    editor.name = meta.display_string(&row);
     editor.submit(&current, &form, Some(row)).await
 }
 
@@ -188,6 +190,8 @@ struct Editor<'s> {
     site: &'s SiteRef,
     meta: &'static ModelMeta,
     key: Option<Value>,
+    /// The object's display string (for a change page).
+    name: String,
     read_only: bool,
     /// The rows a foreign key's select offers, by target model, read once per request
     /// (`None`: too many rows, the key is typed), so that an inline's rows do not each
@@ -201,6 +205,7 @@ impl<'s> Editor<'s> {
             site,
             meta,
             key,
+            name: String::new(),
             read_only: false,
             related: std::sync::Mutex::new(BTreeMap::new()),
         }
@@ -439,10 +444,7 @@ impl<'s> Editor<'s> {
 
     /// The (key, display string) pairs of `target`'s rows, or `None` past
     /// [`SELECT_LIMIT`] rows; read once per request.
-    async fn related_rows(
-        &self,
-        target: &'static ModelMeta,
-    ) -> Result<Option<Related>, Failure> {
+    async fn related_rows(&self, target: &'static ModelMeta) -> Result<Option<Related>, Failure> {
         if let Some(rows) = self
             .related
             .lock()
@@ -675,7 +677,7 @@ impl<'s> Editor<'s> {
                     format!("{verb} {}", meta.verbose_name),
                     links,
                     delete,
-                    key_text,
+                    self.name.clone(),
                 )
             }
         };
