@@ -94,7 +94,8 @@ pub fn list_text(field: &FieldMeta, value: &Value) -> String {
 /// Parses what a form sent for `field` (`None`: the field was absent, which for a
 /// checkbox means unchecked) into a value of its type, or says why not. Text is stripped
 /// of surrounding whitespace (as Django's forms); an empty value is NULL for a nullable
-/// field, `""` for a text field that may be blank, else "This field is required.".
+/// field, `""` for a text field that may be blank, else "This field is required."; a NUL
+/// character (which PostgreSQL cannot store in text) is refused.
 ///
 /// ```
 /// use throughline::{FieldMeta, FieldType, Value};
@@ -105,6 +106,7 @@ pub fn list_text(field: &FieldMeta, value: &Value) -> String {
 /// assert_eq!(parse(&age, Some("")), Err("This field is required.".into()));
 /// let name = FieldMeta::new("name", FieldType::String { max_length: Some(3) });
 /// assert_eq!(parse(&name, Some("abcd")), Err("Ensure this value has at most 3 characters (it has 4).".into()));
+/// assert_eq!(parse(&name, Some("a\0b")), Err("Null characters are not allowed.".into()));
 /// ```
 pub fn parse(field: &FieldMeta, sent: Option<&str>) -> Result<Value, String> {
     if field.ty == FieldType::Bool && field.choices.is_empty() {
@@ -112,6 +114,9 @@ pub fn parse(field: &FieldMeta, sent: Option<&str>) -> Result<Value, String> {
     }
     // Text is stripped of surrounding whitespace, as Django's form fields do.
     let text = sent.unwrap_or("").trim();
+    if text.contains('\0') {
+        return Err("Null characters are not allowed.".into());
+    }
     let is_text = matches!(field.ty, FieldType::String { .. });
     if text.is_empty() {
         if field.nullable {
@@ -173,6 +178,31 @@ pub fn parse(field: &FieldMeta, sent: Option<&str>) -> Result<Value, String> {
         FieldType::Uuid => uuid_value(trimmed),
         FieldType::Bytes => Err("This field cannot be edited here.".into()),
     }
+}
+
+/// [`parse`], keeping `stored` when the form sent back exactly the text it was shown for
+/// it (a datetime shown to the second keeps its microseconds; an untouched field is not
+/// a change).
+///
+/// ```
+/// use throughline::{FieldMeta, FieldType, Value};
+/// let at = FieldMeta::new("at", FieldType::DateTime);
+/// let stored = Value::DateTime(throughline::value::parse_datetime("2026-01-02 03:04:05.678901").unwrap());
+/// let kept = throughline_admin::fields::parse_keeping(&at, Some("2026-01-02T03:04:05"), Some(&stored));
+/// assert_eq!(kept, Ok(stored));
+/// ```
+pub fn parse_keeping(
+    field: &FieldMeta,
+    sent: Option<&str>,
+    stored: Option<&Value>,
+) -> Result<Value, String> {
+    if let (Some(stored), Some(text)) = (stored, sent)
+        && field.ty != FieldType::Bool
+        && form_text(field, stored) == text.trim()
+    {
+        return Ok(stored.clone());
+    }
+    parse(field, sent)
 }
 
 /// A key from text (a URL segment, a select's value) at the type of `field`, the

@@ -1,78 +1,81 @@
-//! Owns the login limiter: failed logins per (user name, address) in a sliding minute,
-//! kept in memory (one admin process; a restart forgets). Past the limit, attempts are
-//! refused with 429 before the password is checked.
+//! Owns the login limiter: attempts per (user name, address) in a sliding minute, kept in
+//! memory (one admin process; a restart forgets). Each attempt is counted *before* the
+//! password is checked ([`Throttle::attempt`]), so parallel guesses cannot all slip in
+//! while the first ones are being hashed; a successful login forgets the user's count.
+//! Past the limit, attempts are refused with 429 before the password is checked.
+//!
+//! Without the client's address (an application that serves the router without
+//! `into_make_service_with_connect_info`, or a proxy in front), every client shares one
+//! address, and ten wrong passwords a minute lock the name for everyone for that minute:
+//! serve with [`crate::serve`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failed login attempts by user name and address.
+/// Login attempts by user name and address.
 ///
 /// ```
 /// let t = throughline_admin::throttle::Throttle::new(2);
-/// assert!(t.allowed("bob", "10.0.0.1"));
-/// t.failed("bob", "10.0.0.1");
-/// t.failed("bob", "10.0.0.1");
-/// assert!(!t.allowed("bob", "10.0.0.1"));
-/// assert!(t.allowed("bob", "10.0.0.2"));
+/// assert!(t.attempt("bob", "10.0.0.1"));
+/// assert!(t.attempt("bob", "10.0.0.1"));
+/// assert!(!t.attempt("bob", "10.0.0.1"));
+/// assert!(t.attempt("bob", "10.0.0.2"));
+/// t.succeeded("bob", "10.0.0.1");
+/// assert!(t.attempt("bob", "10.0.0.1"));
 /// ```
 pub struct Throttle {
     limit: u32,
-    failures: Mutex<HashMap<(String, String), VecDeque<Instant>>>,
+    attempts: Mutex<HashMap<(String, String), VecDeque<Instant>>>,
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// Past this many (name, address) pairs, the expired ones are dropped.
+const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
-    /// A limiter allowing `limit` failures a minute per user name and address.
+    /// A limiter allowing `limit` attempts a minute per user name and address.
     pub fn new(limit: u32) -> Throttle {
         Throttle {
             limit,
-            failures: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether another attempt for `user` from `address` may be checked now.
-    pub fn allowed(&self, user: &str, address: &str) -> bool {
-        let Ok(mut failures) = self.failures.lock() else {
+    /// Counts an attempt for `user` from `address` and says whether it may be checked
+    /// (false: the limit was reached within the last minute).
+    pub fn attempt(&self, user: &str, address: &str) -> bool {
+        let Ok(mut attempts) = self.attempts.lock() else {
             return false;
         };
-        let key = (user.to_owned(), address.to_owned());
-        let Some(times) = failures.get_mut(&key) else {
-            return true;
-        };
         let now = Instant::now();
+        if attempts.len() > MAX_KEYS {
+            attempts.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) <= WINDOW)
+            });
+        }
+        let times = attempts
+            .entry((user.to_owned(), address.to_owned()))
+            .or_default();
         while times
             .front()
             .is_some_and(|t| now.duration_since(*t) > WINDOW)
         {
             times.pop_front();
         }
-        if times.is_empty() {
-            failures.remove(&key);
-            return true;
+        if times.len() >= self.limit as usize {
+            return false;
         }
-        times.len() < self.limit as usize
+        times.push_back(now);
+        true
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, user: &str, address: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            // Bounded memory: forget the oldest entries past 100,000 keys.
-            if failures.len() > 100_000 {
-                failures.clear();
-            }
-            failures
-                .entry((user.to_owned(), address.to_owned()))
-                .or_default()
-                .push_back(Instant::now());
-        }
-    }
-
-    /// Forgets the failures of `user` from `address` (after a successful login).
+    /// Forgets the attempts of `user` from `address` (after a successful login).
     pub fn succeeded(&self, user: &str, address: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&(user.to_owned(), address.to_owned()));
+        if let Ok(mut attempts) = self.attempts.lock() {
+            attempts.remove(&(user.to_owned(), address.to_owned()));
         }
     }
 }

@@ -18,6 +18,7 @@ backend_tests!(
     delete_lists_the_cascade_and_deletes_through_the_engine,
     protect_blocks_the_delete,
     delete_needs_permission_and_csrf,
+    delete_needs_permission_for_the_cascade,
     history_lists_changes_newest_first,
 );
 
@@ -245,5 +246,101 @@ async fn history_lists_changes_newest_first(db: Database) {
     assert_eq!(
         client.get("/admin/school/student/x/history/").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+async fn delete_needs_permission_for_the_cascade(db: Database) {
+    let router = site(&db).await;
+    let alice = Student {
+        id: None,
+        name: "alice".into(),
+        email: "a@example.com".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let math = Course {
+        id: None,
+        title: "Math".into(),
+        active: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    math.students()
+        .add_with(
+            [&alice],
+            CourseStudentsValues {
+                grade: "A".into(),
+                enrolled_at: None,
+                status: None,
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    let clerk = throughline_admin::auth::create_user(
+        &db,
+        "clerk",
+        PASSWORD,
+        throughline_admin::auth::Role::Staff,
+    )
+    .await
+    .unwrap();
+    throughline_admin::auth::grant(
+        &db,
+        &clerk,
+        "Student",
+        throughline_admin::auth::Action::Delete,
+    )
+    .await
+    .unwrap();
+    let mut client = Client::new(router);
+    client.login("clerk", PASSWORD).await;
+    let url = format!("/admin/school/student/{}/delete/", alice.id.unwrap());
+    let page = client.get(&url).await;
+    assert!(
+        page.body.contains("doesn't have permission to delete")
+            && page.body.contains("<li>enrollments</li>"),
+        "{}",
+        page.body
+    );
+    let csrf = client.session_csrf().await;
+    assert_eq!(
+        client.post(&url, &[("csrf_token", &csrf)]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(Enrollment::objects().count(&db).await.unwrap(), 1);
+    // A course's plain relation to tags needs no permission of its own.
+    let tag = Tag {
+        id: None,
+        name: "intro".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let history = Course {
+        id: None,
+        title: "History".into(),
+        active: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    history.tags().add([&tag], &db).await.unwrap();
+    throughline_admin::auth::grant(
+        &db,
+        &clerk,
+        "Course",
+        throughline_admin::auth::Action::Delete,
+    )
+    .await
+    .unwrap();
+    let url = format!("/admin/school/course/{}/delete/", history.id.unwrap());
+    let page = client.get(&url).await;
+    assert!(page.body.contains("Are you sure"), "{}", page.body);
+    assert_eq!(
+        client.post(&url, &[("csrf_token", &csrf)]).await.status,
+        StatusCode::SEE_OTHER
     );
 }

@@ -23,6 +23,8 @@ backend_tests!(
     inline_error_saves_nothing,
     inline_keeps_several_rows_per_pair,
     plain_many_to_many_is_a_multi_select,
+    many_targets_are_typed_not_dropped,
+    inline_writes_need_the_through_models_permissions,
     hostile_form_data_is_refused,
     view_only_users_cannot_post,
 );
@@ -812,4 +814,188 @@ async fn plain_many_to_many_is_a_multi_select(db: Database) {
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert!(linked(db.clone()).await.is_empty());
+}
+
+async fn many_targets_are_typed_not_dropped(db: Database) {
+    let mut client = logged_in(&db).await;
+    let tags: Vec<Tag> = (0..501)
+        .map(|i| Tag {
+            id: None,
+            name: format!("tag {i:03}"),
+        })
+        .collect();
+    let tags = Tag::objects()
+        .bulk_create(tags, Conflict::Error, &db)
+        .await
+        .unwrap();
+    let math = Course {
+        id: None,
+        title: "Math".into(),
+        active: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    math.tags().add([&tags[3], &tags[400]], &db).await.unwrap();
+    let url = format!("/admin/school/course/{}/change/", math.id.unwrap());
+    let page = client.get(&url).await;
+    let typed = format!(
+        "name=\"tags\" value=\"{}, {}\"",
+        tags[3].id.unwrap(),
+        tags[400].id.unwrap()
+    );
+    assert!(page.body.contains(&typed), "{}", page.body);
+    let csrf = page.csrf();
+    let sent = format!("{}, {}", tags[3].id.unwrap(), tags[400].id.unwrap());
+    let reply = client
+        .post(
+            &url,
+            &[("csrf_token", &csrf), ("title", "Math"), ("tags", &sent)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(math.tags().count(&db).await.unwrap(), 2);
+    let sent = format!("{}", tags[5].id.unwrap());
+    client
+        .post(
+            &url,
+            &[("csrf_token", &csrf), ("title", "Math"), ("tags", &sent)],
+        )
+        .await;
+    let linked = math.tags().all(&db).await.unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].name, "tag 005");
+}
+
+async fn inline_writes_need_the_through_models_permissions(db: Database) {
+    let router = site(&db).await;
+    let clerk = throughline_admin::auth::create_user(
+        &db,
+        "clerk",
+        PASSWORD,
+        throughline_admin::auth::Role::Staff,
+    )
+    .await
+    .unwrap();
+    throughline_admin::auth::grant(
+        &db,
+        &clerk,
+        "Course",
+        throughline_admin::auth::Action::Change,
+    )
+    .await
+    .unwrap();
+    let alice = student(&db, "alice").await;
+    let math = Course {
+        id: None,
+        title: "Math".into(),
+        active: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    math.students()
+        .add_with([&alice], values("B"), &db)
+        .await
+        .unwrap();
+    let row = Enrollment::objects().first(&db).await.unwrap().unwrap();
+    let mut client = Client::new(router);
+    client.login("clerk", PASSWORD).await;
+    let url = format!("/admin/school/course/{}/change/", math.id.unwrap());
+    let page = client.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains("inline-students"),
+        "no Enrollment permission, no inline"
+    );
+    let csrf = page.csrf();
+    let a = alice.id.unwrap().to_string();
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Math"),
+                ("students-TOTAL", "1"),
+                ("students-0-id", &row.id.unwrap().to_string()),
+                ("students-0-target", &a),
+                ("students-0-DELETE", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    // With view and add but not delete: the inline shows, a delete is refused (403).
+    throughline_admin::auth::grant(
+        &db,
+        &clerk,
+        "Enrollment",
+        throughline_admin::auth::Action::Add,
+    )
+    .await
+    .unwrap();
+    throughline_admin::auth::grant(
+        &db,
+        &clerk,
+        "Enrollment",
+        throughline_admin::auth::Action::View,
+    )
+    .await
+    .unwrap();
+    let page = client.get(&url).await;
+    assert!(
+        page.body.contains("inline-students") && !page.body.contains("students-0-DELETE"),
+        "{}",
+        page.body
+    );
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Math"),
+                ("students-TOTAL", "1"),
+                ("students-0-id", &row.id.unwrap().to_string()),
+                ("students-0-target", &a),
+                ("students-0-grade", "B"),
+                ("students-0-status", "active"),
+                ("students-0-DELETE", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(Enrollment::objects().count(&db).await.unwrap(), 1);
+    // Changing a grade needs change.
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Math"),
+                ("students-TOTAL", "1"),
+                ("students-0-id", &row.id.unwrap().to_string()),
+                ("students-0-target", &a),
+                ("students-0-grade", "F"),
+                ("students-0-status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        Enrollment::objects()
+            .first(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .grade,
+        "B"
+    );
+    // A NUL character is a form error, never a database error.
+    let reply = client
+        .post(&url, &[("csrf_token", &csrf), ("title", "a\0b")])
+        .await;
+    assert!(
+        reply.body.contains("Null characters are not allowed."),
+        "{}",
+        reply.body
+    );
 }

@@ -16,6 +16,7 @@ backend_tests!(
     pages_need_a_login,
     login_checks_password_and_csrf,
     failed_logins_are_limited,
+    parallel_guesses_are_limited_too,
     logout_needs_the_csrf_token,
     index_groups_models_by_app,
     change_list_escapes_and_links,
@@ -162,6 +163,36 @@ async fn failed_logins_are_limited(db: Database) {
         .await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(!client.cookies.contains_key("tl_admin_session"));
+}
+
+async fn parallel_guesses_are_limited_too(db: Database) {
+    let mut client = Client::new(site(&db).await);
+    let csrf = client.get("/admin/login/").await.csrf();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let mut client = client.clone();
+        let csrf = csrf.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(
+                    "/admin/login/",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("username", "admin"),
+                        ("password", "guess guess"),
+                    ],
+                )
+                .await
+                .status
+        }));
+    }
+    let mut checked = 0;
+    for task in tasks {
+        if task.await.unwrap() == StatusCode::OK {
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10, "only ten guesses a minute are checked");
 }
 
 async fn logout_needs_the_csrf_token(db: Database) {

@@ -78,14 +78,13 @@ pub async fn login(State(site): State<SiteRef>, request: Request) -> Page {
     let username = form.get("username").unwrap_or("").trim().to_owned();
     let given = form.get("password").unwrap_or("");
     let next = safe_next(&site, form.get("next"));
-    if !site.throttle.allowed(&username, &address) {
+    if !site.throttle.attempt(&username, &address) {
         return Err(Failure {
             status: StatusCode::TOO_MANY_REQUESTS,
             message: "Too many failed logins: wait a minute and try again.".into(),
         });
     }
     let Some(user) = auth::authenticate(&site.db, &username, given).await? else {
-        site.throttle.failed(&username, &address);
         return login_page(
             &site,
             &next,

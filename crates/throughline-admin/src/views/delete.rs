@@ -1,6 +1,6 @@
 //! The delete confirmation: what the delete takes with it (rows per model, through rows
 //! included, and rows whose key becomes NULL), or what blocks it (`PROTECT`), read by the
-//! engine's [`cascade`](throughline::engine::cascade) plan; then the delete itself through
+//! engine's [`cascade`] plan; then the delete itself through
 //! `engine::crud` (the database cascades, relation hooks fire), with its history entry,
 //! in one transaction.
 
@@ -9,7 +9,7 @@ use super::{Crumb, base_context, capitalized, model_for, render, ser};
 use crate::auth::{self, Action, CurrentUser};
 use crate::models::{AdminLog, LogAction};
 use crate::site::{SiteRef, app_segment};
-use crate::web::{self, Page};
+use crate::web::{self, Failure, Page};
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -36,10 +36,21 @@ pub async fn confirm(
     Extension(current): Extension<CurrentUser>,
     Path((app, model, key)): Path<(String, String, String)>,
 ) -> Page {
-    let (meta, _) = model_for(&site, &current, &app, &model, Action::Delete).await?;
+    let (meta, permissions) = model_for(&site, &current, &app, &model, Action::Delete).await?;
     let (key, row) = load(&site, meta, &key).await?;
     let plan = cascade::plan(&site.db, &site.registry, meta, vec![key.clone()]).await?;
-    page(&site, &current, meta, &key, &row, &plan, StatusCode::OK).await
+    let missing = missing_permissions(&site, &permissions, &plan);
+    page(
+        &site,
+        &current,
+        meta,
+        &key,
+        &row,
+        &plan,
+        &missing,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /{app}/{model}/{key}/delete/`: deletes (unless blocked: the page again, 409).
@@ -48,10 +59,18 @@ pub async fn delete(
     Extension(current): Extension<CurrentUser>,
     Path((app, model, key)): Path<(String, String, String)>,
 ) -> Page {
-    let (meta, _) = model_for(&site, &current, &app, &model, Action::Delete).await?;
+    let (meta, permissions) = model_for(&site, &current, &app, &model, Action::Delete).await?;
     let (key, row) = load(&site, meta, &key).await?;
     let tx = site.db.begin().await?;
     let plan = cascade::plan(&tx, &site.registry, meta, vec![key.clone()]).await?;
+    let missing = missing_permissions(&site, &permissions, &plan);
+    if !missing.is_empty() {
+        drop(tx);
+        return Err(Failure::forbidden(format!(
+            "You may not delete {}, which this delete would take along.",
+            missing.join(", ")
+        )));
+    }
     if !plan.blockers.is_empty() {
         drop(tx);
         return page(
@@ -61,12 +80,33 @@ pub async fn delete(
             &key,
             &row,
             &plan,
+            &missing,
             StatusCode::CONFLICT,
         )
         .await;
     }
     let name = meta.display_string(&row);
-    engine::crud::delete(&tx, meta, key.clone()).await?;
+    match engine::crud::delete(&tx, meta, key.clone()).await {
+        Ok(_) => {}
+        Err(throughline::Error::Integrity { .. }) => {
+            // A row that blocks it appeared since the plan (or refers from outside the
+            // registry): nothing was deleted; the page again, with what blocks it now.
+            drop(tx);
+            let plan = cascade::plan(&site.db, &site.registry, meta, vec![key.clone()]).await?;
+            return page(
+                &site,
+                &current,
+                meta,
+                &key,
+                &row,
+                &plan,
+                &missing,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
+        Err(error) => return Err(error.into()),
+    }
     let taken: Vec<String> = plan
         .deleted_per_model()
         .iter()
@@ -111,6 +151,28 @@ pub async fn delete(
     Ok(web::redirect(&site.changelist_url(meta)))
 }
 
+/// The models the delete would take rows of that the user may not delete (through
+/// models generated for plain relations need no permission of their own, as Django's).
+fn missing_permissions(
+    site: &SiteRef,
+    permissions: &auth::Permissions,
+    plan: &cascade::CascadePlan,
+) -> Vec<String> {
+    plan.deleted_per_model()
+        .into_iter()
+        .filter(|(model, _)| {
+            let generated = site.registry.models().iter().any(|m| {
+                m.many_to_many
+                    .iter()
+                    .any(|r| r.auto_created && r.through == model.name)
+            });
+            !generated && !permissions.allows(&model.name, Action::Delete)
+        })
+        .map(|(model, _)| model.verbose_name_plural.clone())
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn page(
     site: &SiteRef,
     current: &CurrentUser,
@@ -118,6 +180,7 @@ async fn page(
     key: &throughline::Value,
     row: &[throughline::Value],
     plan: &cascade::CascadePlan,
+    missing: &[String],
     status: StatusCode,
 ) -> Page {
     let mut summary = vec![Count {
@@ -177,6 +240,7 @@ async fn page(
             summary => ser(&summary),
             set_null => ser(&set_null),
             protected => ser(&protected),
+            missing_permissions => missing.to_vec(),
             cancel_url => site.object_url(meta, &key_text, "change"),
             breadcrumbs => ser(&[
                 Crumb { label: capitalized(&app_segment(meta)), url: None },

@@ -7,7 +7,7 @@
 //! form again with the user's input and the error beside its field.
 
 use super::{Crumb, base_context, capitalized, model_for, render, ser};
-use crate::auth::{self, Action, CurrentUser};
+use crate::auth::{self, Action, CurrentUser, Permissions};
 use crate::fields;
 use crate::models::{AdminLog, LogAction};
 use crate::site::{SiteRef, app_segment};
@@ -63,6 +63,8 @@ struct InlineRow {
 struct InlineTable {
     prefix: String,
     title: String,
+    /// Whether stored rows have a "Delete?" box (the through model's delete permission).
+    deletable: bool,
     columns: Vec<String>,
     rows: Vec<InlineRow>,
     errors: Vec<String>,
@@ -80,9 +82,9 @@ pub async fn add_form(
     Extension(current): Extension<CurrentUser>,
     Path((app, model)): Path<(String, String)>,
 ) -> Page {
-    let (meta, _) = model_for(&site, &current, &app, &model, Action::Add).await?;
+    let (meta, permissions) = model_for(&site, &current, &app, &model, Action::Add).await?;
     let row = initial_row(meta);
-    let editor = Editor::new(&site, meta, None);
+    let editor = Editor::new(&site, meta, None, permissions);
     let form = editor.fields_from_row(&row, true).await?;
     let inlines = editor.inlines_from_db(None).await?;
     editor.page(&current, form, inlines, Vec::new()).await
@@ -96,9 +98,10 @@ pub async fn change_form(
 ) -> Page {
     let (meta, permissions) = model_for(&site, &current, &app, &model, Action::View).await?;
     let (key, row) = load(&site, meta, &key).await?;
-    let mut editor = Editor::new(&site, meta, Some(key));
+    let read_only = !permissions.allows(&meta.name, Action::Change);
+    let mut editor = Editor::new(&site, meta, Some(key), permissions);
     editor.name = meta.display_string(&row);
-    editor.read_only = !permissions.allows(&meta.name, Action::Change);
+    editor.read_only = read_only;
     let form = editor.fields_from_row(&row, false).await?;
     let inlines = editor.inlines_from_db(Some(&row)).await?;
     editor.page(&current, form, inlines, Vec::new()).await
@@ -111,8 +114,8 @@ pub async fn add(
     Extension(form): Extension<FormData>,
     Path((app, model)): Path<(String, String)>,
 ) -> Page {
-    let (meta, _) = model_for(&site, &current, &app, &model, Action::Add).await?;
-    let editor = Editor::new(&site, meta, None);
+    let (meta, permissions) = model_for(&site, &current, &app, &model, Action::Add).await?;
+    let editor = Editor::new(&site, meta, None, permissions);
     editor.submit(&current, &form, None).await
 }
 
@@ -123,9 +126,9 @@ pub async fn change(
     Extension(form): Extension<FormData>,
     Path((app, model, key)): Path<(String, String, String)>,
 ) -> Page {
-    let (meta, _) = model_for(&site, &current, &app, &model, Action::Change).await?;
+    let (meta, permissions) = model_for(&site, &current, &app, &model, Action::Change).await?;
     let (key, row) = load(&site, meta, &key).await?;
-    let mut editor = Editor::new(&site, meta, Some(key));
+    let mut editor = Editor::new(&site, meta, Some(key), permissions);
     editor.name = meta.display_string(&row);
     editor.submit(&current, &form, Some(row)).await
 }
@@ -192,6 +195,8 @@ struct Editor<'s> {
     key: Option<Value>,
     /// The object's display string (for a change page).
     name: String,
+    /// What the user may do (an inline's rows need the through model's permissions).
+    permissions: Permissions,
     read_only: bool,
     /// The rows a foreign key's select offers, by target model, read once per request
     /// (`None`: too many rows, the key is typed), so that an inline's rows do not each
@@ -200,11 +205,17 @@ struct Editor<'s> {
 }
 
 impl<'s> Editor<'s> {
-    fn new(site: &'s SiteRef, meta: &'static ModelMeta, key: Option<Value>) -> Self {
+    fn new(
+        site: &'s SiteRef,
+        meta: &'static ModelMeta,
+        key: Option<Value>,
+        permissions: Permissions,
+    ) -> Self {
         Editor {
             site,
             meta,
             key,
+            permissions,
             name: String::new(),
             read_only: false,
             related: std::sync::Mutex::new(BTreeMap::new()),
@@ -222,7 +233,24 @@ impl<'s> Editor<'s> {
 
     /// Whether the form edits `field` (a key is edited only when adding).
     fn edits(&self, field: &FieldMeta) -> bool {
-        !self.read_only && fields::is_edited(field) && !(field.primary_key && self.key.is_some())
+        if self.read_only || !fields::is_edited(field) {
+            return false;
+        }
+        if self.meta.fields.iter().any(|f| std::ptr::eq(f, field)) {
+            return !(field.primary_key && self.key.is_some());
+        }
+        // A field of an inline's through model: editable with its add or change permission.
+        self.site
+            .registry
+            .models()
+            .iter()
+            .find(|m| m.fields.iter().any(|f| std::ptr::eq(f, field)))
+            .is_none_or(|m| self.may(m, Action::Change) || self.may(m, Action::Add))
+    }
+
+    /// Whether the user may `action` on `model`.
+    fn may(&self, model: &ModelMeta, action: Action) -> bool {
+        self.permissions.allows(&model.name, action)
     }
 
     /// The form's fields with the values of `row`.
@@ -270,9 +298,11 @@ impl<'s> Editor<'s> {
         selected: &[String],
         errors: Vec<String>,
     ) -> Result<FormField, Failure> {
-        let options = self
-            .related_rows(spec.relation.target)
-            .await?
+        // Past SELECT_LIMIT targets, the keys are typed, separated by commas (an empty
+        // multi-select would unlink everything on save).
+        let related = self.related_rows(spec.relation.target).await?;
+        let typed = related.is_none();
+        let options = related
             .unwrap_or_default()
             .into_iter()
             .map(|(value, label)| Choice {
@@ -281,14 +311,15 @@ impl<'s> Editor<'s> {
                 label,
             })
             .collect();
+        let widget = match (self.read_only, typed) {
+            (true, _) => "readonly",
+            (false, true) => "text",
+            (false, false) => "multiselect",
+        };
         Ok(FormField {
             name: spec.prefix.clone(),
             label: capitalized(&spec.declaration.name.replace('_', " ")),
-            widget: if self.read_only {
-                "readonly"
-            } else {
-                "multiselect"
-            },
+            widget,
             value: selected.join(", "),
             checked: false,
             options,
@@ -307,7 +338,17 @@ impl<'s> Editor<'s> {
         form: &FormData,
     ) -> Result<(Vec<Value>, Vec<String>), Failure> {
         let target = spec.relation.target;
-        let sent = form.all(&spec.prefix);
+        let typed = self.related_rows(target).await?.is_none();
+        let sent: Vec<&str> = if typed {
+            form.all(&spec.prefix)
+                .iter()
+                .flat_map(|text| text.split(','))
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .collect()
+        } else {
+            form.all(&spec.prefix)
+        };
         let mut keys = Vec::new();
         for text in &sent {
             match fields::parse_key(target.pk(), text) {
@@ -490,6 +531,10 @@ impl<'s> Editor<'s> {
             .filter(|d| d.auto_created == plain)
         {
             let relation = Relation::find(&self.site.registry, &self.meta.name, &declaration.name)?;
+            if !plain && !self.may(relation.through, Action::View) {
+                // An inline of a through model the user may not see is not shown.
+                continue;
+            }
             let extra = relation
                 .through
                 .fields
@@ -538,7 +583,12 @@ impl<'s> Editor<'s> {
                 });
             }
             let defaults = initial_row(through);
-            for i in stored.len()..stored.len() + EXTRA_ROWS {
+            let extra_rows = if self.may(through, Action::Add) && !self.read_only {
+                EXTRA_ROWS
+            } else {
+                0
+            };
+            for i in stored.len()..stored.len() + extra_rows {
                 let cells = self
                     .inline_cells(&spec, &Value::Null, |f| {
                         let index = through.field_index(&f.name).unwrap_or(0);
@@ -573,6 +623,7 @@ impl<'s> Editor<'s> {
         columns.extend(spec.extra.iter().map(|f| capitalized(&f.verbose_name)));
         InlineTable {
             prefix: spec.prefix.clone(),
+            deletable: !self.read_only && self.may(through, Action::Delete),
             title: if spec.declaration.auto_created {
                 capitalized(&spec.relation.target.verbose_name_plural)
             } else {
@@ -735,7 +786,8 @@ impl<'s> Editor<'s> {
             }
             let sent = form.get(&field.name);
             let mut errors = Vec::new();
-            match fields::parse(field, sent) {
+            let before = stored.as_ref().map(|row| &row[index]);
+            match fields::parse_keeping(field, sent, before) {
                 Ok(value) => {
                     if let Some(message) = self.check_reference(field, &value).await? {
                         errors.push(message);
@@ -829,6 +881,7 @@ impl<'s> Editor<'s> {
                     }
                 }
                 Err(Refused::Form(message)) => form_errors.push(message),
+                Err(Refused::Forbidden(message)) => return Err(Failure::forbidden(message)),
                 Err(Refused::Failed(failure)) => return Err(failure),
             }
         }
@@ -931,12 +984,19 @@ impl<'s> Editor<'s> {
             let blank = id.is_none()
                 && target_text.is_empty()
                 && spec.extra.iter().zip(&extra_texts).all(|(f, sent)| {
+                    let default = defaults.get(through.field_index(&f.name).unwrap_or(0));
+                    if !fields::is_edited(f)
+                        || matches!(f.default, throughline::DefaultValue::Func(_))
+                    {
+                        // Not typed by the user (a default computed per row, such as a
+                        // UUID, differs at every request).
+                        return true;
+                    }
+                    if f.ty == throughline::FieldType::Bool {
+                        return sent.is_some() == matches!(default, Some(Value::Bool(true)));
+                    }
                     let sent = sent.unwrap_or("").trim();
-                    !fields::is_edited(f)
-                        || sent.is_empty()
-                        || defaults
-                            .get(through.field_index(&f.name).unwrap_or(0))
-                            .is_some_and(|d| fields::form_text(f, d) == sent)
+                    sent.is_empty() || default.is_some_and(|d| fields::form_text(f, d) == sent)
                 });
             if blank {
                 continue;
@@ -1003,10 +1063,14 @@ impl<'s> Editor<'s> {
                     continue;
                 }
                 let mut errors = Vec::new();
+                let before = existing
+                    .iter()
+                    .find(|row| Some(&row[pk_index]) == id.as_ref())
+                    .and_then(|row| through.field_index(&field.name).map(|index| &row[index]));
                 let parsed = if delete {
                     Ok(Value::Null)
                 } else {
-                    fields::parse(field, *sent)
+                    fields::parse_keeping(field, *sent, before)
                 };
                 let value = match parsed {
                     Ok(value) => {
@@ -1160,9 +1224,19 @@ impl<'s> Editor<'s> {
         let mut changed = 0usize;
         let mut new_items = Vec::new();
         let pk_name = &through.pk().name;
+        let refuse = |action: Action| {
+            Refused::Forbidden(format!(
+                "You may not {} {}.",
+                action.name(),
+                through.verbose_name_plural
+            ))
+        };
         for row in rows {
             match (&row.id, row.delete) {
                 (Some(id), true) => {
+                    if !self.may(through, Action::Delete) {
+                        return Err(refuse(Action::Delete));
+                    }
                     let pk_filter =
                         Filter::cond(FieldPath::local(pk_name), Lookup::Exact(id.clone()));
                     removed += linking
@@ -1194,6 +1268,16 @@ impl<'s> Editor<'s> {
                         continue;
                     };
                     let target_index = through.field_index(relation.target_field).unwrap_or(0);
+                    let mut updated = stored.clone();
+                    for (name, value) in &row.extra {
+                        if let Some(index) = through.field_index(name) {
+                            updated[index] = value.clone();
+                        }
+                    }
+                    let is_change = stored[target_index] != row.target || updated != stored;
+                    if is_change && !self.may(through, Action::Change) {
+                        return Err(refuse(Action::Change));
+                    }
                     if stored[target_index] != row.target {
                         let pk_filter =
                             Filter::cond(FieldPath::local(pk_name), Lookup::Exact(id.clone()));
@@ -1210,12 +1294,6 @@ impl<'s> Editor<'s> {
                         new_items.push((row.target.clone(), row.extra.clone()));
                         continue;
                     }
-                    let mut updated = stored.clone();
-                    for (name, value) in &row.extra {
-                        if let Some(index) = through.field_index(name) {
-                            updated[index] = value.clone();
-                        }
-                    }
                     if updated != stored {
                         engine::defaults::touch(through, &mut updated, false);
                         engine::crud::save(tx, through, updated)
@@ -1224,7 +1302,12 @@ impl<'s> Editor<'s> {
                         changed += 1;
                     }
                 }
-                (None, false) => new_items.push((row.target.clone(), row.extra.clone())),
+                (None, false) => {
+                    if !self.may(through, Action::Add) {
+                        return Err(refuse(Action::Add));
+                    }
+                    new_items.push((row.target.clone(), row.extra.clone()));
+                }
             }
         }
         let mut words = Vec::new();
@@ -1456,6 +1539,8 @@ struct Saved {
 enum Refused {
     Field(String, String),
     Form(String),
+    /// A write the user has no permission for (403, nothing written).
+    Forbidden(String),
     Failed(Failure),
 }
 

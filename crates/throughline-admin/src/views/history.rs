@@ -30,9 +30,11 @@ pub async fn history(
         Failure::not_found(format!("No {} with the key {key}.", meta.verbose_name))
     })?;
     let key_text = key.display();
+    // Stored keys are cut at 200 characters (the column's length).
+    let stored_key: String = key_text.chars().take(200).collect();
     let entries = AdminLog::objects()
         .filter(AdminLog::MODEL.eq(meta.name.as_str()))
-        .filter(AdminLog::OBJECT_KEY.eq(key_text.as_str()))
+        .filter(AdminLog::OBJECT_KEY.eq(stored_key.as_str()))
         .select_related(AdminLog::USER)
         .order_by([AdminLog::ACTION_TIME.desc(), AdminLog::ID.desc()])
         .all(&site.db)

@@ -170,8 +170,10 @@ pub async fn changelist(
     // Search: every word in some search field.
     let search_fields = search_fields(meta, &admin.search_fields);
     let search = param(SEARCH).unwrap_or("").trim().to_owned();
-    if search.chars().count() > 500 {
-        return Err(Failure::bad_request("The search is too long."));
+    if search.chars().count() > 500 || search.contains('\0') {
+        return Err(Failure::bad_request(
+            "The search is too long or holds a NUL character.",
+        ));
     }
     if !search.is_empty() && !search_fields.is_empty() {
         for word in search.split_whitespace() {
@@ -417,6 +419,9 @@ fn search_fields(meta: &'static ModelMeta, configured: &[String]) -> Vec<&'stati
 /// is 400.
 fn filter_condition(field: &FieldMeta, text: &str) -> Result<Filter, Failure> {
     let path = FieldPath::local(&field.name);
+    if field.nullable && text == "none" {
+        return Ok(Filter::cond(path, Lookup::IsNull(true)));
+    }
     if matches!(field.ty, FieldType::Date | FieldType::DateTime) && field.choices.is_empty() {
         let now = throughline::value::now();
         let today = now.date_naive();
@@ -432,9 +437,6 @@ fn filter_condition(field: &FieldMeta, text: &str) -> Result<Filter, Failure> {
             _ => Value::DateTime(since.and_time(chrono::NaiveTime::MIN).and_utc()),
         };
         return Ok(Filter::cond(path, Lookup::Gte(start)));
-    }
-    if field.nullable && text == "none" {
-        return Ok(Filter::cond(path, Lookup::IsNull(true)));
     }
     let value = if field.foreign_key.is_some() {
         fields::parse_key(field, text)
