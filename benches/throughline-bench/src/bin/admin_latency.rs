@@ -312,7 +312,8 @@ async fn django_side(dir: &std::path::Path) -> Result<(Django, u16), BoxError> {
         .arg("--port")
         .arg(port.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        // runserver logs every request on stderr.
+        .stderr(Stdio::null())
         .spawn()?;
     let django = Django(child);
     for _ in 0..600 {
