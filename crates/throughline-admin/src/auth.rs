@@ -10,6 +10,11 @@ use throughline::Error;
 use throughline::prelude::*;
 
 /// Why an account operation failed.
+///
+/// ```
+/// let error = throughline_admin::auth::AccountError::Invalid("the user name admin is taken".into());
+/// assert_eq!(error.to_string(), "the user name admin is taken");
+/// ```
 #[derive(Debug)]
 pub enum AccountError {
     /// The input is wrong (a blank or over-long user name, a weak password, a taken name,
@@ -37,6 +42,10 @@ impl From<Error> for AccountError {
 }
 
 /// Which kind of user [`create_user`] makes.
+///
+/// ```
+/// assert_ne!(throughline_admin::auth::Role::Superuser, throughline_admin::auth::Role::Staff);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Every permission.
@@ -128,6 +137,14 @@ pub async fn set_password(
 }
 
 /// The user named `username`, if any.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let db = throughline::Database::connect("sqlite::memory:").await.unwrap();
+/// # throughline_admin::install(&db).await.unwrap();
+/// assert!(throughline_admin::auth::find_user(&db, "nobody").await.unwrap().is_none());
+/// # }
+/// ```
 pub async fn find_user(db: &Database, username: &str) -> Result<Option<AdminUser>, Error> {
     AdminUser::objects()
         .filter(AdminUser::USERNAME.eq(username))
@@ -137,6 +154,18 @@ pub async fn find_user(db: &Database, username: &str) -> Result<Option<AdminUser
 
 /// The user whose name and password match, if active and staff; `None` otherwise (a wrong
 /// password, an unknown name and an inactive user look the same, and take the same time).
+///
+/// ```
+/// # use throughline_admin::auth::{authenticate, create_user, Role};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let db = throughline::Database::connect("sqlite::memory:").await.unwrap();
+/// # throughline_admin::install(&db).await.unwrap();
+/// create_user(&db, "ann", "correct horse", Role::Staff).await.unwrap();
+/// assert!(authenticate(&db, "ann", "correct horse").await.unwrap().is_some());
+/// assert!(authenticate(&db, "ann", "wrong horse").await.unwrap().is_none());
+/// assert!(authenticate(&db, "bob", "correct horse").await.unwrap().is_none());
+/// # }
+/// ```
 pub async fn authenticate(
     db: &Database,
     username: &str,
@@ -150,15 +179,13 @@ pub async fn authenticate(
 
 /// A session's secrets, as they leave the server.
 #[derive(Debug, Clone)]
-pub struct NewSession {
+pub(crate) struct NewSession {
     /// The token for the cookie (only its hash is stored).
     pub token: String,
-    /// The session's CSRF token.
-    pub csrf: String,
 }
 
 /// Opens a session for `user` lasting `age`, and records the login time.
-pub async fn open_session(
+pub(crate) async fn open_session(
     db: &Database,
     user: &AdminUser,
     age: std::time::Duration,
@@ -173,7 +200,7 @@ pub async fn open_session(
         id: None,
         token_hash: token::hashed(&token),
         user: ForeignKey::to(user),
-        csrf_token: csrf.clone(),
+        csrf_token: csrf,
         expires_at: expires,
         flash: String::new(),
     }
@@ -189,13 +216,13 @@ pub async fn open_session(
         .delete(&tx)
         .await?;
     tx.commit().await?;
-    Ok(NewSession { token, csrf })
+    Ok(NewSession { token })
 }
 
 /// The logged-in user of a request: the session (not expired) whose token the cookie
 /// carries, with its user (active and staff), read in one statement.
 #[derive(Debug, Clone)]
-pub struct CurrentUser {
+pub(crate) struct CurrentUser {
     /// The session row.
     pub session: AdminSession,
     /// Its user.
@@ -203,7 +230,7 @@ pub struct CurrentUser {
 }
 
 /// The session `token` opens, if it is current and its user may use the admin.
-pub async fn load_session(db: &Database, token: &str) -> Result<Option<CurrentUser>, Error> {
+pub(crate) async fn load_session(db: &Database, token: &str) -> Result<Option<CurrentUser>, Error> {
     let session = AdminSession::objects()
         .filter(AdminSession::TOKEN_HASH.eq(token::hashed(token)))
         .filter(AdminSession::EXPIRES_AT.gt(Utc::now()))
@@ -222,23 +249,21 @@ pub async fn load_session(db: &Database, token: &str) -> Result<Option<CurrentUs
     Ok(Some(CurrentUser { session, user }))
 }
 
-/// Closes the session `token` opens (logout).
-pub async fn close_session(db: &Database, token: &str) -> Result<(), Error> {
-    AdminSession::objects()
-        .filter(AdminSession::TOKEN_HASH.eq(token::hashed(token)))
-        .delete(db)
-        .await?;
-    Ok(())
-}
-
 /// Closes `session` (logout).
-pub async fn close_session_by_id(db: &Database, session: &AdminSession) -> Result<(), Error> {
+pub(crate) async fn close_session_by_id(
+    db: &Database,
+    session: &AdminSession,
+) -> Result<(), Error> {
     session.delete(db).await?;
     Ok(())
 }
 
 /// Stores a message for the next page of the session `token` opens.
-pub async fn set_flash_by_token(db: &Database, token: &str, message: &str) -> Result<(), Error> {
+pub(crate) async fn set_flash_by_token(
+    db: &Database,
+    token: &str,
+    message: &str,
+) -> Result<(), Error> {
     AdminSession::objects()
         .filter(AdminSession::TOKEN_HASH.eq(token::hashed(token)))
         .update(vec![AdminSession::FLASH.set(message.to_owned())], db)
@@ -247,7 +272,7 @@ pub async fn set_flash_by_token(db: &Database, token: &str, message: &str) -> Re
 }
 
 /// Stores a message for the session's next page.
-pub async fn set_flash(
+pub(crate) async fn set_flash(
     db: &impl Executor,
     session: &AdminSession,
     message: &str,
@@ -260,7 +285,10 @@ pub async fn set_flash(
 }
 
 /// Takes the session's pending message (clearing it), if any.
-pub async fn take_flash(db: &Database, current: &CurrentUser) -> Result<Option<String>, Error> {
+pub(crate) async fn take_flash(
+    db: &Database,
+    current: &CurrentUser,
+) -> Result<Option<String>, Error> {
     if current.session.flash.is_empty() {
         return Ok(None);
     }
@@ -269,6 +297,11 @@ pub async fn take_flash(db: &Database, current: &CurrentUser) -> Result<Option<S
 }
 
 /// An action on a model that a permission allows.
+///
+/// ```
+/// use throughline_admin::auth::Action;
+/// assert_eq!([Action::View, Action::Add, Action::Delete].map(Action::name), ["view", "add", "delete"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// See the change list and the objects.
@@ -298,6 +331,11 @@ impl Action {
 }
 
 /// What a user may do: everything for a superuser, else its permission rows.
+///
+/// ```
+/// use throughline_admin::auth::{Action, Permissions};
+/// assert!(!Permissions::Granted(vec![]).allows("Course", Action::View));
+/// ```
 #[derive(Debug, Clone)]
 pub enum Permissions {
     /// A superuser.
@@ -327,6 +365,16 @@ impl Permissions {
 }
 
 /// The permissions of `user` (no query for a superuser).
+///
+/// ```
+/// # use throughline_admin::auth::{create_user, permissions, Action, Role};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let db = throughline::Database::connect("sqlite::memory:").await.unwrap();
+/// # throughline_admin::install(&db).await.unwrap();
+/// let clerk = create_user(&db, "clerk", "correct horse", Role::Staff).await.unwrap();
+/// assert!(!permissions(&db, &clerk).await.unwrap().allows("Course", Action::View));
+/// # }
+/// ```
 pub async fn permissions(db: &Database, user: &AdminUser) -> Result<Permissions, Error> {
     if user.is_superuser {
         return Ok(Permissions::All);

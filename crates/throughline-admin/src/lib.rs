@@ -27,12 +27,12 @@ pub mod config;
 pub mod fields;
 pub mod models;
 pub mod password;
-pub mod site;
-pub mod templates;
+mod site;
+mod templates;
 pub mod throttle;
 pub mod token;
-pub mod views;
-pub mod web;
+mod views;
+mod web;
 
 pub use config::{AdminConfig, ModelAdmin};
 
@@ -43,6 +43,11 @@ use std::sync::Arc;
 use throughline::{Database, Registry};
 
 /// Why [`router`] refused a configuration.
+///
+/// ```
+/// let error = throughline_admin::ConfigError("no registered model is named Nope".into());
+/// assert_eq!(error.to_string(), "admin configuration: no registered model is named Nope");
+/// ```
 #[derive(Debug)]
 pub struct ConfigError(pub String);
 
@@ -186,6 +191,13 @@ pub async fn install(db: &Database) -> throughline::Result<()> {
 
 /// Serves `router` on `listener` until the process stops, with each connection's
 /// address available to the login limiter.
+///
+/// ```no_run
+/// # async fn run(router: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// throughline_admin::serve(listener, router).await
+/// # }
+/// ```
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
         listener,

@@ -6,9 +6,18 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 /// The shortest password [`hash`] accepts.
+///
+/// ```
+/// assert_eq!(throughline_admin::password::MIN_LENGTH, 8);
+/// ```
 pub const MIN_LENGTH: usize = 8;
 
 /// Why a password was refused.
+///
+/// ```
+/// let error = throughline_admin::password::PasswordError("too short".into());
+/// assert_eq!(error.to_string(), "too short");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordError(pub String);
 

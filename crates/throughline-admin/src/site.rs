@@ -24,12 +24,8 @@ pub struct Site {
 /// The shared state, as handlers receive it.
 pub type SiteRef = Arc<Site>;
 
-/// The URL segment of a model's app: its `app`, or `models` for a model without one.
-///
-/// ```
-/// let m = throughline::ModelMeta::new("Tag", "tag", vec![]);
-/// assert_eq!(throughline_admin::site::app_segment(&m), "models");
-/// ```
+/// The URL segment of a model's app: its `app` in lowercase, or `models` for a model
+/// without one.
 pub fn app_segment(meta: &ModelMeta) -> String {
     if meta.app.is_empty() {
         "models".to_owned()
@@ -38,12 +34,7 @@ pub fn app_segment(meta: &ModelMeta) -> String {
     }
 }
 
-/// The URL segment of a model: its name in lowercase.
-///
-/// ```
-/// let m = throughline::ModelMeta::new("TopicSystem", "topic_system", vec![]);
-/// assert_eq!(throughline_admin::site::model_segment(&m), "topicsystem");
-/// ```
+/// The URL segment of a model: its name in lowercase (`TopicSystem` → `topicsystem`).
 pub fn model_segment(meta: &ModelMeta) -> String {
     meta.name.to_lowercase()
 }
@@ -75,5 +66,17 @@ impl Site {
             self.changelist_url(meta),
             crate::fields::url_encode(key)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn segments() {
+        let mut m = throughline::ModelMeta::new("TopicSystem", "topic_system", vec![]);
+        assert_eq!(super::app_segment(&m), "models");
+        assert_eq!(super::model_segment(&m), "topicsystem");
+        m.app = "Topics".into();
+        assert_eq!(super::app_segment(&m), "topics");
     }
 }

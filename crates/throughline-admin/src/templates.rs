@@ -32,12 +32,6 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub const STYLESHEET: &str = include_str!("../templates/admin.css");
 
 /// The environment holding every page template, HTML-escaping everything.
-///
-/// ```
-/// let env = throughline_admin::templates::environment().unwrap();
-/// let html = env.render_str("{{ x }}", minijinja::context! { x => "<script>" }).unwrap();
-/// assert_eq!(html, "&lt;script&gt;");
-/// ```
 pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -45,4 +39,15 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
         env.add_template(name, source)?;
     }
     Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn everything_is_escaped() -> Result<(), minijinja::Error> {
+        let env = super::environment()?;
+        let html = env.render_str("{{ x }}", minijinja::context! { x => "<script>" })?;
+        assert_eq!(html, "&lt;script&gt;");
+        Ok(())
+    }
 }

@@ -35,6 +35,11 @@ const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
     /// A limiter allowing `limit` attempts a minute per user name and address.
+    ///
+    /// ```
+    /// let t = throughline_admin::throttle::Throttle::new(1);
+    /// assert!(t.attempt("ann", "::1") && !t.attempt("ann", "::1"));
+    /// ```
     pub fn new(limit: u32) -> Throttle {
         Throttle {
             limit,
@@ -44,6 +49,11 @@ impl Throttle {
 
     /// Counts an attempt for `user` from `address` and says whether it may be checked
     /// (false: the limit was reached within the last minute).
+    ///
+    /// ```
+    /// let t = throughline_admin::throttle::Throttle::new(0);
+    /// assert!(!t.attempt("ann", "::1"));
+    /// ```
     pub fn attempt(&self, user: &str, address: &str) -> bool {
         let Ok(mut attempts) = self.attempts.lock() else {
             return false;
@@ -73,6 +83,13 @@ impl Throttle {
     }
 
     /// Forgets the attempts of `user` from `address` (after a successful login).
+    ///
+    /// ```
+    /// let t = throughline_admin::throttle::Throttle::new(1);
+    /// t.attempt("ann", "::1");
+    /// t.succeeded("ann", "::1");
+    /// assert!(t.attempt("ann", "::1"));
+    /// ```
     pub fn succeeded(&self, user: &str, address: &str) {
         if let Ok(mut attempts) = self.attempts.lock() {
             attempts.remove(&(user.to_owned(), address.to_owned()));

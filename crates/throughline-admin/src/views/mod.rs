@@ -80,10 +80,6 @@ pub fn ser<T: Serialize + ?Sized>(value: &T) -> minijinja::Value {
 }
 
 /// A verbose name with its first letter in capitals ("date joined" → "Date joined").
-///
-/// ```
-/// assert_eq!(throughline_admin::views::capitalized("date joined"), "Date joined");
-/// ```
 pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
