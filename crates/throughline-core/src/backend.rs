@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// The database kinds throughline speaks to.
 ///
-/// More will come (MariaDB): match with a wildcard arm.
+/// Match with a wildcard arm: more may come.
 ///
 /// ```
 /// use throughline_core::Backend;
@@ -21,6 +21,8 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL through tokio-postgres.
     Postgres,
+    /// MariaDB (10.6 and later) and MySQL, with the `mysql` cargo feature.
+    Mysql,
 }
 
 /// What a backend's SQL supports, declared per statement kind.
@@ -71,6 +73,7 @@ impl Backend {
         match self {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
+            Backend::Mysql => "MySQL/MariaDB",
         }
     }
 

@@ -94,6 +94,7 @@ fn create_table_sql(
         table.if_not_exists();
     }
     let dialect = crate::dialect::of(backend)?;
+    dialect.table_options(&mut table);
     for field in &model.fields {
         table.col(column_def(field, dialect));
         if let Some(fk) = &field.foreign_key {

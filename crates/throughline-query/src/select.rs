@@ -495,7 +495,7 @@ fn lookup_expr(dialect: &dyn Dialect, col: Expr, lookup: &Lookup) -> Expr {
         Lookup::Gte(v) => col.gte(val(v)),
         Lookup::Range(low, high) => col.between(val(low), val(high)),
         Lookup::In(values) if values.is_empty() => Expr::cust("1 = 0"),
-        Lookup::In(values) => dialect.in_list(col, Expr::val(to_sea(&Value::List(values.clone())))),
+        Lookup::In(values) => dialect.in_list(col, values),
         Lookup::Contains(s) => dialect.case_sensitive_match(
             col,
             &format!("*{}*", escape_glob(s)),

@@ -218,9 +218,29 @@ impl InsertQuery {
                 .map(column)
                 .collect::<Result<Vec<_>>>()?;
             insert.returning(Query::returning().columns(returning));
+            if !dialect.builder_renders_returning() {
+                let names: Vec<&str> = self
+                    .returning
+                    .iter()
+                    .filter_map(|name| model.field(name).map(|f| f.column.as_str()))
+                    .collect();
+                let mut stmt = build(Tree::Insert(&insert), dialect);
+                stmt.sql = format!("{}{}", stmt.sql, returning_clause(&names)).into();
+                return Ok(stmt);
+            }
         }
         Ok(build(Tree::Insert(&insert), dialect))
     }
+}
+
+/// ` RETURNING "a", "b"`, for a dialect whose builder drops the clause (identifiers in
+/// ANSI quotes, which such a backend's connections accept).
+fn returning_clause(columns: &[&str]) -> String {
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect();
+    format!(" RETURNING {}", names.join(", "))
 }
 
 /// A filtered `UPDATE`.
@@ -288,6 +308,16 @@ impl DeleteQuery {
                 columns.push(Alias::new(&field.column));
             }
             delete.returning(Query::returning().columns(columns));
+            if !dialect.builder_renders_returning() {
+                let names: Vec<&str> = self
+                    .returning
+                    .iter()
+                    .filter_map(|name| model.field(name).map(|f| f.column.as_str()))
+                    .collect();
+                let mut stmt = build(Tree::Delete(&delete), dialect);
+                stmt.sql = format!("{}{}", stmt.sql, returning_clause(&names)).into();
+                return Ok(stmt);
+            }
         }
         Ok(build(Tree::Delete(&delete), dialect))
     }

@@ -11,9 +11,11 @@
 //! writes its own upsert form ([`Dialect::on_conflict`]); the engine, which reads
 //! capabilities rather than backends, takes the other path.
 
+mod mysql;
 mod postgres;
 mod sqlite;
 
+pub use mysql::Mysql;
 pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
@@ -22,7 +24,7 @@ use sea_query::{
     TableAlterStatement, TableCreateStatement, TableDropStatement, TableRenameStatement,
     UpdateStatement, Values,
 };
-use throughline_core::{Backend, Capabilities, Error, FieldType, Result};
+use throughline_core::{Backend, Capabilities, Error, FieldType, Result, Value};
 
 /// A statement tree for [`Dialect::render`].
 #[derive(Debug, Clone, Copy)]
@@ -89,9 +91,9 @@ pub trait Dialect: Send + Sync + 'static {
     /// first), or `None` when `OFFSET` stands alone.
     fn limit_for_offset_alone(&self) -> Option<u64>;
 
-    /// `col IN (the list)`, the list bound as one array parameter where the backend has
-    /// them (the statement text does not grow with the list).
-    fn in_list(&self, col: Expr, list: Expr) -> Expr;
+    /// `col IN (values)`, the list bound as one parameter (an array, or a JSON document
+    /// where the backend has no arrays): the statement text does not grow with the list.
+    fn in_list(&self, col: Expr, values: &[Value]) -> Expr;
 
     /// A case-sensitive pattern match of `col`, given the pattern as a `GLOB` (`*`, `?`)
     /// and as a `LIKE` with `\` escapes; the dialect picks the form it matches exactly.
@@ -111,6 +113,16 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Declares `def`'s type for a field of type `ty`.
     fn column_type(&self, ty: FieldType, def: &mut ColumnDef);
+
+    /// Whether the statement builder renders `RETURNING` (sea-query's MySQL builder drops
+    /// it: the caller appends it then).
+    fn builder_renders_returning(&self) -> bool {
+        true
+    }
+
+    /// Sets the backend's table options on a `CREATE TABLE` (MySQL's engine, character
+    /// set and collation); none by default.
+    fn table_options(&self, _table: &mut TableCreateStatement) {}
 
     /// Whether `DROP TABLE` should cascade to the objects that depend on the table
     /// (PostgreSQL's views and foreign keys; SQLite has no such clause).
@@ -155,6 +167,7 @@ pub fn of(backend: Backend) -> Result<&'static dyn Dialect> {
     match backend {
         Backend::Sqlite => Ok(&Sqlite),
         Backend::Postgres => Ok(&Postgres),
+        Backend::Mysql => Ok(&Mysql),
         other => Err(Error::NotSupported {
             backend: other.name().to_owned(),
             feature: "SQL rendering (no dialect in this build)".to_owned(),

@@ -6,8 +6,9 @@
 use super::{
     ArrayRows, Dialect, SchemaTree, Tree, common_column_type, render_schema_with, render_with,
 };
+use crate::render::to_sea;
 use sea_query::{ColumnDef, Expr, PostgresQueryBuilder, Values};
-use throughline_core::{Backend, Capabilities, FieldType};
+use throughline_core::{Backend, Capabilities, FieldType, Value};
 
 /// PostgreSQL's dialect.
 ///
@@ -74,7 +75,8 @@ impl Dialect for Postgres {
         None
     }
 
-    fn in_list(&self, col: Expr, list: Expr) -> Expr {
+    fn in_list(&self, col: Expr, values: &[Value]) -> Expr {
+        let list = Expr::val(to_sea(&Value::List(values.to_vec())));
         Expr::cust_with_exprs("$1 = ANY($2)", [col, list])
     }
 

@@ -6,8 +6,9 @@
 use super::{
     ArrayRows, Dialect, SchemaTree, Tree, common_column_type, render_schema_with, render_with,
 };
+use crate::render::to_sea;
 use sea_query::{Alias, ColumnDef, Expr, SqliteQueryBuilder, Values};
-use throughline_core::{Backend, Capabilities, FieldType};
+use throughline_core::{Backend, Capabilities, FieldType, Value};
 
 /// SQLite's dialect.
 ///
@@ -57,7 +58,8 @@ impl Dialect for Sqlite {
         Some(u64::MAX >> 1)
     }
 
-    fn in_list(&self, col: Expr, list: Expr) -> Expr {
+    fn in_list(&self, col: Expr, values: &[Value]) -> Expr {
+        let list = Expr::val(to_sea(&Value::List(values.to_vec())));
         Expr::cust_with_exprs("? IN rarray(?)", [col, list])
     }
 

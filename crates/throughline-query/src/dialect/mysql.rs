@@ -1,0 +1,218 @@
+//! MySQL's and MariaDB's SQL (the connection runs with `ANSI_QUOTES` and strict mode):
+//! `?` placeholders; id lists as one JSON parameter read through `JSON_TABLE` (MariaDB
+//! 10.6+, MySQL 8), so the statement text does not grow with the list; `LIKE BINARY` for
+//! case-sensitive matches and `LOWER(col) LIKE` for the ASCII-insensitive ones; tables in
+//! `utf8mb4` with the binary collation, so equality, `IN` and unique constraints compare
+//! exactly as on the other backends; `DATETIME(6)` holding UTC; `CHAR(36)` UUIDs.
+//!
+//! What this backend lacks is declared in its capabilities and the engine takes its other
+//! paths: no array parameters, no `UPDATE ... RETURNING`, and no "skip the conflicting
+//! rows": `INSERT IGNORE` would do it, but even in strict mode it also truncates values
+//! and drops rows whose foreign key fails, as warnings (checked on MariaDB 10.11; see
+//! `docs/design/mariadb.md`), so it is never used.
+
+use super::{
+    ArrayRows, Dialect, SchemaTree, Tree, common_column_type, render_schema_with, render_with,
+};
+use sea_query::{Alias, ColumnDef, Expr, MysqlQueryBuilder, TableCreateStatement, Values};
+use throughline_core::{Backend, Capabilities, FieldType, Value};
+
+/// MySQL's and MariaDB's dialect.
+///
+/// ```
+/// use throughline_query::dialect::{Dialect, Mysql};
+/// assert_eq!(Mysql.param(2, throughline_core::FieldType::I64), "?");
+/// assert!(Mysql.array_rows(1, throughline_core::FieldType::I64).is_none());
+/// assert!(!Mysql.capabilities().update_returning);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mysql;
+
+impl Mysql {
+    /// The type of a `JSON_TABLE` column holding elements like `value`.
+    fn json_column_type(value: Option<&Value>) -> &'static str {
+        match value {
+            Some(Value::I16(_) | Value::I32(_) | Value::I64(_)) => "BIGINT",
+            Some(Value::F64(_)) => "DOUBLE",
+            Some(Value::Bool(_)) => "BOOLEAN",
+            _ => "VARCHAR(3072)",
+        }
+    }
+
+    /// The JSON element of a list value: numbers as numbers, everything else as the text
+    /// the column stores.
+    fn json_element(value: &Value) -> serde_json::Value {
+        match value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(v) => serde_json::Value::Bool(*v),
+            Value::I16(v) => (*v).into(),
+            Value::I32(v) => (*v).into(),
+            Value::I64(v) => (*v).into(),
+            Value::F64(v) => serde_json::Number::from_f64(*v)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::DateTime(v) => throughline_core::value::format_datetime(v).into(),
+            Value::Json(v) => v.to_string().into(),
+            other => other.display().into(),
+        }
+    }
+}
+
+impl Dialect for Mysql {
+    fn backend(&self) -> Backend {
+        Backend::Mysql
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // MariaDB's; MySQL 8 has no RETURNING (a later slice asks the server).
+            insert_returning: true,
+            update_returning: false,
+            delete_returning: true,
+            on_conflict_do_nothing: false,
+            on_conflict_do_update: false,
+            on_conflict_target: false,
+            select_for_update: true,
+            array_params: false,
+            statement_error_aborts_transaction: false,
+            max_bind_params: 65_535,
+        }
+    }
+
+    fn render(&self, tree: Tree<'_>) -> (String, Values) {
+        render_with(MysqlQueryBuilder, tree)
+    }
+
+    fn render_schema(&self, tree: SchemaTree<'_>) -> String {
+        render_schema_with(MysqlQueryBuilder, tree)
+    }
+
+    fn shape_tag(&self) -> u8 {
+        b'm'
+    }
+
+    fn limit_for_offset_alone(&self) -> Option<u64> {
+        // MySQL needs a LIMIT before OFFSET; the largest one means none.
+        Some(u64::MAX)
+    }
+
+    fn in_list(&self, col: Expr, values: &[Value]) -> Expr {
+        let kind = Mysql::json_column_type(values.iter().find(|v| !v.is_null()));
+        let json = serde_json::Value::Array(values.iter().map(Mysql::json_element).collect());
+        Expr::cust_with_exprs(
+            format!(
+                "? IN (SELECT j.v FROM JSON_TABLE(?, '$[*]' COLUMNS (v {kind} PATH '$')) AS j)"
+            ),
+            [col, Expr::val(json.to_string())],
+        )
+    }
+
+    fn case_sensitive_match(&self, col: Expr, _glob: &str, like: &str) -> Expr {
+        Expr::cust_with_exprs("? LIKE BINARY ?", [col, Expr::val(like)])
+    }
+
+    fn ascii_insensitive_match(&self, col: Expr, pattern: String) -> Expr {
+        Expr::cust_with_exprs("LOWER(?) LIKE BINARY ?", [col, Expr::val(pattern)])
+    }
+
+    fn param(&self, _index: usize, _ty: FieldType) -> String {
+        "?".to_owned()
+    }
+
+    fn array_rows(&self, _index: usize, _ty: FieldType) -> Option<ArrayRows> {
+        None
+    }
+
+    fn column_type(&self, ty: FieldType, def: &mut ColumnDef) {
+        match ty {
+            FieldType::DateTime => {
+                def.custom(Alias::new("datetime(6)"));
+            }
+            FieldType::Uuid => {
+                def.char_len(36);
+            }
+            FieldType::String { max_length: None } | FieldType::Json => {
+                def.custom(Alias::new("longtext"));
+            }
+            FieldType::Bytes => {
+                def.custom(Alias::new("longblob"));
+            }
+            other => common_column_type(other, def),
+        }
+    }
+
+    fn drop_table_cascades(&self) -> bool {
+        false
+    }
+
+    fn builder_renders_returning(&self) -> bool {
+        false
+    }
+
+    fn table_options(&self, table: &mut TableCreateStatement) {
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_bin");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{FieldPath, Filter, Lookup, SelectQuery};
+    use throughline_core::{Backend, FieldMeta, FieldType, ModelMeta, Value};
+
+    fn student() -> &'static ModelMeta {
+        let mut id = FieldMeta::new("id", FieldType::AutoI64);
+        id.primary_key = true;
+        let name = FieldMeta::new(
+            "name",
+            FieldType::String {
+                max_length: Some(50),
+            },
+        );
+        Box::leak(Box::new(ModelMeta::new(
+            "Student",
+            "student",
+            vec![id, name],
+        )))
+    }
+
+    #[test]
+    fn lists_are_one_json_parameter_and_text_matches_are_binary() {
+        let mut query = SelectQuery::new(student());
+        query.filter(Filter::cond(
+            FieldPath::local("id"),
+            Lookup::In(vec![Value::I64(1), Value::I64(2)]),
+        ));
+        query.filter(Filter::cond(
+            FieldPath::local("name"),
+            Lookup::Contains("Al".into()),
+        ));
+        query.filter(Filter::cond(
+            FieldPath::local("name"),
+            Lookup::IContains("al".into()),
+        ));
+        let stmt = query.render(Backend::Mysql).expect("renders");
+        assert_eq!(
+            &*stmt.sql,
+            "SELECT `student`.`id`, `student`.`name` FROM `student` WHERE (`student`.`id` IN (SELECT j.v FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j)) AND (`student`.`name` LIKE BINARY ?) AND (LOWER(`student`.`name`) LIKE BINARY ?)"
+        );
+        assert_eq!(stmt.params[0], Value::from("[1,2]"));
+    }
+
+    #[test]
+    fn returning_is_appended() {
+        let insert = crate::InsertQuery {
+            model: student(),
+            fields: vec!["name".into()],
+            rows: vec![vec![Value::from("ann")]],
+            conflict: crate::Conflict::Error,
+            returning: vec!["id".into()],
+        };
+        let stmt = insert.into_statement(Backend::Mysql).expect("renders");
+        assert_eq!(
+            &*stmt.sql,
+            "INSERT INTO `student` (`name`) VALUES (?) RETURNING \"id\""
+        );
+    }
+}
