@@ -24,6 +24,9 @@ pub enum Row<'a> {
     /// A PostgreSQL row.
     #[cfg(feature = "postgres")]
     Postgres(&'a tokio_postgres::Row),
+    /// A MySQL/MariaDB row.
+    #[cfg(feature = "mysql")]
+    Mysql(&'a sqlx_mysql::MySqlRow),
 }
 
 impl Row<'_> {
@@ -34,6 +37,8 @@ impl Row<'_> {
             Row::Sqlite(row) => row.as_ref().column_count(),
             #[cfg(feature = "postgres")]
             Row::Postgres(row) => row.len(),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(row) => sqlx_core::row::Row::len(*row),
         }
     }
 
@@ -130,6 +135,9 @@ impl Row<'_> {
             #[cfg(feature = "postgres")]
             Row::Postgres(row) => f(row
                 .try_get::<_, &str>(index)
+                .map_err(|e| error(e.to_string()))?),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(row) => f(sqlx_core::row::Row::try_get::<&str, _>(*row, index)
                 .map_err(|e| error(e.to_string()))?),
         }
     }

@@ -4,12 +4,15 @@
 //! `mode=rwc` (create if missing, the default) or `mode=rw`, `synchronous=full|normal`,
 //! `busy_timeout_ms=`, `write_timeout_ms=`, `readers=`; `postgres://user@host:port/db`
 //! (also `postgresql://`) with tokio-postgres's own options plus `pool_max_size=` and
-//! `pool_timeout_ms=`. A URL of a backend whose cargo feature is off is an
+//! `pool_timeout_ms=`; `mysql://user@host:port/db` (also `mariadb://`) with sqlx's options
+//! plus the same two. A URL of a backend whose cargo feature is off is an
 //! [`Error::NotSupported`].
 
 use crate::conn::{Access, Op};
 use crate::executor::Executor;
 use crate::hooks::Hooks;
+#[cfg(feature = "mysql")]
+use crate::mysql::{MyOptions, MyPool};
 #[cfg(feature = "postgres")]
 use crate::postgres::{PgOptions, PgPool};
 #[cfg(feature = "sqlite")]
@@ -33,6 +36,8 @@ pub(crate) enum Pools {
     Sqlite(SqlitePool),
     #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "mysql")]
+    Mysql(MyPool),
 }
 
 impl Database {
@@ -46,7 +51,7 @@ impl Database {
     /// use throughline_db::Executor;
     /// let db = throughline_db::Database::connect("sqlite::memory:").await?;
     /// assert_eq!(db.backend(), throughline_core::Backend::Sqlite);
-    /// assert!(throughline_db::Database::connect("mysql://x").await.is_err());
+    /// assert!(throughline_db::Database::connect("oracle://x").await.is_err());
     /// # Ok(()) }
     /// ```
     pub async fn connect(url: &str) -> Result<Database> {
@@ -62,6 +67,13 @@ impl Database {
                 let pool = PgPool::new(config, &options)?;
                 pool.check().await?;
                 Ok(Database::from_pools(Pools::Postgres(pool)))
+            }
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => {
+                let (config, options) = parse_mysql(url)?;
+                let pool = MyPool::new(config, &options);
+                pool.check().await?;
+                Ok(Database::from_pools(Pools::Mysql(pool)))
             }
             #[allow(unreachable_patterns)]
             missing => Err(not_compiled(missing)),
@@ -152,6 +164,8 @@ impl Executor for Database {
             Pools::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Pools::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            Pools::Mysql(_) => Backend::Mysql,
         }
     }
 
@@ -167,6 +181,8 @@ impl Executor for Database {
                 Pools::Sqlite(pool) => pool.run(access, op).await,
                 #[cfg(feature = "postgres")]
                 Pools::Postgres(pool) => pool.run(access, op).await,
+                #[cfg(feature = "mysql")]
+                Pools::Mysql(pool) => pool.run(access, op).await,
             }
         }
     }
@@ -181,9 +197,11 @@ fn url_backend(url: &str) -> Result<Backend> {
         Ok(Backend::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Backend::Postgres)
+    } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        Ok(Backend::Mysql)
     } else {
         Err(Error::Config(format!(
-            "unsupported database URL {url:?}: use sqlite://path, sqlite::memory: or postgres://..."
+            "unsupported database URL {url:?}: use sqlite://path, sqlite::memory:, postgres://... or mysql://..."
         )))
     }
 }
@@ -193,6 +211,7 @@ fn not_compiled(backend: Backend) -> Error {
     let feature = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
+        Backend::Mysql => "mysql",
         _ => "backend's",
     };
     Error::NotSupported {
@@ -264,6 +283,55 @@ fn parse_sqlite(rest: &str) -> Result<SqliteOptions> {
     Ok(options)
 }
 
+/// A `mysql://` or `mariadb://` URL: sqlx's own options (`ssl-mode`, `charset`, ...) plus
+/// `pool_max_size=` and `pool_timeout_ms=`.
+#[cfg(feature = "mysql")]
+fn parse_mysql(url: &str) -> Result<(sqlx_mysql::MySqlConnectOptions, MyOptions)> {
+    let url = match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.to_owned(),
+    };
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url.as_str(), ""),
+    };
+    let mut options = MyOptions::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "pool_max_size" => {
+                options.max_size = value.parse().ok().filter(|n: &u32| *n > 0).ok_or_else(|| {
+                    Error::Config(format!(
+                        "pool_max_size must be a number of connections of at least 1, got {value:?}"
+                    ))
+                })?;
+            }
+            "pool_timeout_ms" => {
+                options.wait_timeout =
+                    value
+                        .parse::<u64>()
+                        .map(Duration::from_millis)
+                        .map_err(|_| {
+                            Error::Config(format!(
+                                "pool_timeout_ms must be a number, got {value:?}"
+                            ))
+                        })?;
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let config = url
+        .parse::<sqlx_mysql::MySqlConnectOptions>()
+        .map_err(|e| Error::Config(format!("invalid MySQL/MariaDB URL: {e}")))?;
+    Ok((config, options))
+}
+
 #[cfg(feature = "postgres")]
 fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
     let mut options = PgOptions::default();
@@ -327,7 +395,9 @@ mod tests {
             url_backend("postgresql://u@h/db").unwrap(),
             Backend::Postgres
         );
-        assert!(matches!(url_backend("mysql://x"), Err(Error::Config(_))));
+        assert_eq!(url_backend("mysql://u@h/db").unwrap(), Backend::Mysql);
+        assert_eq!(url_backend("mariadb://u@h/db").unwrap(), Backend::Mysql);
+        assert!(matches!(url_backend("oracle://x"), Err(Error::Config(_))));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use crate::conn::Row;
 use chrono::{DateTime, NaiveDate, Utc};
+#[cfg(feature = "mysql")]
+use mysql_columns::*;
 #[cfg(feature = "postgres")]
 use postgres_columns::*;
 #[cfg(feature = "sqlite")]
@@ -102,6 +104,73 @@ mod postgres_columns {
     }
 }
 
+/// Reading MySQL/MariaDB columns (the binary protocol's typed values, through sqlx).
+#[cfg(feature = "mysql")]
+mod mysql_columns {
+    use super::decode_error;
+    use sqlx_mysql::{MySql, MySqlRow};
+    use throughline_core::{Result, Value};
+
+    /// Column `index` as `T`.
+    #[inline]
+    pub(super) fn my_get<'r, T>(row: &'r MySqlRow, index: usize) -> Result<T>
+    where
+        T: sqlx_core::decode::Decode<'r, MySql> + sqlx_core::types::Type<MySql>,
+    {
+        sqlx_core::row::Row::try_get::<T, _>(row, index).map_err(|e| decode_error(index, e))
+    }
+
+    /// Column `index` as an integer of the width of `T` (any integer column).
+    #[inline]
+    pub(super) fn my_int<T: TryFrom<i64>>(row: &MySqlRow, index: usize) -> Result<Option<T>>
+    where
+        T::Error: std::fmt::Display,
+    {
+        match my_get::<Option<i64>>(row, index)? {
+            None => Ok(None),
+            Some(v) => T::try_from(v).map(Some).map_err(|e| decode_error(index, e)),
+        }
+    }
+
+    /// Column `index` parsed from its text (JSON documents, UUIDs).
+    pub(super) fn my_parsed<T, E: std::fmt::Display>(
+        row: &MySqlRow,
+        index: usize,
+        parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+    ) -> Result<T> {
+        let text: &str = my_get(row, index)?;
+        parse(text).map_err(|e| decode_error(index, e))
+    }
+
+    /// Column `index` as an untyped value, by the column's type.
+    pub(super) fn my_value(row: &MySqlRow, index: usize) -> Result<Value> {
+        use sqlx_core::type_info::TypeInfo;
+        use sqlx_core::value::ValueRef;
+        let raw =
+            sqlx_core::row::Row::try_get_raw(row, index).map_err(|e| decode_error(index, e))?;
+        if raw.is_null() {
+            return Ok(Value::Null);
+        }
+        let name = raw.type_info().name().to_owned();
+        Ok(match name.as_str() {
+            "BOOLEAN" => Value::Bool(my_get(row, index)?),
+            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "TINYINT UNSIGNED"
+            | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => {
+                Value::I64(my_get(row, index)?)
+            }
+            "FLOAT" | "DOUBLE" => Value::F64(my_get(row, index)?),
+            "DATE" => Value::Date(my_get(row, index)?),
+            "DATETIME" | "TIMESTAMP" => {
+                Value::DateTime(my_get::<chrono::NaiveDateTime>(row, index)?.and_utc())
+            }
+            "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+                Value::Bytes(my_get(row, index)?)
+            }
+            _ => Value::String(my_get(row, index)?),
+        })
+    }
+}
+
 macro_rules! decode_int {
     ($($ty:ty),*) => {$(
         impl Decode for $ty {
@@ -115,6 +184,9 @@ macro_rules! decode_int {
                     }
                     #[cfg(feature = "postgres")]
                     Row::Postgres(r) => pg_get::<$ty>(r, index),
+                    #[cfg(feature = "mysql")]
+                    Row::Mysql(r) => my_int::<$ty>(r, index)?
+                        .ok_or_else(|| decode_error(index, "unexpected NULL")),
                 }
             }
 
@@ -130,6 +202,8 @@ macro_rules! decode_int {
                     },
                     #[cfg(feature = "postgres")]
                     Row::Postgres(r) => pg_get::<Option<$ty>>(r, index),
+                    #[cfg(feature = "mysql")]
+                    Row::Mysql(r) => my_int::<$ty>(r, index),
                 }
             }
         }
@@ -152,6 +226,8 @@ impl Decode for f64 {
             },
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<f64>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<f64>(r, index),
         }
     }
 }
@@ -164,6 +240,8 @@ impl Decode for bool {
             Row::Sqlite(r) => Ok(sqlite_int(sqlite_ref(r, index)?, index)? != 0),
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<bool>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<bool>(r, index),
         }
     }
 }
@@ -176,6 +254,8 @@ impl Decode for String {
             Row::Sqlite(r) => Ok(sqlite_text(sqlite_ref(r, index)?, index)?.to_owned()),
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<String>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<String>(r, index),
         }
     }
 
@@ -189,6 +269,8 @@ impl Decode for String {
             },
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<Option<String>>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<Option<String>>(r, index),
         }
     }
 }
@@ -207,6 +289,8 @@ impl Decode for Vec<u8> {
             },
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<Vec<u8>>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<Vec<u8>>(r, index),
         }
     }
 }
@@ -222,6 +306,8 @@ impl Decode for NaiveDate {
             }
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<NaiveDate>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<NaiveDate>(r, index),
         }
     }
 }
@@ -238,6 +324,8 @@ impl Decode for DateTime<Utc> {
             }
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<DateTime<Utc>>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<chrono::NaiveDateTime>(r, index).map(|t| t.and_utc()),
         }
     }
 }
@@ -253,6 +341,10 @@ impl Decode for serde_json::Value {
             }
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<serde_json::Value>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_parsed(r, index, |text| {
+                serde_json::from_str::<serde_json::Value>(text)
+            }),
         }
     }
 }
@@ -271,6 +363,8 @@ impl Decode for uuid::Uuid {
             },
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => pg_get::<uuid::Uuid>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_parsed(r, index, uuid::Uuid::parse_str),
         }
     }
 }
@@ -292,6 +386,13 @@ pub(crate) fn is_null(row: &Row<'_>, index: usize) -> Result<bool> {
         Row::Postgres(r) => {
             let raw: Option<RawPresence> = pg_get(r, index)?;
             raw.is_none()
+        }
+        #[cfg(feature = "mysql")]
+        Row::Mysql(r) => {
+            use sqlx_core::value::ValueRef;
+            sqlx_core::row::Row::try_get_raw(*r, index)
+                .map_err(|e| decode_error(index, e))?
+                .is_null()
         }
     })
 }
@@ -336,6 +437,8 @@ impl Decode for Value {
                 };
                 Ok(value)
             }
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_value(r, index),
         }
     }
 }
@@ -375,6 +478,26 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
             (FieldType::Uuid, _) => uuid::Uuid::decode(row, index).map(Value::Uuid),
             _ => Value::decode(row, index),
         },
+        #[cfg(feature = "mysql")]
+        Row::Mysql(r) => {
+            if is_null(row, index)? {
+                return Ok(Value::Null);
+            }
+            match ty {
+                FieldType::I64 | FieldType::I32 | FieldType::I16 => {
+                    at_width(Value::from(my_int::<i64>(r, index)?), ty, index)
+                }
+                FieldType::Bool => bool::decode(row, index).map(Value::Bool),
+                FieldType::F64 => f64::decode(row, index).map(Value::F64),
+                FieldType::String { .. } => String::decode(row, index).map(Value::String),
+                FieldType::Date => NaiveDate::decode(row, index).map(Value::Date),
+                FieldType::DateTime => DateTime::<Utc>::decode(row, index).map(Value::DateTime),
+                FieldType::Json => serde_json::Value::decode(row, index).map(Value::Json),
+                FieldType::Uuid => uuid::Uuid::decode(row, index).map(Value::Uuid),
+                FieldType::Bytes => Vec::<u8>::decode(row, index).map(Value::Bytes),
+                FieldType::AutoI64 => Value::decode(row, index),
+            }
+        }
     }
 }
 

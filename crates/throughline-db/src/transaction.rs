@@ -11,12 +11,16 @@
 //! so half an operation can never be committed (SPEC §7). On SQLite an operation is one job
 //! that runs to its end (savepoint released or rolled back) even when its future is dropped.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::conn::Conn;
 use crate::conn::{Access, Op};
 use crate::database::{Database, Pools};
 use crate::executor::Executor;
 use crate::hooks::Hooks;
+#[cfg(feature = "mysql")]
+use crate::mysql::MyLease;
 #[cfg(feature = "postgres")]
-use crate::{conn::Conn, postgres::Lease};
+use crate::postgres::Lease;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
@@ -138,6 +142,8 @@ enum TxConn {
     },
     #[cfg(feature = "postgres")]
     Postgres(Box<Lease>),
+    #[cfg(feature = "mysql")]
+    Mysql(Box<MyLease>),
 }
 
 impl Drop for TxHandle {
@@ -164,6 +170,8 @@ impl TxHandle {
             }
             #[cfg(feature = "postgres")]
             TxConn::Postgres(lease) => lease.batch(&sql).await,
+            #[cfg(feature = "mysql")]
+            TxConn::Mysql(lease) => lease.batch(&sql).await,
         }
     }
 
@@ -177,6 +185,8 @@ impl TxHandle {
             TxConn::Sqlite { .. } => self.batch("ROLLBACK".to_owned()).await,
             #[cfg(feature = "postgres")]
             TxConn::Postgres(lease) => lease.rollback().await,
+            #[cfg(feature = "mysql")]
+            TxConn::Mysql(lease) => lease.rollback().await,
         };
         if rolled_back.is_ok() {
             self.open = false;
@@ -234,6 +244,19 @@ impl Transaction<'static> {
                         open: true,
                     },
                     Backend::Postgres,
+                )
+            }
+            #[cfg(feature = "mysql")]
+            Pools::Mysql(pool) => {
+                let mut lease = pool.lease().await?;
+                lease.begin("BEGIN").await?;
+                (
+                    TxHandle {
+                        conn: TxConn::Mysql(Box::new(lease)),
+                        pending: Vec::new(),
+                        open: true,
+                    },
+                    Backend::Mysql,
                 )
             }
         };
@@ -320,6 +343,8 @@ impl<'p> Transaction<'p> {
                 }
                 #[cfg(feature = "postgres")]
                 TxConn::Postgres(lease) => lease.commit().await?,
+                #[cfg(feature = "mysql")]
+                TxConn::Mysql(lease) => lease.commit().await?,
             }
             handle.open = false;
         } else {
@@ -341,6 +366,8 @@ impl<'p> Transaction<'p> {
                 TxConn::Sqlite { .. } => handle.batch("ROLLBACK".to_owned()).await?,
                 #[cfg(feature = "postgres")]
                 TxConn::Postgres(lease) => lease.rollback().await?,
+                #[cfg(feature = "mysql")]
+                TxConn::Mysql(lease) => lease.rollback().await?,
             }
             handle.open = false;
         } else {
@@ -370,6 +397,8 @@ impl Drop for Transaction<'_> {
                     TxConn::Sqlite { worker, .. } => worker.fire(sql),
                     #[cfg(feature = "postgres")]
                     TxConn::Postgres(_) => handle.pending.push(sql),
+                    #[cfg(feature = "mysql")]
+                    TxConn::Mysql(_) => handle.pending.push(sql),
                 }
             }
             Err(_) => self
@@ -434,6 +463,20 @@ impl Executor for Transaction<'_> {
                 TxConn::Postgres(lease) => {
                     // Any failed PostgreSQL statement aborts the transaction: always a
                     // savepoint, whatever the access.
+                    let _ = access;
+                    lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
+                    let result =
+                        crate::unwind::CatchPanicBoxed::new(op(lease.as_mut() as &mut dyn Conn))
+                            .await;
+                    lease
+                        .batch(&end_savepoint(OP_SAVEPOINT, result.is_ok()))
+                        .await?;
+                    guard.disarm();
+                    result
+                }
+                #[cfg(feature = "mysql")]
+                TxConn::Mysql(lease) => {
+                    // A savepoint, so that a failed operation undoes its own writes.
                     let _ = access;
                     lease.batch(&format!("SAVEPOINT {OP_SAVEPOINT}")).await?;
                     let result =

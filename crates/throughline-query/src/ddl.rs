@@ -116,6 +116,22 @@ fn create_table_sql(
             );
         }
     }
+    if dialect.names_unique_columns() {
+        // The name other backends give a column's own unique constraint, so that errors
+        // name it alike.
+        for field in model.fields.iter().filter(|f| f.unique && !f.primary_key) {
+            let mut index = Index::create();
+            index
+                .name(sea_name(&throughline_core::schema::single_unique_name(
+                    &model.table,
+                    &field.column,
+                    false,
+                )))
+                .unique()
+                .col(Alias::new(&field.column));
+            table.index(&mut index);
+        }
+    }
     for constraint in &model.unique_constraints {
         let mut index = Index::create();
         index.name(sea_name(&constraint.name)).unique();
@@ -200,7 +216,7 @@ fn column_def(field: &FieldMeta, dialect: &dyn Dialect) -> ColumnDef {
         if field.is_auto() {
             def.auto_increment();
         }
-    } else if field.unique {
+    } else if field.unique && !dialect.names_unique_columns() {
         def.unique_key();
     }
     def

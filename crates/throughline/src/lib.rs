@@ -73,6 +73,8 @@ pub use throughline_db::{Access, Counting, Database, Executor, Transaction};
 pub use throughline_engine as engine;
 // The backends' own options, each with its cargo feature (`sqlite`, the default;
 // `postgres`).
+#[cfg(feature = "mysql")]
+pub use throughline_db::MyOptions;
 #[cfg(feature = "postgres")]
 pub use throughline_db::PgOptions;
 #[cfg(feature = "sqlite")]

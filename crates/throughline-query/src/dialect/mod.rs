@@ -120,6 +120,13 @@ pub trait Dialect: Send + Sync + 'static {
         true
     }
 
+    /// Whether a column's own unique constraint is declared as a named unique key (MySQL
+    /// would otherwise name it after the column), with the name PostgreSQL gives it
+    /// (`table_column_key`).
+    fn names_unique_columns(&self) -> bool {
+        false
+    }
+
     /// Sets the backend's table options on a `CREATE TABLE` (MySQL's engine, character
     /// set and collation); none by default.
     fn table_options(&self, _table: &mut TableCreateStatement) {}

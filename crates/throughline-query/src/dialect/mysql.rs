@@ -148,6 +148,10 @@ impl Dialect for Mysql {
         false
     }
 
+    fn names_unique_columns(&self) -> bool {
+        true
+    }
+
     fn table_options(&self, table: &mut TableCreateStatement) {
         table
             .engine("InnoDB")

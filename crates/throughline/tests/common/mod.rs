@@ -93,6 +93,57 @@ pub async fn postgres_with_settings(
     Some(Database::open_postgres(config, &options).expect("pool"))
 }
 
+/// The MySQL/MariaDB URL: `THROUGHLINE_MYSQL_URL`, default the CI machine's MariaDB.
+pub fn mysql_url() -> String {
+    std::env::var("THROUGHLINE_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
+}
+
+/// A MySQL/MariaDB database of its own (created fresh), or `None` (with a message) when
+/// the server is unreachable outside CI. In CI (`CI=true`) an unreachable server fails
+/// the test.
+pub async fn mysql(test: &str) -> Option<Database> {
+    let url = mysql_url();
+    let admin = match Database::connect(&url).await {
+        Ok(db) => db,
+        Err(error) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("MySQL/MariaDB at {url} is unreachable in CI: {error}");
+            }
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED (MySQL/MariaDB unreachable at {url}: {error}): {test}"
+            );
+            return None;
+        }
+    };
+    // MySQL names are at most 64 characters: a readable prefix and a hash of the whole.
+    let readable: String = test
+        .rsplit("::")
+        .next()
+        .unwrap_or(test)
+        .chars()
+        .take(32)
+        .collect();
+    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let name = format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id());
+    admin
+        .execute_batch(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        ))
+        .await
+        .expect("create the test database");
+    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
+    Some(
+        Database::connect(&format!("{base}/{name}"))
+            .await
+            .expect("connect to the test database"),
+    )
+}
+
 /// A registry of the test models with their tables created.
 pub async fn with_tables(db: &Database) -> Registry {
     let registry = models::registry();
