@@ -60,7 +60,8 @@ macro_rules! mysql_tests {
 
 mysql_tests!(
     inserts_filters_and_reads_back,
-    errors_are_typed_and_transactions_roll_back
+    errors_are_typed_and_transactions_roll_back,
+    a_cancelled_query_leaves_no_leftovers,
 );
 
 async fn database(test: &str) -> Option<Database> {
@@ -264,4 +265,36 @@ async fn errors_are_typed_and_transactions_roll_back(db: Database) {
         long.create(&db).await,
         Err(Error::Validation { .. })
     ));
+}
+
+/// A query whose future is dropped mid-flight (a timeout) must not leave its rows for the
+/// next query on the same connection (mysql_async does, which is why sqlx was chosen),
+/// nor a transaction open in the pool.
+async fn a_cancelled_query_leaves_no_leftovers(db: Database) {
+    author("Ann").create(&db).await.unwrap();
+    for _ in 0..3 {
+        let slow = db.execute_batch("SELECT SLEEP(1)");
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(100), slow)
+                .await
+                .is_err()
+        );
+        let names: Vec<String> = Author::objects()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, vec!["Ann"]);
+    }
+    // A transaction dropped after a write, uncommitted: the write is gone, and the pool
+    // hands out no connection still inside it.
+    {
+        let tx = db.begin().await.unwrap();
+        author("Ghost").create(&tx).await.unwrap();
+    }
+    for _ in 0..4 {
+        assert_eq!(Author::objects().count(&db).await.unwrap(), 1);
+    }
 }
