@@ -32,17 +32,26 @@ pub fn attach_model(error: Error, meta: &ModelMeta) -> Error {
             model: None,
             message,
         } => {
-            let constraint = constraint.or_else(|| {
-                if kind != IntegrityKind::Unique {
-                    return None;
-                }
-                let columns = message.split_once("failed: ")?.1;
-                let columns: Vec<&str> = columns
-                    .split(", ")
-                    .map(|c| c.rsplit('.').next().unwrap_or(c))
-                    .collect();
-                meta.unique_constraint_for_columns(&columns)
-            });
+            // MySQL names every primary key `PRIMARY`: the name the other backends give it.
+            let constraint = constraint
+                .map(|name| {
+                    if name == "PRIMARY" {
+                        format!("{}_pkey", meta.table)
+                    } else {
+                        name
+                    }
+                })
+                .or_else(|| {
+                    if kind != IntegrityKind::Unique {
+                        return None;
+                    }
+                    let columns = message.split_once("failed: ")?.1;
+                    let columns: Vec<&str> = columns
+                        .split(", ")
+                        .map(|c| c.rsplit('.').next().unwrap_or(c))
+                        .collect();
+                    meta.unique_constraint_for_columns(&columns)
+                });
             Error::Integrity {
                 kind,
                 constraint,

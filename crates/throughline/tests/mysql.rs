@@ -62,6 +62,7 @@ mysql_tests!(
     inserts_filters_and_reads_back,
     errors_are_typed_and_transactions_roll_back,
     a_cancelled_query_leaves_no_leftovers,
+    untyped_values_and_key_errors,
 );
 
 async fn database(test: &str) -> Option<Database> {
@@ -297,4 +298,18 @@ async fn a_cancelled_query_leaves_no_leftovers(db: Database) {
     for _ in 0..4 {
         assert_eq!(Author::objects().count(&db).await.unwrap(), 1);
     }
+}
+
+/// Values read without a model type (`values()`, the engine) come back as text, not bytes,
+/// from the binary-collated columns; a duplicate primary key names `table_pkey`.
+async fn untyped_values_and_key_errors(db: Database) {
+    let ann = author("Ann").create(&db).await.unwrap();
+    let rows = Author::objects()
+        .values(vec![Author::NAME.path(), Author::EMAIL.path()], &db)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![vec![throughline::Value::from("Ann"), throughline::Value::from("ann@example.com")]]);
+    let again = Author { id: ann.id, ..author("Other") };
+    let error = again.create(&db).await.unwrap_err();
+    assert_eq!(error.constraint(), Some("author_pkey"), "{error}");
 }
