@@ -142,8 +142,9 @@ impl MyPool {
 }
 
 /// A pooled connection. Dropped while a statement was running (its future was dropped)
-/// or inside a transaction, the connection is closed instead of going back to the pool:
-/// the server rolls the transaction back, and no later query can read its leftovers.
+/// or inside a transaction, the connection is detached from the pool and its socket
+/// closed: the server rolls the transaction back, and no later query can read its
+/// leftovers.
 pub(crate) struct MyLease {
     conn: Option<PoolConnection<MySql>>,
     clean: bool,
@@ -151,7 +152,19 @@ pub(crate) struct MyLease {
 }
 
 impl MyLease {
-    fn conn(&mut self) -> Result<&mut PoolConnection<MySql>> {
+    /// The connection, for one statement: refused when the previous statement was cut
+    /// off (its future dropped mid-way), since the server may still be reading it and
+    /// would take the next statement's bytes for the rest of it. The transaction is then
+    /// lost; dropping the lease closes the connection and the server rolls it back.
+    fn start(&mut self) -> Result<&mut PoolConnection<MySql>> {
+        if self.busy {
+            return Err(Error::Database(DatabaseError::new(
+                "a statement on this MySQL/MariaDB connection was cut off; the connection is discarded",
+                None,
+                None,
+            )));
+        }
+        self.busy = true;
         self.conn.as_mut().ok_or_else(|| {
             Error::Database(DatabaseError::new(
                 "the MySQL/MariaDB connection was discarded",
@@ -170,9 +183,8 @@ impl MyLease {
     /// Commits; a connection lost during `COMMIT` gives [`Error::CommitOutcomeUnknown`].
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let started = Instant::now();
-        self.busy = true;
         let result = sqlx_core::raw_sql::raw_sql("COMMIT")
-            .execute(&mut **self.conn()?)
+            .execute(&mut **self.start()?)
             .await;
         crate::trace_statement(&Statement::new("COMMIT", Vec::new()), started, 0);
         match result {
@@ -202,8 +214,7 @@ impl MyLease {
     async fn query_async(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
         let started = Instant::now();
         let args = arguments(&stmt.params)?;
-        self.busy = true;
-        let conn = self.conn()?;
+        let conn = self.start()?;
         let query = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args);
         let rows = {
             let mut stream = std::pin::pin!(query.fetch(&mut **conn));
@@ -223,8 +234,7 @@ impl MyLease {
     async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
         let started = Instant::now();
         let args = arguments(&stmt.params)?;
-        self.busy = true;
-        let conn = self.conn()?;
+        let conn = self.start()?;
         let done = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args)
             .execute(&mut **conn)
             .await
@@ -236,8 +246,7 @@ impl MyLease {
 
     async fn batch_async(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
-        self.busy = true;
-        let conn = self.conn()?;
+        let conn = self.start()?;
         sqlx_core::raw_sql::raw_sql(AssertSqlSafe(sql.to_owned()))
             .execute(&mut **conn)
             .await
@@ -251,9 +260,12 @@ impl MyLease {
 impl Drop for MyLease {
     fn drop(&mut self) {
         if (self.busy || !self.clean)
-            && let Some(mut conn) = self.conn.take()
+            && let Some(conn) = self.conn.take()
         {
-            conn.close_on_drop();
+            // Detached from the pool (which may open a replacement) and dropped: the socket
+            // closes at once. A graceful close would first wait for the server, which may
+            // still be waiting for the rest of a statement cut off mid-send.
+            drop(conn.detach());
         }
     }
 }
