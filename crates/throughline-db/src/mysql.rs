@@ -193,6 +193,7 @@ impl MyLease {
                 self.clean = true;
                 Ok(())
             }
+            // A lost connection stays marked: it is closed, never reused.
             Err(error @ (sqlx_core::Error::Io(_) | sqlx_core::Error::Protocol(_))) => {
                 Err(Error::CommitOutcomeUnknown(DatabaseError::new(
                     error.to_string(),
@@ -216,7 +217,7 @@ impl MyLease {
         let args = arguments(&stmt.params)?;
         let conn = self.start()?;
         let query = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args);
-        let rows = {
+        let result: Result<u64> = async {
             let mut stream = std::pin::pin!(query.fetch(&mut **conn));
             let mut rows = 0;
             while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
@@ -224,9 +225,13 @@ impl MyLease {
                 rows += 1;
                 on_row(&Row::Mysql(&row))?;
             }
-            rows
-        };
+            Ok(rows)
+        }
+        .await;
+        // The statement ended (an error too: the driver reads what is left of its rows
+        // before the next one); only a dropped future leaves the connection cut off.
         self.busy = false;
+        let rows = result?;
         crate::trace_statement(stmt, started, rows);
         Ok(rows)
     }
@@ -235,11 +240,11 @@ impl MyLease {
         let started = Instant::now();
         let args = arguments(&stmt.params)?;
         let conn = self.start()?;
-        let done = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args)
+        let result = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args)
             .execute(&mut **conn)
-            .await
-            .map_err(map_error)?;
+            .await;
         self.busy = false;
+        let done = result.map_err(map_error)?;
         crate::trace_statement(stmt, started, done.rows_affected());
         Ok(done.rows_affected())
     }
@@ -247,11 +252,11 @@ impl MyLease {
     async fn batch_async(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
         let conn = self.start()?;
-        sqlx_core::raw_sql::raw_sql(AssertSqlSafe(sql.to_owned()))
+        let result = sqlx_core::raw_sql::raw_sql(AssertSqlSafe(sql.to_owned()))
             .execute(&mut **conn)
-            .await
-            .map_err(map_error)?;
+            .await;
         self.busy = false;
+        result.map_err(map_error)?;
         crate::trace_statement(&Statement::new(sql, Vec::new()), started, 0);
         Ok(())
     }

@@ -235,6 +235,7 @@ fn make(dir: &std::path::Path, registry: &Registry, hints: &Hints) -> Option<Mig
 }
 
 backend_tests!(
+    without_mysql:
     seed_004_implicit_to_explicit_through_keeps_every_row,
     failed_migration_leaves_the_previous_state,
     history_and_files_must_agree,

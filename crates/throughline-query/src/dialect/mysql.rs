@@ -6,7 +6,7 @@
 //! exactly as on the other backends; `DATETIME(6)` holding UTC; `CHAR(36)` UUIDs.
 //!
 //! What this backend lacks is declared in its capabilities and the engine takes its other
-//! paths: no array parameters, no `UPDATE ... RETURNING`, and no "skip the conflicting
+//! paths: no `UPDATE ... RETURNING`, and no "skip the conflicting
 //! rows": `INSERT IGNORE` would do it, but even in strict mode it also truncates values
 //! and drops rows whose foreign key fails, as warnings (checked on MariaDB 10.11; see
 //! `docs/design/mariadb.md`), so it is never used.
@@ -22,7 +22,8 @@ use throughline_core::{Backend, Capabilities, FieldType, Value};
 /// ```
 /// use throughline_query::dialect::{Dialect, Mysql};
 /// assert_eq!(Mysql.param(2, throughline_core::FieldType::I64), "?");
-/// assert!(Mysql.array_rows(1, throughline_core::FieldType::I64).is_none());
+/// let rows = Mysql.array_rows(1, throughline_core::FieldType::I64).unwrap();
+/// assert_eq!(rows.source, "JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j");
 /// assert!(!Mysql.capabilities().update_returning);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +73,8 @@ impl Dialect for Mysql {
             on_conflict_do_update: false,
             on_conflict_target: false,
             select_for_update: true,
-            array_params: false,
+            // One JSON document bound for a whole list, read through JSON_TABLE.
+            array_params: true,
             statement_error_aborts_transaction: false,
             max_bind_params: 65_535,
         }
@@ -118,8 +120,17 @@ impl Dialect for Mysql {
         "?".to_owned()
     }
 
-    fn array_rows(&self, _index: usize, _ty: FieldType) -> Option<ArrayRows> {
-        None
+    fn array_rows(&self, _index: usize, ty: FieldType) -> Option<ArrayRows> {
+        let kind = match ty {
+            FieldType::AutoI64 | FieldType::I64 | FieldType::I32 | FieldType::I16 => "BIGINT",
+            FieldType::F64 => "DOUBLE",
+            FieldType::Bool => "BOOLEAN",
+            _ => "VARCHAR(3072)",
+        };
+        Some(ArrayRows {
+            element: "j.v".to_owned(),
+            source: format!("JSON_TABLE(?, '$[*]' COLUMNS (v {kind} PATH '$')) AS j"),
+        })
     }
 
     fn column_type(&self, ty: FieldType, def: &mut ColumnDef) {
