@@ -56,7 +56,8 @@ pub fn create_table(
             .get(name)
             .map(|m| (m.table.clone(), m.pk().column.clone()))
     };
-    create_table_sql(model, &target_of, backend, true)
+    let key_type_of = |name: &str| registry.get(name).map(|m| m.pk().ty.as_reference());
+    create_table_sql(model, &target_of, Some(&key_type_of), backend, true)
 }
 
 /// The table and key column of a model, by name (how DDL finds a foreign key's target).
@@ -79,12 +80,17 @@ pub fn create_table_with(
     target_of: TargetOf<'_>,
     backend: Backend,
 ) -> Result<Vec<String>> {
-    create_table_sql(model, target_of, backend, false)
+    create_table_sql(model, target_of, None, backend, false)
 }
+
+/// The type of a model's primary key, by model name (for a foreign key's column where the
+/// backend needs the referring column to match it exactly).
+type KeyTypeOf<'a> = &'a dyn Fn(&str) -> Option<throughline_core::FieldType>;
 
 fn create_table_sql(
     model: &ModelMeta,
     target_of: TargetOf<'_>,
+    key_type_of: Option<KeyTypeOf<'_>>,
     backend: Backend,
     if_not_exists: bool,
 ) -> Result<Vec<String>> {
@@ -96,7 +102,18 @@ fn create_table_sql(
     let dialect = crate::dialect::of(backend)?;
     dialect.table_options(&mut table);
     for field in &model.fields {
-        table.col(column_def(field, dialect));
+        // MySQL refuses a foreign key whose column type differs from the key's (a `text`
+        // column referring to a `varchar(5)` key): the column takes the key's type there.
+        let key_type = field
+            .foreign_key
+            .as_ref()
+            .filter(|_| dialect.foreign_keys_take_key_type())
+            .and_then(|fk| key_type_of.and_then(|of| of(&fk.to)));
+        let mut declared = field.clone();
+        if let Some(ty) = key_type {
+            declared.ty = ty;
+        }
+        table.col(column_def(&declared, dialect));
         if let Some(fk) = &field.foreign_key {
             let (target_table, target_pk) = target_of(&fk.to).ok_or_else(|| {
                 Error::invalid_query(
@@ -446,7 +463,7 @@ mod tests {
         let target = |_: &str| Some((HOSTILE.to_owned(), "id".to_owned()));
         for backend in [Backend::Sqlite, Backend::Postgres] {
             for if_not_exists in [false, true] {
-                for sql in create_table_sql(&m, &target, backend, if_not_exists).unwrap() {
+                for sql in create_table_sql(&m, &target, None, backend, if_not_exists).unwrap() {
                     let mut rest = sql.clone();
                     for name in [
                         format!("{HOSTILE}_{HOSTILE}_id_fkey"),

@@ -127,6 +127,12 @@ pub trait Dialect: Send + Sync + 'static {
         false
     }
 
+    /// Whether a foreign key's column must have exactly its key's type (MySQL refuses a
+    /// `text` column referring to a `varchar` key); `create_tables` then declares it so.
+    fn foreign_keys_take_key_type(&self) -> bool {
+        false
+    }
+
     /// Sets the backend's table options on a `CREATE TABLE` (MySQL's engine, character
     /// set and collation); none by default.
     fn table_options(&self, _table: &mut TableCreateStatement) {}

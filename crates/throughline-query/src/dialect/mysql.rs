@@ -163,6 +163,10 @@ impl Dialect for Mysql {
         true
     }
 
+    fn foreign_keys_take_key_type(&self) -> bool {
+        true
+    }
+
     fn table_options(&self, table: &mut TableCreateStatement) {
         table
             .engine("InnoDB")
