@@ -172,22 +172,7 @@ async fn delete_needs_permission_and_csrf(db: Database) {
         admin.post(&url, &[("post", "yes")]).await.status,
         StatusCode::FORBIDDEN
     );
-    let clerk = throughline_admin::auth::create_user(
-        &db,
-        "clerk",
-        PASSWORD,
-        throughline_admin::auth::Role::Staff,
-    )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
-        &db,
-        &clerk,
-        "Student",
-        throughline_admin::auth::Action::Change,
-    )
-    .await
-    .unwrap();
+    clerk(&db, "Student", throughline_admin::auth::Action::Change).await;
     let mut client = Client::new(router);
     client.login("clerk", PASSWORD).await;
     assert_eq!(client.get(&url).await.status, StatusCode::FORBIDDEN);
@@ -280,22 +265,7 @@ async fn delete_needs_permission_for_the_cascade(db: Database) {
         )
         .await
         .unwrap();
-    let clerk = throughline_admin::auth::create_user(
-        &db,
-        "clerk",
-        PASSWORD,
-        throughline_admin::auth::Role::Staff,
-    )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
-        &db,
-        &clerk,
-        "Student",
-        throughline_admin::auth::Action::Delete,
-    )
-    .await
-    .unwrap();
+    let clerk = clerk(&db, "Student", throughline_admin::auth::Action::Delete).await;
     let mut client = Client::new(router);
     client.login("clerk", PASSWORD).await;
     let url = format!("/admin/school/student/{}/delete/", alice.id.unwrap());
@@ -329,14 +299,13 @@ async fn delete_needs_permission_for_the_cascade(db: Database) {
     .await
     .unwrap();
     history.tags().add([&tag], &db).await.unwrap();
-    throughline_admin::auth::grant(
+    grant(
         &db,
         &clerk,
         "Course",
         throughline_admin::auth::Action::Delete,
     )
-    .await
-    .unwrap();
+    .await;
     let url = format!("/admin/school/course/{}/delete/", history.id.unwrap());
     let page = client.get(&url).await;
     assert!(page.body.contains("Are you sure"), "{}", page.body);

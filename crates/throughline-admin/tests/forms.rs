@@ -643,22 +643,7 @@ async fn hostile_form_data_is_refused(db: Database) {
 
 async fn view_only_users_cannot_post(db: Database) {
     let router = site(&db).await;
-    let clerk = throughline_admin::auth::create_user(
-        &db,
-        "clerk",
-        PASSWORD,
-        throughline_admin::auth::Role::Staff,
-    )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
-        &db,
-        &clerk,
-        "Student",
-        throughline_admin::auth::Action::View,
-    )
-    .await
-    .unwrap();
+    clerk(&db, "Student", throughline_admin::auth::Action::View).await;
     let alice = student(&db, "alice").await;
     let mut client = Client::new(router);
     client.login("clerk", PASSWORD).await;
@@ -870,22 +855,7 @@ async fn many_targets_are_typed_not_dropped(db: Database) {
 
 async fn inline_writes_need_the_through_models_permissions(db: Database) {
     let router = site(&db).await;
-    let clerk = throughline_admin::auth::create_user(
-        &db,
-        "clerk",
-        PASSWORD,
-        throughline_admin::auth::Role::Staff,
-    )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
-        &db,
-        &clerk,
-        "Course",
-        throughline_admin::auth::Action::Change,
-    )
-    .await
-    .unwrap();
+    let clerk = clerk(&db, "Course", throughline_admin::auth::Action::Change).await;
     let alice = student(&db, "alice").await;
     let math = Course {
         id: None,
@@ -926,22 +896,20 @@ async fn inline_writes_need_the_through_models_permissions(db: Database) {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     // With view and add but not delete: the inline shows, a delete is refused (403).
-    throughline_admin::auth::grant(
+    grant(
         &db,
         &clerk,
         "Enrollment",
         throughline_admin::auth::Action::Add,
     )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
+    .await;
+    grant(
         &db,
         &clerk,
         "Enrollment",
         throughline_admin::auth::Action::View,
     )
-    .await
-    .unwrap();
+    .await;
     let page = client.get(&url).await;
     assert!(
         page.body.contains("inline-students") && !page.body.contains("students-0-DELETE"),

@@ -449,22 +449,7 @@ async fn hostile_query_strings_are_refused(db: Database) {
 
 async fn staff_permissions_are_checked(db: Database) {
     let router = site(&db).await;
-    let clerk = throughline_admin::auth::create_user(
-        &db,
-        "clerk",
-        PASSWORD,
-        throughline_admin::auth::Role::Staff,
-    )
-    .await
-    .unwrap();
-    throughline_admin::auth::grant(
-        &db,
-        &clerk,
-        "Student",
-        throughline_admin::auth::Action::View,
-    )
-    .await
-    .unwrap();
+    clerk(&db, "Student", throughline_admin::auth::Action::View).await;
     let mut client = Client::new(router);
     client.login("clerk", PASSWORD).await;
     let index = client.get("/admin/").await;

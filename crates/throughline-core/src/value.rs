@@ -172,6 +172,33 @@ impl Value {
     }
 }
 
+/// A list as the JSON array a backend without array parameters binds for it (MySQL reads
+/// it through `JSON_TABLE`): integers, floats and booleans as JSON, NULL as `null`,
+/// everything else as the text its column stores (datetimes in [`format_datetime`]'s
+/// form, UUIDs hyphenated, JSON documents as their text).
+///
+/// ```
+/// use throughline_core::Value;
+/// let list = [Value::I64(1), Value::Null, Value::from("a\"b")];
+/// assert_eq!(throughline_core::value::json_list(&list), r#"[1,null,"a\"b"]"#);
+/// ```
+pub fn json_list(items: &[Value]) -> String {
+    let element = |value: &Value| match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(v) => (*v).into(),
+        Value::I16(v) => (*v).into(),
+        Value::I32(v) => (*v).into(),
+        Value::I64(v) => (*v).into(),
+        Value::F64(v) => {
+            serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::DateTime(v) => format_datetime(v).into(),
+        Value::Json(v) => v.to_string().into(),
+        other => other.display().into(),
+    };
+    serde_json::Value::Array(items.iter().map(element).collect()).to_string()
+}
+
 /// Formats a UTC datetime as `YYYY-MM-DD HH:MM:SS.ffffff`, the text form SQLite stores
 /// (Django's format, so databases are interchangeable).
 ///

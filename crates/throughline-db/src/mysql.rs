@@ -316,10 +316,7 @@ fn arguments(params: &[Value]) -> Result<MySqlArguments> {
             Value::DateTime(v) => args.add(v.naive_utc()),
             Value::Json(v) => args.add(v.to_string()),
             Value::Uuid(v) => args.add(v.hyphenated().to_string()),
-            Value::List(items) => {
-                let json: Vec<serde_json::Value> = items.iter().map(json_element).collect();
-                args.add(serde_json::Value::Array(json).to_string())
-            }
+            Value::List(items) => args.add(throughline_core::value::json_list(items)),
         };
         added.map_err(|e| {
             Error::Database(DatabaseError::new(
@@ -330,23 +327,6 @@ fn arguments(params: &[Value]) -> Result<MySqlArguments> {
         })?;
     }
     Ok(args)
-}
-
-/// A list element as JSON: numbers as numbers, everything else as its stored text.
-fn json_element(value: &Value) -> serde_json::Value {
-    match value {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(v) => (*v).into(),
-        Value::I16(v) => (*v).into(),
-        Value::I32(v) => (*v).into(),
-        Value::I64(v) => (*v).into(),
-        Value::F64(v) => {
-            serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into)
-        }
-        Value::DateTime(v) => throughline_core::value::format_datetime(v).into(),
-        Value::Json(v) => v.to_string().into(),
-        other => other.display().into(),
-    }
 }
 
 /// The quoted name after `marker` in a server message (`for key 'name'`).

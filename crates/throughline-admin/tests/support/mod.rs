@@ -310,6 +310,37 @@ impl Client {
     }
 }
 
+/// A staff user `clerk` (password [`PASSWORD`]) with the permission to `action` on
+/// `model`.
+pub async fn clerk(
+    db: &Database,
+    model: &str,
+    action: throughline_admin::auth::Action,
+) -> throughline_admin::models::AdminUser {
+    let clerk = throughline_admin::auth::create_user(
+        db,
+        "clerk",
+        PASSWORD,
+        throughline_admin::auth::Role::Staff,
+    )
+    .await
+    .expect("staff user");
+    grant(db, &clerk, model, action).await;
+    clerk
+}
+
+/// Grants `user` the permission to `action` on `model`.
+pub async fn grant(
+    db: &Database,
+    user: &throughline_admin::models::AdminUser,
+    model: &str,
+    action: throughline_admin::auth::Action,
+) {
+    throughline_admin::auth::grant(db, user, model, action)
+        .await
+        .expect("grant");
+}
+
 /// A client logged in as the superuser.
 pub async fn logged_in(db: &Database) -> Client {
     let mut client = Client::new(site(db).await);

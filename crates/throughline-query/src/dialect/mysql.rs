@@ -39,23 +39,6 @@ impl Mysql {
             _ => "VARCHAR(3072)",
         }
     }
-
-    /// The JSON element of a list value: numbers as numbers, everything else as the text
-    /// the column stores.
-    fn json_element(value: &Value) -> serde_json::Value {
-        match value {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(v) => serde_json::Value::Bool(*v),
-            Value::I16(v) => (*v).into(),
-            Value::I32(v) => (*v).into(),
-            Value::I64(v) => (*v).into(),
-            Value::F64(v) => serde_json::Number::from_f64(*v)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            Value::DateTime(v) => throughline_core::value::format_datetime(v).into(),
-            Value::Json(v) => v.to_string().into(),
-            other => other.display().into(),
-        }
-    }
 }
 
 impl Dialect for Mysql {
@@ -99,12 +82,12 @@ impl Dialect for Mysql {
 
     fn in_list(&self, col: Expr, values: &[Value]) -> Expr {
         let kind = Mysql::json_column_type(values.iter().find(|v| !v.is_null()));
-        let json = serde_json::Value::Array(values.iter().map(Mysql::json_element).collect());
+        let json = throughline_core::value::json_list(values);
         Expr::cust_with_exprs(
             format!(
                 "? IN (SELECT j.v FROM JSON_TABLE(?, '$[*]' COLUMNS (v {kind} PATH '$')) AS j)"
             ),
-            [col, Expr::val(json.to_string())],
+            [col, Expr::val(json)],
         )
     }
 

@@ -31,6 +31,23 @@ pub async fn sqlite_file(name: &str) -> (Database, std::path::PathBuf) {
     (db, dir)
 }
 
+/// The name of a test's own schema (PostgreSQL) or database (MariaDB): `t_`, a readable
+/// prefix of the test's name, a hash of the whole name and the process id, within the
+/// 63 bytes PostgreSQL keeps (MySQL keeps 64). `.ci/run` drops the `t_*` leftovers.
+fn database_name(test: &str) -> String {
+    let readable: String = test
+        .rsplit("::")
+        .next()
+        .unwrap_or(test)
+        .chars()
+        .take(32)
+        .collect();
+    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id())
+}
+
 /// A PostgreSQL database on a fresh schema, or `None` (with a message) when PostgreSQL is
 /// unreachable outside CI. In CI (`CI=true`) an unreachable PostgreSQL fails the test.
 pub async fn postgres(test: &str) -> Option<Database> {
@@ -70,18 +87,7 @@ pub async fn postgres_with_settings(
             return None;
         }
     };
-    // PostgreSQL truncates names at 63 bytes: a readable prefix and a hash of the whole name.
-    let readable: String = test
-        .rsplit("::")
-        .next()
-        .unwrap_or(test)
-        .chars()
-        .take(32)
-        .collect();
-    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let schema = format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id());
+    let schema = database_name(test);
     admin
         .batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
@@ -118,18 +124,7 @@ pub async fn mysql(test: &str) -> Option<Database> {
             return None;
         }
     };
-    // MySQL names are at most 64 characters: a readable prefix and a hash of the whole.
-    let readable: String = test
-        .rsplit("::")
-        .next()
-        .unwrap_or(test)
-        .chars()
-        .take(32)
-        .collect();
-    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let name = format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id());
+    let name = database_name(test);
     admin
         .execute_batch(&format!(
             "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
