@@ -232,6 +232,8 @@ pub enum BackendArg {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
 }
 
 /// Parses the process arguments and runs the command; the exit code says whether it
@@ -587,10 +589,14 @@ pub async fn run_asking(
             let files = applicable_migrations(cli)?;
             let db = connect(cli).await?;
             check_history(&db, &files, cli).await?;
-            for (name, applied) in migrations::status(&db, &files).await? {
+            for (name, state) in migrations::status_detail(&db, &files).await? {
                 push(
                     &mut out,
-                    format!("[{}] {name}", if applied { "X" } else { " " }),
+                    match state {
+                        migrations::MigrationState::Applied => format!("[X] {name}"),
+                        migrations::MigrationState::Pending => format!("[ ] {name}"),
+                        partial => format!("[~] {name} ({partial})"),
+                    },
                 );
             }
             if files.is_empty() {
@@ -606,6 +612,7 @@ pub async fn run_asking(
             let backend = match backend {
                 Some(BackendArg::Sqlite) => Backend::Sqlite,
                 Some(BackendArg::Postgres) => Backend::Postgres,
+                Some(BackendArg::Mysql) => Backend::Mysql,
                 None => backend_of_url(cli.database_url.as_deref())?,
             };
             let migration = migrations::find(&files, name)?;
@@ -958,8 +965,11 @@ fn backend_of_url(url: Option<&str>) -> Result<Backend, CliError> {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Backend::Postgres)
         }
+        Some(url) if url.starts_with("mysql://") || url.starts_with("mariadb://") => {
+            Ok(Backend::Mysql)
+        }
         _ => Err(CliError::Usage(
-            "give --backend sqlite|postgres or a database URL".to_owned(),
+            "give --backend sqlite|postgres|mysql or a database URL".to_owned(),
         )),
     }
 }

@@ -184,7 +184,9 @@ pub enum Access {
     /// around it (set before `BEGIN`, since the pragma is a no-op inside a transaction, so
     /// that a table rebuild cannot cascade-delete child rows) and `PRAGMA
     /// foreign_key_check` before `COMMIT`; on PostgreSQL under an advisory lock, so that two
-    /// processes never migrate at once. Only on the pool.
+    /// processes never migrate at once. On MySQL/MariaDB, where DDL commits each statement,
+    /// no transaction: autocommit under a named lock (`GET_LOCK`), the migration executor
+    /// recording each step. Only on the pool.
     Schema,
 }
 

@@ -115,31 +115,43 @@ impl MyPool {
             Access::Read | Access::WriteOne => {
                 crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await
             }
-            Access::Atomic | Access::Schema => {
-                if access == Access::Schema {
-                    // One migrating process at a time (DDL is not transactional here).
-                    lease
-                        .batch("SELECT GET_LOCK('throughline_migrate', 600)")
-                        .await?;
-                }
+            Access::Atomic => {
                 lease.begin("BEGIN").await?;
-                let result = match crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await {
+                match crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await {
                     Ok(value) => lease.commit().await.map(|()| value),
                     Err(error) => {
                         lease.rollback().await?;
                         Err(error)
                     }
-                };
-                if access == Access::Schema {
-                    lease
-                        .batch("SELECT RELEASE_LOCK('throughline_migrate')")
-                        .await?;
                 }
+            }
+            Access::Schema => {
+                // DDL commits each statement on its own here: a migration runs in
+                // autocommit (its steps recorded one by one by the executor), one migrating
+                // process at a time under a named lock held by this connection. Until the
+                // lock is released the lease is marked unclean, so that a cancelled or
+                // failed run closes the connection, which frees the lock.
+                lease.clean = false;
+                lease.take_lock(MIGRATION_LOCK, MIGRATION_LOCK_WAIT).await?;
+                let result = crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await;
+                // A migration stopped between `LOCK TABLES` and its `UNLOCK TABLES` (a
+                // narrowing change's row checks) leaves its table locks: released here.
+                lease.batch_async("UNLOCK TABLES").await?;
+                lease
+                    .batch_async(&format!("SELECT RELEASE_LOCK('{MIGRATION_LOCK}')"))
+                    .await?;
+                lease.clean = true;
                 result
             }
         }
     }
 }
+
+/// The name of the lock (`GET_LOCK`) that keeps two processes from migrating at once.
+const MIGRATION_LOCK: &str = "throughline_migrate";
+
+/// How long a migration waits for another process's migration to finish.
+const MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// A pooled connection. Dropped while a statement was running (its future was dropped)
 /// or inside a transaction, the connection is detached from the pool and its socket
@@ -202,6 +214,29 @@ impl MyLease {
                 )))
             }
             Err(error) => Err(map_error(error)),
+        }
+    }
+
+    /// Takes the named lock `name` (`GET_LOCK`) for this connection's session, waiting up
+    /// to `wait`; another session holding it that long is [`Error::Timeout`].
+    async fn take_lock(&mut self, name: &str, wait: Duration) -> Result<()> {
+        let stmt = Statement::new(
+            "SELECT GET_LOCK(?, ?)",
+            vec![Value::from(name), Value::I64(wait.as_secs().max(1) as i64)],
+        );
+        let mut taken = false;
+        self.query_async(&stmt, &mut |row| {
+            taken = <Option<i64> as crate::Decode>::decode(row, 0)? == Some(1);
+            Ok(())
+        })
+        .await?;
+        if taken {
+            Ok(())
+        } else {
+            Err(Error::Timeout {
+                what: format!("the migration lock {name} (another process is migrating)"),
+                millis: wait.as_millis() as u64,
+            })
         }
     }
 

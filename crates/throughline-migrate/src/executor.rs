@@ -1,9 +1,19 @@
 //! Owns applying migrations: [`migrate`] runs the pending migrations in order (or migrates
 //! backwards to a named one), each in one transaction with its record (SQLite and
 //! PostgreSQL DDL is transactional), under PostgreSQL's advisory lock; [`status`] lists
-//! applied and pending ones; [`sql`] renders a migration's SQL (`sqlmigrate`). A recorded
-//! history that disagrees with the files stops everything with an error naming the
-//! migration.
+//! applied and pending ones ([`status_detail`]: and how far one stopped half-way got);
+//! [`sql`] renders a migration's SQL (`sqlmigrate`). A recorded history that disagrees
+//! with the files stops everything with an error naming the migration.
+//!
+//! Where DDL is not transactional (MySQL and MariaDB commit each schema change on its
+//! own; [`SchemaEditor::transactional_ddl`]), a migration cannot be all or nothing, so it
+//! is exact instead: it runs under `GET_LOCK` in autocommit, and after every statement the
+//! executor records how far it got ([`recorder::Progress`]). A failure half-way reports
+//! which operations and statements are in effect; `showmigrations` shows the same; the
+//! next `migrate` resumes from the failed statement, and migrating back to an earlier
+//! migration undoes the operations in effect. One case is refused rather than guessed: an
+//! operation stopped between two of its statements can be finished (forwards) but not
+//! undone automatically.
 //!
 //! Migrations refuse rather than guess (SPEC §7): a table a migration creates must not
 //! exist yet — unless [`MigrateOptions::fake_initial`] is set and introspection shows the
@@ -17,7 +27,7 @@ use crate::editor::{RestoredSetting, SchemaEditor, editor};
 use crate::files::{Migration, replay};
 use crate::introspect;
 use crate::operations::{Action, Operation};
-use crate::recorder;
+use crate::recorder::{self, Progress};
 use crate::state::{ModelState, ProjectState, reason_of};
 use std::collections::{BTreeSet, HashMap};
 use throughline_core::{Backend, Error, MigrationError, Result, Value};
@@ -142,7 +152,7 @@ pub fn sql(
         .into_iter()
         .flat_map(|(_, actions)| actions)
         .filter_map(|action| match action {
-            Action::Sql(sql) => Some(sql),
+            Action::Sql(sql) | Action::Lock(sql) => Some(sql),
             _ => None,
         })
         .collect())
@@ -170,28 +180,157 @@ pub async fn applied(db: &Database) -> Result<Vec<String>> {
     .await
 }
 
+/// The applied migrations and, where DDL is not transactional, those stopped half-way
+/// (an applied migration's leftover progress is dropped: the record wins).
+async fn history(db: &Database) -> Result<(Vec<String>, Vec<Progress>)> {
+    db.run(
+        Access::Schema,
+        op(|conn| {
+            Box::pin(async move {
+                recorder::ensure(conn).await?;
+                let applied = recorder::applied(conn).await?;
+                let partial = recorder::progress(conn)
+                    .await?
+                    .into_iter()
+                    .filter(|p| !applied.contains(&p.name))
+                    .filter(|p| p.operations > 0 || p.statements > 0)
+                    .collect();
+                Ok((applied, partial))
+            })
+        }),
+    )
+    .await
+}
+
 /// Each migration with whether it is applied, after checking that the record and the
-/// files agree.
+/// files agree (a migration stopped half-way is not applied: see [`status_detail`]).
 pub async fn status(db: &Database, migrations: &[Migration]) -> Result<Vec<(String, bool)>> {
-    let applied = applied(db).await?;
-    check_history(migrations, &applied)?;
+    Ok(status_detail(db, migrations)
+        .await?
+        .into_iter()
+        .map(|(name, state)| (name, state == MigrationState::Applied))
+        .collect())
+}
+
+/// Where a migration stands in a database ([`status_detail`]).
+///
+/// ```
+/// use throughline_migrate::executor::MigrationState;
+/// let state = MigrationState::Partial { operations: 1, of: 3, next: "add_field Tag.note".into(), statements: 0, backwards: false };
+/// assert_eq!(state.to_string(), "partially applied: 1 of 3 operations in effect; next: add_field Tag.note");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    /// Applied and recorded.
+    Applied,
+    /// Not applied.
+    Pending,
+    /// Stopped half-way where DDL is not transactional (MySQL, MariaDB): its first
+    /// `operations` of `of` operations are in effect.
+    Partial {
+        /// How many operations (from the first) are in effect.
+        operations: usize,
+        /// How many operations it has.
+        of: usize,
+        /// The operation in progress (the next to apply, or the one being undone).
+        next: String,
+        /// How many statements of that operation ran (or were undone).
+        statements: usize,
+        /// Whether that operation was being undone.
+        backwards: bool,
+    },
+}
+
+impl std::fmt::Display for MigrationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MigrationState::Applied => f.write_str("applied"),
+            MigrationState::Pending => f.write_str("pending"),
+            MigrationState::Partial {
+                operations,
+                of,
+                next,
+                statements,
+                backwards,
+            } => {
+                write!(
+                    f,
+                    "partially applied: {operations} of {of} operations in effect; "
+                )?;
+                match (statements, backwards) {
+                    (0, false) => write!(f, "next: {next}"),
+                    (0, true) => write!(f, "being undone: {next}"),
+                    (n, false) => write!(f, "{next} stopped after {n} of its statements"),
+                    (n, true) => write!(f, "{next} half undone ({n} of its statements)"),
+                }
+            }
+        }
+    }
+}
+
+/// Each migration with where it stands ([`MigrationState`]), after checking that the
+/// record and the files agree.
+///
+/// ```
+/// # use throughline_migrate::executor::{MigrationState, status_detail};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// let initial: throughline_migrate::Migration = serde_json::from_str(r#"{"name": "0001_initial", "operations": []}"#).unwrap();
+/// assert_eq!(status_detail(&db, &[initial]).await?, [("0001_initial".to_owned(), MigrationState::Pending)]);
+/// # Ok(()) }
+/// ```
+pub async fn status_detail(
+    db: &Database,
+    migrations: &[Migration],
+) -> Result<Vec<(String, MigrationState)>> {
+    let (applied, partial) = history(db).await?;
+    check_history(migrations, &applied, &partial)?;
     Ok(migrations
         .iter()
-        .map(|m| (m.name.clone(), applied.contains(&m.name)))
+        .map(|m| {
+            let state = if applied.contains(&m.name) {
+                MigrationState::Applied
+            } else if let Some(p) = partial.iter().find(|p| p.name == m.name) {
+                let index = if p.backwards {
+                    p.operations.saturating_sub(1)
+                } else {
+                    p.operations
+                };
+                MigrationState::Partial {
+                    operations: p.operations,
+                    of: m.operations.len(),
+                    next: m
+                        .operations
+                        .get(index)
+                        .map(Operation::describe)
+                        .unwrap_or_default(),
+                    statements: p.statements,
+                    backwards: p.backwards,
+                }
+            } else {
+                MigrationState::Pending
+            };
+            (m.name.clone(), state)
+        })
         .collect())
 }
 
 /// Refuses a record that names a migration the files lack, or that applied a migration
-/// without one it depends on.
-fn check_history(migrations: &[Migration], applied: &[String]) -> Result<()> {
-    for name in applied {
+/// without one it depends on (a migration stopped half-way counts as applied here).
+fn check_history(migrations: &[Migration], applied: &[String], partial: &[Progress]) -> Result<()> {
+    let touched: Vec<String> = applied
+        .iter()
+        .cloned()
+        .chain(partial.iter().map(|p| p.name.clone()))
+        .collect();
+    for name in &touched {
         let Some(migration) = migrations.iter().find(|m| &m.name == name) else {
             return Err(Error::Migration(MigrationError::new(format!(
                 "the database records migration {name}, which is not among the migration files: the history and the files disagree"
             ))));
         };
         for dependency in &migration.dependencies {
-            if !applied.contains(dependency) {
+            if !touched.contains(dependency) {
                 return Err(Error::Migration(MigrationError::new(format!(
                     "the database records migration {name} as applied but not its dependency {dependency}: the history and the files disagree"
                 ))));
@@ -236,8 +375,16 @@ pub async fn migrate_with(
     target: Option<&str>,
     options: &MigrateOptions,
 ) -> Result<Vec<Step>> {
-    let applied = applied(db).await?;
-    check_history(migrations, &applied)?;
+    let (recorded, partial) = history(db).await?;
+    check_history(migrations, &recorded, &partial)?;
+    // What must be undone to migrate backwards: the applied migrations and those stopped
+    // half-way.
+    let applied: Vec<String> = recorded
+        .iter()
+        .cloned()
+        .chain(partial.iter().map(|p| p.name.clone()))
+        .collect();
+    let done: BTreeSet<&String> = recorded.iter().collect();
     let backend = db.backend();
     let mut steps = Vec::new();
     let target_index = match target {
@@ -289,7 +436,6 @@ pub async fn migrate_with(
         Some(Some(index)) => index + 1,
         _ => migrations.len(),
     };
-    let done: BTreeSet<&String> = applied.iter().collect();
     for migration in migrations[..last]
         .iter()
         .filter(|m| !done.contains(&m.name))
@@ -382,17 +528,35 @@ async fn run_step(
         op(move |conn| {
             Box::pin(async move {
                 recorder::ensure(conn).await?;
-                let applied = recorder::applied(conn).await?;
-                if applied.contains(&name) == forwards {
+                let applied = recorder::applied(conn).await?.contains(&name);
+                let editor = editor(conn.backend())?;
+                let partial = recorder::progress(conn)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.name == name && !applied);
+                if applied == forwards && (forwards || partial.is_none()) {
                     return Ok(Outcome::Skipped);
                 }
-                if let Some(fake) = &fake
+                if partial.is_none()
+                    && let Some(fake) = &fake
                     && try_fake(conn, &name, &actions, fake).await?
                 {
                     recorder::record(conn, &name).await?;
                     return Ok(Outcome::Faked);
                 }
-                let editor = editor(conn.backend())?;
+                if !editor.transactional_ddl() {
+                    let at = match partial {
+                        Some(partial) => partial,
+                        None => Progress {
+                            name: name.clone(),
+                            operations: if applied { actions.len() } else { 0 },
+                            statements: 0,
+                            backwards: false,
+                        },
+                    };
+                    run_recorded(conn, editor, at, &actions, forwards, applied).await?;
+                    return Ok(Outcome::Ran);
+                }
                 // A setting the backend's rebuilds change (SQLite's `legacy_alter_table`):
                 // restored as found, whatever happens (the setting belongs to the
                 // connection, not the transaction).
@@ -433,6 +597,161 @@ async fn run_step(
         }),
     )
     .await
+}
+
+/// Runs the rest of a migration where DDL is not transactional, from `at` (how far it got
+/// before), recording after every statement how far it got, so that a failure leaves a
+/// state the record describes exactly. `actions` are in the direction of the run (last
+/// operation first backwards); `applied` says whether the migration is recorded applied.
+async fn run_recorded(
+    conn: &mut dyn Conn,
+    editor: &dyn SchemaEditor,
+    mut at: Progress,
+    actions: &[(String, Vec<Action>)],
+    forwards: bool,
+    applied: bool,
+) -> Result<()> {
+    let name = at.name.clone();
+    let total = actions.len();
+    let refuse = |reason: String| Err(Error::Migration(MigrationError::new(reason).in_file(&name)));
+    if at.statements > 0 && at.backwards == forwards {
+        // Half undone: operation `operations - 1`; half applied: operation `operations`
+        // (positions in `actions`, which run in this run's direction).
+        let position = if forwards {
+            at.operations.saturating_sub(1)
+        } else {
+            total.saturating_sub(1 + at.operations)
+        };
+        let operation = actions
+            .get(position)
+            .map_or("an operation", |(operation, _)| operation.as_str());
+        return refuse(format!(
+            "migration {name} stopped half-way through {} ({} of its statements {}); it cannot be {} automatically: {}",
+            operation,
+            at.statements,
+            if at.backwards { "undone" } else { "ran" },
+            if forwards {
+                "applied again from there"
+            } else {
+                "undone from there"
+            },
+            if forwards {
+                "migrate back to the migration before it to finish undoing it, or repair the table by hand"
+            } else {
+                "migrate forwards to finish it first, or repair the table by hand"
+            }
+        ));
+    }
+    if at.statements == 0 {
+        at.backwards = !forwards;
+    }
+    // Undoing an applied migration drops its record just before its first statement
+    // runs (a row check refusing before that leaves it applied), after recording it as in
+    // progress: a stop in between leaves both, which reads as applied.
+    let mut recorded = !forwards && applied;
+    let mut kept = HashMap::new();
+    let operations: Vec<usize> = if forwards {
+        (at.operations..total).collect()
+    } else {
+        (0..at.operations).rev().collect()
+    };
+    for index in operations {
+        let (operation, list) = &actions[if forwards { index } else { total - 1 - index }];
+        let resumed = if forwards {
+            index == at.operations
+        } else {
+            index + 1 == at.operations
+        };
+        let start = if resumed { at.statements } else { 0 };
+        for (k, action) in list.iter().enumerate().skip(start) {
+            let statement = matches!(action, Action::Sql(_));
+            if statement && recorded {
+                let step = Progress {
+                    name: name.clone(),
+                    operations: index + 1,
+                    statements: k,
+                    backwards: true,
+                };
+                recorder::save_progress(conn, &step).await?;
+                recorder::forget(conn, &name).await?;
+                recorded = false;
+            }
+            if let Err(e) = perform(conn, editor, action, &mut kept).await {
+                let ran = list[..k]
+                    .iter()
+                    .filter(|a| matches!(a, Action::Sql(_)))
+                    .count();
+                let state = if forwards {
+                    format!(
+                        "operations 1 to {index} of {total} are in effect, and {ran} statement(s) of this one ran"
+                    )
+                } else {
+                    format!(
+                        "operations 1 to {} of {total} are in effect, and {ran} statement(s) of this one were undone",
+                        index + 1
+                    )
+                };
+                let what = if statement {
+                    format!(
+                        "statement {} of {} failed: {}",
+                        k + 1,
+                        list.len(),
+                        reason_of(&e)
+                    )
+                } else {
+                    reason_of(&e)
+                };
+                let fresh = at.operations == 0 && at.statements == 0 && index == 0;
+                let reason = if recorded || (forwards && fresh && ran == 0) {
+                    // Nothing of the migration ran.
+                    format!("{what} (nothing of the migration was applied)")
+                } else {
+                    format!(
+                        "{what}. DDL commits on its own here, so nothing is rolled back: {state}. `migrate` {} from here once the cause is fixed; `showmigrations` shows the same",
+                        if forwards {
+                            "resumes"
+                        } else {
+                            "(back to the same target) resumes undoing"
+                        }
+                    )
+                };
+                return Err(locate(
+                    Error::Migration(MigrationError::new(reason)),
+                    &name,
+                    Some(operation),
+                ));
+            }
+            if statement && k + 1 < list.len() {
+                let step = Progress {
+                    name: name.clone(),
+                    operations: if forwards { index } else { index + 1 },
+                    statements: k + 1,
+                    backwards: !forwards,
+                };
+                recorder::save_progress(conn, &step).await?;
+            }
+        }
+        let finished = if forwards {
+            index + 1 == total
+        } else {
+            index == 0
+        };
+        if !finished && !recorded {
+            let step = Progress {
+                name: name.clone(),
+                operations: if forwards { index + 1 } else { index },
+                statements: 0,
+                backwards: !forwards,
+            };
+            recorder::save_progress(conn, &step).await?;
+        }
+    }
+    if forwards {
+        recorder::record(conn, &name).await?;
+    } else if recorded {
+        recorder::forget(conn, &name).await?;
+    }
+    recorder::clear_progress(conn, &name).await
 }
 
 /// Whether `setting` is on.
@@ -568,10 +887,13 @@ async fn perform(
     kept: &mut HashMap<String, Vec<Kept>>,
 ) -> Result<()> {
     match action {
+        Action::Lock(sql) => conn.batch(sql).await,
         Action::Sql(sql) => conn.batch(sql).await.map_err(|e| {
-            Error::Migration(MigrationError::new(format!(
-                "failed (nothing of the migration was applied): {e}"
-            )))
+            Error::Migration(MigrationError::new(if editor.transactional_ddl() {
+                format!("failed (nothing of the migration was applied): {e}")
+            } else {
+                e.to_string()
+            }))
         }),
         Action::Absent(table) => {
             if introspect::table_exists(conn, table).await? {

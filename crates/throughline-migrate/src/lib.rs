@@ -25,7 +25,9 @@ pub mod state;
 
 pub use autodetector::{Detection, Hints, Question, detect};
 pub use editor::SchemaEditor;
-pub use executor::{MigrateOptions, Step, migrate, migrate_with, sql, status};
+pub use executor::{
+    MigrateOptions, MigrationState, Step, migrate, migrate_with, sql, status, status_detail,
+};
 pub use files::{EmbeddedMigrations, Migration, find, load, next_name, replay, write};
 pub use inspect::{Inspection, generate};
 pub use introspect::{IndexInfo, TableInfo, read_schema};

@@ -16,7 +16,9 @@
 //! A row written between the checks and the change could slip past them: SQLite's
 //! migration holds the writer, so none can be; on PostgreSQL the migration first takes the
 //! table's `ACCESS EXCLUSIVE` lock (which the `ALTER` needs anyway), so the rows checked are
-//! the rows changed. The PostgreSQL conversions fail rather than round or truncate should a
+//! the rows changed; on MySQL/MariaDB it takes `LOCK TABLES ... WRITE` before the checks and
+//! releases it after the `ALTER` (which there would round 2.5 into an integer column
+//! silently). The PostgreSQL conversions fail rather than round or truncate should a
 //! value get past the checks anyway (SQL run by hand from `sqlmigrate`): no explicit cast to
 //! a bounded string (the assignment refuses a too-long value), a float becomes an integer
 //! only when whole, an integer becomes a boolean through its text form ('0' or '1').
@@ -64,7 +66,7 @@ pub enum Test {
 /// shorter.apply(&mut after).unwrap();
 /// let actions = shorter.actions(&before, &after, throughline_core::Backend::Postgres).unwrap();
 /// // PostgreSQL locks the table first: the rows checked are the rows changed.
-/// assert_eq!(actions[0], Action::Sql(r#"LOCK TABLE "tag" IN ACCESS EXCLUSIVE MODE"#.into()));
+/// assert_eq!(actions[0], Action::Lock(r#"LOCK TABLE "tag" IN ACCESS EXCLUSIVE MODE"#.into()));
 /// let Action::Check(check) = &actions[1] else { panic!() };
 /// assert_eq!(check.sql, r#"SELECT "id" FROM "tag" WHERE char_length(CAST("name" AS text)) > 3 ORDER BY "id""#);
 /// ```

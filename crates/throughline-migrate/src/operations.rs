@@ -64,6 +64,10 @@ impl std::fmt::Display for Cost {
 pub enum Action {
     /// A statement (what `sqlmigrate` prints).
     Sql(String),
+    /// A statement that takes or releases a lock and changes nothing (printed by
+    /// `sqlmigrate` too): where DDL is not transactional, it is not a step of its own in
+    /// the migration's recorded progress.
+    Lock(String),
     /// The table must not exist yet (`create_model`): a migration never adopts a table it
     /// did not create (unless `fake_initial` verified its shape).
     Absent(String),
@@ -542,9 +546,19 @@ impl Operation {
                 })?;
                 let filled = fill_value(field, backfill.as_ref())?.is_some();
                 let checks = narrowing::checks(old, previous, field, filled, editor)?;
-                if !checks.is_empty() {
+                if !checks.is_empty()
+                    && let Some(lock) = editor.lock_for_row_checks_sql(&old.table)
+                {
                     // No row may be written between the checks and the change.
-                    out.extend(editor.lock_for_row_checks_sql(&old.table).map(Action::Sql));
+                    out.push(Action::Lock(lock));
+                    out.extend(checks.into_iter().map(Action::Check));
+                    out.extend(
+                        self.forwards_sql(before, after, editor)?
+                            .into_iter()
+                            .map(Action::Sql),
+                    );
+                    out.extend(editor.unlock_after_row_checks_sql().map(Action::Lock));
+                    return Ok(out);
                 }
                 out.extend(checks.into_iter().map(Action::Check));
             }
@@ -651,7 +665,10 @@ impl Operation {
                 if editor.drops_column_by_rebuild(removed) {
                     rebuild(old, new, &[], target_of, editor)?
                 } else {
-                    let mut sql = Vec::new();
+                    let mut sql: Vec<String> = editor
+                        .drop_foreign_key_sql(&old.table, removed)
+                        .into_iter()
+                        .collect();
                     let old_meta = model_meta(old)?;
                     if let Some(f) = old_meta.field(field).filter(|f| old_meta.has_own_index(f)) {
                         sql.push(editor.drop_own_index_sql(&old_meta, f));
@@ -715,17 +732,37 @@ impl Operation {
                 let m = after.model(model)?;
                 let columns = columns_of(m, &index.fields)?;
                 let unique = matches!(self, Operation::AddConstraint { .. });
-                // The keys' own indexes it covers go first: a declared index may reuse the
-                // name of the one it replaces.
-                let mut sql = own_index_changes(before.model(model)?, m, editor)?;
-                sql.push(editor.create_index_sql(&m.table, &index.name, &columns, unique));
-                sql
+                // The keys' own indexes it covers go after it (MySQL refuses to drop the
+                // last index a foreign key can use), or first when the declared index
+                // reuses the name of the one it replaces.
+                let old = before.model(model)?;
+                let old_meta = model_meta(old)?;
+                let replaced = old_meta
+                    .own_indexes()
+                    .find(|field| old_meta.own_index_name(field) == index.name);
+                let changes = own_index_changes(old, m, editor)?;
+                let create = editor.create_index_sql(&m.table, &index.name, &columns, unique);
+                match replaced {
+                    None => [create].into_iter().chain(changes).collect(),
+                    Some(field) => {
+                        match editor.replace_index_sql(&m.table, &index.name, &columns, unique) {
+                            Some(replace) => {
+                                let drop = editor.drop_own_index_sql(&old_meta, field);
+                                changes
+                                    .into_iter()
+                                    .filter(|sql| *sql != drop)
+                                    .chain([replace])
+                                    .collect()
+                            }
+                            None => changes.into_iter().chain([create]).collect(),
+                        }
+                    }
+                }
             }
             Operation::RemoveIndex { model, name } => {
                 let old = before.model(model)?;
-                let mut sql = vec![editor.drop_index_sql(&old.table, name)];
-                sql.extend(own_index_changes(old, after.model(model)?, editor)?);
-                sql
+                let drop = vec![editor.drop_index_sql(&old.table, name)];
+                around_removal(drop, name, old, after.model(model)?, editor)?
             }
             Operation::RemoveConstraint { model, name } => {
                 // A constraint created with the table is part of its definition: dropped in
@@ -734,9 +771,8 @@ impl Operation {
                 if editor.drops_unique_constraint_by_rebuild() {
                     rebuild(old, new, &[], target_of, editor)?
                 } else {
-                    let mut sql = editor.drop_unique_constraint_sql(&old.table, name)?;
-                    sql.extend(own_index_changes(old, new, editor)?);
-                    sql
+                    let drop = editor.drop_unique_constraint_sql(&old.table, name)?;
+                    around_removal(drop, name, old, new, editor)?
                 }
             }
             Operation::RunSql { sql, .. } => sql.clone(),
@@ -896,7 +932,7 @@ fn sql_only(actions: Vec<Action>) -> Vec<String> {
     actions
         .into_iter()
         .filter_map(|a| match a {
-            Action::Sql(sql) => Some(sql),
+            Action::Sql(sql) | Action::Lock(sql) => Some(sql),
             _ => None,
         })
         .collect()
@@ -1060,6 +1096,42 @@ fn own_index_changes(
         }
     }
     Ok(sql)
+}
+
+/// The removal of index or unique constraint `name` (the statements `drop`) with the own
+/// indexes of the foreign keys it covered ([`own_index_changes`]) created *before* it:
+/// MySQL refuses to drop the last index a foreign key can use. When an own index takes the
+/// removed one's name, both are one statement where the backend needs it
+/// ([`SchemaEditor::replace_index_sql`]), else the removal goes first.
+fn around_removal(
+    drop: Vec<String>,
+    name: &str,
+    old: &ModelState,
+    new: &ModelState,
+    editor: &dyn SchemaEditor,
+) -> Result<Vec<String>> {
+    let new_meta = model_meta(new)?;
+    let reused = new_meta
+        .own_indexes()
+        .find(|field| new_meta.own_index_name(field) == name);
+    let changes = own_index_changes(old, new, editor)?;
+    Ok(match reused {
+        None => changes.into_iter().chain(drop).collect(),
+        Some(field) => {
+            let columns = std::slice::from_ref(&field.column);
+            match editor.replace_index_sql(&new.table, name, columns, false) {
+                Some(replace) => {
+                    let create = editor.create_own_index_sql(&new_meta, field);
+                    changes
+                        .into_iter()
+                        .filter(|sql| *sql != create)
+                        .chain([replace])
+                        .collect()
+                }
+                None => drop.into_iter().chain(changes).collect(),
+            }
+        }
+    })
 }
 
 /// Renames the column of field `from` (in `old`) to that of field `to` (in `new`) in place,

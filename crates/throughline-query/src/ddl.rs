@@ -250,6 +250,9 @@ fn column_def(field: &FieldMeta, dialect: &dyn Dialect) -> ColumnDef {
 pub fn column_type(field: &FieldMeta, backend: Backend) -> Result<String> {
     let dialect = crate::dialect::of(backend)?;
     let mut plain = field.clone();
+    // A one-letter name, so that what follows it is found whatever the backend's quotes
+    // (MySQL's builder writes backticks).
+    plain.column = "c".to_owned();
     plain.nullable = true;
     plain.primary_key = false;
     plain.unique = false;
@@ -258,8 +261,9 @@ pub fn column_type(field: &FieldMeta, backend: Backend) -> Result<String> {
     alter.table(Alias::new("t")).add_column(&mut def);
     let sql = build_schema(SchemaTree::Alter(&alter), dialect);
     let rest = sql
-        .split_once(&format!("ADD COLUMN {} ", quote(&plain.column)))
-        .map_or(sql.as_str(), |(_, rest)| rest);
+        .split_once("ADD COLUMN ")
+        .and_then(|(_, rest)| rest.get(4..))
+        .ok_or_else(|| Error::invalid_query(&field.name, format!("no column type in `{sql}`")))?;
     Ok(rest
         .strip_suffix(" NULL")
         .unwrap_or(rest)

@@ -235,7 +235,6 @@ fn make(dir: &std::path::Path, registry: &Registry, hints: &Hints) -> Option<Mig
 }
 
 backend_tests!(
-    without_mysql:
     seed_004_implicit_to_explicit_through_keeps_every_row,
     failed_migration_leaves_the_previous_state,
     history_and_files_must_agree,
@@ -287,6 +286,13 @@ async fn index_names(db: &Database, table: &str) -> Vec<String> {
         Backend::Sqlite => format!(
             "SELECT l.name || '/' || (SELECT count(*) FROM pragma_index_info(l.name)) \
              FROM pragma_index_list('{table}') l WHERE l.\"unique\" = 0 ORDER BY 1"
+        ),
+        // The index MySQL adds by itself to back a foreign key carries the constraint's
+        // name (`..._fkey`): left out, as it is no index of throughline's.
+        Backend::Mysql => format!(
+            "SELECT CONCAT(index_name, '/', count(*)) FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = '{table}' AND non_unique = 1 \
+             AND index_name NOT LIKE '%\\_fkey' GROUP BY index_name ORDER BY 1"
         ),
         _ => format!(
             "SELECT c.relname::text || '/' || i.indnatts FROM pg_index i \
@@ -734,6 +740,9 @@ async fn failed_migration_leaves_the_previous_state(db: Database) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("0002_broken"), "{err}");
+    if db.backend() == Backend::Mysql {
+        return stopped_half_way_resumes(&db, &dir, err).await;
+    }
     assert_eq!(
         v1::Tag::objects().count(&db).await.unwrap(),
         1,
@@ -747,6 +756,68 @@ async fn failed_migration_leaves_the_previous_state(db: Database) {
         vec![
             ("0001_initial".to_owned(), true),
             ("0002_broken".to_owned(), false)
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// MySQL/MariaDB commit each statement of a migration on its own: the failed migration's
+/// first operation (the delete) stays in effect, the error and `showmigrations` say exactly
+/// so, and once the cause is fixed `migrate` resumes at the failed operation (the delete
+/// does not run again: a row written meanwhile is kept).
+async fn stopped_half_way_resumes(db: &Database, dir: &std::path::Path, err: throughline::Error) {
+    use migrations::MigrationState;
+    let text = err.to_string();
+    assert!(
+        text.contains("operations 1 to 1 of 2 are in effect") && text.contains("no_such_table"),
+        "{text}"
+    );
+    assert_eq!(v1::Tag::objects().count(db).await.unwrap(), 0, "committed");
+    let files = migrations::load(dir).unwrap();
+    let status = migrations::status_detail(db, &files).await.unwrap();
+    assert_eq!(status[0].1, MigrationState::Applied);
+    assert!(
+        matches!(
+            &status[1].1,
+            MigrationState::Partial {
+                operations: 1,
+                of: 2,
+                statements: 0,
+                backwards: false,
+                ..
+            }
+        ),
+        "{status:?}"
+    );
+    assert!(
+        status[1]
+            .1
+            .to_string()
+            .starts_with("partially applied: 1 of 2")
+    );
+    v1::Tag {
+        id: None,
+        name: "meanwhile".into(),
+    }
+    .create(db)
+    .await
+    .unwrap();
+    db.execute_batch(r#"CREATE TABLE "no_such_table" ("x" integer)"#)
+        .await
+        .unwrap();
+    let steps = migrations::migrate(db, &files, None).await.unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].name, "0002_broken");
+    assert_eq!(
+        v1::Tag::objects().count(db).await.unwrap(),
+        1,
+        "not deleted again"
+    );
+    assert_eq!(
+        migrations::status(db, &files).await.unwrap(),
+        vec![
+            ("0001_initial".to_owned(), true),
+            ("0002_broken".to_owned(), true)
         ]
     );
     let _ = std::fs::remove_dir_all(dir);
@@ -1040,10 +1111,11 @@ async fn column_of(db: &Database, sql: &str, params: Vec<throughline::Value>) ->
     .unwrap()
 }
 
-/// `?1` on SQLite, `$1` on PostgreSQL.
+/// `?1` on SQLite, `$1` on PostgreSQL, `?` on MySQL.
 fn param(db: &Database) -> &'static str {
     match db.backend() {
         Backend::Sqlite => "?1",
+        Backend::Mysql => "?",
         _ => "$1",
     }
 }
@@ -1053,6 +1125,11 @@ async fn columns(db: &Database, table: &str) -> Vec<String> {
     let sql = match db.backend() {
         Backend::Sqlite => format!(
             "SELECT name FROM pragma_table_info({}) ORDER BY cid",
+            param(db)
+        ),
+        Backend::Mysql => format!(
+            "SELECT column_name FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND BINARY table_name = {} ORDER BY ordinal_position",
             param(db)
         ),
         _ => format!(
@@ -1069,6 +1146,11 @@ async fn indexes_named(db: &Database, name: &str) -> Vec<String> {
     let sql = match db.backend() {
         Backend::Sqlite => format!(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name = {}",
+            param(db)
+        ),
+        Backend::Mysql => format!(
+            "SELECT DISTINCT index_name FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND BINARY index_name = {}",
             param(db)
         ),
         _ => format!(
@@ -1132,6 +1214,9 @@ async fn fake_initial_verifies_the_existing_shape(db: Database) {
     let wrong = match db.backend() {
         Backend::Sqlite => {
             r#"CREATE TABLE "student" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "name" varchar(50) NULL, "foo" integer)"#
+        }
+        Backend::Mysql => {
+            r#"CREATE TABLE "student" ("id" bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "name" varchar(50) NULL, "foo" integer)"#
         }
         _ => {
             r#"CREATE TABLE "student" ("id" bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "name" varchar(50) NULL, "foo" integer)"#
@@ -1560,6 +1645,11 @@ async fn rebuild_keeps_triggers_and_user_indexes(db: Database) {
                CREATE TRIGGER "tag_audit" AFTER INSERT ON "tag" BEGIN INSERT INTO "tag_log" VALUES (NEW."name"); END;
                CREATE INDEX "tag_by_weight" ON "tag" ("weight")"#
         }
+        Backend::Mysql => {
+            r#"CREATE TABLE "tag_log" ("name" text);
+               CREATE TRIGGER "tag_audit" AFTER INSERT ON "tag" FOR EACH ROW INSERT INTO "tag_log" VALUES (NEW."name");
+               CREATE INDEX "tag_by_weight" ON "tag" ("weight")"#
+        }
         _ => {
             r#"CREATE TABLE "tag_log" ("name" text);
                CREATE FUNCTION "tag_audit_fn"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO "tag_log" VALUES (NEW."name"); RETURN NEW; END $$;
@@ -1710,17 +1800,28 @@ fn library_initial() -> Migration {
 
 /// `title:author key` of every book, in key order.
 async fn book_links(db: &Database, column: &str) -> Vec<String> {
-    let sql = match db.backend() {
-        Backend::Sqlite => format!(
-            r#"SELECT "title" || ':' || CAST({} AS TEXT) FROM "book" ORDER BY "id""#,
-            throughline_query::ddl::quote(column)
-        ),
-        _ => format!(
-            r#"SELECT "title" || ':' || CAST({} AS text) FROM "book" ORDER BY "id""#,
-            throughline_query::ddl::quote(column)
-        ),
-    };
+    let key = as_text(db, &throughline_query::ddl::quote(column));
+    let sql = format!(
+        r#"SELECT {} FROM "book" ORDER BY "id""#,
+        concat(db, &[r#""title""#, "':'", &key])
+    );
     column_of(db, &sql, vec![]).await
+}
+
+/// The SQL joining `parts` as text (`||`, or `CONCAT` on MySQL, where `||` means OR).
+fn concat(db: &Database, parts: &[&str]) -> String {
+    match db.backend() {
+        Backend::Mysql => format!("CONCAT({})", parts.join(", ")),
+        _ => parts.join(" || "),
+    }
+}
+
+/// `expression` cast to text.
+fn as_text(db: &Database, expression: &str) -> String {
+    match db.backend() {
+        Backend::Mysql => format!("CAST({expression} AS CHAR)"),
+        _ => format!("CAST({expression} AS TEXT)"),
+    }
 }
 
 /// Review item 1: renaming a foreign key `author` → `writer` (the rename question answered
@@ -1837,13 +1938,18 @@ async fn nullable_field_keeps_its_nulls(db: Database) {
     db.execute_batch(r#"INSERT INTO "tag" ("note", "seen") VALUES (NULL, NULL), ('kept', NULL)"#)
         .await
         .unwrap();
-    let rows = || {
-        column_of(
+    let sql = format!(
+        r#"SELECT {} FROM "tag" ORDER BY "id""#,
+        concat(
             &db,
-            r#"SELECT COALESCE("note", '-') || '/' || CASE WHEN "seen" IS NULL THEN '-' ELSE 'set' END FROM "tag" ORDER BY "id""#,
-            vec![],
+            &[
+                r#"COALESCE("note", '-')"#,
+                "'/'",
+                r#"CASE WHEN "seen" IS NULL THEN '-' ELSE 'set' END"#
+            ]
         )
-    };
+    );
+    let rows = || column_of(&db, &sql, vec![]);
     migrations::migrate(&db, &files[..2], None).await.unwrap();
     assert_eq!(rows().await, ["-/-", "kept/-"], "NULLs kept");
     // Backwards (another rebuild on SQLite) too.
@@ -1988,7 +2094,13 @@ async fn narrowing_without_a_former_check(db: Database) {
     assert_eq!(
         column_of(
             &db,
-            r#"SELECT CAST("big" AS text) || '/' || CAST("flag" AS text) FROM "tag" WHERE "id" = 1"#,
+            &format!(
+                r#"SELECT {} FROM "tag" WHERE "id" = 1"#,
+                concat(
+                    &db,
+                    &[&as_text(&db, r#""big""#), "'/'", &as_text(&db, r#""flag""#)]
+                )
+            ),
             vec![]
         )
         .await,
@@ -2042,6 +2154,11 @@ async fn rebuild_keeps_views_and_triggers_of_other_tables(db: Database) {
             r#"CREATE VIEW "tag_weights" AS SELECT "id", "weight" FROM "tag";
                CREATE TABLE "feed" ("x" integer);
                CREATE TRIGGER "feed_to_tag" AFTER INSERT ON "feed" BEGIN INSERT INTO "tag" ("weight") VALUES (NEW."x"); END"#
+        }
+        Backend::Mysql => {
+            r#"CREATE VIEW "tag_weights" AS SELECT "id", "weight" FROM "tag";
+               CREATE TABLE "feed" ("x" integer);
+               CREATE TRIGGER "feed_to_tag" AFTER INSERT ON "feed" FOR EACH ROW INSERT INTO "tag" ("weight") VALUES (NEW."x")"#
         }
         _ => {
             r#"CREATE VIEW "tag_weights" AS SELECT "id", "weight" FROM "tag";
@@ -2253,4 +2370,160 @@ async fn remove_constraint_drops_what_is_there_or_fails(db: Database) {
         err.is_migration() && err.to_string().contains("no unique constraint tag_nope"),
         "{err}"
     );
+}
+
+/// MySQL/MariaDB only (their DDL is not transactional; the other backends roll a failed
+/// migration back whole): a migration stopped half-way is undone from where it stopped
+/// when migrating back; an operation stopped between two of its statements is refused
+/// backwards (it can only be finished) and finished forwards from the failed statement;
+/// a migration cancelled mid-statement leaves the migration lock free and its progress
+/// recorded.
+mod stopped_migrations {
+    use super::*;
+    use migrations::MigrationState;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        if let Some(db) = common::mysql("migrations::stopped_migrations").await {
+            reversed_then_finished(&db).await;
+            cancelled_leaves_the_lock_free(&db).await;
+        }
+    }
+
+    async fn reversed_then_finished(db: &Database) {
+        let initial = tag_initial("string(50)");
+        // Its second operation fails: the first (a new table) stays in effect.
+        let notes = migration(serde_json::json!({
+            "name": "0002_notes",
+            "dependencies": ["0001_initial"],
+            "operations": [
+                {"op": "create_model", "model": {"name": "Note", "table": "note", "fields": [
+                    {"name": "id", "column": "id", "type": "auto", "primary_key": true}]}},
+                {"op": "run_sql", "sql": ["INSERT INTO \"missing_a\" VALUES (1)"], "reverse_sql": []}
+            ]
+        }));
+        let files = vec![initial, notes];
+        assert!(migrations::migrate(db, &files, None).await.is_err());
+        assert_eq!(columns(db, "note").await, ["id"]);
+        let status = migrations::status_detail(db, &files).await.unwrap();
+        assert!(
+            matches!(
+                &status[1].1,
+                MigrationState::Partial {
+                    operations: 1,
+                    of: 2,
+                    ..
+                }
+            ),
+            "{status:?}"
+        );
+        // Migrating back undoes what is in effect: the table goes, nothing is recorded.
+        let steps = migrations::migrate(db, &files, Some("0001_initial"))
+            .await
+            .unwrap();
+        assert_eq!(steps.len(), 1);
+        assert!(!steps[0].forwards);
+        assert!(columns(db, "note").await.is_empty());
+        assert_eq!(
+            migrations::status_detail(db, &files).await.unwrap()[1].1,
+            MigrationState::Pending
+        );
+
+        // One operation of two statements stopped after the first.
+        let half = migration(serde_json::json!({
+            "name": "0002_notes",
+            "dependencies": ["0001_initial"],
+            "operations": [
+                {"op": "run_sql",
+                 "sql": ["CREATE TABLE \"made\" (\"x\" integer)", "INSERT INTO \"missing_b\" VALUES (1)"],
+                 "reverse_sql": ["DROP TABLE \"made\""]}
+            ]
+        }));
+        let files = vec![files[0].clone(), half];
+        let err = migrations::migrate(db, &files, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains("statement 2 of 2 failed")
+                && err.to_string().contains("1 statement(s) of this one ran"),
+            "{err}"
+        );
+        let status = migrations::status_detail(db, &files).await.unwrap();
+        assert!(
+            matches!(
+                &status[1].1,
+                MigrationState::Partial {
+                    operations: 0,
+                    statements: 1,
+                    backwards: false,
+                    ..
+                }
+            ),
+            "{status:?}"
+        );
+        assert!(
+            status[1]
+                .1
+                .to_string()
+                .contains("stopped after 1 of its statements")
+        );
+        let refused = migrations::migrate(db, &files, Some("0001_initial"))
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("stopped half-way"),
+            "{refused}"
+        );
+        assert_eq!(columns(db, "made").await, ["x"], "nothing undone");
+        // Fixed, it finishes from the failed statement (`made` is not created again).
+        db.execute_batch(r#"CREATE TABLE "missing_b" ("x" integer)"#)
+            .await
+            .unwrap();
+        let steps = migrations::migrate(db, &files, None).await.unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            column_of(db, r#"SELECT "x" FROM "missing_b""#, vec![]).await,
+            ["1"]
+        );
+        assert_eq!(
+            migrations::status(db, &files).await.unwrap()[1],
+            ("0002_notes".to_owned(), true)
+        );
+        // And back to zero, in full.
+        migrations::migrate(db, &files, Some("zero")).await.unwrap();
+        assert!(columns(db, "made").await.is_empty());
+        assert!(columns(db, "tag").await.is_empty());
+    }
+
+    async fn cancelled_leaves_the_lock_free(db: &Database) {
+        let initial = tag_initial("string(50)");
+        let slow = migration(serde_json::json!({
+            "name": "0002_slow",
+            "dependencies": ["0001_initial"],
+            "operations": [
+                {"op": "run_sql", "sql": ["CREATE TABLE \"first\" (\"x\" integer)"], "reverse_sql": ["DROP TABLE \"first\""]},
+                {"op": "run_sql", "sql": ["SELECT SLEEP(3)"], "reverse_sql": []}
+            ]
+        }));
+        let files = vec![initial, slow];
+        let cut = tokio::time::timeout(
+            std::time::Duration::from_millis(800),
+            migrations::migrate(db, &files, None),
+        )
+        .await;
+        assert!(cut.is_err(), "cut off while sleeping");
+        // The lock went with the closed connection: another migration gets it at once.
+        let steps = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            migrations::migrate(db, &files, None),
+        )
+        .await
+        .expect("the migration lock is free")
+        .unwrap();
+        assert_eq!(
+            steps.len(),
+            1,
+            "resumed at the cut-off operation: {steps:?}"
+        );
+        assert_eq!(columns(db, "first").await, ["x"]);
+        migrations::migrate(db, &files, Some("zero")).await.unwrap();
+    }
 }

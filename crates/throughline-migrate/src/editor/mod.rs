@@ -3,6 +3,8 @@
 //! and [`editor`], the one place in the crate that picks an implementation from a
 //! [`Backend`].
 //!
+//! (and [`mysql::MysqlEditor`], for MySQL and MariaDB, whose DDL is not transactional).
+//!
 //! An [`Operation`](crate::Operation) says *what* changes (Django's migration operations);
 //! the editor says how its backend spells it and which strategy it takes (Django's schema
 //! editor): literals and placeholders, column types, whether a column is altered in place
@@ -24,6 +26,7 @@
 //! # Ok::<(), throughline_core::Error>(())
 //! ```
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -49,12 +52,14 @@ use throughline_query::ddl::{self, TargetOf};
 pub fn editor(backend: Backend) -> Result<&'static dyn SchemaEditor> {
     static SQLITE: sqlite::SqliteEditor = sqlite::SqliteEditor;
     static POSTGRES: postgres::PostgresEditor = postgres::PostgresEditor;
+    static MYSQL: mysql::MysqlEditor = mysql::MysqlEditor;
     // The wildcard arm is unreachable while `Backend` has only these variants; it keeps
     // this match compiling once `Backend` is `#[non_exhaustive]` or gains one.
     #[allow(unreachable_patterns)]
     match backend {
         Backend::Sqlite => Ok(&SQLITE),
         Backend::Postgres => Ok(&POSTGRES),
+        Backend::Mysql => Ok(&MYSQL),
         _ => Err(Error::NotSupported {
             backend: backend.name().into(),
             feature: "migrations (throughline has no schema editor for this backend)".into(),
@@ -134,6 +139,21 @@ pub trait SchemaEditor: Send + Sync {
     /// The type of a timestamp column, as the migration record's `applied_at` has it.
     fn timestamp_type(&self) -> &'static str;
 
+    /// What follows the column list of the `CREATE TABLE` of throughline's own tables (the
+    /// migration record): the storage engine and character set where the backend has them
+    /// (empty by default).
+    fn table_options_sql(&self) -> &'static str {
+        ""
+    }
+
+    /// Whether schema changes run inside a transaction that a failure rolls back (true by
+    /// default). Where they do not (MySQL and MariaDB commit each DDL statement), the
+    /// executor records every statement it completes, so that a migration stopped
+    /// half-way is reported exactly and resumed or reversed from there.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
     /// The number of characters of `expression`'s text form (an SQL expression), for the
     /// row checks of a change to a shorter string ([`crate::narrowing`]).
     fn char_length_sql(&self, expression: &str) -> String;
@@ -199,6 +219,14 @@ pub trait SchemaEditor: Send + Sync {
         )
     }
 
+    /// The statement that drops the foreign-key constraint of column `field` of `table`
+    /// before the column is dropped in place, where the backend refuses to drop a column a
+    /// constraint uses (MySQL); `None` by default (the column's constraints go with it).
+    fn drop_foreign_key_sql(&self, table: &str, field: &FieldState) -> Option<String> {
+        let _ = (table, field);
+        None
+    }
+
     /// The statements that keep the name of a unique column's single-column unique
     /// constraint derived from the column when column `from` of `table` becomes `to`
     /// (later operations find it by that name); empty when the backend's constraint has no
@@ -231,6 +259,14 @@ pub trait SchemaEditor: Send + Sync {
     /// when the migration already keeps every other writer out (SQLite's write lock).
     fn lock_for_row_checks_sql(&self, table: &str) -> Option<String>;
 
+    /// The statement that releases the lock of
+    /// [`SchemaEditor::lock_for_row_checks_sql`] after the change, where the lock outlives
+    /// the statement that changes the table (MySQL's `LOCK TABLES`); `None` by default
+    /// (the transaction's end releases it).
+    fn unlock_after_row_checks_sql(&self) -> Option<String> {
+        None
+    }
+
     // ----- Indexes and constraints ---------------------------------------------------------
 
     /// The statement that creates index `name` (unique or not) on `columns` of `table`, as
@@ -249,6 +285,21 @@ pub trait SchemaEditor: Send + Sync {
     fn drop_index_sql(&self, table: &str, name: &str) -> String {
         let _ = table;
         ddl::drop_index(name, self.backend())
+    }
+
+    /// The one statement that drops index `name` of `table` and creates an index of the
+    /// same name over `columns`, where the two must be one statement (MySQL refuses to
+    /// drop, alone, the last index a foreign key can use); `None` by default (two
+    /// statements do).
+    fn replace_index_sql(
+        &self,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        unique: bool,
+    ) -> Option<String> {
+        let _ = (table, name, columns, unique);
+        None
     }
 
     /// The statement that creates `field`'s own single-column index
@@ -374,7 +425,7 @@ mod tests {
 
     #[test]
     fn each_backend_has_an_editor_for_itself() -> Result<()> {
-        for backend in [Backend::Sqlite, Backend::Postgres] {
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
             assert_eq!(editor(backend)?.backend(), backend);
         }
         Ok(())
