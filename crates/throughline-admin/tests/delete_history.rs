@@ -15,7 +15,6 @@ use throughline::prelude::*;
 use throughline_admin::models::{AdminLog, LogAction};
 
 backend_tests!(
-    without_mysql:
     delete_lists_the_cascade_and_deletes_through_the_engine,
     protect_blocks_the_delete,
     delete_needs_permission_and_csrf,

@@ -16,7 +16,6 @@ use throughline::{HookPoint, Value};
 use throughline_admin::models::AdminLog;
 
 backend_tests!(
-    without_mysql:
     add_shows_errors_and_saves_nothing_until_valid,
     change_saves_and_records_history,
     inline_enrollments_add_change_delete_in_one_submit,

@@ -13,7 +13,6 @@ use support::*;
 use throughline::prelude::*;
 
 backend_tests!(
-    without_mysql:
     pages_need_a_login,
     login_checks_password_and_csrf,
     failed_logins_are_limited,

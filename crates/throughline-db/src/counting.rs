@@ -124,6 +124,10 @@ impl<E: Executor> Executor for Counting<E> {
         self.inner.hooks()
     }
 
+    fn in_transaction(&self) -> bool {
+        self.inner.in_transaction()
+    }
+
     fn run<T: Send + 'static>(
         &self,
         access: Access,

@@ -18,6 +18,23 @@ pub trait Executor: Send + Sync {
     /// transactions and wrappers).
     fn hooks(&self) -> &Hooks;
 
+    /// Whether operations run inside an open transaction (a [`crate::Transaction`], or a
+    /// hook's executor inside its operation's transaction): an operation that failed there
+    /// cannot be retried on its own. False for the pool.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Database, Executor};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// assert!(!db.in_transaction());
+    /// let tx = db.begin().await?;
+    /// assert!(tx.in_transaction());
+    /// # Ok(()) }
+    /// ```
+    fn in_transaction(&self) -> bool {
+        false
+    }
+
     /// Runs one operation. On the pool, `Access::Atomic` wraps it in a transaction; inside a
     /// transaction, every operation runs in a savepoint, so an error it returns leaves the
     /// caller's transaction usable.
@@ -35,6 +52,10 @@ impl<E: Executor> Executor for &E {
 
     fn hooks(&self) -> &Hooks {
         (**self).hooks()
+    }
+
+    fn in_transaction(&self) -> bool {
+        (**self).in_transaction()
     }
 
     fn run<T: Send + 'static>(

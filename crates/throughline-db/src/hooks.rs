@@ -398,6 +398,10 @@ impl Executor for HookExecutor<'_> {
         &self.hooks
     }
 
+    fn in_transaction(&self) -> bool {
+        true
+    }
+
     fn run<T: Send + 'static>(
         &self,
         access: Access,

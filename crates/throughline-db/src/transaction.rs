@@ -419,6 +419,10 @@ impl Executor for Transaction<'_> {
         &self.hooks
     }
 
+    fn in_transaction(&self) -> bool {
+        true
+    }
+
     fn run<T: Send + 'static>(
         &self,
         access: Access,

@@ -401,14 +401,165 @@ pub async fn bulk_insert<R: Send + 'static>(
     for row in &rows {
         validate_instance(meta, row)?;
     }
-    // An unset auto key is left out when no row sets it.
+    let backend = exec.backend();
+    // Without `ON CONFLICT` the conflicting rows are read under a lock first
+    // ([`crate::conflict`]); the statements depend on what is found.
+    let caps = throughline_query::dialect::capabilities(backend)?;
+    let emulated = match &conflict {
+        Conflict::Ignore => !caps.on_conflict_do_nothing,
+        Conflict::Update { .. } => !caps.on_conflict_do_update,
+        _ => false,
+    };
+    let mut statements = if emulated {
+        Vec::new()
+    } else {
+        insert_statements(meta, &rows, conflict.clone(), backend)?
+    };
+    // A bulk write to a hooked through model fires the relation's add hooks too.
+    let hooks = exec.hooks();
+    let hooks = through_is_hooked(hooks, &meta.name).then(|| hooks.clone());
+    // Concurrent locked reads of the same gaps deadlock on InnoDB: the server rolls one
+    // transaction back, and an operation that owns its transaction runs again (its read
+    // then waits for the other's rows and skips them). Inside a caller's transaction the
+    // deadlock is returned (retryable: the server rolled the whole transaction back).
+    let attempts = if emulated && !exec.in_transaction() {
+        8
+    } else {
+        1
+    };
+    let decode = std::sync::Arc::new(decode);
+    let mut rows = rows;
+    let mut attempt: u64 = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= attempts;
+        let (rows, statements) = if last {
+            (std::mem::take(&mut rows), std::mem::take(&mut statements))
+        } else {
+            (rows.clone(), statements.clone())
+        };
+        let (conflict, hooks, decode) = (conflict.clone(), hooks.clone(), decode.clone());
+        let result = run_bulk_insert(
+            exec, meta, rows, statements, conflict, emulated, hooks, decode,
+        )
+        .await;
+        match result {
+            Err(error @ Error::Database(_)) if !last && error.is_retryable() => {
+                // A pause growing with the attempts, and a jitter, so that the transactions
+                // that deadlocked do not meet again at once.
+                let jitter = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::from(d.subsec_nanos() % 10));
+                tokio::time::sleep(std::time::Duration::from_millis(5 * attempt + jitter)).await;
+            }
+            other => return other.map_err(|e| attach_model(e, meta)),
+        }
+    }
+}
+
+/// One attempt of [`bulk_insert`]: its statements, or the read-under-lock path when
+/// `emulated`, in one transaction with the hooks.
+#[allow(clippy::too_many_arguments)]
+async fn run_bulk_insert<R: Send + 'static>(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    rows: Vec<Vec<Value>>,
+    statements: Vec<Statement>,
+    conflict: Conflict,
+    emulated: bool,
+    hooks: Option<throughline_db::Hooks>,
+    decode: std::sync::Arc<impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static>,
+) -> Result<Vec<R>> {
+    let backend = exec.backend();
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &rows, points, true).await?;
+                }
+                let values = crate::row_values(meta);
+                let hooked = hooks.is_some();
+                // Each row written, decoded, with its values when hooks need them.
+                let read = |row: &Row<'_>| -> Result<(R, Option<Vec<Value>>)> {
+                    Ok((decode(row)?, if hooked { Some(values(row)?) } else { None }))
+                };
+                let written = match conflict {
+                    Conflict::Ignore if emulated => {
+                        let kept =
+                            crate::conflict::without_conflicts(conn, meta, rows, backend).await?;
+                        let statements = insert_statements(meta, &kept, Conflict::Error, backend)?;
+                        query_all(conn, &statements, &read).await?
+                    }
+                    Conflict::Update { target, fields } if emulated => {
+                        let split =
+                            crate::conflict::split_by_target(conn, meta, rows, &target, backend)
+                                .await?;
+                        let statements =
+                            insert_statements(meta, &split.inserts, Conflict::Error, backend)?;
+                        let inserted = query_all(conn, &statements, &read).await?;
+                        for stmt in crate::conflict::update_statements(
+                            meta,
+                            &split.target,
+                            &fields,
+                            &split.updates,
+                            backend,
+                        )? {
+                            conn.execute(&stmt).await?;
+                        }
+                        let mut updated = std::collections::HashMap::new();
+                        if let Some(stmt) = crate::conflict::read_back(
+                            meta,
+                            &split.target,
+                            &split.updates,
+                            backend,
+                        )? {
+                            conn.query(&stmt, &mut |row| {
+                                if let Some(t) =
+                                    crate::conflict::target_of(meta, &split.target, row)?
+                                {
+                                    updated.insert(t, read(row)?);
+                                }
+                                Ok(())
+                            })
+                            .await?;
+                        }
+                        crate::conflict::in_batch_order(&split, inserted, updated)
+                    }
+                    _ => query_all(conn, &statements, &read).await?,
+                };
+                let mut out = Vec::with_capacity(written.len());
+                let mut written_values = Vec::new();
+                for (row, values) in written {
+                    out.push(row);
+                    written_values.extend(values);
+                }
+                if let Some(hooks) = &hooks {
+                    fire_through_rows(conn, hooks, meta, &written_values, points, false).await?;
+                }
+                Ok(out)
+            })
+        }),
+    )
+    .await
+}
+
+/// The inserts of `rows` (each every field of `meta`, in order) in as few statements as
+/// the backend's bind-parameter limit allows, returning every field; an unset auto key
+/// is left out when no row sets it.
+fn insert_statements(
+    meta: &'static ModelMeta,
+    rows: &[Vec<Value>],
+    conflict: Conflict,
+    backend: throughline_core::Backend,
+) -> Result<Vec<Statement>> {
     let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
     let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
     let fields: Vec<FieldName> = kept
         .iter()
         .map(|i| FieldName::Borrowed(&meta.fields[*i].name))
         .collect();
-    let backend = exec.backend();
     let max_params = throughline_query::dialect::capabilities(backend)?.max_bind_params;
     let per_statement = (max_params / fields.len().max(1)).max(1);
     let returning: Vec<FieldName> = meta
@@ -430,37 +581,22 @@ pub async fn bulk_insert<R: Send + 'static>(
         };
         statements.push(insert.into_statement(backend)?);
     }
-    // A bulk write to a hooked through model fires the relation's add hooks too.
-    let hooks = exec.hooks();
-    let hooks = through_is_hooked(hooks, &meta.name).then(|| hooks.clone());
-    exec.run(
-        Access::Atomic,
-        op(move |conn| {
-            Box::pin(async move {
-                let points = (HookPoint::BeforeAdd, HookPoint::AfterAdd);
-                if let Some(hooks) = &hooks {
-                    fire_through_rows(conn, hooks, meta, &rows, points, true).await?;
-                }
-                let values = crate::row_values(meta);
-                let mut out = Vec::new();
-                let mut written = Vec::new();
-                for stmt in &statements {
-                    conn.query(stmt, &mut |row| {
-                        out.push(decode(row)?);
-                        if hooks.is_some() {
-                            written.push(values(row)?);
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                }
-                if let Some(hooks) = &hooks {
-                    fire_through_rows(conn, hooks, meta, &written, points, false).await?;
-                }
-                Ok(out)
-            })
-        }),
-    )
-    .await
-    .map_err(|e| attach_model(e, meta))
+    Ok(statements)
+}
+
+/// Runs `statements`, each row they return read by `read`.
+async fn query_all<T: Send>(
+    conn: &mut dyn Conn,
+    statements: &[Statement],
+    read: &(dyn Fn(&Row<'_>) -> Result<T> + Send + Sync),
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for stmt in statements {
+        conn.query(stmt, &mut |row| {
+            out.push(read(row)?);
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(out)
 }

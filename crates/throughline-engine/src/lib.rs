@@ -31,6 +31,7 @@ pub mod relation;
 pub mod tables;
 pub mod validation;
 
+mod conflict;
 mod names;
 
 pub use constraint_names::attach_model;

@@ -186,6 +186,10 @@ fn rust_type(column: &ColumnInfo) -> (String, Option<u32>, Option<&'static str>)
         .and_then(|(_, rest)| rest.trim_end_matches(')').split(',').next())
         .and_then(|n| n.trim().parse::<u32>().ok());
     let base = t.split('(').next().unwrap_or(t).trim();
+    // MySQL's boolean.
+    if t == "tinyint(1)" {
+        return ("bool".into(), None, None);
+    }
     match base {
         "integer" | "int" | "int4" | "mediumint" => ("i32".into(), None, None),
         "bigint" | "int8" | "bigserial" => ("i64".into(), None, None),
@@ -200,7 +204,9 @@ fn rust_type(column: &ColumnInfo) -> (String, Option<u32>, Option<&'static str>)
             ("String".into(), length, None)
         }
         "char" | "character" | "nchar" | "bpchar" => ("String".into(), length, None),
-        "text" | "clob" | "" => ("String".into(), None, None),
+        "text" | "clob" | "" | "tinytext" | "mediumtext" | "longtext" => {
+            ("String".into(), None, None)
+        }
         "date" => ("throughline::chrono::NaiveDate".into(), None, None),
         "datetime"
         | "timestamp"
@@ -213,7 +219,9 @@ fn rust_type(column: &ColumnInfo) -> (String, Option<u32>, Option<&'static str>)
         ),
         "json" | "jsonb" => ("throughline::serde_json::Value".into(), None, None),
         "uuid" => ("throughline::uuid::Uuid".into(), None, None),
-        "blob" | "bytea" => ("Vec<u8>".into(), None, None),
+        "blob" | "bytea" | "tinyblob" | "mediumblob" | "longblob" | "binary" | "varbinary" => {
+            ("Vec<u8>".into(), None, None)
+        }
         _ => (
             "String".into(),
             None,

@@ -1,4 +1,4 @@
-//! `inspectdb` on databases created by hand-written SQL (SQLite and PostgreSQL): junction
+//! `inspectdb` on databases created by hand-written SQL (SQLite, PostgreSQL, MariaDB): junction
 //! tables with a surrogate key and with a composite primary key, with and without extra
 //! columns, are recognised as many-to-many relations, and the generated code compiles and
 //! passes the model checks (compiled and run with trybuild). Names hostile to generated
@@ -77,6 +77,51 @@ CREATE TABLE review (
     stars integer NOT NULL,
     written timestamp with time zone NOT NULL,
     UNIQUE (book_id, reviewer_id)
+);
+"#;
+
+/// MariaDB: foreign keys as table constraints (MySQL ignores an inline `REFERENCES`),
+/// left unnamed as people write them (the server names them and the indexes it adds for
+/// them), a boolean `tinyint(1)`, `longtext`, a `json` column.
+const MYSQL_SCHEMA: &str = r#"
+CREATE TABLE author (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(100) NOT NULL, active tinyint(1) NOT NULL, extra json NULL);
+CREATE TABLE book (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    title longtext NOT NULL,
+    author_id bigint NOT NULL,
+    editor_id bigint NULL,
+    published date NULL,
+    price double NULL,
+    type varchar(20) NOT NULL,
+    FOREIGN KEY (author_id) REFERENCES author (id) ON DELETE CASCADE,
+    FOREIGN KEY (editor_id) REFERENCES author (id) ON DELETE SET NULL
+);
+CREATE TABLE tag (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(50) NOT NULL UNIQUE);
+CREATE TABLE book_tag (
+    book_id bigint NOT NULL,
+    tag_id bigint NOT NULL,
+    PRIMARY KEY (book_id, tag_id),
+    FOREIGN KEY (book_id) REFERENCES book (id) ON DELETE CASCADE,
+    FOREIGN KEY (tag_id) REFERENCES tag (id) ON DELETE CASCADE
+);
+CREATE TABLE article (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, title text NOT NULL);
+CREATE TABLE article_tag (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    article_id bigint NOT NULL,
+    tag_id bigint NOT NULL,
+    CONSTRAINT article_tag_article_tag_uniq UNIQUE (article_id, tag_id),
+    CONSTRAINT article_tag_article_id_fk FOREIGN KEY (article_id) REFERENCES article (id) ON DELETE CASCADE,
+    CONSTRAINT article_tag_tag_id_fk FOREIGN KEY (tag_id) REFERENCES tag (id) ON DELETE CASCADE
+);
+CREATE TABLE review (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    book_id bigint NOT NULL,
+    reviewer_id bigint NOT NULL,
+    stars int NOT NULL,
+    written datetime(6) NOT NULL,
+    UNIQUE (book_id, reviewer_id),
+    FOREIGN KEY (book_id) REFERENCES book (id) ON DELETE CASCADE,
+    FOREIGN KEY (reviewer_id) REFERENCES author (id) ON DELETE CASCADE
 );
 "#;
 
@@ -287,6 +332,27 @@ CREATE INDEX person_team_custom_idx ON person (team_id);
 CREATE UNIQUE INDEX "odd ""name"" \ uniq" ON person (code, email);
 "#;
 
+const MYSQL_HOSTILE: &str = r#"
+CREATE TABLE "self" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "type" text NOT NULL, "self" text NULL);
+CREATE TABLE "2fast" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "1st" integer NOT NULL);
+CREATE TABLE "we""ird\name" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "quo""te" text NULL, "back\slash" text NULL);
+CREATE TABLE "café" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "größe" integer NOT NULL, "grüße" integer NULL, "user-name" text NULL, "user_name" text NULL);
+CREATE TABLE "blog-post" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, title text NOT NULL);
+CREATE TABLE "blog_post" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, title text NOT NULL);
+CREATE TABLE "option" (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, "value" text NOT NULL);
+CREATE TABLE person (
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    email varchar(254) NOT NULL UNIQUE,
+    nick varchar(50) NOT NULL,
+    code varchar(10) NULL,
+    team_id bigint NULL,
+    CONSTRAINT person_nick_custom UNIQUE (nick),
+    FOREIGN KEY (team_id) REFERENCES "self" (id) ON DELETE SET NULL
+);
+CREATE INDEX person_team_custom_idx ON person (team_id);
+CREATE UNIQUE INDEX "odd ""name"" \ uniq" ON person (code, email);
+"#;
+
 const HOSTILE_CHECKS: &str = r#"
     let person = &state.models["Person"];
     assert!(person.field("email").unwrap().unique, "{person:#?}");
@@ -353,6 +419,22 @@ fn inspectdb_recognises_junctions_and_generates_code_that_compiles() {
                 &inspect(&db, POSTGRES_SCHEMA).await,
             ));
         }
+        if let Some(db) = common::mysql("inspectdb_handwritten").await {
+            let inspection = inspect(&db, MYSQL_SCHEMA).await;
+            let code = &inspection.code;
+            for expected in [
+                "pub active: bool",
+                "pub extra: Option<throughline::serde_json::Value>",
+                "pub title: String",
+                "pub written: throughline::chrono::DateTime<throughline::chrono::Utc>",
+            ] {
+                assert!(code.contains(expected), "{expected}\n{code}");
+            }
+            assert!(!code.contains("unrecognised"), "{code}");
+            // The indexes the server added for the foreign keys are not the user's.
+            assert!(!code.contains("index("), "{code}");
+            programs.push(write_program("mysql", &inspection));
+        }
         if let Some(path) = django_database() {
             programs.push(write_program_checking(
                 "django",
@@ -387,6 +469,13 @@ fn inspectdb_keeps_names_and_constraints_and_compiles_for_hostile_names() {
             programs.push(write_program_checking(
                 "hostile_postgres",
                 &inspect_hostile(&db, POSTGRES_HOSTILE).await,
+                HOSTILE_CHECKS,
+            ));
+        }
+        if let Some(db) = common::mysql("inspectdb_hostile").await {
+            programs.push(write_program_checking(
+                "hostile_mysql",
+                &inspect_hostile(&db, MYSQL_HOSTILE).await,
                 HOSTILE_CHECKS,
             ));
         }

@@ -1136,6 +1136,67 @@ async fn concurrent_sets_leave_one_list_postgres() {
     }
 }
 
+/// 8 courses add the same 10 students at once (different sources, the same targets, an
+/// empty through table: on InnoDB their locked reads share index gaps).
+async fn concurrent_adds_from_many_sources(db: Database) {
+    let (..) = setup(&db).await;
+    let people = Student::objects()
+        .bulk_create(
+            (0..10).map(|i| student(&format!("q{i:02}"))).collect(),
+            Conflict::Error,
+            &db,
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (db, people) = (db.clone(), people.clone());
+        tasks.push(tokio::spawn(async move {
+            let course = Course {
+                id: None,
+                title: format!("c{i}"),
+                open: true,
+            }
+            .create(&db)
+            .await?;
+            course.students().add_with(&people, grade("A"), &db).await
+        }));
+    }
+    for task in tasks {
+        let outcome = task.await.unwrap().unwrap();
+        assert_eq!(outcome.linked.len(), 10);
+    }
+    assert_eq!(Enrollment::objects().count(&db).await.unwrap(), 80);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_of_one_pair_mysql() {
+    if let Some(db) = common::mysql("m2m_concurrent_adds").await {
+        concurrent_adds_of_one_pair(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sets_leave_one_list_mysql() {
+    if let Some(db) = common::mysql("m2m_concurrent_sets").await {
+        concurrent_sets_leave_one_list(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_from_many_sources_mysql() {
+    if let Some(db) = common::mysql("m2m_concurrent_sources").await {
+        concurrent_adds_from_many_sources(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_from_many_sources_postgres() {
+    if let Some(db) = common::postgres("m2m_concurrent_sources").await {
+        concurrent_adds_from_many_sources(db).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_and_sets_on_a_sqlite_file() {
     let (db, dir) = common::sqlite_file("m2m_concurrent").await;

@@ -15,6 +15,8 @@ backend_tests!(
     ordering_slicing_counting,
     values_distinct_update_delete,
     bulk_create_conflicts,
+    bulk_create_conflicts_on_every_unique_key,
+    concurrent_bulk_create_ignore,
     get_or_create_and_update_or_create,
     foreign_keys_forward_and_reverse,
     select_related_is_one_query,
@@ -352,13 +354,6 @@ async fn values_distinct_update_delete(db: Database) {
 }
 
 async fn bulk_create_conflicts(db: Database) {
-    if common::pending_on_mysql(
-        &db,
-        "bulk_create_conflicts",
-        "Conflict::Ignore and Conflict::Update need ON DUPLICATE KEY UPDATE and the read-under-lock path",
-    ) {
-        return;
-    }
     with_tables(&db).await;
     let created = Student::objects()
         .bulk_create(
@@ -413,6 +408,191 @@ async fn bulk_create_conflicts(db: Database) {
         .unwrap();
     assert_eq!(row.name, "renamed");
     assert_eq!(Student::objects().count(&db).await.unwrap(), 501);
+}
+
+/// `Conflict::Ignore` skips a row conflicting on any unique key — the primary key, a unique
+/// field, a unique constraint — with an existing row or an earlier row of the batch, and
+/// writes nothing to the existing row; a NULL never conflicts. `Conflict::Update` inserts
+/// the new rows and updates the existing ones, returning both. The same on every backend
+/// (MariaDB has no `ON CONFLICT`: there the rows are read under a lock first).
+async fn bulk_create_conflicts_on_every_unique_key(db: Database) {
+    with_tables(&db).await;
+    let names = |students: &[Student]| {
+        let mut names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
+        names.sort();
+        names
+    };
+    let first = student("a").create(&db).await.unwrap();
+    // Explicit keys: the first conflicts on the primary key, the second is new.
+    let keyed = Student::objects()
+        .bulk_create(
+            vec![
+                Student {
+                    id: first.id,
+                    ..student("a-again")
+                },
+                Student {
+                    id: Some(100),
+                    ..student("k")
+                },
+            ],
+            Conflict::Ignore,
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&keyed), ["k"]);
+    // A unique field, against an existing row and within the batch (the first one wins).
+    let written = Student::objects()
+        .bulk_create(
+            vec![
+                Student {
+                    email: "a@example.com".into(),
+                    ..student("dup-of-a")
+                },
+                student("b"),
+                Student {
+                    email: "b@example.com".into(),
+                    ..student("dup-of-b")
+                },
+                student("c"),
+            ],
+            Conflict::Ignore,
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&written), ["b", "c"]);
+    assert!(written.iter().all(|s| s.id.is_some()));
+    let all = Student::objects().all(&db).await.unwrap();
+    assert_eq!(names(&all), ["a", "b", "c", "k"]);
+
+    // A unique constraint: the existing enrollment keeps its grade.
+    let math = Course {
+        id: None,
+        title: "Math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let (a, b) = (&all[0], &all[1]);
+    enrollment(a, &math, "A").create(&db).await.unwrap();
+    let enrolled = Enrollment::objects()
+        .bulk_create(
+            vec![
+                enrollment(a, &math, "F"),
+                enrollment(b, &math, "B"),
+                enrollment(b, &math, "C"),
+            ],
+            Conflict::Ignore,
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        enrolled
+            .iter()
+            .map(|e| e.grade.as_str())
+            .collect::<Vec<_>>(),
+        ["B"]
+    );
+    let grades = Enrollment::objects()
+        .order_by([Enrollment::GRADE.asc()])
+        .values_list(Enrollment::GRADE, &db)
+        .await
+        .unwrap();
+    assert_eq!(grades, ["A", "B"]);
+
+    // Update: new rows inserted, existing ones updated, both returned.
+    let upserted = Student::objects()
+        .bulk_create(
+            vec![
+                student("x"),
+                Student {
+                    age: Some(30),
+                    ..student("c")
+                },
+                Student {
+                    name: "renamed".into(),
+                    ..student("b")
+                },
+            ],
+            Conflict::Update {
+                target: vec!["email".into()],
+                fields: vec!["name".into(), "age".into()],
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&upserted), ["c", "renamed", "x"]);
+    assert!(upserted.iter().all(|s| s.id.is_some()));
+    let c = Student::objects()
+        .get(Student::EMAIL.eq("c@example.com"), &db)
+        .await
+        .unwrap();
+    assert_eq!((c.name.as_str(), c.age), ("c", Some(30)));
+    assert_eq!(Student::objects().count(&db).await.unwrap(), 5);
+    // Two rows updating the same row in one call are refused (SQLite lets the second win).
+    if db.backend() != throughline::Backend::Sqlite {
+        let twice = Student::objects()
+            .bulk_create(
+                vec![
+                    student("c"),
+                    Student {
+                        name: "again".into(),
+                        ..student("c")
+                    },
+                ],
+                Conflict::Update {
+                    target: vec!["email".into()],
+                    fields: vec!["name".into()],
+                },
+                &db,
+            )
+            .await;
+        assert!(twice.is_err(), "{twice:?}");
+        let c = Student::objects()
+            .get(Student::EMAIL.eq("c@example.com"), &db)
+            .await
+            .unwrap();
+        assert_eq!(c.name, "c", "nothing written");
+    }
+}
+
+/// Two processes skipping conflicts on the same rows at once: every row written once,
+/// each call reports only the rows it wrote, and no call fails.
+async fn concurrent_bulk_create_ignore(db: Database) {
+    with_tables(&db).await;
+    let mut tasks = Vec::new();
+    for task in 0..4 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut written = 0;
+            for round in 0..5 {
+                let batch = (0..20)
+                    .map(|i| student(&format!("r{round}-s{}", (i + task * 5) % 30)))
+                    .collect();
+                written += Student::objects()
+                    .bulk_create(batch, Conflict::Ignore, &db)
+                    .await
+                    .unwrap()
+                    .len();
+            }
+            written
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    let count = Student::objects().count(&db).await.unwrap();
+    assert_eq!(
+        total as u64, count,
+        "each row reported by the call that wrote it"
+    );
+    assert_eq!(count, 5 * 30);
 }
 
 async fn get_or_create_and_update_or_create(db: Database) {

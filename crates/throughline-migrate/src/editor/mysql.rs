@@ -11,7 +11,9 @@
 //! database, names bound as parameters and compared as bytes (the catalogue's own
 //! collation ignores case). MariaDB's `json` is `longtext` with a `json_valid` check: a
 //! column with that check reads back as `json`. The index MySQL adds by itself to back a
-//! foreign key (named after the constraint) is not listed among the indexes.
+//! foreign key (named after the constraint, or after the column when the constraint has no
+//! name) is not listed among the indexes; an inline `UNIQUE` (a unique index named after
+//! its column) is listed without a name, as the field's own unique.
 //!
 //! A narrowing change locks its table (`LOCK TABLES ... WRITE`) before its row checks and
 //! unlocks it after the `ALTER`, so that no row written in between slips past them (a
@@ -343,14 +345,19 @@ async fn read_mysql(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
         let table = Value::from(name.clone());
         let json_columns: Vec<String> = rows(
             conn,
-            "SELECT constraint_name, check_clause FROM information_schema.check_constraints \
+            "SELECT constraint_name, CONVERT(check_clause USING utf8mb4) FROM information_schema.check_constraints \
              WHERE constraint_schema = DATABASE() AND BINARY table_name = ?",
             vec![table.clone()],
             2,
         )
         .await?
         .iter()
-        .filter(|c| text(&c[1]) == format!("json_valid(`{}`)", text(&c[0]).replace('`', "``")))
+        .filter(|c| {
+            // The server quotes the column as the session does (`ANSI_QUOTES`: "x").
+            let (name, clause) = (text(&c[0]), text(&c[1]));
+            clause == format!("json_valid({})", quote(&name))
+                || clause == format!("json_valid(`{}`)", name.replace('`', "``"))
+        })
         .map(|c| text(&c[0]))
         .collect();
         let columns = rows(
@@ -434,12 +441,25 @@ async fn read_mysql(conn: &mut dyn Conn) -> Result<Vec<TableInfo>> {
         }
         let mut uniques = Vec::new();
         let mut plain = Vec::new();
+        let key_columns: Vec<String> = keys
+            .values()
+            .filter(|columns| columns.len() == 1)
+            .map(|columns| text(&columns[0][1]))
+            .collect();
         for (index_name, (unique, columns, partial)) in indexes {
-            if partial || (!unique && keys.contains_key(&index_name)) {
+            // The server's own index for a foreign key is named after the constraint, or
+            // after the column when the constraint has no name of its own.
+            let server_made = matches!(columns.as_slice(), [column] if *column == index_name
+                && key_columns.contains(column))
+                || keys.contains_key(&index_name);
+            if partial || (!unique && server_made) {
                 continue;
             }
+            // An inline `UNIQUE` gets its column's name: the field's own unique.
+            let generated =
+                unique && matches!(columns.as_slice(), [column] if *column == index_name);
             let info = IndexInfo {
-                name: Some(index_name),
+                name: (!generated).then_some(index_name),
                 columns,
             };
             if unique {

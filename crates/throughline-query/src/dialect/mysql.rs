@@ -124,6 +124,9 @@ impl Dialect for Mysql {
             FieldType::Uuid => {
                 def.char_len(36);
             }
+            // Not MariaDB's `json` (a `longtext` with a `json_valid` check): that check
+            // refuses documents nested deeper than 32 levels, which the other backends
+            // keep (throughline writes only documents serde_json produced).
             FieldType::String { max_length: None } | FieldType::Json => {
                 def.custom(Alias::new("longtext"));
             }

@@ -139,19 +139,6 @@ pub async fn mysql(test: &str) -> Option<Database> {
     )
 }
 
-/// Whether `db` is MariaDB, on which the calling test's feature is not built yet: says so
-/// (`PENDING ...`, past the harness's capture) and returns true, so the test stops there.
-/// Each use names what is missing; `docs/design/mariadb.md` lists them.
-pub fn pending_on_mysql(db: &Database, test: &str, why: &str) -> bool {
-    use throughline::Executor;
-    if db.backend() != throughline::Backend::Mysql {
-        return false;
-    }
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "PENDING on MariaDB ({why}): {test}");
-    true
-}
-
 /// A registry of the test models with their tables created.
 pub async fn with_tables(db: &Database) -> Registry {
     let registry = models::registry();
@@ -162,27 +149,9 @@ pub async fn with_tables(db: &Database) -> Registry {
 }
 
 /// Runs a test body once per backend: `backend_tests!(name);` defines `name::sqlite`,
-/// `name::postgres` and `name::mysql` (MariaDB), each on its own fresh database;
-/// `backend_tests!(without_mysql: name);` leaves MariaDB out, for what that backend does
-/// not have yet (migrations: `docs/design/mariadb.md`).
+/// `name::postgres` and `name::mysql` (MariaDB), each on its own fresh database.
 #[macro_export]
 macro_rules! backend_tests {
-    (without_mysql: $($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = $crate::common::sqlite().await;
-                super::$name(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = $crate::common::postgres(concat!(module_path!(), "::", stringify!($name))).await {
-                    super::$name(db).await;
-                }
-            }
-        }
-    )*};
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
