@@ -1,5 +1,6 @@
 //! The `throughline` binary, run as a user runs it: help, sqlmigrate, migrate and
-//! showmigrations on a SQLite file, and clear errors with a non-zero exit code for unknown
+//! showmigrations on a SQLite file (and a migration stopped half-way on MariaDB, shown and
+//! resumed), and clear errors with a non-zero exit code for unknown
 //! migrations, malformed files, unreachable databases and commands that need models.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -267,4 +268,65 @@ fn a_failure_after_the_operations_names_the_migration() {
     let (_, out, _) = run(&dir, &["--database-url", &url, "showmigrations"]);
     assert_eq!(out.trim(), "[X] 0001_notes\n[ ] 0002_orphan");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A migration second of two operations fails on MariaDB, where DDL commits per statement:
+/// `migrate` exits non-zero naming what is in effect, `showmigrations` marks it `[~]`
+/// with how far it got, and once the cause is fixed `migrate` finishes it.
+#[test]
+fn a_migration_stopped_half_way_on_mariadb_is_shown_and_finished() {
+    let base = std::env::var("THROUGHLINE_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
+    let name = format!("t_cli_stopped_{}", std::process::id());
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
+    let url = format!("{server}/{name}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let created = runtime.block_on(async {
+        let db = throughline::Database::connect(&base).await?;
+        db.execute_batch(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        ))
+        .await
+    });
+    if let Err(error) = created {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "MariaDB at {base} is unreachable in CI: {error}"
+        );
+        eprintln!("SKIPPED (MariaDB unreachable at {base}: {error})");
+        return;
+    }
+    let dir = workspace("stopped");
+    std::fs::write(dir.join("migrations/0001_notes.json"), NOTES).unwrap();
+    let tags = r#"{"name": "0002_tags", "dependencies": ["0001_notes"], "operations": [
+        {"op": "create_model", "model": {"name": "Tag", "table": "tag", "fields": [
+            {"name": "id", "column": "id", "type": "auto", "primary_key": true}]}},
+        {"op": "run_sql", "sql": ["INSERT INTO \"missing\" VALUES (1)"], "reverse_sql": []}
+    ]}"#;
+    std::fs::write(dir.join("migrations/0002_tags.json"), tags).unwrap();
+    let (ok, _, err) = run(&dir, &["--database-url", &url, "migrate"]);
+    assert!(!ok);
+    assert!(
+        err.contains("0002_tags") && err.contains("operations 1 to 1 of 2 are in effect"),
+        "{err}"
+    );
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "showmigrations"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "[X] 0001_notes\n[~] 0002_tags (partially applied: 1 of 2 operations in effect; next: Run SQL (1 statement(s)))",
+    );
+    runtime.block_on(async {
+        let db = throughline::Database::connect(&url).await.unwrap();
+        db.execute_batch(r#"CREATE TABLE "missing" ("x" integer)"#)
+            .await
+            .unwrap();
+    });
+    let (ok, out, err) = run(&dir, &["--database-url", &url, "migrate"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "Applied 0002_tags");
+    let (_, out, _) = run(&dir, &["--database-url", &url, "showmigrations"]);
+    assert_eq!(out.trim(), "[X] 0001_notes\n[X] 0002_tags");
 }

@@ -163,7 +163,7 @@ mod mysql_columns {
             "DATETIME" | "TIMESTAMP" => {
                 Value::DateTime(my_get::<chrono::NaiveDateTime>(row, index)?.and_utc())
             }
-            // Text in a binary collation (utf8mb4_bin, how throughline creates tables)
+            // Text in a binary collation (utf8mb4_nopad_bin, how throughline creates tables)
             // is flagged binary: it is text unless its character set is `binary`.
             "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
                 match sqlx_core::row::Row::try_get::<String, _>(row, index) {

@@ -85,8 +85,22 @@ impl MyPool {
 
     /// Opens one connection now (and returns it to the pool), so that a server that is down
     /// or refuses the credentials is reported by `connect`, not by the first query.
+    ///
+    /// The server must be MariaDB 10.6 or later: throughline's SQL there needs `RETURNING`
+    /// (MariaDB 10.5+; MySQL has none) and `JSON_TABLE` (MariaDB 10.6+, MySQL 8).
     pub(crate) async fn check(&self) -> Result<()> {
-        self.lease().await.map(drop)
+        let mut lease = self.lease().await?;
+        let mut version = String::new();
+        lease
+            .query_async(
+                &Statement::new("SELECT VERSION()", Vec::new()),
+                &mut |row| {
+                    version = <String as crate::Decode>::decode(row, 0)?;
+                    Ok(())
+                },
+            )
+            .await?;
+        server_supported(&version)
     }
 
     /// Takes a connection from the pool.
@@ -132,26 +146,62 @@ impl MyPool {
                 // lock is released the lease is marked unclean, so that a cancelled or
                 // failed run closes the connection, which frees the lock.
                 lease.clean = false;
-                lease.take_lock(MIGRATION_LOCK, MIGRATION_LOCK_WAIT).await?;
+                lease.take_lock(MIGRATION_LOCK_WAIT).await?;
                 let result = crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await;
                 // A migration stopped between `LOCK TABLES` and its `UNLOCK TABLES` (a
                 // narrowing change's row checks) leaves its table locks: released here.
-                lease.batch_async("UNLOCK TABLES").await?;
-                lease
-                    .batch_async(&format!("SELECT RELEASE_LOCK('{MIGRATION_LOCK}')"))
-                    .await?;
+                let released = match lease.batch_async("UNLOCK TABLES").await {
+                    Ok(()) => {
+                        lease
+                            .batch_async(&format!("SELECT RELEASE_LOCK({MIGRATION_LOCK})"))
+                            .await
+                    }
+                    Err(error) => Err(error),
+                };
+                // The operation's own error comes first; a connection whose locks could
+                // not be released stays marked and is closed, which releases them.
+                let value = result?;
+                released?;
                 lease.clean = true;
-                result
+                Ok(value)
             }
         }
     }
 }
 
-/// The name of the lock (`GET_LOCK`) that keeps two processes from migrating at once.
-const MIGRATION_LOCK: &str = "throughline_migrate";
+/// The name of the lock (`GET_LOCK`) that keeps two processes from migrating the same
+/// database at once, as an SQL expression (the lock is server-wide: its name carries the
+/// database's, hashed to stay within the 64 characters a lock name may have).
+const MIGRATION_LOCK: &str = "CONCAT('throughline_migrate_', MD5(COALESCE(DATABASE(), '')))";
 
 /// How long a migration waits for another process's migration to finish.
 const MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// Refuses a server throughline's MySQL SQL does not run on, by its `VERSION()`:
+/// MariaDB before 10.6 (no `JSON_TABLE`), and MySQL (no `RETURNING`).
+fn server_supported(version: &str) -> Result<()> {
+    let unsupported = |feature: String| {
+        Err(Error::NotSupported {
+            backend: "MySQL/MariaDB".to_owned(),
+            feature,
+        })
+    };
+    if !version.contains("MariaDB") {
+        return unsupported(format!(
+            "MySQL server {version}: throughline needs INSERT/DELETE ... RETURNING, which only MariaDB has (10.6 or later); MySQL 8 is not supported yet"
+        ));
+    }
+    let mut parts = version
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) < (10, 6) {
+        return unsupported(format!(
+            "MariaDB {version}: throughline needs JSON_TABLE (MariaDB 10.6 or later)"
+        ));
+    }
+    Ok(())
+}
 
 /// A pooled connection. Dropped while a statement was running (its future was dropped)
 /// or inside a transaction, the connection is detached from the pool and its socket
@@ -217,12 +267,13 @@ impl MyLease {
         }
     }
 
-    /// Takes the named lock `name` (`GET_LOCK`) for this connection's session, waiting up
-    /// to `wait`; another session holding it that long is [`Error::Timeout`].
-    async fn take_lock(&mut self, name: &str, wait: Duration) -> Result<()> {
+    /// Takes the migration lock ([`MIGRATION_LOCK`], `GET_LOCK`) for this connection's
+    /// session, waiting up to `wait`; another session holding it that long is
+    /// [`Error::Timeout`].
+    async fn take_lock(&mut self, wait: Duration) -> Result<()> {
         let stmt = Statement::new(
-            "SELECT GET_LOCK(?, ?)",
-            vec![Value::from(name), Value::I64(wait.as_secs().max(1) as i64)],
+            format!("SELECT GET_LOCK({MIGRATION_LOCK}, ?)"),
+            vec![Value::I64(wait.as_secs().max(1) as i64)],
         );
         let mut taken = false;
         self.query_async(&stmt, &mut |row| {
@@ -234,7 +285,7 @@ impl MyLease {
             Ok(())
         } else {
             Err(Error::Timeout {
-                what: format!("the migration lock {name} (another process is migrating)"),
+                what: "the migration lock (another process is migrating this database)".into(),
                 millis: wait.as_millis() as u64,
             })
         }
@@ -422,6 +473,17 @@ pub(crate) fn map_error(error: sqlx_core::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_mariadb_10_6_and_later_is_accepted() {
+        assert!(super::server_supported("10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(super::server_supported("10.6.2-MariaDB").is_ok());
+        assert!(super::server_supported("11.4.3-MariaDB-log").is_ok());
+        let old = super::server_supported("10.5.9-MariaDB").unwrap_err();
+        assert!(old.to_string().contains("JSON_TABLE"), "{old}");
+        let mysql = super::server_supported("8.0.36").unwrap_err();
+        assert!(mysql.to_string().contains("RETURNING"), "{mysql}");
+    }
+
     #[test]
     fn names_are_read_from_messages() {
         let unique = "Duplicate entry '1-1' for key 'unique_student_course'";

@@ -187,6 +187,19 @@ pub(crate) async fn split_by_target(
     backend: Backend,
 ) -> Result<UpdateSplit> {
     let target = positions(meta, target)?;
+    // As PostgreSQL, the target must be a unique key (else "the row" it names is not one).
+    let same = |key: &UniqueKey| {
+        let (mut a, mut b) = (key.clone(), target.clone());
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    };
+    if !unique_keys(meta).iter().any(same) {
+        return Err(Error::invalid_query(
+            &meta.name,
+            "the conflict target of Conflict::Update must be the primary key, a unique field or a unique constraint",
+        ));
+    }
     let found = existing(conn, meta, &target, &rows, backend).await?;
     let mut seen = HashSet::new();
     let mut split = UpdateSplit {

@@ -105,12 +105,15 @@ fn name_failure(error: Error, name: &str) -> Error {
 }
 
 /// Each operation of migration `name` (its description) with what it does, forwards or
-/// backwards, on `backend`.
+/// backwards, on `backend`, in the migration's order (backwards: what undoes each, to be
+/// run last first). `in_effect` limits a backwards plan to the first operations (those in
+/// effect in a migration stopped half-way).
 fn plan(
     migrations: &[Migration],
     name: &str,
     backend: Backend,
     backwards: bool,
+    in_effect: Option<usize>,
 ) -> Result<Vec<(String, Vec<Action>)>> {
     let index = position(migrations, name)?;
     let mut state = replay(&migrations[..index])?;
@@ -123,20 +126,17 @@ fn plan(
         states.push(state.clone());
     }
     let mut out = Vec::new();
-    if backwards {
-        for (i, operation) in migration.operations.iter().enumerate().rev() {
-            let actions = operation
-                .backwards_actions(&states[i], &states[i + 1], backend)
-                .map_err(|e| locate(e, name, Some(&operation.describe())))?;
-            out.push((operation.describe(), actions));
+    for (i, operation) in migration.operations.iter().enumerate() {
+        if backwards && in_effect.is_some_and(|n| i >= n) {
+            break;
         }
-    } else {
-        for (i, operation) in migration.operations.iter().enumerate() {
-            let actions = operation
-                .actions(&states[i], &states[i + 1], backend)
-                .map_err(|e| locate(e, name, Some(&operation.describe())))?;
-            out.push((operation.describe(), actions));
+        let actions = if backwards {
+            operation.backwards_actions(&states[i], &states[i + 1], backend)
+        } else {
+            operation.actions(&states[i], &states[i + 1], backend)
         }
+        .map_err(|e| locate(e, name, Some(&operation.describe())))?;
+        out.push((operation.describe(), actions));
     }
     Ok(out)
 }
@@ -148,7 +148,11 @@ pub fn sql(
     backend: Backend,
     backwards: bool,
 ) -> Result<Vec<String>> {
-    Ok(plan(migrations, name, backend, backwards)?
+    let mut operations = plan(migrations, name, backend, backwards, None)?;
+    if backwards {
+        operations.reverse();
+    }
+    Ok(operations
         .into_iter()
         .flat_map(|(_, actions)| actions)
         .filter_map(|action| match action {
@@ -409,7 +413,13 @@ pub async fn migrate_with(
             .filter(|m| applied.contains(&m.name))
             .collect();
         for migration in doomed.into_iter().rev() {
-            if let Some(op) = migration.operations.iter().find(|o| !o.reversible()) {
+            // A migration stopped half-way undoes only the operations in effect.
+            let in_effect = partial
+                .iter()
+                .find(|p| p.name == migration.name)
+                .map(|p| p.operations.min(migration.operations.len()));
+            let undone = &migration.operations[..in_effect.unwrap_or(migration.operations.len())];
+            if let Some(op) = undone.iter().find(|o| !o.reversible()) {
                 return Err(Error::Migration(
                     MigrationError::new(format!(
                         "migration {} cannot be unapplied: {} is irreversible",
@@ -420,8 +430,13 @@ pub async fn migrate_with(
                     .at_operation(op.describe()),
                 ));
             }
-            let actions = plan(migrations, &migration.name, backend, true)?;
-            run_step(db, &migration.name, actions, false, None)
+            let actions = plan(migrations, &migration.name, backend, true, in_effect)?;
+            let operations = migration
+                .operations
+                .iter()
+                .map(Operation::describe)
+                .collect();
+            run_step(db, &migration.name, operations, actions, false, None)
                 .await
                 .map_err(|e| name_failure(e, &migration.name))?;
             steps.push(Step {
@@ -440,13 +455,18 @@ pub async fn migrate_with(
         .iter()
         .filter(|m| !done.contains(&m.name))
     {
-        let actions = plan(migrations, &migration.name, backend, false)?;
+        let actions = plan(migrations, &migration.name, backend, false, None)?;
         let fake = if options.fake_initial {
             Some(fake_plan(migrations, migration)?)
         } else {
             None
         };
-        match run_step(db, &migration.name, actions, true, fake)
+        let operations = migration
+            .operations
+            .iter()
+            .map(Operation::describe)
+            .collect();
+        match run_step(db, &migration.name, operations, actions, true, fake)
             .await
             .map_err(|e| name_failure(e, &migration.name))?
         {
@@ -514,10 +534,13 @@ fn fake_plan(migrations: &[Migration], migration: &Migration) -> Result<FakePlan
     })
 }
 
-/// Runs one migration's actions and its record in one schema transaction.
+/// Runs one migration's actions (each operation's, in the migration's order: see
+/// [`plan`]) and its record in one schema transaction, or step by step where DDL is not
+/// transactional. `operations` describes every operation of the migration.
 async fn run_step(
     db: &Database,
     name: &str,
+    operations: Vec<String>,
     actions: Vec<(String, Vec<Action>)>,
     forwards: bool,
     fake: Option<FakePlan>,
@@ -549,12 +572,19 @@ async fn run_step(
                         Some(partial) => partial,
                         None => Progress {
                             name: name.clone(),
-                            operations: if applied { actions.len() } else { 0 },
+                            operations: if applied { operations.len() } else { 0 },
                             statements: 0,
                             backwards: false,
                         },
                     };
-                    run_recorded(conn, editor, at, &actions, forwards, applied).await?;
+                    let run = Recorded {
+                        name: &name,
+                        operations: &operations,
+                        actions: &actions,
+                        forwards,
+                        applied,
+                    };
+                    run.run(conn, editor, at).await?;
                     return Ok(Outcome::Ran);
                 }
                 // A setting the backend's rebuilds change (SQLite's `legacy_alter_table`):
@@ -566,7 +596,13 @@ async fn run_step(
                 };
                 let mut kept: HashMap<String, Vec<Kept>> = HashMap::new();
                 let mut outcome = Ok(());
-                'run: for (operation, actions) in &actions {
+                // Backwards, the last operation is undone first.
+                let ordered: Vec<&(String, Vec<Action>)> = if forwards {
+                    actions.iter().collect()
+                } else {
+                    actions.iter().rev().collect()
+                };
+                'run: for (operation, actions) in ordered {
                     for action in actions {
                         if let Err(e) = perform(conn, editor, action, &mut kept).await {
                             outcome = Err(locate(e, &name, Some(operation)));
@@ -599,159 +635,222 @@ async fn run_step(
     .await
 }
 
-/// Runs the rest of a migration where DDL is not transactional, from `at` (how far it got
-/// before), recording after every statement how far it got, so that a failure leaves a
-/// state the record describes exactly. `actions` are in the direction of the run (last
-/// operation first backwards); `applied` says whether the migration is recorded applied.
-async fn run_recorded(
-    conn: &mut dyn Conn,
-    editor: &dyn SchemaEditor,
-    mut at: Progress,
-    actions: &[(String, Vec<Action>)],
+/// The rest of a migration where DDL is not transactional: which migration, its
+/// operations, what each does in this run's direction, and whether it is recorded applied.
+struct Recorded<'a> {
+    name: &'a str,
+    /// Every operation of the migration, described.
+    operations: &'a [String],
+    /// Each operation's actions, in the migration's order (backwards: only those of the
+    /// operations in effect when planned).
+    actions: &'a [(String, Vec<Action>)],
     forwards: bool,
     applied: bool,
-) -> Result<()> {
-    let name = at.name.clone();
-    let total = actions.len();
-    let refuse = |reason: String| Err(Error::Migration(MigrationError::new(reason).in_file(&name)));
-    if at.statements > 0 && at.backwards == forwards {
-        // Half undone: operation `operations - 1`; half applied: operation `operations`
-        // (positions in `actions`, which run in this run's direction).
-        let position = if forwards {
-            at.operations.saturating_sub(1)
-        } else {
-            total.saturating_sub(1 + at.operations)
-        };
-        let operation = actions
-            .get(position)
-            .map_or("an operation", |(operation, _)| operation.as_str());
-        return refuse(format!(
-            "migration {name} stopped half-way through {} ({} of its statements {}); it cannot be {} automatically: {}",
-            operation,
-            at.statements,
-            if at.backwards { "undone" } else { "ran" },
-            if forwards {
-                "applied again from there"
-            } else {
-                "undone from there"
-            },
-            if forwards {
-                "migrate back to the migration before it to finish undoing it, or repair the table by hand"
-            } else {
-                "migrate forwards to finish it first, or repair the table by hand"
-            }
-        ));
+}
+
+/// The number of statements (not checks or locks) among `actions`.
+fn statements(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::Sql(_)))
+        .count()
+}
+
+impl Recorded<'_> {
+    /// An error about this migration.
+    fn refuse<T>(&self, reason: String) -> Result<T> {
+        Err(Error::Migration(
+            MigrationError::new(reason).in_file(self.name),
+        ))
     }
-    if at.statements == 0 {
-        at.backwards = !forwards;
+
+    /// The actions of operation `index` in this run's direction, if planned.
+    fn of(&self, index: usize) -> Option<&[Action]> {
+        self.actions.get(index).map(|(_, a)| a.as_slice())
     }
-    // Undoing an applied migration drops its record just before its first statement
-    // runs (a row check refusing before that leaves it applied), after recording it as in
-    // progress: a stop in between leaves both, which reads as applied.
-    let mut recorded = !forwards && applied;
-    let mut kept = HashMap::new();
-    let operations: Vec<usize> = if forwards {
-        (at.operations..total).collect()
-    } else {
-        (0..at.operations).rev().collect()
-    };
-    for index in operations {
-        let (operation, list) = &actions[if forwards { index } else { total - 1 - index }];
-        let resumed = if forwards {
-            index == at.operations
-        } else {
-            index + 1 == at.operations
+
+    /// Checks `at` against the migration as planned (a file edited after the migration
+    /// stopped no longer matches its record), and counts an operation whose statements
+    /// all ran as done.
+    fn settle(&self, mut at: Progress) -> Result<Progress> {
+        let total = self.operations.len();
+        let mismatch = || {
+            format!(
+                "the recorded progress of migration {} ({} operation(s) in effect, {} statement(s) of the next) does not match its file ({total} operation(s)): the file was changed after the migration stopped; restore it, finish or undo the migration, then change it in a new migration",
+                self.name, at.operations, at.statements
+            )
         };
-        let start = if resumed { at.statements } else { 0 };
-        for (k, action) in list.iter().enumerate().skip(start) {
-            let statement = matches!(action, Action::Sql(_));
-            if statement && recorded {
-                let step = Progress {
-                    name: name.clone(),
-                    operations: index + 1,
-                    statements: k,
-                    backwards: true,
-                };
-                recorder::save_progress(conn, &step).await?;
-                recorder::forget(conn, &name).await?;
-                recorded = false;
-            }
-            if let Err(e) = perform(conn, editor, action, &mut kept).await {
-                let ran = list[..k]
-                    .iter()
-                    .filter(|a| matches!(a, Action::Sql(_)))
-                    .count();
-                let state = if forwards {
-                    format!(
-                        "operations 1 to {index} of {total} are in effect, and {ran} statement(s) of this one ran"
-                    )
-                } else {
-                    format!(
-                        "operations 1 to {} of {total} are in effect, and {ran} statement(s) of this one were undone",
-                        index + 1
-                    )
-                };
-                let what = if statement {
-                    format!(
-                        "statement {} of {} failed: {}",
-                        k + 1,
-                        list.len(),
-                        reason_of(&e)
-                    )
-                } else {
-                    reason_of(&e)
-                };
-                let fresh = at.operations == 0 && at.statements == 0 && index == 0;
-                let reason = if recorded || (forwards && fresh && ran == 0) {
-                    // Nothing of the migration ran.
-                    format!("{what} (nothing of the migration was applied)")
-                } else {
-                    format!(
-                        "{what}. DDL commits on its own here, so nothing is rolled back: {state}. `migrate` {} from here once the cause is fixed; `showmigrations` shows the same",
-                        if forwards {
-                            "resumes"
-                        } else {
-                            "(back to the same target) resumes undoing"
-                        }
-                    )
-                };
-                return Err(locate(
-                    Error::Migration(MigrationError::new(reason)),
-                    &name,
-                    Some(operation),
-                ));
-            }
-            if statement && k + 1 < list.len() {
-                let step = Progress {
-                    name: name.clone(),
-                    operations: if forwards { index } else { index + 1 },
-                    statements: k + 1,
-                    backwards: !forwards,
-                };
-                recorder::save_progress(conn, &step).await?;
-            }
+        if at.operations > total || (!self.forwards && at.operations > self.actions.len()) {
+            return self.refuse(mismatch());
         }
-        let finished = if forwards {
-            index + 1 == total
+        if at.statements == 0 {
+            return Ok(at);
+        }
+        // The operation in progress, in the direction it was going.
+        let (index, going_forwards) = if at.backwards {
+            (at.operations.checked_sub(1), false)
         } else {
-            index == 0
+            (Some(at.operations), true)
         };
-        if !finished && !recorded {
-            let step = Progress {
-                name: name.clone(),
-                operations: if forwards { index + 1 } else { index },
+        let Some(index) = index.filter(|i| *i < total) else {
+            return self.refuse(mismatch());
+        };
+        if going_forwards != self.forwards {
+            let operation = &self.operations[index];
+            return self.refuse(format!(
+                "migration {} stopped half-way through {operation} ({} of its statements {}); it cannot be {} automatically: {}",
+                self.name,
+                at.statements,
+                if at.backwards { "undone" } else { "ran" },
+                if self.forwards { "applied again from there" } else { "undone from there" },
+                if self.forwards {
+                    "migrate back to the migration before it to finish undoing it, or repair the table by hand"
+                } else {
+                    "migrate forwards to finish it first, or repair the table by hand"
+                }
+            ));
+        }
+        let Some(actions) = self.of(index) else {
+            return self.refuse(mismatch());
+        };
+        let count = statements(actions);
+        if at.statements > count {
+            return self.refuse(mismatch());
+        }
+        if at.statements == count {
+            at = Progress {
+                operations: if self.forwards { index + 1 } else { index },
                 statements: 0,
-                backwards: !forwards,
+                ..at
             };
-            recorder::save_progress(conn, &step).await?;
         }
+        Ok(at)
     }
-    if forwards {
-        recorder::record(conn, &name).await?;
-    } else if recorded {
-        recorder::forget(conn, &name).await?;
+
+    /// Runs the rest of the migration from `at` (how far it got before), recording after
+    /// every statement how far it got, so that a failure leaves a state the record
+    /// describes exactly. A resumed operation skips its statements that ran and runs its
+    /// locks and row checks again (never its "table absent" check: the table is its own).
+    async fn run(
+        &self,
+        conn: &mut dyn Conn,
+        editor: &dyn SchemaEditor,
+        at: Progress,
+    ) -> Result<()> {
+        let (name, forwards) = (self.name, self.forwards);
+        let total = self.operations.len();
+        let mut at = self.settle(at)?;
+        if at.statements == 0 {
+            at.backwards = !forwards;
+        }
+        // Undoing an applied migration drops its record just before its first statement
+        // runs (a row check refusing before that leaves it applied), after recording it as
+        // in progress: a stop in between leaves both, which reads as applied.
+        let mut recorded = !forwards && self.applied;
+        let mut kept = HashMap::new();
+        let order: Vec<usize> = if forwards {
+            (at.operations..total).collect()
+        } else {
+            (0..at.operations).rev().collect()
+        };
+        let save = |operations: usize, statements: usize| Progress {
+            name: name.to_owned(),
+            operations,
+            statements,
+            backwards: !forwards,
+        };
+        for index in order {
+            let Some(list) = self.of(index) else {
+                return self.refuse(format!(
+                    "operation {} of migration {name} was not planned: run the command again",
+                    index + 1
+                ));
+            };
+            let operation = &self.operations[index];
+            let resumed = if forwards {
+                index == at.operations
+            } else {
+                index + 1 == at.operations
+            };
+            let skip = if resumed { at.statements } else { 0 };
+            let count = statements(list);
+            // Where the operation stands: `forwards`, operation `index` not in effect yet;
+            // backwards, in effect until undone.
+            let in_effect = if forwards { index } else { index + 1 };
+            let mut ran = 0;
+            for action in list {
+                let statement = matches!(action, Action::Sql(_));
+                if statement && ran < skip {
+                    ran += 1;
+                    continue;
+                }
+                if skip > 0 && matches!(action, Action::Absent(_)) {
+                    continue;
+                }
+                if statement && recorded {
+                    recorder::save_progress(conn, &save(in_effect, ran)).await?;
+                    recorder::forget(conn, name).await?;
+                    recorded = false;
+                }
+                if let Err(e) = perform(conn, editor, action, &mut kept).await {
+                    let what = if statement {
+                        format!("statement {} of {count} failed: {}", ran + 1, reason_of(&e))
+                    } else {
+                        reason_of(&e)
+                    };
+                    let fresh = forwards && at.operations == 0 && index == 0 && ran == 0;
+                    let reason = if recorded {
+                        format!("{what} (nothing was undone: the migration is still applied)")
+                    } else if fresh {
+                        format!("{what} (nothing of the migration was applied)")
+                    } else {
+                        let state = if forwards {
+                            format!(
+                                "operations 1 to {index} of {total} are in effect, and {ran} statement(s) of this one ran"
+                            )
+                        } else {
+                            format!(
+                                "operations 1 to {} of {total} are in effect, and {ran} statement(s) of this one were undone",
+                                index + 1
+                            )
+                        };
+                        format!(
+                            "{what}. DDL commits on its own here, so nothing is rolled back: {state}. `migrate` {} from here once the cause is fixed; `showmigrations` shows the same",
+                            if forwards {
+                                "resumes"
+                            } else {
+                                "(back to the same target) resumes undoing"
+                            }
+                        )
+                    };
+                    return Err(locate(
+                        Error::Migration(MigrationError::new(reason)),
+                        name,
+                        Some(operation),
+                    ));
+                }
+                if statement {
+                    ran += 1;
+                    recorder::save_progress(conn, &save(in_effect, ran)).await?;
+                }
+            }
+            let finished = if forwards {
+                index + 1 == total
+            } else {
+                index == 0
+            };
+            if !finished && !recorded {
+                let done = if forwards { index + 1 } else { index };
+                recorder::save_progress(conn, &save(done, 0)).await?;
+            }
+        }
+        if forwards {
+            recorder::record(conn, name).await?;
+        } else if recorded {
+            recorder::forget(conn, name).await?;
+        }
+        recorder::clear_progress(conn, name).await
     }
-    recorder::clear_progress(conn, &name).await
 }
 
 /// Whether `setting` is on.

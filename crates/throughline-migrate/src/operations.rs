@@ -704,9 +704,14 @@ impl Operation {
                 } else {
                     // A changed column is renamed first (with its data); what follows uses
                     // the new name.
+                    // The own indexes it gains come before the change, those it loses
+                    // after: MySQL refuses to drop a unique index that is the last one a
+                    // foreign key can use.
                     let mut sql = rename_column(old, new, &field.name, &field.name, editor)?;
+                    let (creates, drops) = own_index_split(old, new, editor)?;
+                    sql.extend(creates);
                     sql.extend(editor.alter_column_sql(old, previous, field, fill.as_ref())?);
-                    sql.extend(own_index_changes(old, new, editor)?);
+                    sql.extend(drops);
                     sql
                 }
             }
@@ -1082,20 +1087,31 @@ fn own_index_changes(
     new: &ModelState,
     editor: &dyn SchemaEditor,
 ) -> Result<Vec<String>> {
+    let (creates, drops) = own_index_split(old, new, editor)?;
+    Ok(drops.into_iter().chain(creates).collect())
+}
+
+/// [`own_index_changes`] as the indexes created and the indexes dropped.
+fn own_index_split(
+    old: &ModelState,
+    new: &ModelState,
+    editor: &dyn SchemaEditor,
+) -> Result<(Vec<String>, Vec<String>)> {
     let (old, new) = (model_meta(old)?, model_meta(new)?);
-    let mut sql = Vec::new();
+    let mut drops = Vec::new();
     for field in &old.fields {
         let kept = new.field(&field.name).is_some_and(|f| new.has_own_index(f));
         if old.has_own_index(field) && !kept {
-            sql.push(editor.drop_own_index_sql(&old, field));
+            drops.push(editor.drop_own_index_sql(&old, field));
         }
     }
+    let mut creates = Vec::new();
     for field in new.own_indexes() {
         if !old.field(&field.name).is_some_and(|f| old.has_own_index(f)) {
-            sql.push(editor.create_own_index_sql(&new, field));
+            creates.push(editor.create_own_index_sql(&new, field));
         }
     }
-    Ok(sql)
+    Ok((creates, drops))
 }
 
 /// The removal of index or unique constraint `name` (the statements `drop`) with the own

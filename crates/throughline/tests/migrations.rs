@@ -255,6 +255,7 @@ backend_tests!(
     narrowing_without_a_former_check,
     rebuild_keeps_views_and_triggers_of_other_tables,
     remove_constraint_drops_what_is_there_or_fails,
+    foreign_key_fields_renamed_added_and_removed,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -2390,6 +2391,103 @@ mod stopped_migrations {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn resumed_narrowing_checks_again_mysql() {
+        if let Some(db) = common::mysql("migrations::stopped_migrations::narrowing").await {
+            resumed_narrowing_checks_again(&db).await;
+            edited_file_and_irreversible_tail(&db).await;
+        }
+    }
+
+    /// Progress as another run left it.
+    async fn progress(db: &Database, name: &str, operations: i64, statements: i64) {
+        db.execute_batch(&format!(
+            "INSERT INTO \"throughline_migration_progress\" (\"name\", \"operations\", \"statements\", \"backwards\") VALUES ('{name}', {operations}, {statements}, 0)"
+        ))
+        .await
+        .unwrap();
+    }
+
+    /// A narrowing change stopped after its first statement (the backfill) takes its lock
+    /// and checks the rows again when resumed: a 2.5 written meanwhile refuses it rather
+    /// than being rounded by `MODIFY`.
+    async fn resumed_narrowing_checks_again(db: &Database) {
+        let initial = measure_initial();
+        migrations::migrate(db, std::slice::from_ref(&initial), None)
+            .await
+            .unwrap();
+        let to_int = migration(serde_json::json!({
+            "name": "0002_int",
+            "dependencies": ["0001_initial"],
+            "operations": [{"op": "alter_field", "model": "Tag", "backfill": 0,
+                "field": {"name": "ratio", "column": "ratio", "type": "i64"}}]
+        }));
+        let files = vec![initial, to_int];
+        let sql = migrations::sql(&files, "0002_int", Backend::Mysql, false).unwrap();
+        assert!(
+            sql[0].starts_with("LOCK TABLES") && sql.len() == 4,
+            "{sql:#?}"
+        );
+        // The backfill ran, then the run stopped; a fractional value arrived since.
+        progress(db, "0002_int", 0, 1).await;
+        db.execute_batch(r#"INSERT INTO "tag" ("ratio") VALUES (2.5)"#)
+            .await
+            .unwrap();
+        let err = migrations::migrate(db, &files, None).await.unwrap_err();
+        assert!(err.to_string().contains("not a whole number"), "{err}");
+        let halves = r#"SELECT count(*) FROM "tag" WHERE "ratio" = 2.5"#;
+        assert_eq!(column_of(db, halves, vec![]).await, ["1"], "not rounded");
+        // The lock went with the failed run: the table takes writes again.
+        db.execute_batch(r#"UPDATE "tag" SET "ratio" = 3"#)
+            .await
+            .unwrap();
+        migrations::migrate(db, &files, None).await.unwrap();
+        assert_eq!(
+            migrations::status(db, &files).await.unwrap()[1],
+            ("0002_int".to_owned(), true)
+        );
+        migrations::migrate(db, &files, Some("zero")).await.unwrap();
+    }
+
+    /// Progress that does not match the file (edited after the stop) is an error naming
+    /// it, not a panic; a migration stopped before its irreversible last operation is
+    /// undone over the operations in effect.
+    async fn edited_file_and_irreversible_tail(db: &Database) {
+        let initial = tag_initial("string(50)");
+        migrations::migrate(db, std::slice::from_ref(&initial), None)
+            .await
+            .unwrap();
+        let tail = migration(serde_json::json!({
+            "name": "0002_tail",
+            "dependencies": ["0001_initial"],
+            "operations": [
+                {"op": "add_field", "model": "Tag",
+                 "field": {"name": "note", "column": "note", "type": "string(20)", "nullable": true}},
+                {"op": "run_sql", "sql": ["INSERT INTO \"missing_c\" VALUES (1)"]}
+            ]
+        }));
+        let files = vec![initial.clone(), tail];
+        assert!(migrations::migrate(db, &files, None).await.is_err());
+        assert_eq!(columns(db, "tag").await, ["id", "name", "weight", "note"]);
+        let steps = migrations::migrate(db, &files, Some("0001_initial"))
+            .await
+            .unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(columns(db, "tag").await, ["id", "name", "weight"]);
+
+        let edited = migration(serde_json::json!({
+            "name": "0002_edited",
+            "dependencies": ["0001_initial"],
+            "operations": [{"op": "run_sql", "sql": ["SELECT 1"], "reverse_sql": []}]
+        }));
+        progress(db, "0002_edited", 5, 0).await;
+        let files = vec![initial, edited];
+        for target in [None, Some("0001_initial")] {
+            let err = migrations::migrate(db, &files, target).await.unwrap_err();
+            assert!(err.to_string().contains("does not match its file"), "{err}");
+        }
+    }
+
     async fn reversed_then_finished(db: &Database) {
         let initial = tag_initial("string(50)");
         // Its second operation fails: the first (a new table) stays in effect.
@@ -2526,4 +2624,99 @@ mod stopped_migrations {
         assert_eq!(columns(db, "first").await, ["x"]);
         migrations::migrate(db, &files, Some("zero")).await.unwrap();
     }
+}
+
+/// A foreign key renamed (its column and table with it) and then removed; one added later,
+/// made unique, made plain again and removed; all of it undone. On MySQL a foreign key is
+/// dropped by its constraint's name before its column (a renamed column keeps its
+/// constraint's former name), and a foreign key must never lack an index.
+async fn foreign_key_fields_renamed_added_and_removed(db: Database) {
+    let initial = library_initial();
+    let step = |name: &str, previous: &str, operations: serde_json::Value| {
+        migration(serde_json::json!({
+            "name": name, "dependencies": [previous], "operations": operations
+        }))
+    };
+    let editor = |unique: bool| {
+        serde_json::json!({"name": "editor", "column": "editor_id", "type": "i64",
+            "nullable": true, "unique": unique,
+            "foreign_key": {"to": "Author", "on_delete": "set_null"}})
+    };
+    let files = vec![
+        initial,
+        step(
+            "0002_rename",
+            "0001_initial",
+            serde_json::json!([
+                {"op": "rename_field", "model": "Book", "from": "author", "to": "writer"},
+                {"op": "alter_model_table", "model": "Book", "table": "volume"}
+            ]),
+        ),
+        step(
+            "0003_remove",
+            "0002_rename",
+            serde_json::json!([
+                {"op": "remove_field", "model": "Book", "field": "writer"}
+            ]),
+        ),
+        step(
+            "0004_editor",
+            "0003_remove",
+            serde_json::json!([
+                {"op": "add_field", "model": "Book", "field": editor(false)}
+            ]),
+        ),
+        step(
+            "0005_unique",
+            "0004_editor",
+            serde_json::json!([
+                {"op": "alter_field", "model": "Book", "field": editor(true)}
+            ]),
+        ),
+        step(
+            "0006_plain",
+            "0005_unique",
+            serde_json::json!([
+                {"op": "alter_field", "model": "Book", "field": editor(false)}
+            ]),
+        ),
+        step(
+            "0007_drop",
+            "0006_plain",
+            serde_json::json!([
+                {"op": "remove_field", "model": "Book", "field": "editor"}
+            ]),
+        ),
+    ];
+    migrations::migrate(&db, &files, Some("0006_plain"))
+        .await
+        .unwrap();
+    assert_eq!(columns(&db, "volume").await, ["id", "title", "editor_id"]);
+    db.execute_batch(r#"INSERT INTO "author" ("name") VALUES ('Ann')"#)
+        .await
+        .unwrap();
+    db.execute_batch(r#"INSERT INTO "volume" ("title", "editor_id") VALUES ('A', 1), ('B', 1)"#)
+        .await
+        .unwrap();
+    let dangling = db
+        .execute_batch(r#"INSERT INTO "volume" ("title", "editor_id") VALUES ('C', 99)"#)
+        .await;
+    assert!(dangling.is_err(), "the foreign key holds");
+    db.execute_batch(r#"DELETE FROM "volume""#).await.unwrap();
+    migrations::migrate(&db, &files, None).await.unwrap();
+    assert_eq!(columns(&db, "volume").await, ["id", "title"]);
+    // Back over the editor's steps, every one undone.
+    migrations::migrate(&db, &files, Some("0003_remove"))
+        .await
+        .unwrap();
+    assert_eq!(columns(&db, "volume").await, ["id", "title"]);
+    assert_eq!(
+        migrations::status(&db, &files)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(_, applied)| *applied)
+            .count(),
+        3
+    );
 }

@@ -17,6 +17,7 @@ backend_tests!(
     bulk_create_conflicts,
     bulk_create_conflicts_on_every_unique_key,
     concurrent_bulk_create_ignore,
+    trailing_spaces_are_significant,
     get_or_create_and_update_or_create,
     foreign_keys_forward_and_reverse,
     select_related_is_one_query,
@@ -593,6 +594,45 @@ async fn concurrent_bulk_create_ignore(db: Database) {
         "each row reported by the call that wrote it"
     );
     assert_eq!(count, 5 * 30);
+}
+
+/// `'a'` and `'a '` are different values for `=`, `IN` and unique constraints on every
+/// backend (MariaDB's padding `utf8mb4_bin` would count them equal: tables there are
+/// `utf8mb4_nopad_bin`).
+async fn trailing_spaces_are_significant(db: Database) {
+    with_tables(&db).await;
+    student("t").create(&db).await.unwrap();
+    Student {
+        email: "t@example.com ".into(),
+        ..student("t-padded")
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let exact = Student::objects()
+        .filter(Student::EMAIL.eq("t@example.com"))
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(exact, ["t"]);
+    let listed = Student::objects()
+        .filter(Student::EMAIL.is_in(["t@example.com ".to_owned()]))
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(listed, ["t-padded"]);
+    let skipped = Student::objects()
+        .bulk_create(
+            vec![Student {
+                email: "t@example.com ".into(),
+                ..student("again")
+            }],
+            Conflict::Ignore,
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(skipped.is_empty());
 }
 
 async fn get_or_create_and_update_or_create(db: Database) {

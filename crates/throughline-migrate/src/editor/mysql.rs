@@ -24,7 +24,7 @@ use crate::introspect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableInfo, int, r
 use crate::operations::Cost;
 use crate::state::{FieldState, ModelState, field_meta};
 use std::collections::BTreeMap;
-use throughline_core::{Backend, FieldMeta, FieldType, ModelMeta, Result, Value};
+use throughline_core::{Backend, FieldMeta, FieldType, ModelMeta, OnDelete, Result, Value};
 use throughline_db::{BoxFuture, Conn};
 use throughline_query::ddl::{self, quote};
 
@@ -102,7 +102,7 @@ impl SchemaEditor for MysqlEditor {
 
     /// InnoDB, every text column `utf8mb4` compared byte for byte (as the models' tables).
     fn table_options_sql(&self) -> &'static str {
-        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"
     }
 
     fn char_length_sql(&self, expression: &str) -> String {
@@ -136,14 +136,80 @@ impl SchemaEditor for MysqlEditor {
         )]
     }
 
-    /// MySQL refuses to drop a column its foreign key uses: the constraint
-    /// (`<table>_<column>_fkey`) goes first.
+    /// One `ALTER TABLE` adding the column, its unique index (`<table>_<column>_key`) and
+    /// its foreign key as a named constraint (`<table>_<column>_fkey`), as the table's
+    /// creation names them, rather than an inline `REFERENCES` (which MySQL ignores and
+    /// MariaDB names itself) or `UNIQUE` (named after the column).
+    fn add_column_sql(
+        &self,
+        model: &ModelMeta,
+        field: &FieldMeta,
+        target_of: ddl::TargetOf<'_>,
+        fill: Option<&Value>,
+    ) -> Result<Vec<String>> {
+        let mut plain = field.clone();
+        plain.foreign_key = None;
+        plain.unique = false;
+        let mut add = ddl::add_column(model, &plain, target_of, fill, self.backend())?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        // A unique field's own unique index, named as the table's creation names it.
+        if field.unique && !field.primary_key {
+            add.push_str(&format!(
+                ", ADD CONSTRAINT {} UNIQUE ({})",
+                quote(&format!("{}_{}_key", model.table, field.column)),
+                quote(&field.column)
+            ));
+        }
+        if let Some(fk) = &field.foreign_key {
+            let (target, key) = target_of(&fk.to).ok_or_else(|| {
+                throughline_core::Error::invalid_query(
+                    &model.name,
+                    format!(
+                        "foreign key `{}` refers to unknown model {}",
+                        field.name, fk.to
+                    ),
+                )
+            })?;
+            let action = match fk.on_delete {
+                OnDelete::Cascade => "CASCADE",
+                OnDelete::Protect => "RESTRICT",
+                OnDelete::Restrict | OnDelete::DoNothing => "NO ACTION",
+                OnDelete::SetNull => "SET NULL",
+            };
+            add.push_str(&format!(
+                ", ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {action}",
+                quote(&format!("{}_{}_fkey", model.table, field.column)),
+                quote(&field.column),
+                quote(&target),
+                quote(&key)
+            ));
+        }
+        let mut sql = vec![add];
+        if model.has_own_index(field) {
+            sql.push(self.create_own_index_sql(model, field));
+        }
+        Ok(sql)
+    }
+
+    /// MySQL refuses to drop a column its foreign key uses: the constraint goes first,
+    /// found by its column in the catalogue when the migration runs (a renamed column or
+    /// table keeps its constraint's former name). No such constraint fails the migration.
     fn drop_foreign_key_sql(&self, table: &str, field: &FieldState) -> Option<String> {
         field.foreign_key.as_ref().map(|_| {
+            let prefix = self.text_literal(&format!("ALTER TABLE {} DROP FOREIGN KEY ", quote(table)));
+            let missing = self.text_literal(&format!(
+                "SELECT 1 FROM {}",
+                quote(&format!("(no foreign key on {table}.{})", field.column))
+            ));
             format!(
-                "ALTER TABLE {} DROP FOREIGN KEY {}",
-                quote(table),
-                quote(&format!("{table}_{}_fkey", field.column))
+                "SET @throughline_fk = COALESCE((SELECT CONCAT({prefix}, '\"', REPLACE(constraint_name, '\"', '\"\"'), '\"') \
+                 FROM information_schema.key_column_usage WHERE table_schema = DATABASE() \
+                 AND BINARY table_name = {} AND BINARY column_name = {} AND referenced_table_name IS NOT NULL LIMIT 1), {missing}); \
+                 PREPARE throughline_fk FROM @throughline_fk; EXECUTE throughline_fk; DEALLOCATE PREPARE throughline_fk",
+                self.text_literal(table),
+                self.text_literal(&field.column)
             )
         })
     }
@@ -187,10 +253,17 @@ impl SchemaEditor for MysqlEditor {
             ));
         }
         if previous.ty != field.ty || previous.nullable != field.nullable {
-            let sql_type = ddl::column_type(&field_meta(field)?, self.backend())?;
+            let meta = field_meta(field)?;
+            let sql_type = ddl::column_type(&meta, self.backend())?;
             let null = if field.nullable { "NULL" } else { "NOT NULL" };
+            // MODIFY takes the whole definition: an auto key keeps its AUTO_INCREMENT.
+            let auto = if meta.is_auto() {
+                " AUTO_INCREMENT"
+            } else {
+                ""
+            };
             sql.push(format!(
-                "ALTER TABLE {table} MODIFY COLUMN {column} {sql_type} {null}"
+                "ALTER TABLE {table} MODIFY COLUMN {column} {sql_type} {null}{auto}"
             ));
         }
         let key = quote(&format!("{}_{}_key", model.table, field.column));

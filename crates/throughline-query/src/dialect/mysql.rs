@@ -2,8 +2,9 @@
 //! `?` placeholders; id lists as one JSON parameter read through `JSON_TABLE` (MariaDB
 //! 10.6+, MySQL 8), so the statement text does not grow with the list; `LIKE BINARY` for
 //! case-sensitive matches and `LOWER(col) LIKE` for the ASCII-insensitive ones; tables in
-//! `utf8mb4` with the binary collation, so equality, `IN` and unique constraints compare
-//! exactly as on the other backends; `DATETIME(6)` holding UTC; `CHAR(36)` UUIDs.
+//! `utf8mb4` with the binary collation without padding (`utf8mb4_nopad_bin`: the padding
+//! `utf8mb4_bin` counts `'a'` and `'a '` equal), so equality, `IN` and unique constraints
+//! compare exactly as on the other backends; `DATETIME(6)` holding UTC; `CHAR(36)` UUIDs.
 //!
 //! What this backend lacks is declared in its capabilities and the engine takes its other
 //! paths: no `UPDATE ... RETURNING`, and no "skip the conflicting
@@ -29,6 +30,10 @@ use throughline_core::{Backend, Capabilities, FieldType, Value};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mysql;
 
+/// The `JSON_TABLE` column type of text elements: in the tables' collation, which
+/// compares them exactly (`utf8mb4_nopad_bin`; the connection's would be an illegal mix).
+const TEXT_ELEMENT: &str = "VARCHAR(3072) CHARSET utf8mb4 COLLATE utf8mb4_nopad_bin";
+
 impl Mysql {
     /// The type of a `JSON_TABLE` column holding elements like `value`.
     fn json_column_type(value: Option<&Value>) -> &'static str {
@@ -36,7 +41,7 @@ impl Mysql {
             Some(Value::I16(_) | Value::I32(_) | Value::I64(_)) => "BIGINT",
             Some(Value::F64(_)) => "DOUBLE",
             Some(Value::Bool(_)) => "BOOLEAN",
-            _ => "VARCHAR(3072)",
+            _ => TEXT_ELEMENT,
         }
     }
 }
@@ -108,7 +113,7 @@ impl Dialect for Mysql {
             FieldType::AutoI64 | FieldType::I64 | FieldType::I32 | FieldType::I16 => "BIGINT",
             FieldType::F64 => "DOUBLE",
             FieldType::Bool => "BOOLEAN",
-            _ => "VARCHAR(3072)",
+            _ => TEXT_ELEMENT,
         };
         Some(ArrayRows {
             element: "j.v".to_owned(),
@@ -157,7 +162,7 @@ impl Dialect for Mysql {
         table
             .engine("InnoDB")
             .character_set("utf8mb4")
-            .collate("utf8mb4_bin");
+            .collate("utf8mb4_nopad_bin");
     }
 }
 
