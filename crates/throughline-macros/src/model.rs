@@ -184,8 +184,13 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
     let pk_ty = &pk.ty;
     let pk_ident = &pk.ident;
     let pk_index = model.pk_index;
+    // A key with a `max_length` is that string type, so that a foreign key to it is
+    // declared alike (MySQL refuses a `longtext` column referring to a `varchar(5)` key;
+    // Django declares the referring column as the key's too).
     let pk_type = if model.auto_pk {
         quote!(::throughline::FieldType::AutoI64)
+    } else if let Some(n) = pk.max_length {
+        quote!(::throughline::FieldType::String { max_length: Some(#n) })
     } else {
         quote!(<#pk_ty as ::throughline::FieldValue>::TYPE)
     };

@@ -256,6 +256,7 @@ backend_tests!(
     rebuild_keeps_views_and_triggers_of_other_tables,
     remove_constraint_drops_what_is_there_or_fails,
     foreign_key_fields_renamed_added_and_removed,
+    foreign_key_to_a_string_key,
 );
 
 async fn seed_data_v1(db: &Database) {
@@ -2719,4 +2720,64 @@ async fn foreign_key_fields_renamed_added_and_removed(db: Database) {
             .count(),
         3
     );
+}
+
+/// A string primary key with a `max_length`, and a foreign key to it: the referring column
+/// takes the key's type (MySQL refuses a `longtext` column referring to a `varchar(5)`
+/// key), created by a migration and used by the ORM.
+mod coded {
+    use throughline::prelude::*;
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Region {
+        #[throughline(primary_key, max_length = 5)]
+        pub code: String,
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Model)]
+    pub struct Town {
+        pub id: Option<i64>,
+        pub name: String,
+        #[throughline(related_name = "towns")]
+        pub region: ForeignKey<Region>,
+    }
+
+    pub fn registry() -> Registry {
+        let mut r = Registry::new();
+        r.register(Region::meta()).register(Town::meta());
+        r
+    }
+}
+
+async fn foreign_key_to_a_string_key(db: Database) {
+    let dir = temp_dir(&format!("coded-{:?}", db.backend()));
+    make(&dir, &coded::registry(), &Hints::default()).unwrap();
+    migrations::migrate(&db, &migrations::load(&dir).unwrap(), None)
+        .await
+        .unwrap();
+    let north = coded::Region {
+        code: "NORTH".into(),
+        name: "North".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    coded::Town {
+        id: None,
+        name: "Alnwick".into(),
+        region: ForeignKey::to(&north),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let towns = coded::Town::objects()
+        .filter(coded::Town::REGION_ID.eq(&north))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(towns.len(), 1);
+    // Nothing left to migrate: the state from the models equals the migrated one.
+    assert!(make(&dir, &coded::registry(), &Hints::default()).is_none());
+    let _ = std::fs::remove_dir_all(dir);
 }
