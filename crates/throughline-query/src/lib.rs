@@ -24,5 +24,5 @@ pub use dialect::Dialect;
 pub use filter::{Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;
-pub use select::{FilterGroup, OrderBy, Projection, SelectQuery};
+pub use select::{FilterGroup, LockWait, OrderBy, Projection, SelectQuery};
 pub use write::{ArrayInsert, Conflict, DeleteQuery, FieldName, InsertQuery, UpdateQuery};

@@ -73,6 +73,23 @@ pub enum Projection {
     Keys,
 }
 
+/// What a locking read (`FOR UPDATE`) does when a row it reads is locked by another
+/// transaction (Django's `select_for_update(nowait=..., skip_locked=...)`).
+///
+/// ```
+/// assert_eq!(throughline_query::LockWait::default(), throughline_query::LockWait::Wait);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LockWait {
+    /// Waits for the lock (the default).
+    #[default]
+    Wait,
+    /// Fails at once (`NOWAIT`).
+    NoWait,
+    /// Leaves the locked rows out (`SKIP LOCKED`).
+    SkipLocked,
+}
+
 /// The untyped form of a queryset.
 ///
 /// ```
@@ -104,8 +121,10 @@ pub struct SelectQuery {
     pub distinct: bool,
     /// What is returned.
     pub projection: Projection,
-    /// `FOR UPDATE` row locks (PostgreSQL).
+    /// `FOR UPDATE` row locks (PostgreSQL, MySQL/MariaDB).
     pub for_update: bool,
+    /// What the locking read does with rows another transaction locked.
+    pub lock_wait: LockWait,
 }
 
 impl SelectQuery {
@@ -121,6 +140,7 @@ impl SelectQuery {
             distinct: false,
             projection: Projection::Rows,
             for_update: false,
+            lock_wait: LockWait::Wait,
         }
     }
 
@@ -243,7 +263,17 @@ impl SelectQuery {
             select.limit(1);
         }
         if self.for_update {
-            select.lock(sea_query::LockType::Update);
+            match self.lock_wait {
+                LockWait::Wait => select.lock(sea_query::LockType::Update),
+                LockWait::NoWait => select.lock_with_behavior(
+                    sea_query::LockType::Update,
+                    sea_query::LockBehavior::Nowait,
+                ),
+                LockWait::SkipLocked => select.lock_with_behavior(
+                    sea_query::LockType::Update,
+                    sea_query::LockBehavior::SkipLocked,
+                ),
+            };
         }
         if matches!(self.projection, Projection::Count) {
             let inner = select;
@@ -272,7 +302,17 @@ impl SelectQuery {
     }
 
     /// The explicit ordering, or the model's default ordering.
-    fn effective_ordering(&self) -> Vec<OrderBy> {
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let mut m = ModelMeta::new("Tag", "tag", vec![id]);
+    /// m.ordering = vec!["-id".into()];
+    /// let m: &'static ModelMeta = Box::leak(Box::new(m));
+    /// let q = throughline_query::SelectQuery::new(m);
+    /// assert!(q.effective_ordering()[0].descending);
+    /// ```
+    pub fn effective_ordering(&self) -> Vec<OrderBy> {
         if !self.order_by.is_empty() {
             return self.order_by.clone();
         }

@@ -5,6 +5,7 @@ pub mod foreign_key;
 pub mod m2m;
 pub mod model;
 pub mod queryset;
+pub mod raw;
 pub mod relation;
 pub mod through;
 pub mod value_types;
@@ -92,7 +93,9 @@ pub use throughline_core::value;
 pub use throughline_migrate as migrations;
 /// Each backend's SQL and capabilities ([`dialect::of`]`(backend)`).
 pub use throughline_query::dialect;
-pub use throughline_query::{Conflict, FieldPath, Filter, Hop, Lookup, OrderBy, SelectQuery};
+pub use throughline_query::{
+    Conflict, FieldPath, Filter, Hop, LockWait, Lookup, OrderBy, SelectQuery,
+};
 pub use value_types::{Choices, FieldValue};
 
 /// The relations guide: declaring many-to-many relations, writing and reading through them,

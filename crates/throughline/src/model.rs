@@ -83,6 +83,36 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
         QuerySet::new()
     }
 
+    /// Instances from hand-written SQL with bound parameters (Django's `raw()`): the
+    /// query's columns are matched to the fields by column name, in any order (see
+    /// [`crate::raw::instances`]); placeholders are the backend's (`?`, or `$1` on
+    /// PostgreSQL).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Student { id: None, name: "alice".into(), age: 20 }.create(&db).await?;
+    /// let adults = Student::raw(
+    ///     "SELECT name, age, id FROM student WHERE age >= ?",
+    ///     vec![18i64.into()],
+    ///     &db,
+    /// )
+    /// .await?;
+    /// assert_eq!(adults[0].name, "alice");
+    /// # Ok(()) }
+    /// ```
+    fn raw<'a, E: Executor>(
+        sql: &'a str,
+        params: Vec<Value>,
+        exec: &'a E,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send + 'a {
+        crate::raw::instances::<Self>(exec, sql, params)
+    }
+
     /// Inserts the instance and returns it with its primary key and automatic fields set.
     fn create<E: Executor>(mut self, exec: &E) -> impl Future<Output = Result<Self>> + Send {
         async move {

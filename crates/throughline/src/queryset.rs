@@ -10,7 +10,9 @@ use std::marker::PhantomData;
 use throughline_core::{Error, Result, Value};
 use throughline_db::{Access, Decode, Executor, op};
 use throughline_engine::crud;
-use throughline_query::{Conflict, FieldPath, FilterGroup, OrderBy, Projection, SelectQuery};
+use throughline_query::{
+    Conflict, FieldPath, FilterGroup, LockWait, OrderBy, Projection, SelectQuery,
+};
 
 /// A lazy query over the rows of `M`. Nothing runs until an async method is awaited.
 ///
@@ -193,12 +195,92 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    /// Locks the rows read (`SELECT ... FOR UPDATE`) until the transaction ends, so no
+    /// other transaction changes or locks them meanwhile (Django's `select_for_update()`).
+    /// The query must run inside a transaction (`db.begin()`), else it is an
+    /// [`Error::InvalidQuery`] (Django's `TransactionManagementError`): outside one the
+    /// lock would end with the statement. On SQLite there are no row locks, and none is
+    /// needed: a transaction there holds the database's write lock from its start.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Seat { id: Option<i64>, taken: bool }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Seat::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # Seat { id: None, taken: false }.create(&db).await?;
+    /// let tx = db.begin().await?;
+    /// let free = Seat::objects()
+    ///     .filter(Seat::TAKEN.eq(false))
+    ///     .select_for_update()
+    ///     .first(&tx)
+    ///     .await?;
+    /// if let Some(mut seat) = free {
+    ///     seat.taken = true;
+    ///     seat.save(&tx).await?;
+    /// }
+    /// tx.commit().await?;
+    /// // Outside a transaction it is refused.
+    /// assert!(Seat::objects().select_for_update().all(&db).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn select_for_update(self) -> Self {
+        self.select_for_update_with(LockWait::Wait)
+    }
+
+    /// [`QuerySet::select_for_update`] that fails at once on a row another transaction
+    /// locked ([`LockWait::NoWait`], Django's `nowait=True`) or leaves such rows out
+    /// ([`LockWait::SkipLocked`], `skip_locked=True`: a queue's workers each take
+    /// different rows). PostgreSQL and MariaDB; on SQLite no row is ever locked by
+    /// another transaction, so both read every row.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::LockWait;
+    /// # #[derive(Debug, Clone, Model)] struct Job { id: Option<i64>, done: bool }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Job::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # Job { id: None, done: false }.create(&db).await?;
+    /// let tx = db.begin().await?;
+    /// let next = Job::objects()
+    ///     .filter(Job::DONE.eq(false))
+    ///     .select_for_update_with(LockWait::SkipLocked)
+    ///     .first(&tx)
+    ///     .await?;
+    /// assert!(next.is_some());
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn select_for_update_with(mut self, wait: LockWait) -> Self {
+        self.query.for_update = true;
+        self.query.lock_wait = wait;
+        self
+    }
+
     fn rows_statement(&self, exec: &impl Executor) -> Result<throughline_query::Statement> {
         if self.related.len() != self.query.select_related.len() {
             return Err(Error::invalid_query(
                 M::MODEL_NAME,
                 "select_related takes one forward foreign key of the model",
             ));
+        }
+        if self.query.for_update {
+            if !exec.in_transaction() {
+                return Err(Error::invalid_query(
+                    M::MODEL_NAME,
+                    "select_for_update runs inside a transaction (db.begin()): outside one its row locks would end with the statement",
+                ));
+            }
+            // Without row locks (SQLite), the transaction's write lock already keeps
+            // every other writer out.
+            if !throughline_query::dialect::capabilities(exec.backend())?.select_for_update {
+                let mut query = self.query.clone();
+                query.for_update = false;
+                return query.render(exec.backend());
+            }
         }
         self.query.render(exec.backend())
     }
@@ -263,6 +345,93 @@ impl<M: Model> QuerySet<M> {
         }
         first.query.limit = Some(1);
         Ok(first.all(exec).await?.into_iter().next())
+    }
+
+    /// The last row: [`QuerySet::first`] of the reversed ordering (the explicit one, else
+    /// the model's, else the primary key's), as Django's `last()`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// for (name, age) in [("alice", 20), ("bob", 31)] {
+    ///     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// }
+    /// let last = Student::objects().order_by([Student::AGE.asc()]).last(&db).await?;
+    /// assert_eq!(last.map(|s| s.name).as_deref(), Some("bob"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn last(&self, exec: &impl Executor) -> Result<Option<M>> {
+        let mut last = self.clone();
+        let mut ordering = last.query.effective_ordering();
+        if ordering.is_empty() {
+            ordering.push(OrderBy {
+                path: FieldPath::local(&M::meta().pk().name),
+                descending: false,
+            });
+        }
+        last.query.order_by = ordering
+            .into_iter()
+            .map(|term| OrderBy {
+                descending: !term.descending,
+                ..term
+            })
+            .collect();
+        last.query.limit = Some(1);
+        last.query.offset = None;
+        Ok(last.all(exec).await?.into_iter().next())
+    }
+
+    /// The row with the smallest `field` ([`Error::DoesNotExist`] when none matches), as
+    /// Django's `earliest()`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// for (name, age) in [("alice", 20), ("bob", 31)] {
+    ///     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// }
+    /// assert_eq!(Student::objects().earliest(Student::AGE, &db).await?.name, "alice");
+    /// assert_eq!(Student::objects().latest(Student::AGE, &db).await?.name, "bob");
+    /// # Ok(()) }
+    /// ```
+    pub async fn earliest<T: FieldValue>(
+        &self,
+        field: Field<M, T>,
+        exec: &impl Executor,
+    ) -> Result<M> {
+        self.extreme(field.asc(), exec).await
+    }
+
+    /// The row with the largest `field` ([`Error::DoesNotExist`] when none matches), as
+    /// Django's `latest()`. See [`QuerySet::earliest`].
+    pub async fn latest<T: FieldValue>(
+        &self,
+        field: Field<M, T>,
+        exec: &impl Executor,
+    ) -> Result<M> {
+        self.extreme(field.desc(), exec).await
+    }
+
+    async fn extreme(&self, term: OrderBy, exec: &impl Executor) -> Result<M> {
+        let mut one = self.clone();
+        one.query.order_by = vec![term];
+        one.query.limit = Some(1);
+        one.query.offset = None;
+        one.all(exec)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::DoesNotExist {
+                model: M::MODEL_NAME.to_owned(),
+            })
     }
 
     /// The one row matching `q`: [`Error::DoesNotExist`] when none,

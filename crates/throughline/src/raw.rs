@@ -1,0 +1,115 @@
+//! Owns hand-written SQL with bound parameters: [`rows`] (plain rows of values),
+//! [`execute`] (a statement that writes, with its count of rows) and [`instances`] (rows
+//! as model instances, behind [`Model::raw`]), on the pool or inside a
+//! transaction, on every backend.
+//!
+//! Placeholders are the backend's own: `?` on SQLite and MySQL/MariaDB, `$1`, `$2`... on
+//! PostgreSQL (Django writes `%s` everywhere; throughline does not rewrite the SQL, so a `?`
+//! inside a string literal is never taken for a parameter). Values are bound, never spliced
+//! into the text. Identifiers in the SQL are the caller's to quote.
+
+use crate::Model;
+use throughline_core::{Result, Value};
+use throughline_db::{Access, Decode, Executor, op};
+use throughline_query::Statement;
+use throughline_query::ddl::quote;
+
+/// The rows of a query that reads, each as its columns' values (as the driver decodes
+/// them: integers as `I64`, text as `String`...).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// use throughline::{Database, Value};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let rows = throughline::raw::rows(&db, "SELECT ? + 1, 'two'", vec![Value::I64(1)]).await?;
+/// assert_eq!(rows, vec![vec![Value::I64(2), Value::from("two")]]);
+/// # Ok(()) }
+/// ```
+pub async fn rows(
+    exec: &impl Executor,
+    sql: impl Into<String>,
+    params: Vec<Value>,
+) -> Result<Vec<Vec<Value>>> {
+    let stmt = Statement::new(sql.into(), params);
+    exec.run(
+        Access::Read,
+        op(move |conn| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                conn.query(&stmt, &mut |row| {
+                    out.push(
+                        (0..row.len())
+                            .map(|i| <Value as Decode>::decode(row, i))
+                            .collect::<Result<Vec<_>>>()?,
+                    );
+                    Ok(())
+                })
+                .await?;
+                Ok(out)
+            })
+        }),
+    )
+    .await
+}
+
+/// Runs a statement that writes (`INSERT`, `UPDATE`, `DELETE`, DDL) and returns the number
+/// of rows it changed; inside a transaction, it is part of it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// use throughline::{Database, Value};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// throughline::raw::execute(&db, "CREATE TABLE t (x integer)", vec![]).await?;
+/// let n = throughline::raw::execute(&db, "INSERT INTO t VALUES (?), (?)", vec![1i64.into(), 2i64.into()]).await?;
+/// assert_eq!(n, 2);
+/// # Ok(()) }
+/// ```
+pub async fn execute(
+    exec: &impl Executor,
+    sql: impl Into<String>,
+    params: Vec<Value>,
+) -> Result<u64> {
+    let stmt = Statement::new(sql.into(), params);
+    exec.run(
+        Access::WriteOne,
+        op(move |conn| Box::pin(async move { conn.execute(&stmt).await })),
+    )
+    .await
+}
+
+/// Instances of `M` from a query that reads: its result columns are matched to `M`'s
+/// fields *by name* (the query is wrapped: `SELECT "raw"."id", ... FROM (<sql>) AS "raw"`),
+/// so their order does not matter, extra columns are ignored, and a missing one is the
+/// database's error naming it. See [`Model::raw`].
+pub async fn instances<M: Model>(
+    exec: &impl Executor,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Vec<M>> {
+    let columns: Vec<String> = M::meta()
+        .fields
+        .iter()
+        .map(|f| format!("{}.{}", quote("raw"), quote(&f.column)))
+        .collect();
+    let wrapped = format!(
+        "SELECT {} FROM ({sql}) AS {}",
+        columns.join(", "),
+        quote("raw")
+    );
+    let stmt = Statement::new(wrapped, params);
+    exec.run(
+        Access::Read,
+        op(move |conn| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                conn.query(&stmt, &mut |row| {
+                    out.push(M::from_row(row, 0)?);
+                    Ok(())
+                })
+                .await?;
+                Ok(out)
+            })
+        }),
+    )
+    .await
+}

@@ -1,0 +1,216 @@
+//! The queries users reach for besides filters (issue 17, first slice), on every backend:
+//! `select_for_update` (in a transaction only; `NOWAIT` and `SKIP LOCKED` where rows are
+//! locked), `last`, `earliest` and `latest`, and hand-written SQL (`Model::raw`,
+//! `raw::rows`, `raw::execute`) with bound parameters.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::models::*;
+use common::with_tables;
+use throughline::prelude::*;
+use throughline::{Backend, Error, LockWait, Value};
+
+backend_tests!(
+    select_for_update_needs_a_transaction_and_locks,
+    last_earliest_latest,
+    raw_sql_by_column_name,
+);
+
+/// The backend's placeholder for parameter `n`.
+fn ph(db: &Database, n: usize) -> String {
+    match db.backend() {
+        Backend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+async fn students(db: &Database) -> Vec<Student> {
+    let mut out = Vec::new();
+    for (name, age) in [("alice", Some(20)), ("bob", Some(31)), ("carol", None)] {
+        out.push(
+            Student {
+                age,
+                ..student(name)
+            }
+            .create(db)
+            .await
+            .unwrap(),
+        );
+    }
+    out
+}
+
+async fn select_for_update_needs_a_transaction_and_locks(db: Database) {
+    with_tables(&db).await;
+    let created = students(&db).await;
+    let err = Student::objects()
+        .select_for_update()
+        .all(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+    assert!(err.to_string().contains("transaction"), "{err}");
+
+    // By key: InnoDB locks every row a locking read scans, and the key's index reads
+    // only alice's.
+    let tx = db.begin().await.unwrap();
+    let alice = Student::objects()
+        .select_for_update()
+        .get(Student::ID.eq(created[0].id), &tx)
+        .await
+        .unwrap();
+    assert_eq!(alice.age, Some(20));
+    if db.backend() == Backend::Sqlite {
+        // One writer at a time: nothing else to lock against.
+        tx.commit().await.unwrap();
+        return;
+    }
+    // Another transaction: NOWAIT fails on alice's locked row, SKIP LOCKED leaves it out.
+    let other = db.begin().await.unwrap();
+    let refused = Student::objects()
+        .filter(Student::NAME.eq("alice"))
+        .select_for_update_with(LockWait::NoWait)
+        .all(&other)
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    other.rollback().await.unwrap();
+    let other = db.begin().await.unwrap();
+    let free: Vec<String> = Student::objects()
+        .order_by([Student::NAME.asc()])
+        .select_for_update_with(LockWait::SkipLocked)
+        .all(&other)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(free, ["bob", "carol"]);
+    other.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+    // Once released, the row is there for the taking.
+    let again = db.begin().await.unwrap();
+    let rows = Student::objects()
+        .select_for_update_with(LockWait::NoWait)
+        .all(&again)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    again.commit().await.unwrap();
+}
+
+async fn last_earliest_latest(db: Database) {
+    with_tables(&db).await;
+    assert!(Student::objects().last(&db).await.unwrap().is_none());
+    let err = Student::objects()
+        .earliest(Student::AGE, &db)
+        .await
+        .unwrap_err();
+    assert!(err.is_does_not_exist(), "{err}");
+    students(&db).await;
+    // The model's default ordering is by name: last is carol.
+    let last = Student::objects().last(&db).await.unwrap().unwrap();
+    assert_eq!(last.name, "carol");
+    let oldest = Student::objects()
+        .filter(Student::AGE.is_null(false))
+        .latest(Student::AGE, &db)
+        .await
+        .unwrap();
+    assert_eq!(oldest.name, "bob");
+    let youngest = Student::objects()
+        .filter(Student::AGE.is_null(false))
+        .earliest(Student::AGE, &db)
+        .await
+        .unwrap();
+    assert_eq!(youngest.name, "alice");
+    let by_age_desc = Student::objects()
+        .order_by([Student::NAME.desc()])
+        .last(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_age_desc.name, "alice");
+    // A model without a default ordering: the primary key's.
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    Course {
+        id: None,
+        title: "art".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let last_course = Course::objects().last(&db).await.unwrap().unwrap();
+    assert_eq!(last_course.title, "art");
+    assert_eq!(
+        Course::objects().first(&db).await.unwrap().unwrap().id,
+        math.id
+    );
+}
+
+async fn raw_sql_by_column_name(db: Database) {
+    with_tables(&db).await;
+    students(&db).await;
+    // Columns in another order, an extra one, a bound parameter.
+    let sql = format!(
+        r#"SELECT "age", 1 AS "extra", "email", "name", "id" FROM "student" WHERE "name" <> {} ORDER BY "name""#,
+        ph(&db, 1)
+    );
+    let found = Student::raw(&sql, vec![Value::from("bob")], &db)
+        .await
+        .unwrap();
+    let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["alice", "carol"]);
+    assert_eq!(found[0].age, Some(20));
+    assert_eq!(found[1].age, None);
+    // A hostile value stays a value.
+    let none = Student::raw(&sql, vec![Value::from("x' OR '1'='1")], &db)
+        .await
+        .unwrap();
+    assert_eq!(none.len(), 3);
+    // A missing column is the database's error, not a panic or a default.
+    let missing = Student::raw(r#"SELECT "id", "name" FROM "student""#, vec![], &db).await;
+    assert!(missing.is_err(), "{missing:?}");
+    // Plain rows, and a write inside a transaction that rolls back.
+    let rows = throughline::raw::rows(
+        &db,
+        format!(
+            r#"SELECT count(*) FROM "student" WHERE "age" > {}"#,
+            ph(&db, 1)
+        ),
+        vec![Value::I64(19)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows[0][0].as_i64(), Some(2));
+    let tx = db.begin().await.unwrap();
+    let changed = throughline::raw::execute(
+        &tx,
+        format!(
+            r#"UPDATE "student" SET "age" = {} WHERE "age" IS NULL"#,
+            ph(&db, 1)
+        ),
+        vec![Value::I64(40)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed, 1);
+    let inside = Student::raw(r#"SELECT * FROM "student" WHERE "age" = 40"#, vec![], &tx)
+        .await
+        .unwrap();
+    assert_eq!(inside.len(), 1);
+    tx.rollback().await.unwrap();
+    let after = Student::objects()
+        .filter(Student::AGE.is_null(true))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(after, 1, "rolled back");
+}
