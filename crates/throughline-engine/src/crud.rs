@@ -545,6 +545,79 @@ async fn run_bulk_insert<R: Send + 'static>(
     .await
 }
 
+/// Writes `fields` of each of `rows` (each every field of `meta`, in order, with its key)
+/// to the row with its key, in one transaction: one `UPDATE ... SET f = CASE WHEN key = ?
+/// THEN ? ... END WHERE key IN ...` per chunk of the bind-parameter limit, as Django's
+/// `bulk_update` (a key given twice: its first row wins). Returns the number of rows
+/// matched. A row without a key is [`Error::Unsaved`]; a field that is the key, or is
+/// unknown, an [`Error::InvalidQuery`]; values are validated before any SQL.
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// let decode = throughline_engine::row_values(student);
+/// let rows = vec![vec![Value::Null, "ada".into()], vec![Value::Null, "bob".into()]];
+/// let mut written = crud::bulk_insert(&db, student, rows, Default::default(), decode).await?;
+/// written[0][1] = "Ada".into();
+/// written[1][1] = "Bob".into();
+/// assert_eq!(crud::bulk_update(&db, student, written, vec!["name".into()]).await?, 2);
+/// # Ok(()) }
+/// ```
+pub async fn bulk_update(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    rows: Vec<Vec<Value>>,
+    fields: Vec<FieldName>,
+) -> Result<u64> {
+    if rows.is_empty() || fields.is_empty() {
+        return Ok(0);
+    }
+    let pk = meta
+        .fields
+        .iter()
+        .position(|f| f.primary_key)
+        .ok_or_else(|| Error::invalid_query(&meta.name, "the model has no primary key"))?;
+    for name in &fields {
+        let field = meta
+            .field(name)
+            .ok_or_else(|| Error::invalid_query(&meta.name, format!("no field `{name}`")))?;
+        if field.primary_key {
+            return Err(Error::invalid_query(
+                &meta.name,
+                format!("bulk_update cannot write the primary key `{name}`"),
+            ));
+        }
+    }
+    for row in &rows {
+        validate_instance(meta, row)?;
+        if row[pk].is_null() {
+            return Err(Error::Unsaved {
+                model: meta.name.clone(),
+                action: "bulk_update".to_owned(),
+            });
+        }
+    }
+    let statements =
+        crate::conflict::update_statements(meta, &[pk], &fields, &rows, exec.backend())?;
+    exec.run(
+        Access::Atomic,
+        op(move |conn| {
+            Box::pin(async move {
+                let mut matched = 0;
+                for stmt in &statements {
+                    matched += conn.execute(stmt).await?;
+                }
+                Ok(matched)
+            })
+        }),
+    )
+    .await
+    .map_err(|e| attach_model(e, meta))
+}
+
 /// The inserts of `rows` (each every field of `meta`, in order) in as few statements as
 /// the backend's bind-parameter limit allows, returning every field; an unset auto key
 /// is left out when no row sets it.

@@ -347,6 +347,53 @@ impl<M: Model> QuerySet<M> {
         Ok(first.all(exec).await?.into_iter().next())
     }
 
+    /// Writes `fields` of each of `objs` to its row, in one transaction and one `UPDATE`
+    /// per chunk of the bind-parameter limit (Django's `bulk_update`): returns the number
+    /// of rows matched. Hooks and `auto_now` are not applied (as Django); an unsaved
+    /// instance is [`Error::Unsaved`], a field across a relation or the key an
+    /// [`Error::InvalidQuery`], and nothing is written then.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let mut students = Vec::new();
+    /// for name in ["alice", "bob"] {
+    ///     students.push(Student { id: None, name: name.into(), age: 20 }.create(&db).await?);
+    /// }
+    /// for s in &mut students {
+    ///     s.age += 1;
+    /// }
+    /// let n = Student::objects().bulk_update(&students, &[&Student::AGE], &db).await?;
+    /// assert_eq!(n, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn bulk_update(
+        &self,
+        objs: &[M],
+        fields: &[&dyn crate::fields::ModelField<M>],
+        exec: &impl Executor,
+    ) -> Result<u64> {
+        let mut names = Vec::with_capacity(fields.len());
+        for field in fields {
+            let name = field.local_name().ok_or_else(|| {
+                Error::invalid_query(
+                    M::MODEL_NAME,
+                    format!(
+                        "bulk_update writes the model's own fields; `{}` is across a relation",
+                        field.field_name()
+                    ),
+                )
+            })?;
+            names.push(name.into());
+        }
+        let rows = objs.iter().map(Model::to_values).collect();
+        crud::bulk_update(exec, M::meta(), rows, names).await
+    }
+
     /// The last row: [`QuerySet::first`] of the reversed ordering (the explicit one, else
     /// the model's, else the primary key's), as Django's `last()`.
     ///

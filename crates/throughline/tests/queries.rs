@@ -1,7 +1,7 @@
 //! The queries users reach for besides filters (issue 17, first slice), on every backend:
 //! `select_for_update` (in a transaction only; `NOWAIT` and `SKIP LOCKED` where rows are
-//! locked), `last`, `earliest` and `latest`, and hand-written SQL (`Model::raw`,
-//! `raw::rows`, `raw::execute`) with bound parameters.
+//! locked), `last`, `earliest` and `latest`, `bulk_update`, and hand-written SQL
+//! (`Model::raw`, `raw::rows`, `raw::execute`) with bound parameters.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -15,6 +15,7 @@ backend_tests!(
     select_for_update_needs_a_transaction_and_locks,
     last_earliest_latest,
     raw_sql_by_column_name,
+    bulk_update_is_one_statement,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -213,4 +214,80 @@ async fn raw_sql_by_column_name(db: Database) {
         .await
         .unwrap();
     assert_eq!(after, 1, "rolled back");
+}
+
+async fn bulk_update_is_one_statement(db: Database) {
+    with_tables(&db).await;
+    let mut all = Student::objects()
+        .bulk_create(
+            (0..300).map(|i| student(&format!("s{i:03}"))).collect(),
+            Conflict::Error,
+            &db,
+        )
+        .await
+        .unwrap();
+    for (i, s) in all.iter_mut().enumerate() {
+        s.age = Some(i as i32);
+        s.name = format!("renamed{i:03}");
+    }
+    let counting = throughline::Counting::new(db.clone());
+    let matched = Student::objects()
+        .bulk_update(&all, &[&Student::AGE, &Student::NAME], &counting)
+        .await
+        .unwrap();
+    assert_eq!(matched, 300);
+    assert_eq!(counting.count(), 1, "{:?}", counting.statements());
+    let s150 = Student::objects()
+        .get(Student::EMAIL.eq("s150@example.com"), &db)
+        .await
+        .unwrap();
+    assert_eq!((s150.name.as_str(), s150.age), ("renamed150", Some(150)));
+    // The same row twice: the first one wins (as Django).
+    let twice = vec![
+        Student {
+            age: Some(1),
+            ..all[0].clone()
+        },
+        Student {
+            age: Some(2),
+            ..all[0].clone()
+        },
+    ];
+    Student::objects()
+        .bulk_update(&twice, &[&Student::AGE], &db)
+        .await
+        .unwrap();
+    let first = Student::objects()
+        .get(Student::ID.eq(all[0].id), &db)
+        .await
+        .unwrap();
+    assert_eq!(first.age, Some(1));
+    // Bad input writes nothing: an unsaved instance, a value too long.
+    let unsaved = vec![all[1].clone(), student("new")];
+    let err = Student::objects()
+        .bulk_update(&unsaved, &[&Student::AGE], &db)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsaved { .. }), "{err}");
+    let long = vec![Student {
+        name: "x".repeat(101),
+        ..all[2].clone()
+    }];
+    let err = Student::objects()
+        .bulk_update(&long, &[&Student::NAME], &db)
+        .await
+        .unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    let unchanged = Student::objects()
+        .get(Student::ID.eq(all[2].id), &db)
+        .await
+        .unwrap();
+    assert_eq!(unchanged.name, "renamed002");
+    assert_eq!(
+        Student::objects()
+            .bulk_update(&[], &[&Student::AGE], &db)
+            .await
+            .unwrap(),
+        0
+    );
 }
