@@ -71,6 +71,49 @@ impl<M, T> Rel<M, T> {
         }
     }
 
+    /// Rows of `M` related to `target` (Django's `filter(course=math)`): a foreign key
+    /// compares its column with the target's key; a many-to-many or reverse relation, the
+    /// related rows' keys. An unsaved `target` (no key yet) matches no row.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// Lesson { id: None, course: ForeignKey::to(&math) }.create(&db).await?;
+    /// let n = Lesson::objects().filter(Lesson::COURSE.eq(&math)).count(&db).await?;
+    /// assert_eq!(n, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn eq(&self, target: &T) -> Q<M>
+    where
+        T: crate::Model,
+    {
+        self.is_in([target])
+    }
+
+    /// Rows of `M` related to any of `targets` (Django's `filter(course__in=[...])`);
+    /// unsaved targets are left out.
+    pub fn is_in<'t>(&self, targets: impl IntoIterator<Item = &'t T>) -> Q<M>
+    where
+        T: crate::Model + 't,
+    {
+        let keys: Vec<throughline_core::Value> = targets
+            .into_iter()
+            .map(crate::Model::pk_value)
+            .filter(|key| !key.is_null())
+            .collect();
+        let path = FieldPath {
+            hops: self.hops(),
+            field: T::meta().pk().name.clone(),
+        };
+        Q::new(Filter::cond(path, Lookup::In(keys)))
+    }
+
     /// A relation of `T` continued from `M` (`Enrollment::STUDENT.join(Student::SCHOOL)`).
     pub fn join<U>(&self, next: Rel<T, U>) -> Rel<M, U> {
         let mut hops = self.hops();

@@ -16,6 +16,7 @@ backend_tests!(
     last_earliest_latest,
     raw_sql_by_column_name,
     bulk_update_is_one_statement,
+    filter_by_instance,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -290,4 +291,69 @@ async fn bulk_update_is_one_statement(db: Database) {
             .unwrap(),
         0
     );
+}
+
+/// `Enrollment::COURSE.eq(&math)`, `Course::STUDENTS.eq(&alice)` and
+/// `Student::COURSES.is_in(...)`: filters by related instances, across a foreign key, a
+/// many-to-many and its reverse; an unsaved instance matches no row.
+async fn filter_by_instance(db: Database) {
+    with_tables(&db).await;
+    let people = students(&db).await;
+    let (alice, bob) = (&people[0], &people[1]);
+    let mut courses = Vec::new();
+    for title in ["math", "art", "music"] {
+        courses.push(
+            Course {
+                id: None,
+                title: title.into(),
+                open: true,
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    let (math, art, music) = (&courses[0], &courses[1], &courses[2]);
+    for (s, c) in [(alice, math), (alice, art), (bob, art)] {
+        enrollment(s, c, "A").create(&db).await.unwrap();
+    }
+    let in_math = Enrollment::objects()
+        .filter(Enrollment::COURSE.eq(math))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(in_math, 1);
+    let db_ref = &db;
+    let titles = move |qs: throughline::QuerySet<Course>| async move {
+        qs.order_by([Course::TITLE.asc()])
+            .values_list(Course::TITLE, db_ref)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        titles(Course::objects().filter(Course::STUDENTS.eq(alice))).await,
+        ["art", "math"]
+    );
+    let names = Student::objects()
+        .filter(Student::COURSES.is_in([math, music]))
+        .values_list(Student::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(names, ["alice"]);
+    let unsaved = Course {
+        id: None,
+        title: "new".into(),
+        open: true,
+    };
+    let none = Enrollment::objects()
+        .filter(Enrollment::COURSE.eq(&unsaved))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+    assert_eq!(
+        titles(Course::objects().exclude(Course::STUDENTS.eq(bob))).await,
+        ["math", "music"]
+    );
+    let _ = art;
 }
