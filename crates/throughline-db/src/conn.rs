@@ -47,6 +47,45 @@ impl Row<'_> {
         self.len() == 0
     }
 
+    /// The names of the columns, in order (as the query names them).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Database, Executor, op};
+    /// use throughline_query::Statement;
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let names = db
+    ///     .run(Access::Read, op(|conn| Box::pin(async move {
+    ///         let mut names = Vec::new();
+    ///         conn.query(&Statement::new("SELECT 1 AS a, 2 AS b", vec![]), &mut |row| {
+    ///             names = row.column_names();
+    ///             Ok(())
+    ///         }).await?;
+    ///         Ok(names)
+    ///     })))
+    ///     .await?;
+    /// assert_eq!(names, ["a", "b"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn column_names(&self) -> Vec<String> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(row) => {
+                let stmt = row.as_ref();
+                (0..stmt.column_count())
+                    .map(|i| stmt.column_name(i).unwrap_or_default().to_owned())
+                    .collect()
+            }
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => row.columns().iter().map(|c| c.name().to_owned()).collect(),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(row) => sqlx_core::row::Row::columns(*row)
+                .iter()
+                .map(|c| sqlx_core::column::Column::name(c).to_owned())
+                .collect(),
+        }
+    }
+
     /// Whether column `index` is NULL, read without decoding the value (a LEFT JOIN's
     /// missing row, say). An index past the last column is an error.
     ///

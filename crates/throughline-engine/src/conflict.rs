@@ -237,7 +237,7 @@ pub(crate) async fn split_by_target(
 /// `UPDATE` statements (as many as the bind-parameter limit needs) that overwrite
 /// `fields` of the rows matching each of `rows` on `target`, from those rows:
 /// `SET f = CASE WHEN t1 = ? AND t2 = ? THEN ? ... ELSE f END WHERE (t1 = ? AND t2 = ?)
-/// OR ...`.
+/// OR ...` (`WHERE t IN (...)` for a key of one column).
 pub(crate) fn update_statements(
     meta: &'static ModelMeta,
     target: &[usize],
@@ -251,7 +251,10 @@ pub(crate) fn update_statements(
     }
     let dialect = throughline_query::dialect::of(backend)?;
     let per_row = target.len() * (fields.len() + 1) + fields.len();
-    let chunk = (dialect.capabilities().max_bind_params / per_row).max(1);
+    // A key of several columns is matched by an `OR` of conditions, which SQLite nests one
+    // level per row (at most 1,000 levels): at most 500 rows a statement then.
+    let rows_cap = if target.len() == 1 { usize::MAX } else { 500 };
+    let chunk = (dialect.capabilities().max_bind_params / per_row).clamp(1, rows_cap);
     let mut out = Vec::new();
     for rows in rows.chunks(chunk) {
         let mut params: Vec<Value> = Vec::new();
@@ -284,15 +287,26 @@ pub(crate) fn update_statements(
             }
             sets.push(format!("{column} = CASE{cases} ELSE {column} END"));
         }
-        let wheres: Vec<String> = rows
-            .iter()
-            .map(|row| format!("({})", matches(row, &mut param)))
-            .collect();
+        let condition = match target {
+            // One column: `IN (...)`, a list (an `OR` chain nests, see above).
+            [key] => {
+                let listed: Vec<String> = rows.iter().map(|row| param(&row[*key], *key)).collect();
+                format!(
+                    "{} IN ({})",
+                    quote(&meta.fields[*key].column),
+                    listed.join(", ")
+                )
+            }
+            _ => rows
+                .iter()
+                .map(|row| format!("({})", matches(row, &mut param)))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        };
         let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
+            "UPDATE {} SET {} WHERE {condition}",
             quote(&meta.table),
             sets.join(", "),
-            wheres.join(" OR ")
         );
         out.push(Statement::new(sql, params));
     }

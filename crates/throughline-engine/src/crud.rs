@@ -572,7 +572,17 @@ pub async fn bulk_update(
     rows: Vec<Vec<Value>>,
     fields: Vec<FieldName>,
 ) -> Result<u64> {
-    if rows.is_empty() || fields.is_empty() {
+    if fields.is_empty() {
+        return Err(Error::invalid_query(
+            &meta.name,
+            "bulk_update needs the names of the fields to write",
+        ));
+    }
+    // A field listed twice is written once.
+    let mut fields = fields;
+    let mut seen = std::collections::HashSet::new();
+    fields.retain(|name| seen.insert(name.clone()));
+    if rows.is_empty() {
         return Ok(0);
     }
     let pk = meta

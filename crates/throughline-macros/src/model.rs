@@ -200,6 +200,17 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         let ty = &f.ty;
         quote!(#ident: <#ty as ::throughline::FieldValue>::decode(row, start + #index)?)
     });
+    let mapped = model.fields.iter().enumerate().map(|(index, f)| {
+        let ident = &f.ident;
+        let ty = &f.ty;
+        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(
+            row,
+            *columns.get(#index).ok_or_else(|| ::throughline::Error::invalid_query(
+                #model_name,
+                "a column is missing for a field",
+            ))?,
+        )?)
+    });
     let values = model.fields.iter().map(|f| {
         let ident = &f.ident;
         quote!(::throughline::FieldValue::to_value(&self.#ident))
@@ -224,6 +235,10 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
 
             fn from_row(row: &::throughline::__private::Row<'_>, start: usize) -> ::throughline::Result<Self> {
                 Ok(Self { #(#decoders),* })
+            }
+
+            fn from_row_mapped(row: &::throughline::__private::Row<'_>, columns: &[usize]) -> ::throughline::Result<Self> {
+                Ok(Self { #(#mapped),* })
             }
 
             fn to_values(&self) -> Vec<::throughline::Value> {

@@ -263,17 +263,27 @@ impl SelectQuery {
             select.limit(1);
         }
         if self.for_update {
-            match self.lock_wait {
-                LockWait::Wait => select.lock(sea_query::LockType::Update),
-                LockWait::NoWait => select.lock_with_behavior(
-                    sea_query::LockType::Update,
-                    sea_query::LockBehavior::Nowait,
-                ),
-                LockWait::SkipLocked => select.lock_with_behavior(
-                    sea_query::LockType::Update,
-                    sea_query::LockBehavior::SkipLocked,
-                ),
+            let update = sea_query::LockType::Update;
+            let behavior = match self.lock_wait {
+                LockWait::Wait => None,
+                LockWait::NoWait => Some(sea_query::LockBehavior::Nowait),
+                LockWait::SkipLocked => Some(sea_query::LockBehavior::SkipLocked),
             };
+            // Only the queried model's rows, where the backend can say so: not the rows
+            // of joined tables (`select_related`, filters across relations), and not the
+            // nullable side of an outer join, which PostgreSQL refuses to lock.
+            if dialect.locks_named_tables() {
+                let tables = [Alias::new(&root)];
+                match behavior {
+                    None => select.lock_with_tables(update, tables),
+                    Some(behavior) => select.lock_with_tables_behavior(update, tables, behavior),
+                };
+            } else {
+                match behavior {
+                    None => select.lock(update),
+                    Some(behavior) => select.lock_with_behavior(update, behavior),
+                };
+            }
         }
         if matches!(self.projection, Projection::Count) {
             let inner = select;

@@ -107,9 +107,29 @@ impl<M, T> Rel<M, T> {
             .map(crate::Model::pk_value)
             .filter(|key| !key.is_null())
             .collect();
-        let path = FieldPath {
-            hops: self.hops(),
-            field: T::meta().pk().name.clone(),
+        let mut hops = self.hops();
+        // A forward foreign key to the target's key is compared on its own column (as
+        // Django: `course_id = ?`), without joining the target's table, which a locking
+        // read would lock too.
+        let local = hops
+            .last()
+            .filter(|hop| !hop.many && hop.to_column == T::meta().pk().column)
+            .and_then(|hop| {
+                hop.from
+                    .fields
+                    .iter()
+                    .find(|f| f.column == hop.from_column)
+                    .map(|f| f.name.clone())
+            });
+        let path = match local {
+            Some(field) => {
+                hops.pop();
+                FieldPath { hops, field }
+            }
+            None => FieldPath {
+                hops,
+                field: T::meta().pk().name.clone(),
+            },
         };
         Q::new(Filter::cond(path, Lookup::In(keys)))
     }

@@ -267,22 +267,43 @@ impl<M: Model> QuerySet<M> {
                 "select_related takes one forward foreign key of the model",
             ));
         }
-        if self.query.for_update {
+        self.query_for(Projection::Rows, exec)?
+            .render(exec.backend())
+    }
+
+    /// The query with `projection`, checked for a locking read: refused outside a
+    /// transaction; without its lock where the backend has no row locks (SQLite, whose
+    /// transaction holds the write lock) or for a count (an aggregate locks no row:
+    /// PostgreSQL refuses `FOR UPDATE` with one).
+    fn query_for(&self, projection: Projection, exec: &impl Executor) -> Result<SelectQuery> {
+        let mut query = self.query.clone();
+        query.projection = projection;
+        if query.for_update {
             if !exec.in_transaction() {
                 return Err(Error::invalid_query(
                     M::MODEL_NAME,
                     "select_for_update runs inside a transaction (db.begin()): outside one its row locks would end with the statement",
                 ));
             }
-            // Without row locks (SQLite), the transaction's write lock already keeps
-            // every other writer out.
-            if !throughline_query::dialect::capabilities(exec.backend())?.select_for_update {
-                let mut query = self.query.clone();
+            let row_locks =
+                throughline_query::dialect::capabilities(exec.backend())?.select_for_update;
+            if !row_locks || matches!(query.projection, Projection::Count) {
                 query.for_update = false;
-                return query.render(exec.backend());
             }
         }
-        self.query.render(exec.backend())
+        Ok(query)
+    }
+
+    /// Refuses to reverse or re-slice a sliced queryset (as Django's "Cannot reverse a
+    /// query once a slice has been taken").
+    fn unsliced(&self, what: &str) -> Result<()> {
+        if self.query.limit.is_some() || self.query.offset.is_some() {
+            return Err(Error::invalid_query(
+                M::MODEL_NAME,
+                format!("{what} of a sliced queryset (limit/offset): take it before slicing"),
+            ));
+        }
+        Ok(())
     }
 
     /// Every matching row.
@@ -412,6 +433,7 @@ impl<M: Model> QuerySet<M> {
     /// # Ok(()) }
     /// ```
     pub async fn last(&self, exec: &impl Executor) -> Result<Option<M>> {
+        self.unsliced("last()")?;
         let mut last = self.clone();
         let mut ordering = last.query.effective_ordering();
         if ordering.is_empty() {
@@ -428,7 +450,6 @@ impl<M: Model> QuerySet<M> {
             })
             .collect();
         last.query.limit = Some(1);
-        last.query.offset = None;
         Ok(last.all(exec).await?.into_iter().next())
     }
 
@@ -468,10 +489,10 @@ impl<M: Model> QuerySet<M> {
     }
 
     async fn extreme(&self, term: OrderBy, exec: &impl Executor) -> Result<M> {
+        self.unsliced("earliest()/latest()")?;
         let mut one = self.clone();
         one.query.order_by = vec![term];
         one.query.limit = Some(1);
-        one.query.offset = None;
         one.all(exec)
             .await?
             .into_iter()
@@ -504,9 +525,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     async fn scalar(&self, projection: Projection, exec: &impl Executor) -> Result<i64> {
-        let mut query = self.query.clone();
-        query.projection = projection;
-        let stmt = query.render(exec.backend())?;
+        let stmt = self.query_for(projection, exec)?.render(exec.backend())?;
         exec.run(
             Access::Read,
             op(move |conn| {
@@ -553,9 +572,9 @@ impl<M: Model> QuerySet<M> {
                 model.field(&path.field).map(|f| f.ty)
             })
             .collect();
-        let mut query = self.query.clone();
-        query.projection = Projection::Columns(fields);
-        let stmt = query.render(exec.backend())?;
+        let stmt = self
+            .query_for(Projection::Columns(fields), exec)?
+            .render(exec.backend())?;
         exec.run(
             Access::Read,
             op(move |conn| {
@@ -588,9 +607,9 @@ impl<M: Model> QuerySet<M> {
         field: Field<M, T>,
         exec: &impl Executor,
     ) -> Result<Vec<T>> {
-        let mut query = self.query.clone();
-        query.projection = Projection::Columns(vec![field.path()]);
-        let stmt = query.render(exec.backend())?;
+        let stmt = self
+            .query_for(Projection::Columns(vec![field.path()]), exec)?
+            .render(exec.backend())?;
         exec.run(
             Access::Read,
             op(move |conn| {

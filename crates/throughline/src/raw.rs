@@ -12,7 +12,6 @@ use crate::Model;
 use throughline_core::{Result, Value};
 use throughline_db::{Access, Decode, Executor, op};
 use throughline_query::Statement;
-use throughline_query::ddl::quote;
 
 /// The rows of a query that reads, each as its columns' values (as the driver decodes
 /// them: integers as `I64`, text as `String`...).
@@ -78,32 +77,28 @@ pub async fn execute(
 }
 
 /// Instances of `M` from a query that reads: its result columns are matched to `M`'s
-/// fields *by name* (the query is wrapped: `SELECT "raw"."id", ... FROM (<sql>) AS "raw"`),
-/// so their order does not matter, extra columns are ignored, and a missing one is the
-/// database's error naming it. See [`Model::raw`].
+/// fields *by column name*, so their order does not matter and extra columns are ignored;
+/// a field without a column is an [`Error::InvalidQuery`](throughline_core::Error) naming
+/// it. The query runs as written (not wrapped), so its `ORDER BY` holds. See
+/// [`Model::raw`].
 pub async fn instances<M: Model>(
     exec: &impl Executor,
     sql: &str,
     params: Vec<Value>,
 ) -> Result<Vec<M>> {
-    let columns: Vec<String> = M::meta()
-        .fields
-        .iter()
-        .map(|f| format!("{}.{}", quote("raw"), quote(&f.column)))
-        .collect();
-    let wrapped = format!(
-        "SELECT {} FROM ({sql}) AS {}",
-        columns.join(", "),
-        quote("raw")
-    );
-    let stmt = Statement::new(wrapped, params);
+    let stmt = Statement::new(sql.to_owned(), params);
     exec.run(
         Access::Read,
         op(move |conn| {
             Box::pin(async move {
                 let mut out = Vec::new();
+                let mut columns: Option<Vec<usize>> = None;
                 conn.query(&stmt, &mut |row| {
-                    out.push(M::from_row(row, 0)?);
+                    if columns.is_none() {
+                        columns = Some(column_positions::<M>(&row.column_names())?);
+                    }
+                    let positions = columns.as_deref().unwrap_or_default();
+                    out.push(M::from_row_mapped(row, positions)?);
                     Ok(())
                 })
                 .await?;
@@ -112,4 +107,29 @@ pub async fn instances<M: Model>(
         }),
     )
     .await
+}
+
+/// For each field of `M`, the position of the column named as its column in `names`.
+fn column_positions<M: Model>(names: &[String]) -> Result<Vec<usize>> {
+    M::meta()
+        .fields
+        .iter()
+        .map(|field| {
+            names
+                .iter()
+                .position(|name| *name == field.column)
+                .ok_or_else(|| {
+                    throughline_core::Error::invalid_query(
+                        M::MODEL_NAME,
+                        format!(
+                            "the query has no column `{}` for the field {}.{} (columns: {})",
+                            field.column,
+                            M::MODEL_NAME,
+                            field.name,
+                            names.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect()
 }

@@ -17,6 +17,7 @@ backend_tests!(
     raw_sql_by_column_name,
     bulk_update_is_one_statement,
     filter_by_instance,
+    locking_reads_of_every_shape,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -162,24 +163,31 @@ async fn raw_sql_by_column_name(db: Database) {
     students(&db).await;
     // Columns in another order, an extra one, a bound parameter.
     let sql = format!(
-        r#"SELECT "age", 1 AS "extra", "email", "name", "id" FROM "student" WHERE "name" <> {} ORDER BY "name""#,
+        r#"SELECT "age", 1 AS "extra", "email", "name", "id" FROM "student" WHERE "name" <> {} ORDER BY "name" DESC"#,
         ph(&db, 1)
     );
+    // The query's own order holds (it is not wrapped in a derived table, whose ORDER BY
+    // MariaDB drops).
     let found = Student::raw(&sql, vec![Value::from("bob")], &db)
         .await
         .unwrap();
     let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["alice", "carol"]);
-    assert_eq!(found[0].age, Some(20));
-    assert_eq!(found[1].age, None);
+    assert_eq!(names, ["carol", "alice"]);
+    assert_eq!(found[1].age, Some(20));
+    assert_eq!(found[0].age, None);
     // A hostile value stays a value.
     let none = Student::raw(&sql, vec![Value::from("x' OR '1'='1")], &db)
         .await
         .unwrap();
     assert_eq!(none.len(), 3);
-    // A missing column is the database's error, not a panic or a default.
-    let missing = Student::raw(r#"SELECT "id", "name" FROM "student""#, vec![], &db).await;
-    assert!(missing.is_err(), "{missing:?}");
+    // A missing column is an error naming it, not a panic or a default.
+    let missing = Student::raw(r#"SELECT "id", "name" FROM "student""#, vec![], &db)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, Error::InvalidQuery { .. }) && missing.to_string().contains("email"),
+        "{missing}"
+    );
     // Plain rows, and a write inside a transaction that rolls back.
     let rows = throughline::raw::rows(
         &db,
@@ -221,7 +229,7 @@ async fn bulk_update_is_one_statement(db: Database) {
     with_tables(&db).await;
     let mut all = Student::objects()
         .bulk_create(
-            (0..300).map(|i| student(&format!("s{i:03}"))).collect(),
+            (0..1200).map(|i| student(&format!("s{i:04}"))).collect(),
             Conflict::Error,
             &db,
         )
@@ -229,20 +237,23 @@ async fn bulk_update_is_one_statement(db: Database) {
         .unwrap();
     for (i, s) in all.iter_mut().enumerate() {
         s.age = Some(i as i32);
-        s.name = format!("renamed{i:03}");
+        s.name = format!("renamed{i:04}");
     }
     let counting = throughline::Counting::new(db.clone());
     let matched = Student::objects()
         .bulk_update(&all, &[&Student::AGE, &Student::NAME], &counting)
         .await
         .unwrap();
-    assert_eq!(matched, 300);
+    assert_eq!(
+        matched, 1200,
+        "one IN list, not an OR chain SQLite would refuse past 1,000"
+    );
     assert_eq!(counting.count(), 1, "{:?}", counting.statements());
     let s150 = Student::objects()
-        .get(Student::EMAIL.eq("s150@example.com"), &db)
+        .get(Student::EMAIL.eq("s0150@example.com"), &db)
         .await
         .unwrap();
-    assert_eq!((s150.name.as_str(), s150.age), ("renamed150", Some(150)));
+    assert_eq!((s150.name.as_str(), s150.age), ("renamed0150", Some(150)));
     // The same row twice: the first one wins (as Django).
     let twice = vec![
         Student {
@@ -283,7 +294,7 @@ async fn bulk_update_is_one_statement(db: Database) {
         .get(Student::ID.eq(all[2].id), &db)
         .await
         .unwrap();
-    assert_eq!(unchanged.name, "renamed002");
+    assert_eq!(unchanged.name, "renamed0002");
     assert_eq!(
         Student::objects()
             .bulk_update(&[], &[&Student::AGE], &db)
@@ -356,4 +367,60 @@ async fn filter_by_instance(db: Database) {
         ["math", "music"]
     );
     let _ = art;
+}
+
+/// A locking read through every way a queryset reads (rows, count, exists, values), with
+/// a filter across a many-to-many (an outer join PostgreSQL would refuse to lock without
+/// `FOR UPDATE OF`) and by instance (compared on the foreign-key column, no join); the
+/// reversing reads refuse a sliced queryset.
+async fn locking_reads_of_every_shape(db: Database) {
+    with_tables(&db).await;
+    let people = students(&db).await;
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    enrollment(&people[0], &math, "A")
+        .create(&db)
+        .await
+        .unwrap();
+    let sql = Enrollment::objects()
+        .filter(Enrollment::COURSE.eq(&math))
+        .query()
+        .render(db.backend())
+        .unwrap();
+    assert!(!sql.sql.contains("JOIN"), "{}", sql.sql);
+    let tx = db.begin().await.unwrap();
+    let locked = Course::objects()
+        .filter(Course::STUDENTS.eq(&people[0]))
+        .select_for_update();
+    assert_eq!(locked.all(&tx).await.unwrap().len(), 1);
+    assert_eq!(locked.count(&tx).await.unwrap(), 1);
+    assert!(locked.exists(&tx).await.unwrap());
+    assert_eq!(
+        locked.values_list(Course::TITLE, &tx).await.unwrap(),
+        ["math"]
+    );
+    let enrolled = Enrollment::objects()
+        .filter(Enrollment::COURSE.eq(&math))
+        .select_for_update()
+        .all(&tx)
+        .await
+        .unwrap();
+    assert_eq!(enrolled.len(), 1);
+    tx.commit().await.unwrap();
+    // Outside a transaction every shape is refused.
+    assert!(locked.count(&db).await.is_err());
+    assert!(locked.values_list(Course::TITLE, &db).await.is_err());
+    // Reversing a slice is refused, as Django.
+    let sliced = Student::objects().limit(2);
+    assert!(matches!(
+        sliced.last(&db).await,
+        Err(Error::InvalidQuery { .. })
+    ));
+    assert!(sliced.latest(Student::AGE, &db).await.is_err());
 }

@@ -161,6 +161,12 @@ pub trait Dialect: Send + Sync + 'static {
         insert.on_conflict(on_conflict);
     }
 
+    /// Whether a locking read can name the tables it locks (`FOR UPDATE OF t`), so that
+    /// joined tables are not locked (PostgreSQL); false by default.
+    fn locks_named_tables(&self) -> bool {
+        false
+    }
+
     /// The clause ending hand-written `INSERT ... SELECT` SQL (an array insert) that skips
     /// the rows conflicting on the columns `target` (already quoted).
     fn skip_conflicts_sql(&self, target: &[String]) -> String {

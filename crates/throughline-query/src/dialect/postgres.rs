@@ -40,6 +40,10 @@ impl Postgres {
 }
 
 impl Dialect for Postgres {
+    fn locks_named_tables(&self) -> bool {
+        true
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
