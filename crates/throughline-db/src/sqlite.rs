@@ -304,6 +304,11 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
     if options.path.is_some() && !reader {
         pragmas.push_str(" PRAGMA journal_mode = WAL;");
     }
+    // A reader never writes: a write sent to one (hand-written SQL through
+    // `raw::rows`, say) fails at once rather than racing the writer for the lock.
+    if options.path.is_some() && reader {
+        pragmas.push_str(" PRAGMA query_only = ON;");
+    }
     conn.execute_batch(&pragmas).map_err(map_error)?;
     conn.set_prepared_statement_cache_capacity(256);
     rusqlite::vtab::array::load_module(&conn).map_err(map_error)?;

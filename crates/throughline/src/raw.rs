@@ -14,7 +14,8 @@ use throughline_db::{Access, Decode, Executor, op};
 use throughline_query::Statement;
 
 /// The rows of a query that reads, each as its columns' values (as the driver decodes
-/// them: integers as `I64`, text as `String`...).
+/// them: integers as `I64`, text as `String`...). On the pool it may run on a read-only
+/// connection (SQLite's readers): a statement that writes goes through [`execute`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
@@ -52,7 +53,8 @@ pub async fn rows(
 }
 
 /// Runs a statement that writes (`INSERT`, `UPDATE`, `DELETE`, DDL) and returns the number
-/// of rows it changed; inside a transaction, it is part of it.
+/// of rows it changed; inside a transaction, it is part of it (except DDL on MySQL and
+/// MariaDB, which commits the transaction there: run it outside one).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {

@@ -424,3 +424,30 @@ async fn locking_reads_of_every_shape(db: Database) {
     ));
     assert!(sliced.latest(Student::AGE, &db).await.is_err());
 }
+
+/// On a SQLite file, reads go to read-only connections: hand-written SQL that writes
+/// through `raw::rows` fails at once (it would race the writer for the lock), and
+/// `raw::execute` writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_raw_rows_is_refused_on_a_sqlite_reader() {
+    let path = std::env::temp_dir().join(format!("throughline-raw-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let db = Database::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    throughline::raw::execute(&db, "CREATE TABLE t (x integer)", vec![])
+        .await
+        .unwrap();
+    let refused = throughline::raw::rows(&db, "INSERT INTO t VALUES (1) RETURNING x", vec![]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let written = throughline::raw::execute(&db, "INSERT INTO t VALUES (?)", vec![Value::I64(2)])
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let rows = throughline::raw::rows(&db, "SELECT x FROM t", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![vec![Value::I64(2)]]);
+    drop(db);
+    let _ = std::fs::remove_file(&path);
+}
