@@ -111,6 +111,27 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
 
         #has_default
 
+        /// Serializes as its stored value.
+        impl ::throughline::__private::serde::Serialize for #name {
+            fn serialize<S: ::throughline::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(::throughline::Choices::as_str(self))
+            }
+        }
+
+        /// Deserializes from its stored value; another text is an error listing the choices.
+        impl<'de> ::throughline::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::throughline::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                let text = <::std::string::String as ::throughline::__private::serde::Deserialize>::deserialize(deserializer)?;
+                <Self as ::throughline::Choices>::from_str_value(&text).ok_or_else(|| {
+                    <D::Error as ::throughline::__private::serde::de::Error>::custom(format!(
+                        "{text:?} is not a choice of {} (one of: {})",
+                        #model_name,
+                        [#(#values),*].join(", ")
+                    ))
+                })
+            }
+        }
+
         impl ::throughline::__private::ValueSlot for #name {
             type Slot = #slot;
             fn passed(slot: &Self::Slot) -> Option<::throughline::Value> {

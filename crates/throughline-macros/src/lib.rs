@@ -59,7 +59,8 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 /// Derives `throughline::Choices` (and `FieldValue`) for an enum of unit variants stored as
 /// text. Variant attributes: `value = "..."` (default: the variant name in snake case),
 /// `label = "..."` (default: the variant name). The default variant is marked `#[default]`
-/// (with `#[derive(Default)]`) or `#[throughline(default)]`.
+/// (with `#[derive(Default)]`) or `#[throughline(default)]`. The enum also gets serde's
+/// `Serialize` and `Deserialize`, as its stored value (do not derive them too).
 #[proc_macro_derive(Choices, attributes(throughline))]
 pub fn derive_choices(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -263,3 +263,68 @@ impl<T: Model> RelatedSlot for Option<ForeignKey<T>> {
         self.as_ref().map(|fk| &fk.key)
     }
 }
+
+/// A foreign key serializes as its key (`7`, `"NORTH"`, a UUID's text; `null` unsaved),
+/// not the loaded row, so a model with foreign keys (a through model) can derive
+/// `Serialize` for a JSON API.
+///
+/// ```
+/// # #[derive(Debug, Clone, throughline::Model)]
+/// # struct Student { id: Option<i64>, name: String }
+/// let fk: throughline::ForeignKey<Student> = throughline::ForeignKey::new(7);
+/// assert_eq!(throughline::serde_json::to_string(&fk).unwrap(), "7");
+/// ```
+impl<T: Model> serde::Serialize for ForeignKey<T> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match &self.key {
+            Value::Null => serializer.serialize_none(),
+            Value::I16(v) => serializer.serialize_i64(i64::from(*v)),
+            Value::I32(v) => serializer.serialize_i64(i64::from(*v)),
+            Value::I64(v) => serializer.serialize_i64(*v),
+            Value::String(v) => serializer.serialize_str(v),
+            other => serializer.collect_str(&other.display()),
+        }
+    }
+}
+
+/// A foreign key deserializes from its key, of the referred model's key type (an integer,
+/// a string, a UUID's text); anything else is an error naming what was expected.
+///
+/// ```
+/// # #[derive(Debug, Clone, throughline::Model)]
+/// # struct Student { id: Option<i64>, name: String }
+/// let fk: throughline::ForeignKey<Student> = throughline::serde_json::from_str("7").unwrap();
+/// assert_eq!(fk.key(), &throughline::Value::I64(7));
+/// assert!(throughline::serde_json::from_str::<throughline::ForeignKey<Student>>("\"7\"").is_err());
+/// ```
+impl<'de, T: Model> serde::Deserialize<'de> for ForeignKey<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let json = serde_json::Value::deserialize(deserializer)?;
+        let ty = T::PK_TYPE.as_reference();
+        let key = match (ty, &json) {
+            (FieldType::I16 | FieldType::I32 | FieldType::I64, serde_json::Value::Number(n)) => {
+                n.as_i64().map(|v| Value::I64(v).coerce(ty))
+            }
+            (FieldType::String { .. }, serde_json::Value::String(text)) => {
+                Some(Value::String(text.clone()))
+            }
+            (FieldType::Uuid, serde_json::Value::String(text)) => {
+                uuid::Uuid::parse_str(text).ok().map(Value::Uuid)
+            }
+            _ => None,
+        };
+        let key = key.ok_or_else(|| {
+            D::Error::custom(format!(
+                "a key of {} ({ty:?}) was expected, not {json}",
+                T::MODEL_NAME
+            ))
+        })?;
+        Ok(ForeignKey { key, cached: None })
+    }
+}

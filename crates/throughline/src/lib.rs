@@ -128,6 +128,7 @@ pub mod __private {
         ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
     pub use crate::value_types::field_meta;
+    pub use serde;
     pub use throughline_core;
     #[cfg(feature = "postgres")]
     pub use throughline_db::tokio_postgres::{Config as PgConfig, NoTls};
