@@ -55,6 +55,32 @@ impl Database {
     /// # Ok(()) }
     /// ```
     pub async fn connect(url: &str) -> Result<Database> {
+        Database::connect_url(url).await
+    }
+
+    /// Opens the database named by the `DATABASE_URL` environment variable, as
+    /// [`Database::connect`] (the convention of sqlx, Diesel and twelve-factor apps); an
+    /// unset or non-UTF-8 variable is an [`Error::Config`] saying so.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// // SAFETY (test): nothing else reads the environment meanwhile.
+    /// unsafe { std::env::set_var("DATABASE_URL", "sqlite::memory:") };
+    /// let db = throughline_db::Database::from_env().await?;
+    /// unsafe { std::env::remove_var("DATABASE_URL") };
+    /// assert!(throughline_db::Database::from_env().await.is_err());
+    /// # drop(db); Ok(()) }
+    /// ```
+    pub async fn from_env() -> Result<Database> {
+        let url = std::env::var("DATABASE_URL").map_err(|e| {
+            Error::Config(format!(
+                "DATABASE_URL: {e} (set it to a URL such as sqlite://app.db?mode=rwc, postgres://user@host/db or mysql://user@host/db)"
+            ))
+        })?;
+        Database::connect_url(&url).await
+    }
+
+    async fn connect_url(url: &str) -> Result<Database> {
         match url_backend(url)? {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
