@@ -10,7 +10,7 @@
 # What they do not show: time spent waiting (fsync, the PostgreSQL server, which runs in
 # another process: on PostgreSQL the counts are the client's work only).
 #
-#   bash benches/instructions.sh [sqlite|postgres] [W1,W2,...]
+#   bash benches/instructions.sh [sqlite|postgres|mariadb] [W1,W2,...]
 set -euo pipefail
 backend="${1:-sqlite}"
 only="${2:-W1,W2,W3,W4,W5}"

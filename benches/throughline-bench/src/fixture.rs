@@ -1,12 +1,13 @@
 //! The databases under test and their data. A [`Target`] is one backend with one set of
 //! connection settings (SQLite file at `synchronous=FULL`, at `NORMAL`, PostgreSQL on a
-//! fresh schema), opened twice: through throughline and through the raw driver. The
-//! [`Fixture`] is the data every side works on, created once per target (not timed):
-//! N + N/10 students; a course for W1 and one for W3 (emptied after each run); a course for
-//! W2 linked to the first N students; N/50 courses of 50 students each for W4; a course
-//! linked to N students, every tenth with grade "A", for W5.
+//! fresh schema, MariaDB on a fresh database), opened twice: through throughline and
+//! through the raw driver. The [`Fixture`] is the data every side works on, created once
+//! per target (not timed): N + N/10 students; a course for W1 and one for W3 (emptied
+//! after each run); a course for W2 linked to the first N students; N/50 courses of 50
+//! students each for W4; a course linked to N students, every tenth with grade "A", for W5.
 
 use crate::BoxError;
+use crate::hand_mysql;
 use crate::hand_postgres::Prepared;
 use crate::hand_sqlite::{self, SqliteThread};
 use crate::models::{self, Course, Enrollment, Student};
@@ -29,11 +30,16 @@ pub enum Hand {
         /// Its prepared statements.
         prepared: Prepared,
     },
+    /// sqlx's MySQL driver: one connection (its statements prepared once and cached).
+    Mysql {
+        /// The connection.
+        conn: sqlx_mysql::MySqlConnection,
+    },
 }
 
 /// One backend with one set of settings, opened through throughline and the raw driver.
 pub struct Target {
-    /// Short name: `sqlite-full`, `sqlite-normal`, `postgres`.
+    /// Short name: `sqlite-full`, `sqlite-normal`, `postgres`, `mariadb`.
     pub name: String,
     /// The settings both sides use, printed above the table.
     pub settings: String,
@@ -41,13 +47,15 @@ pub struct Target {
     pub db: Database,
     /// The raw driver.
     pub hand: Hand,
-    /// What to remove when done (SQLite folder, or PostgreSQL schema and admin client).
+    /// What to remove when done (SQLite folder, PostgreSQL schema or MariaDB database, with
+    /// the admin connection that drops it).
     cleanup: Cleanup,
 }
 
 enum Cleanup {
     Folder(std::path::PathBuf),
     Schema(tokio_postgres::Client, String),
+    Database(sqlx_mysql::MySqlConnection, String),
 }
 
 impl Target {
@@ -132,11 +140,76 @@ impl Target {
         }))
     }
 
+    /// MariaDB (or MySQL) at `url` on a fresh database (`utf8mb4`, binary collation, as the
+    /// test harness creates them), or `None` when the server is unreachable. throughline
+    /// creates the tables; the hand-written side opens one connection to the same database.
+    pub async fn mysql(url: &str, tag: &str) -> Result<Option<Target>, BoxError> {
+        let url = match url.strip_prefix("mariadb://") {
+            Some(rest) => format!("mysql://{rest}"),
+            None => url.to_owned(),
+        };
+        let options: sqlx_mysql::MySqlConnectOptions = url.parse()?;
+        let mut admin = match hand_mysql::connect(options.clone()).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                eprintln!("SKIPPED MariaDB (unreachable at {url}: {error})");
+                return Ok(None);
+            }
+        };
+        let name = format!("tl_bench_{tag}_{}", std::process::id());
+        hand_mysql::batch(
+            &mut admin,
+            &format!(
+                "DROP DATABASE IF EXISTS {name}; \
+                 CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ),
+        )
+        .await?;
+        let version = hand_mysql::text(&mut admin, "SELECT VERSION()").await?;
+        let settings = hand_mysql::text(
+            &mut admin,
+            "SELECT CONCAT('innodb_flush_log_at_trx_commit=', @@innodb_flush_log_at_trx_commit, \
+             ', log_bin=', @@log_bin, ', innodb_buffer_pool_size=', \
+             @@innodb_buffer_pool_size DIV 1048576, 'MB')",
+        )
+        .await?;
+        // The same URL with the new database as its path.
+        let (address, query) = match url.split_once('?') {
+            Some((address, query)) => (address, format!("?{query}")),
+            None => (url.as_str(), String::new()),
+        };
+        let server = address
+            .rsplit_once('/')
+            .map_or(address, |(server, _)| server);
+        let database_url = format!("{server}/{name}{query}");
+        let opened = async {
+            let db = Database::connect(&database_url).await?;
+            throughline::create_tables(&db, &models::registry()).await?;
+            let conn = hand_mysql::connect(options.database(&name)).await?;
+            Ok::<_, BoxError>((db, conn))
+        };
+        let (db, conn) = match opened.await {
+            Ok(opened) => opened,
+            Err(error) => {
+                let _ = hand_mysql::batch(&mut admin, &format!("DROP DATABASE {name}")).await;
+                return Err(error);
+            }
+        };
+        Ok(Some(Target {
+            name: "mariadb".to_owned(),
+            settings: format!("MariaDB {version} at {database_url}: {settings}"),
+            db,
+            hand: Hand::Mysql { conn },
+            cleanup: Cleanup::Database(admin, name),
+        }))
+    }
+
     /// Runs SQL without results on the raw driver (untimed set-up and clean-up).
     pub async fn execute(&mut self, sql: &str) -> Result<(), BoxError> {
         match &mut self.hand {
             Hand::Sqlite { sync, .. } => sync.execute_batch(sql)?,
             Hand::Postgres { client, .. } => client.batch_execute(sql).await?,
+            Hand::Mysql { conn } => hand_mysql::batch(conn, sql).await?,
         }
         Ok(())
     }
@@ -153,6 +226,9 @@ impl Target {
                 admin
                     .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                     .await?;
+            }
+            Cleanup::Database(mut admin, name) => {
+                hand_mysql::batch(&mut admin, &format!("DROP DATABASE IF EXISTS {name}")).await?;
             }
         }
         Ok(())
@@ -238,6 +314,13 @@ impl Fixture {
         match target.hand {
             Hand::Sqlite { .. } => target.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?,
             Hand::Postgres { .. } => target.execute("VACUUM ANALYZE").await?,
+            // Statistics of every column (PostgreSQL's ANALYZE collects them by default):
+            // without them MariaDB plans W5 as a scan of the students (3× slower).
+            Hand::Mysql { .. } => {
+                target
+                    .execute("ANALYZE TABLE student, course, enrollment PERSISTENT FOR ALL")
+                    .await?
+            }
         }
         Ok(Fixture {
             n,

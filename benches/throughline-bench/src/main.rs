@@ -1,22 +1,27 @@
 //! `throughline-bench`: SPEC §6's workloads W1–W5, run side by side with throughline and
 //! with the best hand-written code on the raw drivers (rusqlite behind an async hop to a
-//! connection thread, rusqlite called directly, tokio-postgres), on a SQLite file database
-//! at `synchronous=FULL` and at `NORMAL`, and on PostgreSQL. Prints one table per target
-//! (medians of interleaved runs after a warm-up), the statements throughline ran, and with
-//! `--scaling` how W1, W2 and W4 grow from N = 1,000 to 100,000.
+//! connection thread, rusqlite called directly, tokio-postgres, sqlx's MySQL driver), on a
+//! SQLite file database at `synchronous=FULL` and at `NORMAL`, on PostgreSQL and on
+//! MariaDB. Prints one table per target (medians of interleaved runs after a warm-up), the
+//! statements throughline ran, and with `--scaling` how W1, W2 and W4 grow from N = 1,000
+//! to 100,000.
 //!
 //! ```text
 //! cargo run --release -p throughline-bench -- [--n 10000] [--runs 7]
-//!     [--backend sqlite|postgres|all] [--scaling] [--sql] [--json PATH] [--no-hand]
+//!     [--backend sqlite|postgres|mariadb|all] [--scaling] [--sql] [--json PATH] [--no-hand]
 //!     [--only W1,W3] [--side orm|hand|sync] [--sync full|normal]
 //! ```
 //!
 //! PostgreSQL is `THROUGHLINE_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`); each target gets a fresh schema, dropped at
-//! the end. See `docs/benchmarks.md` for the results and their reading.
+//! `postgres://postgres@127.0.0.1:5432/test`), MariaDB `THROUGHLINE_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306/test`); each target gets a fresh schema (PostgreSQL) or
+//! database (MariaDB), dropped at the end. With `--backend all` a server that does not
+//! answer is skipped with a message. See `docs/benchmarks.md` for the results and their
+//! reading.
 
 mod fixture;
 mod hand;
+mod hand_mysql;
 mod hand_postgres;
 mod hand_sqlite;
 mod models;
@@ -31,19 +36,22 @@ use runner::{Measured, Plan, Side, Workload};
 /// The error type of the benchmark: any error, with its message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: throughline-bench [--n N] [--runs R] [--backend sqlite|postgres|all] \
+const USAGE: &str =
+    "usage: throughline-bench [--n N] [--runs R] [--backend sqlite|postgres|mariadb|all] \
 [--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3] [--side S] [--sync full|normal]
 
   --n N          targets per relation (default 10000; W3 is always 1,000 adds)
   --runs R       measured runs per side after one warm-up (default 7)
-  --backend B    sqlite (file, synchronous FULL and NORMAL), postgres, or all (default)
+  --backend B    sqlite (file, synchronous FULL and NORMAL), postgres, mariadb (also
+                 mysql), or all (default; a server that does not answer is skipped)
   --scaling      run W1, W2, W4 at N = 1,000, 10,000 and 100,000 instead, time per item
   --sql          print the SQL throughline ran for one call of each workload, with the
                  time its driver spent on each statement (in the last run)
   --json PATH    also write the results as JSON (read by benches/django/bench.py)
   --no-hand      run throughline only (for the Django comparison)
   --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3), for profiling
-  --side S       run one side only: orm, hand (async) or sync (bare rusqlite), for counting
+  --side S       run one side only: orm, hand (async) or sync (bare rusqlite; the async
+                 hand-written side on PostgreSQL and MariaDB), for counting
                  instructions under valgrind (benches/instructions.sh)
   --sync MODE    SQLite at synchronous=full or normal only (default: both)
 ";
@@ -55,6 +63,7 @@ struct Args {
     runs: usize,
     sqlite: bool,
     postgres: bool,
+    mysql: bool,
     scaling: bool,
     sql: bool,
     json: Option<String>,
@@ -70,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
         runs: 7,
         sqlite: true,
         postgres: true,
+        mysql: true,
         scaling: false,
         sql: false,
         json: None,
@@ -94,9 +104,12 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--runs: {e}"))?;
             }
             "--backend" => match value("--backend")?.as_str() {
-                "sqlite" => (args.sqlite, args.postgres) = (true, false),
-                "postgres" => (args.sqlite, args.postgres) = (false, true),
-                "all" => (args.sqlite, args.postgres) = (true, true),
+                "sqlite" => (args.sqlite, args.postgres, args.mysql) = (true, false, false),
+                "postgres" => (args.sqlite, args.postgres, args.mysql) = (false, true, false),
+                "mariadb" | "mysql" => {
+                    (args.sqlite, args.postgres, args.mysql) = (false, false, true);
+                }
+                "all" => (args.sqlite, args.postgres, args.mysql) = (true, true, true),
                 other => return Err(format!("unknown backend {other:?}")),
             },
             "--scaling" => args.scaling = true,
@@ -165,8 +178,19 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// Opens the targets the arguments select (`tag` keeps their files and schemas apart).
+fn mysql_url() -> String {
+    std::env::var("THROUGHLINE_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
+}
+
+/// Opens the targets the arguments select (`tag` keeps their files, schemas and databases
+/// apart). A server that does not answer is skipped, unless it is the only backend asked for.
 async fn targets(args: &Args, tag: &str) -> Result<Vec<Target>, BoxError> {
+    let alone = [args.sqlite, args.postgres, args.mysql]
+        .iter()
+        .filter(|on| **on)
+        .count()
+        == 1;
     let mut out = Vec::new();
     if args.sqlite {
         for full in [true, false] {
@@ -178,7 +202,14 @@ async fn targets(args: &Args, tag: &str) -> Result<Vec<Target>, BoxError> {
     if args.postgres {
         match Target::postgres(&postgres_url(), tag).await? {
             Some(target) => out.push(target),
-            None if !args.sqlite => return Err("PostgreSQL is unreachable".into()),
+            None if alone => return Err("PostgreSQL is unreachable".into()),
+            None => {}
+        }
+    }
+    if args.mysql {
+        match Target::mysql(&mysql_url(), tag).await? {
+            Some(target) => out.push(target),
+            None if alone => return Err("MariaDB is unreachable".into()),
             None => {}
         }
     }

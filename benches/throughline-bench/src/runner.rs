@@ -6,7 +6,7 @@
 use crate::BoxError;
 use crate::fixture::{Fixture, Hand, Target, key};
 use crate::hand::{AddResult, Counted, SetResult};
-use crate::{hand_postgres, hand_sqlite, orm};
+use crate::{hand_mysql, hand_postgres, hand_sqlite, orm};
 use std::time::{Duration, Instant};
 use throughline::prelude::*;
 
@@ -73,7 +73,8 @@ impl Workload {
 pub enum Side {
     /// throughline.
     Orm,
-    /// Hand-written on the raw driver, async (SQLite: behind a connection thread).
+    /// Hand-written on the raw driver, async (SQLite: behind a connection thread;
+    /// PostgreSQL: tokio-postgres; MariaDB: sqlx's MySQL driver, as throughline).
     Hand,
     /// Hand-written rusqlite called directly (SQLite only): the physical limit.
     HandSync,
@@ -135,7 +136,8 @@ pub async fn measure(
 ) -> Result<Vec<Measured>, BoxError> {
     let mut sides = vec![Side::Orm];
     if let Some(only) = plan.side {
-        // PostgreSQL has no synchronous hand-written side: its hand side is tokio-postgres.
+        // PostgreSQL and MariaDB have no synchronous hand-written side: their hand sides
+        // are tokio-postgres and sqlx-mysql.
         let sqlite = matches!(target.hand, Hand::Sqlite { .. });
         sides = vec![if only == Side::HandSync && !sqlite {
             Side::Hand
@@ -234,7 +236,7 @@ pub async fn measure(
 }
 
 /// SQLite's `EXPLAIN QUERY PLAN` of each statement (parameters bound to NULL), on the
-/// synchronous connection; nothing on PostgreSQL.
+/// synchronous connection; nothing on PostgreSQL and MariaDB.
 fn query_plans(hand: &Hand, statements: &[String]) -> Vec<(String, Vec<String>)> {
     let Hand::Sqlite { sync, .. } = hand else {
         return Vec::new();
@@ -306,10 +308,11 @@ async fn run_one(
 }
 
 /// The clean-up after each run, not timed: W1 and W3 start from an empty course; W2 flips
-/// its list. After every write, SQLite's WAL is checkpointed (and PostgreSQL's table
-/// vacuumed after the bulk deletes), so that no side's timing includes a checkpoint the
-/// others caused. Between two markers, so that `benches/instructions.sh` can leave its
-/// instructions out (callgrind dumps its counts when each marker is entered).
+/// its list. After every write, SQLite's WAL is checkpointed, and after the bulk deletes
+/// PostgreSQL's table is vacuumed and MariaDB's rebuilt (its background purge may lag), so
+/// that no side's timing includes work the others caused. Between two markers, so that
+/// `benches/instructions.sh` can leave its instructions out (callgrind dumps its counts
+/// when each marker is entered).
 async fn untimed_clean_up(
     target: &mut Target,
     fixture: &mut Fixture,
@@ -351,8 +354,14 @@ async fn clean_up(
                     "DELETE FROM enrollment WHERE course_id = {course}"
                 ))
                 .await?;
-            if let Hand::Postgres { .. } = target.hand {
-                target.execute("VACUUM enrollment").await?;
+            match target.hand {
+                Hand::Postgres { .. } => target.execute("VACUUM enrollment").await?,
+                // The deleted rows stay in the indexes, marked, until InnoDB's background
+                // purge removes them, which an old snapshot of another session can hold
+                // off: the next run's reads of the course would step over them (W1's read
+                // of the existing pairs took 11–36 ms instead of under 1 ms). Rebuilt.
+                Hand::Mysql { .. } => target.execute("OPTIMIZE TABLE enrollment").await?,
+                Hand::Sqlite { .. } => {}
             }
         }
         Workload::SetChurn => fixture.w2_state = 1 - fixture.w2_state,
@@ -607,6 +616,43 @@ async fn run_hand(
                 Workload::Filter => {
                     let out =
                         hand_postgres::filter(client, p, key(&fixture.w5_course), "A").await?;
+                    (students_summary(&out.value), counted(&out, false))
+                }
+            };
+            Ok((started.elapsed(), summary, Stmts::Count(stmts)))
+        }
+        Hand::Mysql { conn } => {
+            let started = Instant::now();
+            let (summary, stmts) = match workload {
+                Workload::BulkAdd => {
+                    let course = key(&fixture.w1_course);
+                    let out = hand_mysql::add_many(conn, course, &ids(&fixture.students[..n]), "B")
+                        .await?;
+                    (hand_add_summary(&out.value), counted(&out, true))
+                }
+                Workload::SetChurn => {
+                    let wanted = ids(&fixture.w2_sets[1 - fixture.w2_state]);
+                    let course = key(&fixture.w2_course);
+                    let out = hand_mysql::set(conn, course, &wanted, "B").await?;
+                    (hand_set_summary(&out.value, fixture), counted(&out, true))
+                }
+                Workload::SingleAdds => {
+                    let course = key(&fixture.w3_course);
+                    let mut linked = 0;
+                    let mut statements = 0;
+                    for student in &fixture.w3_students {
+                        let out = hand_mysql::add_one(conn, course, key(student)).await?;
+                        linked += out.value.linked.len();
+                        statements += out.statements;
+                    }
+                    (vec![linked as i64], (statements, true))
+                }
+                Workload::Prefetch => {
+                    let out = hand_mysql::links(conn, &ids_of_courses(fixture)).await?;
+                    (links_summary(&out.value), counted(&out, false))
+                }
+                Workload::Filter => {
+                    let out = hand_mysql::filter(conn, key(&fixture.w5_course), "A").await?;
                     (students_summary(&out.value), counted(&out, false))
                 }
             };

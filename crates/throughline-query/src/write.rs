@@ -270,7 +270,9 @@ impl UpdateQuery {
         if let Some(expr) = where_expr(model, &self.groups, dialect)? {
             update.and_where(expr);
         }
-        Ok(build(Tree::Update(&update), dialect))
+        let mut stmt = build(Tree::Update(&update), dialect);
+        stmt.sql = dialect.change_statement(stmt.sql.to_string()).into();
+        Ok(stmt)
     }
 }
 
@@ -315,11 +317,14 @@ impl DeleteQuery {
                     .filter_map(|name| model.field(name).map(|f| f.column.as_str()))
                     .collect();
                 let mut stmt = build(Tree::Delete(&delete), dialect);
-                stmt.sql = format!("{}{}", stmt.sql, returning_clause(&names)).into();
+                let sql = format!("{}{}", stmt.sql, returning_clause(&names));
+                stmt.sql = dialect.change_statement(sql).into();
                 return Ok(stmt);
             }
         }
-        Ok(build(Tree::Delete(&delete), dialect))
+        let mut stmt = build(Tree::Delete(&delete), dialect);
+        stmt.sql = dialect.change_statement(stmt.sql.to_string()).into();
+        Ok(stmt)
     }
 }
 

@@ -161,6 +161,15 @@ pub trait Dialect: Send + Sync + 'static {
         insert.on_conflict(on_conflict);
     }
 
+    /// The text of an `UPDATE` or `DELETE` as the backend should run it (unchanged by
+    /// default). MariaDB's optimizer runs an `IN (SELECT ... FROM JSON_TABLE(...))` of a
+    /// single-table update or delete once per row of the table (its `in_to_exists`
+    /// strategy: 2.4 s to remove 10,000 links from a 10,000-row through table, growing
+    /// with N²); that dialect turns the strategy off for the statement.
+    fn change_statement(&self, sql: String) -> String {
+        sql
+    }
+
     /// Whether a locking read can name the tables it locks (`FOR UPDATE OF t`), so that
     /// joined tables are not locked (PostgreSQL); false by default.
     fn locks_named_tables(&self) -> bool {
