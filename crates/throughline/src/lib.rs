@@ -112,9 +112,11 @@ pub mod migrations_guide {
 /// Everything an application needs in scope: `use throughline::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Choices, Conflict, Counting, Database, Executor, ForeignKey, Model, Registry, TextField,
-        Transaction,
+        Choices, Conflict, Counting, Database, Executor, ForeignKey, HookPoint, LockWait, Model,
+        OnExisting, Q, Registry, TextField, Transaction,
     };
+    /// The datetime types of `DateTime<Utc>` fields.
+    pub use chrono::{DateTime, Utc};
 }
 
 /// Items the derive macros' generated code refers to. Not part of the public API.

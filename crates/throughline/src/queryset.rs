@@ -114,6 +114,24 @@ impl<M: Model> QuerySet<M> {
         &self.query
     }
 
+    /// The SQL and bound parameters the rows of this queryset are read with on `backend`,
+    /// for debugging (Django's `str(qs.query)`); the statements actually run are also
+    /// `tracing` events (target `throughline::sql`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// let stmt = Student::objects()
+    ///     .filter(Student::NAME.eq("ann"))
+    ///     .sql(throughline::Backend::Postgres)?;
+    /// assert_eq!(&*stmt.sql, r#"SELECT "student"."id", "student"."name" FROM "student" WHERE "student"."name" = $1"#);
+    /// assert_eq!(stmt.params, [throughline::Value::from("ann")]);
+    /// # Ok::<(), throughline::Error>(())
+    /// ```
+    pub fn sql(&self, backend: throughline_core::Backend) -> Result<throughline_query::Statement> {
+        self.query.render(backend)
+    }
+
     /// Keeps rows matching `q`. The conditions of one call apply to the same related row
     /// when they cross a multi-valued relation (as Django); separate calls may match
     /// different related rows.
