@@ -73,6 +73,17 @@ fn key_pair_items(model: &ModelDef<'_>, a: &FieldInfo, b: &FieldInfo) -> Tokens 
             quote!(#[doc = #doc] pub #ident: <#ty as ::throughline::__private::ValueSlot>::Slot)
         }
     });
+    // `Default` when every slot may be left empty (bounds under a binder, so that a false
+    // one removes the impl rather than failing to compile).
+    let slot_types = extras.iter().map(|f| {
+        let ty = &f.ty;
+        if f.has_attr_default() {
+            quote!(Option<#ty>)
+        } else {
+            quote!(<#ty as ::throughline::__private::ValueSlot>::Slot)
+        }
+    });
+    let slot_idents = extras.iter().map(|f| &f.ident);
     let passed = extras.iter().map(|f| {
         let ident = &f.ident;
         let ty = &f.ty;
@@ -94,6 +105,15 @@ fn key_pair_items(model: &ModelDef<'_>, a: &FieldInfo, b: &FieldInfo) -> Tokens 
         #[derive(Debug, Clone)]
         pub struct #values_ident {
             #(#slots,)*
+        }
+
+        impl ::core::default::Default for #values_ident
+        where
+            #(for<'__x> #slot_types: ::throughline::__private::OptionalSlot,)*
+        {
+            fn default() -> Self {
+                Self { #(#slot_idents: ::core::default::Default::default(),)* }
+            }
         }
 
         impl ::throughline::__private::ThroughValues for #values_ident {

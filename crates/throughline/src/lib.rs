@@ -127,7 +127,7 @@ pub mod __private {
     pub use crate::hops::{forward_hop, into_through_hop, out_of_through_hop, reverse_hop};
     pub use crate::through::{
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
-        ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
+        OptionalSlot, ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
     pub use crate::value_types::field_meta;
     pub use serde;

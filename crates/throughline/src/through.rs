@@ -91,6 +91,14 @@ pub trait ThroughValues: Clone + Send + Sync + 'static {
 )]
 pub trait HasForeignKey<K, T> {}
 
+/// A values-struct slot that may be left empty (`Option<_>`, which means "the field's
+/// default"): a values struct whose slots all are gets `Default`, so
+/// `add_with(targets, Values::default())` needs no field named. A required slot (a
+/// `String` without a default) never is: no silent blank value.
+pub trait OptionalSlot: Default {}
+
+impl<T> OptionalSlot for Option<T> {}
+
 /// How a field type appears in a values struct: required (`Slot = Self`) or optional
 /// (`Slot = Option<Self>`), and how a slot becomes a passed value.
 pub trait ValueSlot {

@@ -779,10 +779,11 @@ async fn through_fields_pick_the_keys(db: Database) {
     team.members()
         .add_with(
             [&ben],
+            // Every field may be left out: the values struct has `Default`.
             TeamMembersValues {
                 inviter: Some(ForeignKey::to(&ann)),
                 role: Some("lead".into()),
-                ticket: None,
+                ..TeamMembersValues::default()
             },
             &db,
         )
