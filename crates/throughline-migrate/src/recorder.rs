@@ -183,10 +183,11 @@ pub async fn save_progress(conn: &mut dyn Conn, progress: &Progress) -> Result<(
 
 /// Forgets how far `name` got (it finished, either way).
 pub async fn clear_progress(conn: &mut dyn Conn, name: &str) -> Result<()> {
-    if editor(conn.backend())?.transactional_ddl() {
+    let editor = editor(conn.backend())?;
+    if editor.transactional_ddl() {
         return Ok(());
     }
-    let placeholder = editor(conn.backend())?.placeholder(1);
+    let placeholder = editor.placeholder(1);
     let sql = format!("DELETE FROM \"{PROGRESS}\" WHERE \"name\" = {placeholder}");
     conn.execute(&Statement::new(sql, vec![Value::from(name)]))
         .await?;

@@ -17,7 +17,9 @@ fn expected_type(field: &crate::state::FieldState, editor: &dyn SchemaEditor) ->
     editor.catalogue_type(&field_meta(field)?)
 }
 
-fn action(on_delete: OnDelete) -> &'static str {
+/// The `ON DELETE` words of `on_delete`, as migrations declare them (and catalogues
+/// report them).
+pub(crate) fn action(on_delete: OnDelete) -> &'static str {
     match on_delete {
         OnDelete::Cascade => "CASCADE",
         OnDelete::Protect => "RESTRICT",

@@ -24,7 +24,7 @@ use crate::introspect::{ColumnInfo, ForeignKeyInfo, IndexInfo, TableInfo, int, r
 use crate::operations::Cost;
 use crate::state::{FieldState, ModelState, field_meta};
 use std::collections::BTreeMap;
-use throughline_core::{Backend, FieldMeta, FieldType, ModelMeta, OnDelete, Result, Value};
+use throughline_core::{Backend, FieldMeta, FieldType, ModelMeta, Result, Value};
 use throughline_db::{BoxFuture, Conn};
 use throughline_query::ddl::{self, quote};
 
@@ -172,12 +172,7 @@ impl SchemaEditor for MysqlEditor {
                     ),
                 )
             })?;
-            let action = match fk.on_delete {
-                OnDelete::Cascade => "CASCADE",
-                OnDelete::Protect => "RESTRICT",
-                OnDelete::Restrict | OnDelete::DoNothing => "NO ACTION",
-                OnDelete::SetNull => "SET NULL",
-            };
+            let action = crate::shape::action(fk.on_delete);
             add.push_str(&format!(
                 ", ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {action}",
                 quote(&format!("{}_{}_fkey", model.table, field.column)),
