@@ -19,8 +19,10 @@ use throughline_query::Statement;
 
 /// The session settings of every connection: strict mode (a value that does not fit is an
 /// error, never truncated), identifiers in double quotes (the hand-written SQL of the
-/// engine and migrations quotes with `"`), no silent engine substitution.
-const SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ANSI_QUOTES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE'";
+/// engine and migrations quotes with `"`), no silent engine substitution, and the
+/// assignments of an `UPDATE` all reading the row as it was (`SET a = b, b = a` swaps, as
+/// on PostgreSQL and SQLite; MariaDB otherwise reads the values assigned to its left).
+const SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ANSI_QUOTES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,SIMULTANEOUS_ASSIGNMENT'";
 
 /// Pool settings for MySQL/MariaDB.
 ///

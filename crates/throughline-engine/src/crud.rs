@@ -16,8 +16,8 @@ use crate::validation::validate_instance;
 use throughline_core::{Error, ModelMeta, Result, Value};
 use throughline_db::{Access, Conn, Executor, HookPoint, Row, op};
 use throughline_query::{
-    Conflict, DeleteQuery, FieldName, FieldPath, Filter, FilterGroup, InsertQuery, Lookup,
-    Statement, UpdateQuery,
+    Conflict, DeleteQuery, Expression, FieldName, FieldPath, Filter, FilterGroup, InsertQuery,
+    Lookup, Statement, UpdateQuery,
 };
 
 /// The insert of one row: every field except an unset auto key, returning the key.
@@ -201,6 +201,7 @@ pub async fn save(
     let update = UpdateQuery {
         model: meta,
         set,
+        computed: Vec::new(),
         groups: vec![key_group(meta, key.clone())],
     }
     .render(backend)?;
@@ -340,6 +341,33 @@ pub async fn update_where(
     groups: Vec<FilterGroup>,
     assignments: Vec<(String, Value)>,
 ) -> Result<u64> {
+    update_computed_where(exec, meta, groups, assignments, Vec::new()).await
+}
+
+/// [`update_where`] that also assigns expressions computed from each row's own fields
+/// (`price = price * 1.1`). The values are validated first; the expressions are checked
+/// when rendered (no field across a relation, no aggregate).
+///
+/// ```
+/// # use throughline_core::Value;
+/// # use throughline_engine::{crud, doc_support};
+/// # use throughline_query::{ArithOp, Expression, FieldPath};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = doc_support::school_db().await?;
+/// let student = school.get("Student").unwrap();
+/// crud::insert(&db, student, vec![Value::Null, "ada".into()]).await?;
+/// let shout = Expression::Function(throughline_query::Function::Upper, vec![Expression::field(FieldPath::local("name"))]);
+/// let n = crud::update_computed_where(&db, student, vec![], vec![], vec![("name".into(), shout)]).await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// ```
+pub async fn update_computed_where(
+    exec: &impl Executor,
+    meta: &'static ModelMeta,
+    groups: Vec<FilterGroup>,
+    assignments: Vec<(String, Value)>,
+    computed: Vec<(String, Expression)>,
+) -> Result<u64> {
     let mut set = Vec::with_capacity(assignments.len() + 1);
     for (name, value) in assignments {
         let field = meta
@@ -349,14 +377,25 @@ pub async fn update_where(
         set.push((name, value));
     }
     // An update with no assignment still refreshes the `auto_now` fields (a "touch").
-    let refreshed = crate::defaults::auto_now_assignments(meta, &set);
+    let mut written = set.clone();
+    written.extend(computed.iter().map(|(name, _)| (name.clone(), Value::Null)));
+    let refreshed = crate::defaults::auto_now_assignments(meta, &written);
     set.extend(refreshed);
-    if set.is_empty() {
+    if set.is_empty() && computed.is_empty() {
         return Ok(0);
+    }
+    for (name, _) in &computed {
+        if meta.field(name).is_none() {
+            return Err(Error::invalid_query(
+                &meta.name,
+                format!("no field `{name}`"),
+            ));
+        }
     }
     let stmt = UpdateQuery {
         model: meta,
         set,
+        computed,
         groups,
     }
     .render(exec.backend())?;

@@ -31,10 +31,7 @@ pub async fn rows(
 ) -> Result<Vec<Vec<Value>>> {
     let mut query = SelectQuery::new(meta);
     query.filter(filter);
-    query.order_by = vec![OrderBy {
-        path: FieldPath::local(&meta.pk().name),
-        descending: false,
-    }];
+    query.order_by = vec![OrderBy::asc(FieldPath::local(&meta.pk().name))];
     let stmt = query.render(exec.backend())?;
     exec.run(
         Access::Read,

@@ -1,6 +1,7 @@
 //! Owns the filter tree: [`Filter`] (AND / OR / NOT of conditions), [`Condition`] (a field
 //! path and a [`Lookup`]). Built by the typed shell's field methods or by the dynamic core.
 
+use crate::expression::Expression;
 use crate::path::FieldPath;
 use throughline_core::Value;
 
@@ -45,7 +46,7 @@ pub enum Lookup {
 }
 
 /// One condition: a field reached by a path, compared by a lookup.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     /// The field.
     pub path: FieldPath,
@@ -62,7 +63,7 @@ pub struct Condition {
 /// assert!(matches!(f, Filter::Or(ref v) if v.len() == 2));
 /// assert!(matches!(!Filter::All, Filter::Not(_)));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// Matches every row.
     All,
@@ -74,6 +75,43 @@ pub enum Filter {
     Or(Vec<Filter>),
     /// Not this (NULL-aware, as Django: `exclude` keeps rows whose field is NULL).
     Not(Box<Filter>),
+    /// Two expressions compared (`price > cost`, `COUNT(students) >= 10`). A comparison
+    /// holding an aggregate is a `HAVING` condition.
+    Compare(Box<Comparison>),
+}
+
+/// How a [`Comparison`] compares its two sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=` (a NULL side matches nothing, as SQL).
+    Eq,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Lte,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Gte,
+}
+
+/// Two expressions compared, for conditions a [`Lookup`] on one field cannot say: a field
+/// against another field (Django's `F`), or an aggregate against a value (`HAVING`).
+///
+/// ```
+/// use throughline_query::{CompareOp, Comparison, Expression, FieldPath, Filter};
+/// let f = Filter::compare(Expression::field(FieldPath::local("stock")), CompareOp::Lt,
+///     Expression::field(FieldPath::local("reserved")));
+/// assert!(matches!(f, Filter::Compare(ref c) if c.op == CompareOp::Lt));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The left side.
+    pub left: Expression,
+    /// The comparison.
+    pub op: CompareOp,
+    /// The right side.
+    pub right: Expression,
 }
 
 impl Filter {
@@ -86,6 +124,28 @@ impl Filter {
     /// ```
     pub fn cond(path: FieldPath, lookup: Lookup) -> Filter {
         Filter::Cond(Box::new(Condition { path, lookup }))
+    }
+
+    /// `left op right`.
+    pub fn compare(left: Expression, op: CompareOp, right: Expression) -> Filter {
+        Filter::Compare(Box::new(Comparison { left, op, right }))
+    }
+
+    /// Whether an aggregate occurs in the filter (it then belongs in `HAVING`).
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let count = Expression::count_rows();
+    /// assert!(Filter::compare(count, CompareOp::Gt, Expression::value(1i64)).has_aggregate());
+    /// assert!(!Filter::All.has_aggregate());
+    /// ```
+    pub fn has_aggregate(&self) -> bool {
+        match self {
+            Filter::All | Filter::Cond(_) => false,
+            Filter::Compare(c) => c.left.has_aggregate() || c.right.has_aggregate(),
+            Filter::And(v) | Filter::Or(v) => v.iter().any(Filter::has_aggregate),
+            Filter::Not(f) => f.has_aggregate(),
+        }
     }
 
     /// Both this and `other`.
@@ -140,6 +200,7 @@ impl Filter {
         match self {
             Filter::All => false,
             Filter::Cond(c) => !c.path.hops.is_empty(),
+            Filter::Compare(c) => c.left.has_hops() || c.right.has_hops(),
             Filter::And(v) | Filter::Or(v) => v.iter().any(Filter::has_hops),
             Filter::Not(f) => f.has_hops(),
         }

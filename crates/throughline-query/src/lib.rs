@@ -12,6 +12,7 @@
 
 pub mod ddl;
 pub mod dialect;
+pub mod expression;
 pub mod filter;
 pub mod path;
 pub mod render;
@@ -21,8 +22,9 @@ pub mod write;
 
 pub use ddl::{create_table, create_table_with, drop_table};
 pub use dialect::Dialect;
-pub use filter::{Condition, Filter, Lookup};
+pub use expression::{Aggregate, AggregateFunction, ArithOp, Expression, Function};
+pub use filter::{CompareOp, Comparison, Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};
 pub use render::Statement;
-pub use select::{FilterGroup, LockWait, OrderBy, Projection, SelectQuery};
+pub use select::{Annotation, FilterGroup, LockWait, OrderBy, Projection, SelectQuery};
 pub use write::{ArrayInsert, Conflict, DeleteQuery, FieldName, InsertQuery, UpdateQuery};

@@ -25,6 +25,18 @@ pub struct Hop {
     pub optional: bool,
 }
 
+/// Two hops are the same step when they join the same tables on the same columns.
+impl PartialEq for Hop {
+    fn eq(&self, other: &Hop) -> bool {
+        self.from.table == other.from.table
+            && self.to.table == other.to.table
+            && self.from_column == other.from_column
+            && self.to_column == other.to_column
+            && self.many == other.many
+            && self.optional == other.optional
+    }
+}
+
 impl Hop {
     /// The forward hop across `from`'s foreign-key field `field` to `to`.
     ///
@@ -164,7 +176,7 @@ fn foreign_key<'m>(
 /// assert!(p.hops.is_empty());
 /// assert_eq!(p.field, "name");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldPath {
     /// The hops, in order from the query's model.
     pub hops: Vec<Hop>,

@@ -4,7 +4,8 @@
 //! per-backend text lookups, projections (rows, columns, count, exists).
 
 use crate::dialect::{Dialect, Tree};
-use crate::filter::{Condition, Filter, Lookup};
+use crate::expression::{Aggregate, AggregateFunction, ArithOp, Expression, Function};
+use crate::filter::{CompareOp, Comparison, Condition, Filter, Lookup};
 use crate::path::{FieldPath, Hop};
 use crate::render::{Statement, build, to_sea};
 use sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
@@ -49,12 +50,58 @@ pub(crate) fn group_scopes(groups: &[FilterGroup]) -> Vec<usize> {
 }
 
 /// One ORDER BY term.
-#[derive(Debug, Clone)]
+///
+/// ```
+/// use throughline_query::{FieldPath, OrderBy};
+/// let term = OrderBy::desc(FieldPath::local("age"));
+/// assert!(term.descending);
+/// assert_eq!(term.path().map(|p| p.field.as_str()), Some("age"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderBy {
-    /// The field ordered by (possibly across foreign keys).
-    pub path: FieldPath,
+    /// What is ordered by: a field (possibly across foreign keys) or any expression, an
+    /// aggregate included.
+    pub expression: Expression,
     /// Descending when true.
     pub descending: bool,
+}
+
+impl OrderBy {
+    /// Ascending on a field.
+    pub fn asc(path: FieldPath) -> OrderBy {
+        OrderBy {
+            expression: Expression::Field(path),
+            descending: false,
+        }
+    }
+
+    /// Descending on a field.
+    pub fn desc(path: FieldPath) -> OrderBy {
+        OrderBy {
+            expression: Expression::Field(path),
+            descending: true,
+        }
+    }
+
+    /// The field ordered by, when the term is a plain field.
+    pub fn path(&self) -> Option<&FieldPath> {
+        match &self.expression {
+            Expression::Field(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// A computed value added to each row (Django's `annotate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// The value.
+    pub expression: Expression,
+    /// How many `filter`/`exclude` calls came before the `annotate` call: an aggregate
+    /// across a multi-valued relation reads the related rows those calls' joins kept, and
+    /// not those of later calls (Django's rule: `filter` then `annotate` counts the
+    /// matching related rows only).
+    pub after_groups: usize,
 }
 
 /// What a select returns.
@@ -71,6 +118,10 @@ pub enum Projection {
     Exists,
     /// The primary keys only.
     Keys,
+    /// The listed expressions (Django's `values(...).annotate(...)` and `aggregate`):
+    /// when one holds an aggregate, the rows are grouped by the others, and by nothing
+    /// (one row) when every one is an aggregate.
+    Expressions(Vec<Expression>),
 }
 
 /// What a locking read (`FOR UPDATE`) does when a row it reads is locked by another
@@ -125,6 +176,9 @@ pub struct SelectQuery {
     pub for_update: bool,
     /// What the locking read does with rows another transaction locked.
     pub lock_wait: LockWait,
+    /// Computed values appended to each row after the model's (and `select_related`)
+    /// columns, in order.
+    pub annotations: Vec<Annotation>,
 }
 
 impl SelectQuery {
@@ -141,7 +195,39 @@ impl SelectQuery {
             projection: Projection::Rows,
             for_update: false,
             lock_wait: LockWait::Wait,
+            annotations: Vec::new(),
         }
+    }
+
+    /// Adds an annotation, after the `filter` calls made so far.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let mut q = SelectQuery::new(tag);
+    /// q.annotate(Expression::count_rows());
+    /// let stmt = q.render(Backend::Sqlite).unwrap();
+    /// assert_eq!(&*stmt.sql, r#"SELECT "tag"."id", COUNT(*) FROM "tag" GROUP BY "tag"."id""#);
+    /// ```
+    pub fn annotate(&mut self, expression: Expression) -> &mut Self {
+        self.annotations.push(Annotation {
+            expression,
+            after_groups: self.groups.len(),
+        });
+        self
+    }
+
+    /// Whether the rows are grouped: an aggregate occurs in the annotations, a filter, the
+    /// ordering or the projection.
+    pub fn is_grouped(&self) -> bool {
+        self.annotations
+            .iter()
+            .any(|a| a.expression.has_aggregate())
+            || self.groups.iter().any(|g| g.filter.has_aggregate())
+            || self.order_by.iter().any(|o| o.expression.has_aggregate())
+            || matches!(&self.projection, Projection::Expressions(exprs) if exprs.iter().any(Expression::has_aggregate))
     }
 
     /// Adds a `filter` call.
@@ -168,29 +254,73 @@ impl SelectQuery {
 
     /// The sea-query tree of this query.
     pub(crate) fn to_sea(&self, dialect: &'static dyn Dialect) -> Result<SelectStatement> {
+        let grouped = self.is_grouped();
         if self.for_update {
             dialect.backend().require(
                 dialect.capabilities().select_for_update,
                 "SELECT ... FOR UPDATE",
             )?;
+            if grouped {
+                return Err(Error::invalid_query(
+                    &self.model.name,
+                    "select_for_update of a query with aggregates: a group is not a row that can be locked",
+                ));
+            }
         }
         let mut planner = JoinPlanner::new(dialect, self.model, &self.model.table, "t");
+        planner.annotation_limits = self
+            .annotations
+            .iter()
+            .map(|a| (a.expression.clone(), a.after_groups))
+            .collect();
         let mut select = Query::select();
         let mut wheres = Vec::new();
-        for (group, scope) in self.groups.iter().zip(group_scopes(&self.groups)) {
-            let expr = if group.exclude {
-                planner.filter_expr(&group.filter, scope, true)?.not()
-            } else {
-                planner.filter_expr(&group.filter, scope, false)?
+        let mut havings = Vec::new();
+        for (index, (group, scope)) in self
+            .groups
+            .iter()
+            .zip(group_scopes(&self.groups))
+            .enumerate()
+        {
+            // An aggregate in a condition reads the joins of the calls before it.
+            planner.reuse_limit = index;
+            let render = |planner: &mut JoinPlanner, filter: &Filter| -> Result<Expr> {
+                let expr = planner.filter_expr(filter, scope, group.exclude)?;
+                Ok(if group.exclude { expr.not() } else { expr })
             };
-            wheres.push(expr);
+            if !group.filter.has_aggregate() {
+                wheres.push(render(&mut planner, &group.filter)?);
+                continue;
+            }
+            // The parts of an AND without aggregates stay row conditions (WHERE); the
+            // others are group conditions (HAVING).
+            let parts: Vec<&Filter> = match &group.filter {
+                Filter::And(parts) if !group.exclude => parts.iter().collect(),
+                other => vec![other],
+            };
+            for part in parts {
+                let expr = render(&mut planner, part)?;
+                if part.has_aggregate() {
+                    havings.push(expr);
+                } else {
+                    wheres.push(expr);
+                }
+            }
         }
+        planner.reuse_limit = usize::MAX;
         let root = planner.root_alias.clone();
+        let root_key = Expr::col((Alias::new(&root), Alias::new(&self.model.pk().column)));
+        // Grouped expressions are named by their position in the select list: the same
+        // expression written twice would bind its constants twice (`$1` and `$4`), and
+        // PostgreSQL would not see them as the same.
+        let mut group_by: Vec<Expr> = Vec::new();
+        let mut selected: Vec<(&Expression, usize)> = Vec::new();
         match &self.projection {
             Projection::Rows => {
                 for field in &self.model.fields {
                     select.column((Alias::new(&root), Alias::new(&field.column)));
                 }
+                group_by.push(root_key.clone());
                 for chain in &self.select_related {
                     if chain.iter().any(|h| h.many) {
                         return Err(Error::invalid_query(
@@ -203,28 +333,92 @@ impl SelectQuery {
                     for field in &target.fields {
                         select.column((Alias::new(&alias), Alias::new(&field.column)));
                     }
+                    group_by.push(Expr::col((
+                        Alias::new(&alias),
+                        Alias::new(&target.pk().column),
+                    )));
                 }
+                let mut position = self.model.fields.len()
+                    + self
+                        .select_related
+                        .iter()
+                        .map(|chain| chain.last().map_or(0, |h| h.to.fields.len()))
+                        .sum::<usize>();
+                for annotation in &self.annotations {
+                    planner.reuse_limit = annotation.after_groups;
+                    let expr = planner.expression(&annotation.expression, 0)?;
+                    position += 1;
+                    selected.push((&annotation.expression, position));
+                    if !annotation.expression.has_aggregate() {
+                        group_by.push(Expr::cust(position.to_string()));
+                    }
+                    select.expr(expr);
+                }
+                planner.reuse_limit = usize::MAX;
             }
             Projection::Columns(paths) => {
+                group_by.push(root_key.clone());
                 for path in paths {
                     let (alias, field) = planner.column(path, 0)?;
-                    select.column((Alias::new(alias), Alias::new(&field.column)));
+                    let column = Expr::col((Alias::new(alias), Alias::new(&field.column)));
+                    group_by.push(column.clone());
+                    select.expr(column);
                 }
             }
             Projection::Keys => {
                 select.column((Alias::new(&root), Alias::new(&self.model.pk().column)));
+                group_by.push(root_key.clone());
             }
-            Projection::Count | Projection::Exists => {
+            Projection::Count => {
+                if grouped {
+                    select.expr(root_key.clone());
+                    group_by.push(root_key.clone());
+                } else {
+                    select.expr(Expr::cust("1"));
+                }
+            }
+            Projection::Exists => {
                 select.expr(Expr::cust("1"));
+                group_by.push(root_key.clone());
+            }
+            Projection::Expressions(exprs) => {
+                planner.reuse_limit = self.groups.len();
+                for (index, expression) in exprs.iter().enumerate() {
+                    let expr = planner.expression(expression, 0)?;
+                    selected.push((expression, index + 1));
+                    if !expression.has_aggregate() {
+                        group_by.push(Expr::cust((index + 1).to_string()));
+                    }
+                    select.expr(expr);
+                }
+                planner.reuse_limit = usize::MAX;
             }
         }
-        let ordering = self.effective_ordering();
+        // A grouped `values(...).annotate(...)` is not ordered by the model's default
+        // ordering, which would split its groups (as Django since 3.1).
+        let ordering = if grouped && matches!(self.projection, Projection::Expressions(_)) {
+            self.order_by.clone()
+        } else {
+            self.effective_ordering()
+        };
         let mut order_exprs = Vec::new();
         if !matches!(self.projection, Projection::Count | Projection::Exists) {
             for term in &ordering {
-                let (alias, field) = planner.column(&term.path, 0)?;
+                let position = grouped
+                    .then(|| selected.iter().find(|(e, _)| **e == term.expression))
+                    .flatten();
+                let expr = match position {
+                    Some((_, position)) => Expr::cust(position.to_string()),
+                    None => {
+                        let expr = planner.expression(&term.expression, 0)?;
+                        if !term.expression.has_aggregate() {
+                            group_by.push(expr.clone());
+                        }
+                        expr
+                    }
+                };
                 order_exprs.push((
-                    Expr::col((Alias::new(alias), Alias::new(&field.column))),
+                    expr,
                     if term.descending {
                         Order::Desc
                     } else {
@@ -241,6 +435,14 @@ impl SelectQuery {
         planner.apply_joins(&mut select);
         for expr in wheres {
             select.and_where(expr);
+        }
+        if grouped {
+            // Grouping by the model's key groups by its row: PostgreSQL lets the row's other
+            // columns be read (they depend on the key), SQLite and MariaDB allow it.
+            select.add_group_by(group_by);
+            for expr in havings {
+                select.and_having(expr);
+            }
         }
         for (expr, order) in order_exprs {
             select.order_by_expr(expr, order);
@@ -287,10 +489,11 @@ impl SelectQuery {
         }
         if matches!(self.projection, Projection::Count) {
             let inner = select;
-            let needs_subquery = self.distinct || self.limit.is_some() || self.offset.is_some();
+            let needs_subquery =
+                grouped || self.distinct || self.limit.is_some() || self.offset.is_some();
             if needs_subquery {
                 let mut inner = inner;
-                if self.distinct {
+                if self.distinct && !grouped {
                     // DISTINCT must compare the model's rows, not the constant.
                     inner.clear_selects();
                     for field in &self.model.fields {
@@ -330,7 +533,7 @@ impl SelectQuery {
             .ordering
             .iter()
             .map(|name| OrderBy {
-                path: FieldPath::local(name.trim_start_matches('-')),
+                expression: Expression::Field(FieldPath::local(name.trim_start_matches('-'))),
                 descending: name.starts_with('-'),
             })
             .collect()
@@ -363,6 +566,12 @@ pub(crate) struct JoinPlanner {
     joins: Vec<Join>,
     aliases: HashMap<JoinKey, String>,
     subqueries: usize,
+    /// The filter calls whose multi-valued joins a field at the shared scope may reuse:
+    /// those numbered up to this (all of them by default).
+    reuse_limit: usize,
+    /// The annotations' expressions and the number of filter calls before each: the same
+    /// aggregate in `HAVING` or `ORDER BY` reads the same joins as its annotation.
+    annotation_limits: Vec<(Expression, usize)>,
 }
 
 impl JoinPlanner {
@@ -380,6 +589,8 @@ impl JoinPlanner {
             joins: Vec::new(),
             aliases: HashMap::new(),
             subqueries: 0,
+            reuse_limit: usize::MAX,
+            annotation_limits: Vec::new(),
         }
     }
 
@@ -421,23 +632,25 @@ impl JoinPlanner {
                 hop.to_column.clone(),
             ));
             let map_key = (if many { scope } else { 0 }, key.clone());
-            if let Some(existing) = self.aliases.get(&map_key) {
-                alias = existing.clone();
-                continue;
-            }
-            // Ordering and `values` (scope 0) reuse the join of the latest filter call
-            // that crossed the same multi-valued relation, as Django does.
+            // Ordering, `values` and aggregates (scope 0) reuse the join of the latest
+            // filter call (up to the reuse limit) that crossed the same multi-valued
+            // relation, as Django does.
             if many && scope == 0 {
+                let limit = self.reuse_limit;
                 let reused = self
                     .aliases
                     .iter()
-                    .filter(|((_, chain), _)| *chain == key)
+                    .filter(|((s, chain), _)| *chain == key && *s >= 1 && *s <= limit)
                     .max_by_key(|((s, _), _)| *s)
                     .map(|(_, a)| a.clone());
                 if let Some(existing) = reused {
                     alias = existing;
                     continue;
                 }
+            }
+            if let Some(existing) = self.aliases.get(&map_key) {
+                alias = existing.clone();
+                continue;
             }
             let next = format!("{}{}", self.alias_prefix, self.joins.len() + 1);
             self.joins.push(Join {
@@ -493,7 +706,204 @@ impl JoinPlanner {
                 exprs.fold(first, |acc, e| acc.or(e))
             }
             Filter::Not(inner) => self.filter_expr(inner, scope, !negated)?.not(),
+            Filter::Compare(comparison) => self.compare_expr(comparison, scope, negated)?,
         })
+    }
+
+    /// Renders a comparison of two expressions. Under negation a side that may be NULL
+    /// must not be NULL, so that `exclude` keeps the rows where the comparison is unknown
+    /// (as it does for a lookup on a nullable field).
+    fn compare_expr(
+        &mut self,
+        comparison: &Comparison,
+        scope: usize,
+        negated: bool,
+    ) -> Result<Expr> {
+        let left = self.expression(&comparison.left, scope)?;
+        let right = self.expression(&comparison.right, scope)?;
+        let compared = match comparison.op {
+            CompareOp::Eq => left.clone().eq(right.clone()),
+            CompareOp::Lt => left.clone().lt(right.clone()),
+            CompareOp::Lte => left.clone().lte(right.clone()),
+            CompareOp::Gt => left.clone().gt(right.clone()),
+            CompareOp::Gte => left.clone().gte(right.clone()),
+        };
+        if !negated {
+            return Ok(compared);
+        }
+        let mut guarded = compared;
+        for (side, expr) in [(&comparison.right, right), (&comparison.left, left)] {
+            if !matches!(side, Expression::Value(v) if !v.is_null()) {
+                guarded = expr.is_not_null().and(guarded);
+            }
+        }
+        Ok(guarded)
+    }
+
+    /// Renders an expression; its fields join at `scope` (aggregates at the shared scope,
+    /// reusing the filter joins the reuse limit allows).
+    pub(crate) fn expression(&mut self, expression: &Expression, scope: usize) -> Result<Expr> {
+        Ok(match expression {
+            Expression::Field(path) => {
+                let (alias, field) = self.column(path, scope)?;
+                Expr::col((Alias::new(alias), Alias::new(&field.column)))
+            }
+            Expression::Value(Value::Null) => Expr::cust("NULL"),
+            Expression::Value(value) => self.constant(value),
+            Expression::Arith(left, op, right) => {
+                let left = self.expression(left, scope)?;
+                let right = self.expression(right, scope)?;
+                match op {
+                    ArithOp::Add => left.add(right),
+                    ArithOp::Sub => left.sub(right),
+                    ArithOp::Mul => left.mul(right),
+                    ArithOp::Div => left.div(right),
+                    ArithOp::IntDiv => {
+                        self.custom(self.dialect.integer_division(), vec![left, right])
+                    }
+                }
+            }
+            Expression::Function(function, args) => {
+                let args = args
+                    .iter()
+                    .map(|arg| self.expression(arg, scope))
+                    .collect::<Result<Vec<_>>>()?;
+                let name = match function {
+                    Function::Coalesce => "COALESCE",
+                    Function::Lower => "LOWER",
+                    Function::Upper => "UPPER",
+                };
+                if args.is_empty() || (*function != Function::Coalesce && args.len() != 1) {
+                    return Err(Error::invalid_query(
+                        &self.model.name,
+                        format!(
+                            "{name} takes {} argument(s), not {}",
+                            if *function == Function::Coalesce {
+                                "one or more"
+                            } else {
+                                "one"
+                            },
+                            args.len()
+                        ),
+                    ));
+                }
+                let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
+                self.custom(&format!("{name}({})", placeholders.join(", ")), args)
+            }
+            Expression::Case(whens, default) => {
+                let default = self.expression(default, scope)?;
+                let mut case: Option<sea_query::CaseStatement> = None;
+                for (filter, value) in whens {
+                    let condition = self.filter_expr(filter, scope, false)?;
+                    let value = self.expression(value, scope)?;
+                    case = Some(match case {
+                        None => Expr::case(condition, value),
+                        Some(case) => case.case(condition, value),
+                    });
+                }
+                match case {
+                    None => default,
+                    Some(case) => case.finally(default).into(),
+                }
+            }
+            Expression::Cast(inner, ty) => {
+                let inner = self.expression(inner, scope)?;
+                match self.dialect.cast_type(*ty) {
+                    Some(name) => self.custom(&format!("CAST($1 AS {name})"), vec![inner]),
+                    None => inner,
+                }
+            }
+            Expression::Aggregate(aggregate) => {
+                let saved = self.reuse_limit;
+                if let Some((_, limit)) = self
+                    .annotation_limits
+                    .iter()
+                    .find(|(e, _)| contains(e, expression))
+                {
+                    self.reuse_limit = *limit;
+                }
+                let rendered = self.aggregate(aggregate);
+                self.reuse_limit = saved;
+                rendered?
+            }
+        })
+    }
+
+    /// Renders an aggregate: its argument and filter join at the shared scope.
+    fn aggregate(&mut self, aggregate: &Aggregate) -> Result<Expr> {
+        let name = &self.model.name;
+        if aggregate
+            .argument
+            .as_ref()
+            .is_some_and(Expression::has_aggregate)
+            || aggregate.filter.as_ref().is_some_and(Filter::has_aggregate)
+        {
+            return Err(Error::invalid_query(
+                name,
+                "an aggregate cannot hold another aggregate",
+            ));
+        }
+        let argument = match &aggregate.argument {
+            Some(argument) => Some(self.expression(argument, 0)?),
+            None if aggregate.function == AggregateFunction::Count => None,
+            None => {
+                return Err(Error::invalid_query(
+                    name,
+                    format!("{:?} needs an argument", aggregate.function),
+                ));
+            }
+        };
+        // A filtered aggregate reads NULL for the rows the filter leaves out (portable
+        // form of PostgreSQL's `FILTER (WHERE ...)`).
+        let argument = match &aggregate.filter {
+            None => argument,
+            Some(filter) => {
+                let condition = self.filter_expr(filter, 0, false)?;
+                let value = argument.unwrap_or_else(|| Expr::cust("1"));
+                Some(
+                    Expr::case(condition, value)
+                        .finally(Expr::cust("NULL"))
+                        .into(),
+                )
+            }
+        };
+        Ok(match argument {
+            Some(argument) => self.custom(&aggregate.template(true), vec![argument]),
+            None => Expr::cust(aggregate.template(false)),
+        })
+    }
+
+    /// A custom SQL template whose arguments are written `$1`, `$2`, ... in order: sea-query
+    /// reads numbered placeholders on PostgreSQL and `?` on the other backends.
+    fn custom(&self, template: &str, args: Vec<Expr>) -> Expr {
+        if self.dialect.backend() == throughline_core::Backend::Postgres {
+            return Expr::cust_with_exprs(template.to_owned(), args);
+        }
+        let mut sequential = String::with_capacity(template.len());
+        let mut chars = template.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                while chars.peek().is_some_and(char::is_ascii_digit) {
+                    chars.next();
+                }
+                sequential.push('?');
+            } else {
+                sequential.push(c);
+            }
+        }
+        Expr::cust_with_exprs(sequential, args)
+    }
+
+    /// A constant, typed where the backend cannot infer it.
+    fn constant(&self, value: &Value) -> Expr {
+        let param = Expr::val(to_sea(value));
+        if self.dialect.types_expression_constants()
+            && let Some(ty) = constant_type(value)
+            && let Some(name) = self.dialect.cast_type(ty)
+        {
+            return self.custom(&format!("CAST($1 AS {name})"), vec![param]);
+        }
+        param
     }
 
     fn condition_expr(&mut self, cond: &Condition, scope: usize, negated: bool) -> Result<Expr> {
@@ -530,6 +940,42 @@ impl JoinPlanner {
         select.and_where(expr);
         Ok(Expr::col((Alias::new(&self.root_alias), Alias::new(pk))).in_subquery(select))
     }
+}
+
+/// Whether `part` occurs in `whole`.
+fn contains(whole: &Expression, part: &Expression) -> bool {
+    if whole == part {
+        return true;
+    }
+    match whole {
+        Expression::Field(_) | Expression::Value(_) => false,
+        Expression::Arith(left, _, right) => contains(left, part) || contains(right, part),
+        Expression::Function(_, args) => args.iter().any(|a| contains(a, part)),
+        Expression::Case(whens, default) => {
+            contains(default, part) || whens.iter().any(|(_, v)| contains(v, part))
+        }
+        Expression::Cast(inner, _) => contains(inner, part),
+        Expression::Aggregate(_) => false,
+    }
+}
+
+/// The storage type of a constant, for typing it.
+fn constant_type(value: &Value) -> Option<throughline_core::FieldType> {
+    use throughline_core::FieldType;
+    Some(match value {
+        Value::Bool(_) => FieldType::Bool,
+        Value::I16(_) => FieldType::I16,
+        Value::I32(_) => FieldType::I32,
+        Value::I64(_) => FieldType::I64,
+        Value::F64(_) => FieldType::F64,
+        Value::String(_) => FieldType::String { max_length: None },
+        Value::Date(_) => FieldType::Date,
+        Value::DateTime(_) => FieldType::DateTime,
+        Value::Uuid(_) => FieldType::Uuid,
+        Value::Bytes(_) => FieldType::Bytes,
+        Value::Json(_) => FieldType::Json,
+        Value::Null | Value::List(_) => return None,
+    })
 }
 
 /// Renders one lookup on `col` in `dialect`.

@@ -4,8 +4,9 @@
 //! UPDATE/DELETE the same way).
 
 use crate::dialect::{Dialect, Tree};
+use crate::expression::Expression;
 use crate::render::{Statement, build, to_sea};
-use crate::select::{FilterGroup, JoinPlanner, group_scopes};
+use crate::select::{FilterGroup, JoinPlanner, Projection, SelectQuery, group_scopes};
 use crate::shape_cache;
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use std::borrow::Cow;
@@ -250,6 +251,9 @@ pub struct UpdateQuery {
     pub model: &'static ModelMeta,
     /// `field = value` assignments.
     pub set: Vec<(String, Value)>,
+    /// `field = expression` assignments, computed from the row's own fields (Django's
+    /// `update(price=F("price") * 1.1)`).
+    pub computed: Vec<(String, Expression)>,
     /// The `filter`/`exclude` calls selecting the rows.
     pub groups: Vec<FilterGroup>,
 }
@@ -266,6 +270,24 @@ impl UpdateQuery {
                 .field(name)
                 .ok_or_else(|| Error::invalid_query(&model.name, format!("no field `{name}`")))?;
             update.value(Alias::new(&field.column), Expr::val(to_sea(value)));
+        }
+        for (name, expression) in &self.computed {
+            let field = model
+                .field(name)
+                .ok_or_else(|| Error::invalid_query(&model.name, format!("no field `{name}`")))?;
+            if expression.has_hops() || expression.has_aggregate() {
+                return Err(Error::invalid_query(
+                    &model.name,
+                    format!(
+                        "the value assigned to `{name}` reads fields of the row itself only: not across a relation, not an aggregate"
+                    ),
+                ));
+            }
+            let mut planner = JoinPlanner::new(dialect, model, &model.table, "t");
+            update.value(
+                Alias::new(&field.column),
+                planner.expression(expression, 0)?,
+            );
         }
         if let Some(expr) = where_expr(model, &self.groups, dialect)? {
             update.and_where(expr);
@@ -335,6 +357,17 @@ fn where_expr(
     groups: &[FilterGroup],
     dialect: &'static dyn Dialect,
 ) -> Result<Option<Expr>> {
+    if groups.iter().any(|g| g.filter.has_aggregate()) {
+        // Conditions on aggregates select the keys of the groups they keep.
+        let mut keys = SelectQuery::new(model);
+        keys.groups = groups.to_vec();
+        keys.projection = Projection::Keys;
+        let pk = &model.pk().column;
+        return Ok(Some(
+            Expr::col((Alias::new(&model.table), Alias::new(pk)))
+                .in_subquery(keys.to_sea(dialect)?),
+        ));
+    }
     let scopes = group_scopes(groups);
     let mut planner = JoinPlanner::new(dialect, model, &model.table, "t");
     let Some(condition) = combine(&mut planner, groups, &scopes)? else {

@@ -107,13 +107,17 @@ impl<M, T> Rel<M, T> {
             .map(crate::Model::pk_value)
             .filter(|key| !key.is_null())
             .collect();
+        Q::new(Filter::cond(self.key_path(), Lookup::In(keys)))
+    }
+
+    /// The path from `M` to the key of the related `T` rows. A forward foreign key to
+    /// the target's key ends on its own column (as Django: `course_id`), without joining
+    /// the target's table, which a locking read would lock too and a count need not read.
+    pub(crate) fn key_path(&self) -> FieldPath {
         let mut hops = self.hops();
-        // A forward foreign key to the target's key is compared on its own column (as
-        // Django: `course_id = ?`), without joining the target's table, which a locking
-        // read would lock too.
         let local = hops
             .last()
-            .filter(|hop| !hop.many && hop.to_column == T::meta().pk().column)
+            .filter(|hop| !hop.many && hop.to_column == hop.to.pk().column)
             .and_then(|hop| {
                 hop.from
                     .fields
@@ -121,17 +125,18 @@ impl<M, T> Rel<M, T> {
                     .find(|f| f.column == hop.from_column)
                     .map(|f| f.name.clone())
             });
-        let path = match local {
+        match local {
             Some(field) => {
                 hops.pop();
                 FieldPath { hops, field }
             }
-            None => FieldPath {
-                hops,
-                field: T::meta().pk().name.clone(),
-            },
-        };
-        Q::new(Filter::cond(path, Lookup::In(keys)))
+            None => {
+                let field = hops
+                    .last()
+                    .map_or_else(String::new, |hop| hop.to.pk().name.clone());
+                FieldPath { hops, field }
+            }
+        }
     }
 
     /// A relation of `T` continued from `M` (`Enrollment::STUDENT.join(Student::SCHOOL)`).
@@ -224,18 +229,12 @@ impl<M, T> Field<M, T> {
 
     /// Ascending order on this field.
     pub fn asc(&self) -> OrderBy {
-        OrderBy {
-            path: self.path(),
-            descending: false,
-        }
+        OrderBy::asc(self.path())
     }
 
     /// Descending order on this field.
     pub fn desc(&self) -> OrderBy {
-        OrderBy {
-            path: self.path(),
-            descending: true,
-        }
+        OrderBy::desc(self.path())
     }
 }
 

@@ -1,5 +1,7 @@
 #![doc = include_str!("../../../README.md")]
 
+pub mod annotated;
+pub mod expr;
 pub mod fields;
 pub mod foreign_key;
 pub mod m2m;
@@ -53,6 +55,7 @@ pub mod schema {
     pub use throughline_engine::tables::{create_tables, drop_tables};
 }
 
+pub use annotated::{Annotated, GroupBy, Grouped};
 pub use fields::{Field, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};
 pub use m2m::{
@@ -94,7 +97,8 @@ pub use throughline_migrate as migrations;
 /// Each backend's SQL and capabilities ([`dialect::of`]`(backend)`).
 pub use throughline_query::dialect;
 pub use throughline_query::{
-    Conflict, FieldPath, Filter, Hop, LockWait, Lookup, OrderBy, SelectQuery,
+    AggregateFunction, Conflict, Expression, FieldPath, Filter, Hop, LockWait, Lookup, OrderBy,
+    SelectQuery,
 };
 pub use value_types::{Choices, FieldValue};
 

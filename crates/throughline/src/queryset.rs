@@ -35,7 +35,7 @@ use throughline_query::{
 /// # Ok(()) }
 /// ```
 pub struct QuerySet<M: Model> {
-    query: SelectQuery,
+    pub(crate) query: SelectQuery,
     /// `select_related` foreign keys of `M`: field name and the related model's width.
     related: Vec<(String, usize)>,
     /// Whether the next `filter` call shares the joins of the previous one (a relation
@@ -73,8 +73,16 @@ impl<M: Model> Default for QuerySet<M> {
 /// One `field = value` assignment of a queryset [`QuerySet::update`].
 pub struct Assignment<M> {
     field: &'static str,
-    value: Value,
+    value: Assigned,
     _model: PhantomData<fn() -> M>,
+}
+
+/// The value an [`Assignment`] writes.
+enum Assigned {
+    /// A value, validated before any SQL.
+    Value(Value),
+    /// An expression the database computes from the row.
+    Computed(throughline_query::Expression),
 }
 
 impl<M, T: FieldValue> Field<M, T> {
@@ -82,7 +90,35 @@ impl<M, T: FieldValue> Field<M, T> {
     pub fn set(&self, value: impl Into<T>) -> Assignment<M> {
         Assignment {
             field: self.name(),
-            value: value.into().to_value(),
+            value: Assigned::Value(value.into().to_value()),
+            _model: PhantomData,
+        }
+    }
+
+    /// An assignment of a value the database computes from the row's own fields, for
+    /// [`QuerySet::update`] (Django's `update(price=F("price") * 1.1)`): one statement,
+    /// no row read. An expression across a relation or holding an aggregate is an
+    /// [`Error::InvalidQuery`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, price: f64, stock: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Product { id: None, price: 10.0, stock: 3 }.create(&db).await?;
+    /// Product::objects()
+    ///     .update(vec![Product::PRICE.set_expr(Product::PRICE * 1.5), Product::STOCK.set_expr(Product::STOCK - 1)], &db)
+    ///     .await?;
+    /// let p = Product::objects().first(&db).await?.unwrap();
+    /// assert_eq!((p.price, p.stock), (15.0, 2));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_expr(&self, value: impl crate::expr::Operand<M, T>) -> Assignment<M> {
+        Assignment {
+            field: self.name(),
+            value: Assigned::Computed(value.into_expression()),
             _model: PhantomData,
         }
     }
@@ -293,7 +329,11 @@ impl<M: Model> QuerySet<M> {
     /// transaction; without its lock where the backend has no row locks (SQLite, whose
     /// transaction holds the write lock) or for a count (an aggregate locks no row:
     /// PostgreSQL refuses `FOR UPDATE` with one).
-    fn query_for(&self, projection: Projection, exec: &impl Executor) -> Result<SelectQuery> {
+    pub(crate) fn query_for(
+        &self,
+        projection: Projection,
+        exec: &impl Executor,
+    ) -> Result<SelectQuery> {
         let mut query = self.query.clone();
         query.projection = projection;
         if query.for_update {
@@ -314,7 +354,7 @@ impl<M: Model> QuerySet<M> {
 
     /// Refuses to reverse or re-slice a sliced queryset (as Django's "Cannot reverse a
     /// query once a slice has been taken").
-    fn unsliced(&self, what: &str) -> Result<()> {
+    pub(crate) fn unsliced(&self, what: &str) -> Result<()> {
         if self.query.limit.is_some() || self.query.offset.is_some() {
             return Err(Error::invalid_query(
                 M::MODEL_NAME,
@@ -342,6 +382,29 @@ impl<M: Model> QuerySet<M> {
         A: Send + 'static,
         F: FnMut(&mut A, M) -> Result<()> + Send + 'static,
     {
+        self.fold_annotated(
+            exec,
+            acc,
+            |_, _| Ok(()),
+            move |acc, instance, ()| f(acc, instance),
+        )
+        .await
+    }
+
+    /// [`QuerySet::fold`] that also reads, with `extra`, the columns after the model's and
+    /// the `select_related` ones (the annotations), from the index it is given.
+    pub(crate) async fn fold_annotated<A, X, D, F>(
+        &self,
+        exec: &impl Executor,
+        acc: A,
+        extra: D,
+        mut f: F,
+    ) -> Result<A>
+    where
+        A: Send + 'static,
+        D: Fn(&throughline_db::Row<'_>, usize) -> Result<X> + Send + Sync + 'static,
+        F: FnMut(&mut A, M, X) -> Result<()> + Send + 'static,
+    {
         let stmt = self.rows_statement(exec)?;
         let related = self.related.clone();
         exec.run(
@@ -360,7 +423,8 @@ impl<M: Model> QuerySet<M> {
                             instance.load_related(field, row, start, batch.as_mut())?;
                             start += width;
                         }
-                        f(&mut acc, instance)
+                        let extra = extra(row, start)?;
+                        f(&mut acc, instance, extra)
                     })
                     .await?;
                     for batch in &mut batches {
@@ -378,7 +442,9 @@ impl<M: Model> QuerySet<M> {
         let mut first = self.clone();
         if first.query.order_by.is_empty() && M::meta().ordering.is_empty() {
             first.query.order_by = vec![OrderBy {
-                path: FieldPath::local(&M::meta().pk().name),
+                expression: throughline_query::Expression::Field(FieldPath::local(
+                    &M::meta().pk().name,
+                )),
                 descending: false,
             }];
         }
@@ -456,7 +522,9 @@ impl<M: Model> QuerySet<M> {
         let mut ordering = last.query.effective_ordering();
         if ordering.is_empty() {
             ordering.push(OrderBy {
-                path: FieldPath::local(&M::meta().pk().name),
+                expression: throughline_query::Expression::Field(FieldPath::local(
+                    &M::meta().pk().name,
+                )),
                 descending: false,
             });
         }
@@ -653,11 +721,17 @@ impl<M: Model> QuerySet<M> {
         assignments: Vec<Assignment<M>>,
         exec: &impl Executor,
     ) -> Result<u64> {
-        let set = assignments
-            .into_iter()
-            .map(|a| (a.field.to_owned(), a.value))
-            .collect();
-        crud::update_where(exec, M::meta(), self.query.groups.clone(), set).await
+        let mut set = Vec::new();
+        let mut computed = Vec::new();
+        for assignment in assignments {
+            match assignment.value {
+                Assigned::Value(value) => set.push((assignment.field.to_owned(), value)),
+                Assigned::Computed(expression) => {
+                    computed.push((assignment.field.to_owned(), expression));
+                }
+            }
+        }
+        crud::update_computed_where(exec, M::meta(), self.query.groups.clone(), set, computed).await
     }
 
     /// Deletes every matching row in one statement (the database applies on-delete actions

@@ -323,6 +323,7 @@ fn update_and_delete() {
         UpdateQuery {
             model: Enrollment::meta(),
             set: vec![("grade".into(), Value::from("B"))],
+            computed: Vec::new(),
             groups: Enrollment::objects()
                 .filter(Enrollment::GRADE.eq("C"))
                 .query()
@@ -339,6 +340,7 @@ fn update_and_delete() {
                 ("grade".into(), Value::from("B")),
                 ("status".into(), Value::from("completed")),
             ],
+            computed: Vec::new(),
             groups: Enrollment::objects()
                 .filter(Enrollment::STUDENT.then(Student::NAME).eq("alice"))
                 .exclude(Enrollment::COURSE.then(Course::OPEN).eq(false))

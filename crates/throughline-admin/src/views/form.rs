@@ -684,10 +684,11 @@ impl<'s> Editor<'s> {
             FieldPath::local(spec.relation.source_field),
             Lookup::Exact(key.clone()),
         ));
-        query.order_by.push(throughline::OrderBy {
-            path: FieldPath::local(&through.pk().name),
-            descending: false,
-        });
+        query
+            .order_by
+            .push(throughline::OrderBy::asc(FieldPath::local(
+                &through.pk().name,
+            )));
         Ok(read::select(&self.site.db, query).await?)
     }
 

@@ -248,7 +248,7 @@ pub async fn changelist(
         }
         sorted = Some((name.to_owned(), descending));
         query.order_by.push(OrderBy {
-            path: FieldPath::local(name),
+            expression: throughline::Expression::Field(FieldPath::local(name)),
             descending,
         });
     } else {
@@ -258,7 +258,7 @@ pub async fn changelist(
                 None => (item.as_str(), false),
             };
             query.order_by.push(OrderBy {
-                path: FieldPath::local(name),
+                expression: throughline::Expression::Field(FieldPath::local(name)),
                 descending,
             });
         }
@@ -266,7 +266,7 @@ pub async fn changelist(
     let pk = meta.pk();
     let newest_first = meta.ordering.is_empty() && sorted.is_none();
     query.order_by.push(OrderBy {
-        path: FieldPath::local(&pk.name),
+        expression: throughline::Expression::Field(FieldPath::local(&pk.name)),
         descending: newest_first,
     });
 

@@ -216,10 +216,9 @@ impl WritePlan {
         let mut query = SelectQuery::new(self.declaring);
         query.filter(Self::cond(&self.declaring.pk().name, Lookup::In(keys)));
         query.projection = Projection::Keys;
-        query.order_by = vec![throughline_query::OrderBy {
-            path: FieldPath::local(&self.declaring.pk().name),
-            descending: false,
-        }];
+        query.order_by = vec![throughline_query::OrderBy::asc(FieldPath::local(
+            &self.declaring.pk().name,
+        ))];
         query.for_update = true;
         let stmt = query.render(backend)?;
         conn.query(&stmt, &mut |_| Ok(())).await?;
@@ -447,10 +446,9 @@ impl WritePlan {
         let mut query = SelectQuery::new(through);
         query.filter(self.pair_filter(source, Some(&keys)));
         query.projection = Projection::Columns(columns);
-        query.order_by = vec![throughline_query::OrderBy {
-            path: FieldPath::local(&through.pk().name),
-            descending: false,
-        }];
+        query.order_by = vec![throughline_query::OrderBy::asc(FieldPath::local(
+            &through.pk().name,
+        ))];
         let stmt = query.render(conn.backend())?;
         let mut forward: KeyMap<Link, Vec<Value>> = KeyMap::default();
         let mut mirror: KeySet<Key> = key_set(0);
@@ -579,6 +577,7 @@ impl WritePlan {
                 let stmt = UpdateQuery {
                     model: through,
                     set,
+                    computed: Vec::new(),
                     groups: vec![FilterGroup::filter(pair)],
                 }
                 .render(conn.backend())?;

@@ -176,6 +176,23 @@ pub trait Dialect: Send + Sync + 'static {
         false
     }
 
+    /// The type a computed value is converted to with `CAST(... AS name)`, for the types
+    /// an aggregate is brought to (integer sums, floating-point means) and the constants
+    /// of an expression whose type the backend cannot infer. `None`: no conversion.
+    fn cast_type(&self, ty: FieldType) -> Option<&'static str>;
+
+    /// The template of integer division of `$1` by `$2`, truncated toward zero.
+    fn integer_division(&self) -> &'static str {
+        "($1 / $2)"
+    }
+
+    /// Whether the constants of a computed expression are written with their type
+    /// (`CAST($1 AS BIGINT)`): PostgreSQL infers a parameter's type from its context and
+    /// takes `CASE WHEN ... THEN $1` or `COALESCE(..., $1)` for text.
+    fn types_expression_constants(&self) -> bool {
+        false
+    }
+
     /// The clause ending hand-written `INSERT ... SELECT` SQL (an array insert) that skips
     /// the rows conflicting on the columns `target` (already quoted).
     fn skip_conflicts_sql(&self, target: &[String]) -> String {

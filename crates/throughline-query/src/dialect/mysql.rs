@@ -47,6 +47,21 @@ impl Mysql {
 }
 
 impl Dialect for Mysql {
+    fn cast_type(&self, ty: FieldType) -> Option<&'static str> {
+        match ty {
+            FieldType::I16 | FieldType::I32 | FieldType::I64 | FieldType::AutoI64 => Some("SIGNED"),
+            FieldType::F64 => Some("DOUBLE"),
+            FieldType::String { .. } => Some("CHAR"),
+            FieldType::Date => Some("DATE"),
+            FieldType::DateTime => Some("DATETIME(6)"),
+            _ => None,
+        }
+    }
+
+    fn integer_division(&self) -> &'static str {
+        "($1 DIV $2)"
+    }
+
     fn backend(&self) -> Backend {
         Backend::Mysql
     }

@@ -44,6 +44,26 @@ impl Dialect for Postgres {
         true
     }
 
+    fn cast_type(&self, ty: FieldType) -> Option<&'static str> {
+        Some(match ty {
+            FieldType::I16 => "SMALLINT",
+            FieldType::I32 => "INTEGER",
+            FieldType::I64 | FieldType::AutoI64 => "BIGINT",
+            FieldType::F64 => "DOUBLE PRECISION",
+            FieldType::Bool => "BOOLEAN",
+            FieldType::String { .. } => "TEXT",
+            FieldType::Date => "DATE",
+            FieldType::DateTime => "TIMESTAMPTZ",
+            FieldType::Uuid => "UUID",
+            FieldType::Bytes => "BYTEA",
+            FieldType::Json => "JSONB",
+        })
+    }
+
+    fn types_expression_constants(&self) -> bool {
+        true
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

@@ -21,6 +21,19 @@ use throughline_core::{Backend, Capabilities, FieldType, Value};
 pub struct Sqlite;
 
 impl Dialect for Sqlite {
+    fn cast_type(&self, ty: FieldType) -> Option<&'static str> {
+        // Dates, times, UUIDs and JSON are stored as text and compared as such.
+        match ty {
+            FieldType::I16 | FieldType::I32 | FieldType::I64 | FieldType::AutoI64 => {
+                Some("INTEGER")
+            }
+            FieldType::Bool => Some("INTEGER"),
+            FieldType::F64 => Some("REAL"),
+            FieldType::String { .. } => Some("TEXT"),
+            _ => None,
+        }
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

@@ -219,10 +219,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         let mut order = Vec::new();
         if Th::meta().ordering.is_empty() && ordered {
             for field in [source_field, Th::meta().pk().name.as_str()] {
-                order.push(throughline_query::OrderBy {
-                    path: FieldPath::local(field),
-                    descending: false,
-                });
+                order.push(throughline_query::OrderBy::asc(FieldPath::local(field)));
             }
         }
         let qs = QuerySet::<Th>::from_groups(vec![FilterGroup::filter(Filter::cond(

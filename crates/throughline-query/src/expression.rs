@@ -1,0 +1,231 @@
+//! Owns [`Expression`], the value side of the query tree: a field (Django's `F`), a
+//! constant, arithmetic, functions (`COALESCE`, `LOWER`, `UPPER`), `CASE WHEN`, casts, and
+//! the aggregates (`COUNT`, `SUM`, `AVG`, `MIN`, `MAX`, each with `DISTINCT` and a filter).
+//!
+//! A [`SelectQuery`](crate::SelectQuery) annotates its rows with expressions, groups when
+//! one holds an aggregate, and filters on them (`HAVING`); an
+//! [`UpdateQuery`](crate::UpdateQuery) assigns them. Rendering lives with the join planner
+//! in [`crate::select`], which knows the tables a path reaches.
+
+use crate::filter::Filter;
+use crate::path::FieldPath;
+use throughline_core::{FieldType, Value};
+
+/// A value computed by the database for each row (or each group).
+///
+/// ```
+/// use throughline_query::{AggregateFunction, Expression, FieldPath};
+/// let total = Expression::aggregate(AggregateFunction::Sum, Expression::field(FieldPath::local("stock")));
+/// assert!(total.has_aggregate());
+/// assert!(!Expression::field(FieldPath::local("stock")).has_aggregate());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expression {
+    /// A field, possibly across relations (Django's `F("course__title")`).
+    Field(FieldPath),
+    /// A constant, bound as a parameter (`NULL` is written as the keyword).
+    Value(Value),
+    /// `left op right`.
+    Arith(Box<Expression>, ArithOp, Box<Expression>),
+    /// A scalar function of its arguments.
+    Function(Function, Vec<Expression>),
+    /// `CASE WHEN filter THEN value ... ELSE default END`.
+    Case(Vec<(Filter, Expression)>, Box<Expression>),
+    /// The expression converted to a storage type (so that every backend returns the same
+    /// type: PostgreSQL's `SUM` of `bigint` is `numeric`, MariaDB's `AVG` is `DECIMAL`).
+    Cast(Box<Expression>, FieldType),
+    /// An aggregate over the rows of a group.
+    Aggregate(Box<Aggregate>),
+}
+
+/// An arithmetic operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/` on floating-point values.
+    Div,
+    /// Division of integers, truncated toward zero on every backend (`DIV` on MariaDB,
+    /// whose `/` returns a decimal).
+    IntDiv,
+}
+
+/// A scalar function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// The first argument that is not NULL.
+    Coalesce,
+    /// Lower case.
+    Lower,
+    /// Upper case.
+    Upper,
+}
+
+/// The aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateFunction {
+    /// The number of rows (no argument) or of non-NULL values.
+    Count,
+    /// The sum (NULL over no row, as SQL and Django).
+    Sum,
+    /// The mean (NULL over no row).
+    Avg,
+    /// The smallest value.
+    Min,
+    /// The largest value.
+    Max,
+}
+
+impl AggregateFunction {
+    fn sql_name(self) -> &'static str {
+        match self {
+            AggregateFunction::Count => "COUNT",
+            AggregateFunction::Sum => "SUM",
+            AggregateFunction::Avg => "AVG",
+            AggregateFunction::Min => "MIN",
+            AggregateFunction::Max => "MAX",
+        }
+    }
+}
+
+/// One aggregate: its function, argument, `DISTINCT` and filter (Django's
+/// `Count("students", distinct=True, filter=Q(...))`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// The function.
+    pub function: AggregateFunction,
+    /// The argument; `None` counts rows (`COUNT(*)`).
+    pub argument: Option<Expression>,
+    /// Whether equal values count once.
+    pub distinct: bool,
+    /// Rows of the group the aggregate reads (the others count as NULL).
+    pub filter: Option<Filter>,
+}
+
+impl Aggregate {
+    /// The SQL text of the aggregate around `$1`, its rendered argument (`COUNT(*)` when
+    /// there is none).
+    pub(crate) fn template(&self, has_argument: bool) -> String {
+        let name = self.function.sql_name();
+        let distinct = if self.distinct { "DISTINCT " } else { "" };
+        if has_argument {
+            format!("{name}({distinct}$1)")
+        } else {
+            format!("{name}(*)")
+        }
+    }
+}
+
+impl Expression {
+    /// A field reference.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// assert!(matches!(Expression::field(FieldPath::local("a")), Expression::Field(_)));
+    /// ```
+    pub fn field(path: FieldPath) -> Expression {
+        Expression::Field(path)
+    }
+
+    /// A constant.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// assert_eq!(Expression::value(3i64), Expression::Value(3i64.into()));
+    /// ```
+    pub fn value(value: impl Into<Value>) -> Expression {
+        Expression::Value(value.into())
+    }
+
+    /// `COUNT(*)`: the rows of the group.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// assert!(Expression::count_rows().has_aggregate());
+    /// ```
+    pub fn count_rows() -> Expression {
+        Expression::Aggregate(Box::new(Aggregate {
+            function: AggregateFunction::Count,
+            argument: None,
+            distinct: false,
+            filter: None,
+        }))
+    }
+
+    /// `function(argument)`.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let max = Expression::aggregate(AggregateFunction::Max, Expression::field(FieldPath::local("age")));
+    /// assert!(matches!(max, Expression::Aggregate(ref a) if a.function == AggregateFunction::Max));
+    /// ```
+    pub fn aggregate(function: AggregateFunction, argument: Expression) -> Expression {
+        Expression::Aggregate(Box::new(Aggregate {
+            function,
+            argument: Some(argument),
+            distinct: false,
+            filter: None,
+        }))
+    }
+
+    /// `left op right`.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let e = Expression::field(FieldPath::local("price")).arith(ArithOp::Mul, Expression::value(2.0));
+    /// assert!(matches!(e, Expression::Arith(_, ArithOp::Mul, _)));
+    /// ```
+    pub fn arith(self, op: ArithOp, right: Expression) -> Expression {
+        Expression::Arith(Box::new(self), op, Box::new(right))
+    }
+
+    /// Whether an aggregate occurs in the expression.
+    pub fn has_aggregate(&self) -> bool {
+        match self {
+            Expression::Field(_) | Expression::Value(_) => false,
+            Expression::Aggregate(_) => true,
+            Expression::Arith(left, _, right) => left.has_aggregate() || right.has_aggregate(),
+            Expression::Function(_, args) => args.iter().any(Expression::has_aggregate),
+            Expression::Case(whens, default) => {
+                default.has_aggregate()
+                    || whens
+                        .iter()
+                        .any(|(filter, value)| filter.has_aggregate() || value.has_aggregate())
+            }
+            Expression::Cast(inner, _) => inner.has_aggregate(),
+        }
+    }
+
+    /// Whether a field reference in the expression crosses a relation.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// assert!(!Expression::field(FieldPath::local("a")).has_hops());
+    /// ```
+    pub fn has_hops(&self) -> bool {
+        match self {
+            Expression::Field(path) => !path.hops.is_empty(),
+            Expression::Value(_) => false,
+            Expression::Aggregate(aggregate) => {
+                aggregate
+                    .argument
+                    .as_ref()
+                    .is_some_and(Expression::has_hops)
+                    || aggregate.filter.as_ref().is_some_and(Filter::has_hops)
+            }
+            Expression::Arith(left, _, right) => left.has_hops() || right.has_hops(),
+            Expression::Function(_, args) => args.iter().any(Expression::has_hops),
+            Expression::Case(whens, default) => {
+                default.has_hops()
+                    || whens
+                        .iter()
+                        .any(|(filter, value)| filter.has_hops() || value.has_hops())
+            }
+            Expression::Cast(inner, _) => inner.has_hops(),
+        }
+    }
+}

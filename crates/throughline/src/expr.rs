@@ -1,0 +1,876 @@
+//! Owns the typed expressions: [`Expr`] (a value of type `T` computed for each row of
+//! model `M`: a field, arithmetic, a function), [`Agg`] (an aggregate over related rows,
+//! with `distinct` and `filter`), [`Operand`] (what an expression is compared with or
+//! combined with: a constant, a field, another expression) and [`Selection`] (what
+//! [`QuerySet::annotate`](crate::QuerySet::annotate),
+//! [`QuerySet::aggregate`](crate::QuerySet::aggregate) and
+//! [`QuerySet::group_by`](crate::QuerySet::group_by) read back, typed). The functions
+//! [`coalesce`], [`lower`], [`upper`], [`now`], [`when`] and [`count_rows`] build the rest.
+//!
+//! The result types follow from the inputs at compile time: a count is an `i64`, a sum
+//! of integers an `Option<i64>` (NULL over no row, as SQL and Django), a mean an
+//! `Option<f64>`, the smallest of `Option<i32>` values an `Option<i32>`.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! use throughline::expr::coalesce;
+//! # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String }
+//! # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, #[throughline(related_name = "lessons")] course: ForeignKey<Course>, minutes: i32 }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Course::meta()).register(Lesson::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let math = Course { id: None, title: "math".into() }.create(&db).await?;
+//! Course { id: None, title: "art".into() }.create(&db).await?;
+//! for minutes in [30, 45] {
+//!     Lesson { id: None, course: ForeignKey::to(&math), minutes }.create(&db).await?;
+//! }
+//! let lessons = Course::LESSONS.count();
+//! let minutes = coalesce(Course::LESSONS.then(Lesson::MINUTES).sum(), 0);
+//! let rows: Vec<(Course, (i64, i64))> = Course::objects()
+//!     .annotate((lessons.clone(), minutes))
+//!     .order_by([lessons.desc()])
+//!     .all(&db)
+//!     .await?;
+//! let summary: Vec<(&str, i64, i64)> =
+//!     rows.iter().map(|(c, (n, m))| (c.title.as_str(), *n, *m)).collect();
+//! assert_eq!(summary, [("math", 2, 75), ("art", 0, 0)]);
+//! # Ok(()) }
+//! ```
+
+use crate::fields::{Field, Q, Rel};
+use crate::value_types::FieldValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::marker::PhantomData;
+use throughline_core::{FieldType, Result};
+use throughline_db::Row;
+use throughline_query::{
+    Aggregate, AggregateFunction, ArithOp, CompareOp, Expression, Filter, Function, OrderBy,
+};
+
+/// A value of type `T` computed by the database for each row of `M` (or each group):
+/// a field (Django's `F`), a constant, arithmetic, a function, `CASE WHEN`.
+///
+/// Build one from a field with [`Field::expr`] or an operator (`Product::PRICE * 1.1`),
+/// compare it with [`Expr::gt`] and the other comparisons (a field against another field:
+/// `Product::STOCK.expr().lt(Product::RESERVED)`), order by it with [`Expr::desc`], assign
+/// it with [`Field::set_expr`], read it back with
+/// [`QuerySet::annotate`](crate::QuerySet::annotate).
+pub struct Expr<M, T> {
+    expression: Expression,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Expr<M, T> {
+    fn clone(&self) -> Self {
+        Expr::new(self.expression.clone())
+    }
+}
+
+impl<M, T> std::fmt::Debug for Expr<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.expression.fmt(f)
+    }
+}
+
+impl<M, T> Expr<M, T> {
+    /// Wraps an untyped expression, whose value the caller declares to be a `T`.
+    ///
+    /// ```
+    /// use throughline::expr::Expr;
+    /// use throughline::{Expression, FieldPath};
+    /// # #[derive(Debug, Clone, throughline::Model)] struct Tag { id: Option<i64>, name: String }
+    /// let e: Expr<Tag, String> = Expr::new(Expression::field(FieldPath::local("name")));
+    /// assert_eq!(e.expression(), &Expression::field(FieldPath::local("name")));
+    /// ```
+    pub fn new(expression: Expression) -> Self {
+        Expr {
+            expression,
+            _types: PhantomData,
+        }
+    }
+
+    /// The untyped expression.
+    pub fn expression(&self) -> &Expression {
+        &self.expression
+    }
+
+    /// The untyped expression, taken.
+    pub fn into_expression(self) -> Expression {
+        self.expression
+    }
+
+    fn compare(&self, op: CompareOp, other: impl Operand<M, T>) -> Q<M> {
+        Q::new(Filter::compare(
+            self.expression.clone(),
+            op,
+            other.into_expression(),
+        ))
+    }
+
+    /// Equal to `other` (a constant, a field or an expression of the same type). A NULL
+    /// side matches nothing, as SQL.
+    pub fn eq(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.compare(CompareOp::Eq, other)
+    }
+
+    /// Not equal: the negation of [`Expr::eq`], which keeps the rows where either side
+    /// is NULL (as `exclude`).
+    pub fn ne(&self, other: impl Operand<M, T>) -> Q<M> {
+        !self.eq(other)
+    }
+
+    /// Less than `other`.
+    pub fn lt(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.compare(CompareOp::Lt, other)
+    }
+
+    /// Less than or equal to `other`.
+    pub fn lte(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.compare(CompareOp::Lte, other)
+    }
+
+    /// Greater than `other`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Product { id: None, stock: 5, reserved: 7 }.create(&db).await?;
+    /// Product { id: None, stock: 9, reserved: 2 }.create(&db).await?;
+    /// // A field against another field of the same row (Django's `F`).
+    /// let oversold = Product::objects()
+    ///     .filter(Product::RESERVED.expr().gt(Product::STOCK))
+    ///     .count(&db)
+    ///     .await?;
+    /// assert_eq!(oversold, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn gt(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.compare(CompareOp::Gt, other)
+    }
+
+    /// Greater than or equal to `other`.
+    pub fn gte(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.compare(CompareOp::Gte, other)
+    }
+
+    /// Ascending order on the value.
+    pub fn asc(&self) -> OrderBy {
+        OrderBy {
+            expression: self.expression.clone(),
+            descending: false,
+        }
+    }
+
+    /// Descending order on the value.
+    pub fn desc(&self) -> OrderBy {
+        OrderBy {
+            expression: self.expression.clone(),
+            descending: true,
+        }
+    }
+
+    /// The number of rows where the value is not NULL.
+    pub fn count(&self) -> Agg<M, i64> {
+        Agg::new(
+            AggregateFunction::Count,
+            Some(self.expression.clone()),
+            None,
+        )
+    }
+}
+
+impl<M, T: Numeric> Expr<M, T> {
+    /// The sum over the group: `None` when no row has a value.
+    pub fn sum(&self) -> Agg<M, T::Total> {
+        let ty = if T::INTEGER {
+            FieldType::I64
+        } else {
+            FieldType::F64
+        };
+        Agg::new(
+            AggregateFunction::Sum,
+            Some(self.expression.clone()),
+            Some(ty),
+        )
+    }
+
+    /// The mean over the group, as a float: `None` when no row has a value.
+    pub fn avg(&self) -> Agg<M, Option<f64>> {
+        Agg::new(
+            AggregateFunction::Avg,
+            Some(self.expression.clone()),
+            Some(FieldType::F64),
+        )
+    }
+}
+
+impl<M, T: Comparable> Expr<M, T> {
+    /// The smallest value of the group: `None` when no row has one.
+    pub fn min(&self) -> Agg<M, Option<T::Inner>> {
+        Agg::new(AggregateFunction::Min, Some(self.expression.clone()), None)
+    }
+
+    /// The largest value of the group: `None` when no row has one.
+    pub fn max(&self) -> Agg<M, Option<T::Inner>> {
+        Agg::new(AggregateFunction::Max, Some(self.expression.clone()), None)
+    }
+}
+
+/// An aggregate over the rows of a group (Django's `Count`, `Sum`, `Avg`, `Min`, `Max`),
+/// from [`Rel::count`], [`Field::sum`] and the like. [`Agg::distinct`] counts equal values
+/// once; [`Agg::filter`] reads only the rows matching a condition. Use it wherever an
+/// [`Expr`] goes.
+pub struct Agg<M, T> {
+    aggregate: Aggregate,
+    cast: Option<FieldType>,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Agg<M, T> {
+    fn clone(&self) -> Self {
+        Agg {
+            aggregate: self.aggregate.clone(),
+            cast: self.cast,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<M, T> std::fmt::Debug for Agg<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.aggregate.fmt(f)
+    }
+}
+
+impl<M, T> Agg<M, T> {
+    fn new(
+        function: AggregateFunction,
+        argument: Option<Expression>,
+        cast: Option<FieldType>,
+    ) -> Self {
+        Agg {
+            aggregate: Aggregate {
+                function,
+                argument,
+                distinct: false,
+                filter: None,
+            },
+            cast,
+            _types: PhantomData,
+        }
+    }
+
+    /// Equal values count once (`COUNT(DISTINCT ...)`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Visit { id: Option<i64>, page: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Visit::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// for page in ["/", "/", "/about"] {
+    ///     Visit { id: None, page: page.into() }.create(&db).await?;
+    /// }
+    /// let pages = Visit::objects().aggregate(Visit::PAGE.count().distinct(), &db).await?;
+    /// assert_eq!(pages, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn distinct(mut self) -> Self {
+        self.aggregate.distinct = true;
+        self
+    }
+
+    /// Reads only the rows matching `q` (Django's `filter=Q(...)`); the others count as
+    /// NULL. Several calls all apply.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Task { id: Option<i64>, done: bool }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Task::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// for done in [true, false, true] {
+    ///     Task { id: None, done }.create(&db).await?;
+    /// }
+    /// let all = throughline::expr::count_rows::<Task>();
+    /// let done = all.clone().filter(Task::DONE.eq(true));
+    /// assert_eq!(Task::objects().aggregate((all, done), &db).await?, (3, 2));
+    /// # Ok(()) }
+    /// ```
+    pub fn filter(mut self, q: Q<M>) -> Self {
+        let filter = match self.aggregate.filter.take() {
+            Some(existing) => existing.and(q.into_filter()),
+            None => q.into_filter(),
+        };
+        self.aggregate.filter = Some(filter);
+        self
+    }
+
+    /// The aggregate as an expression.
+    pub fn expr(&self) -> Expr<M, T> {
+        let aggregate = Expression::Aggregate(Box::new(self.aggregate.clone()));
+        Expr::new(match self.cast {
+            Some(ty) => Expression::Cast(Box::new(aggregate), ty),
+            None => aggregate,
+        })
+    }
+
+    /// Equal to `other` (see [`Expr::eq`]); in a `filter`, a condition on the group
+    /// (`HAVING`).
+    pub fn eq(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().eq(other)
+    }
+
+    /// Not equal (see [`Expr::ne`]).
+    pub fn ne(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().ne(other)
+    }
+
+    /// Less than (see [`Expr::lt`]).
+    pub fn lt(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().lt(other)
+    }
+
+    /// Less than or equal (see [`Expr::lte`]).
+    pub fn lte(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().lte(other)
+    }
+
+    /// Greater than (see [`Expr::gt`]): `Course::STUDENTS.count().gt(10)` keeps the
+    /// courses with more than ten students.
+    pub fn gt(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().gt(other)
+    }
+
+    /// Greater than or equal (see [`Expr::gte`]).
+    pub fn gte(&self, other: impl Operand<M, T>) -> Q<M> {
+        self.expr().gte(other)
+    }
+
+    /// Ascending order on the aggregate.
+    pub fn asc(&self) -> OrderBy {
+        self.expr().asc()
+    }
+
+    /// Descending order on the aggregate.
+    pub fn desc(&self) -> OrderBy {
+        self.expr().desc()
+    }
+}
+
+impl<M, T> From<Agg<M, T>> for Expr<M, T> {
+    fn from(agg: Agg<M, T>) -> Self {
+        agg.expr()
+    }
+}
+
+impl<M, T> From<Field<M, T>> for Expr<M, T> {
+    fn from(field: Field<M, T>) -> Self {
+        field.expr()
+    }
+}
+
+impl<M, T> Field<M, T> {
+    /// The field as an expression (Django's `F("field")`), to compare with another field,
+    /// compute with, or aggregate.
+    pub fn expr(&self) -> Expr<M, T> {
+        Expr::new(Expression::Field(self.path()))
+    }
+
+    /// The number of rows where the field is not NULL (`Count("field")`).
+    pub fn count(&self) -> Agg<M, i64> {
+        self.expr().count()
+    }
+}
+
+impl<M, T: Numeric> Field<M, T> {
+    /// The sum of the field over the group (`Sum("field")`); `None` when no row has a
+    /// value.
+    pub fn sum(&self) -> Agg<M, T::Total> {
+        self.expr().sum()
+    }
+
+    /// The mean of the field over the group (`Avg("field")`), as a float.
+    pub fn avg(&self) -> Agg<M, Option<f64>> {
+        self.expr().avg()
+    }
+}
+
+impl<M, T: Comparable> Field<M, T> {
+    /// The smallest value of the field over the group (`Min("field")`).
+    pub fn min(&self) -> Agg<M, Option<T::Inner>> {
+        self.expr().min()
+    }
+
+    /// The largest value of the field over the group (`Max("field")`).
+    pub fn max(&self) -> Agg<M, Option<T::Inner>> {
+        self.expr().max()
+    }
+}
+
+impl<M, T> Rel<M, T> {
+    /// The number of related rows (Django's `Count("students")`): zero for a row with
+    /// none. Across a many-to-many relation it counts the through rows, without joining
+    /// the target's table.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// Book { id: None, author: ForeignKey::to(&ann) }.create(&db).await?;
+    /// let prolific: Vec<String> = Author::objects()
+    ///     .filter(Author::BOOKS.count().gte(1))
+    ///     .values_list(Author::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(prolific, ["ann"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn count(&self) -> Agg<M, i64> {
+        Agg::new(
+            AggregateFunction::Count,
+            Some(Expression::Field(self.key_path())),
+            None,
+        )
+    }
+}
+
+/// `COUNT(*)`: the number of rows (of the queryset for
+/// [`QuerySet::aggregate`](crate::QuerySet::aggregate), of each group for
+/// [`QuerySet::group_by`](crate::QuerySet::group_by)).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Tag::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let n = Tag::objects().aggregate(throughline::expr::count_rows(), &db).await?;
+/// assert_eq!(n, 0);
+/// # Ok(()) }
+/// ```
+pub fn count_rows<M>() -> Agg<M, i64> {
+    Agg::new(AggregateFunction::Count, None, None)
+}
+
+/// The first of `value` and `fallback` that is not NULL (`COALESCE`): a sum over no row
+/// read as zero.
+///
+/// ```
+/// use throughline::prelude::*;
+/// use throughline::expr::coalesce;
+/// # #[derive(Debug, Clone, Model)] struct Line { id: Option<i64>, qty: Option<i32> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Line::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let total = Line::objects().aggregate(coalesce(Line::QTY.sum(), 0), &db).await?;
+/// assert_eq!(total, 0);
+/// # Ok(()) }
+/// ```
+pub fn coalesce<M, T>(
+    value: impl Operand<M, Option<T>>,
+    fallback: impl Operand<M, T>,
+) -> Expr<M, T> {
+    Expr::new(Expression::Function(
+        Function::Coalesce,
+        vec![value.into_expression(), fallback.into_expression()],
+    ))
+}
+
+/// The text in lower case (`LOWER`). SQLite folds ASCII letters only; PostgreSQL and
+/// MariaDB fold every letter.
+///
+/// ```
+/// use throughline::prelude::*;
+/// use throughline::expr::lower;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Tag::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// Tag { id: None, name: "Rust".into() }.create(&db).await?;
+/// let n = Tag::objects().filter(lower(Tag::NAME).eq("rust")).count(&db).await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// ```
+pub fn lower<M, T: Text>(value: impl Operand<M, T>) -> Expr<M, T> {
+    Expr::new(Expression::Function(
+        Function::Lower,
+        vec![value.into_expression()],
+    ))
+}
+
+/// The text in upper case (`UPPER`); see [`lower`] for the backends' rules.
+pub fn upper<M, T: Text>(value: impl Operand<M, T>) -> Expr<M, T> {
+    Expr::new(Expression::Function(
+        Function::Upper,
+        vec![value.into_expression()],
+    ))
+}
+
+/// The current time, taken when the expression is built and bound as a parameter (the
+/// same text form SQLite stores, so comparisons with stored times hold on every backend).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Event { id: Option<i64>, at: DateTime<Utc> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Event::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let past = Event::objects().filter(Event::AT.expr().lt(throughline::expr::now())).count(&db).await?;
+/// assert_eq!(past, 0);
+/// # Ok(()) }
+/// ```
+pub fn now<M>() -> Expr<M, DateTime<Utc>> {
+    Expr::new(Expression::Value(throughline_core::value::now().into()))
+}
+
+/// `CASE WHEN condition THEN value ...`: continue with [`Case::when`], end with
+/// [`Case::otherwise`] (or [`Case::end`], NULL when no condition holds).
+///
+/// ```
+/// use throughline::prelude::*;
+/// use throughline::expr::when;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// for (name, age) in [("ann", 15), ("bo", 40)] {
+///     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// }
+/// let band = when(Student::AGE.lt(18), "minor").otherwise("adult");
+/// let rows = Student::objects().annotate(band).all(&db).await?;
+/// let bands: Vec<(&str, &str)> = rows.iter().map(|(s, b)| (s.name.as_str(), b.as_str())).collect();
+/// assert_eq!(bands, [("ann", "minor"), ("bo", "adult")]);
+/// # Ok(()) }
+/// ```
+pub fn when<M, V: Typed<M>>(condition: Q<M>, then: V) -> Case<M, V::Type> {
+    Case {
+        whens: vec![(condition.into_filter(), then.into_typed_expression())],
+        _types: PhantomData,
+    }
+}
+
+/// A value whose type is known from itself (a constant, `&str` as `String`, a field, an
+/// expression): the first branch of [`when`] sets the type of the whole `CASE`.
+pub trait Typed<M> {
+    /// The value's type.
+    type Type;
+    /// The untyped expression.
+    fn into_typed_expression(self) -> Expression;
+}
+
+impl<M, T: FieldValue> Typed<M> for T {
+    type Type = T;
+    fn into_typed_expression(self) -> Expression {
+        Expression::Value(self.to_value())
+    }
+}
+
+impl<M> Typed<M> for &str {
+    type Type = String;
+    fn into_typed_expression(self) -> Expression {
+        Expression::Value(self.into())
+    }
+}
+
+impl<M, T> Typed<M> for Field<M, T> {
+    type Type = T;
+    fn into_typed_expression(self) -> Expression {
+        Expression::Field(self.path())
+    }
+}
+
+impl<M, T> Typed<M> for Expr<M, T> {
+    type Type = T;
+    fn into_typed_expression(self) -> Expression {
+        self.expression
+    }
+}
+
+impl<M, T> Typed<M> for Agg<M, T> {
+    type Type = T;
+    fn into_typed_expression(self) -> Expression {
+        self.expr().expression
+    }
+}
+
+/// A `CASE` expression being built by [`when`].
+pub struct Case<M, T> {
+    whens: Vec<(Filter, Expression)>,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Case<M, T> {
+    /// Another condition, tried after the earlier ones.
+    pub fn when(mut self, condition: Q<M>, then: impl Operand<M, T>) -> Self {
+        self.whens
+            .push((condition.into_filter(), then.into_expression()));
+        self
+    }
+
+    /// The value when no condition holds.
+    pub fn otherwise(self, default: impl Operand<M, T>) -> Expr<M, T> {
+        Expr::new(Expression::Case(
+            self.whens,
+            Box::new(default.into_expression()),
+        ))
+    }
+
+    /// NULL when no condition holds.
+    pub fn end(self) -> Expr<M, Option<T>> {
+        Expr::new(Expression::Case(
+            self.whens,
+            Box::new(Expression::Value(throughline_core::Value::Null)),
+        ))
+    }
+}
+
+/// What an expression of type `T` over `M` is compared or combined with: a constant of
+/// the type (`5`, `"ann"`, `Some(3)` or `3` for an optional value), a field of `M` of
+/// the type, or another expression.
+pub trait Operand<M, T> {
+    /// The untyped expression.
+    fn into_expression(self) -> Expression;
+}
+
+impl<M, T: FieldValue> Operand<M, T> for T {
+    fn into_expression(self) -> Expression {
+        Expression::Value(self.to_value())
+    }
+}
+
+impl<M, T: FieldValue> Operand<M, Option<T>> for T {
+    fn into_expression(self) -> Expression {
+        Expression::Value(self.to_value())
+    }
+}
+
+impl<M> Operand<M, String> for &str {
+    fn into_expression(self) -> Expression {
+        Expression::Value(self.into())
+    }
+}
+
+impl<M> Operand<M, Option<String>> for &str {
+    fn into_expression(self) -> Expression {
+        Expression::Value(self.into())
+    }
+}
+
+impl<M, T> Operand<M, T> for Field<M, T> {
+    fn into_expression(self) -> Expression {
+        Expression::Field(self.path())
+    }
+}
+
+impl<M, T> Operand<M, T> for &Field<M, T> {
+    fn into_expression(self) -> Expression {
+        Expression::Field(self.path())
+    }
+}
+
+impl<M, T> Operand<M, T> for Expr<M, T> {
+    fn into_expression(self) -> Expression {
+        self.expression
+    }
+}
+
+impl<M, T> Operand<M, T> for Agg<M, T> {
+    fn into_expression(self) -> Expression {
+        self.expr().expression
+    }
+}
+
+/// The numeric field types, which sum and average: the sum of integers is an
+/// `Option<i64>`, of floats an `Option<f64>`.
+pub trait Numeric: FieldValue {
+    /// Whether the values are integers (division truncates).
+    const INTEGER: bool;
+    /// The type of a sum.
+    type Total: FieldValue;
+}
+
+macro_rules! numeric {
+    ($($ty:ty => $integer:expr, $total:ty;)*) => {$(
+        impl Numeric for $ty {
+            const INTEGER: bool = $integer;
+            type Total = $total;
+        }
+    )*};
+}
+
+numeric! {
+    i16 => true, Option<i64>;
+    i32 => true, Option<i64>;
+    i64 => true, Option<i64>;
+    f64 => false, Option<f64>;
+}
+
+impl<T: Numeric> Numeric for Option<T> {
+    const INTEGER: bool = T::INTEGER;
+    type Total = T::Total;
+}
+
+/// The field types with an order, which have a smallest and a largest value.
+pub trait Comparable: FieldValue {
+    /// The type without its `Option`.
+    type Inner: FieldValue;
+}
+
+macro_rules! comparable {
+    ($($ty:ty),*) => {$(
+        impl Comparable for $ty {
+            type Inner = $ty;
+        }
+    )*};
+}
+
+comparable!(
+    i16,
+    i32,
+    i64,
+    f64,
+    bool,
+    String,
+    NaiveDate,
+    DateTime<Utc>,
+    uuid::Uuid
+);
+
+impl<T: Comparable> Comparable for Option<T> {
+    type Inner = T::Inner;
+}
+
+/// The text field types (`String`, `Option<String>`), for [`lower`] and [`upper`].
+pub trait Text: FieldValue {}
+impl Text for String {}
+impl Text for Option<String> {}
+
+macro_rules! arithmetic {
+    ($($op:ident $method:ident $arith:expr;)*) => {$(
+        impl<M, T: Numeric, R: Operand<M, T>> std::ops::$op<R> for Expr<M, T> {
+            type Output = Expr<M, T>;
+            fn $method(self, rhs: R) -> Expr<M, T> {
+                arith(self.expression, $arith(T::INTEGER), rhs.into_expression())
+            }
+        }
+        impl<M, T: Numeric, R: Operand<M, T>> std::ops::$op<R> for Field<M, T> {
+            type Output = Expr<M, T>;
+            fn $method(self, rhs: R) -> Expr<M, T> {
+                arith(Expression::Field(self.path()), $arith(T::INTEGER), rhs.into_expression())
+            }
+        }
+        impl<M, T: Numeric, R: Operand<M, T>> std::ops::$op<R> for Agg<M, T> {
+            type Output = Expr<M, T>;
+            fn $method(self, rhs: R) -> Expr<M, T> {
+                arith(self.expr().expression, $arith(T::INTEGER), rhs.into_expression())
+            }
+        }
+    )*};
+}
+
+fn arith<M, T>(left: Expression, op: ArithOp, right: Expression) -> Expr<M, T> {
+    Expr::new(left.arith(op, right))
+}
+
+arithmetic! {
+    Add add |_| ArithOp::Add;
+    Sub sub |_| ArithOp::Sub;
+    Mul mul |_| ArithOp::Mul;
+    Div div |integer| if integer { ArithOp::IntDiv } else { ArithOp::Div };
+}
+
+/// What [`QuerySet::annotate`](crate::QuerySet::annotate),
+/// [`QuerySet::aggregate`](crate::QuerySet::aggregate) and
+/// [`QuerySet::group_by`](crate::QuerySet::group_by) read: one expression, aggregate or
+/// field (read as its type), or a tuple of them (read as a tuple).
+pub trait Selection<M> {
+    /// The Rust value read back.
+    type Output: Send + 'static;
+    /// The number of columns.
+    const WIDTH: usize;
+    /// The expressions, in column order.
+    fn expressions(self, out: &mut Vec<Expression>);
+    /// Reads the value from the columns starting at `start`.
+    fn decode(row: &Row<'_>, start: usize) -> Result<Self::Output>;
+}
+
+impl<M, T: FieldValue> Selection<M> for Expr<M, T> {
+    type Output = T;
+    const WIDTH: usize = 1;
+    fn expressions(self, out: &mut Vec<Expression>) {
+        out.push(self.expression);
+    }
+    fn decode(row: &Row<'_>, start: usize) -> Result<T> {
+        T::decode(row, start)
+    }
+}
+
+impl<M, T: FieldValue> Selection<M> for Agg<M, T> {
+    type Output = T;
+    const WIDTH: usize = 1;
+    fn expressions(self, out: &mut Vec<Expression>) {
+        out.push(self.expr().expression);
+    }
+    fn decode(row: &Row<'_>, start: usize) -> Result<T> {
+        T::decode(row, start)
+    }
+}
+
+impl<M, T: FieldValue> Selection<M> for Field<M, T> {
+    type Output = T;
+    const WIDTH: usize = 1;
+    fn expressions(self, out: &mut Vec<Expression>) {
+        out.push(Expression::Field(self.path()));
+    }
+    fn decode(row: &Row<'_>, start: usize) -> Result<T> {
+        T::decode(row, start)
+    }
+}
+
+macro_rules! tuple_selection {
+    ($($name:ident)+) => {
+        impl<M, $($name: Selection<M>),+> Selection<M> for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+            const WIDTH: usize = 0 $(+ $name::WIDTH)+;
+            #[allow(non_snake_case)]
+            fn expressions(self, out: &mut Vec<Expression>) {
+                let ($($name,)+) = self;
+                $($name.expressions(out);)+
+            }
+            #[allow(unused_assignments)]
+            fn decode(row: &Row<'_>, start: usize) -> Result<Self::Output> {
+                let mut at = start;
+                Ok(($({
+                    let value = $name::decode(row, at)?;
+                    at += $name::WIDTH;
+                    value
+                },)+))
+            }
+        }
+    };
+}
+
+tuple_selection!(A);
+tuple_selection!(A B);
+tuple_selection!(A B C);
+tuple_selection!(A B C D);
+tuple_selection!(A B C D E);
+tuple_selection!(A B C D E F);
