@@ -612,3 +612,32 @@ async fn refusals(db: Database) {
         .unwrap_err();
     assert!(err.to_string().contains("another aggregate"), "{err}");
 }
+
+/// The figures the tests above expect are Django's: `tests/django/aggregates.py` runs the
+/// same queries on the same data with Django 5.2 and fails on any difference. Outside CI
+/// a machine without Django skips it; in CI (`.ci/run` installs Django) it must run.
+#[test]
+fn expected_figures_are_djangos() {
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/django/aggregates.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        assert!(stdout.contains("Django agrees"), "{stdout}");
+        return;
+    }
+    let no_django = stderr.contains("No module named 'django'");
+    if no_django && !std::env::var("CI").is_ok_and(|v| v == "true") {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (Django not available: pip install 'django==5.2.*'): aggregates against Django"
+        );
+        return;
+    }
+    panic!("Django disagrees or did not run:\n{stdout}\n{stderr}");
+}
