@@ -7,8 +7,9 @@
 //! [`UpdateQuery`](crate::UpdateQuery) assigns them. Rendering lives with the join planner
 //! in [`crate::select`], which knows the tables a path reaches.
 
-use crate::filter::Filter;
-use crate::path::FieldPath;
+use crate::filter::{Comparison, Condition, Filter};
+use crate::path::{FieldPath, Hop};
+use crate::select::OrderBy;
 use throughline_core::{FieldType, Value};
 
 /// A value computed by the database for each row (or each group).
@@ -36,6 +37,44 @@ pub enum Expression {
     Cast(Box<Expression>, FieldType),
     /// An aggregate over the rows of a group.
     Aggregate(Box<Aggregate>),
+    /// A value read from the rows related to the row, in a correlated subquery (Django's
+    /// `Exists`, and `Subquery` with `OuterRef`).
+    Related(Box<Related>),
+}
+
+/// The rows related to the outer row across `hops` (the first hop's columns correlate the
+/// subquery with the outer row), kept by `filter` and ordered by `order_by` (both relative
+/// to the last model of `hops`), and what is read from them.
+///
+/// ```
+/// use throughline_query::{Expression, Filter, Related, RelatedRead};
+/// let any = Expression::Related(Box::new(Related {
+///     hops: Vec::new(), filter: Filter::All, order_by: Vec::new(), read: RelatedRead::Exists,
+/// }));
+/// assert!(!any.has_aggregate());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related {
+    /// From the outer model to the related one.
+    pub hops: Vec<Hop>,
+    /// Which related rows count.
+    pub filter: Filter,
+    /// Their order (for [`RelatedRead::First`]).
+    pub order_by: Vec<OrderBy>,
+    /// What is read.
+    pub read: RelatedRead,
+}
+
+/// What a [`Related`] subquery reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelatedRead {
+    /// Whether any related row matches (`EXISTS`).
+    Exists,
+    /// How many do (`(SELECT COUNT(*) ...)`): unlike a count over a join, not multiplied by
+    /// the query's other joins.
+    Count,
+    /// The value of the first related row by the ordering, NULL when there is none.
+    First(Expression),
 }
 
 /// An arithmetic operator.
@@ -197,6 +236,55 @@ impl Expression {
                         .any(|(filter, value)| filter.has_aggregate() || value.has_aggregate())
             }
             Expression::Cast(inner, _) => inner.has_aggregate(),
+            // The subquery aggregates its own rows, not the outer query's groups.
+            Expression::Related(_) => false,
+        }
+    }
+
+    /// The same expression with every field path reached through `prefix` first.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let e = Expression::field(FieldPath::local("a")).prefixed(&[]);
+    /// assert_eq!(e, Expression::field(FieldPath::local("a")));
+    /// ```
+    pub fn prefixed(&self, prefix: &[Hop]) -> Expression {
+        if prefix.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Expression::Field(path) => Expression::Field(path.clone().prefixed(prefix)),
+            Expression::Value(_) => self.clone(),
+            Expression::Arith(left, op, right) => Expression::Arith(
+                Box::new(left.prefixed(prefix)),
+                *op,
+                Box::new(right.prefixed(prefix)),
+            ),
+            Expression::Function(function, args) => {
+                Expression::Function(*function, args.iter().map(|a| a.prefixed(prefix)).collect())
+            }
+            Expression::Case(whens, default) => Expression::Case(
+                whens
+                    .iter()
+                    .map(|(f, v)| (f.prefixed(prefix), v.prefixed(prefix)))
+                    .collect(),
+                Box::new(default.prefixed(prefix)),
+            ),
+            Expression::Cast(inner, ty) => Expression::Cast(Box::new(inner.prefixed(prefix)), *ty),
+            Expression::Aggregate(aggregate) => Expression::Aggregate(Box::new(Aggregate {
+                function: aggregate.function,
+                argument: aggregate.argument.as_ref().map(|a| a.prefixed(prefix)),
+                distinct: aggregate.distinct,
+                filter: aggregate.filter.as_ref().map(|f| f.prefixed(prefix)),
+            })),
+            Expression::Related(related) => {
+                let mut hops = prefix.to_vec();
+                hops.extend(related.hops.iter().cloned());
+                Expression::Related(Box::new(Related {
+                    hops,
+                    ..(**related).clone()
+                }))
+            }
         }
     }
 
@@ -226,6 +314,36 @@ impl Expression {
                         .any(|(filter, value)| filter.has_hops() || value.has_hops())
             }
             Expression::Cast(inner, _) => inner.has_hops(),
+            Expression::Related(_) => true,
+        }
+    }
+}
+
+impl Filter {
+    /// The same filter with every field path reached through `prefix` first.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// assert_eq!(Filter::All.prefixed(&[]), Filter::All);
+    /// ```
+    pub fn prefixed(&self, prefix: &[Hop]) -> Filter {
+        if prefix.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Filter::All => Filter::All,
+            Filter::Cond(cond) => Filter::Cond(Box::new(Condition {
+                path: cond.path.clone().prefixed(prefix),
+                lookup: cond.lookup.clone(),
+            })),
+            Filter::And(parts) => Filter::And(parts.iter().map(|p| p.prefixed(prefix)).collect()),
+            Filter::Or(parts) => Filter::Or(parts.iter().map(|p| p.prefixed(prefix)).collect()),
+            Filter::Not(inner) => Filter::Not(Box::new(inner.prefixed(prefix))),
+            Filter::Compare(c) => Filter::Compare(Box::new(Comparison {
+                left: c.left.prefixed(prefix),
+                op: c.op,
+                right: c.right.prefixed(prefix),
+            })),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! per-backend text lookups, projections (rows, columns, count, exists).
 
 use crate::dialect::{Dialect, Tree};
-use crate::expression::{Aggregate, AggregateFunction, ArithOp, Expression, Function};
+use crate::expression::{
+    Aggregate, AggregateFunction, ArithOp, Expression, Function, Related, RelatedRead,
+};
 use crate::filter::{CompareOp, Comparison, Condition, Filter, Lookup};
 use crate::path::{FieldPath, Hop};
 use crate::render::{Statement, build, to_sea};
@@ -813,6 +815,7 @@ impl JoinPlanner {
                     None => inner,
                 }
             }
+            Expression::Related(related) => self.related(related)?,
             Expression::Aggregate(aggregate) => {
                 let saved = self.reuse_limit;
                 if let Some((_, limit)) = self
@@ -826,6 +829,74 @@ impl JoinPlanner {
                 self.reuse_limit = saved;
                 rendered?
             }
+        })
+    }
+
+    /// Renders a correlated subquery over the rows related to this planner's root row:
+    /// rooted at the first hop's model (its column equal to the outer row's), the later
+    /// hops joined inside, one join scope for its conditions.
+    fn related(&mut self, related: &Related) -> Result<Expr> {
+        let Some((first, rest)) = related.hops.split_first() else {
+            return Err(Error::invalid_query(
+                &self.model.name,
+                "a related subquery needs a relation",
+            ));
+        };
+        if first.from.table != self.model.table {
+            return Err(Error::invalid_query(
+                &self.model.name,
+                format!(
+                    "a related subquery starts from `{}`, not from this query's model",
+                    first.from.name
+                ),
+            ));
+        }
+        self.subqueries += 1;
+        let sub_root = format!("r{}", self.subqueries);
+        let prefix = format!("{sub_root}_");
+        let mut sub = JoinPlanner::new(self.dialect, first.to, &sub_root, &prefix);
+        sub.subqueries = self.subqueries * 100;
+        let correlation = Expr::col((Alias::new(&sub_root), Alias::new(&first.to_column)))
+            .equals((Alias::new(&self.root_alias), Alias::new(&first.from_column)));
+        let condition = sub.filter_expr(&related.filter.prefixed(rest), 1, false)?;
+        let mut select = Query::select();
+        match &related.read {
+            RelatedRead::Exists => {
+                select.expr(Expr::cust("1"));
+            }
+            RelatedRead::Count => {
+                select.expr(Expr::col(Asterisk).count());
+            }
+            RelatedRead::First(value) => {
+                let value = value.prefixed(rest);
+                if value.has_aggregate() {
+                    return Err(Error::invalid_query(
+                        &self.model.name,
+                        "the value read from the first related row cannot be an aggregate",
+                    ));
+                }
+                select.expr(sub.expression(&value, 1)?);
+                for term in &related.order_by {
+                    let expr = sub.expression(&term.expression.prefixed(rest), 1)?;
+                    select.order_by_expr(
+                        expr,
+                        if term.descending {
+                            Order::Desc
+                        } else {
+                            Order::Asc
+                        },
+                    );
+                }
+                select.limit(1);
+            }
+        }
+        select.from_as(Alias::new(&first.to.table), Alias::new(&sub_root));
+        sub.apply_joins(&mut select);
+        select.and_where(correlation);
+        select.and_where(condition);
+        Ok(match related.read {
+            RelatedRead::Exists => Expr::exists(select),
+            _ => Expr::SubQuery(None, Box::new(select.into())),
         })
     }
 
@@ -955,7 +1026,7 @@ fn contains(whole: &Expression, part: &Expression) -> bool {
             contains(default, part) || whens.iter().any(|(_, v)| contains(v, part))
         }
         Expression::Cast(inner, _) => contains(inner, part),
-        Expression::Aggregate(_) => false,
+        Expression::Aggregate(_) | Expression::Related(_) => false,
     }
 }
 

@@ -214,6 +214,12 @@ impl<M: Model, S: Selection<M> + 'static> Annotated<M, S> {
         self
     }
 
+    /// Removes duplicate rows (from joins across multi-valued relations).
+    pub fn distinct(mut self) -> Self {
+        self.rows = self.rows.distinct();
+        self
+    }
+
     /// The untyped query.
     pub fn query(&self) -> &SelectQuery {
         self.rows.query()

@@ -46,6 +46,7 @@ use throughline_core::{FieldType, Result};
 use throughline_db::Row;
 use throughline_query::{
     Aggregate, AggregateFunction, ArithOp, CompareOp, Expression, Filter, Function, OrderBy,
+    Related, RelatedRead,
 };
 
 /// A value of type `T` computed by the database for each row of `M` (or each group):
@@ -444,6 +445,117 @@ impl<M, T> Rel<M, T> {
             Some(Expression::Field(self.key_path())),
             None,
         )
+    }
+}
+
+impl<M, T> Rel<M, T> {
+    /// The related rows of each row as a correlated subquery (Django's `Exists(...)` and
+    /// `Subquery(...)` with `OuterRef("pk")`): filter and order them, then read whether
+    /// one exists, how many there are, or a field of the first. Unlike an aggregate over a
+    /// join, a subquery is not multiplied by the query's other joins, and groups nothing.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// for (title, year) in [("Early", 1990), ("Late", 2020)] {
+    ///     Book { id: None, author: ForeignKey::to(&ann), title: title.into(), year }.create(&db).await?;
+    /// }
+    /// let books = Author::BOOKS.related();
+    /// let latest = books.clone().order_by([Book::YEAR.desc()]).first(Book::TITLE);
+    /// let recent = books.filter(Book::YEAR.gte(2000)).exists();
+    /// let rows = Author::objects()
+    ///     .annotate((latest, recent.clone()))
+    ///     .order_by([Author::NAME.asc()])
+    ///     .all(&db)
+    ///     .await?;
+    /// let got: Vec<(&str, Option<&str>, bool)> =
+    ///     rows.iter().map(|(a, (t, r))| (a.name.as_str(), t.as_deref(), *r)).collect();
+    /// assert_eq!(got, [("ann", Some("Late"), true), ("bo", None, false)]);
+    /// let n = Author::objects().filter(recent.is_true()).count(&db).await?;
+    /// assert_eq!(n, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn related(&self) -> RelatedRows<M, T> {
+        RelatedRows {
+            hops: self.hops(),
+            filter: Filter::All,
+            order_by: Vec::new(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The rows of `T` related to each row of `M`, read in a correlated subquery (from
+/// [`Rel::related`]).
+pub struct RelatedRows<M, T> {
+    hops: Vec<throughline_query::Hop>,
+    filter: Filter,
+    order_by: Vec<OrderBy>,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for RelatedRows<M, T> {
+    fn clone(&self) -> Self {
+        RelatedRows {
+            hops: self.hops.clone(),
+            filter: self.filter.clone(),
+            order_by: self.order_by.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<M, T> RelatedRows<M, T> {
+    /// Keeps the related rows matching `q` (several calls all apply).
+    pub fn filter(mut self, q: Q<T>) -> Self {
+        self.filter = std::mem::replace(&mut self.filter, Filter::All).and(q.into_filter());
+        self
+    }
+
+    /// Orders the related rows, for [`RelatedRows::first`].
+    pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
+        self.order_by = terms.into_iter().collect();
+        self
+    }
+
+    fn read(self, read: RelatedRead) -> Expression {
+        Expression::Related(Box::new(Related {
+            hops: self.hops,
+            filter: self.filter,
+            order_by: self.order_by,
+            read,
+        }))
+    }
+
+    /// Whether any related row matches (`EXISTS`).
+    pub fn exists(self) -> Expr<M, bool> {
+        Expr::new(self.read(RelatedRead::Exists))
+    }
+
+    /// The number of matching related rows (`(SELECT COUNT(*) ...)`).
+    pub fn count(self) -> Expr<M, i64> {
+        Expr::new(self.read(RelatedRead::Count))
+    }
+
+    /// `field` of the first matching related row by the ordering; `None` when there is
+    /// none (Django's `Subquery(qs.values(field)[:1])`).
+    pub fn first<V: Comparable>(self, field: Field<T, V>) -> Expr<M, Option<V::Inner>> {
+        let value = Expression::Field(field.path());
+        Expr::new(self.read(RelatedRead::First(value)))
+    }
+}
+
+impl<M> Expr<M, bool> {
+    /// The rows where the value is true (`EXISTS(...)` in a filter).
+    pub fn is_true(&self) -> Q<M> {
+        self.eq(true)
     }
 }
 

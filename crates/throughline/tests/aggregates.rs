@@ -25,6 +25,7 @@ backend_tests!(
     functions_and_case,
     one_statement_whatever_the_rows,
     refusals,
+    related_subqueries,
 );
 
 struct School {
@@ -611,6 +612,104 @@ async fn refusals(db: Database) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("another aggregate"), "{err}");
+}
+
+async fn related_subqueries(db: Database) {
+    school(&db).await;
+    // Exists(Enrollment.objects.filter(course=OuterRef("pk"), grade="A"))
+    let has_a = Course::ENROLLMENTS
+        .related()
+        .filter(Enrollment::GRADE.eq("A"))
+        .exists();
+    let rows = Course::objects()
+        .annotate(has_a.clone())
+        .order_by([Course::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&rows),
+        [
+            ("art".into(), true),
+            ("bio".into(), false),
+            ("chem".into(), false),
+            ("math".into(), true)
+        ]
+    );
+    let with: Vec<String> = Course::objects()
+        .filter(has_a.is_true())
+        .order_by([Course::TITLE.asc()])
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(with, ["art", "math"]);
+    let without: Vec<String> = Course::objects()
+        .exclude(has_a.is_true())
+        .order_by([Course::TITLE.asc()])
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(without, ["bio", "chem"]);
+
+    // A count in a subquery is not multiplied by a later filter's join (the join count
+    // is: 6 and 4, see filter_before_and_after_annotate).
+    let rows = Course::objects()
+        .annotate(Course::STUDENTS.related().count())
+        .filter(Course::STUDENTS.then(Student::AGE).gte(20))
+        .distinct()
+        .order_by([Course::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&rows),
+        [("art".into(), 2), ("bio".into(), 1), ("math".into(), 3)]
+    );
+
+    // Subquery(Student.objects.filter(courses=OuterRef("pk")).order_by("-name")
+    //     .values("name")[:1]), across the many-to-many relation.
+    let last_name = Course::STUDENTS
+        .related()
+        .filter(Student::AGE.is_null(false))
+        .order_by([Student::NAME.desc()])
+        .first(Student::NAME);
+    let rows = Course::objects()
+        .annotate(last_name.clone())
+        .order_by([Course::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&rows),
+        [
+            ("art".into(), Some("dave".to_owned())),
+            ("bio".into(), Some("bob".to_owned())),
+            ("chem".into(), None),
+            ("math".into(), Some("bob".to_owned()))
+        ]
+    );
+    // Beside aggregates (grouped by the course), and as a condition.
+    let rows = Course::objects()
+        .annotate((Course::STUDENTS.count(), last_name.clone()))
+        .filter(last_name.eq("bob"))
+        .order_by([Course::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&rows),
+        [
+            ("bio".into(), (1, Some("bob".to_owned()))),
+            ("math".into(), (3, Some("bob".to_owned())))
+        ]
+    );
+    let counting = Counting::new(&db);
+    Course::objects()
+        .annotate((has_a, last_name))
+        .all(&counting)
+        .await
+        .unwrap();
+    assert_eq!(counting.count(), 1);
 }
 
 /// The figures the tests above expect are Django's: `tests/django/aggregates.py` runs the

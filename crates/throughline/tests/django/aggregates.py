@@ -60,7 +60,7 @@ settings.configure(
 django.setup()
 
 from django.core.management import call_command
-from django.db.models import Avg, Case, Count, Max, Min, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 
 call_command("migrate", run_syncdb=True, verbosity=0)
 
@@ -220,6 +220,54 @@ check(
     "groups of a CASE, default ordering left out",
     sorted((r["band"], r["n"]) for r in Student.objects.annotate(band=band).values("band").annotate(n=Count("id"))),
     [("older", 2), ("other", 2)],
+)
+has_a = Exists(Enrollment.objects.filter(course=OuterRef("pk"), grade="A"))
+check(
+    "exists",
+    [(c.title, c.a) for c in Course.objects.annotate(a=has_a).order_by("title")],
+    [("art", True), ("bio", False), ("chem", False), ("math", True)],
+)
+check(
+    "filter on exists",
+    list(Course.objects.filter(has_a).order_by("title").values_list("title", flat=True)),
+    ["art", "math"],
+)
+check(
+    "exclude on exists",
+    list(Course.objects.exclude(has_a).order_by("title").values_list("title", flat=True)),
+    ["bio", "chem"],
+)
+count_sub = Subquery(
+    Enrollment.objects.filter(course=OuterRef("pk")).values("course").annotate(n=Count("*")).values("n")
+)
+check(
+    "count in a subquery, then a filter across the relation",
+    [
+        (c.title, c.n or 0)
+        for c in Course.objects.annotate(n=count_sub)
+        .filter(students__age__gte=20)
+        .distinct()
+        .order_by("title")
+    ],
+    [("art", 2), ("bio", 1), ("math", 3)],
+)
+last_name = Subquery(
+    Student.objects.filter(courses=OuterRef("pk"), age__isnull=False).order_by("-name").values("name")[:1]
+)
+check(
+    "first related value",
+    [(c.title, c.last) for c in Course.objects.annotate(last=last_name).order_by("title")],
+    [("art", "dave"), ("bio", "bob"), ("chem", None), ("math", "bob")],
+)
+check(
+    "subquery beside a count, as a condition",
+    [
+        (c.title, (c.n, c.last))
+        for c in Course.objects.annotate(n=Count("students"), last=last_name)
+        .filter(last="bob")
+        .order_by("title")
+    ],
+    [("bio", (1, "bob")), ("math", (3, "bob"))],
 )
 
 if failures:
