@@ -96,6 +96,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         )
     };
     Ok(quote! {
+        impl ::throughline::__private::PrimaryKey for #name {
+            type Key = #name;
+        }
+
         impl ::throughline::Choices for #name {
             const VARIANTS: &'static [Self] = &[#(#name::#variants),*];
             fn as_str(&self) -> &'static str {

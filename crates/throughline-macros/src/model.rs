@@ -228,6 +228,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
             const MODEL_NAME: &'static str = #model_name;
             const PK_TYPE: ::throughline::FieldType = #pk_type;
             const PK_INDEX: usize = #pk_index;
+            type Key = <#pk_ty as ::throughline::__private::PrimaryKey>::Key;
 
             fn meta() -> &'static ::throughline::ModelMeta {
                 #meta

@@ -185,6 +185,10 @@ impl<T: Model> PartialEq for ForeignKey<T> {
     }
 }
 
+impl<T: Model> crate::value_types::PrimaryKey for ForeignKey<T> {
+    type Key = ForeignKey<T>;
+}
+
 impl<T: Model> FieldValue for ForeignKey<T> {
     const TYPE: FieldType = T::PK_TYPE.as_reference();
     fn to_value(&self) -> Value {

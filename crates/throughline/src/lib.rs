@@ -133,7 +133,7 @@ pub mod __private {
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         OptionalSlot, ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
-    pub use crate::value_types::field_meta;
+    pub use crate::value_types::{PrimaryKey, field_meta};
     pub use serde;
     pub use throughline_core;
     #[cfg(feature = "postgres")]

@@ -47,6 +47,9 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     /// The primary key's position among [`ModelMeta::fields`] (its column in a row read
     /// with [`Model::from_row`] at 0).
     const PK_INDEX: usize;
+    /// The type of a saved row's key (`i64` for `id: Option<i64>`), as relation writes by
+    /// key take it (`math.students().add_keys([3, 5], &db)`).
+    type Key: crate::FieldValue;
 
     /// The model's schema.
     fn meta() -> &'static ModelMeta;

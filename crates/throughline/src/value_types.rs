@@ -101,6 +101,39 @@ plain_field! {
     uuid::Uuid => FieldType::Uuid,
 }
 
+/// The type a primary key field holds once saved: the field's type without `Option`. The
+/// derive names `Model::Key` with it. Not public API.
+#[doc(hidden)]
+pub trait PrimaryKey {
+    /// The saved key's type.
+    type Key: FieldValue;
+}
+
+macro_rules! primary_key {
+    ($($ty:ty),*) => {$(
+        impl PrimaryKey for $ty {
+            type Key = $ty;
+        }
+    )*};
+}
+
+primary_key!(
+    i16,
+    i32,
+    i64,
+    f64,
+    bool,
+    String,
+    Vec<u8>,
+    NaiveDate,
+    DateTime<Utc>,
+    uuid::Uuid
+);
+
+impl<T: PrimaryKey> PrimaryKey for Option<T> {
+    type Key = T::Key;
+}
+
 impl<T: FieldValue> FieldValue for Option<T> {
     const TYPE: FieldType = T::TYPE;
     const NULLABLE: bool = true;

@@ -18,6 +18,7 @@ backend_tests!(
     bulk_update_is_one_statement,
     filter_by_instance,
     locking_reads_of_every_shape,
+    relation_writes_by_key,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -450,4 +451,90 @@ async fn a_write_through_raw_rows_is_refused_on_a_sqlite_reader() {
     assert_eq!(rows, vec![vec![Value::I64(2)]]);
     drop(db);
     let _ = std::fs::remove_file(&path);
+}
+
+/// `add_keys`, `set_keys`, `remove_keys` (Django's `add(3)`): the same outcomes as by
+/// instance; a key of no row is a foreign-key error and nothing is written.
+async fn relation_writes_by_key(db: Database) {
+    with_tables(&db).await;
+    let created = students(&db).await;
+    let keys: Vec<i64> = created.iter().filter_map(|s| s.id).collect();
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let values = || CourseStudentsValues {
+        grade: "B".into(),
+        enrolled_at: None,
+        status: None,
+    };
+    let outcome = math
+        .students()
+        .add_keys_with([keys[0], keys[1]], values(), &db)
+        .await
+        .unwrap();
+    assert_eq!(outcome.linked.len(), 2);
+    let again = math
+        .students()
+        .add_keys_with([keys[0]], values(), &db)
+        .await
+        .unwrap();
+    assert_eq!(again.already_linked.len(), 1);
+
+    // A key of no row: a typed error, and the valid key of the same call is not linked.
+    let missing = keys.iter().max().unwrap() + 1000;
+    let err = math
+        .students()
+        .add_keys_with([keys[2], missing], values(), &db)
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_integrity(throughline::IntegrityKind::ForeignKey),
+        "{err}"
+    );
+    assert_eq!(math.students().count(&db).await.unwrap(), 2);
+    let err = math
+        .students()
+        .set_keys_with([keys[2], missing], values(), &db)
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_integrity(throughline::IntegrityKind::ForeignKey),
+        "{err}"
+    );
+    let names: Vec<String> = math
+        .students()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["alice", "bob"], "the failed set changed nothing");
+
+    let outcome = math
+        .students()
+        .set_keys_with([keys[1], keys[2]], values(), &db)
+        .await
+        .unwrap();
+    assert_eq!(outcome.removed.len(), 1);
+    let removed = math
+        .students()
+        .remove_keys([keys[1], missing], &db)
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    let names: Vec<String> = math
+        .students()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["carol"]);
 }

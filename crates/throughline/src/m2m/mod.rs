@@ -21,6 +21,7 @@ use crate::hooks::{HookContext, HookPoint};
 use crate::keys::{key_column, keys_of, saved_key};
 use crate::queryset::QuerySet;
 use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
+use crate::value_types::FieldValue;
 use std::marker::PhantomData;
 use throughline_core::{Error, ManyToManyMeta, Result, Value};
 use throughline_db::{BoxFuture, Executor, Row};
@@ -371,6 +372,65 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         self.write_add(prepared, exec).await
     }
 
+    /// [`ManyRelated::add`] by key, without loading or building the targets (Django's
+    /// `add(3, 5)`). A key of the wrong type does not compile; a key of no row is an
+    /// [`Error::Integrity`](throughline_core::Error::Integrity) of kind
+    /// [`IntegrityKind::ForeignKey`](throughline_core::IntegrityKind::ForeignKey) and
+    /// nothing is written.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// let key: i64 = rust.id.unwrap();
+    /// let outcome = post.tags().add_keys([key], &db).await?;
+    /// assert_eq!(outcome.linked.len(), 1);
+    /// assert!(post.tags().add_keys([999], &db).await.is_err());
+    /// assert_eq!(post.tags().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_keys(
+        &self,
+        keys: impl IntoIterator<Item = T::Key>,
+        exec: &impl Executor,
+    ) -> Result<AddOutcome>
+    where
+        Th: AddWithoutValues<P>,
+    {
+        let values = no_values();
+        let items = keys
+            .into_iter()
+            .map(|key| (key.to_value(), values.clone()))
+            .collect();
+        self.write_add(items, exec).await
+    }
+
+    /// [`ManyRelated::add_with`] by key (see [`ManyRelated::add_keys`]).
+    pub async fn add_keys_with(
+        &self,
+        keys: impl IntoIterator<Item = T::Key>,
+        values: <Th as ThroughValuesFor<P>>::Values,
+        exec: &impl Executor,
+    ) -> Result<AddOutcome>
+    where
+        Th: ThroughValuesFor<P>,
+    {
+        let values = Values::from(values.passed());
+        let items = keys
+            .into_iter()
+            .map(|key| (key.to_value(), values.clone()))
+            .collect();
+        self.write_add(items, exec).await
+    }
+
     /// Creates `target` and links it, in one transaction.
     pub async fn create(&self, target: T, exec: &impl Executor) -> Result<(T, AddOutcome)>
     where
@@ -421,6 +481,35 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: AddWithoutValues<P>,
     {
         self.write_set(keys_of(targets)?, no_values(), false, exec)
+            .await
+    }
+
+    /// [`ManyRelated::set`] by key (see [`ManyRelated::add_keys`]): a key of no row is
+    /// an error and nothing is written, not even the deletions.
+    pub async fn set_keys(
+        &self,
+        keys: impl IntoIterator<Item = T::Key>,
+        exec: &impl Executor,
+    ) -> Result<SetOutcome<Th>>
+    where
+        Th: AddWithoutValues<P>,
+    {
+        let wanted = keys.into_iter().map(|key| key.to_value()).collect();
+        self.write_set(wanted, no_values(), false, exec).await
+    }
+
+    /// [`ManyRelated::set_with`] by key.
+    pub async fn set_keys_with(
+        &self,
+        keys: impl IntoIterator<Item = T::Key>,
+        values: <Th as ThroughValuesFor<P>>::Values,
+        exec: &impl Executor,
+    ) -> Result<SetOutcome<Th>>
+    where
+        Th: ThroughValuesFor<P>,
+    {
+        let wanted = keys.into_iter().map(|key| key.to_value()).collect();
+        self.write_set(wanted, Values::from(values.passed()), false, exec)
             .await
     }
 
@@ -504,6 +593,18 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     ) -> Result<Vec<Th>> {
         let linking = self.linking()?;
         linking.remove(keys_of(targets)?, decode::<Th>, exec).await
+    }
+
+    /// [`ManyRelated::remove`] by key: a key that is not linked (or of no row) removes
+    /// nothing, as Django's `remove(pk)`.
+    pub async fn remove_keys(
+        &self,
+        keys: impl IntoIterator<Item = T::Key>,
+        exec: &impl Executor,
+    ) -> Result<Vec<Th>> {
+        let linking = self.linking()?;
+        let keys = keys.into_iter().map(|key| key.to_value()).collect();
+        linking.remove(keys, decode::<Th>, exec).await
     }
 
     /// Deletes only the through rows of `target` matching `q` (a wider link key: the
