@@ -36,8 +36,8 @@ mod names;
 
 pub use constraint_names::attach_model;
 pub use relation::{
-    AddOutcome, Differing, FieldDiff, Items, Linking, OnExisting, Relation, RelationSpec,
-    SetOutcome, SetPlan, Values, no_values, row_values, split,
+    AddOutcome, Differing, FieldDiff, Found, Items, Linking, OnExisting, Relation, RelationSpec,
+    SetOutcome, SetPlan, UpdateFound, Values, no_values, row_values, split,
 };
 pub use tables::{create_tables, drop_tables};
 pub use validation::validate_instance;

@@ -314,7 +314,10 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    fn rows_statement(&self, exec: &impl Executor) -> Result<throughline_query::Statement> {
+    pub(crate) fn rows_statement(
+        &self,
+        exec: &impl Executor,
+    ) -> Result<throughline_query::Statement> {
         if self.related.len() != self.query.select_related.len() {
             return Err(Error::invalid_query(
                 M::MODEL_NAME,

@@ -19,6 +19,7 @@ backend_tests!(
     filter_by_instance,
     locking_reads_of_every_shape,
     relation_writes_by_key,
+    relation_get_or_create,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -537,4 +538,108 @@ async fn relation_writes_by_key(db: Database) {
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["carol"]);
+}
+
+/// `get_or_create_with` and `update_or_create_with` through a relation: only linked targets
+/// are found (as Django's related manager), a new target is created and linked in one
+/// transaction, and a failed link leaves no target behind.
+async fn relation_get_or_create(db: Database) {
+    with_tables(&db).await;
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let values = |g: &str| CourseStudentsValues {
+        grade: g.into(),
+        enrolled_at: None,
+        status: None,
+    };
+    // An unlinked alice exists: the relation does not see her, so a new one is created
+    // (the unique e-mail then refuses it, and nothing is left behind).
+    student("alice").create(&db).await.unwrap();
+    let err = math
+        .students()
+        .get_or_create_with(
+            Student::NAME.eq("alice"),
+            student("alice"),
+            values("A"),
+            &db,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_integrity(throughline::IntegrityKind::Unique),
+        "{err}"
+    );
+    assert_eq!(Student::objects().count(&db).await.unwrap(), 1);
+    assert_eq!(math.students().count(&db).await.unwrap(), 0);
+
+    let (bob, created) = math
+        .students()
+        .get_or_create_with(Student::NAME.eq("bob"), student("bob"), values("B"), &db)
+        .await
+        .unwrap();
+    assert!(created && bob.id.is_some());
+    let (again, created) = math
+        .students()
+        .get_or_create_with(Student::NAME.eq("bob"), student("bob"), values("C"), &db)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, bob.id);
+    let grades: Vec<String> = Enrollment::objects()
+        .values_list(Enrollment::GRADE, &db)
+        .await
+        .unwrap();
+    assert_eq!(grades, ["B"], "the found link keeps its values");
+
+    let (older, created) = math
+        .students()
+        .update_or_create_with(
+            Student::NAME.eq("bob"),
+            student("bob"),
+            |s| s.age = Some(40),
+            values("B"),
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(older.age, Some(40));
+    let stored = Student::objects()
+        .get(Student::NAME.eq("bob"), &db)
+        .await
+        .unwrap();
+    assert_eq!(stored.age, Some(40));
+    // An update that does not validate writes nothing.
+    let err = math
+        .students()
+        .update_or_create_with(
+            Student::NAME.eq("bob"),
+            student("bob"),
+            |s| s.name = "x".repeat(500),
+            values("B"),
+            &db,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err}");
+    let (carol, created) = math
+        .students()
+        .update_or_create_with(
+            Student::NAME.eq("carol"),
+            student("carol"),
+            |s| s.age = Some(1),
+            values("A"),
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(carol.age, None, "a created target is not updated");
+    assert_eq!(math.students().count(&db).await.unwrap(), 2);
 }

@@ -31,8 +31,22 @@ use throughline_core::{Error, FieldMeta, FieldType, ModelMeta, Registry, Result,
 use throughline_db::{
     Access, BoxFuture, Executor, HookContext, HookPoint, HookedRelation, Hooks, Row, op,
 };
-use throughline_query::{FieldPath, Filter};
+use throughline_query::{FieldPath, Filter, Statement};
 use write::WritePlan;
+
+/// What [`Linking::get_or_create`] did: found a linked target (updated when asked), or
+/// created one and linked it (its key and the add's outcome).
+#[derive(Debug)]
+pub enum Found<R> {
+    /// The linked target found (after the update, for `update_or_create`).
+    Existing(R),
+    /// The key of the target created, and the outcome of linking it.
+    Created(Value, AddOutcome),
+}
+
+/// The change `update_or_create` makes to the target it found: the updated target and its
+/// row (every field, in order) to write back.
+pub type UpdateFound<R> = Box<dyn FnOnce(R) -> Result<(R, Vec<Value>)> + Send>;
 
 /// A many-to-many relation seen from one side (the source), resolved against its through
 /// model: which of its foreign keys points at each side, their types, the link key (a
@@ -689,6 +703,108 @@ impl Linking {
                         .add(conn, &source, vec![(key.clone(), values)], on_existing)
                         .await?;
                     Ok((key, outcome))
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Django's related-manager `get_or_create` and `update_or_create`, in one
+    /// transaction: locks the declaring row (when this side declares the relation), reads
+    /// the linked target `find` selects (at most two rows: two are
+    /// [`Error::MultipleObjectsReturned`]); when there is one, `update` (if any) turns it
+    /// into the row to write back and returns it, else creates `row` and links it with
+    /// `values`.
+    ///
+    /// ```
+    /// # use throughline_core::Value;
+    /// # use throughline_engine::{doc_support, no_values, row_values, Found, Relation};
+    /// # use throughline_query::{FieldPath, Filter, Lookup, SelectQuery};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let student = school.get("Student").unwrap();
+    /// let math = Relation::find(&school, "Course", "students")?.from(Value::I64(1));
+    /// let mut find = SelectQuery::new(student);
+    /// find.filter(Filter::cond(FieldPath::local("name"), Lookup::Exact("zoe".into())));
+    /// let find = find.render(throughline_core::Backend::Sqlite)?;
+    /// let row = vec![Value::Null, "zoe".into()];
+    /// let found = math
+    ///     .get_or_create(find, row_values(student), row, no_values(), None, &db)
+    ///     .await?;
+    /// assert!(matches!(found, Found::Created(_, ref outcome) if outcome.linked.len() == 1));
+    /// # Ok(()) }
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub async fn get_or_create<R: Send + 'static>(
+        &self,
+        find: Statement,
+        decode: impl Fn(&Row<'_>) -> Result<R> + Send + Sync + 'static,
+        row: Vec<Value>,
+        values: Values,
+        update: Option<UpdateFound<R>>,
+        exec: &impl Executor,
+    ) -> Result<Found<R>> {
+        let source = self.source_key()?;
+        let target = self.relation.target;
+        crate::validation::validate_instance(target, &row)?;
+        let insert = crate::crud::insert_statement(target, &row).into_statement(exec.backend())?;
+        let plan = self.relation.plan(exec)?;
+        let on_existing = self.on_existing;
+        exec.run(
+            Access::Atomic,
+            op(move |conn| {
+                Box::pin(async move {
+                    plan.lock(conn, &source, &[]).await?;
+                    let mut found = Vec::new();
+                    conn.query(&find, &mut |r| {
+                        found.push(decode(r)?);
+                        Ok(())
+                    })
+                    .await?;
+                    if found.len() > 1 {
+                        return Err(Error::MultipleObjectsReturned {
+                            model: target.name.clone(),
+                            count: found.len(),
+                        });
+                    }
+                    if let Some(existing) = found.pop() {
+                        let Some(update) = update else {
+                            return Ok(Found::Existing(existing));
+                        };
+                        let (updated, row) = update(existing)?;
+                        crate::validation::validate_instance(target, &row)?;
+                        let pk = target
+                            .fields
+                            .iter()
+                            .position(|f| f.primary_key)
+                            .unwrap_or(0);
+                        let key = row.get(pk).cloned().unwrap_or(Value::Null);
+                        let set = target
+                            .fields
+                            .iter()
+                            .zip(&row)
+                            .filter(|(f, _)| !f.primary_key)
+                            .map(|(f, v)| (f.name.clone(), v.clone()))
+                            .collect();
+                        let stmt = throughline_query::UpdateQuery {
+                            model: target,
+                            set,
+                            computed: Vec::new(),
+                            groups: vec![crate::crud::key_group(target, key)],
+                        }
+                        .render(conn.backend())?;
+                        conn.execute(&stmt)
+                            .await
+                            .map_err(|e| attach_model(e, target))?;
+                        return Ok(Found::Existing(updated));
+                    }
+                    let key = crate::crud::insert_returning_key(conn, &insert, target)
+                        .await
+                        .map_err(|e| attach_model(e, target))?;
+                    let outcome = plan
+                        .add_locked(conn, &source, vec![(key.clone(), values)], on_existing)
+                        .await?;
+                    Ok(Found::Created(key, outcome))
                 })
             }),
         )

@@ -453,6 +453,138 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             .await
     }
 
+    /// The linked target matching `q`, or `target` created and linked when none is
+    /// linked, in one transaction (Django's `course.students.get_or_create(...)`): the
+    /// flag says whether it was created. As Django, only linked targets are looked at: a
+    /// matching row that is not linked is not found, and a new one is created. Only
+    /// compiles when the through model needs no values; see
+    /// [`ManyRelated::get_or_create_with`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// let rust = || Tag { id: None, name: "rust".into() };
+    /// let (tag, created) = post.tags().get_or_create(Tag::NAME.eq("rust"), rust(), &db).await?;
+    /// assert!(created);
+    /// let (again, created) = post.tags().get_or_create(Tag::NAME.eq("rust"), rust(), &db).await?;
+    /// assert!(!created);
+    /// assert_eq!(again.id, tag.id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_create(&self, q: Q<T>, target: T, exec: &impl Executor) -> Result<(T, bool)>
+    where
+        Th: AddWithoutValues<P>,
+    {
+        self.find_or_create(q, target, no_values(), None, exec)
+            .await
+    }
+
+    /// [`ManyRelated::get_or_create`] with `values` for the through row it inserts.
+    pub async fn get_or_create_with(
+        &self,
+        q: Q<T>,
+        target: T,
+        values: <Th as ThroughValuesFor<P>>::Values,
+        exec: &impl Executor,
+    ) -> Result<(T, bool)>
+    where
+        Th: ThroughValuesFor<P>,
+    {
+        self.find_or_create(q, target, Values::from(values.passed()), None, exec)
+            .await
+    }
+
+    /// The linked target matching `q` changed by `update` and saved, or `target` created
+    /// and linked when none is linked, in one transaction (Django's related-manager
+    /// `update_or_create`); the flag says whether it was created.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String, uses: i32 }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// let new = || Tag { id: None, name: "rust".into(), uses: 1 };
+    /// post.tags().update_or_create(Tag::NAME.eq("rust"), new(), |t| t.uses += 1, &db).await?;
+    /// let (tag, created) =
+    ///     post.tags().update_or_create(Tag::NAME.eq("rust"), new(), |t| t.uses += 1, &db).await?;
+    /// assert_eq!((tag.uses, created), (2, false));
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_or_create(
+        &self,
+        q: Q<T>,
+        target: T,
+        update: impl FnOnce(&mut T) + Send + 'static,
+        exec: &impl Executor,
+    ) -> Result<(T, bool)>
+    where
+        Th: AddWithoutValues<P>,
+    {
+        self.find_or_create(q, target, no_values(), Some(updater(update)), exec)
+            .await
+    }
+
+    /// [`ManyRelated::update_or_create`] with `values` for the through row it inserts.
+    pub async fn update_or_create_with(
+        &self,
+        q: Q<T>,
+        target: T,
+        update: impl FnOnce(&mut T) + Send + 'static,
+        values: <Th as ThroughValuesFor<P>>::Values,
+        exec: &impl Executor,
+    ) -> Result<(T, bool)>
+    where
+        Th: ThroughValuesFor<P>,
+    {
+        let values = Values::from(values.passed());
+        self.find_or_create(q, target, values, Some(updater(update)), exec)
+            .await
+    }
+
+    async fn find_or_create(
+        &self,
+        q: Q<T>,
+        mut target: T,
+        values: Values,
+        update: Option<throughline_engine::UpdateFound<T>>,
+        exec: &impl Executor,
+    ) -> Result<(T, bool)> {
+        let find = self.filter(q)?.limit(2).rows_statement(exec)?;
+        let linking = self.linking()?;
+        target.before_save(true);
+        let found = linking
+            .get_or_create(
+                find,
+                |row| T::from_row(row, 0),
+                target.to_values(),
+                values,
+                update,
+                exec,
+            )
+            .await?;
+        match found {
+            throughline_engine::Found::Existing(existing) => Ok((existing, false)),
+            throughline_engine::Found::Created(key, _) => {
+                target.set_pk_value(key)?;
+                Ok((target, true))
+            }
+        }
+    }
+
     async fn create_inner(
         &self,
         mut target: T,
@@ -626,6 +758,19 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     pub async fn clear(&self, exec: &impl Executor) -> Result<Vec<Th>> {
         self.linking()?.clear(decode::<Th>, exec).await
     }
+}
+
+/// The engine's form of an `update_or_create` change: apply it, refresh `auto_now`
+/// fields, and hand back the row to write.
+fn updater<T: Model>(
+    update: impl FnOnce(&mut T) + Send + 'static,
+) -> throughline_engine::UpdateFound<T> {
+    Box::new(move |mut found: T| {
+        update(&mut found);
+        found.before_save(false);
+        let row = found.to_values();
+        Ok((found, row))
+    })
 }
 
 /// Decodes a through row the engine returns straight into `Th`.
