@@ -392,6 +392,14 @@ pub async fn update_computed_where(
             ));
         }
     }
+    let mut assigned: Vec<&str> = written.iter().map(|(name, _)| name.as_str()).collect();
+    assigned.sort_unstable();
+    if let Some(pair) = assigned.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(Error::invalid_query(
+            &meta.name,
+            format!("`{}` is assigned twice in one update", pair[0]),
+        ));
+    }
     let stmt = UpdateQuery {
         model: meta,
         set,

@@ -288,6 +288,38 @@ impl Expression {
         }
     }
 
+    /// Whether the expression is a value per group: it holds an aggregate and reads no
+    /// field outside one (`COUNT(*) + 1` is; `COUNT(*) + views` is not).
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let n = Expression::count_rows();
+    /// assert!(n.clone().arith(ArithOp::Add, Expression::value(1i64)).is_aggregated());
+    /// assert!(!n.arith(ArithOp::Add, Expression::field(FieldPath::local("views"))).is_aggregated());
+    /// ```
+    pub fn is_aggregated(&self) -> bool {
+        self.has_aggregate() && !self.reads_bare_field()
+    }
+
+    /// Whether a field is read outside any aggregate or subquery.
+    fn reads_bare_field(&self) -> bool {
+        match self {
+            Expression::Field(_) => true,
+            Expression::Value(_) | Expression::Aggregate(_) | Expression::Related(_) => false,
+            Expression::Arith(left, _, right) => {
+                left.reads_bare_field() || right.reads_bare_field()
+            }
+            Expression::Function(_, args) => args.iter().any(Expression::reads_bare_field),
+            Expression::Case(whens, default) => {
+                default.reads_bare_field()
+                    || whens.iter().any(|(filter, value)| {
+                        filter.reads_bare_field() || value.reads_bare_field()
+                    })
+            }
+            Expression::Cast(inner, _) => inner.reads_bare_field(),
+        }
+    }
+
     /// Whether a field reference in the expression crosses a relation.
     ///
     /// ```
@@ -320,6 +352,17 @@ impl Expression {
 }
 
 impl Filter {
+    /// Whether the filter reads a field outside an aggregate (every lookup does).
+    fn reads_bare_field(&self) -> bool {
+        match self {
+            Filter::All => false,
+            Filter::Cond(_) => true,
+            Filter::Compare(c) => c.left.reads_bare_field() || c.right.reads_bare_field(),
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().any(Filter::reads_bare_field),
+            Filter::Not(inner) => inner.reads_bare_field(),
+        }
+    }
+
     /// The same filter with every field path reached through `prefix` first.
     ///
     /// ```

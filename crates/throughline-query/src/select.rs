@@ -256,6 +256,24 @@ impl SelectQuery {
 
     /// The sea-query tree of this query.
     pub(crate) fn to_sea(&self, dialect: &'static dyn Dialect) -> Result<SelectStatement> {
+        if matches!(self.projection, Projection::Count) && !self.annotations.is_empty() {
+            // Counted over the rows `all()` reads, so that the two agree: an annotation
+            // across a multi-valued relation multiplies the rows, one that is not an
+            // aggregate splits the groups.
+            let mut rows = self.clone();
+            rows.projection = Projection::Rows;
+            let mut outer = Query::select();
+            outer
+                .expr(Expr::col(Asterisk).count())
+                .from_subquery(rows.build(dialect, true)?, Alias::new("counted"));
+            return Ok(outer);
+        }
+        self.build(dialect, false)
+    }
+
+    /// The tree; `counting` names every column (`c1`, `c2`, ...: a derived table's
+    /// columns must differ on MariaDB) and leaves the ordering out.
+    fn build(&self, dialect: &'static dyn Dialect, counting: bool) -> Result<SelectStatement> {
         let grouped = self.is_grouped();
         if self.for_update {
             dialect.backend().require(
@@ -296,10 +314,12 @@ impl SelectQuery {
             }
             // The parts of an AND without aggregates stay row conditions (WHERE); the
             // others are group conditions (HAVING).
-            let parts: Vec<&Filter> = match &group.filter {
-                Filter::And(parts) if !group.exclude => parts.iter().collect(),
-                other => vec![other],
-            };
+            let mut parts: Vec<&Filter> = Vec::new();
+            if group.exclude {
+                parts.push(&group.filter);
+            } else {
+                conjuncts(&group.filter, &mut parts);
+            }
             for part in parts {
                 let expr = render(&mut planner, part)?;
                 if part.has_aggregate() {
@@ -317,10 +337,19 @@ impl SelectQuery {
         // PostgreSQL would not see them as the same.
         let mut group_by: Vec<Expr> = Vec::new();
         let mut selected: Vec<(&Expression, usize)> = Vec::new();
+        // The columns read, past which hidden ordering columns may be added (`None`: the
+        // projection cannot take more columns).
+        let mut width: Option<usize> = None;
+        let mut columns = 0usize;
         match &self.projection {
             Projection::Rows => {
                 for field in &self.model.fields {
-                    select.column((Alias::new(&root), Alias::new(&field.column)));
+                    push_column(
+                        &mut select,
+                        Expr::col((Alias::new(&root), Alias::new(&field.column))),
+                        counting,
+                        &mut columns,
+                    );
                 }
                 group_by.push(root_key.clone());
                 for chain in &self.select_related {
@@ -333,7 +362,12 @@ impl SelectQuery {
                     let alias = planner.alias_for(chain, 0);
                     let target = chain.last().map_or(self.model, |h| h.to);
                     for field in &target.fields {
-                        select.column((Alias::new(&alias), Alias::new(&field.column)));
+                        push_column(
+                            &mut select,
+                            Expr::col((Alias::new(&alias), Alias::new(&field.column))),
+                            counting,
+                            &mut columns,
+                        );
                     }
                     group_by.push(Expr::col((
                         Alias::new(&alias),
@@ -354,8 +388,9 @@ impl SelectQuery {
                     if !annotation.expression.has_aggregate() {
                         group_by.push(Expr::cust(position.to_string()));
                     }
-                    select.expr(expr);
+                    push_column(&mut select, expr, counting, &mut columns);
                 }
+                width = Some(position);
                 planner.reuse_limit = usize::MAX;
             }
             Projection::Columns(paths) => {
@@ -384,8 +419,14 @@ impl SelectQuery {
                 group_by.push(root_key.clone());
             }
             Projection::Expressions(exprs) => {
-                planner.reuse_limit = self.groups.len();
                 for (index, expression) in exprs.iter().enumerate() {
+                    // Read after the filter calls before its `annotate` (Grouped records
+                    // them as annotations), else after every one.
+                    planner.reuse_limit = self
+                        .annotations
+                        .iter()
+                        .find(|a| &a.expression == expression)
+                        .map_or(self.groups.len(), |a| a.after_groups);
                     let expr = planner.expression(expression, 0)?;
                     selected.push((expression, index + 1));
                     if !expression.has_aggregate() {
@@ -393,12 +434,15 @@ impl SelectQuery {
                     }
                     select.expr(expr);
                 }
+                width = Some(exprs.len());
                 planner.reuse_limit = usize::MAX;
             }
         }
         // A grouped `values(...).annotate(...)` is not ordered by the model's default
         // ordering, which would split its groups (as Django since 3.1).
-        let ordering = if grouped && matches!(self.projection, Projection::Expressions(_)) {
+        let ordering = if counting {
+            Vec::new()
+        } else if grouped && matches!(self.projection, Projection::Expressions(_)) {
             self.order_by.clone()
         } else {
             self.effective_ordering()
@@ -413,10 +457,26 @@ impl SelectQuery {
                     Some((_, position)) => Expr::cust(position.to_string()),
                     None => {
                         let expr = planner.expression(&term.expression, 0)?;
-                        if !term.expression.has_aggregate() {
-                            group_by.push(expr.clone());
+                        let hidden = grouped
+                            && !term.expression.has_aggregate()
+                            && !matches!(term.expression, Expression::Field(_));
+                        match width.as_mut() {
+                            // A computed term is read as a last, hidden column and named
+                            // by position: written again in GROUP BY it would bind its
+                            // constants again, which PostgreSQL does not see as the same.
+                            Some(width) if hidden => {
+                                select.expr(expr);
+                                *width += 1;
+                                group_by.push(Expr::cust(width.to_string()));
+                                Expr::cust(width.to_string())
+                            }
+                            _ => {
+                                if grouped && !term.expression.has_aggregate() {
+                                    group_by.push(expr.clone());
+                                }
+                                expr
+                            }
                         }
-                        expr
                     }
                 };
                 order_exprs.push((
@@ -574,6 +634,10 @@ pub(crate) struct JoinPlanner {
     /// The annotations' expressions and the number of filter calls before each: the same
     /// aggregate in `HAVING` or `ORDER BY` reads the same joins as its annotation.
     annotation_limits: Vec<(Expression, usize)>,
+    /// Whether a negated condition across a multi-valued relation becomes a subquery over
+    /// the root rows (a `filter`/`exclude`), or stays a test of the joined row (inside an
+    /// aggregate's filter or a `CASE`, as Django's `split_subq=False`).
+    split_many: bool,
 }
 
 impl JoinPlanner {
@@ -593,6 +657,7 @@ impl JoinPlanner {
             subqueries: 0,
             reuse_limit: usize::MAX,
             annotation_limits: Vec::new(),
+            split_many: true,
         }
     }
 
@@ -712,15 +777,33 @@ impl JoinPlanner {
         })
     }
 
-    /// Renders a comparison of two expressions. Under negation a side that may be NULL
+    /// Renders a condition on the joined row itself: negations across a multi-valued
+    /// relation test that row, not every related row (an aggregate's filter, a `CASE`).
+    fn row_condition(&mut self, filter: &Filter, scope: usize) -> Result<Expr> {
+        let saved = self.split_many;
+        self.split_many = false;
+        let rendered = self.filter_expr(filter, scope, false);
+        self.split_many = saved;
+        rendered
+    }
+
+    /// Renders a comparison of two expressions. Under negation a field that may be NULL
     /// must not be NULL, so that `exclude` keeps the rows where the comparison is unknown
-    /// (as it does for a lookup on a nullable field).
+    /// (as it does for a lookup on a nullable field); other expressions are not guarded
+    /// (as Django: `exclude(total__gt=40)` drops a NULL total). Negated across a
+    /// multi-valued relation, it removes every row with a matching related row.
     fn compare_expr(
         &mut self,
         comparison: &Comparison,
         scope: usize,
         negated: bool,
     ) -> Result<Expr> {
+        if negated
+            && self.split_many
+            && (many_field(&comparison.left) || many_field(&comparison.right))
+        {
+            return self.many_subquery(&Filter::Compare(Box::new(comparison.clone())));
+        }
         let left = self.expression(&comparison.left, scope)?;
         let right = self.expression(&comparison.right, scope)?;
         let compared = match comparison.op {
@@ -735,11 +818,20 @@ impl JoinPlanner {
         }
         let mut guarded = compared;
         for (side, expr) in [(&comparison.right, right), (&comparison.left, left)] {
-            if !matches!(side, Expression::Value(v) if !v.is_null()) {
+            if let Expression::Field(path) = side
+                && self.may_be_null(path)
+            {
                 guarded = expr.is_not_null().and(guarded);
             }
         }
         Ok(guarded)
+    }
+
+    /// Whether the field a path reaches may read NULL (a nullable field, or a relation
+    /// that may have no row).
+    fn may_be_null(&self, path: &FieldPath) -> bool {
+        let model = path.hops.last().map_or(self.model, |h| h.to);
+        path.hops.iter().any(|h| h.optional) || model.field(&path.field).is_none_or(|f| f.nullable)
     }
 
     /// Renders an expression; its fields join at `scope` (aggregates at the shared scope,
@@ -796,7 +888,7 @@ impl JoinPlanner {
                 let default = self.expression(default, scope)?;
                 let mut case: Option<sea_query::CaseStatement> = None;
                 for (filter, value) in whens {
-                    let condition = self.filter_expr(filter, scope, false)?;
+                    let condition = self.row_condition(filter, scope)?;
                     let value = self.expression(value, scope)?;
                     case = Some(match case {
                         None => Expr::case(condition, value),
@@ -929,7 +1021,7 @@ impl JoinPlanner {
         let argument = match &aggregate.filter {
             None => argument,
             Some(filter) => {
-                let condition = self.filter_expr(filter, 0, false)?;
+                let condition = self.row_condition(filter, 0)?;
                 let value = argument.unwrap_or_else(|| Expr::cust("1"));
                 Some(
                     Expr::case(condition, value)
@@ -978,8 +1070,8 @@ impl JoinPlanner {
     }
 
     fn condition_expr(&mut self, cond: &Condition, scope: usize, negated: bool) -> Result<Expr> {
-        if negated && cond.path.is_many() {
-            return self.many_subquery(cond);
+        if negated && self.split_many && cond.path.is_many() {
+            return self.many_subquery(&Filter::Cond(Box::new(cond.clone())));
         }
         let (alias, field) = self.column(&cond.path, scope)?;
         let col = Expr::col((Alias::new(&alias), Alias::new(&field.column)));
@@ -996,12 +1088,12 @@ impl JoinPlanner {
     /// A condition across a multi-valued relation under negation becomes
     /// `root.pk IN (SELECT ... WHERE cond)`, so that `exclude` removes every row with at
     /// least one matching related row (as Django), instead of testing one joined row.
-    fn many_subquery(&mut self, cond: &Condition) -> Result<Expr> {
+    fn many_subquery(&mut self, filter: &Filter) -> Result<Expr> {
         self.subqueries += 1;
         let sub_root = format!("s{}", self.subqueries);
         let prefix = format!("{sub_root}_");
         let mut sub = JoinPlanner::new(self.dialect, self.model, &sub_root, &prefix);
-        let expr = sub.condition_expr(cond, 1, false)?;
+        let expr = sub.filter_expr(filter, 1, false)?;
         let pk = &self.model.pk().column;
         let mut select = Query::select();
         select
@@ -1010,6 +1102,43 @@ impl JoinPlanner {
         sub.apply_joins(&mut select);
         select.and_where(expr);
         Ok(Expr::col((Alias::new(&self.root_alias), Alias::new(pk))).in_subquery(select))
+    }
+}
+
+/// Adds a column to the select list; named `c<n>` when counting over a derived table.
+fn push_column(select: &mut SelectStatement, expr: Expr, counting: bool, columns: &mut usize) {
+    *columns += 1;
+    if counting {
+        select.expr_as(expr, Alias::new(format!("c{columns}")));
+    } else {
+        select.expr(expr);
+    }
+}
+
+/// Whether an expression reads a field across a multi-valued relation outside an
+/// aggregate (whose rows it then compares one by one).
+fn many_field(expression: &Expression) -> bool {
+    match expression {
+        Expression::Field(path) => path.is_many(),
+        Expression::Value(_) | Expression::Aggregate(_) | Expression::Related(_) => false,
+        Expression::Arith(left, _, right) => many_field(left) || many_field(right),
+        Expression::Function(_, args) => args.iter().any(many_field),
+        Expression::Case(whens, default) => {
+            many_field(default) || whens.iter().any(|(_, v)| many_field(v))
+        }
+        Expression::Cast(inner, _) => many_field(inner),
+    }
+}
+
+/// The conjuncts of a filter, nested `AND`s flattened.
+fn conjuncts<'f>(filter: &'f Filter, out: &mut Vec<&'f Filter>) {
+    match filter {
+        Filter::And(parts) => {
+            for part in parts {
+                conjuncts(part, out);
+            }
+        }
+        other => out.push(other),
     }
 }
 

@@ -102,7 +102,7 @@ impl<M: Model> QuerySet<M> {
         }
         let mut expressions = Vec::new();
         selection.expressions(&mut expressions);
-        if expressions.iter().any(|e| !e.has_aggregate()) {
+        if expressions.iter().any(|e| !e.is_aggregated()) {
             return refuse(
                 "aggregate() computes aggregates only (count, sum, avg, min, max); values per group are read with group_by(...).annotate(...)",
             );
@@ -281,11 +281,18 @@ impl<M: Model, K: Selection<M> + 'static> GroupBy<M, K> {
             .query
             .groups
             .iter()
-            .any(|g| g.filter.has_aggregate());
+            .any(|g| g.filter.has_aggregate())
+            || self.keys.iter().any(Expression::has_aggregate);
         let mut expressions = self.keys;
         aggregates.expressions(&mut expressions);
+        // Recorded as annotations: each reads the joins of the filter calls made so far,
+        // and a condition repeating one after `annotate` reads the same joins.
+        let mut rows = self.rows;
+        for expression in &expressions {
+            rows.query.annotate(expression.clone());
+        }
         Grouped {
-            rows: self.rows,
+            rows,
             expressions,
             refused,
             _types: PhantomData,
@@ -334,13 +341,18 @@ impl<M: Model, K: Selection<M> + 'static, A: Selection<M> + 'static> Grouped<M, 
         self
     }
 
-    fn statement(&self, exec: &impl Executor) -> Result<Statement> {
+    fn check(&self) -> Result<()> {
         if self.refused {
             return Err(Error::invalid_query(
                 M::MODEL_NAME,
-                "a condition on an aggregate before group_by: filter the groups after annotate",
+                "a condition on an aggregate before group_by, or an aggregate among the keys: filter the groups after annotate",
             ));
         }
+        Ok(())
+    }
+
+    fn statement(&self, exec: &impl Executor) -> Result<Statement> {
+        self.check()?;
         let projection = Projection::Expressions(self.expressions.clone());
         self.rows
             .query_for(projection, exec)?
@@ -349,6 +361,7 @@ impl<M: Model, K: Selection<M> + 'static, A: Selection<M> + 'static> Grouped<M, 
 
     /// The SQL and parameters the groups are read with on `backend`.
     pub fn sql(&self, backend: throughline_core::Backend) -> Result<Statement> {
+        self.check()?;
         let mut query = self.rows.query.clone();
         query.projection = Projection::Expressions(self.expressions.clone());
         query.render(backend)

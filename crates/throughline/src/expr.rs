@@ -854,17 +854,8 @@ macro_rules! comparable {
     )*};
 }
 
-comparable!(
-    i16,
-    i32,
-    i64,
-    f64,
-    bool,
-    String,
-    NaiveDate,
-    DateTime<Utc>,
-    uuid::Uuid
-);
+// Not `bool` nor `uuid::Uuid`: PostgreSQL has no `MIN`/`MAX` of either.
+comparable!(i16, i32, i64, f64, String, NaiveDate, DateTime<Utc>);
 
 impl<T: Comparable> Comparable for Option<T> {
     type Inner = T::Inner;

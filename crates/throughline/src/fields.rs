@@ -205,6 +205,36 @@ impl<M, T> Field<M, T> {
         }
     }
 
+    /// The field read as optional: across a reverse or many-to-many relation (or an
+    /// optional foreign key) a row with no related row reads NULL, which a `String` key of
+    /// [`QuerySet::group_by`](crate::QuerySet::group_by) or an annotation could not hold.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::count_rows;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// let rows: Vec<(Option<String>, i64)> = Author::objects()
+    ///     .group_by(Author::BOOKS.then(Book::TITLE).optional())
+    ///     .annotate(count_rows())
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(rows, [(None, 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn optional(&self) -> Field<M, Option<T>> {
+        Field {
+            name: self.name,
+            prefix: self.prefix.clone(),
+            _types: PhantomData,
+        }
+    }
+
     /// The field's name on its own model.
     pub fn name(&self) -> &'static str {
         self.name

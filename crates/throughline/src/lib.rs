@@ -97,8 +97,8 @@ pub use throughline_migrate as migrations;
 /// Each backend's SQL and capabilities ([`dialect::of`]`(backend)`).
 pub use throughline_query::dialect;
 pub use throughline_query::{
-    AggregateFunction, Conflict, Expression, FieldPath, Filter, Hop, LockWait, Lookup, OrderBy,
-    SelectQuery,
+    AggregateFunction, ArithOp, Conflict, Expression, FieldPath, Filter, Hop, LockWait, Lookup,
+    OrderBy, SelectQuery,
 };
 pub use value_types::{Choices, FieldValue};
 

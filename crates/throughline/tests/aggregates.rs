@@ -26,6 +26,7 @@ backend_tests!(
     one_statement_whatever_the_rows,
     refusals,
     related_subqueries,
+    negations_nulls_and_groups,
 );
 
 struct School {
@@ -710,6 +711,107 @@ async fn related_subqueries(db: Database) {
         .await
         .unwrap();
     assert_eq!(counting.count(), 1);
+}
+
+async fn negations_nulls_and_groups(db: Database) {
+    school(&db).await;
+    // A negated condition in an aggregate's filter tests each through row (Django's
+    // `Count("students", filter=~Q(enrollment__grade="A"))`).
+    let not_a = Course::STUDENTS
+        .count()
+        .filter(Course::ENROLLMENTS.then(Enrollment::GRADE).ne("A"));
+    let rows = Course::objects()
+        .annotate(not_a)
+        .order_by([Course::TITLE.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&rows),
+        [
+            ("art".into(), 1),
+            ("bio".into(), 1),
+            ("chem".into(), 0),
+            ("math".into(), 1)
+        ]
+    );
+    // `exclude` of a comparison across the relation removes every course with one
+    // matching student.
+    let young: Vec<String> = Course::objects()
+        .exclude(Course::STUDENTS.then(Student::AGE).expr().gt(25))
+        .order_by([Course::TITLE.asc()])
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(young, ["art", "chem"]);
+    // `exclude` on an aggregate that is NULL drops the group (no NULL guard, as Django).
+    let light: Vec<String> = Course::objects()
+        .exclude(Course::STUDENTS.then(Student::AGE).sum().gt(40))
+        .values_list(Course::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(light, ["bio"]);
+    // A filter after group_by(...).annotate(...) joins again (Django: 6).
+    let rows: Vec<(bool, i64)> = Course::objects()
+        .group_by(Course::OPEN)
+        .annotate(Course::STUDENTS.count())
+        .filter(Course::STUDENTS.then(Student::AGE).gte(25))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, [(true, 6)]);
+    // Ordered by a computed value that is not a key: read as a hidden last column.
+    let rows: Vec<(String, i64)> = Student::objects()
+        .group_by(Student::NAME)
+        .annotate(count_rows())
+        .order_by([coalesce(Student::AGE, 0).asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["carol", "alice", "dave", "bob"]);
+    // A count agrees with the rows an annotation across the relation multiplies; a key
+    // across it reads NULL for a course without students.
+    let names = Course::objects().annotate(Course::STUDENTS.then(Student::NAME).optional());
+    assert_eq!(names.all(&db).await.unwrap().len(), 7);
+    assert_eq!(names.count(&db).await.unwrap(), 7);
+    let rows: Vec<(Option<String>, i64)> = Course::objects()
+        .group_by(Course::STUDENTS.then(Student::NAME).optional())
+        .annotate(count_rows())
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(rows.contains(&(None, 1)) && rows.contains(&(Some("alice".into()), 2)));
+
+    // Refused: a field outside the aggregate, an aggregate among the keys, a field
+    // assigned twice.
+    let mixed = throughline::expr::Expr::<Student, i64>::new(
+        count_rows::<Student>().expr().into_expression().arith(
+            throughline::ArithOp::Add,
+            throughline::Expression::field(throughline::FieldPath::local("age")),
+        ),
+    );
+    let err = Student::objects().aggregate(mixed, &db).await.unwrap_err();
+    assert!(err.to_string().contains("aggregates only"), "{err}");
+    let err = Student::objects()
+        .group_by(count_rows())
+        .annotate(Student::AGE.max())
+        .all(&db)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+    let err = Student::objects()
+        .update(
+            vec![
+                Student::AGE.set(Some(3)),
+                Student::AGE.set_expr(Student::AGE.expr()),
+            ],
+            &db,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
 }
 
 /// The figures the tests above expect are Django's: `tests/django/aggregates.py` runs the

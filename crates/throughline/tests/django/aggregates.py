@@ -269,6 +269,37 @@ check(
     ],
     [("bio", (1, "bob")), ("math", (3, "bob"))],
 )
+check(
+    "negated condition in an aggregate's filter",
+    [
+        (c.title, c.n)
+        for c in Course.objects.annotate(n=Count("students", filter=~Q(enrollment__grade="A"))).order_by("title")
+    ],
+    [("art", 1), ("bio", 1), ("chem", 0), ("math", 1)],
+)
+check(
+    "exclude of a comparison across the relation",
+    list(Course.objects.exclude(students__age__gt=25).order_by("title").values_list("title", flat=True)),
+    ["art", "chem"],
+)
+check(
+    "exclude on a NULL sum",
+    list(Course.objects.annotate(s=Sum("students__age")).exclude(s__gt=40).values_list("title", flat=True)),
+    ["bio"],
+)
+check(
+    "filter after values().annotate()",
+    [(r["open"], r["n"]) for r in Course.objects.values("open").annotate(n=Count("students")).filter(students__age__gte=25)],
+    [(True, 6)],
+)
+check(
+    "group by a key across the relation",
+    sorted(
+        ((r["students__name"] or ""), r["n"])
+        for r in Course.objects.values("students__name").annotate(n=Count("id"))
+    ),
+    [("", 1), ("alice", 2), ("bob", 2), ("carol", 1), ("dave", 1)],
+)
 
 if failures:
     print("\n".join(failures))
