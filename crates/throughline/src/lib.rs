@@ -108,6 +108,11 @@ pub mod guide {
     #![doc = include_str!("../../../docs/relations.md")]
 }
 
+/// Django's QuerySet API, entry by entry, and throughline's equivalent.
+pub mod coming_from_django {
+    #![doc = include_str!("../../../docs/coming-from-django.md")]
+}
+
 /// The migrations guide: commands, operations, seed 004, guarantees.
 pub mod migrations_guide {
     #![doc = include_str!("../../../docs/migrations.md")]
