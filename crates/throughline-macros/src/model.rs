@@ -223,6 +223,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         batch_arms,
         load_arms,
     } = related_arms(model);
+    let default_ordering = default_ordering(model);
     quote! {
         impl ::throughline::Model for #name {
             const MODEL_NAME: &'static str = #model_name;
@@ -233,6 +234,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
             fn meta() -> &'static ::throughline::ModelMeta {
                 #meta
             }
+            #default_ordering
 
             fn from_row(row: &::throughline::__private::Row<'_>, start: usize) -> ::throughline::Result<Self> {
                 Ok(Self { #(#decoders),* })
@@ -445,6 +447,50 @@ fn related_arms(model: &ModelDef<'_>) -> RelatedArms {
             .push(quote!(#index => ::throughline::RelatedSlot::key(&self.#ident),));
     }
     arms
+}
+
+/// `Model::default_ordering` when the ordering names a foreign key: that entry orders by
+/// the related model's ordering (`Self::COURSE.asc()`), the others by their field.
+fn default_ordering(model: &ModelDef<'_>) -> Tokens {
+    // A key to the model itself orders by its own column (following it would not end;
+    // Django refuses such an ordering as an infinite loop).
+    let own_name = model.name.to_string();
+    let names_a_key = |entry: &str| {
+        let name = entry.trim_start_matches('-');
+        model.fields.iter().any(|f| {
+            f.name() == name
+                && f.target.as_ref().is_some_and(|target| {
+                    let target = quote!(#target).to_string();
+                    target != "Self" && target != own_name
+                })
+        })
+    };
+    if !model.attrs.ordering.iter().any(|e| names_a_key(e)) {
+        return quote!();
+    }
+    let terms = model.attrs.ordering.iter().map(|entry| {
+        let name = entry.trim_start_matches('-');
+        let descending = entry.starts_with('-');
+        if names_a_key(entry) {
+            let rel = format_ident!("{}", name.to_uppercase());
+            if descending {
+                quote!(terms.extend(Self::#rel.desc());)
+            } else {
+                quote!(terms.extend(Self::#rel.asc());)
+            }
+        } else if descending {
+            quote!(terms.push(::throughline::OrderBy::desc(::throughline::FieldPath::local(#name)));)
+        } else {
+            quote!(terms.push(::throughline::OrderBy::asc(::throughline::FieldPath::local(#name)));)
+        }
+    });
+    quote! {
+        fn default_ordering() -> ::std::option::Option<::std::vec::Vec<::throughline::OrderBy>> {
+            let mut terms = ::std::vec::Vec::new();
+            #(#terms)*
+            ::std::option::Option::Some(terms)
+        }
+    }
 }
 
 /// Step 3: the typed constants on the model: `NAME` per field, and for a foreign key

@@ -181,6 +181,10 @@ pub struct SelectQuery {
     /// Computed values appended to each row after the model's (and `select_related`)
     /// columns, in order.
     pub annotations: Vec<Annotation>,
+    /// The model's default ordering as terms, when it names a foreign key (which orders by
+    /// the related model's own ordering, as Django); `None`: the names of
+    /// `ModelMeta::ordering`, each a field of the model.
+    pub default_ordering: Option<Vec<OrderBy>>,
 }
 
 impl SelectQuery {
@@ -198,6 +202,7 @@ impl SelectQuery {
             for_update: false,
             lock_wait: LockWait::Wait,
             annotations: Vec::new(),
+            default_ordering: None,
         }
     }
 
@@ -590,6 +595,9 @@ impl SelectQuery {
     pub fn effective_ordering(&self) -> Vec<OrderBy> {
         if !self.order_by.is_empty() {
             return self.order_by.clone();
+        }
+        if let Some(terms) = &self.default_ordering {
+            return terms.clone();
         }
         self.model
             .ordering

@@ -139,6 +139,81 @@ impl<M, T> Rel<M, T> {
         }
     }
 
+    /// Ascending order on the related row, by the related model's own ordering (Django's
+    /// `order_by("course")`), or by the key when it has none: a list of terms, for
+    /// `order_by(Enrollment::COURSE.asc())` (chain more with `.into_iter().chain(..)`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] #[throughline(ordering("name"))] struct Team { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Player { id: Option<i64>, team: ForeignKey<Team>, name: String }
+    /// let terms = Player::TEAM.asc();
+    /// assert_eq!(terms.len(), 1);
+    /// assert_eq!(terms[0].path().map(|p| p.field.as_str()), Some("name"));
+    /// ```
+    pub fn asc(&self) -> Vec<OrderBy>
+    where
+        T: crate::Model,
+    {
+        self.ordering(false)
+    }
+
+    /// Descending order on the related row (see [`Rel::asc`]): each term of the related
+    /// model's ordering reversed.
+    pub fn desc(&self) -> Vec<OrderBy>
+    where
+        T: crate::Model,
+    {
+        self.ordering(true)
+    }
+
+    /// The related model's ordering reached through this relation, each term reversed
+    /// when `descending`. A cycle of orderings naming foreign keys (A by its B, B by its
+    /// A) stops at the key after a few levels.
+    pub(crate) fn ordering(&self, descending: bool) -> Vec<OrderBy>
+    where
+        T: crate::Model,
+    {
+        thread_local! {
+            static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let terms = if depth > 8 {
+            Vec::new()
+        } else {
+            T::default_ordering().unwrap_or_else(|| {
+                T::meta()
+                    .ordering
+                    .iter()
+                    .map(|name| OrderBy {
+                        expression: throughline_query::Expression::Field(FieldPath::local(
+                            name.trim_start_matches('-'),
+                        )),
+                        descending: name.starts_with('-'),
+                    })
+                    .collect()
+            })
+        };
+        DEPTH.with(|d| d.set(d.get() - 1));
+        if terms.is_empty() {
+            return vec![OrderBy {
+                expression: throughline_query::Expression::Field(self.key_path()),
+                descending,
+            }];
+        }
+        let hops = self.hops();
+        terms
+            .into_iter()
+            .map(|term| OrderBy {
+                expression: term.expression.prefixed(&hops),
+                descending: term.descending != descending,
+            })
+            .collect()
+    }
+
     /// A relation of `T` continued from `M` (`Enrollment::STUDENT.join(Student::SCHOOL)`).
     pub fn join<U>(&self, next: Rel<T, U>) -> Rel<M, U> {
         let mut hops = self.hops();

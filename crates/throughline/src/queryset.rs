@@ -130,7 +130,10 @@ impl<M: Model> QuerySet<M> {
         QuerySet::from_query(SelectQuery::new(M::meta()))
     }
 
-    pub(crate) fn from_query(query: SelectQuery) -> Self {
+    pub(crate) fn from_query(mut query: SelectQuery) -> Self {
+        if query.default_ordering.is_none() {
+            query.default_ordering = M::default_ordering();
+        }
         QuerySet {
             query,
             related: Vec::new(),

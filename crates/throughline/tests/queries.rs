@@ -20,6 +20,7 @@ backend_tests!(
     locking_reads_of_every_shape,
     relation_writes_by_key,
     relation_get_or_create,
+    ordering_follows_foreign_keys,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -642,4 +643,122 @@ async fn relation_get_or_create(db: Database) {
     assert!(created);
     assert_eq!(carol.age, None, "a created target is not updated");
     assert_eq!(math.students().count(&db).await.unwrap(), 2);
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("-name"))]
+struct League {
+    id: Option<i64>,
+    name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("league", "name"))]
+struct Club {
+    id: Option<i64>,
+    league: ForeignKey<League>,
+    name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("club", "-number"))]
+struct Player {
+    id: Option<i64>,
+    club: ForeignKey<Club>,
+    number: i32,
+}
+
+/// A model ordered by its own parent: the cycle stops at the key.
+#[derive(Debug, Clone, Model)]
+#[throughline(ordering("parent"))]
+struct Node {
+    id: Option<i64>,
+    parent: Option<ForeignKey<Node>>,
+}
+
+/// Django's rule: an ordering that names a foreign key orders by the related model's own
+/// ordering (recursively), in the default ordering and in `order_by`.
+async fn ordering_follows_foreign_keys(db: Database) {
+    let mut registry = Registry::new();
+    registry
+        .register(League::meta())
+        .register(Club::meta())
+        .register(Player::meta())
+        .register(Node::meta());
+    throughline::create_tables(&db, &registry).await.unwrap();
+    // Leagues created so that key order differs from name order.
+    let mut leagues = Vec::new();
+    for name in ["alpha", "zulu"] {
+        leagues.push(
+            League {
+                id: None,
+                name: name.into(),
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    let mut clubs = Vec::new();
+    for (league, name) in [(0, "b"), (1, "c"), (0, "a"), (1, "d")] {
+        clubs.push(
+            Club {
+                id: None,
+                league: ForeignKey::to(&leagues[league]),
+                name: name.into(),
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    for (club, number) in [(0, 1), (1, 2), (2, 3), (2, 4)] {
+        Player {
+            id: None,
+            club: ForeignKey::to(&clubs[club]),
+            number,
+        }
+        .create(&db)
+        .await
+        .unwrap();
+    }
+    // League "-name": zulu first; clubs by name within it.
+    let names: Vec<String> = Club::objects().values_list(Club::NAME, &db).await.unwrap();
+    assert_eq!(names, ["c", "d", "a", "b"]);
+    // Players by club (by league, then club name), then number descending.
+    let numbers: Vec<i32> = Player::objects()
+        .values_list(Player::NUMBER, &db)
+        .await
+        .unwrap();
+    assert_eq!(numbers, [2, 4, 3, 1]);
+    let last = Player::objects().last(&db).await.unwrap().unwrap();
+    assert_eq!(last.number, 1);
+    // order_by a foreign key, reversed: each of the related ordering's terms flips.
+    let numbers: Vec<i32> = Player::objects()
+        .order_by(
+            Player::CLUB
+                .desc()
+                .into_iter()
+                .chain([Player::NUMBER.asc()]),
+        )
+        .values_list(Player::NUMBER, &db)
+        .await
+        .unwrap();
+    assert_eq!(numbers, [1, 3, 4, 2]);
+    // The cycle stops: the rows are read, ordered by the parent's key in the end.
+    let root = Node {
+        id: None,
+        parent: None,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    Node {
+        id: None,
+        parent: Some(ForeignKey::to(&root)),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    assert_eq!(Node::objects().all(&db).await.unwrap().len(), 2);
 }
