@@ -345,46 +345,120 @@ impl<M, T> Field<M, T> {
 
 impl<M, T: FieldValue> Field<M, T> {
     /// Equal to `value` (`eq(None)` on an optional field is `IS NULL`).
-    pub fn eq(&self, value: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Exact(value.into().to_value()))
+    pub fn eq(&self, value: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Exact(value.into_field_value().to_value()))
     }
 
     /// Not equal to `value`: the negation of [`Field::eq`], so rows whose field is NULL
     /// are kept (as Django's `exclude`).
-    pub fn ne(&self, value: impl Into<T>) -> Q<M> {
+    pub fn ne(&self, value: impl FieldArg<T>) -> Q<M> {
         !self.eq(value)
     }
 
     /// Less than.
-    pub fn lt(&self, value: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Lt(value.into().to_value()))
+    pub fn lt(&self, value: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Lt(value.into_field_value().to_value()))
     }
 
     /// Less than or equal.
-    pub fn lte(&self, value: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Lte(value.into().to_value()))
+    pub fn lte(&self, value: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Lte(value.into_field_value().to_value()))
     }
 
     /// Greater than.
-    pub fn gt(&self, value: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Gt(value.into().to_value()))
+    pub fn gt(&self, value: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Gt(value.into_field_value().to_value()))
     }
 
     /// Greater than or equal.
-    pub fn gte(&self, value: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Gte(value.into().to_value()))
+    pub fn gte(&self, value: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Gte(value.into_field_value().to_value()))
     }
 
     /// Between `low` and `high`, inclusive.
-    pub fn range(&self, low: impl Into<T>, high: impl Into<T>) -> Q<M> {
-        self.q(Lookup::Range(low.into().to_value(), high.into().to_value()))
+    pub fn range(&self, low: impl FieldArg<T>, high: impl FieldArg<T>) -> Q<M> {
+        self.q(Lookup::Range(
+            low.into_field_value().to_value(),
+            high.into_field_value().to_value(),
+        ))
     }
 
     /// One of `values` (an empty list matches nothing).
-    pub fn is_in<V: Into<T>>(&self, values: impl IntoIterator<Item = V>) -> Q<M> {
+    pub fn is_in<V: FieldArg<T>>(&self, values: impl IntoIterator<Item = V>) -> Q<M> {
         self.q(Lookup::In(
-            values.into_iter().map(|v| v.into().to_value()).collect(),
+            values
+                .into_iter()
+                .map(|v| v.into_field_value().to_value())
+                .collect(),
         ))
+    }
+}
+
+/// A value given for a field of type `T`: a `T`; a value of the inner type for an
+/// optional field (`Some` added); `&str` or `&String` for text; a model instance for a
+/// foreign key (its key); a narrower integer for a wider one, an integer for a float.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, nick: Option<String>, age: i64 }
+/// let _ = Student::NICK.eq("ann");                 // Option<String> field, &str
+/// let small: i32 = 20;
+/// let _ = Student::AGE.gte(small) & Student::NICK.eq(None);
+/// ```
+pub trait FieldArg<T> {
+    /// The field's value.
+    fn into_field_value(self) -> T;
+}
+
+impl<T: FieldValue> FieldArg<T> for T {
+    fn into_field_value(self) -> T {
+        self
+    }
+}
+
+impl<T: FieldValue> FieldArg<Option<T>> for T {
+    fn into_field_value(self) -> Option<T> {
+        Some(self)
+    }
+}
+
+macro_rules! field_arg {
+    ($($from:ty => $to:ty, |$v:ident| $convert:expr;)*) => {$(
+        impl FieldArg<$to> for $from {
+            fn into_field_value(self) -> $to {
+                let $v = self;
+                $convert
+            }
+        }
+        impl FieldArg<Option<$to>> for $from {
+            fn into_field_value(self) -> Option<$to> {
+                let $v = self;
+                Some($convert)
+            }
+        }
+    )*};
+}
+
+field_arg! {
+    &str => String, |v| v.to_owned();
+    &String => String, |v| v.clone();
+    i16 => i32, |v| i32::from(v);
+    i16 => i64, |v| i64::from(v);
+    i32 => i64, |v| i64::from(v);
+    i16 => f64, |v| f64::from(v);
+    i32 => f64, |v| f64::from(v);
+    f32 => f64, |v| f64::from(v);
+}
+
+impl<T: crate::Model> FieldArg<crate::ForeignKey<T>> for &T {
+    fn into_field_value(self) -> crate::ForeignKey<T> {
+        crate::ForeignKey::to(self)
+    }
+}
+
+impl<T: crate::Model> FieldArg<Option<crate::ForeignKey<T>>> for &T {
+    fn into_field_value(self) -> Option<crate::ForeignKey<T>> {
+        Some(crate::ForeignKey::to(self))
     }
 }
 

@@ -56,7 +56,7 @@ pub mod schema {
 }
 
 pub use annotated::{Annotated, GroupBy, Grouped};
-pub use fields::{Field, Q, Rel, TextField};
+pub use fields::{Field, FieldArg, Q, Rel, TextField};
 pub use hooks::{HookContext, HookExecutor, HookPoint, LinkChange};
 pub use m2m::{
     AddOutcome, Differing, FieldDiff, ManyRelated, ManyRelation, OnExisting, SetOutcome, SetPlan,

@@ -87,10 +87,10 @@ enum Assigned {
 
 impl<M, T: FieldValue> Field<M, T> {
     /// An assignment for [`QuerySet::update`].
-    pub fn set(&self, value: impl Into<T>) -> Assignment<M> {
+    pub fn set(&self, value: impl crate::fields::FieldArg<T>) -> Assignment<M> {
         Assignment {
             field: self.name(),
-            value: Assigned::Value(value.into().to_value()),
+            value: Assigned::Value(value.into_field_value().to_value()),
             _model: PhantomData,
         }
     }

@@ -27,6 +27,7 @@ backend_tests!(
     refusals,
     related_subqueries,
     negations_nulls_and_groups,
+    field_arguments,
 );
 
 struct School {
@@ -812,6 +813,46 @@ async fn negations_nulls_and_groups(db: Database) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("twice"), "{err}");
+}
+
+/// What a field's lookups and `set` accept: `&str` for an optional text field, a narrower
+/// integer for a wider one, an instance for a foreign key.
+async fn field_arguments(db: Database) {
+    products(&db).await;
+    let n = Product::objects()
+        .filter(Product::NAME.eq("pen"))
+        .update(vec![Product::NOTE.set("blue")], &db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let noted: Vec<String> = Product::objects()
+        .filter(Product::NOTE.eq("blue"))
+        .values_list(Product::NAME, &db)
+        .await
+        .unwrap();
+    assert_eq!(noted, ["pen"]);
+    let name = String::from("pad");
+    let small: i16 = 3;
+    let n = Product::objects()
+        .filter(Product::NAME.eq(&name) & Product::STOCK.gte(small) & Product::PRICE.lt(5))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    with_tables(&db).await;
+    let ann = Author {
+        id: None,
+        name: "ann".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let n = Book::objects()
+        .filter(Book::AUTHOR_ID.eq(&ann) | Book::EDITOR_ID.eq(&ann))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
 }
 
 /// The figures the tests above expect are Django's: `tests/django/aggregates.py` runs the
