@@ -23,6 +23,9 @@ pub(crate) struct ModelAttrs {
     pub(crate) app: Option<String>,
     /// `display("field", ...)`: the fields naming an instance.
     pub(crate) display: Vec<String>,
+    /// `default_filter = "visible"`: an associated function returning the `Q<Self>` every
+    /// default query of the model applies (Django's custom default manager).
+    pub(crate) default_filter: Option<syn::Ident>,
     pub(crate) many_to_many: Vec<ManyToMany>,
     /// Errors in `many_to_many` declarations: reported while the rest of the model is
     /// still generated, so that one mistake gives one error, not a cascade.
@@ -196,6 +199,9 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 attrs.app = Some(meta.value()?.parse::<LitStr>()?.value());
             } else if meta.path.is_ident("display") {
                 attrs.display = list_of_strings(&meta)?;
+            } else if meta.path.is_ident("default_filter") {
+                let name = meta.value()?.parse::<LitStr>()?;
+                attrs.default_filter = Some(name.parse::<syn::Ident>()?);
             } else if meta.path.is_ident("many_to_many") {
                 match many_to_many(&meta) {
                     Ok(relation) => attrs.many_to_many.push(relation),
@@ -203,7 +209,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 }
             } else {
                 return Err(meta.error(
-                    "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name, verbose_name_plural, app or display",
+                    "unknown model attribute; expected table, ordering, unique, index, many_to_many, verbose_name, verbose_name_plural, app, display or default_filter",
                 ));
             }
             Ok(())

@@ -224,6 +224,13 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         load_arms,
     } = related_arms(model);
     let default_ordering = default_ordering(model);
+    let default_filter = model.attrs.default_filter.as_ref().map(|function| {
+        quote! {
+            fn default_filter() -> ::std::option::Option<::throughline::Filter> {
+                ::std::option::Option::Some(::throughline::Q::into_filter(Self::#function()))
+            }
+        }
+    });
     quote! {
         impl ::throughline::Model for #name {
             const MODEL_NAME: &'static str = #model_name;
@@ -235,6 +242,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
                 #meta
             }
             #default_ordering
+            #default_filter
 
             fn from_row(row: &::throughline::__private::Row<'_>, start: usize) -> ::throughline::Result<Self> {
                 Ok(Self { #(#decoders),* })

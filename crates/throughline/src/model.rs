@@ -59,6 +59,13 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     fn default_ordering() -> Option<Vec<throughline_query::OrderBy>> {
         None
     }
+    /// The condition every default query of the model applies (Django's custom default
+    /// manager hiding rows, e.g. soft-deleted ones): [`Model::objects`], and reads through
+    /// a relation to this model. `#[throughline(default_filter = "visible")]` names an
+    /// associated function returning a `Q<Self>`; [`Model::all_objects`] sees every row.
+    fn default_filter() -> Option<throughline_query::Filter> {
+        None
+    }
     /// Decodes an instance from `row`, its fields starting at column `start`.
     fn from_row(row: &Row<'_>, start: usize) -> Result<Self>;
     /// Decodes an instance from `row`, field `i` (in [`ModelMeta::fields`] order) from
@@ -94,6 +101,33 @@ pub trait Model: Sized + Send + Sync + Clone + 'static {
     /// A queryset over every row of the model.
     fn objects() -> QuerySet<Self> {
         QuerySet::new()
+    }
+
+    /// Every row, without the model's [`Model::default_filter`] (Django's base manager,
+    /// or a second plain `Manager`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// #[derive(Debug, Clone, Model)]
+    /// #[throughline(default_filter = "live")]
+    /// struct Post { id: Option<i64>, title: String, deleted: bool }
+    /// impl Post {
+    ///     fn live() -> Q<Post> {
+    ///         Post::DELETED.eq(false)
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Post { id: None, title: "kept".into(), deleted: false }.create(&db).await?;
+    /// Post { id: None, title: "gone".into(), deleted: true }.create(&db).await?;
+    /// assert_eq!(Post::objects().count(&db).await?, 1);
+    /// assert_eq!(Post::all_objects().count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
+    fn all_objects() -> QuerySet<Self> {
+        QuerySet::unfiltered()
     }
 
     /// Instances from hand-written SQL with bound parameters (Django's `raw()`): the

@@ -125,8 +125,13 @@ impl<M, T: FieldValue> Field<M, T> {
 }
 
 impl<M: Model> QuerySet<M> {
-    /// Every row of `M`.
+    /// The rows of `M` its default filter keeps (every row when it has none).
     pub fn new() -> Self {
+        QuerySet::from_groups(Vec::new())
+    }
+
+    /// Every row of `M`, without its default filter.
+    pub fn unfiltered() -> Self {
         QuerySet::from_query(SelectQuery::new(M::meta()))
     }
 
@@ -142,9 +147,14 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
+    /// A default query of `M` (its own, or a relation's read of it): the model's default
+    /// filter first, then `groups`.
     pub(crate) fn from_groups(groups: Vec<FilterGroup>) -> Self {
         let mut query = SelectQuery::new(M::meta());
-        query.groups = groups;
+        if let Some(filter) = M::default_filter() {
+            query.groups.push(FilterGroup::filter(filter));
+        }
+        query.groups.extend(groups);
         QuerySet::from_query(query)
     }
 

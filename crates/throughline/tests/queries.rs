@@ -21,6 +21,7 @@ backend_tests!(
     relation_writes_by_key,
     relation_get_or_create,
     ordering_follows_foreign_keys,
+    default_filter_hides_rows,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -761,4 +762,104 @@ async fn ordering_follows_foreign_keys(db: Database) {
     .await
     .unwrap();
     assert_eq!(Node::objects().all(&db).await.unwrap().len(), 2);
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(default_filter = "live", ordering("title"))]
+struct Article {
+    id: Option<i64>,
+    title: String,
+    deleted: bool,
+}
+
+impl Article {
+    fn live() -> Q<Article> {
+        Article::DELETED.eq(false)
+    }
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(default_filter = "shown")]
+struct Remark {
+    id: Option<i64>,
+    #[throughline(related_name = "remarks")]
+    article: ForeignKey<Article>,
+    hidden: bool,
+}
+
+impl Remark {
+    fn shown() -> Q<Remark> {
+        Remark::HIDDEN.eq(false)
+    }
+}
+
+/// A model-level default filter (Django's custom default manager): `objects()`, counts,
+/// updates, deletes and reads through a relation apply it; `all_objects()` and a foreign
+/// key's `get` (Django's base manager) do not.
+async fn default_filter_hides_rows(db: Database) {
+    let mut registry = Registry::new();
+    registry.register(Article::meta()).register(Remark::meta());
+    throughline::create_tables(&db, &registry).await.unwrap();
+    let mut articles = Vec::new();
+    for (title, deleted) in [("a", false), ("b", true), ("c", false)] {
+        articles.push(
+            Article {
+                id: None,
+                title: title.into(),
+                deleted,
+            }
+            .create(&db)
+            .await
+            .unwrap(),
+        );
+    }
+    for (article, hidden) in [(0, false), (0, true), (1, false)] {
+        Remark {
+            id: None,
+            article: ForeignKey::to(&articles[article]),
+            hidden,
+        }
+        .create(&db)
+        .await
+        .unwrap();
+    }
+    let titles: Vec<String> = Article::objects()
+        .values_list(Article::TITLE, &db)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["a", "c"]);
+    assert_eq!(Article::all_objects().count(&db).await.unwrap(), 3);
+    assert!(matches!(
+        Article::objects().get(Article::TITLE.eq("b"), &db).await,
+        Err(Error::DoesNotExist { .. })
+    ));
+    // Reads through a relation apply the related model's filter.
+    assert_eq!(articles[0].remarks().unwrap().count(&db).await.unwrap(), 1);
+    let remarks = Article::REMARKS.prefetch(&articles, &db).await.unwrap();
+    let counts: Vec<usize> = remarks.iter().map(Vec::len).collect();
+    assert_eq!(counts, [1, 1, 0]);
+    // A foreign key's row is read without it (Django's base manager).
+    let hidden = Remark::all_objects()
+        .filter(Remark::HIDDEN.eq(true))
+        .first(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let deleted_parent = Remark::objects()
+        .filter(Remark::ARTICLE_ID.eq(&articles[1]))
+        .first(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hidden.article.get(&db).await.unwrap().title, "a");
+    assert_eq!(deleted_parent.article.get(&db).await.unwrap().title, "b");
+    // Writes through objects() touch the visible rows only.
+    let n = Article::objects()
+        .update(vec![Article::TITLE.set("x")], &db)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let n = Remark::objects().delete(&db).await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(Remark::all_objects().count(&db).await.unwrap(), 1);
 }
