@@ -374,7 +374,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// [`ManyRelated::add`] by key, without loading or building the targets (Django's
     /// `add(3, 5)`). A key of the wrong type does not compile; a key of no row is an
-    /// [`Error::Integrity`](throughline_core::Error::Integrity) of kind
+    /// [`Error::Integrity`] of kind
     /// [`IntegrityKind::ForeignKey`](throughline_core::IntegrityKind::ForeignKey) and
     /// nothing is written.
     ///
