@@ -3,8 +3,9 @@
 //! URLs: `sqlite::memory:`; `sqlite://path/to/app.db?mode=rwc` (also `sqlite:app.db`), with
 //! `mode=rwc` (create if missing, the default) or `mode=rw`, `synchronous=full|normal`,
 //! `busy_timeout_ms=`, `write_timeout_ms=`, `readers=`; `postgres://user@host:port/db`
-//! (also `postgresql://`) with tokio-postgres's own options plus `pool_max_size=` and
-//! `pool_timeout_ms=`; `mysql://user@host:port/db` (also `mariadb://`) with sqlx's options
+//! (also `postgresql://`) with tokio-postgres's own options plus `pool_max_size=`,
+//! `pool_timeout_ms=`, `sslmode=` and `sslrootcert=` (TLS, [`crate::postgres_tls`]);
+//! `mysql://user@host:port/db` (also `mariadb://`) with sqlx's options
 //! plus the same two. A URL of a backend whose cargo feature is off is an
 //! [`Error::NotSupported`].
 
@@ -136,6 +137,22 @@ impl Database {
         Ok(Database::from_pools(Pools::Postgres(PgPool::new(
             config, options,
         )?)))
+    }
+}
+
+/// Shows the backend (the pools hold connections, not printable state).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+/// assert_eq!(format!("{db:?}"), "Database { backend: Sqlite }");
+/// # Ok(()) }
+/// ```
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &crate::Executor::backend(self))
+            .finish()
     }
 }
 
@@ -358,6 +375,31 @@ fn parse_mysql(url: &str) -> Result<(sqlx_mysql::MySqlConnectOptions, MyOptions)
     Ok((config, options))
 }
 
+/// `%XX` escapes of a URL parameter decoded (a path with spaces or `&`); invalid ones kept.
+#[cfg(feature = "postgres")]
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(feature = "postgres")]
 fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
     let mut options = PgOptions::default();
@@ -379,6 +421,10 @@ fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
                             "pool_max_size must be a number of connections of at least 1, got {value:?}"
                         ))
                     })?;
+            }
+            "sslmode" => options.tls.mode = value.parse()?,
+            "sslrootcert" => {
+                options.tls.root_cert = Some(std::path::PathBuf::from(percent_decode(value)));
             }
             "pool_timeout_ms" => {
                 options.wait_timeout =
@@ -408,6 +454,26 @@ fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn tls_settings_come_from_the_url() {
+        let (config, options) = parse_postgres(
+            "postgres://u@h/db?sslmode=verify-ca&sslrootcert=%2Ftmp%2Fmy%20ca.pem&pool_max_size=2",
+        )
+        .unwrap();
+        assert_eq!(options.tls.mode, crate::SslMode::VerifyCa);
+        assert_eq!(
+            options.tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/tmp/my ca.pem"))
+        );
+        assert_eq!(options.max_size, 2);
+        assert_eq!(config.get_dbname(), Some("db"));
+        let (_, plain) = parse_postgres("postgres://u@h/db").unwrap();
+        assert_eq!(plain.tls.mode, crate::SslMode::Disable);
+        assert!(parse_postgres("postgres://u@h/db?sslmode=on").is_err());
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
 
     #[test]
     fn urls_name_their_backend() {

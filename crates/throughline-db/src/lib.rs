@@ -28,6 +28,8 @@ pub mod unwind;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+pub mod postgres_tls;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -39,6 +41,8 @@ pub use executor::Executor;
 pub use hooks::{HookContext, HookExecutor, HookFn, HookPoint, HookedRelation, Hooks, LinkChange};
 #[cfg(feature = "mysql")]
 pub use mysql::MyOptions;
+#[cfg(feature = "postgres")]
+pub use postgres_tls::{PgTls, SslMode};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteOptions;
 pub use transaction::Transaction;

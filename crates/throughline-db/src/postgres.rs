@@ -12,6 +12,18 @@ use throughline_core::{Backend, DatabaseError, Error, IntegrityKind, Result, Val
 use throughline_query::Statement;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
+/// A failed TLS handshake's message, with what to do about it.
+fn with_tls_hint(message: String) -> String {
+    let hint = if message.contains("NotValidForName") {
+        "the server's certificate does not name the host connected to: connect by a name it carries, or use sslmode=verify-ca (chain only)"
+    } else if message.contains("invalid peer certificate") {
+        "the server's certificate does not chain to the trusted roots: give its CA's PEM file with sslrootcert=PATH (Mozilla's roots are used otherwise), or sslmode=require to encrypt without checking it"
+    } else {
+        return message;
+    };
+    format!("{message} ({hint})")
+}
+
 /// A query that failed, and how many rows it had handed out by then (a failed query is
 /// retried only if none).
 struct Failed {
@@ -26,6 +38,8 @@ pub struct PgOptions {
     pub max_size: usize,
     /// How long to wait for a free connection.
     pub wait_timeout: Duration,
+    /// TLS (`sslmode` and `sslrootcert` in the URL).
+    pub tls: crate::PgTls,
 }
 
 impl Default for PgOptions {
@@ -33,6 +47,7 @@ impl Default for PgOptions {
         PgOptions {
             max_size: 16,
             wait_timeout: Duration::from_secs(30),
+            tls: crate::PgTls::default(),
         }
     }
 }
@@ -49,13 +64,29 @@ impl PgPool {
     /// Builds the pool (connections open lazily).
     pub(crate) fn new(config: tokio_postgres::Config, options: &PgOptions) -> Result<PgPool> {
         let target = describe_target(&config);
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let mut config = config;
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // The URL's `sslmode` (in `options`); for a configuration given directly
+        // (`open_postgres`), tokio-postgres's own `require` too. Its default, `prefer`, stays
+        // without TLS, as before TLS was supported.
+        let tls = if options.tls.mode == crate::SslMode::Disable
+            && config.get_ssl_mode() == tokio_postgres::config::SslMode::Require
+        {
+            crate::PgTls {
+                mode: crate::SslMode::Require,
+                root_cert: None,
+            }
+        } else {
+            options.tls.clone()
+        };
+        config.ssl_mode(tls.postgres_mode());
+        let manager = if tls.mode == crate::SslMode::Disable {
+            Manager::from_config(config, tokio_postgres::NoTls, manager_config())
+        } else {
+            Manager::from_config(config, tls.connector()?, manager_config())
+        };
         let pool = Pool::builder(manager)
             .max_size(options.max_size)
             .wait_timeout(Some(options.wait_timeout))
@@ -104,7 +135,7 @@ impl PgPool {
             Err(PoolError::Backend(e)) => Err(Error::Connect {
                 target: self.target.clone(),
                 source: DatabaseError::new(
-                    error_chain(&e),
+                    with_tls_hint(error_chain(&e)),
                     e.as_db_error().map(|db| db.code().code().to_owned()),
                     Some(Box::new(e)),
                 ),

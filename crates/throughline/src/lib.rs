@@ -79,10 +79,10 @@ pub use throughline_engine as engine;
 // `postgres`).
 #[cfg(feature = "mysql")]
 pub use throughline_db::MyOptions;
-#[cfg(feature = "postgres")]
-pub use throughline_db::PgOptions;
 #[cfg(feature = "sqlite")]
 pub use throughline_db::SqliteOptions;
+#[cfg(feature = "postgres")]
+pub use throughline_db::{PgOptions, PgTls, SslMode};
 pub use throughline_macros::{Choices, Model, embed_migrations};
 // Re-exported so that generated code (inspectdb) and applications use the same versions.
 pub use chrono;

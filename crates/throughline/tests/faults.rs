@@ -495,16 +495,14 @@ async fn connect_names_the_server_and_the_cause() {
     // Port 1 on the loopback: nothing listens there.
     let error = Database::connect("postgres://postgres@127.0.0.1:1/test?pool_timeout_ms=2000")
         .await
-        .err()
-        .expect("connect fails when the server is down");
+        .expect_err("connect fails when the server is down");
     let text = error.to_string();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(text.contains("127.0.0.1:1"), "{text}");
     assert!(text.to_lowercase().contains("refused"), "{text}");
     let missing = Database::connect("sqlite:///nonexistent-dir/x.db?mode=rw")
         .await
-        .err()
-        .expect("a missing SQLite file without mode=rwc is an error");
+        .expect_err("a missing SQLite file without mode=rwc is an error");
     assert!(matches!(missing, Error::Connect { .. }), "{missing:?}");
     assert!(
         missing.to_string().contains("/nonexistent-dir/x.db"),
