@@ -20,6 +20,7 @@ pub mod database;
 pub mod decode;
 pub mod executor;
 pub mod hooks;
+pub mod statement_log;
 pub mod transaction;
 pub mod unwind;
 
@@ -49,17 +50,4 @@ pub use transaction::Transaction;
 #[cfg(feature = "postgres")]
 pub use {postgres::PgOptions, tokio_postgres};
 
-use std::time::Instant;
-use throughline_query::Statement;
-
-/// Emits the debug event every statement produces: SQL, bound value count, duration, rows.
-pub(crate) fn trace_statement(stmt: &Statement, started: Instant, rows: u64) {
-    tracing::debug!(
-        target: "throughline::sql",
-        sql = %stmt.sql,
-        params = stmt.params.len(),
-        elapsed_us = started.elapsed().as_micros() as u64,
-        rows,
-        "statement"
-    );
-}
+pub(crate) use statement_log::trace_statement;

@@ -71,6 +71,9 @@ pub use throughline_core::{
     ForeignKeyMeta, IntegrityKind, Key, ManyToManyMeta, MigrationError, ModelMeta, OnDelete,
     Registry, Result, Value,
 };
+/// What the statement events (`tracing`, target `throughline::sql`) carry: bound values
+/// when asked for, and a warning above a slow-statement threshold.
+pub use throughline_db::statement_log;
 pub use throughline_db::{Access, Counting, Database, Executor, Transaction};
 /// The untyped engine every typed write lowers to: rows and relations over a registry and
 /// values, for code without model types (an admin, fixtures).
