@@ -94,7 +94,7 @@ impl std::error::Error for DatabaseError {
 /// assert!(e.is_does_not_exist());
 /// assert_eq!(e.to_string(), "Student matching the query does not exist");
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `get` found no row.
@@ -318,6 +318,20 @@ impl fmt::Display for MigrationError {
 impl From<MigrationError> for Error {
     fn from(error: MigrationError) -> Self {
         Error::Migration(error)
+    }
+}
+
+/// The message, as [`Display`](std::fmt::Display) shows it: `main() -> throughline::Result<()>`
+/// prints `Error: Student matching the query does not exist`, not a nested structure. Match
+/// on the variants to tell errors apart.
+///
+/// ```
+/// let e = throughline_core::Error::DoesNotExist { model: "Student".into() };
+/// assert_eq!(format!("{e:?}"), "Student matching the query does not exist");
+/// ```
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 

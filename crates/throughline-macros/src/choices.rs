@@ -151,7 +151,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
             fn decode(row: &::throughline::__private::Row<'_>, index: usize) -> ::throughline::Result<Self> {
                 row.with_str(index, |text| {
                     <Self as ::throughline::Choices>::from_str_value(text).ok_or_else(|| ::throughline::Error::Decode {
-                        column: #model_name.to_owned(),
+                        column: index.to_string(),
                         reason: format!("{text:?} is not a choice of {}", #model_name),
                     })
                 })

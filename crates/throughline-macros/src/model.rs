@@ -195,21 +195,25 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         quote!(<#pk_ty as ::throughline::FieldValue>::TYPE)
     };
     let meta = model_meta(model, many_to_many);
+    // A value that does not decode names the model and field it was read for.
     let decoders = model.fields.iter().enumerate().map(|(index, f)| {
         let ident = &f.ident;
         let ty = &f.ty;
-        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(row, start + #index)?)
+        let fname = f.name();
+        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(row, start + #index)
+            .map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?)
     });
     let mapped = model.fields.iter().enumerate().map(|(index, f)| {
         let ident = &f.ident;
         let ty = &f.ty;
+        let fname = f.name();
         quote!(#ident: <#ty as ::throughline::FieldValue>::decode(
             row,
             *columns.get(#index).ok_or_else(|| ::throughline::Error::invalid_query(
                 #model_name,
                 "a column is missing for a field",
             ))?,
-        )?)
+        ).map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?)
     });
     let values = model.fields.iter().map(|f| {
         let ident = &f.ident;

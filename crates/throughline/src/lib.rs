@@ -141,7 +141,7 @@ pub mod __private {
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         OptionalSlot, ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
-    pub use crate::value_types::{PrimaryKey, field_meta};
+    pub use crate::value_types::{PrimaryKey, field_meta, in_field};
     pub use serde;
     pub use throughline_core;
     #[cfg(feature = "postgres")]

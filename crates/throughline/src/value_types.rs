@@ -101,6 +101,25 @@ plain_field! {
     uuid::Uuid => FieldType::Uuid,
 }
 
+/// A decode error of a model's field, named `Model.field` (the column's position is all
+/// the driver knows). Other errors pass. Used by the derive's generated decoding. Not
+/// public API.
+#[doc(hidden)]
+#[cold]
+pub fn in_field(
+    error: throughline_core::Error,
+    model: &str,
+    field: &str,
+) -> throughline_core::Error {
+    match error {
+        throughline_core::Error::Decode { column, reason } => throughline_core::Error::Decode {
+            column: format!("{model}.{field} (column {column})"),
+            reason,
+        },
+        other => other,
+    }
+}
+
 /// The type a primary key field holds once saved: the field's type without `Option`. The
 /// derive names `Model::Key` with it. Not public API.
 #[doc(hidden)]

@@ -22,6 +22,7 @@ backend_tests!(
     relation_get_or_create,
     ordering_follows_foreign_keys,
     default_filter_hides_rows,
+    decode_errors_name_the_field,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -862,4 +863,41 @@ async fn default_filter_hides_rows(db: Database) {
     let n = Remark::objects().delete(&db).await.unwrap();
     assert_eq!(n, 2);
     assert_eq!(Remark::all_objects().count(&db).await.unwrap(), 1);
+}
+
+/// A value that does not fit its field names the model and the field, and the error's
+/// `Debug` (what `main() -> Result` prints) is its message.
+async fn decode_errors_name_the_field(db: Database) {
+    with_tables(&db).await;
+    let alice = student("alice").create(&db).await.unwrap();
+    let math = Course {
+        id: None,
+        title: "math".into(),
+        open: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    enrollment(&alice, &math, "A").create(&db).await.unwrap();
+    let err = Enrollment::raw(
+        "SELECT id, student_id, course_id, enrolled_at, grade, 'bogus' AS status FROM enrollment",
+        vec![],
+        &db,
+    )
+    .await
+    .unwrap_err();
+    let message = format!("{err:?}");
+    assert!(matches!(err, Error::Decode { .. }), "{message}");
+    assert!(
+        message.contains("Enrollment.status") && message.contains("bogus"),
+        "{message}"
+    );
+    let err = Student::raw(
+        "SELECT id, name, email, 'old' AS age FROM student",
+        vec![],
+        &db,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("Student.age"), "{err}");
 }
