@@ -156,18 +156,25 @@ fn main() -> std::process::ExitCode {
 /// The tour of the seeds' scenarios, printed as tables.
 #[tokio::main]
 async fn tour() -> throughline::Result<()> {
-    let dir = std::env::temp_dir().join("throughline-school");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Config(e.to_string()))?;
-    let path = dir.join("school.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // `DATABASE_URL` (an empty database), else a file of this run's own in the temporary
+    // folder: two runs never share one.
+    let url = match std::env::var("DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            let dir =
+                std::env::temp_dir().join(format!("throughline-school-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::Config(e.to_string()))?;
+            format!("sqlite://{}?mode=rwc", dir.join("school.db").display())
+        }
+    };
     println!("throughline school example — database: {url}");
     let db = Database::connect(&url).await?;
     let registry = registry();
     for problem in registry.check() {
-        println!("model check: {problem}");
+        // Seed 000's TopicSystem allows several rows per pair on purpose (W101 says so).
+        if problem.id != "throughline.W101" {
+            println!("model check: {problem}");
+        }
     }
     throughline::create_tables(&db, &registry).await?;
 
