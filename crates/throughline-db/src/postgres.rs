@@ -14,8 +14,8 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 
 /// A failed TLS handshake's message, with what to do about it.
 fn with_tls_hint(message: String) -> String {
-    let hint = if message.contains("NotValidForName") {
-        "the server's certificate does not name the host connected to: connect by a name it carries, or use sslmode=verify-ca (chain only)"
+    let hint = if message.contains("NotValidForName") || message.contains("not valid for name") {
+        "the server's certificate does not name the host connected to: connect by a name its subject alternative names carry (rustls does not read the common name)"
     } else if message.contains("invalid peer certificate") {
         "the server's certificate does not chain to the trusted roots: give its CA's PEM file with sslrootcert=PATH (Mozilla's roots are used otherwise), or sslmode=require to encrypt without checking it"
     } else {

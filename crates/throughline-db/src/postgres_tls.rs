@@ -37,7 +37,8 @@ pub enum SslMode {
     /// TLS or no connection; the certificate is not checked (unless a root file is given:
     /// then as `VerifyCa`).
     Require,
-    /// TLS; the certificate must chain to a root; the host name is not checked.
+    /// TLS; the certificate must chain to the roots of `sslrootcert` (required); the host
+    /// name is not checked.
     VerifyCa,
     /// TLS; the certificate must chain to a root and name the host connected to.
     VerifyFull,
@@ -93,6 +94,13 @@ impl PgTls {
 
     /// The rustls connector for tokio-postgres.
     pub(crate) fn connector(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+        if self.mode == SslMode::VerifyCa && self.root_cert.is_none() {
+            // Any public certificate chains to Mozilla's roots: without the name check
+            // that would let anyone holding one in (libpq refuses it too).
+            return Err(Error::Config(
+                "sslmode=verify-ca needs sslrootcert=PATH, the CA of the server's certificate (or use verify-full, which also checks the host name)".to_owned(),
+            ));
+        }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn ServerCertVerifier> = match (self.mode, &self.root_cert) {
             (SslMode::Disable | SslMode::Prefer, _) | (SslMode::Require, None) => {

@@ -231,7 +231,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
     let default_filter = model.attrs.default_filter.as_ref().map(|function| {
         quote! {
             fn default_filter() -> ::std::option::Option<::throughline::Filter> {
-                ::std::option::Option::Some(::throughline::Q::into_filter(Self::#function()))
+                ::std::option::Option::Some(::throughline::Q::<Self>::into_filter(Self::#function()))
             }
         }
     });
@@ -472,8 +472,8 @@ fn default_ordering(model: &ModelDef<'_>) -> Tokens {
         model.fields.iter().any(|f| {
             f.name() == name
                 && f.target.as_ref().is_some_and(|target| {
-                    let target = quote!(#target).to_string();
-                    target != "Self" && target != own_name
+                    let (_, simple) = crate::types::type_names(target);
+                    simple != "Self" && simple != own_name
                 })
         })
     };

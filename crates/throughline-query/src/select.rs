@@ -406,6 +406,7 @@ impl SelectQuery {
                     group_by.push(column.clone());
                     select.expr(column);
                 }
+                width = Some(paths.len());
             }
             Projection::Keys => {
                 select.column((Alias::new(&root), Alias::new(&self.model.pk().column)));
@@ -462,9 +463,12 @@ impl SelectQuery {
                     Some((_, position)) => Expr::cust(position.to_string()),
                     None => {
                         let expr = planner.expression(&term.expression, 0)?;
-                        let hidden = grouped
-                            && !term.expression.has_aggregate()
-                            && !matches!(term.expression, Expression::Field(_));
+                        // PostgreSQL orders a grouped or DISTINCT query only by what it
+                        // selects: a computed term, or one across a relation, is selected
+                        // too (Django adds them alike).
+                        let hidden = !term.expression.has_aggregate()
+                            && ((grouped && !matches!(term.expression, Expression::Field(_)))
+                                || (self.distinct && term.expression.has_hops()));
                         match width.as_mut() {
                             // A computed term is read as a last, hidden column and named
                             // by position: written again in GROUP BY it would bind its
@@ -472,7 +476,9 @@ impl SelectQuery {
                             Some(width) if hidden => {
                                 select.expr(expr);
                                 *width += 1;
-                                group_by.push(Expr::cust(width.to_string()));
+                                if grouped {
+                                    group_by.push(Expr::cust(width.to_string()));
+                                }
                                 Expr::cust(width.to_string())
                             }
                             _ => {

@@ -177,10 +177,18 @@ impl<M, T> Rel<M, T> {
         thread_local! {
             static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         }
+        /// Lowers the depth again however the read ends (a panic in a model's ordering).
+        struct Level;
+        impl Drop for Level {
+            fn drop(&mut self) {
+                DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+            }
+        }
         let depth = DEPTH.with(|d| {
             d.set(d.get() + 1);
             d.get()
         });
+        let level = Level;
         let terms = if depth > 8 {
             Vec::new()
         } else {
@@ -197,7 +205,7 @@ impl<M, T> Rel<M, T> {
                     .collect()
             })
         };
-        DEPTH.with(|d| d.set(d.get() - 1));
+        drop(level);
         if terms.is_empty() {
             return vec![OrderBy {
                 expression: throughline_query::Expression::Field(self.key_path()),
@@ -442,6 +450,21 @@ macro_rules! field_arg {
 field_arg! {
     &str => String, |v| v.to_owned();
     &String => String, |v| v.clone();
+    Box<str> => String, |v| v.into_string();
+    std::borrow::Cow<'_, str> => String, |v| v.into_owned();
+    &[u8] => Vec<u8>, |v| v.to_vec();
+    chrono::DateTime<chrono::FixedOffset> => chrono::DateTime<chrono::Utc>, |v| v.with_timezone(&chrono::Utc);
+    i8 => i32, |v| i32::from(v);
+    i8 => i64, |v| i64::from(v);
+    u8 => i32, |v| i32::from(v);
+    u8 => i64, |v| i64::from(v);
+    u16 => i32, |v| i32::from(v);
+    u16 => i64, |v| i64::from(v);
+    u32 => i64, |v| i64::from(v);
+    u8 => f64, |v| f64::from(v);
+    u16 => f64, |v| f64::from(v);
+    u32 => f64, |v| f64::from(v);
+    // Not into `i16`: an integer literal for an `i16` field must stay unambiguous.
     i16 => i32, |v| i32::from(v);
     i16 => i64, |v| i64::from(v);
     i32 => i64, |v| i64::from(v);

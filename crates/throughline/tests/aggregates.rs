@@ -832,7 +832,7 @@ async fn field_arguments(db: Database) {
         .unwrap();
     assert_eq!(noted, ["pen"]);
     let name = String::from("pad");
-    let small: i16 = 3;
+    let small: u8 = 3;
     let n = Product::objects()
         .filter(Product::NAME.eq(&name) & Product::STOCK.gte(small) & Product::PRICE.lt(5))
         .count(&db)

@@ -23,6 +23,7 @@ backend_tests!(
     ordering_follows_foreign_keys,
     default_filter_hides_rows,
     decode_errors_name_the_field,
+    relation_update_or_create_locks_the_target,
 );
 
 /// The backend's placeholder for parameter `n`.
@@ -735,6 +736,11 @@ async fn ordering_follows_foreign_keys(db: Database) {
     assert_eq!(numbers, [2, 4, 3, 1]);
     let last = Player::objects().last(&db).await.unwrap().unwrap();
     assert_eq!(last.number, 1);
+    // DISTINCT with that ordering: PostgreSQL needs the ordering's columns selected.
+    let distinct = Player::objects().distinct();
+    assert_eq!(distinct.all(&db).await.unwrap().len(), 4);
+    let numbers: Vec<i32> = distinct.values_list(Player::NUMBER, &db).await.unwrap();
+    assert_eq!(numbers, [2, 4, 3, 1]);
     // order_by a foreign key, reversed: each of the related ordering's terms flips.
     let numbers: Vec<i32> = Player::objects()
         .order_by(
@@ -900,4 +906,71 @@ async fn decode_errors_name_the_field(db: Database) {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("Student.age"), "{err}");
+}
+
+/// Two relations (two courses) updating the same linked student at once: the target is
+/// read under a row lock, so no increment is lost.
+async fn relation_update_or_create_locks_the_target(db: Database) {
+    with_tables(&db).await;
+    let bob = Student {
+        age: Some(0),
+        ..student("bob")
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let values = || CourseStudentsValues {
+        grade: "B".into(),
+        enrolled_at: None,
+        status: None,
+    };
+    let mut courses = Vec::new();
+    for title in ["math", "art"] {
+        let course = Course {
+            id: None,
+            title: title.into(),
+            open: true,
+        }
+        .create(&db)
+        .await
+        .unwrap();
+        course
+            .students()
+            .add_with([&bob], values(), &db)
+            .await
+            .unwrap();
+        courses.push(course);
+    }
+    let bump = |course: Course, db: Database| async move {
+        for _ in 0..10 {
+            course
+                .students()
+                .update_or_create_with(
+                    Student::NAME.eq("bob"),
+                    student("bob"),
+                    |s| s.age = Some(s.age.unwrap_or(0) + 1),
+                    CourseStudentsValues {
+                        grade: "B".into(),
+                        enrolled_at: None,
+                        status: None,
+                    },
+                    &db,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let art = courses.pop().unwrap();
+    let math = courses.pop().unwrap();
+    let (a, b) = tokio::join!(
+        tokio::spawn(bump(math, db.clone())),
+        tokio::spawn(bump(art, db.clone()))
+    );
+    a.unwrap();
+    b.unwrap();
+    let stored = Student::objects()
+        .get(Student::NAME.eq("bob"), &db)
+        .await
+        .unwrap();
+    assert_eq!(stored.age, Some(20));
 }

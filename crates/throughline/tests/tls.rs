@@ -95,4 +95,12 @@ async fn bad_tls_settings_are_config_errors() {
         matches!(&err, Error::Config(m) if m.contains("/nonexistent/ca.pem")),
         "{err}"
     );
+    // verify-ca without the CA: any public certificate would pass.
+    let err = Database::connect(&format!("{base}{separator}sslmode=verify-ca"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("sslrootcert")),
+        "{err}"
+    );
 }

@@ -563,7 +563,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         update: Option<throughline_engine::UpdateFound<T>>,
         exec: &impl Executor,
     ) -> Result<(T, bool)> {
-        let find = self.filter(q)?.limit(2).rows_statement(exec)?;
+        // The found target is read under a row lock when it will be updated: two callers
+        // changing it from its current values (`uses += 1`) must not both read the same.
+        let mut find = self.filter(q)?.limit(2).query().clone();
+        find.projection = throughline_query::Projection::Rows;
+        find.for_update = update.is_some()
+            && throughline_query::dialect::capabilities(exec.backend())?.select_for_update;
+        let find = find.render(exec.backend())?;
         let linking = self.linking()?;
         target.before_save(true);
         let found = linking
