@@ -4,7 +4,8 @@
 //! through the raw driver. The [`Fixture`] is the data every side works on, created once
 //! per target (not timed): N + N/10 students; a course for W1 and one for W3 (emptied
 //! after each run); a course for W2 linked to the first N students; N/50 courses of 50
-//! students each for W4; a course linked to N students, every tenth with grade "A", for W5.
+//! students each for W4 and W6, graded "A", "B", "C" in turn by student; a course linked
+//! to N students, every tenth with grade "A", for W5.
 
 use crate::BoxError;
 use crate::hand_mysql;
@@ -256,7 +257,7 @@ pub struct Fixture {
     pub w3_course: Course,
     /// W3's students (the first 1,000).
     pub w3_students: Vec<Student>,
-    /// W4's courses, 50 students each.
+    /// W4's courses, 50 students each, graded "A", "B", "C" in turn (W6 reads them too).
     pub w4_courses: Vec<Course>,
     /// W5's course: N students, every tenth with grade "A".
     pub w5_course: Course,
@@ -300,9 +301,15 @@ impl Fixture {
         };
         let mut rows = Vec::with_capacity(3 * n);
         rows.extend(students[..n].iter().map(|s| link(s, &w2_course, "B")));
+        // W6's means differ from course to course (50 is not a multiple of 3); W4 reads
+        // the grades as any other column.
         for (i, course) in w4_courses.iter().enumerate() {
-            let group = &students[i * PER_COURSE..(i + 1) * PER_COURSE];
-            rows.extend(group.iter().map(|s| link(s, course, "B")));
+            let first = i * PER_COURSE;
+            let group = &students[first..first + PER_COURSE];
+            rows.extend(group.iter().enumerate().map(|(j, s)| {
+                let grade = ["A", "B", "C"][(first + j) % 3];
+                link(s, course, grade)
+            }));
         }
         rows.extend(students[..n].iter().enumerate().map(|(i, s)| {
             let grade = if i % 10 == 0 { "A" } else { "B" };

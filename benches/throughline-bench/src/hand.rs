@@ -1,6 +1,6 @@
-//! What the hand-written side returns, shared by its SQLite and PostgreSQL code: the same
-//! information as the ORM call it stands for (SPEC §6), in plain structs, with the number
-//! of statements it ran.
+//! What the hand-written side returns, shared by its SQLite, PostgreSQL and MariaDB code:
+//! the same information as the ORM call it stands for (SPEC §6), in plain structs, with the
+//! number of statements it ran.
 
 /// The hand-written code hashes keys with foldhash, as throughline does: a careful engineer
 /// does not pay for SipHash on integer keys.
@@ -40,6 +40,21 @@ pub struct LinkRow {
     pub enrollment: EnrollmentRow,
     /// Its student, loaded by the join.
     pub student: StudentRow,
+}
+
+/// A course with its number of students and mean grade points (W6), decoded from one
+/// row of the grouped query.
+#[derive(Debug, Clone)]
+pub struct CourseStats {
+    /// The course's key.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its enrollments.
+    pub students: i64,
+    /// The mean of its enrollments' grade points (A 4, B 3, C 2, else 0); `None` without
+    /// any row to average.
+    pub mean_points: Option<f64>,
 }
 
 /// What an add did: as `throughline::AddOutcome` (without the update policy).

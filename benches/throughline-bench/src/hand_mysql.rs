@@ -15,8 +15,8 @@
 //! `DELETE ... WHERE ... IN (...) RETURNING`) and inserts the new ones.
 
 use crate::hand::{
-    AddResult, Counted, EnrollmentRow, HashMap, HashSet, LinkRow, SetResult, StudentRow, dedupe,
-    group_links, split_inserted,
+    AddResult, Counted, CourseStats, EnrollmentRow, HashMap, HashSet, LinkRow, SetResult,
+    StudentRow, dedupe, group_links, split_inserted,
 };
 use sqlx_core::connection::{ConnectOptions, Connection};
 use sqlx_core::executor::Executor;
@@ -74,6 +74,16 @@ const LINKS: &str = "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.na
 /// Filter across the relation on a through field.
 const FILTER: &str = "SELECT s.id, s.name, s.email FROM student s \
      JOIN enrollment e ON e.student_id = s.id WHERE e.course_id = ? AND e.grade = ?";
+
+/// Aggregates: each course with its number of students and the mean of its enrollments'
+/// grade points, one grouped join. The points are written as `DOUBLE`s (`4e0`): `4.0` is a
+/// `DECIMAL`, whose mean is a `DECIMAL` that sqlx does not decode into an `f64`.
+const AGGREGATES: &str = "SELECT c.id, c.title, COUNT(e.student_id), \
+     AVG(CASE e.grade WHEN 'A' THEN 4e0 WHEN 'B' THEN 3e0 WHEN 'C' THEN 2e0 ELSE 0e0 END) \
+     FROM course c LEFT JOIN enrollment e ON e.course_id = c.id \
+     WHERE c.id IN \
+     (SELECT j.v FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j) \
+     GROUP BY c.id ORDER BY c.id";
 
 type MyResult<T> = Result<Counted<T>, sqlx_core::Error>;
 
@@ -359,6 +369,25 @@ pub async fn filter(
             id: row.try_get(0)?,
             name: row.try_get(1)?,
             email: row.try_get(2)?,
+        });
+        Ok(())
+    })
+    .await?;
+    Ok(Counted {
+        value,
+        statements: 1,
+    })
+}
+
+/// Each of `courses` with its number of students and mean grade points, by key.
+pub async fn aggregates(conn: &mut MySqlConnection, courses: &[i64]) -> MyResult<Vec<CourseStats>> {
+    let mut value = Vec::with_capacity(courses.len());
+    each_row(statement(AGGREGATES).bind(json(courses)), conn, |row| {
+        value.push(CourseStats {
+            id: row.try_get(0)?,
+            title: row.try_get(1)?,
+            students: row.try_get(2)?,
+            mean_points: row.try_get(3)?,
         });
         Ok(())
     })

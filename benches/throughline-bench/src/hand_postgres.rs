@@ -1,13 +1,13 @@
 //! The hand-written PostgreSQL side: the best statements we can write on tokio-postgres
 //! (prepared once, id sets bound as one `bigint[]` parameter with `unnest`/`= ANY`, one
 //! `INSERT ... SELECT` for a bulk add, one `DELETE ... RETURNING` for a set, one join for the
-//! prefetch). Adds are one autocommit statement (`ON CONFLICT DO NOTHING` makes them
-//! idempotent without a lock); a set locks the course row first (`FOR UPDATE`), so concurrent
-//! sets leave one of the lists, as the ORM guarantees.
+//! prefetch, one grouped join for the aggregates). Adds are one autocommit statement (`ON
+//! CONFLICT DO NOTHING` makes them idempotent without a lock); a set locks the course row
+//! first (`FOR UPDATE`), so concurrent sets leave one of the lists, as the ORM guarantees.
 
 use crate::hand::{
-    AddResult, Counted, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow, dedupe,
-    group_links, split_inserted,
+    AddResult, Counted, CourseStats, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow,
+    dedupe, group_links, split_inserted,
 };
 use tokio_postgres::{Client, Row, Statement};
 
@@ -21,6 +21,7 @@ pub struct Prepared {
     delete_listed: Statement,
     links: Statement,
     filter: Statement,
+    aggregates: Statement,
 }
 
 impl Prepared {
@@ -71,6 +72,18 @@ impl Prepared {
                     "SELECT s.id, s.name, s.email FROM student s \
                      JOIN enrollment e ON e.student_id = s.id \
                      WHERE e.course_id = $1 AND e.grade = $2",
+                )
+                .await?,
+            // The points as `float8` constants (`4.0` alone is `numeric`, whose mean
+            // tokio-postgres does not decode into an `f64`, and which PostgreSQL adds more
+            // slowly).
+            aggregates: client
+                .prepare(
+                    "SELECT c.id, c.title, COUNT(e.student_id), \
+                     AVG(CASE e.grade WHEN 'A' THEN 4::float8 WHEN 'B' THEN 3::float8 \
+                     WHEN 'C' THEN 2::float8 ELSE 0::float8 END) \
+                     FROM course c LEFT JOIN enrollment e ON e.course_id = c.id \
+                     WHERE c.id = ANY($1) GROUP BY c.id ORDER BY c.id",
                 )
                 .await?,
         })
@@ -245,6 +258,29 @@ pub async fn filter(
             id: row.get(0),
             name: row.get(1),
             email: row.get(2),
+        })
+        .collect();
+    Ok(Counted {
+        value,
+        statements: 1,
+    })
+}
+
+/// Each of `courses` with its number of students and mean grade points, by key.
+pub async fn aggregates(
+    client: &Client,
+    p: &Prepared,
+    courses: &[i64],
+) -> PgResult<Vec<CourseStats>> {
+    let value = client
+        .query(&p.aggregates, &[&courses])
+        .await?
+        .iter()
+        .map(|row| CourseStats {
+            id: row.get(0),
+            title: row.get(1),
+            students: row.get(2),
+            mean_points: row.get(3),
         })
         .collect();
     Ok(Counted {

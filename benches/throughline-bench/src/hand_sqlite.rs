@@ -6,8 +6,8 @@
 //! operation (as throughline's own SQLite driver, SPEC §8.5).
 
 use crate::hand::{
-    AddResult, Counted, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow, dedupe,
-    group_links, split_inserted,
+    AddResult, Counted, CourseStats, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow,
+    dedupe, group_links, split_inserted,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
@@ -43,6 +43,13 @@ const LINKS: &str = "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.na
 /// Filter across the relation on a through field.
 const FILTER: &str = "SELECT s.id, s.name, s.email FROM student s \
      JOIN enrollment e ON e.student_id = s.id WHERE e.course_id = ?1 AND e.grade = ?2";
+
+/// Aggregates: each course with its number of students and the mean of its enrollments'
+/// grade points, one grouped join (the course's columns, then the aggregates).
+const AGGREGATES: &str = "SELECT c.id, c.title, COUNT(e.student_id), \
+     AVG(CASE e.grade WHEN 'A' THEN 4.0 WHEN 'B' THEN 3.0 WHEN 'C' THEN 2.0 ELSE 0.0 END) \
+     FROM course c LEFT JOIN enrollment e ON e.course_id = c.id \
+     WHERE c.id IN rarray(?1) GROUP BY c.id ORDER BY c.id";
 
 /// Opens a connection with the settings throughline uses (WAL, foreign keys, busy timeout,
 /// the given `synchronous`) and the `rarray` module.
@@ -226,6 +233,28 @@ pub fn filter(
                 id: row.get(0)?,
                 name: row.get(1)?,
                 email: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Counted {
+        value,
+        statements: 1,
+    })
+}
+
+/// Each of `courses` with its number of students and mean grade points, by key.
+pub fn aggregates(
+    conn: &Connection,
+    courses: &[i64],
+) -> rusqlite::Result<Counted<Vec<CourseStats>>> {
+    let mut select = conn.prepare_cached(AGGREGATES)?;
+    let value = select
+        .query_map(params![array(courses)], |row| {
+            Ok(CourseStats {
+                id: row.get(0)?,
+                title: row.get(1)?,
+                students: row.get(2)?,
+                mean_points: row.get(3)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

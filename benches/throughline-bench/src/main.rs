@@ -1,10 +1,10 @@
-//! `throughline-bench`: SPEC §6's workloads W1–W5, run side by side with throughline and
-//! with the best hand-written code on the raw drivers (rusqlite behind an async hop to a
-//! connection thread, rusqlite called directly, tokio-postgres, sqlx's MySQL driver), on a
-//! SQLite file database at `synchronous=FULL` and at `NORMAL`, on PostgreSQL and on
-//! MariaDB. Prints one table per target (medians of interleaved runs after a warm-up), the
-//! statements throughline ran, and with `--scaling` how W1, W2 and W4 grow from N = 1,000
-//! to 100,000.
+//! `throughline-bench`: SPEC §6's workloads W1–W5 and issue 17's W6 (aggregates), run
+//! side by side with throughline and with the best hand-written code on the raw drivers
+//! (rusqlite behind an async hop to a connection thread, rusqlite called directly,
+//! tokio-postgres, sqlx's MySQL driver), on a SQLite file database at `synchronous=FULL` and
+//! at `NORMAL`, on PostgreSQL and on MariaDB. Prints one table per target (medians of
+//! interleaved runs after a warm-up), the statements throughline ran, and with `--scaling`
+//! how W1, W2 and W4 grow from N = 1,000 to 100,000.
 //!
 //! ```text
 //! cargo run --release -p throughline-bench -- [--n 10000] [--runs 7]
@@ -49,7 +49,7 @@ const USAGE: &str =
                  time its driver spent on each statement (in the last run)
   --json PATH    also write the results as JSON (read by benches/django/bench.py)
   --no-hand      run throughline only (for the Django comparison)
-  --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3), for profiling
+  --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3; W1..W6)
   --side S       run one side only: orm, hand (async) or sync (bare rusqlite; the async
                  hand-written side on PostgreSQL and MariaDB), for counting
                  instructions under valgrind (benches/instructions.sh)
@@ -125,7 +125,7 @@ fn parse_args() -> Result<Args, String> {
                     .iter()
                     .find(|w| !Workload::ALL.iter().any(|x| x.id() == w.as_str()))
                 {
-                    return Err(format!("unknown workload {bad:?} (use W1..W5)"));
+                    return Err(format!("unknown workload {bad:?} (use W1..W6)"));
                 }
                 args.only = Some(list);
             }

@@ -1,8 +1,12 @@
-//! The throughline side of W1–W5: each workload is the one ORM call an application writes
+//! The throughline side of W1–W6: each workload is the one ORM call an application writes
 //! for it, on any executor (the pool, or a [`throughline::Counting`] wrapper around it in
 //! the warm-up run, to record the statements).
 
-use crate::models::{Course, CourseStudentsValues, Enrollment, EnrollmentStudentReverse, Student};
+use crate::models::{
+    Course, CourseStudentsValues, Enrollment, EnrollmentCourseReverse, EnrollmentStudentReverse,
+    Student,
+};
+use throughline::expr::when;
 use throughline::prelude::*;
 use throughline::{AddOutcome, SetOutcome};
 
@@ -60,6 +64,30 @@ pub async fn filter(
     course
         .students()
         .filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq(grade))?
+        .all(exec)
+        .await
+}
+
+/// The courses with the number of their students and the mean grade points of their
+/// enrollments: what W6 reads for each course.
+pub type AnnotatedCourses = Vec<(Course, (i64, Option<f64>))>;
+
+/// W6: `courses` (by key), each with its number of students and the mean of its
+/// enrollments' grade points (A 4.0, B 3.0, C 2.0, anything else 0.0), computed by the
+/// database in one statement, by course key.
+pub async fn aggregates(
+    courses: &[Course],
+    exec: &impl Executor,
+) -> throughline::Result<AnnotatedCourses> {
+    let grade = Course::ENROLLMENTS.then(Enrollment::GRADE);
+    let points = when(grade.eq("A"), 4.0)
+        .when(grade.eq("B"), 3.0)
+        .when(grade.eq("C"), 2.0)
+        .otherwise(0.0);
+    Course::objects()
+        .filter(Course::ID.is_in(courses.iter().filter_map(|c| c.id)))
+        .annotate((Course::STUDENTS.count(), points.avg()))
+        .order_by([Course::ID.asc()])
         .all(exec)
         .await
 }

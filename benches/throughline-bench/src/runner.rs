@@ -23,16 +23,20 @@ pub enum Workload {
     Prefetch,
     /// A course's students filtered on a through field (N/10 of N match).
     Filter,
+    /// W4's N/50 courses, each with its student count and mean grade points (aggregates
+    /// over N through rows).
+    Aggregates,
 }
 
 impl Workload {
     /// Every workload, in order.
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::BulkAdd,
         Workload::SetChurn,
         Workload::SingleAdds,
         Workload::Prefetch,
         Workload::Filter,
+        Workload::Aggregates,
     ];
 
     /// The short name, `W1`...
@@ -43,6 +47,7 @@ impl Workload {
             Workload::SingleAdds => "W3",
             Workload::Prefetch => "W4",
             Workload::Filter => "W5",
+            Workload::Aggregates => "W6",
         }
     }
 
@@ -54,13 +59,14 @@ impl Workload {
             Workload::SingleAdds => "1,000 single adds",
             Workload::Prefetch => "prefetch",
             Workload::Filter => "filter on grade",
+            Workload::Aggregates => "aggregates",
         }
     }
 
     /// The number of items it handles at `n` (for times per item).
     pub fn items(self, n: usize) -> usize {
         match self {
-            Workload::BulkAdd | Workload::Prefetch => n,
+            Workload::BulkAdd | Workload::Prefetch | Workload::Aggregates => n,
             Workload::SetChurn => n,
             Workload::SingleAdds => crate::fixture::SINGLE_ADDS.min(n),
             Workload::Filter => n / 10,
@@ -365,7 +371,7 @@ async fn clean_up(
             }
         }
         Workload::SetChurn => fixture.w2_state = 1 - fixture.w2_state,
-        Workload::Prefetch | Workload::Filter => {}
+        Workload::Prefetch | Workload::Filter | Workload::Aggregates => {}
     }
     if matches!(
         workload,
@@ -450,6 +456,19 @@ async fn run_orm(
             let ids: i64 = students.iter().filter_map(|s| s.id).sum();
             let text: usize = students.iter().map(|s| s.name.len() + s.email.len()).sum();
             return Ok((elapsed, vec![students.len() as i64, ids, text as i64]));
+        }
+        Workload::Aggregates => {
+            let rows = orm::aggregates(&fixture.w4_courses, exec).await?;
+            let elapsed = started.elapsed();
+            let stats = rows.iter().map(|(course, (students, mean))| {
+                (
+                    course.id.unwrap_or_default(),
+                    course.title.len(),
+                    *students,
+                    *mean,
+                )
+            });
+            return Ok((elapsed, stats_summary(stats)));
         }
     };
     Ok((started.elapsed(), summary))
@@ -574,6 +593,17 @@ async fn run_hand(
                         .await?;
                     (students_summary(&out.value), counted(&out, false))
                 }
+                (Workload::Aggregates, Side::HandSync) => {
+                    let out = hand_sqlite::aggregates(sync, &ids_of_courses(fixture))?;
+                    (hand_stats_summary(&out.value), counted(&out, false))
+                }
+                (Workload::Aggregates, _) => {
+                    let courses = ids_of_courses(fixture);
+                    let out = thread
+                        .run(move |c| hand_sqlite::aggregates(c, &courses))
+                        .await?;
+                    (hand_stats_summary(&out.value), counted(&out, false))
+                }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
         }
@@ -618,6 +648,11 @@ async fn run_hand(
                         hand_postgres::filter(client, p, key(&fixture.w5_course), "A").await?;
                     (students_summary(&out.value), counted(&out, false))
                 }
+                Workload::Aggregates => {
+                    let out =
+                        hand_postgres::aggregates(client, p, &ids_of_courses(fixture)).await?;
+                    (hand_stats_summary(&out.value), counted(&out, false))
+                }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
         }
@@ -655,6 +690,10 @@ async fn run_hand(
                     let out = hand_mysql::filter(conn, key(&fixture.w5_course), "A").await?;
                     (students_summary(&out.value), counted(&out, false))
                 }
+                Workload::Aggregates => {
+                    let out = hand_mysql::aggregates(conn, &ids_of_courses(fixture)).await?;
+                    (hand_stats_summary(&out.value), counted(&out, false))
+                }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
         }
@@ -690,4 +729,32 @@ fn students_summary(students: &[crate::hand::StudentRow]) -> Summary {
             .map(|s| (s.name.len() + s.email.len()) as i64)
             .sum::<i64>(),
     ]
+}
+
+/// W6's summary, from `(course key, title length, students, mean points)` in the order
+/// returned: the rows, the sums of the keys, title lengths and counts, the means weighted
+/// by position (in millionths, so that the sides' floats compare as integers), the courses
+/// without a mean, and the keys weighted by position (the order).
+fn stats_summary(rows: impl Iterator<Item = (i64, usize, i64, Option<f64>)>) -> Summary {
+    let mut summary = vec![0i64; 7];
+    for (position, (id, title, students, mean)) in rows.enumerate() {
+        let position = position as i64;
+        summary[0] += 1;
+        summary[1] += id;
+        summary[2] += title as i64;
+        summary[3] += students;
+        match mean {
+            Some(mean) => summary[4] += (position + 1) * (mean * 1e6).round() as i64,
+            None => summary[5] += 1,
+        }
+        summary[6] += position * id;
+    }
+    summary
+}
+
+fn hand_stats_summary(rows: &[crate::hand::CourseStats]) -> Summary {
+    stats_summary(
+        rows.iter()
+            .map(|r| (r.id, r.title.len(), r.students, r.mean_points)),
+    )
 }
