@@ -482,7 +482,11 @@ impl SelectQuery {
                                 Expr::cust(width.to_string())
                             }
                             _ => {
-                                if grouped && !term.expression.has_aggregate() {
+                                // A field of the model itself depends on its key, which
+                                // every projection but `Expressions` groups by already.
+                                let by_key = !matches!(self.projection, Projection::Expressions(_))
+                                    && matches!(&term.expression, Expression::Field(path) if path.hops.is_empty());
+                                if grouped && !term.expression.has_aggregate() && !by_key {
                                     group_by.push(expr.clone());
                                 }
                                 expr
@@ -512,7 +516,14 @@ impl SelectQuery {
         if grouped {
             // Grouping by the model's key groups by its row: PostgreSQL lets the row's other
             // columns be read (they depend on the key), SQLite and MariaDB allow it.
-            select.add_group_by(group_by);
+            // Each term once: SQLite compares every repeated term for every row.
+            let mut unique: Vec<Expr> = Vec::with_capacity(group_by.len());
+            for expr in group_by {
+                if !unique.contains(&expr) {
+                    unique.push(expr);
+                }
+            }
+            select.add_group_by(unique);
             for expr in havings {
                 select.and_having(expr);
             }
