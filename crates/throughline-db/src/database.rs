@@ -440,6 +440,16 @@ fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
             _ => kept.push(pair),
         }
     }
+    if options.tls.root_cert.is_some()
+        && !matches!(
+            options.tls.mode,
+            crate::SslMode::Require | crate::SslMode::VerifyCa | crate::SslMode::VerifyFull
+        )
+    {
+        return Err(Error::Config(
+            "sslrootcert is only read with sslmode=require, verify-ca or verify-full: give one, or the connection would not check the certificate".to_owned(),
+        ));
+    }
     let url = if kept.is_empty() {
         base.to_owned()
     } else {

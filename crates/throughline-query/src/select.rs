@@ -910,6 +910,28 @@ impl JoinPlanner {
                 self.custom(&format!("{name}({})", placeholders.join(", ")), args)
             }
             Expression::Case(whens, default) => {
+                if let Some(path) = simple_case_operand(whens) {
+                    // `CASE x WHEN a THEN .. WHEN b THEN ..`: SQLite reads `x` once, not
+                    // once per branch (the same rows: `=` matches, NULL matches nothing).
+                    let mut args = vec![self.expression(&Expression::Field(path.clone()), scope)?];
+                    let mut template = String::from("(CASE $1");
+                    for (filter, value) in whens {
+                        if let Filter::Cond(cond) = filter
+                            && let Lookup::Exact(compared) = &cond.lookup
+                        {
+                            args.push(self.constant(compared));
+                            template.push_str(&format!(
+                                " WHEN ${} THEN ${}",
+                                args.len(),
+                                args.len() + 1
+                            ));
+                            args.push(self.expression(value, scope)?);
+                        }
+                    }
+                    args.push(self.expression(default, scope)?);
+                    template.push_str(&format!(" ELSE ${} END)", args.len()));
+                    return Ok(self.custom(&template, args));
+                }
                 let default = self.expression(default, scope)?;
                 let mut case: Option<sea_query::CaseStatement> = None;
                 for (filter, value) in whens {
@@ -1128,6 +1150,26 @@ impl JoinPlanner {
         select.and_where(expr);
         Ok(Expr::col((Alias::new(&self.root_alias), Alias::new(pk))).in_subquery(select))
     }
+}
+
+/// The field every branch of a `CASE` compares for equality with a constant (not NULL),
+/// when there is one: the `CASE` can then be written in its simple form.
+fn simple_case_operand(whens: &[(Filter, Expression)]) -> Option<&FieldPath> {
+    let mut operand: Option<&FieldPath> = None;
+    for (filter, _) in whens {
+        let Filter::Cond(cond) = filter else {
+            return None;
+        };
+        if !matches!(&cond.lookup, Lookup::Exact(v) if !v.is_null()) {
+            return None;
+        }
+        match operand {
+            None => operand = Some(&cond.path),
+            Some(path) if *path == cond.path => {}
+            Some(_) => return None,
+        }
+    }
+    operand
 }
 
 /// Adds a column to the select list; named `c<n>` when counting over a derived table.

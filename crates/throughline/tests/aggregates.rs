@@ -507,6 +507,33 @@ async fn functions_and_case(db: Database) {
             ("dave".into(), 25, "older".into(), "dave@example.com".into())
         ]
     );
+    // Every branch comparing one field with a constant: the simple `CASE x WHEN ..` form,
+    // the same figures.
+    let grade = Enrollment::GRADE;
+    let points = when(grade.eq("A"), 4.0)
+        .when(grade.eq("B"), 3.0)
+        .when(grade.eq("C"), 2.0)
+        .otherwise(0.0);
+    let total = Enrollment::objects()
+        .aggregate(points.sum(), &db)
+        .await
+        .unwrap();
+    assert_eq!(total, Some(20.0));
+    let per_course: Vec<(String, Option<f64>)> = Enrollment::objects()
+        .group_by(Enrollment::COURSE.then(Course::TITLE))
+        .annotate(points.avg())
+        .order_by([Enrollment::COURSE.then(Course::TITLE).asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        per_course,
+        [
+            ("art".into(), Some(3.5)),
+            ("bio".into(), Some(2.0)),
+            ("math".into(), Some(11.0 / 3.0))
+        ]
+    );
     // A CASE without ELSE is NULL where no condition holds; a sum over it.
     let young = when(Student::AGE.lt(25), 1i64).end();
     let rows: Vec<(i64, Option<i64>)> = Student::objects()

@@ -95,6 +95,14 @@ async fn bad_tls_settings_are_config_errors() {
         matches!(&err, Error::Config(m) if m.contains("/nonexistent/ca.pem")),
         "{err}"
     );
+    // A root file without a mode that reads it would leave the certificate unchecked.
+    let err = Database::connect(&format!("{base}{separator}sslrootcert=/tmp/ca.pem"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("sslrootcert")),
+        "{err}"
+    );
     // verify-ca without the CA: any public certificate would pass.
     let err = Database::connect(&format!("{base}{separator}sslmode=verify-ca"))
         .await
