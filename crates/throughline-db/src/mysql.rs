@@ -319,9 +319,7 @@ impl MyLease {
         // The statement ended (an error too: the driver reads what is left of its rows
         // before the next one); only a dropped future leaves the connection cut off.
         self.busy = false;
-        let rows = result?;
-        crate::trace_statement(stmt, started, rows);
-        Ok(rows)
+        crate::statement_log::traced(stmt, started, result)
     }
 
     async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
@@ -332,9 +330,8 @@ impl MyLease {
             .execute(&mut **conn)
             .await;
         self.busy = false;
-        let done = result.map_err(map_error)?;
-        crate::trace_statement(stmt, started, done.rows_affected());
-        Ok(done.rows_affected())
+        let result = result.map_err(map_error).map(|done| done.rows_affected());
+        crate::statement_log::traced(stmt, started, result)
     }
 
     async fn batch_async(&mut self, sql: &str) -> Result<()> {

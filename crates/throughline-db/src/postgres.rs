@@ -259,16 +259,15 @@ impl Lease {
 
     async fn query_async(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
         let started = Instant::now();
-        let rows = match self.stream_rows(stmt, on_row).await {
+        let result = match self.stream_rows(stmt, on_row).await {
             // A stale plan fails before the first row, so nothing was handed out yet.
             Err(Failed { error, rows: 0 }) if self.evict_stale_plan(&stmt.sql, &error) => {
                 self.stream_rows(stmt, on_row).await
             }
             other => other,
         }
-        .map_err(|failed| failed.error)?;
-        crate::trace_statement(stmt, started, rows);
-        Ok(rows)
+        .map_err(|failed| failed.error);
+        crate::statement_log::traced(stmt, started, result)
     }
 
     /// Runs a query and hands each row to `on_row` as it arrives: decoding overlaps with
@@ -304,14 +303,11 @@ impl Lease {
 
     async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
         let started = Instant::now();
-        let affected = match self.run_execute(stmt).await {
-            Err(error) if self.evict_stale_plan(&stmt.sql, &error) => {
-                self.run_execute(stmt).await?
-            }
-            other => other?,
+        let result = match self.run_execute(stmt).await {
+            Err(error) if self.evict_stale_plan(&stmt.sql, &error) => self.run_execute(stmt).await,
+            other => other,
         };
-        crate::trace_statement(stmt, started, affected);
-        Ok(affected)
+        crate::statement_log::traced(stmt, started, result)
     }
 
     async fn run_execute(&self, stmt: &Statement) -> Result<u64> {

@@ -388,29 +388,33 @@ pub(crate) struct SqliteConn<'c> {
 impl SqliteConn<'_> {
     fn query_sync(&mut self, stmt: &Statement, on_row: RowFn<'_>) -> Result<u64> {
         let started = Instant::now();
-        let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
-        let params: Vec<SqliteParam<'_>> = stmt.params.iter().map(SqliteParam).collect();
-        let mut rows = prepared
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(map_error)?;
-        let mut count = 0u64;
-        while let Some(row) = rows.next().map_err(map_error)? {
-            on_row(&Row::Sqlite(row))?;
-            count += 1;
-        }
-        crate::trace_statement(stmt, started, count);
-        Ok(count)
+        let mut run = || -> Result<u64> {
+            let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
+            let params: Vec<SqliteParam<'_>> = stmt.params.iter().map(SqliteParam).collect();
+            let mut rows = prepared
+                .query(rusqlite::params_from_iter(params.iter()))
+                .map_err(map_error)?;
+            let mut count = 0u64;
+            while let Some(row) = rows.next().map_err(map_error)? {
+                on_row(&Row::Sqlite(row))?;
+                count += 1;
+            }
+            Ok(count)
+        };
+        let result = run();
+        crate::statement_log::traced(stmt, started, result)
     }
 
     fn execute_sync(&mut self, stmt: &Statement) -> Result<u64> {
         let started = Instant::now();
-        let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
-        let params: Vec<SqliteParam<'_>> = stmt.params.iter().map(SqliteParam).collect();
-        let affected = prepared
-            .execute(rusqlite::params_from_iter(params.iter()))
-            .map_err(map_error)? as u64;
-        crate::trace_statement(stmt, started, affected);
-        Ok(affected)
+        let run = || -> Result<u64> {
+            let mut prepared = self.conn.prepare_cached(&stmt.sql).map_err(map_error)?;
+            let params: Vec<SqliteParam<'_>> = stmt.params.iter().map(SqliteParam).collect();
+            Ok(prepared
+                .execute(rusqlite::params_from_iter(params.iter()))
+                .map_err(map_error)? as u64)
+        };
+        crate::statement_log::traced(stmt, started, run())
     }
 }
 

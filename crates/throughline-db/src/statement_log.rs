@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use throughline_core::{Error, Result};
 use throughline_query::Statement;
 
 static BOUND_VALUES: AtomicBool = AtomicBool::new(false);
@@ -49,6 +50,29 @@ pub fn slow_statement_threshold() -> Option<Duration> {
     match SLOW_MICROS.load(Ordering::Relaxed) {
         u64::MAX => None,
         micros => Some(Duration::from_micros(micros)),
+    }
+}
+
+/// Emits the events of one statement that ran from `started`: its row count, or its error
+/// (a statement cancelled by `statement_timeout` or a lock wait is often the slowest).
+pub(crate) fn traced(stmt: &Statement, started: Instant, result: Result<u64>) -> Result<u64> {
+    match &result {
+        Ok(rows) => trace_statement(stmt, started, *rows),
+        Err(error) => trace_failure(stmt, started, error),
+    }
+    result
+}
+
+#[cold]
+fn trace_failure(stmt: &Statement, started: Instant, error: &Error) {
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    if elapsed_us >= SLOW_MICROS.load(Ordering::Relaxed) {
+        tracing::warn!(target: "throughline::sql::slow", sql = %stmt.sql, elapsed_us, %error, "slow statement failed");
+    }
+    if logs_bound_values() {
+        tracing::debug!(target: "throughline::sql", sql = %stmt.sql, values = ?stmt.params, elapsed_us, %error, "statement failed");
+    } else {
+        tracing::debug!(target: "throughline::sql", sql = %stmt.sql, params = stmt.params.len(), elapsed_us, %error, "statement failed");
     }
 }
 

@@ -119,6 +119,25 @@ fn events_carry_values_when_asked_and_warn_when_slow() {
             "{events:?}"
         );
 
+        // A statement that fails is an event too (and, above the threshold, a warning).
+        let err = throughline::raw::rows(&db, "SELECT * FROM no_such_table", vec![]).await;
+        assert!(err.is_err());
+        let events = take_events();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.starts_with("throughline::sql DEBUG")
+                    && e.contains("statement failed")
+                    && e.contains("no_such_table")),
+            "{events:?}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.starts_with("throughline::sql::slow WARN") && e.contains("failed")),
+            "{events:?}"
+        );
+
         // Off again.
         statement_log::log_bound_values(false);
         statement_log::warn_slow_statements(None);
