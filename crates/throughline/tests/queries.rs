@@ -786,6 +786,13 @@ impl Article {
 }
 
 #[derive(Debug, Clone, Model)]
+#[throughline(many_to_many(name = "articles", to = Article, related_name = "shelves"))]
+struct Shelf {
+    id: Option<i64>,
+    name: String,
+}
+
+#[derive(Debug, Clone, Model)]
 #[throughline(default_filter = "shown")]
 struct Remark {
     id: Option<i64>,
@@ -805,7 +812,10 @@ impl Remark {
 /// key's `get` (Django's base manager) do not.
 async fn default_filter_hides_rows(db: Database) {
     let mut registry = Registry::new();
-    registry.register(Article::meta()).register(Remark::meta());
+    registry
+        .register(Article::meta())
+        .register(Remark::meta())
+        .register(Shelf::meta());
     throughline::create_tables(&db, &registry).await.unwrap();
     let mut articles = Vec::new();
     for (title, deleted) in [("a", false), ("b", true), ("c", false)] {
@@ -860,6 +870,34 @@ async fn default_filter_hides_rows(db: Database) {
         .unwrap();
     assert_eq!(hidden.article.get(&db).await.unwrap().title, "a");
     assert_eq!(deleted_parent.article.get(&db).await.unwrap().title, "b");
+    // A many-to-many relation to the model sees its visible rows; `set` keeps the links
+    // of hidden ones (as Django's related manager), and `clear` refuses to delete them.
+    let shelf = Shelf {
+        id: None,
+        name: "s".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    shelf.articles().add(&articles, &db).await.unwrap();
+    let on_shelf = Article::all_objects().filter(Article::SHELVES.eq(&shelf));
+    let linked = || on_shelf.count(&db);
+    assert_eq!(shelf.articles().count(&db).await.unwrap(), 2);
+    assert_eq!(linked().await.unwrap(), 3);
+    let outcome = shelf.articles().set([&articles[0]], &db).await.unwrap();
+    assert_eq!(outcome.removed.len(), 1, "only the visible c is unlinked");
+    assert_eq!(outcome.kept.len(), 1);
+    assert_eq!(linked().await.unwrap(), 2, "the hidden b keeps its link");
+    let err = shelf.articles().clear(&db).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+    let err = shelf
+        .articles()
+        .clear_and_set([&articles[2]], &db)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+    assert_eq!(linked().await.unwrap(), 2, "nothing was deleted");
+
     // Writes through objects() touch the visible rows only.
     let n = Article::objects()
         .update(vec![Article::TITLE.set("x")], &db)

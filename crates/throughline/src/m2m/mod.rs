@@ -712,14 +712,69 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     async fn write_set(
         &self,
-        wanted: Vec<Value>,
+        mut wanted: Vec<Value>,
         values: Values,
         clear_first: bool,
         exec: &impl Executor,
     ) -> Result<SetOutcome<Th>> {
-        self.linking()?
+        // As Django's related manager, which sees only the targets the default filter
+        // keeps: `set` leaves the links of hidden targets alone.
+        let hidden = self.hidden_linked(exec).await?;
+        if clear_first {
+            self.refuse_hidden(&hidden, "clear_and_set")?;
+        }
+        let asked = wanted.clone();
+        wanted.extend(hidden.iter().filter(|k| !asked.contains(k)).cloned());
+        let mut outcome = self
+            .linking()?
             .set(wanted, values, clear_first, decode::<Th>, exec)
-            .await
+            .await?;
+        outcome
+            .kept
+            .retain(|key| asked.contains(key) || !hidden.contains(key));
+        Ok(outcome)
+    }
+
+    /// The keys of linked targets the target model's default filter hides (none without
+    /// one). Read before the write, outside its transaction: a hidden target linked
+    /// meanwhile by another caller is not seen.
+    async fn hidden_linked(&self, exec: &impl Executor) -> Result<Vec<Value>> {
+        let Some(visible) = T::default_filter() else {
+            return Ok(Vec::new());
+        };
+        let hop = self.relation.target_to_through()?;
+        let path = FieldPath {
+            hops: vec![hop],
+            field: self.relation.key_fields()?.0.to_owned(),
+        };
+        let mut query = throughline_query::SelectQuery::new(T::meta());
+        query.filter(Filter::cond(path, Lookup::Exact(self.source_key()?)));
+        query.exclude(visible);
+        let keys = QuerySet::<T>::from_query(query)
+            .values(vec![FieldPath::local(&T::meta().pk().name)], exec)
+            .await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|row| row.into_iter().next())
+            .collect())
+    }
+
+    /// Refuses to delete every link when some lead to targets the default filter hides
+    /// (Django's `clear` would leave them; a clear that also removed them would lose them
+    /// silently).
+    fn refuse_hidden(&self, hidden: &[Value], what: &str) -> Result<()> {
+        if hidden.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid_query(
+            T::MODEL_NAME,
+            format!(
+                "{what} would also delete the links of {} target(s) {}'s default filter hides; remove the visible ones with remove/remove_keys, or unlink through {}::objects()",
+                hidden.len(),
+                T::MODEL_NAME,
+                Th::MODEL_NAME
+            ),
+        ))
     }
 
     /// Unlinks `targets`: deletes every through row of each pair (several if the through
@@ -760,8 +815,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
             .await
     }
 
-    /// Unlinks every target and returns the deleted through rows.
+    /// Unlinks every target and returns the deleted through rows. When the target model
+    /// has a default filter and some linked targets are hidden by it, nothing is deleted
+    /// and the call is an [`Error::InvalidQuery`] (Django's `clear` would leave those
+    /// links; deleting them would lose them silently).
     pub async fn clear(&self, exec: &impl Executor) -> Result<Vec<Th>> {
+        let hidden = self.hidden_linked(exec).await?;
+        self.refuse_hidden(&hidden, "clear")?;
         self.linking()?.clear(decode::<Th>, exec).await
     }
 }
