@@ -101,6 +101,12 @@ impl Dialect for Mysql {
     }
 
     fn in_list(&self, col: Expr, values: &[Value]) -> Expr {
+        // One key (a single add, a lock of the declaring row) is compared directly: MariaDB
+        // runs the JSON_TABLE subquery at 0.2 ms a statement, several times a plain `=`.
+        // Two statement texts in all, still whatever the number of keys.
+        if let [value] = values {
+            return sea_query::ExprTrait::eq(col, Expr::val(crate::render::to_sea(value)));
+        }
         let kind = Mysql::json_column_type(values.iter().find(|v| !v.is_null()));
         let json = throughline_core::value::json_list(values);
         Expr::cust_with_exprs(

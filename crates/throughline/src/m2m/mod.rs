@@ -720,18 +720,32 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         // As Django's related manager, which sees only the targets the default filter
         // keeps: `set` leaves the links of hidden targets alone.
         let hidden = self.hidden_linked(exec).await?;
+        if hidden.is_empty() {
+            return self
+                .linking()?
+                .set(wanted, values, clear_first, decode::<Th>, exec)
+                .await;
+        }
         if clear_first {
             self.refuse_hidden(&hidden, "clear_and_set")?;
         }
-        let asked = wanted.clone();
-        wanted.extend(hidden.iter().filter(|k| !asked.contains(k)).cloned());
+        // Hashed: `set` takes lists of thousands of keys.
+        let asked: std::collections::HashSet<throughline_core::Key> =
+            wanted.iter().map(throughline_core::Key::of).collect();
+        let hidden_only: Vec<Value> = hidden
+            .into_iter()
+            .filter(|k| !asked.contains(&throughline_core::Key::of(k)))
+            .collect();
+        let hidden_keys: std::collections::HashSet<throughline_core::Key> =
+            hidden_only.iter().map(throughline_core::Key::of).collect();
+        wanted.extend(hidden_only);
         let mut outcome = self
             .linking()?
             .set(wanted, values, clear_first, decode::<Th>, exec)
             .await?;
         outcome
             .kept
-            .retain(|key| asked.contains(key) || !hidden.contains(key));
+            .retain(|key| !hidden_keys.contains(&throughline_core::Key::of(key)));
         Ok(outcome)
     }
 
