@@ -190,21 +190,8 @@ pub async fn save(
         return insert(exec, meta, row).await;
     }
     validate_instance(meta, &row)?;
-    let set: Vec<(String, Value)> = meta
-        .fields
-        .iter()
-        .zip(&row)
-        .filter(|(f, _)| !f.primary_key)
-        .map(|(f, v)| (f.name.clone(), v.clone()))
-        .collect();
     let backend = exec.backend();
-    let update = UpdateQuery {
-        model: meta,
-        set,
-        computed: Vec::new(),
-        groups: vec![key_group(meta, key.clone())],
-    }
-    .render(backend)?;
+    let update = row_update(meta, &row, key.clone()).render(backend)?;
     let insert = insert_statement(meta, &row).into_statement(backend)?;
     exec.run(
         Access::Atomic,
@@ -219,6 +206,23 @@ pub async fn save(
     )
     .await
     .map_err(|e| attach_model(e, meta))
+}
+
+/// The `UPDATE` writing every field of `row` but the key to the row whose key is `key`.
+pub(crate) fn row_update(meta: &'static ModelMeta, row: &[Value], key: Value) -> UpdateQuery {
+    let set = meta
+        .fields
+        .iter()
+        .zip(row)
+        .filter(|(f, _)| !f.primary_key)
+        .map(|(f, v)| (f.name.clone(), v.clone()))
+        .collect();
+    UpdateQuery {
+        model: meta,
+        set,
+        computed: Vec::new(),
+        groups: vec![key_group(meta, key)],
+    }
 }
 
 /// Deletes the row of `meta` whose key is `key` (see [`delete_where`]); a NULL key is

@@ -490,10 +490,8 @@ fn default_ordering(model: &ModelDef<'_>) -> Tokens {
             } else {
                 quote!(terms.extend(Self::#rel.asc());)
             }
-        } else if descending {
-            quote!(terms.push(::throughline::OrderBy::desc(::throughline::FieldPath::local(#name)));)
         } else {
-            quote!(terms.push(::throughline::OrderBy::asc(::throughline::FieldPath::local(#name)));)
+            quote!(terms.push(::throughline::OrderBy::named(#entry));)
         }
     });
     quote! {

@@ -85,6 +85,22 @@ impl OrderBy {
         }
     }
 
+    /// The term a model's `ordering` entry names: a field of the model, `-` for
+    /// descending.
+    ///
+    /// ```
+    /// let term = throughline_query::OrderBy::named("-age");
+    /// assert!(term.descending);
+    /// ```
+    pub fn named(entry: &str) -> OrderBy {
+        let path = FieldPath::local(entry.trim_start_matches('-'));
+        if entry.starts_with('-') {
+            OrderBy::desc(path)
+        } else {
+            OrderBy::asc(path)
+        }
+    }
+
     /// The field ordered by, when the term is a plain field.
     pub fn path(&self) -> Option<&FieldPath> {
         match &self.expression {
@@ -619,10 +635,7 @@ impl SelectQuery {
         self.model
             .ordering
             .iter()
-            .map(|name| OrderBy {
-                expression: Expression::Field(FieldPath::local(name.trim_start_matches('-'))),
-                descending: name.starts_with('-'),
-            })
+            .map(|name| OrderBy::named(name))
             .collect()
     }
 }

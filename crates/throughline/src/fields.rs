@@ -196,12 +196,7 @@ impl<M, T> Rel<M, T> {
                 T::meta()
                     .ordering
                     .iter()
-                    .map(|name| OrderBy {
-                        expression: throughline_query::Expression::Field(FieldPath::local(
-                            name.trim_start_matches('-'),
-                        )),
-                        descending: name.starts_with('-'),
-                    })
+                    .map(|name| OrderBy::named(name))
                     .collect()
             })
         };

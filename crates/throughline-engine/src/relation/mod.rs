@@ -779,20 +779,8 @@ impl Linking {
                             .position(|f| f.primary_key)
                             .unwrap_or(0);
                         let key = row.get(pk).cloned().unwrap_or(Value::Null);
-                        let set = target
-                            .fields
-                            .iter()
-                            .zip(&row)
-                            .filter(|(f, _)| !f.primary_key)
-                            .map(|(f, v)| (f.name.clone(), v.clone()))
-                            .collect();
-                        let stmt = throughline_query::UpdateQuery {
-                            model: target,
-                            set,
-                            computed: Vec::new(),
-                            groups: vec![crate::crud::key_group(target, key)],
-                        }
-                        .render(conn.backend())?;
+                        let stmt =
+                            crate::crud::row_update(target, &row, key).render(conn.backend())?;
                         conn.execute(&stmt)
                             .await
                             .map_err(|e| attach_model(e, target))?;

@@ -266,16 +266,20 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// (as Django), so `filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("A+"))` reads
     /// the grade of this course's enrollment.
     pub fn query(&self) -> Result<QuerySet<T>> {
+        Ok(
+            QuerySet::from_groups(vec![FilterGroup::filter(self.linked_to_source()?)])
+                .make_sticky(),
+        )
+    }
+
+    /// The condition on `T` of being linked to this source (through the through model).
+    fn linked_to_source(&self) -> Result<Filter> {
         let hop = self.relation.target_to_through()?;
         let path = FieldPath {
             hops: vec![hop],
             field: self.relation.key_fields()?.0.to_owned(),
         };
-        Ok(QuerySet::from_groups(vec![FilterGroup::filter(Filter::cond(
-            path,
-            Lookup::Exact(self.source_key()?),
-        ))])
-        .make_sticky())
+        Ok(Filter::cond(path, Lookup::Exact(self.source_key()?)))
     }
 
     /// Every target (a pair with two through rows yields its target twice, as Django; use
@@ -756,13 +760,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         let Some(visible) = T::default_filter() else {
             return Ok(Vec::new());
         };
-        let hop = self.relation.target_to_through()?;
-        let path = FieldPath {
-            hops: vec![hop],
-            field: self.relation.key_fields()?.0.to_owned(),
-        };
         let mut query = throughline_query::SelectQuery::new(T::meta());
-        query.filter(Filter::cond(path, Lookup::Exact(self.source_key()?)));
+        query.filter(self.linked_to_source()?);
         query.exclude(visible);
         let keys = QuerySet::<T>::from_query(query)
             .values(vec![FieldPath::local(&T::meta().pk().name)], exec)
