@@ -22,7 +22,11 @@ pub fn widget(field: &FieldMeta) -> &'static str {
     }
     match field.ty {
         FieldType::Bool => "checkbox",
-        FieldType::I16 | FieldType::I32 | FieldType::I64 | FieldType::F64 => "number",
+        FieldType::I16
+        | FieldType::I32
+        | FieldType::I64
+        | FieldType::F64
+        | FieldType::Decimal { .. } => "number",
         FieldType::Date => "date",
         FieldType::DateTime => "datetime-local",
         FieldType::String { max_length: None } | FieldType::Json => "textarea",
@@ -177,7 +181,43 @@ pub fn parse(field: &FieldMeta, sent: Option<&str>) -> Result<Value, String> {
             .map_err(|e| format!("Enter a valid JSON document: {e}.")),
         FieldType::Uuid => uuid_value(trimmed),
         FieldType::Bytes => Err("This field cannot be edited here.".into()),
+        FieldType::Decimal {
+            max_digits,
+            decimal_places,
+        } => parse_decimal(trimmed, max_digits, decimal_places),
     }
+}
+
+/// A decimal from a form, with Django's `DecimalField` messages.
+fn parse_decimal(text: &str, max_digits: u8, decimal_places: u8) -> Result<Value, String> {
+    let Some(d) = throughline::value::parse_decimal(text) else {
+        return Err("Enter a number.".into());
+    };
+    let normal = d.normalize();
+    let places = normal.scale();
+    let whole = normal.trunc().abs();
+    let whole_digits = if whole.is_zero() {
+        0
+    } else {
+        whole.to_string().len() as u32
+    };
+    if whole_digits + places > u32::from(max_digits) {
+        return Err(format!(
+            "Ensure that there are no more than {max_digits} digits in total."
+        ));
+    }
+    if places > u32::from(decimal_places) {
+        return Err(format!(
+            "Ensure that there are no more than {decimal_places} decimal places."
+        ));
+    }
+    let before = max_digits - decimal_places;
+    if whole_digits > u32::from(before) {
+        return Err(format!(
+            "Ensure that there are no more than {before} digits before the decimal point."
+        ));
+    }
+    Ok(Value::Decimal(d))
 }
 
 /// [`parse`], keeping `stored` when the form sent back exactly the text it was shown for

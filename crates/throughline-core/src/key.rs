@@ -52,6 +52,8 @@ impl Key {
         match value {
             Value::Null => Key::Null,
             Value::Bytes(bytes) => Key::Bytes(bytes.clone()),
+            // 1.5 and 1.50 are one key.
+            Value::Decimal(d) => Key::Text(d.normalize().to_string()),
             _ => match value.as_i64() {
                 Some(v) => Key::Int(v),
                 None => Key::Text(value.display()),
@@ -67,6 +69,7 @@ impl Key {
             (Key::Bytes(a), Value::Bytes(b)) => a == b,
             (Key::Null | Key::Bytes(_), _) | (_, Value::Null | Value::Bytes(_)) => false,
             (Key::Int(a), _) => value.as_i64() == Some(*a),
+            (Key::Text(_), Value::Decimal(_)) => *self == Key::of(value),
             (Key::Text(text), _) => value.as_i64().is_none() && *text == value.display(),
         }
     }

@@ -18,6 +18,8 @@ pub use backend::{Backend, Capabilities};
 pub use error::{DatabaseError, Error, IntegrityKind, MigrationError, Result};
 pub use key::Key;
 pub use registry::{CheckLevel, CheckMessage, Registry, ReverseRelation};
+/// The exact decimal type of `Decimal` fields (rust_decimal's).
+pub use rust_decimal::Decimal;
 pub use schema::{
     Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, IndexMeta, ManyToManyMeta,
     ModelMeta, OnDelete, UniqueConstraint,

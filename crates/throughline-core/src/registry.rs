@@ -163,7 +163,9 @@ impl Registry {
     /// than one, `E005` two reverse accessors with one name, `E006` `SetNull` on a
     /// non-optional foreign key, `E007` a constraint, index or ordering naming an unknown
     /// field, `E008` two fields with one column, `E009` two models with one name,
-    /// `E010` a choices field that is not text or has a default outside its choices.
+    /// `E010` a choices field that is not text or has a default outside its choices,
+    /// `E011` a decimal field whose `max_digits` is not 1 to 28 or is below its
+    /// `decimal_places`.
     ///
     /// Many-to-many relations: `E101` the through model is not registered, `E102` the
     /// through model has no foreign key to the source or to the target, `E103` the through
@@ -247,6 +249,24 @@ impl Registry {
                             ),
                         );
                     }
+                }
+                if let crate::FieldType::Decimal {
+                    max_digits,
+                    decimal_places,
+                } = field.ty
+                    && (max_digits == 0
+                        || max_digits > crate::schema::DECIMAL_MAX_DIGITS
+                        || decimal_places > max_digits)
+                {
+                    error(
+                        "throughline.E011",
+                        &model.name,
+                        format!(
+                            "decimal field `{}` has max_digits {max_digits} and decimal_places {decimal_places}: max_digits must be 1 to {} and at least decimal_places (set both with #[throughline(max_digits = N, decimal_places = M)])",
+                            field.name,
+                            crate::schema::DECIMAL_MAX_DIGITS
+                        ),
+                    );
                 }
                 if !field.choices.is_empty() {
                     let text = matches!(field.ty, crate::FieldType::String { .. });

@@ -39,7 +39,25 @@ pub enum FieldType {
     Uuid,
     /// Bytes.
     Bytes,
+    /// An exact decimal of at most `max_digits` digits, `decimal_places` of them after
+    /// the point (Django's `DecimalField`): `numeric(p, s)` on PostgreSQL, `DECIMAL(p, s)`
+    /// on MySQL, canonical text compared as a number on SQLite. `max_digits` is 1 to
+    /// [`DECIMAL_MAX_DIGITS`].
+    Decimal {
+        /// The most digits a value may have, before and after the point.
+        max_digits: u8,
+        /// The digits after the point every value is stored with.
+        decimal_places: u8,
+    },
 }
+
+/// The most digits a decimal field may hold: rust_decimal's 96-bit mantissa holds every
+/// 28-digit number.
+///
+/// ```
+/// assert_eq!(throughline_core::schema::DECIMAL_MAX_DIGITS, 28);
+/// ```
+pub const DECIMAL_MAX_DIGITS: u8 = 28;
 
 impl FieldType {
     /// The type of a column that refers to a column of this type (a foreign key to an

@@ -53,6 +53,7 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
             | (FieldType::Json, Value::Json(_))
             | (FieldType::Uuid, Value::Uuid(_))
             | (FieldType::Bytes, Value::Bytes(_))
+            | (FieldType::Decimal { .. }, Value::Decimal(_))
     );
     let fits = fits || narrow_integer_fits(field.ty, value);
     if !fits {
@@ -74,6 +75,17 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
             return fail(format!("{len} characters, at most {max} allowed"));
         }
     }
+    if let (
+        FieldType::Decimal {
+            max_digits,
+            decimal_places,
+        },
+        Value::Decimal(d),
+    ) = (field.ty, value)
+        && let Some(reason) = decimal_does_not_fit(*d, max_digits, decimal_places)
+    {
+        return fail(reason);
+    }
     if let Some(reason) = unreadable(value) {
         return fail(reason);
     }
@@ -88,6 +100,50 @@ pub fn validate_value(model: &ModelMeta, field: &FieldMeta, value: &Value) -> Re
         ));
     }
     Ok(())
+}
+
+/// Why decimal `d` does not fit `max_digits` digits with `decimal_places` after the point
+/// (Django's `DecimalValidator`, except that trailing zeros after the point are not
+/// counted: `1.500` fits two decimal places, as it is the same number as `1.50`).
+///
+/// ```
+/// use throughline_core::{validate::decimal_does_not_fit, Decimal};
+/// let d = |s: &str| s.parse::<Decimal>().unwrap();
+/// assert_eq!(decimal_does_not_fit(d("999.99"), 5, 2), None);
+/// assert_eq!(decimal_does_not_fit(d("1.500"), 5, 2), None);
+/// assert_eq!(
+///     decimal_does_not_fit(d("1000"), 5, 2).unwrap(),
+///     "1000 has 4 digits before the point, at most 3 allowed (max_digits 5, decimal_places 2)"
+/// );
+/// assert_eq!(
+///     decimal_does_not_fit(d("0.125"), 5, 2).unwrap(),
+///     "0.125 has 3 digits after the point, at most 2 allowed"
+/// );
+/// ```
+pub fn decimal_does_not_fit(
+    d: rust_decimal::Decimal,
+    max_digits: u8,
+    decimal_places: u8,
+) -> Option<String> {
+    let normal = d.normalize();
+    let places = normal.scale();
+    if places > u32::from(decimal_places) {
+        return Some(format!(
+            "{d} has {places} digits after the point, at most {decimal_places} allowed"
+        ));
+    }
+    let whole = normal.trunc().abs();
+    let whole_digits = if whole.is_zero() {
+        0
+    } else {
+        whole.to_string().len() as u32
+    };
+    let allowed = u32::from(max_digits.saturating_sub(decimal_places));
+    (whole_digits > allowed).then(|| {
+        format!(
+            "{d} has {whole_digits} digits before the point, at most {allowed} allowed (max_digits {max_digits}, decimal_places {decimal_places})"
+        )
+    })
 }
 
 /// Why `value` could not be read back unchanged, if it could not.

@@ -40,6 +40,9 @@ pub enum Value {
     Json(serde_json::Value),
     /// A UUID.
     Uuid(uuid::Uuid),
+    /// An exact decimal (`numeric` on PostgreSQL, `DECIMAL` on MySQL, canonical text on
+    /// SQLite).
+    Decimal(rust_decimal::Decimal),
     /// A list of values bound as one array parameter (`= ANY($1)` on PostgreSQL,
     /// `IN rarray(?)` on SQLite), so that the SQL text does not depend on its length.
     List(Vec<Value>),
@@ -103,6 +106,7 @@ impl Value {
             Value::DateTime(_) => "datetime",
             Value::Json(_) => "json",
             Value::Uuid(_) => "uuid",
+            Value::Decimal(_) => "decimal",
             Value::List(_) => "list",
         }
     }
@@ -129,6 +133,7 @@ impl Value {
             Value::DateTime(v) => format_datetime(v),
             Value::Json(v) => v.to_string(),
             Value::Uuid(v) => v.to_string(),
+            Value::Decimal(v) => v.to_string(),
             Value::List(v) => {
                 let items: Vec<String> = v.iter().map(Value::display).collect();
                 format!("[{}]", items.join(", "))
@@ -167,9 +172,49 @@ impl Value {
             (T::Json, Value::String(s)) => {
                 serde_json::from_str(&s).map_or(Value::String(s), Value::Json)
             }
+            (T::Decimal { .. }, Value::String(s)) => {
+                parse_decimal(&s).map_or(Value::String(s), Value::Decimal)
+            }
+            (T::Decimal { .. }, Value::I64(v)) => Value::Decimal(v.into()),
+            (T::Decimal { .. }, Value::F64(v)) => {
+                decimal_from_f64(v).map_or(Value::F64(v), Value::Decimal)
+            }
             (_, other) => other,
         }
     }
+}
+
+/// Parses a decimal written in plain or scientific notation (`"12.50"`, `"1.2E+3"`, as
+/// SQLite and MySQL may return it), exactly.
+///
+/// ```
+/// let d = throughline_core::value::parse_decimal("12.50").unwrap();
+/// assert_eq!(d.to_string(), "12.50");
+/// assert_eq!(throughline_core::value::parse_decimal("1.5E+2").unwrap().to_string(), "150");
+/// assert!(throughline_core::value::parse_decimal("12,5").is_none());
+/// ```
+pub fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
+    let text = text.trim();
+    text.parse::<rust_decimal::Decimal>()
+        .ok()
+        .or_else(|| rust_decimal::Decimal::from_scientific(text).ok())
+}
+
+/// The decimal a float stands for, by its shortest text form (`0.1` is `0.1`, not the
+/// binary fraction's 55 digits): how a decimal stored as a float (a Django SQLite database,
+/// an aggregate SQLite computed in floating point) is read back. `None` for NaN, infinities
+/// and magnitudes beyond 28 digits.
+///
+/// ```
+/// let d = throughline_core::value::decimal_from_f64(0.1).unwrap();
+/// assert_eq!(d.to_string(), "0.1");
+/// assert!(throughline_core::value::decimal_from_f64(f64::NAN).is_none());
+/// ```
+pub fn decimal_from_f64(value: f64) -> Option<rust_decimal::Decimal> {
+    if !value.is_finite() {
+        return None;
+    }
+    parse_decimal(&value.to_string())
 }
 
 /// A list as the JSON array a backend without array parameters binds for it (MySQL reads
@@ -307,6 +352,7 @@ value_from! {
     NaiveDate => Date,
     serde_json::Value => Json,
     uuid::Uuid => Uuid,
+    rust_decimal::Decimal => Decimal,
 }
 
 impl From<DateTime<Utc>> for Value {

@@ -159,6 +159,7 @@ mod mysql_columns {
                 Value::I64(my_get(row, index)?)
             }
             "FLOAT" | "DOUBLE" => Value::F64(my_get(row, index)?),
+            "DECIMAL" => Value::Decimal(my_get(row, index)?),
             "DATE" => Value::Date(my_get(row, index)?),
             "DATETIME" | "TIMESTAMP" => {
                 Value::DateTime(my_get::<chrono::NaiveDateTime>(row, index)?.and_utc())
@@ -374,6 +375,31 @@ impl Decode for uuid::Uuid {
     }
 }
 
+impl Decode for throughline_core::Decimal {
+    #[inline]
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        match row {
+            // Text as throughline stores it; a number as SQLite's own NUMERIC affinity (a
+            // Django database) or its floating-point aggregates leave it.
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => match sqlite_ref(r, index)? {
+                ValueRef::Integer(v) => Ok(v.into()),
+                ValueRef::Real(v) => throughline_core::value::decimal_from_f64(v)
+                    .ok_or_else(|| decode_error(index, format!("{v} is not a decimal"))),
+                other => {
+                    let text = sqlite_text(other, index)?;
+                    throughline_core::value::parse_decimal(text)
+                        .ok_or_else(|| decode_error(index, format!("bad decimal {text:?}")))
+                }
+            },
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => pg_get::<throughline_core::Decimal>(r, index),
+            #[cfg(feature = "mysql")]
+            Row::Mysql(r) => my_get::<throughline_core::Decimal>(r, index),
+        }
+    }
+}
+
 impl<T: Decode> Decode for Option<T> {
     #[inline]
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
@@ -438,6 +464,7 @@ impl Decode for Value {
                         pg_get::<Option<serde_json::Value>>(r, index)?.into()
                     }
                     Type::UUID => pg_get::<Option<uuid::Uuid>>(r, index)?.into(),
+                    Type::NUMERIC => pg_get::<Option<throughline_core::Decimal>>(r, index)?.into(),
                     _ => pg_get::<Option<String>>(r, index)?.into(),
                 };
                 Ok(value)
@@ -481,6 +508,9 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
                 at_width(Value::I64(sqlite_int(value, index)?), ty, index)
             }
             (FieldType::Uuid, _) => uuid::Uuid::decode(row, index).map(Value::Uuid),
+            (FieldType::Decimal { .. }, _) => {
+                throughline_core::Decimal::decode(row, index).map(Value::Decimal)
+            }
             _ => Value::decode(row, index),
         },
         #[cfg(feature = "mysql")]
@@ -500,6 +530,9 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
                 FieldType::Json => serde_json::Value::decode(row, index).map(Value::Json),
                 FieldType::Uuid => uuid::Uuid::decode(row, index).map(Value::Uuid),
                 FieldType::Bytes => Vec::<u8>::decode(row, index).map(Value::Bytes),
+                FieldType::Decimal { .. } => {
+                    throughline_core::Decimal::decode(row, index).map(Value::Decimal)
+                }
                 FieldType::AutoI64 => Value::decode(row, index),
             }
         }

@@ -401,6 +401,7 @@ fn arguments(params: &[Value]) -> Result<MySqlArguments> {
             Value::DateTime(v) => args.add(v.naive_utc()),
             Value::Json(v) => args.add(v.to_string()),
             Value::Uuid(v) => args.add(v.hyphenated().to_string()),
+            Value::Decimal(v) => args.add(*v),
             Value::List(items) => args.add(throughline_core::value::json_list(items)),
         };
         added.map_err(|e| {

@@ -238,6 +238,11 @@ impl Lease {
     /// Rolls back.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
         self.batch("ROLLBACK").await?;
+        // A schema change rolled back brings the former column types back: statements
+        // prepared since the change would no longer match them.
+        if let Ok(client) = self.client() {
+            client.statement_cache.clear();
+        }
         self.clean = true;
         Ok(())
     }
@@ -326,9 +331,25 @@ impl Lease {
     async fn batch_async(&mut self, sql: &str) -> Result<()> {
         let started = Instant::now();
         let result = self.client()?.batch_execute(sql).await.map_err(map_error);
+        // Statements prepared before a schema change would fail with "cached plan must not
+        // change result type" where their result columns changed, and inside a
+        // transaction that failure cannot be retried: prepare anew after one.
+        if changes_schema(sql)
+            && let Ok(client) = self.client()
+        {
+            client.statement_cache.clear();
+        }
         crate::trace_statement(&Statement::new(sql, Vec::new()), started, 0);
         result
     }
+}
+
+/// Whether a batch may change a table's columns (DDL), from its first keyword.
+fn changes_schema(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or("");
+    ["ALTER", "CREATE", "DROP", "TRUNCATE"]
+        .iter()
+        .any(|keyword| first.eq_ignore_ascii_case(keyword))
 }
 
 impl Drop for Lease {
@@ -382,6 +403,7 @@ impl ToSql for PgParam<'_> {
                     Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
                     Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
                     Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                    Type::NUMERIC => throughline_core::Decimal::from(v).to_sql(ty, out),
                     _ => v.to_sql(ty, out),
                 }
             };
@@ -399,6 +421,7 @@ impl ToSql for PgParam<'_> {
             Value::DateTime(v) => v.to_sql(ty, out),
             Value::Json(v) => v.to_sql(ty, out),
             Value::Uuid(v) => v.to_sql(ty, out),
+            Value::Decimal(v) => v.to_sql(ty, out),
             Value::List(items) => list_to_sql(items, ty, out),
         }
     }
@@ -453,6 +476,11 @@ fn list_to_sql(
         Type::BOOL => convert(items, |v| match v {
             Value::Bool(b) => Some(*b),
             _ => None,
+        })?
+        .to_sql(ty, out),
+        Type::NUMERIC => convert(items, |v| match v {
+            Value::Decimal(d) => Some(*d),
+            other => other.as_i64().map(throughline_core::Decimal::from),
         })?
         .to_sql(ty, out),
         Type::UUID => convert(items, |v| match v {

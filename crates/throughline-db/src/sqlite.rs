@@ -312,7 +312,27 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
     conn.execute_batch(&pragmas).map_err(map_error)?;
     conn.set_prepared_statement_cache_capacity(256);
     rusqlite::vtab::array::load_module(&conn).map_err(map_error)?;
+    conn.create_collation(
+        throughline_query::dialect::sqlite::DECIMAL_COLLATION,
+        compare_decimals,
+    )
+    .map_err(map_error)?;
     Ok(conn)
+}
+
+/// The decimal collation: two texts compared as the decimals they write (`"9.5" <
+/// "10.00"`, `"1.5" = "1.50"`), so that decimal columns, stored as exact text, filter,
+/// order, group and stay unique by value. A text that is not a decimal (written by another
+/// program) sorts after every decimal, by its bytes. Never panics: SQLite calls it with
+/// whatever the column holds.
+fn compare_decimals(a: &str, b: &str) -> std::cmp::Ordering {
+    use throughline_core::value::parse_decimal;
+    match (parse_decimal(a), parse_decimal(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
 }
 
 /// What drives an operation on a connection's thread: the caller's tokio runtime (entered
@@ -465,6 +485,7 @@ fn owned_sqlite_value(value: &Value) -> rusqlite::types::Value {
         Value::DateTime(v) => V::Text(format_datetime(v)),
         Value::Json(v) => V::Text(v.to_string()),
         Value::Uuid(v) => V::Text(v.simple().to_string()),
+        Value::Decimal(v) => V::Text(v.to_string()),
     }
 }
 
@@ -496,6 +517,8 @@ impl rusqlite::ToSql for SqliteParam<'_> {
             Value::Uuid(v) => {
                 ToSqlOutput::Owned(rusqlite::types::Value::Text(v.simple().to_string()))
             }
+            // Exact text, compared as a number by the decimal collation of the column.
+            Value::Decimal(v) => ToSqlOutput::Owned(rusqlite::types::Value::Text(v.to_string())),
         })
     }
 }

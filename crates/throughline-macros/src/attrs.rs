@@ -51,6 +51,9 @@ pub(crate) struct FieldInfo {
     pub(crate) primary_key: bool,
     pub(crate) column: Option<String>,
     pub(crate) max_length: Option<u32>,
+    /// `max_digits` and `decimal_places` of a `Decimal` field.
+    pub(crate) max_digits: Option<syn::LitInt>,
+    pub(crate) decimal_places: Option<syn::LitInt>,
     pub(crate) unique: bool,
     pub(crate) index: bool,
     pub(crate) default: Option<Expr>,
@@ -235,6 +238,8 @@ pub(crate) fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
         primary_key: false,
         column: None,
         max_length: None,
+        max_digits: None,
+        decimal_places: None,
         unique: false,
         index: false,
         default: None,
@@ -261,6 +266,64 @@ pub(crate) fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
     Ok(info)
 }
 
+/// A `Decimal` field needs both `max_digits` (1 to 28) and `decimal_places` (at most
+/// `max_digits`), as Django's `DecimalField`; neither applies to another type (the
+/// generated decoding requires a decimal type when they are given).
+fn check_decimal(info: &FieldInfo, field: &syn::Field) -> syn::Result<()> {
+    match (&info.max_digits, &info.decimal_places) {
+        (None, None) => {
+            if looks_like_decimal(&field.ty) {
+                return Err(syn::Error::new(
+                    field.ty.span(),
+                    "a Decimal field needs #[throughline(max_digits = N, decimal_places = M)] (N from 1 to 28, M at most N)",
+                ));
+            }
+            Ok(())
+        }
+        (Some(digits), Some(places)) => {
+            let max: u8 = digits.base10_parse()?;
+            let scale: u8 = places.base10_parse()?;
+            if !(1..=28).contains(&max) {
+                return Err(syn::Error::new(
+                    digits.span(),
+                    "max_digits must be 1 to 28 (rust_decimal holds 28 digits)",
+                ));
+            }
+            if scale > max {
+                return Err(syn::Error::new(
+                    places.span(),
+                    "decimal_places cannot exceed max_digits",
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(syn::Error::new(
+            field.span(),
+            "give both max_digits and decimal_places",
+        )),
+    }
+}
+
+/// Whether `ty` is written `Decimal` or `Option<Decimal>` (any path ending so).
+fn looks_like_decimal(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident == "Decimal" {
+        return true;
+    }
+    if last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return looks_like_decimal(inner);
+    }
+    false
+}
+
 /// One item of a field's `#[throughline(...)]`.
 fn field_attr(info: &mut FieldInfo, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     let p = &meta.path;
@@ -270,6 +333,10 @@ fn field_attr(info: &mut FieldInfo, meta: &ParseNestedMeta<'_>) -> syn::Result<(
         info.column = Some(meta.value()?.parse::<LitStr>()?.value());
     } else if p.is_ident("max_length") {
         info.max_length = Some(meta.value()?.parse::<syn::LitInt>()?.base10_parse()?);
+    } else if p.is_ident("max_digits") {
+        info.max_digits = Some(meta.value()?.parse::<syn::LitInt>()?);
+    } else if p.is_ident("decimal_places") {
+        info.decimal_places = Some(meta.value()?.parse::<syn::LitInt>()?);
     } else if p.is_ident("unique") {
         info.unique = true;
     } else if p.is_ident("index") {
@@ -304,7 +371,7 @@ fn field_attr(info: &mut FieldInfo, meta: &ParseNestedMeta<'_>) -> syn::Result<(
         info.editable = meta.value()?.parse::<syn::LitBool>()?.value;
     } else {
         return Err(meta.error(
-            "unknown field attribute; expected primary_key, column, max_length, unique, index, default, default_fn, auto_now_add, auto_now, related_name, on_delete, verbose_name, help_text, blank or editable",
+            "unknown field attribute; expected primary_key, column, max_length, max_digits, decimal_places, unique, index, default, default_fn, auto_now_add, auto_now, related_name, on_delete, verbose_name, help_text, blank or editable",
         ));
     }
     Ok(())
@@ -324,6 +391,7 @@ fn check_field(info: &FieldInfo, field: &syn::Field) -> syn::Result<()> {
             "give at most one of default, default_fn, auto_now_add and auto_now",
         ));
     }
+    check_decimal(info, field)?;
     if (info.related_name.is_some() || info.on_delete.is_some()) && info.target.is_none() {
         return Err(syn::Error::new(
             field.span(),

@@ -38,7 +38,9 @@ use syn::{DeriveInput, LitStr, parse_macro_input};
 /// grouping; default: the crate's package name), `display("field", ...)` (the fields that
 /// name an instance in the admin; default: "Course object (1)").
 ///
-/// Field attributes: `primary_key`, `column = "..."`, `max_length = N`, `unique`, `index`,
+/// Field attributes: `primary_key`, `column = "..."`, `max_length = N`, `max_digits = N`
+/// and `decimal_places = M` (both required on a `Decimal` field, N from 1 to 28, and
+/// allowed on no other type), `unique`, `index`,
 /// `default = <expr>`, `default_fn = path`, `auto_now_add`, `auto_now`,
 /// `related_name = "..."`, `on_delete = "cascade" | "protect" | "restrict" | "set_null" |
 /// "do_nothing"`, `verbose_name = "..."`, `help_text = "..."`, `blank`, `editable = false`.

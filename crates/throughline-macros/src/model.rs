@@ -200,20 +200,24 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         let ident = &f.ident;
         let ty = &f.ty;
         let fname = f.name();
-        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(row, start + #index)
-            .map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?)
+        let decoded = quote!(<#ty as ::throughline::FieldValue>::decode(row, start + #index)
+            .map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?);
+        let decoded = at_scale(f, decoded);
+        quote!(#ident: #decoded)
     });
     let mapped = model.fields.iter().enumerate().map(|(index, f)| {
         let ident = &f.ident;
         let ty = &f.ty;
         let fname = f.name();
-        quote!(#ident: <#ty as ::throughline::FieldValue>::decode(
+        let decoded = quote!(<#ty as ::throughline::FieldValue>::decode(
             row,
             *columns.get(#index).ok_or_else(|| ::throughline::Error::invalid_query(
                 #model_name,
                 "a column is missing for a field",
             ))?,
-        ).map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?)
+        ).map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?);
+        let decoded = at_scale(f, decoded);
+        quote!(#ident: #decoded)
     });
     let values = model.fields.iter().map(|f| {
         let ident = &f.ident;
@@ -356,6 +360,18 @@ fn model_meta(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
     }
 }
 
+/// A decimal field's decoded value brought to its decimal places (SQLite returns what was
+/// written); other fields' values as decoded.
+fn at_scale(f: &FieldInfo, decoded: Tokens) -> Tokens {
+    match &f.decimal_places {
+        Some(places) => {
+            let ty = &f.ty;
+            quote!(<#ty as ::throughline::__private::DecimalField>::at_scale(#decoded, #places))
+        }
+        None => decoded,
+    }
+}
+
 /// One field's `FieldMeta`: what its type implies (`__private::field_meta`), then what its
 /// attributes say.
 fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
@@ -371,6 +387,9 @@ fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     }
     if let Some(n) = f.max_length {
         sets.push(quote!(f.ty = ::throughline::FieldType::String { max_length: Some(#n) };));
+    }
+    if let (Some(digits), Some(places)) = (&f.max_digits, &f.decimal_places) {
+        sets.push(quote!(f.ty = ::throughline::FieldType::Decimal { max_digits: #digits, decimal_places: #places };));
     }
     if f.unique {
         sets.push(quote!(f.unique = true;));

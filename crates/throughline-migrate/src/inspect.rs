@@ -178,6 +178,29 @@ fn field_names(table: &TableInfo) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The Rust type of decimal columns.
+const DECIMAL: &str = "throughline::Decimal";
+
+/// The `max_digits` and `decimal_places` of a decimal column declared `numeric(p, s)`, and
+/// whether they are a guess: 28 and 10 for a column without a precision (PostgreSQL's
+/// `numeric`, Django's SQLite `decimal`), 28 digits at most (rust_decimal's).
+fn decimal_digits(sql_type: &str) -> ((u8, u8), bool) {
+    let declared = sql_type
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split(')').next())
+        .map(|inside| {
+            let mut parts = inside.split(',').map(|n| n.trim().parse::<u32>().ok());
+            (parts.next().flatten(), parts.next().flatten().or(Some(0)))
+        });
+    match declared {
+        Some((Some(digits), Some(places))) if (1..=28).contains(&digits) && places <= digits => {
+            ((digits as u8, places as u8), false)
+        }
+        Some((Some(_), Some(places))) => ((28, places.min(28) as u8), true),
+        _ => ((28, 10), true),
+    }
+}
+
 /// The Rust type of a column (without `Option`), and a max length for text.
 fn rust_type(column: &ColumnInfo) -> (String, Option<u32>, Option<&'static str>) {
     let t = column.sql_type.as_str();
@@ -198,7 +221,13 @@ fn rust_type(column: &ColumnInfo) -> (String, Option<u32>, Option<&'static str>)
         "real" | "double" | "double precision" | "float" | "float8" | "float4" => {
             ("f64".into(), None, None)
         }
-        "numeric" | "decimal" => ("f64".into(), None, Some("a decimal column read as f64")),
+        "numeric" | "decimal" | "decimal_text" => (
+            DECIMAL.into(),
+            None,
+            decimal_digits(t).1.then_some(
+                "a decimal column without a precision within 28 digits, given max_digits and decimal_places that are a guess",
+            ),
+        ),
         "bool" | "boolean" => ("bool".into(), None, None),
         "varchar" | "character varying" | "nvarchar" | "varying character" => {
             ("String".into(), length, None)
@@ -538,6 +567,10 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                 let (ty, length, note) = rust_type(column);
                 if let Some(length) = length.filter(|_| ty == "String") {
                     field_attrs.push(format!("max_length = {length}"));
+                }
+                if ty == DECIMAL {
+                    let ((digits, places), _) = decimal_digits(&column.sql_type);
+                    field_attrs.push(format!("max_digits = {digits}, decimal_places = {places}"));
                 }
                 if let Some(note) = note {
                     let _ = writeln!(

@@ -47,6 +47,15 @@ pub enum Test {
     },
     /// The value (a string) must be a finite number.
     ParseFloat,
+    /// The value must be a number of at most `max_digits` digits, `decimal_places` of them
+    /// after the point: nothing is rounded (PostgreSQL and MySQL would round the extra
+    /// places away) and nothing overflows.
+    Decimal {
+        /// The new field's `max_digits`.
+        max_digits: u8,
+        /// The new field's `decimal_places`.
+        decimal_places: u8,
+    },
 }
 
 /// A query over a table's rows whose failing rows refuse a narrowing change (see
@@ -96,6 +105,19 @@ impl RowCheck {
                 s.parse::<i64>().is_ok_and(|n| (*min..=*max).contains(&n))
             }
             (Test::ParseFloat, Value::String(s)) => s.parse::<f64>().is_ok_and(f64::is_finite),
+            (
+                Test::Decimal {
+                    max_digits,
+                    decimal_places,
+                },
+                value,
+            ) => {
+                let decimal = value.clone().coerce(FieldType::Decimal {
+                    max_digits: *max_digits,
+                    decimal_places: *decimal_places,
+                });
+                matches!(decimal, Value::Decimal(d) if throughline_core::validate::decimal_does_not_fit(d, *max_digits, *decimal_places).is_none())
+            }
             _ => false,
         }
     }
@@ -212,7 +234,7 @@ pub(crate) fn checks(
                     Test::ParseInt { min, max },
                     format!("not an integer between {min} and {max}"),
                 )),
-                FieldType::F64 => out.push(check(
+                FieldType::F64 | FieldType::Decimal { .. } => out.push(check(
                     format!("{column} <> round({column}) OR {column} < {min} OR {column} > {max}"),
                     Test::Every,
                     format!("not a whole number between {min} and {max}"),
@@ -247,6 +269,32 @@ pub(crate) fn checks(
             format!("{column} IS NOT NULL"),
             Test::ParseFloat,
             "not a number".into(),
+        )),
+        (
+            FieldType::Decimal {
+                max_digits: p1,
+                decimal_places: s1,
+            },
+            FieldType::Decimal {
+                max_digits: p2,
+                decimal_places: s2,
+            },
+        ) if s2 >= s1 && p2 - s2 >= p1 - s1 => {}
+        (
+            _,
+            FieldType::Decimal {
+                max_digits,
+                decimal_places,
+            },
+        ) => out.push(check(
+            format!("{column} IS NOT NULL"),
+            Test::Decimal {
+                max_digits,
+                decimal_places,
+            },
+            format!(
+                "not a number of at most {max_digits} digits with at most {decimal_places} after the point"
+            ),
         )),
         _ => {}
     }

@@ -397,6 +397,10 @@ pub fn type_name(ty: FieldType) -> String {
         FieldType::Json => "json".into(),
         FieldType::Uuid => "uuid".into(),
         FieldType::Bytes => "bytes".into(),
+        FieldType::Decimal {
+            max_digits,
+            decimal_places,
+        } => format!("decimal({max_digits},{decimal_places})"),
     }
 }
 
@@ -415,6 +419,8 @@ pub fn parse_type(name: &str) -> Result<FieldType> {
         "json" => FieldType::Json,
         "uuid" => FieldType::Uuid,
         "bytes" => FieldType::Bytes,
+        other if other.starts_with("decimal(") => parse_decimal_type(other)
+            .ok_or_else(|| refuse(format!("unknown field type {other:?} in a migration")))?,
         other => {
             let length = other
                 .strip_prefix("string(")
@@ -425,6 +431,22 @@ pub fn parse_type(name: &str) -> Result<FieldType> {
                 max_length: Some(length),
             }
         }
+    })
+}
+
+/// `decimal(10,2)`: a decimal of 10 digits, 2 after the point, within rust_decimal's 28.
+fn parse_decimal_type(name: &str) -> Option<FieldType> {
+    let (digits, places) = name
+        .strip_prefix("decimal(")?
+        .strip_suffix(')')?
+        .split_once(',')?;
+    let max_digits: u8 = digits.trim().parse().ok()?;
+    let decimal_places: u8 = places.trim().parse().ok()?;
+    let valid = (1..=throughline_core::schema::DECIMAL_MAX_DIGITS).contains(&max_digits)
+        && decimal_places <= max_digits;
+    valid.then_some(FieldType::Decimal {
+        max_digits,
+        decimal_places,
     })
 }
 
@@ -497,6 +519,12 @@ pub fn from_json(value: &serde_json::Value, ty: FieldType) -> Result<Value> {
         }
         (FieldType::F64, J::Number(n)) => Value::F64(n.as_f64().ok_or_else(bad)?),
         (FieldType::String { .. }, J::String(s)) => Value::String(s.clone()),
+        (FieldType::Decimal { .. }, J::String(s)) => {
+            Value::Decimal(throughline_core::value::parse_decimal(s).ok_or_else(bad)?)
+        }
+        (FieldType::Decimal { .. }, J::Number(n)) => {
+            Value::Decimal(throughline_core::value::parse_decimal(&n.to_string()).ok_or_else(bad)?)
+        }
         (FieldType::Date | FieldType::DateTime | FieldType::Uuid, J::String(s)) => {
             let coerced = Value::String(s.clone()).coerce(ty);
             if matches!(coerced, Value::String(_)) {

@@ -67,6 +67,7 @@ pub(crate) fn to_sea(value: &Value) -> sea_query::Value {
         Value::DateTime(v) => S::ChronoDateTimeUtc(Some(*v)),
         Value::Json(v) => S::Json(Some(Box::new(v.clone()))),
         Value::Uuid(v) => S::Uuid(Some(*v)),
+        Value::Decimal(v) => S::Decimal(Some(*v)),
         // The element type is the driver's business: it binds the list to the parameter's
         // declared array type.
         Value::List(items) => S::Array(
@@ -92,6 +93,7 @@ fn from_sea(value: sea_query::Value) -> Value {
         S::ChronoDateTimeUtc(v) => v.into(),
         S::Json(v) => v.map(|j| *j).into(),
         S::Uuid(v) => v.into(),
+        S::Decimal(v) => v.into(),
         S::Array(_, items) => Value::List(
             items
                 .map(|b| (*b).into_iter().map(from_sea).collect())

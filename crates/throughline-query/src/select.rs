@@ -1254,6 +1254,10 @@ fn constant_type(value: &Value) -> Option<throughline_core::FieldType> {
         Value::Uuid(_) => FieldType::Uuid,
         Value::Bytes(_) => FieldType::Bytes,
         Value::Json(_) => FieldType::Json,
+        Value::Decimal(d) => FieldType::Decimal {
+            max_digits: throughline_core::schema::DECIMAL_MAX_DIGITS,
+            decimal_places: Ord::min(d.scale(), 28) as u8,
+        },
         Value::Null | Value::List(_) => return None,
     })
 }

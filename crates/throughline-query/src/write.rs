@@ -284,9 +284,10 @@ impl UpdateQuery {
                 ));
             }
             let mut planner = JoinPlanner::new(dialect, model, &model.table, "t");
+            let value = planner.expression(expression, 0)?;
             update.value(
                 Alias::new(&field.column),
-                planner.expression(expression, 0)?,
+                dialect.stored_value(field.ty, value),
             );
         }
         if let Some(expr) = where_expr(model, &self.groups, dialect)? {

@@ -99,6 +99,17 @@ impl FromDynamic for serde_json::Value {
     }
 }
 
+impl FromDynamic for throughline_core::Decimal {
+    fn from_dynamic(value: Value) -> Option<Self> {
+        match value {
+            Value::Decimal(v) => Some(v),
+            Value::String(s) => throughline_core::value::parse_decimal(&s),
+            Value::F64(v) => throughline_core::value::decimal_from_f64(v),
+            other => other.as_i64().map(Into::into),
+        }
+    }
+}
+
 impl FromDynamic for uuid::Uuid {
     fn from_dynamic(value: Value) -> Option<Self> {
         match value {

@@ -9,7 +9,7 @@
 //!
 //! The result types follow from the inputs at compile time: a count is an `i64`, a sum
 //! of integers an `Option<i64>` (NULL over no row, as SQL and Django), a mean an
-//! `Option<f64>`, the smallest of `Option<i32>` values an `Option<i32>`.
+//! `Option<f64>` (of decimals an `Option<Decimal>`, as Django), the smallest of `Option<i32>` values an `Option<i32>`.
 //!
 //! ```
 //! use throughline::prelude::*;
@@ -188,24 +188,20 @@ impl<M, T> Expr<M, T> {
 impl<M, T: Numeric> Expr<M, T> {
     /// The sum over the group: `None` when no row has a value.
     pub fn sum(&self) -> Agg<M, T::Total> {
-        let ty = if T::INTEGER {
-            FieldType::I64
-        } else {
-            FieldType::F64
-        };
         Agg::new(
             AggregateFunction::Sum,
             Some(self.expression.clone()),
-            Some(ty),
+            T::TOTAL_CAST,
         )
     }
 
-    /// The mean over the group, as a float: `None` when no row has a value.
-    pub fn avg(&self) -> Agg<M, Option<f64>> {
+    /// The mean over the group (a float, a decimal for decimals): `None` when no row has
+    /// a value.
+    pub fn avg(&self) -> Agg<M, T::Mean> {
         Agg::new(
             AggregateFunction::Avg,
             Some(self.expression.clone()),
-            Some(FieldType::F64),
+            T::MEAN_CAST,
         )
     }
 }
@@ -398,8 +394,9 @@ impl<M, T: Numeric> Field<M, T> {
         self.expr().sum()
     }
 
-    /// The mean of the field over the group (`Avg("field")`), as a float.
-    pub fn avg(&self) -> Agg<M, Option<f64>> {
+    /// The mean of the field over the group (`Avg("field")`), as a float (a decimal for
+    /// a decimal field).
+    pub fn avg(&self) -> Agg<M, T::Mean> {
         self.expr().avg()
     }
 }
@@ -811,33 +808,49 @@ impl<M, T> Operand<M, T> for Agg<M, T> {
 }
 
 /// The numeric field types, which sum and average: the sum of integers is an
-/// `Option<i64>`, of floats an `Option<f64>`.
+/// `Option<i64>`, of floats an `Option<f64>`, of decimals an `Option<Decimal>`; the mean
+/// of integers and floats an `Option<f64>`, of decimals an `Option<Decimal>`.
 pub trait Numeric: FieldValue {
     /// Whether the values are integers (division truncates).
     const INTEGER: bool;
     /// The type of a sum.
     type Total: FieldValue;
+    /// The type of a mean.
+    type Mean: FieldValue;
+    /// The type a sum is cast to, so that every backend returns [`Self::Total`] (none for
+    /// decimals, which every backend sums as decimals, or as floats on SQLite).
+    const TOTAL_CAST: Option<FieldType>;
+    /// The type a mean is cast to.
+    const MEAN_CAST: Option<FieldType>;
 }
 
 macro_rules! numeric {
-    ($($ty:ty => $integer:expr, $total:ty;)*) => {$(
+    ($($ty:ty => $integer:expr, $total:ty, $total_cast:expr, $mean:ty, $mean_cast:expr;)*) => {$(
         impl Numeric for $ty {
             const INTEGER: bool = $integer;
             type Total = $total;
+            type Mean = $mean;
+            const TOTAL_CAST: Option<FieldType> = $total_cast;
+            const MEAN_CAST: Option<FieldType> = $mean_cast;
         }
     )*};
 }
 
 numeric! {
-    i16 => true, Option<i64>;
-    i32 => true, Option<i64>;
-    i64 => true, Option<i64>;
-    f64 => false, Option<f64>;
+    i16 => true, Option<i64>, Some(FieldType::I64), Option<f64>, Some(FieldType::F64);
+    i32 => true, Option<i64>, Some(FieldType::I64), Option<f64>, Some(FieldType::F64);
+    i64 => true, Option<i64>, Some(FieldType::I64), Option<f64>, Some(FieldType::F64);
+    f64 => false, Option<f64>, Some(FieldType::F64), Option<f64>, Some(FieldType::F64);
+    throughline_core::Decimal => false, Option<throughline_core::Decimal>, None,
+        Option<throughline_core::Decimal>, None;
 }
 
 impl<T: Numeric> Numeric for Option<T> {
     const INTEGER: bool = T::INTEGER;
     type Total = T::Total;
+    type Mean = T::Mean;
+    const TOTAL_CAST: Option<FieldType> = T::TOTAL_CAST;
+    const MEAN_CAST: Option<FieldType> = T::MEAN_CAST;
 }
 
 /// The field types with an order, which have a smallest and a largest value.
@@ -855,7 +868,16 @@ macro_rules! comparable {
 }
 
 // Not `bool` nor `uuid::Uuid`: PostgreSQL has no `MIN`/`MAX` of either.
-comparable!(i16, i32, i64, f64, String, NaiveDate, DateTime<Utc>);
+comparable!(
+    i16,
+    i32,
+    i64,
+    f64,
+    String,
+    NaiveDate,
+    DateTime<Utc>,
+    throughline_core::Decimal
+);
 
 impl<T: Comparable> Comparable for Option<T> {
     type Inner = T::Inner;

@@ -93,6 +93,12 @@ pub use serde_json;
 pub use uuid;
 
 pub use foreign_key::{ForeignKey, RelatedSlot};
+/// rust_decimal itself, for its macros-free helpers (`RoundingStrategy`, `prelude`).
+pub use rust_decimal;
+/// The exact decimal of `Decimal` fields (rust_decimal's `Decimal`, re-exported so that
+/// applications use the same version): `#[throughline(max_digits = 8, decimal_places = 2)]
+/// price: Decimal`.
+pub use throughline_core::Decimal;
 /// Text forms of values (the datetime format SQLite stores, its parser) and the clock.
 pub use throughline_core::value;
 /// Migrations: the schema state, operations, the autodetector, files and the executor.
@@ -129,6 +135,8 @@ pub mod prelude {
     };
     /// The datetime types of `DateTime<Utc>` fields.
     pub use chrono::{DateTime, Utc};
+    /// The exact decimal of `Decimal` fields.
+    pub use throughline_core::Decimal;
 }
 
 /// Items the derive macros' generated code refers to. Not part of the public API.
@@ -141,7 +149,7 @@ pub mod __private {
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,
         OptionalSlot, ThroughField, ThroughValues, ThroughValuesFor, ValueSlot,
     };
-    pub use crate::value_types::{PrimaryKey, field_meta, in_field};
+    pub use crate::value_types::{DecimalField, PrimaryKey, field_meta, in_field};
     pub use serde;
     pub use throughline_core;
     #[cfg(feature = "postgres")]

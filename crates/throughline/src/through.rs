@@ -129,7 +129,8 @@ required_slot!(
     NaiveDate,
     DateTime<Utc>,
     serde_json::Value,
-    uuid::Uuid
+    uuid::Uuid,
+    throughline_core::Decimal
 );
 
 impl<T: FieldValue> ValueSlot for Option<T> {

@@ -99,6 +99,39 @@ plain_field! {
     DateTime<Utc> => FieldType::DateTime,
     serde_json::Value => FieldType::Json,
     uuid::Uuid => FieldType::Uuid,
+    // The derive sets the digits from `#[throughline(max_digits, decimal_places)]`; a
+    // field without them fails the model check E011.
+    throughline_core::Decimal => FieldType::Decimal { max_digits: 0, decimal_places: 0 },
+}
+
+/// A decimal field's value brought to the field's decimal places once read (SQLite stores
+/// `1.5` as written; PostgreSQL and MySQL return `1.50` for two places, and so does
+/// throughline everywhere). Only `Decimal` and `Option<Decimal>` implement it: the derive
+/// calls it for fields with `max_digits`, so the attribute on another type is a compile
+/// error. Not public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "max_digits and decimal_places apply to Decimal fields, not to `{Self}`",
+    label = "not a Decimal or Option<Decimal>"
+)]
+pub trait DecimalField {
+    /// The value with exactly `places` digits after the point.
+    fn at_scale(self, places: u32) -> Self;
+}
+
+impl DecimalField for throughline_core::Decimal {
+    #[inline]
+    fn at_scale(mut self, places: u32) -> Self {
+        self.rescale(places);
+        self
+    }
+}
+
+impl DecimalField for Option<throughline_core::Decimal> {
+    #[inline]
+    fn at_scale(self, places: u32) -> Self {
+        self.map(|d| d.at_scale(places))
+    }
 }
 
 /// A decode error of a model's field, named `Model.field` (the column's position is all

@@ -44,7 +44,7 @@ struct FormField {
     checked: bool,
     options: Vec<Choice>,
     max_length: Option<u32>,
-    step: Option<&'static str>,
+    step: Option<String>,
     required: bool,
     help_text: String,
     errors: Vec<String>,
@@ -418,7 +418,7 @@ impl<'s> Editor<'s> {
                 throughline::FieldType::String { max_length } => max_length,
                 _ => None,
             },
-            step: matches!(field.ty, throughline::FieldType::F64).then_some("any"),
+            step: step(field.ty),
             required: edited
                 && !field.nullable
                 && !field.blank
@@ -1581,5 +1581,17 @@ impl Refused {
             Error::AlreadyLinked { .. } | Error::Unsaved { .. } => Refused::Form(error.to_string()),
             _ => Refused::Failed(error.into()),
         }
+    }
+}
+
+/// The `step` of a number input: any float, or one unit of a decimal's last place
+/// (`0.01` for two places), as Django's `NumberInput`.
+fn step(ty: throughline::FieldType) -> Option<String> {
+    match ty {
+        throughline::FieldType::F64 => Some("any".to_owned()),
+        throughline::FieldType::Decimal { decimal_places, .. } => {
+            Some(throughline::Decimal::new(1, u32::from(decimal_places)).to_string())
+        }
+        _ => None,
     }
 }

@@ -88,6 +88,10 @@ impl SchemaEditor for MysqlEditor {
     fn catalogue_type(&self, field: &FieldMeta) -> Result<String> {
         Ok(match field.ty {
             FieldType::Bool => "tinyint(1)".into(),
+            FieldType::Decimal {
+                max_digits,
+                decimal_places,
+            } => format!("decimal({max_digits},{decimal_places})"),
             _ => ddl::column_type(field, self.backend())?,
         })
     }

@@ -62,6 +62,10 @@ impl SchemaEditor for PostgresEditor {
             FieldType::String {
                 max_length: Some(n),
             } => format!("character varying({n})"),
+            FieldType::Decimal {
+                max_digits,
+                decimal_places,
+            } => format!("numeric({max_digits},{decimal_places})"),
             _ => ddl::column_type(field, self.backend())?,
         })
     }
@@ -272,6 +276,10 @@ fn postgres_type(ty: &str) -> Result<String> {
         FieldType::Json => "jsonb".into(),
         FieldType::Uuid => "uuid".into(),
         FieldType::Bytes => "bytea".into(),
+        FieldType::Decimal {
+            max_digits,
+            decimal_places,
+        } => format!("numeric({max_digits}, {decimal_places})"),
     })
 }
 

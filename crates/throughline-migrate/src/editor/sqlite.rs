@@ -69,9 +69,14 @@ impl SchemaEditor for SqliteEditor {
         "?".to_owned()
     }
 
-    /// The declared type, as `pragma_table_info` reports it.
+    /// The declared type, as `pragma_table_info` reports it (a decimal's collation is
+    /// not part of it).
     fn catalogue_type(&self, field: &FieldMeta) -> Result<String> {
-        ddl::column_type(field, self.backend())
+        let declared = ddl::column_type(field, self.backend())?;
+        Ok(match declared.split_once(" collate ") {
+            Some((ty, _)) => ty.to_owned(),
+            None => declared,
+        })
     }
 
     fn auto_key_definition(&self) -> &'static str {

@@ -13,7 +13,7 @@
 
 mod mysql;
 mod postgres;
-mod sqlite;
+pub mod sqlite;
 
 pub use mysql::Mysql;
 pub use postgres::Postgres;
@@ -181,6 +181,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// of an expression whose type the backend cannot infer. `None`: no conversion.
     fn cast_type(&self, ty: FieldType) -> Option<&'static str>;
 
+    /// A computed value as it is stored in a column of type `ty` (`UPDATE ... SET c =
+    /// expression`): as computed, unless the backend must bring it to the column's form.
+    fn stored_value(&self, _ty: FieldType, value: Expr) -> Expr {
+        value
+    }
+
     /// The template of integer division of `$1` by `$2`, truncated toward zero.
     fn integer_division(&self) -> &'static str {
         "($1 / $2)"
@@ -294,6 +300,12 @@ pub(crate) fn common_column_type(ty: FieldType, def: &mut ColumnDef) {
         }
         FieldType::Bytes => {
             def.binary();
+        }
+        FieldType::Decimal {
+            max_digits,
+            decimal_places,
+        } => {
+            def.decimal_len(u32::from(max_digits), u32::from(decimal_places));
         }
     }
 }

@@ -18,6 +18,10 @@ use super::{
 use sea_query::{Alias, ColumnDef, Expr, MysqlQueryBuilder, TableCreateStatement, Values};
 use throughline_core::{Backend, Capabilities, FieldType, Value};
 
+/// The decimal type every value of a decimal field fits (28 digits before the point and 28
+/// after), for casts and list elements.
+const DECIMAL_WIDE: &str = "DECIMAL(56, 28)";
+
 /// MySQL's and MariaDB's dialect.
 ///
 /// ```
@@ -54,6 +58,8 @@ impl Dialect for Mysql {
             FieldType::String { .. } => Some("CHAR"),
             FieldType::Date => Some("DATE"),
             FieldType::DateTime => Some("DATETIME(6)"),
+            // Without a size MySQL's DECIMAL is DECIMAL(10, 0), which rounds.
+            FieldType::Decimal { .. } => Some(DECIMAL_WIDE),
             _ => None,
         }
     }
@@ -134,6 +140,7 @@ impl Dialect for Mysql {
             FieldType::AutoI64 | FieldType::I64 | FieldType::I32 | FieldType::I16 => "BIGINT",
             FieldType::F64 => "DOUBLE",
             FieldType::Bool => "BOOLEAN",
+            FieldType::Decimal { .. } => DECIMAL_WIDE,
             _ => TEXT_ELEMENT,
         };
         Some(ArrayRows {

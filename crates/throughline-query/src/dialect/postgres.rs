@@ -35,6 +35,7 @@ impl Postgres {
             FieldType::Json => "jsonb",
             FieldType::Uuid => "uuid",
             FieldType::Bytes => "bytea",
+            FieldType::Decimal { .. } => "numeric",
         }
     }
 }
@@ -57,6 +58,7 @@ impl Dialect for Postgres {
             FieldType::Uuid => "UUID",
             FieldType::Bytes => "BYTEA",
             FieldType::Json => "JSONB",
+            FieldType::Decimal { .. } => "NUMERIC",
         })
     }
 

@@ -10,6 +10,26 @@ use crate::render::to_sea;
 use sea_query::{Alias, ColumnDef, Expr, SqliteQueryBuilder, Values};
 use throughline_core::{Backend, Capabilities, FieldType, Value};
 
+/// The name of the collation that orders decimal text as numbers, which every SQLite
+/// connection throughline opens registers.
+pub const DECIMAL_COLLATION: &str = "throughline_decimal";
+
+/// The declared type of a decimal column on SQLite: exact text (the name contains `TEXT`,
+/// so the column has TEXT affinity and SQLite never turns `"0.10"` into a float), compared
+/// and ordered as numbers by the [`DECIMAL_COLLATION`], with the precision in the name for
+/// introspection. SQLite's own `DECIMAL` type would be NUMERIC affinity, which keeps 15
+/// significant digits.
+///
+/// ```
+/// assert_eq!(
+///     throughline_query::dialect::sqlite::decimal_column_type(10, 2),
+///     "decimal_text(10, 2) COLLATE throughline_decimal"
+/// );
+/// ```
+pub fn decimal_column_type(max_digits: u8, decimal_places: u8) -> String {
+    format!("decimal_text({max_digits}, {decimal_places}) COLLATE {DECIMAL_COLLATION}")
+}
+
 /// SQLite's dialect.
 ///
 /// ```
@@ -36,6 +56,18 @@ impl Dialect for Sqlite {
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    /// SQLite computes decimals in floating point: a value computed for a decimal column
+    /// is rounded to its decimal places (as `numeric(p, s)` and `DECIMAL(p, s)` do), so
+    /// that the stored text is the value read back and filtered on.
+    fn stored_value(&self, ty: FieldType, value: Expr) -> Expr {
+        match ty {
+            FieldType::Decimal { decimal_places, .. } => {
+                Expr::cust_with_exprs("ROUND(?, ?)", [value, Expr::val(i64::from(decimal_places))])
+            }
+            _ => value,
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -108,6 +140,12 @@ impl Dialect for Sqlite {
             }
             FieldType::Uuid => {
                 def.char_len(32);
+            }
+            FieldType::Decimal {
+                max_digits,
+                decimal_places,
+            } => {
+                def.custom(Alias::new(decimal_column_type(max_digits, decimal_places)));
             }
             other => common_column_type(other, def),
         }
