@@ -185,6 +185,10 @@ impl Row<'_> {
 /// The callback a query calls for each row.
 pub type RowFn<'a> = &'a mut (dyn FnMut(&Row<'_>) -> Result<()> + Send);
 
+/// What a batched query awaits after each batch of rows (see [`Conn::query_batched`]):
+/// typically it hands the rows decoded so far to a reader. An error stops the query.
+pub type FlushFn<'a> = &'a mut (dyn FnMut() -> BoxFuture<'static, Result<()>> + Send);
+
 /// One connection, as an operation sees it.
 pub trait Conn: Send {
     /// The backend of this connection.
@@ -195,6 +199,24 @@ pub trait Conn: Send {
         &'a mut self,
         stmt: &'a Statement,
         on_row: RowFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Runs a statement that returns rows in batches of at most `batch` rows: `on_row` for
+    /// each row, then `flush` after each batch (and after the last, possibly empty, one),
+    /// reading no further row until `flush`'s future completes, so that memory stays
+    /// bounded whatever the number of rows. Returns the row count.
+    ///
+    /// PostgreSQL reads through a server-side cursor (`DECLARE ... CURSOR`, `FETCH`),
+    /// which needs a transaction: run it under [`Access::Atomic`]. SQLite steps its
+    /// statement, its connection's thread waiting for each flush. MySQL reads its result
+    /// stream only as far as it is consumed (the server waits on the socket, up to its
+    /// `net_write_timeout`).
+    fn query_batched<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        batch: usize,
+        on_row: RowFn<'a>,
+        flush: FlushFn<'a>,
     ) -> BoxFuture<'a, Result<u64>>;
 
     /// Runs a statement that returns no rows; returns the number of rows affected.

@@ -104,6 +104,17 @@ impl Conn for CountingConn<'_> {
         self.inner.query(stmt, on_row)
     }
 
+    fn query_batched<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        batch: usize,
+        on_row: RowFn<'a>,
+        flush: crate::conn::FlushFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        self.record(&stmt.sql);
+        self.inner.query_batched(stmt, batch, on_row, flush)
+    }
+
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
         self.record(&stmt.sql);
         self.inner.execute(stmt)

@@ -322,6 +322,43 @@ impl MyLease {
         crate::statement_log::traced(stmt, started, result)
     }
 
+    /// [`Conn::query_batched`]: the result stream is read only as far as it is
+    /// consumed, flushing every `batch` rows.
+    async fn query_batched_async(
+        &mut self,
+        stmt: &Statement,
+        batch: usize,
+        on_row: RowFn<'_>,
+        flush: crate::conn::FlushFn<'_>,
+    ) -> Result<u64> {
+        let started = Instant::now();
+        let args = arguments(&stmt.params)?;
+        let conn = self.start()?;
+        let query = sqlx_core::query::query_with(AssertSqlSafe(stmt.sql.clone()), args);
+        let batch = batch.max(1) as u64;
+        let result: Result<u64> = async {
+            let mut stream = std::pin::pin!(query.fetch(&mut **conn));
+            let mut rows = 0u64;
+            while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                let row = row.map_err(map_error)?;
+                rows += 1;
+                on_row(&Row::Mysql(&row))?;
+                if rows.is_multiple_of(batch) {
+                    flush().await?;
+                }
+            }
+            flush().await?;
+            Ok(rows)
+        }
+        .await;
+        // An error from the reader leaves rows unread: the connection is not reused then
+        // (`busy` stays set and the lease's drop detaches it).
+        if result.is_ok() {
+            self.busy = false;
+        }
+        crate::statement_log::traced(stmt, started, result)
+    }
+
     async fn execute_async(&mut self, stmt: &Statement) -> Result<u64> {
         let started = Instant::now();
         let args = arguments(&stmt.params)?;
@@ -371,6 +408,16 @@ impl Conn for MyLease {
         on_row: RowFn<'a>,
     ) -> BoxFuture<'a, Result<u64>> {
         Box::pin(self.query_async(stmt, on_row))
+    }
+
+    fn query_batched<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        batch: usize,
+        on_row: RowFn<'a>,
+        flush: crate::conn::FlushFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.query_batched_async(stmt, batch, on_row, flush))
     }
 
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {

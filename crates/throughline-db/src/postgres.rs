@@ -375,12 +375,59 @@ impl Conn for Lease {
         Box::pin(self.query_async(stmt, on_row))
     }
 
+    fn query_batched<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        batch: usize,
+        on_row: RowFn<'a>,
+        flush: crate::conn::FlushFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.query_batched_async(stmt, batch, on_row, flush))
+    }
+
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
         Box::pin(self.execute_async(stmt))
     }
 
     fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.batch_async(sql))
+    }
+}
+
+/// The name of the cursor a batched query reads through (one at a time per connection:
+/// the cursor is closed before the query returns).
+const STREAM_CURSOR: &str = "throughline_stream";
+
+impl Lease {
+    /// [`Conn::query_batched`]: the statement becomes a server-side cursor, read `batch`
+    /// rows per `FETCH`, each batch flushed before the next is fetched.
+    async fn query_batched_async(
+        &mut self,
+        stmt: &Statement,
+        batch: usize,
+        on_row: RowFn<'_>,
+        flush: crate::conn::FlushFn<'_>,
+    ) -> Result<u64> {
+        let declare = Statement::new(
+            format!("DECLARE {STREAM_CURSOR} NO SCROLL CURSOR FOR {}", stmt.sql),
+            stmt.params.clone(),
+        );
+        self.execute_async(&declare).await?;
+        let fetch = Statement::new(
+            format!("FETCH FORWARD {} FROM {STREAM_CURSOR}", batch.max(1)),
+            Vec::new(),
+        );
+        let mut total = 0;
+        loop {
+            let read = self.query_async(&fetch, on_row).await?;
+            total += read;
+            flush().await?;
+            if read < batch.max(1) as u64 {
+                break;
+            }
+        }
+        self.batch_async(&format!("CLOSE {STREAM_CURSOR}")).await?;
+        Ok(total)
     }
 }
 

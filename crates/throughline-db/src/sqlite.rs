@@ -387,6 +387,21 @@ fn drive_inner<T>(conn: &mut rusqlite::Connection, driver: &Driver, op: Op<T>) -
     }
 }
 
+/// Runs `future` to completion on this connection thread, parked between polls: how a
+/// batched query waits, between two rows of its statement, for its reader to take a
+/// batch (the statement cannot be held across an `await`: it is bound to this thread).
+fn wait_on_this_thread<T>(future: BoxFuture<'static, Result<T>>) -> Result<T> {
+    let mut future = future;
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            return result;
+        }
+        std::thread::park();
+    }
+}
+
 /// Wakes a connection thread parked in [`drive`].
 struct ThreadWaker(std::thread::Thread);
 
@@ -449,6 +464,28 @@ impl Conn for SqliteConn<'_> {
         on_row: RowFn<'a>,
     ) -> BoxFuture<'a, Result<u64>> {
         let result = self.query_sync(stmt, on_row);
+        Box::pin(std::future::ready(result))
+    }
+
+    fn query_batched<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        batch: usize,
+        on_row: RowFn<'a>,
+        flush: crate::conn::FlushFn<'a>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        let batch = batch.max(1) as u64;
+        let mut read = 0u64;
+        let result = self
+            .query_sync(stmt, &mut |row| {
+                on_row(row)?;
+                read += 1;
+                if read.is_multiple_of(batch) {
+                    wait_on_this_thread(flush())?;
+                }
+                Ok(())
+            })
+            .and_then(|rows| wait_on_this_thread(flush()).map(|()| rows));
         Box::pin(std::future::ready(result))
     }
 

@@ -9,6 +9,7 @@ pub mod model;
 pub mod queryset;
 pub mod raw;
 pub mod relation;
+pub mod stream;
 pub mod through;
 pub mod value_types;
 

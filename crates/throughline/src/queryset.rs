@@ -453,6 +453,88 @@ impl<M: Model> QuerySet<M> {
         .await
     }
 
+    /// The rows as an async stream, read [`DEFAULT_BATCH`](crate::stream::DEFAULT_BATCH)
+    /// (1,000) at a time, so that memory stays bounded whatever their number (Django's
+    /// `iterator()`): a server-side cursor on PostgreSQL (inside a transaction of its own,
+    /// or a savepoint of the caller's), the statement stepped batch by batch on SQLite,
+    /// the result read as far as it is consumed on MySQL. The ordering, slicing and
+    /// `select_related` of the queryset apply; prefetches do not (as Django's
+    /// `iterator()` without `chunk_size`). The stream holds a connection until it ends or
+    /// is dropped.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for name in ["ann", "bob"] { Student { id: None, name: name.into() }.create(&db).await?; }
+    /// let mut students = Student::objects().order_by([Student::NAME.asc()]).stream(&db);
+    /// let mut names = Vec::new();
+    /// while let Some(student) = students.next().await {
+    ///     names.push(student?.name);
+    /// }
+    /// assert_eq!(names, ["ann", "bob"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<'a>(&self, exec: &'a impl Executor) -> crate::stream::ModelStream<'a, M> {
+        self.stream_in_batches(crate::stream::DEFAULT_BATCH, exec)
+    }
+
+    /// [`QuerySet::stream`] reading `batch` rows at a time (at least one; Django's
+    /// `chunk_size`).
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for name in ["ann", "bob", "cy"] { Student { id: None, name: name.into() }.create(&db).await?; }
+    /// let all = Student::objects().stream_in_batches(2, &db).collect_all().await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn stream_in_batches<'a>(
+        &self,
+        batch: usize,
+        exec: &'a impl Executor,
+    ) -> crate::stream::ModelStream<'a, M> {
+        use crate::stream::Batch;
+        let stmt = self.rows_statement(exec);
+        let related = self.related.clone();
+        let decode = move |row: &throughline_db::Row<'_>, batch: &mut Batch<M>| {
+            let mut instance = M::from_row(row, 0)?;
+            let mut start = M::meta().fields.len();
+            for ((field, width), rows) in related.iter().zip(&mut batch.related) {
+                instance.load_related(field, row, start, rows.as_mut())?;
+                start += width;
+            }
+            batch.instances.push_back(instance);
+            Ok(())
+        };
+        let fields: Vec<String> = self.related.iter().map(|(f, _)| f.clone()).collect();
+        let capacity = batch.clamp(1, crate::stream::DEFAULT_BATCH);
+        let new_batch = move || {
+            Ok(Batch {
+                instances: std::collections::VecDeque::with_capacity(capacity),
+                related: fields
+                    .iter()
+                    .map(|field| M::related_rows(field))
+                    .collect::<Result<Vec<_>>>()?,
+            })
+        };
+        crate::stream::ModelStream::new(
+            exec,
+            stmt,
+            batch.max(1),
+            std::sync::Arc::new(decode),
+            std::sync::Arc::new(new_batch),
+        )
+    }
+
     /// The first row (by the ordering, or by primary key when there is none), if any.
     pub async fn first(&self, exec: &impl Executor) -> Result<Option<M>> {
         let mut first = self.clone();
