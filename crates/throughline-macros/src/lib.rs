@@ -21,6 +21,7 @@ mod embed;
 mod model;
 mod names;
 mod relations;
+mod test_attr;
 mod through;
 mod types;
 
@@ -90,6 +91,31 @@ pub fn derive_choices(input: TokenStream) -> TokenStream {
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let literal = parse_macro_input!(input as LitStr);
     match embed::expand(&literal) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// A test on a fresh database (as `#[sqlx::test]`): the `async fn` takes the
+/// [`Database`](../throughline/struct.Database.html) and becomes a `#[test]` running on a
+/// tokio runtime of its own. The database is SQLite in memory, or, when
+/// `THROUGHLINE_TEST_DATABASE_URL` names a server, a PostgreSQL schema or a MySQL database
+/// of the test's own, dropped when the test passes (kept when it fails). Arguments:
+/// `migrations = MIGRATIONS` (a static from `embed_migrations!`, all applied) or
+/// `tables = registry` (a function returning the `Registry` whose tables are created).
+/// The body may return `()` or a `Result`, whose error fails the test.
+///
+/// ```ignore
+/// #[throughline::test(tables = registry)]
+/// async fn enrolling_twice_is_reported(db: Database) -> throughline::Result<()> {
+///     let math = Course { id: None, title: "Math".into() }.create(&db).await?;
+///     // ...
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    match test_attr::expand(args.into(), item.into()) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }

@@ -10,6 +10,7 @@ pub mod queryset;
 pub mod raw;
 pub mod relation;
 pub mod stream;
+pub mod testing;
 pub mod through;
 pub mod value_types;
 
@@ -87,7 +88,7 @@ pub use throughline_db::MyOptions;
 pub use throughline_db::SqliteOptions;
 #[cfg(feature = "postgres")]
 pub use throughline_db::{PgOptions, PgTls, SslMode};
-pub use throughline_macros::{Choices, Model, embed_migrations};
+pub use throughline_macros::{Choices, Model, embed_migrations, test};
 // Re-exported so that generated code (inspectdb) and applications use the same versions.
 pub use chrono;
 pub use serde_json;

@@ -51,7 +51,31 @@ fn database_name(test: &str) -> String {
 /// A PostgreSQL database on a fresh schema, or `None` (with a message) when PostgreSQL is
 /// unreachable outside CI. In CI (`CI=true`) an unreachable PostgreSQL fails the test.
 pub async fn postgres(test: &str) -> Option<Database> {
-    postgres_with(test, PgOptions::default()).await
+    isolated(&postgres_url(), "PostgreSQL", test).await
+}
+
+/// A database of `test`'s own on the server of `url`, made by the public test helper
+/// (`throughline::testing::TestDatabase`: a schema on PostgreSQL, a database on MySQL),
+/// or `None` (with a message) when the server is unreachable outside CI; in CI
+/// (`CI=true`) an unreachable server fails the test. The namespace is left behind for a
+/// look (`.ci/run` drops the `t_*` leftovers).
+async fn isolated(url: &str, server: &str, test: &str) -> Option<Database> {
+    use throughline::testing::{Setup, TestDatabase};
+    match TestDatabase::at(Some(url), test, Setup::Empty).await {
+        Ok(own) => Some(own.db().clone()),
+        Err(error) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{server} at {url} is unreachable in CI: {error}");
+            }
+            // Written past the test harness's capture, so the skip is always visible.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED ({server} unreachable at {url}: {error}): {test}"
+            );
+            None
+        }
+    }
 }
 
 /// [`postgres`] with explicit pool options.
@@ -109,34 +133,7 @@ pub fn mysql_url() -> String {
 /// the server is unreachable outside CI. In CI (`CI=true`) an unreachable server fails
 /// the test.
 pub async fn mysql(test: &str) -> Option<Database> {
-    let url = mysql_url();
-    let admin = match Database::connect(&url).await {
-        Ok(db) => db,
-        Err(error) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("MySQL/MariaDB at {url} is unreachable in CI: {error}");
-            }
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED (MySQL/MariaDB unreachable at {url}: {error}): {test}"
-            );
-            return None;
-        }
-    };
-    let name = database_name(test);
-    admin
-        .execute_batch(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .await
-        .expect("create the test database");
-    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-    Some(
-        Database::connect(&format!("{base}/{name}"))
-            .await
-            .expect("connect to the test database"),
-    )
+    isolated(&mysql_url(), "MySQL/MariaDB", test).await
 }
 
 /// A registry of the test models with their tables created.

@@ -1,0 +1,240 @@
+//! Owns the test helper: [`TestDatabase`], a fresh database for one test, and the runner
+//! behind the [`#[throughline::test]`](crate::test) attribute (as `#[sqlx::test]`).
+//!
+//! The database is SQLite in memory, unless `THROUGHLINE_TEST_DATABASE_URL` names a server:
+//! on PostgreSQL each test gets a schema of its own (`t_<test>_<hash>_<pid>`, on the
+//! search path of every connection of its pool), on MySQL/MariaDB a database of its own;
+//! either is dropped when the test passes and kept for a look when it fails. The tables
+//! come from the application's migrations ([`EmbeddedMigrations`]) or straight from a
+//! registry ([`create_tables`](crate::create_tables)).
+
+use crate::{Database, Executor};
+use std::future::Future;
+use throughline_core::{Backend, Registry, Result};
+use throughline_migrate::EmbeddedMigrations;
+
+/// The environment variable naming the server tests run on (default: SQLite in memory).
+pub const DATABASE_URL_VARIABLE: &str = "THROUGHLINE_TEST_DATABASE_URL";
+
+/// What a test's database holds before the test starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Setup<'a> {
+    /// Nothing: the test creates what it needs.
+    Empty,
+    /// The tables of a registry's models ([`create_tables`](crate::create_tables)).
+    Tables(&'a Registry),
+    /// The application's migrations, all applied.
+    Migrations(&'a EmbeddedMigrations),
+}
+
+/// A fresh database for one test.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// use throughline::testing::{Setup, TestDatabase};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let mut registry = Registry::new();
+/// registry.register(Tag::meta());
+/// let test = TestDatabase::new("tags::create", Setup::Tables(&registry)).await?;
+/// Tag { id: None, name: "rust".into() }.create(test.db()).await?;
+/// assert_eq!(Tag::objects().count(test.db()).await?, 1);
+/// test.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct TestDatabase {
+    db: Database,
+    /// The server connection that created the schema or database, and the statement that
+    /// drops it.
+    cleanup: Option<(Database, String)>,
+}
+
+impl TestDatabase {
+    /// A database for test `name` (unique within the process, e.g. its module path) on
+    /// `THROUGHLINE_TEST_DATABASE_URL`, else SQLite in memory, holding `setup`.
+    pub async fn new(name: &str, setup: Setup<'_>) -> Result<TestDatabase> {
+        let url = std::env::var(DATABASE_URL_VARIABLE).ok();
+        TestDatabase::at(url.as_deref(), name, setup).await
+    }
+
+    /// [`TestDatabase::new`] on the server of `url` (`None`: SQLite in memory).
+    ///
+    /// ```
+    /// use throughline::Executor;
+    /// use throughline::testing::{Setup, TestDatabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// let test = TestDatabase::at(None, "empty", Setup::Empty).await?;
+    /// assert_eq!(test.db().backend(), throughline::Backend::Sqlite);
+    /// # Ok(()) }
+    /// ```
+    pub async fn at(url: Option<&str>, name: &str, setup: Setup<'_>) -> Result<TestDatabase> {
+        let test = match url {
+            None => TestDatabase {
+                db: Database::connect("sqlite::memory:").await?,
+                cleanup: None,
+            },
+            Some(url) => TestDatabase::on_server(url, name).await?,
+        };
+        match setup {
+            Setup::Empty => {}
+            Setup::Tables(registry) => crate::create_tables(&test.db, registry).await?,
+            Setup::Migrations(migrations) => {
+                let files = migrations.load()?;
+                throughline_migrate::migrate(&test.db, &files, None).await?;
+            }
+        }
+        Ok(test)
+    }
+
+    async fn on_server(url: &str, name: &str) -> Result<TestDatabase> {
+        let server = Database::connect(url).await?;
+        let own = own_name(name);
+        match server.backend() {
+            Backend::Postgres => {
+                server
+                    .execute_batch(&format!(
+                        "DROP SCHEMA IF EXISTS {own} CASCADE; CREATE SCHEMA {own}"
+                    ))
+                    .await?;
+                let separator = if url.contains('?') { '&' } else { '?' };
+                let db =
+                    Database::connect(&format!("{url}{separator}options=-c%20search_path%3D{own}"))
+                        .await?;
+                Ok(TestDatabase {
+                    db,
+                    cleanup: Some((server, format!("DROP SCHEMA IF EXISTS {own} CASCADE"))),
+                })
+            }
+            Backend::Mysql => {
+                server
+                    .execute_batch(&format!(
+                        "DROP DATABASE IF EXISTS {own}; CREATE DATABASE {own} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                    ))
+                    .await?;
+                let (base, query) = match url.split_once('?') {
+                    Some((base, query)) => (base, format!("?{query}")),
+                    None => (url, String::new()),
+                };
+                let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
+                let db = Database::connect(&format!("{base}/{own}{query}")).await?;
+                Ok(TestDatabase {
+                    db,
+                    cleanup: Some((server, format!("DROP DATABASE IF EXISTS {own}"))),
+                })
+            }
+            _ => Ok(TestDatabase {
+                db: server,
+                cleanup: None,
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Drops the test's schema or database (nothing to do for SQLite in memory).
+    pub async fn close(self) -> Result<()> {
+        let TestDatabase { db, cleanup } = self;
+        drop(db);
+        if let Some((server, drop_sql)) = cleanup {
+            server.execute_batch(&drop_sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A schema or database name for test `name`: `t_`, a readable part of the name, a hash
+/// of all of it and the process id, within the 63 bytes PostgreSQL keeps.
+fn own_name(name: &str) -> String {
+    let readable: String = name
+        .rsplit("::")
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(32)
+        .collect();
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id())
+}
+
+/// What a test body may return: nothing, or a `Result` whose error fails the test.
+pub trait TestOutcome {
+    /// Fails the test (panics) on an error.
+    fn check(self);
+}
+
+impl TestOutcome for () {
+    fn check(self) {}
+}
+
+impl<E: std::fmt::Debug> TestOutcome for std::result::Result<(), E> {
+    fn check(self) {
+        if let Err(error) = self {
+            panic!("the test returned an error: {error:?}");
+        }
+    }
+}
+
+/// Runs test `name`'s `body` on a fresh [`TestDatabase`] holding `setup`, on a tokio
+/// runtime of its own; drops the database when the body returns, keeps it when the body
+/// panics or fails. What the [`#[throughline::test]`](crate::test) attribute calls.
+///
+/// ```
+/// use throughline::testing::{Setup, run};
+/// run("doc::runs", Setup::Empty, |db| async move {
+///     throughline::raw::execute(&db, "CREATE TABLE t (x integer)", vec![]).await
+///         .map(|_| ())
+/// });
+/// ```
+pub fn run<F, Fut, O>(name: &str, setup: Setup<'_>, body: F)
+where
+    F: FnOnce(Database) -> Fut,
+    Fut: Future<Output = O>,
+    O: TestOutcome,
+{
+    let url = std::env::var(DATABASE_URL_VARIABLE).ok();
+    run_at(url.as_deref(), name, setup, body);
+}
+
+/// [`run`] on the server of `url` (`None`: SQLite in memory) rather than the one the
+/// environment names.
+///
+/// ```
+/// use throughline::Executor;
+/// use throughline::testing::{Setup, run_at};
+/// run_at(None, "doc::runs_at", Setup::Empty, |db| async move {
+///     assert_eq!(db.backend(), throughline::Backend::Sqlite);
+/// });
+/// ```
+pub fn run_at<F, Fut, O>(url: Option<&str>, name: &str, setup: Setup<'_>, body: F)
+where
+    F: FnOnce(Database) -> Fut,
+    Fut: Future<Output = O>,
+    O: TestOutcome,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("cannot start a tokio runtime for {name}: {error}"));
+    runtime.block_on(async {
+        let test = TestDatabase::at(url, name, setup)
+            .await
+            .unwrap_or_else(|error| panic!("cannot prepare the database of {name}: {error}"));
+        body(test.db().clone()).await.check();
+        if let Err(error) = test.close().await {
+            panic!("cannot drop the database of {name}: {error}");
+        }
+    });
+}
