@@ -316,6 +316,11 @@ fn parse_sqlite(rest: &str) -> Result<SqliteOptions> {
                     Error::Config(format!("readers must be a number, got {value:?}"))
                 })?;
             }
+            pragma if pragma.starts_with("pragma.") => {
+                let name = &pragma["pragma.".len()..];
+                SqliteOptions::check_pragma(name, value)?;
+                options.pragmas.push((name.to_owned(), value.to_owned()));
+            }
             other => {
                 return Err(Error::Config(format!(
                     "unknown SQLite URL option {other:?}"
@@ -423,6 +428,7 @@ fn parse_postgres(url: &str) -> Result<(tokio_postgres::Config, PgOptions)> {
                     })?;
             }
             "sslmode" => options.tls.mode = value.parse()?,
+            "search_path" => options.search_path = Some(percent_decode(value)),
             "sslrootcert" => {
                 options.tls.root_cert = Some(std::path::PathBuf::from(percent_decode(value)));
             }

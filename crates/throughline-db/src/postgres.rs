@@ -40,6 +40,28 @@ pub struct PgOptions {
     pub wait_timeout: Duration,
     /// TLS (`sslmode` and `sslrootcert` in the URL).
     pub tls: crate::PgTls,
+    /// The schemas every connection searches, in order (`search_path=app,public` in the
+    /// URL): plain names (letters, digits, `_`, `$`), separated by commas.
+    pub search_path: Option<String>,
+}
+
+/// Checks a `search_path` (see [`PgOptions::search_path`]) and returns it as a server
+/// setting (`-c search_path=app,public`).
+fn search_path_setting(path: &str) -> Result<String> {
+    let valid = path.split(',').all(|schema| {
+        let schema = schema.trim();
+        !schema.is_empty()
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    });
+    if !valid {
+        return Err(Error::Config(format!(
+            "invalid search_path {path:?}: schema names of letters, digits, _ and $, separated by commas"
+        )));
+    }
+    let list: Vec<&str> = path.split(',').map(str::trim).collect();
+    Ok(format!("-c search_path={}", list.join(",")))
 }
 
 impl Default for PgOptions {
@@ -48,6 +70,7 @@ impl Default for PgOptions {
             max_size: 16,
             wait_timeout: Duration::from_secs(30),
             tls: crate::PgTls::default(),
+            search_path: None,
         }
     }
 }
@@ -65,6 +88,14 @@ impl PgPool {
     pub(crate) fn new(config: tokio_postgres::Config, options: &PgOptions) -> Result<PgPool> {
         let target = describe_target(&config);
         let mut config = config;
+        if let Some(path) = &options.search_path {
+            let setting = search_path_setting(path)?;
+            let options = match config.get_options() {
+                Some(existing) if !existing.is_empty() => format!("{existing} {setting}"),
+                _ => setting,
+            };
+            config.options(&options);
+        }
         let manager_config = || ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };

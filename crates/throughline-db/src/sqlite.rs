@@ -99,6 +99,49 @@ pub struct SqliteOptions {
     pub write_timeout: Duration,
     /// Reader connections for a file database.
     pub readers: usize,
+    /// Further pragmas set on every connection after throughline's own, as `(name,
+    /// value)` (`pragma.cache_size=-20000` in the URL): names are letters and
+    /// underscores, values letters, digits, `-` and `_`. The pragmas throughline relies on
+    /// (`foreign_keys`, `journal_mode`, `synchronous`, `busy_timeout`, `query_only`) are
+    /// refused: they have options of their own or must not change.
+    pub pragmas: Vec<(String, String)>,
+}
+
+impl SqliteOptions {
+    /// Checks a further pragma (see [`SqliteOptions::pragmas`]).
+    ///
+    /// ```
+    /// use throughline_db::SqliteOptions;
+    /// assert!(SqliteOptions::check_pragma("cache_size", "-20000").is_ok());
+    /// assert!(SqliteOptions::check_pragma("foreign_keys", "OFF").is_err());
+    /// assert!(SqliteOptions::check_pragma("cache_size", "1; DROP TABLE t").is_err());
+    /// ```
+    pub fn check_pragma(name: &str, value: &str) -> Result<()> {
+        const OWN: [&str; 5] = [
+            "foreign_keys",
+            "journal_mode",
+            "synchronous",
+            "busy_timeout",
+            "query_only",
+        ];
+        if OWN.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Error::Config(format!(
+                "the SQLite pragma {name} is throughline's own (foreign_keys is always on; use the synchronous and busy_timeout_ms options)"
+            )));
+        }
+        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+        let value_ok = !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if name_ok && value_ok {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "invalid SQLite pragma {name:?} = {value:?}: names are letters and underscores, values letters, digits, - and _"
+            )))
+        }
+    }
 }
 
 impl Default for SqliteOptions {
@@ -110,6 +153,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             readers: 2,
+            pragmas: Vec::new(),
         }
     }
 }
@@ -308,6 +352,10 @@ fn open_connection(options: &SqliteOptions, reader: bool) -> Result<rusqlite::Co
     // `raw::rows`, say) fails at once rather than racing the writer for the lock.
     if options.path.is_some() && reader {
         pragmas.push_str(" PRAGMA query_only = ON;");
+    }
+    for (name, value) in &options.pragmas {
+        SqliteOptions::check_pragma(name, value)?;
+        pragmas.push_str(&format!(" PRAGMA {name} = {value};"));
     }
     conn.execute_batch(&pragmas).map_err(map_error)?;
     conn.set_prepared_statement_cache_capacity(256);

@@ -588,3 +588,82 @@ async fn row_error_mid_stream_leaves_the_connection_usable(db: Database) {
     );
     assert_eq!(second, ["a", "b", "c"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pragmas_from_the_url_apply_to_every_connection() {
+    let dir = std::env::temp_dir().join(format!("throughline-pragmas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("p.db");
+    let url = format!(
+        "sqlite://{}?mode=rwc&pragma.cache_size=-4000&pragma.temp_store=MEMORY",
+        path.display()
+    );
+    let db = Database::connect(&url).await.unwrap();
+    // Reads go to the reader connections, writes (and this atomic read) to the writer.
+    for _ in 0..4 {
+        let rows = throughline::raw::rows(&db, "PRAGMA cache_size", vec![])
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0], throughline::Value::I64(-4000));
+    }
+    let rows = throughline::raw::rows(&db, "PRAGMA temp_store", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows[0][0], throughline::Value::I64(2));
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    // throughline's own pragmas and anything that is not a plain value are refused.
+    for bad in [
+        "sqlite::memory:?pragma.foreign_keys=OFF",
+        "sqlite::memory:?pragma.cache_size=1;DROP",
+        "sqlite::memory:?pragma.=1",
+    ] {
+        let err = Database::connect(bad).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_search_path_from_the_url_and_options() {
+    let Some(db) = common::postgres("engine_pg_search_path").await else {
+        return;
+    };
+    let schema = format!("t_search_path_{}", std::process::id());
+    db.execute_batch(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
+    .await
+    .unwrap();
+    let url = common::postgres_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let in_schema = Database::connect(&format!("{url}{separator}search_path={schema},public"))
+        .await
+        .unwrap();
+    with_tables(&in_schema).await;
+    student("ann").create(&in_schema).await.unwrap();
+    let where_it_is = throughline::raw::rows(
+        &db,
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'student' \
+         AND table_schema = $1",
+        vec![throughline::Value::from(schema.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(where_it_is.len(), 1);
+    // The same through PgOptions.
+    let config: throughline::__private::PgConfig = url.parse().unwrap();
+    let options = throughline::PgOptions {
+        search_path: Some(schema.clone()),
+        ..Default::default()
+    };
+    let by_options = Database::open_postgres(config, &options).unwrap();
+    assert_eq!(Student::objects().count(&by_options).await.unwrap(), 1);
+    // A schema list that is not plain names is refused before connecting.
+    let err = Database::connect(&format!("{url}{separator}search_path=a%3Bb"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    db.execute_batch(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}
