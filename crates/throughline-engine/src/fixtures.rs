@@ -889,10 +889,17 @@ impl Plan {
         for (object, field) in &self.deferred {
             deferred_of.entry(*object).or_default().push(*field);
         }
-        // The rows, each after the rows it refers to.
+        // The rows with their keys, each after the rows it refers to; then (once the
+        // sequences are past the keys of the files) the rows whose key the database
+        // gives, which no row refers to.
+        let (keyed, keyless): (Vec<usize>, Vec<usize>) = self
+            .order
+            .iter()
+            .copied()
+            .partition(|index| !self.planned[*index].pk().is_null());
         let mut keys: Vec<Value> = vec![Value::Null; self.planned.len()];
         let mut saved_over = vec![false; self.planned.len()];
-        for &index in &self.order {
+        for &index in &keyed {
             let object = &self.planned[index];
             let meta = object.meta;
             let refused = |error: Error| self.refused(object, error);
@@ -914,6 +921,20 @@ impl Plan {
                     .await
                     .map_err(refused)?;
             }
+        }
+        // The sequences of keys written explicitly move past the largest one.
+        let dialect = throughline_query::dialect::of(backend)?;
+        for meta in explicit_keys {
+            if let Some(reset) = dialect.sequence_reset(&meta.table, &meta.pk().column) {
+                conn.query(&reset, &mut |_| Ok(())).await?;
+            }
+        }
+        for &index in &keyless {
+            let object = &self.planned[index];
+            let insert = insert_statement(object.meta, &object.row).into_statement(backend)?;
+            keys[index] = insert_returning_key(conn, &insert, object.meta)
+                .await
+                .map_err(|e| self.refused(object, e))?;
         }
         // The references that closed a cycle, now that their targets exist.
         for (index, field) in &self.deferred {
@@ -970,13 +991,6 @@ impl Plan {
                         .map_err(|e| attach_model(e, links.through))
                         .map_err(refused)?;
                 }
-            }
-        }
-        // The sequences of keys written explicitly move past the largest one.
-        let dialect = throughline_query::dialect::of(backend)?;
-        for meta in explicit_keys {
-            if let Some(reset) = dialect.sequence_reset(&meta.table, &meta.pk().column) {
-                conn.query(&reset, &mut |_| Ok(())).await?;
             }
         }
         Ok(())
