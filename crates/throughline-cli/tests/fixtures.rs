@@ -320,6 +320,7 @@ backend_tests!(
     counters_move_past_loaded_keys,
     a_file_written_by_django_loads,
     loading_saves_over_existing_rows,
+    any_order_of_objects_loads_and_fires_no_hook,
 );
 
 fn tag(backend: Backend, name: &str) -> String {
@@ -831,4 +832,87 @@ async fn dumpdata_arguments() {
         error.to_string().contains("needs the application's models"),
         "{error}"
     );
+}
+
+/// Objects in any order (an enrollment before its student and course, a student whose
+/// mentor comes later, a mentor cycle written the other way round) load; the load fires
+/// no relation hook (a raw load, as Django's `raw=True`).
+async fn any_order_of_objects_loads_and_fires_no_hook(backend: Backend) {
+    let Some((db, url)) = fresh(backend, &tag(backend, "order")).await else {
+        return;
+    };
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for point in [
+        throughline::HookPoint::BeforeAdd,
+        throughline::HookPoint::AfterAdd,
+    ] {
+        let fired = fired.clone();
+        Course::STUDENTS_RELATION
+            .on(&db, point, move |_| {
+                fired.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async { Ok(()) })
+            })
+            .unwrap();
+    }
+    let student = |pk: i64, mentor: &str| {
+        format!(
+            r#"{{"model": "school.student", "pk": {pk}, "fields": {{"name": "s{pk}", "email": "s{pk}@example.com", "token": "00000000-0000-0000-0000-00000000000{pk}", "profile": null, "mentor": {mentor}}}}}"#
+        )
+    };
+    let text = format!(
+        "[\n{},\n{},\n{},\n{},\n{},\n{}\n]",
+        r#"{"model": "school.enrollment", "pk": 7, "fields": {"student": 3, "course": 5, "grade": "C", "status": "active"}}"#,
+        student(1, "2"),
+        student(2, "3"),
+        student(3, "1"),
+        student(4, "4"),
+        r#"{"model": "school.course", "pk": 5, "fields": {"title": "Late", "credits": 1, "weight": 0.5, "open": true, "tags": []}}"#,
+    );
+    let path = fixture_file(&format!("{}.json", tag(backend, "order")), &text);
+    let out = manage(&url, &["loaddata", path.to_str().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(out.output, "Installed 6 object(s) from 1 fixture(s)\n");
+    let mentors: Vec<(Option<i64>, Option<i64>)> = Student::objects()
+        .order_by([Student::ID.asc()])
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.mentor.and_then(|m| m.key().as_i64())))
+        .collect();
+    assert_eq!(
+        mentors,
+        [
+            (Some(1), Some(2)),
+            (Some(2), Some(3)),
+            (Some(3), Some(1)),
+            (Some(4), Some(4))
+        ]
+    );
+    let enrollment = Enrollment::objects()
+        .get(Enrollment::ID.eq(7), &db)
+        .await
+        .unwrap();
+    assert_eq!(enrollment.grade, "C");
+    assert_eq!(fired.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // The hooks are there: a write through the relation fires them.
+    let late = Course::objects().get(Course::ID.eq(5), &db).await.unwrap();
+    let s1 = Student::objects()
+        .get(Student::ID.eq(1), &db)
+        .await
+        .unwrap();
+    late.students()
+        .add_with(
+            [&s1],
+            models::CourseStudentsValues {
+                grade: "B".into(),
+                enrolled_at: None,
+                status: None,
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert_eq!(fired.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
