@@ -20,8 +20,10 @@
 //! between models is broken at the model registered first), each model's rows in key order,
 //! and each list of many-to-many targets in key order. The generated through models of
 //! implicit relations are not dumped on their own (as Django). Each model is read with its
-//! own statement, in one operation: give a [`Transaction`](throughline_db::Transaction) as
-//! the executor for one snapshot of every table.
+//! own statement, in one operation; given a [`Transaction`](throughline_db::Transaction),
+//! every table is read inside it (one snapshot where its isolation gives one: SQLite's
+//! write transaction, MariaDB's `REPEATABLE READ`; PostgreSQL's `READ COMMITTED` reads
+//! each table at its own moment, as Django's `dumpdata` does).
 //!
 //! # Loading
 //!
@@ -53,7 +55,8 @@
 //! - A naive datetime (no `Z`, no offset) is read as UTC; Django reads it in the current
 //!   time zone, with a warning.
 //! - Datetimes are written with their microseconds when they are not whole milliseconds
-//!   (Django cuts them to milliseconds, losing data; it reads six digits back).
+//!   (Django cuts them to milliseconds, losing data; it reads six digits back). The keys
+//!   of a JSON document come out sorted.
 //! - Natural keys, other formats (XML, YAML, JSONL), compressed files and fixture folders
 //!   are not supported: a fixture is a path (or `-`, standard input, in the CLI).
 //! - A key of an object that names no row of the model is refused, as are unknown fields
