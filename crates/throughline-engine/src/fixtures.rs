@@ -726,7 +726,17 @@ pub async fn load(
     }
     // References between objects order the inserts; the others must be in the database.
     let mut edges = Vec::new();
-    let mut external: HashMap<&'static str, Reference> = HashMap::new();
+    let mut external: Vec<Reference> = Vec::new();
+    // The position in `external` of the references to `target`.
+    let reference = |external: &mut Vec<Reference>, target: &'static ModelMeta| -> usize {
+        match external.iter().position(|r| std::ptr::eq(r.model, target)) {
+            Some(at) => at,
+            None => {
+                external.push(Reference::new(target));
+                external.len() - 1
+            }
+        }
+    };
     for (from, object) in planned.iter().enumerate() {
         for (field_index, field) in object.meta.fields.iter().enumerate() {
             let (Some(fk), Some(value)) = (&field.foreign_key, object.row.get(field_index)) else {
@@ -755,31 +765,31 @@ pub async fn load(
                     to,
                     nullable: field.nullable,
                 }),
-                None => external
-                    .entry(target.name.as_str())
-                    .or_insert_with(|| Reference::new(target))
-                    .push(
+                None => {
+                    let at = reference(&mut external, target);
+                    external[at].push(
                         value.clone(),
                         from,
                         object.field_lines[field_index],
                         &field.name,
-                    ),
+                    );
+                }
             }
         }
         for links in &object.links {
             for value in &links.targets {
                 let key = (links.target_model.name.as_str(), Key::of(value));
                 if !index.contains_key(&key) {
-                    external
-                        .entry(links.target_model.name.as_str())
-                        .or_insert_with(|| Reference::new(links.target_model))
-                        .push(value.clone(), from, links.line, &links.relation);
+                    let at = reference(&mut external, links.target_model);
+                    external[at].push(value.clone(), from, links.line, &links.relation);
                 }
             }
         }
     }
-    let (order, deferred) =
-        order::rows_in_dependency_order(planned.len(), &edges).map_err(|row| {
+    let order::RowOrder {
+        rows: order,
+        deferred,
+    } = order::rows_in_dependency_order(planned.len(), &edges).map_err(|row| {
             let object = &planned[row];
             locator.error(
                 object.at,
@@ -795,7 +805,7 @@ pub async fn load(
         planned,
         order,
         deferred,
-        external: external.into_values().collect(),
+        external,
         locator,
     };
     exec.run(
@@ -846,25 +856,36 @@ impl Plan {
     /// The whole load, on one connection inside its transaction.
     async fn write(self, conn: &mut dyn Conn) -> Result<()> {
         let backend = conn.backend();
-        // Every reference outside the fixtures names an existing row.
+        // Every reference outside the fixtures names an existing row; the first missing
+        // one in the files is reported.
+        type Missing<'p> = (&'p Reference, &'p Value, &'p (usize, usize, String));
+        let mut missing: Option<Missing<'_>> = None;
+        let place = |from: &(usize, usize, String)| {
+            let at = self.planned[from.0].at;
+            (at.fixture, at.object, from.1)
+        };
         for reference in &self.external {
             let found = existing_keys(conn, reference.model, reference.keys.clone()).await?;
-            for (key, (object, line, field)) in reference.keys.iter().zip(&reference.from) {
-                if !found.contains(&Key::of(key)) {
-                    let planned = &self.planned[*object];
-                    return Err(self.locator.error(
-                        planned.at,
-                        *line,
-                        Kind::MissingReference,
-                        format!(
-                            "{}: field `{field}` refers to {} with key {}, which is neither in the fixtures nor in the database",
-                            planned.describe(),
-                            label(reference.model),
-                            key.display()
-                        ),
-                    ));
+            for (key, from) in reference.keys.iter().zip(&reference.from) {
+                let earlier = missing.is_none_or(|(_, _, first)| place(from) < place(first));
+                if earlier && !found.contains(&Key::of(key)) {
+                    missing = Some((reference, key, from));
                 }
             }
+        }
+        if let Some((reference, key, (object, line, field))) = missing {
+            let planned = &self.planned[*object];
+            return Err(self.locator.error(
+                planned.at,
+                *line,
+                Kind::MissingReference,
+                format!(
+                    "{}: field `{field}` refers to {} with key {}, which is neither in the fixtures nor in the database",
+                    planned.describe(),
+                    label(reference.model),
+                    key.display()
+                ),
+            ));
         }
         // The rows that exist already are saved over.
         let mut keys_by_model: HashMap<&'static str, (&'static ModelMeta, Vec<Value>)> =
@@ -1058,11 +1079,17 @@ fn parse_fixture(
             .at_line(line)
             .into()
     };
-    let document: Json = serde_json::from_str(&fixture.text).map_err(|error| {
-        let text = error.to_string();
-        let reason = text
+    // A byte-order mark (a file saved by some Windows editors) is not JSON; it holds no
+    // newline, so the lines stay those of the file.
+    let text = fixture
+        .text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&fixture.text);
+    let document: Json = serde_json::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        let reason = message
             .rsplit_once(" at line ")
-            .map_or(text.as_str(), |(reason, _)| reason);
+            .map_or(message.as_str(), |(reason, _)| reason);
         malformed_at(
             error.line().max(1),
             format!("not valid JSON (column {}): {reason}", error.column()),
@@ -1077,8 +1104,8 @@ fn parse_fixture(
             ),
         ));
     };
-    let positions = json::element_positions(&fixture.text);
-    let lines = Lines::of(&fixture.text);
+    let positions = json::element_positions(text);
+    let lines = Lines::of(text);
     let mut out = Vec::with_capacity(elements.len());
     for (i, element) in elements.into_iter().enumerate() {
         let position = positions.get(i).cloned().unwrap_or_default();
@@ -1209,6 +1236,9 @@ fn parse_object(
     let pk_index = meta.fields.iter().position(|f| f.primary_key).unwrap_or(0);
     row[pk_index] = Some(pk);
     let mut links = Vec::new();
+    // In the file's order, so that the first problem reported is the first in the file.
+    let mut fields: Vec<(String, Json)> = fields.into_iter().collect();
+    fields.sort_by_key(|(field_name, _)| position.field(field_name));
     for (field_name, json) in fields {
         let offset = position.field(&field_name);
         if let Some(index) = meta.field_index(&field_name) {
@@ -1343,4 +1373,70 @@ fn parse_object(
         field_lines,
         links,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn school() -> Result<(throughline_db::Database, Registry)> {
+        crate::doc_support::school_db().await
+    }
+
+    fn message(result: Result<LoadReport>) -> String {
+        match result {
+            Ok(report) => format!("loaded: {report}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_byte_order_mark_is_skipped() -> Result<()> {
+        let (db, registry) = school().await?;
+        let text =
+            "\u{feff}[\n{\"model\": \"student\", \"pk\": 1, \"fields\": {\"name\": \"ada\"}}\n]";
+        let report = load(&db, &registry, &[Fixture::new("bom.json", text)]).await?;
+        assert_eq!(report.objects, 1);
+        let bad = "\u{feff}[\n{\"model\": \"nope\", \"fields\": {}}\n]";
+        let error = message(load(&db, &registry, &[Fixture::new("bom.json", bad)]).await);
+        assert!(
+            error.starts_with("fixture error in bom.json, line 2 (object 1): unknown model `nope`"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn the_first_bad_field_in_the_file_is_reported() -> Result<()> {
+        let (db, registry) = school().await?;
+        let text = "[{\"model\": \"enrollment\", \"pk\": 1, \"fields\": {\n\"student\": \"x\",\n\"course\": \"y\"}}]";
+        let error = message(load(&db, &registry, &[Fixture::new("f.json", text)]).await);
+        assert!(
+            error.starts_with(
+                "fixture error in f.json, line 2 (object 1): enrollment pk 1: field `student`"
+            ),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_load_inside_a_transaction_is_rolled_back_with_it() -> Result<()> {
+        let (db, registry) = school().await?;
+        let text = "[{\"model\": \"student\", \"pk\": 5, \"fields\": {\"name\": \"ada\"}}]";
+        let tx = db.begin().await?;
+        load(&tx, &registry, &[Fixture::new("t.json", text)]).await?;
+        // A failed load in the same transaction leaves the first one in place.
+        let bad = "[{\"model\": \"student\", \"pk\": 6, \"fields\": {}}]";
+        assert!(
+            load(&tx, &registry, &[Fixture::new("t.json", bad)])
+                .await
+                .is_err()
+        );
+        let inside = dump(&tx, &registry, &["student"]).await?;
+        assert_eq!(inside.len(), 1);
+        tx.rollback().await?;
+        assert!(dump(&db, &registry, &["student"]).await?.is_empty());
+        Ok(())
+    }
 }
