@@ -40,6 +40,11 @@
 //! refuses the whole load with [`Error::Fixture`]: the file, the line of the object or of
 //! the field, the object's position in the file, and the reason; nothing is loaded.
 //!
+//! New rows are written in multi-row inserts, each run of rows of one model in as few
+//! statements as the backend's bind-parameter limit allows; when the database refuses
+//! one, the load is rolled back and run again one object at a time, so that the error
+//! names the object.
+//!
 //! Rows are inserted after the rows of the fixtures they refer to, whatever the order of
 //! the file (foreign keys are checked at once on PostgreSQL and MariaDB, and this needs no
 //! deferred or disabled constraint). A cycle of rows referring to each other (a self
@@ -225,6 +230,16 @@ pub fn select_models<S: AsRef<str>>(
 
 /// One object of a dump: its model, its key and its fields as JSON, fields in declaration
 /// order, then the lists of implicit many-to-many targets.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// let (db, school) = throughline_engine::doc_support::seeded_school_db().await?;
+/// let dump = throughline_engine::fixtures::dump(&db, &school, &["course"]).await?;
+/// let math = &dump.objects()[0];
+/// assert_eq!((math.model.name.as_str(), &math.pk), ("Course", &serde_json::json!(1)));
+/// assert_eq!(math.fields, vec![("title".to_owned(), serde_json::json!("math"))]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Object {
     /// The model.
@@ -801,22 +816,48 @@ pub async fn load(
                 ),
             )
         })?;
-    let plan = Plan {
+    let plan = std::sync::Arc::new(Plan {
         planned,
         order,
         deferred,
         external,
         locator,
-    };
-    exec.run(
-        Access::Atomic,
-        op(move |conn| Box::pin(async move { plan.write(conn).await })),
-    )
-    .await?;
+    });
+    // Batched first; a refused batch names no object, so the load is run again (all of it
+    // rolled back) one object at a time, which names the object the database refuses.
+    match run_plan(exec, plan.clone(), Mode::Batched).await {
+        Err(Error::Fixture(problem))
+            if problem.kind == Kind::Database && problem.object.is_none() =>
+        {
+            run_plan(exec, plan, Mode::OneByOne).await?;
+        }
+        other => other?,
+    }
     Ok(LoadReport {
         objects,
         fixtures: fixtures.len(),
     })
+}
+
+/// Runs a load's writes in one transaction (a savepoint inside a caller's).
+async fn run_plan(exec: &impl Executor, plan: std::sync::Arc<Plan>, mode: Mode) -> Result<()> {
+    exec.run(
+        Access::Atomic,
+        op(move |conn| Box::pin(async move { plan.write(conn, mode).await })),
+    )
+    .await
+}
+
+/// How a load writes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Each run of new rows of one model (in the load's order) in multi-row inserts, as
+    /// few as the backend's bind-parameter limit allows, and the implicit lists of every
+    /// source of a through model together: a load of 10,000 rows is a few statements. A
+    /// statement the database refuses names no object.
+    Batched,
+    /// One statement per object, so that the one the database refuses is named.
+    OneByOne,
 }
 
 /// The keys of one model that objects refer to without the fixtures holding them.
@@ -854,7 +895,7 @@ struct Plan {
 
 impl Plan {
     /// The whole load, on one connection inside its transaction.
-    async fn write(self, conn: &mut dyn Conn) -> Result<()> {
+    async fn write(&self, conn: &mut dyn Conn, mode: Mode) -> Result<()> {
         let backend = conn.backend();
         // Every reference outside the fixtures names an existing row; the first missing
         // one in the files is reported.
@@ -923,22 +964,34 @@ impl Plan {
             .partition(|index| !self.planned[*index].pk().is_null());
         let mut keys: Vec<Value> = vec![Value::Null; self.planned.len()];
         let mut saved_over = vec![false; self.planned.len()];
+        // New rows of one model, in order, not written yet (batched mode).
+        let mut run: Vec<usize> = Vec::new();
         for &index in &keyed {
             let object = &self.planned[index];
             let meta = object.meta;
             let refused = |error: Error| self.refused(object, error);
-            let mut row = object.row.clone();
-            for field in deferred_of.get(&index).into_iter().flatten() {
-                row[*field] = Value::Null;
-            }
             let pk = object.pk().clone();
-            if !pk.is_null() && existing.contains(&(meta.name.as_str(), Key::of(&pk))) {
+            keys[index] = pk.clone();
+            let exists = existing.contains(&(meta.name.as_str(), Key::of(&pk)));
+            let same_model = run
+                .first()
+                .is_none_or(|first| std::ptr::eq(self.planned[*first].meta, meta));
+            if !(mode == Mode::Batched && !exists && same_model) {
+                // What was gathered goes first: this row may refer to it.
+                self.insert_run(conn, &run, &deferred_of).await?;
+                run.clear();
+            }
+            if mode == Mode::Batched && !exists {
+                run.push(index);
+                continue;
+            }
+            let row = self.row_of(index, &deferred_of);
+            if exists {
                 saved_over[index] = true;
                 if meta.fields.len() > 1 {
-                    let update = row_update(meta, &row, pk.clone()).render(backend)?;
+                    let update = row_update(meta, &row, pk).render(backend)?;
                     conn.execute(&update).await.map_err(refused)?;
                 }
-                keys[index] = pk;
             } else {
                 let insert = insert_statement(meta, &row).into_statement(backend)?;
                 keys[index] = insert_returning_key(conn, &insert, meta)
@@ -946,6 +999,7 @@ impl Plan {
                     .map_err(refused)?;
             }
         }
+        self.insert_run(conn, &run, &deferred_of).await?;
         // The sequences of keys written explicitly move past the largest one.
         let dialect = throughline_query::dialect::of(backend)?;
         for meta in explicit_keys {
@@ -979,6 +1033,7 @@ impl Plan {
                 .map_err(|e| self.refused(object, e))?;
         }
         // The implicit many-to-many lists replace the links of their source.
+        let mut batched_links: Vec<(&'static ModelMeta, Vec<Vec<Value>>)> = Vec::new();
         for (index, object) in self.planned.iter().enumerate() {
             for links in &object.links {
                 let source = keys[index].clone();
@@ -1009,6 +1064,16 @@ impl Plan {
                 if rows.is_empty() {
                     continue;
                 }
+                if mode == Mode::Batched {
+                    match batched_links
+                        .iter_mut()
+                        .find(|(through, _)| std::ptr::eq(*through, links.through))
+                    {
+                        Some((_, all)) => all.extend(rows),
+                        None => batched_links.push((links.through, rows)),
+                    }
+                    continue;
+                }
                 for stmt in insert_statements(links.through, &rows, Conflict::Error, backend)? {
                     conn.query(&stmt, &mut |_| Ok(()))
                         .await
@@ -1017,7 +1082,36 @@ impl Plan {
                 }
             }
         }
+        for (through, rows) in batched_links {
+            insert_rows(conn, through, &rows).await?;
+        }
         Ok(())
+    }
+
+    /// The row of object `index` as first written: NULL in its references that close a
+    /// cycle.
+    fn row_of(&self, index: usize, deferred_of: &HashMap<usize, Vec<usize>>) -> Vec<Value> {
+        let mut row = self.planned[index].row.clone();
+        for field in deferred_of.get(&index).into_iter().flatten() {
+            if let Some(value) = row.get_mut(*field) {
+                *value = Value::Null;
+            }
+        }
+        row
+    }
+
+    /// Inserts the new rows `run` (objects of one model, keys given) together.
+    async fn insert_run(
+        &self,
+        conn: &mut dyn Conn,
+        run: &[usize],
+        deferred_of: &HashMap<usize, Vec<usize>>,
+    ) -> Result<()> {
+        let Some(first) = run.first() else {
+            return Ok(());
+        };
+        let rows: Vec<Vec<Value>> = run.iter().map(|i| self.row_of(*i, deferred_of)).collect();
+        insert_rows(conn, self.planned[*first].meta, &rows).await
     }
 
     /// The error of a row the database refused.
@@ -1039,6 +1133,52 @@ impl Plan {
             .caused_by(error)
             .into()
     }
+}
+
+/// Inserts `rows` (every field of `meta`, in order) in as few statements as the backend's
+/// bind-parameter limit allows, returning nothing. A statement the database refuses is a
+/// [`Kind::Database`] error naming no object (the load then runs one object at a time).
+async fn insert_rows(
+    conn: &mut dyn Conn,
+    meta: &'static ModelMeta,
+    rows: &[Vec<Value>],
+) -> Result<()> {
+    let backend = conn.backend();
+    let skip_auto = |i: usize| meta.fields[i].is_auto() && rows.iter().all(|r| r[i].is_null());
+    let kept: Vec<usize> = (0..meta.fields.len()).filter(|i| !skip_auto(*i)).collect();
+    let fields: Vec<throughline_query::FieldName> = kept
+        .iter()
+        .map(|i| throughline_query::FieldName::Borrowed(&meta.fields[*i].name))
+        .collect();
+    let max_params = throughline_query::dialect::capabilities(backend)?.max_bind_params;
+    let per_statement = (max_params / fields.len().max(1)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let stmt = throughline_query::InsertQuery {
+            model: meta,
+            fields: fields.clone(),
+            rows: chunk
+                .iter()
+                .map(|row| kept.iter().map(|i| row[*i].clone()).collect())
+                .collect(),
+            conflict: Conflict::Error,
+            returning: Vec::new(),
+        }
+        .into_statement(backend)?;
+        conn.execute(&stmt).await.map_err(|error| {
+            let error = attach_model(error, meta);
+            Error::from(
+                FixtureError::new(
+                    Kind::Database,
+                    format!(
+                        "the database refused a batch of {} rows: {error}",
+                        label(meta)
+                    ),
+                )
+                .caused_by(error),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The keys among `keys` that rows of `meta` have, read in one statement.
