@@ -1,7 +1,7 @@
 //! The throughline command line (clap), usable two ways: as a library that the
-//! application calls from its own binary with its [`Registry`], so that `makemigrations`
-//! and `check` see the compiled models (as Django's `manage.py`), and standalone
-//! (`throughline ...`) for what needs no models.
+//! application calls from its own binary with its [`Registry`], so that `makemigrations`,
+//! `check`, `dumpdata` and `loaddata` see the compiled models (as Django's `manage.py`),
+//! and standalone (`throughline ...`) for what needs no models.
 //!
 //! ```no_run
 //! // src/bin/manage.rs of an application; the folder is relative to the application's
@@ -82,8 +82,8 @@ impl From<MigrationError> for CliError {
 #[command(
     name = "throughline",
     version,
-    about = "Migrations and checks for throughline applications",
-    long_about = "Migrations and checks for throughline applications.\n\nThe database comes from --database-url or DATABASE_URL (sqlite://app.db?mode=rwc, postgres://user@host/db). makemigrations and check need the application's models: run them through the application's own binary, which calls throughline_cli::main_with(Some(&registry))."
+    about = "Migrations, checks and fixtures for throughline applications",
+    long_about = "Migrations and checks for throughline applications.\n\nThe database comes from --database-url or DATABASE_URL (sqlite://app.db?mode=rwc, postgres://user@host/db). makemigrations, check, dumpdata and loaddata need the application's models: run them through the application's own binary, which calls throughline_cli::main_with(Some(&registry))."
 )]
 pub struct Cli {
     /// The database URL.
@@ -192,6 +192,37 @@ pub enum Command {
     ///
     /// Example: app check
     Check,
+    /// Print the rows of the models as JSON in Django's fixture layout (needs the
+    /// application's models): every model, an application's models (APP) or one model
+    /// (APP.MODEL), the models a foreign key refers to first, each model's rows in key
+    /// order. A many-to-many relation without a through model of its own is the list of
+    /// its targets' keys; a through model's rows are objects of their own.
+    ///
+    /// Example: app dumpdata school.student school.enrollment --indent 2 -o school.json
+    Dumpdata {
+        /// The applications and models to dump (none: every model).
+        #[arg(value_name = "APP[.MODEL]")]
+        labels: Vec<String>,
+        /// Indent the JSON by N spaces per level (without it the dump is one line, as
+        /// Django's).
+        #[arg(long, value_name = "N")]
+        indent: Option<usize>,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load fixture files (JSON in Django's layout, as dumpdata writes) in one transaction
+    /// (needs the application's models): each object is inserted, or saved over the row
+    /// with its key; a bad file (malformed, an unknown model or field, a wrong value, a
+    /// foreign key to a missing row, a row the database refuses) is refused with its line
+    /// and reason, and nothing is loaded. No hook fires (a raw load, as Django's).
+    ///
+    /// Example: app loaddata fixtures/school.json fixtures/more.json
+    Loaddata {
+        /// The fixture files; `-` reads one from standard input.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
     /// Serve the web admin (needs the application's binary with the admin installed, and
     /// its tables migrated).
     ///
@@ -237,9 +268,10 @@ pub enum BackendArg {
 }
 
 /// Parses the process arguments and runs the command; the exit code says whether it
-/// succeeded. Pass the application's registry to enable `makemigrations` and `check`. The
-/// migrations are read from `--migrations-dir` (default `migrations`, which must exist);
-/// an application passes its embedded migrations to [`main_with_migrations`] instead.
+/// succeeded. Pass the application's registry to enable `makemigrations`, `check`,
+/// `dumpdata` and `loaddata`. The migrations are read from `--migrations-dir` (default
+/// `migrations`, which must exist); an application passes its embedded migrations to
+/// [`main_with_migrations`] instead.
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
@@ -699,6 +731,43 @@ pub async fn run_asking(
                 .await
                 .map_err(account_error)?;
             push(&mut out, format!("Password changed for {username}."));
+        }
+        Command::Dumpdata {
+            labels,
+            indent,
+            output,
+        } => {
+            let registry = needs_models(registry, "dumpdata")?;
+            // An unknown label is reported before connecting.
+            throughline::fixtures::select_models(registry, labels)?;
+            let db = connect(cli).await?;
+            let dump = throughline::fixtures::dump(&db, registry, labels).await?;
+            let text = dump.to_json(*indent);
+            match output {
+                Some(path) => std::fs::write(path, text).map_err(|e| {
+                    CliError::Usage(format!("cannot write {}: {e}", path.display()))
+                })?,
+                None => out.output.push_str(&text),
+            }
+        }
+        Command::Loaddata { files } => {
+            let registry = needs_models(registry, "loaddata")?;
+            let mut fixtures = Vec::with_capacity(files.len());
+            for file in files {
+                if file == "-" {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                        .map_err(|e| {
+                            CliError::Usage(format!("cannot read a fixture from stdin: {e}"))
+                        })?;
+                    fixtures.push(throughline::fixtures::Fixture::new("-", text));
+                } else {
+                    fixtures.push(throughline::fixtures::Fixture::read(file)?);
+                }
+            }
+            let db = connect(cli).await?;
+            let report = throughline::fixtures::load(&db, registry, &fixtures).await?;
+            push(&mut out, report.to_string());
         }
         Command::Check => {
             let registry = needs_models(registry, "check")?;

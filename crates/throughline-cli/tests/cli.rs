@@ -59,6 +59,8 @@ fn help_explains_each_command_with_an_example() {
         "admin",
         "createsuperuser",
         "changepassword",
+        "dumpdata",
+        "loaddata",
     ] {
         let (ok, out, _) = run(&dir, &[command, "--help"]);
         assert!(ok, "{command} --help");

@@ -221,6 +221,10 @@ pub enum Error {
     /// stands (an existing table, rows that would not fit, an unknown migration).
     #[error("{0}")]
     Migration(MigrationError),
+    /// A fixture (`loaddata`, `dumpdata`) was refused: where (file, line, object) and why.
+    /// Nothing of it was loaded.
+    #[error("{0}")]
+    Fixture(FixtureError),
 }
 
 /// Where and why a migration problem arose.
@@ -321,6 +325,171 @@ impl From<MigrationError> for Error {
     }
 }
 
+/// What kind of problem refused a fixture.
+///
+/// ```
+/// use throughline_core::FixtureErrorKind;
+/// assert_ne!(FixtureErrorKind::UnknownModel, FixtureErrorKind::UnknownField);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FixtureErrorKind {
+    /// The file could not be read.
+    Unreadable,
+    /// The text is not JSON, or not Django's layout (an array of objects with `model`,
+    /// `pk` and `fields`).
+    Malformed,
+    /// A model label that names no registered model.
+    UnknownModel,
+    /// A field name the model does not have.
+    UnknownField,
+    /// A value of the wrong JSON type for its field, or one the field refuses (too long,
+    /// not among its choices, not a date).
+    InvalidValue,
+    /// A required field without a value or a default.
+    MissingField,
+    /// A foreign key (or a many-to-many target) to a row that is neither in the fixtures
+    /// nor in the database.
+    MissingReference,
+    /// Rows that refer to each other through required foreign keys only: no order of
+    /// inserts can load them (a cycle through an optional key is loaded, the key set last).
+    Cycle,
+    /// The database refused a row (a unique constraint, say): the cause is
+    /// [`FixtureError::source`].
+    Database,
+}
+
+/// Where and why a fixture was refused: the file, the line of the object (or of its field)
+/// and its position in the file (from 1), and the reason in words. A database error is
+/// kept as the source, so that `is_integrity` questions can be asked of it.
+///
+/// ```
+/// use throughline_core::{FixtureError, FixtureErrorKind};
+/// let e = FixtureError::new(FixtureErrorKind::UnknownField, "school.student: unknown field `nmae`")
+///     .in_file("data.json")
+///     .at(7, 2);
+/// assert_eq!(
+///     e.to_string(),
+///     "fixture error in data.json, line 7 (object 2): school.student: unknown field `nmae`"
+/// );
+/// ```
+#[derive(Debug)]
+pub struct FixtureError {
+    /// The fixture file (its path, or `-` for stdin), when known.
+    pub file: Option<String>,
+    /// The line in the file (from 1), when known.
+    pub line: Option<usize>,
+    /// The object's position in the file's array (from 1), when known.
+    pub object: Option<usize>,
+    /// What kind of problem.
+    pub kind: FixtureErrorKind,
+    /// What is wrong, in words.
+    pub reason: String,
+    /// The database's error, for [`FixtureErrorKind::Database`].
+    pub source: Option<Box<Error>>,
+}
+
+impl FixtureError {
+    /// A fixture problem with only its kind and reason.
+    ///
+    /// ```
+    /// use throughline_core::{FixtureError, FixtureErrorKind};
+    /// let e = FixtureError::new(FixtureErrorKind::UnknownModel, "unknown model `x.y`");
+    /// assert_eq!(e.to_string(), "fixture error: unknown model `x.y`");
+    /// ```
+    pub fn new(kind: FixtureErrorKind, reason: impl Into<String>) -> Self {
+        FixtureError {
+            file: None,
+            line: None,
+            object: None,
+            kind,
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// Names the file.
+    ///
+    /// ```
+    /// # use throughline_core::{FixtureError, FixtureErrorKind};
+    /// let e = FixtureError::new(FixtureErrorKind::Malformed, "not JSON").in_file("a.json");
+    /// assert_eq!(e.file.as_deref(), Some("a.json"));
+    /// ```
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Names the line and the object's position (both from 1).
+    ///
+    /// ```
+    /// # use throughline_core::{FixtureError, FixtureErrorKind};
+    /// let e = FixtureError::new(FixtureErrorKind::Malformed, "bad").at(3, 1);
+    /// assert_eq!((e.line, e.object), (Some(3), Some(1)));
+    /// ```
+    pub fn at(mut self, line: usize, object: usize) -> Self {
+        self.line = Some(line);
+        self.object = Some(object);
+        self
+    }
+
+    /// Names the line only (a syntax error before any object is known).
+    ///
+    /// ```
+    /// # use throughline_core::{FixtureError, FixtureErrorKind};
+    /// let e = FixtureError::new(FixtureErrorKind::Malformed, "bad").in_file("a.json").at_line(4);
+    /// assert_eq!(e.to_string(), "fixture error in a.json, line 4: bad");
+    /// ```
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Keeps the database error that refused the row.
+    ///
+    /// ```
+    /// # use throughline_core::{Error, FixtureError, FixtureErrorKind};
+    /// let cause = Error::Config("x".into());
+    /// let e = FixtureError::new(FixtureErrorKind::Database, "refused").caused_by(cause);
+    /// assert!(e.source.is_some());
+    /// ```
+    pub fn caused_by(mut self, error: Error) -> Self {
+        self.source = Some(Box::new(error));
+        self
+    }
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("fixture error")?;
+        if let Some(file) = &self.file {
+            write!(f, " in {file}")?;
+        }
+        if let Some(line) = self.line {
+            let sep = if self.file.is_some() { "," } else { " at" };
+            write!(f, "{sep} line {line}")?;
+        }
+        if let Some(object) = self.object {
+            write!(f, " (object {object})")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for FixtureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<FixtureError> for Error {
+    fn from(error: FixtureError) -> Self {
+        Error::Fixture(error)
+    }
+}
+
 /// The message, as [`Display`](std::fmt::Display) shows it: `main() -> throughline::Result<()>`
 /// prints `Error: Student matching the query does not exist`, not a nested structure. Match
 /// on the variants to tell errors apart.
@@ -408,6 +577,18 @@ impl Error {
     /// ```
     pub fn is_migration(&self) -> bool {
         matches!(self, Error::Migration(_))
+    }
+
+    /// Whether a fixture was refused (`loaddata`: a malformed file, an unknown model or
+    /// field, a wrong value, a missing reference, a row the database refused).
+    ///
+    /// ```
+    /// use throughline_core::{Error, FixtureError, FixtureErrorKind};
+    /// let e: Error = FixtureError::new(FixtureErrorKind::Malformed, "x").into();
+    /// assert!(e.is_fixture());
+    /// ```
+    pub fn is_fixture(&self) -> bool {
+        matches!(self, Error::Fixture(_))
     }
 
     /// Shorthand for a validation error.

@@ -15,7 +15,9 @@ pub mod validate;
 pub mod value;
 
 pub use backend::{Backend, Capabilities};
-pub use error::{DatabaseError, Error, IntegrityKind, MigrationError, Result};
+pub use error::{
+    DatabaseError, Error, FixtureError, FixtureErrorKind, IntegrityKind, MigrationError, Result,
+};
 pub use key::Key;
 pub use registry::{CheckLevel, CheckMessage, Registry, ReverseRelation};
 /// The exact decimal type of `Decimal` fields (rust_decimal's).

@@ -508,8 +508,13 @@ pub(crate) fn typed_value(row: &Row<'_>, index: usize, ty: FieldType) -> Result<
                 at_width(Value::I64(sqlite_int(value, index)?), ty, index)
             }
             (FieldType::Uuid, _) => uuid::Uuid::decode(row, index).map(Value::Uuid),
-            (FieldType::Decimal { .. }, _) => {
-                throughline_core::Decimal::decode(row, index).map(Value::Decimal)
+            // SQLite returns the text as written: brought to the field's places, as the
+            // other backends' `numeric(p, s)` return it.
+            (FieldType::Decimal { decimal_places, .. }, _) => {
+                throughline_core::Decimal::decode(row, index).map(|mut d| {
+                    d.rescale(u32::from(decimal_places));
+                    Value::Decimal(d)
+                })
             }
             _ => Value::decode(row, index),
         },

@@ -682,7 +682,7 @@ pub async fn bulk_update(
 /// The inserts of `rows` (each every field of `meta`, in order) in as few statements as
 /// the backend's bind-parameter limit allows, returning every field; an unset auto key
 /// is left out when no row sets it.
-fn insert_statements(
+pub(crate) fn insert_statements(
     meta: &'static ModelMeta,
     rows: &[Vec<Value>],
     conflict: Conflict,

@@ -12,6 +12,7 @@
 //! - [`defaults`]: the values a write was not given.
 //! - [`cascade`]: what a delete would take with it (cascades, SET NULL, blockers).
 //! - [`create_tables`] and [`drop_tables`].
+//! - [`fixtures`]: `dumpdata` and `loaddata` (Django's JSON layout) over a registry.
 //!
 //! The typed `throughline` facade lowers each of its writes to these functions, keeping
 //! the generics, the compile-time refusals and the decoding into the user's structs.
@@ -24,6 +25,7 @@ pub mod crud;
 pub mod defaults;
 #[doc(hidden)]
 pub mod doc_support;
+pub mod fixtures;
 pub mod hooks;
 pub mod keys;
 pub mod read;

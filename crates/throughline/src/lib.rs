@@ -70,8 +70,8 @@ pub use throughline_core::schema::single_unique_name;
 pub use throughline_core::validate::JSON_MAX_DEPTH;
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
-    ForeignKeyMeta, IntegrityKind, Key, ManyToManyMeta, MigrationError, ModelMeta, OnDelete,
-    Registry, Result, Value,
+    FixtureError, FixtureErrorKind, ForeignKeyMeta, IntegrityKind, Key, ManyToManyMeta,
+    MigrationError, ModelMeta, OnDelete, Registry, Result, Value,
 };
 /// What the statement events (`tracing`, target `throughline::sql`) carry: bound values
 /// when asked for, and a warning above a slow-statement threshold.
@@ -80,6 +80,11 @@ pub use throughline_db::{Access, Counting, Database, Executor, Transaction};
 /// The untyped engine every typed write lowers to: rows and relations over a registry and
 /// values, for code without model types (an admin, fixtures).
 pub use throughline_engine as engine;
+/// Fixtures: a database's rows as JSON in Django's layout ([`fixtures::dump`], `manage
+/// dumpdata`) and loading such files in one transaction ([`fixtures::load`], `manage
+/// loaddata`), on a [`Registry`] alone. The [fixtures guide](crate::fixtures_guide) tells
+/// the rules and the differences from Django.
+pub use throughline_engine::fixtures;
 // The backends' own options, each with its cargo feature (`sqlite`, the default;
 // `postgres`).
 #[cfg(feature = "mysql")]
@@ -127,6 +132,12 @@ pub mod coming_from_django {
 /// The migrations guide: commands, operations, seed 004, guarantees.
 pub mod migrations_guide {
     #![doc = include_str!("../../../docs/migrations.md")]
+}
+
+/// The fixtures guide: `dumpdata` and `loaddata`, the layout, the load's guarantees and
+/// the differences from Django.
+pub mod fixtures_guide {
+    #![doc = include_str!("../../../docs/fixtures.md")]
 }
 
 /// Everything an application needs in scope: `use throughline::prelude::*;`.

@@ -2,8 +2,9 @@
 //! <http://127.0.0.1:8000/admin/> on a SQLite file kept between runs (created with a few
 //! students, courses and enrollments the first time), and
 //! `cargo run -p school -- createsuperuser --username admin` creates the user to log in
-//! with. Both are the throughline CLI's commands with the school's models and the admin
-//! installed.
+//! with. `cargo run -p school -- dumpdata --indent 2` prints that database's rows as a
+//! fixture (Django's layout) and `loaddata FILE` loads one. All are the throughline CLI's
+//! commands with the school's models and the admin installed.
 
 use crate::models::{Course, CourseStudentsValues, Status, Student, registry};
 use clap::Parser;
@@ -12,7 +13,13 @@ use throughline::prelude::*;
 use throughline_admin::{AdminConfig, ModelAdmin};
 
 /// The commands this module answers.
-const COMMANDS: &[&str] = &["admin", "createsuperuser", "changepassword"];
+const COMMANDS: &[&str] = &[
+    "admin",
+    "createsuperuser",
+    "changepassword",
+    "dumpdata",
+    "loaddata",
+];
 
 /// How the school's models show in the admin.
 fn config() -> AdminConfig {

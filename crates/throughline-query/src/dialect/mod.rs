@@ -199,6 +199,22 @@ pub trait Dialect: Send + Sync + 'static {
         false
     }
 
+    /// The statement that moves the auto-increment counter of `table`'s key `column` past
+    /// the largest key in the table, after rows were inserted with explicit keys (a fixture
+    /// load; Django's `sequence_reset_sql`), or `None` when the backend moves it by itself
+    /// (SQLite's `AUTOINCREMENT` and InnoDB's counter follow explicit keys; PostgreSQL's
+    /// sequence does not).
+    ///
+    /// ```
+    /// use throughline_query::dialect::{Dialect, Postgres, Sqlite};
+    /// assert!(Sqlite.sequence_reset("tag", "id").is_none());
+    /// let reset = Postgres.sequence_reset("tag", "id").unwrap();
+    /// assert!(reset.sql.starts_with("SELECT setval(pg_get_serial_sequence($1, $2)"));
+    /// ```
+    fn sequence_reset(&self, _table: &str, _column: &str) -> Option<crate::Statement> {
+        None
+    }
+
     /// The clause ending hand-written `INSERT ... SELECT` SQL (an array insert) that skips
     /// the rows conflicting on the columns `target` (already quoted).
     fn skip_conflicts_sql(&self, target: &[String]) -> String {

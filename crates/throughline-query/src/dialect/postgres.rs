@@ -66,6 +66,23 @@ impl Dialect for Postgres {
         true
     }
 
+    fn sequence_reset(&self, table: &str, column: &str) -> Option<crate::Statement> {
+        // Django's `sequence_reset_sql`: the next key is max + 1, or 1 in an empty table.
+        // The table is given quoted (a name with capitals or quotes stays one identifier)
+        // and the column as is, as `pg_get_serial_sequence` reads them.
+        let col = crate::ddl::quote(column);
+        Some(crate::Statement::new(
+            format!(
+                "SELECT setval(pg_get_serial_sequence($1, $2), coalesce(max({col}), 1), max({col}) IS NOT null) FROM {}",
+                crate::ddl::quote(table)
+            ),
+            vec![
+                throughline_core::Value::String(crate::ddl::quote(table)),
+                throughline_core::Value::String(column.to_owned()),
+            ],
+        ))
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
