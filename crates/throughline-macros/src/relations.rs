@@ -419,7 +419,23 @@ impl Relation<'_> {
         let trait_doc = format!(
             "The reverse side of many-to-many `{label}`, for {target_simple}: `{reverse}()`, `{rev_const}` and `{rev_relation}`. Generated beside {model_name}: in scope where {model_name} is defined or its module glob-imported."
         );
+        // The values of `add_with` from the target's side have a name of their own
+        // (`StudentCoursesValues` for `student.courses()`), the same fields as the forward
+        // direction's.
+        let target_name = if target_simple == "Self" {
+            model_name.to_string()
+        } else {
+            target_simple.to_string()
+        };
+        let reverse_values =
+            format_ident!("{}{}Values", target_name, crate::names::camel(&reverse));
+        let reverse_values_doc = format!(
+            "The values of `add_with` on {rev_label} (the reverse of {label}): the through model's fields other than its key and the two relation keys."
+        );
         Some(quote! {
+            #[doc = #reverse_values_doc]
+            pub type #reverse_values = <#through as ::throughline::__private::ThroughValuesFor<#reverse_pair>>::Values;
+
             #[doc = #trait_doc]
             #vis trait #trait_ident: ::throughline::Model {
                 #[doc = #rev_doc]

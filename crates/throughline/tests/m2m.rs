@@ -591,10 +591,15 @@ async fn reverse_side_reads_and_writes(db: Database) {
     .create(&db)
     .await
     .unwrap();
-    // From the student's side: the same through rows.
+    // From the student's side: the same through rows. Its values struct has a name of its
+    // own, the forward one's type.
+    let from_student: StudentCoursesValues = StudentCoursesValues {
+        grade: "B".into(),
+        ..grade("B")
+    };
     alice
         .courses()
-        .add_with([&math, &art], grade("B"), &db)
+        .add_with([&math, &art], from_student, &db)
         .await
         .unwrap();
     let titles: Vec<String> = alice
