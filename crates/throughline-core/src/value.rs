@@ -195,6 +195,10 @@ impl Value {
 /// ```
 pub fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
     let text = text.trim();
+    // rust_decimal reads `1_000` as 1000; no database or Django does.
+    if text.contains('_') {
+        return None;
+    }
     text.parse::<rust_decimal::Decimal>()
         .ok()
         .or_else(|| rust_decimal::Decimal::from_scientific(text).ok())

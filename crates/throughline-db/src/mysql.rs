@@ -351,11 +351,9 @@ impl MyLease {
             Ok(rows)
         }
         .await;
-        // An error from the reader leaves rows unread: the connection is not reused then
-        // (`busy` stays set and the lease's drop detaches it).
-        if result.is_ok() {
-            self.busy = false;
-        }
+        // The statement ended (an error too: the driver reads what is left of its rows
+        // before the next one); only a dropped future leaves the connection cut off.
+        self.busy = false;
         crate::statement_log::traced(stmt, started, result)
     }
 

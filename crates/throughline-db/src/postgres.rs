@@ -375,10 +375,11 @@ impl Lease {
     }
 }
 
-/// Whether a batch may change a table's columns (DDL), from its first keyword.
+/// Whether a batch may change a table's columns (DDL), or bring former ones back (a
+/// rollback, of a savepoint too), from its first keyword.
 fn changes_schema(sql: &str) -> bool {
     let first = sql.split_whitespace().next().unwrap_or("");
-    ["ALTER", "CREATE", "DROP", "TRUNCATE"]
+    ["ALTER", "CREATE", "DROP", "TRUNCATE", "ROLLBACK"]
         .iter()
         .any(|keyword| first.eq_ignore_ascii_case(keyword))
 }
@@ -448,17 +449,30 @@ impl Lease {
             format!("FETCH FORWARD {} FROM {STREAM_CURSOR}", batch.max(1)),
             Vec::new(),
         );
-        let mut total = 0;
-        loop {
-            let read = self.query_async(&fetch, on_row).await?;
-            total += read;
-            flush().await?;
-            if read < batch.max(1) as u64 {
-                break;
+        // A prepared FETCH keeps the columns of the cursor it was first prepared for: it
+        // must not outlive this cursor in the statement cache (the next stream's cursor may
+        // be of another model).
+        let forget_fetch = |lease: &Lease| {
+            if let Ok(client) = lease.client() {
+                client.statement_cache.remove(&fetch.sql, &[]);
             }
+        };
+        forget_fetch(self);
+        let mut total = 0;
+        let result = async {
+            loop {
+                let read = self.query_async(&fetch, on_row).await?;
+                total += read;
+                flush().await?;
+                if read < batch.max(1) as u64 {
+                    break;
+                }
+            }
+            self.batch_async(&format!("CLOSE {STREAM_CURSOR}")).await
         }
-        self.batch_async(&format!("CLOSE {STREAM_CURSOR}")).await?;
-        Ok(total)
+        .await;
+        forget_fetch(self);
+        result.map(|()| total)
     }
 }
 

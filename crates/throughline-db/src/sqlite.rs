@@ -11,7 +11,7 @@ use crate::conn::{Access, BoxFuture, Conn, Op, Row, RowFn};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use throughline_core::value::format_datetime;
@@ -26,21 +26,60 @@ type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
 #[derive(Clone)]
 pub(crate) struct Worker {
     jobs: std::sync::mpsc::Sender<Job>,
+    /// Set while a batched read (a stream) holds the connection, parked between batches
+    /// until its reader takes them: reads are then sent to another connection.
+    streaming: Arc<AtomicBool>,
+}
+
+std::thread_local! {
+    /// The `streaming` flag of the reader connection this thread owns; none on the writer,
+    /// where a batched read does not park (see [`SqliteConn::query_batched`]).
+    static READER_STREAMING: std::cell::RefCell<Option<Arc<AtomicBool>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Marks this thread's reader as streaming until dropped.
+struct StreamingMark(Arc<AtomicBool>);
+
+impl StreamingMark {
+    /// The mark, if this thread is a reader's (`None` on the writer).
+    fn on_this_reader() -> Option<StreamingMark> {
+        READER_STREAMING
+            .with(|flag| flag.borrow().clone())
+            .map(|flag| {
+                flag.store(true, Ordering::Release);
+                StreamingMark(flag)
+            })
+    }
+}
+
+impl Drop for StreamingMark {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl Worker {
-    fn spawn(conn: rusqlite::Connection, name: String) -> Result<Worker> {
+    fn spawn(conn: rusqlite::Connection, name: String, reader: bool) -> Result<Worker> {
         let (jobs, receiver) = std::sync::mpsc::channel::<Job>();
+        let streaming = Arc::new(AtomicBool::new(false));
+        let flag = reader.then(|| streaming.clone());
         std::thread::Builder::new()
             .name(name)
             .spawn(move || {
+                READER_STREAMING.with(|own| *own.borrow_mut() = flag);
                 let mut conn = conn;
                 while let Ok(job) = receiver.recv() {
                     job(&mut conn);
                 }
             })
             .map_err(|e| Error::Config(format!("cannot start a SQLite connection thread: {e}")))?;
-        Ok(Worker { jobs })
+        Ok(Worker { jobs, streaming })
+    }
+
+    /// Whether a stream holds this connection.
+    fn is_streaming(&self) -> bool {
+        self.streaming.load(Ordering::Acquire)
     }
 
     /// Runs `f` on the connection's thread. The job runs to completion even if the
@@ -124,9 +163,25 @@ impl SqliteOptions {
             "busy_timeout",
             "query_only",
         ];
-        if OWN.contains(&name.to_ascii_lowercase().as_str()) {
+        // Pragmas that would block the readers, or let rows and schema break the
+        // constraints and migrations throughline relies on.
+        const UNSAFE: [&str; 6] = [
+            "locking_mode",
+            "writable_schema",
+            "ignore_check_constraints",
+            "legacy_alter_table",
+            "defer_foreign_keys",
+            "recursive_triggers",
+        ];
+        let lower = name.to_ascii_lowercase();
+        if OWN.contains(&lower.as_str()) {
             return Err(Error::Config(format!(
                 "the SQLite pragma {name} is throughline's own (foreign_keys is always on; use the synchronous and busy_timeout_ms options)"
+            )));
+        }
+        if UNSAFE.contains(&lower.as_str()) {
+            return Err(Error::Config(format!(
+                "the SQLite pragma {name} is refused: it would block readers or break the constraints and migrations throughline relies on"
             )));
         }
         let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
@@ -174,6 +229,7 @@ impl SqlitePool {
         let writer = Worker::spawn(
             open_connection(options, false)?,
             "throughline-sqlite-w".into(),
+            false,
         )?;
         let mut readers = Vec::new();
         if options.path.is_some() {
@@ -181,6 +237,7 @@ impl SqlitePool {
                 readers.push(Worker::spawn(
                     open_connection(options, true)?,
                     format!("throughline-sqlite-r{i}"),
+                    true,
                 )?);
             }
         }
@@ -228,10 +285,16 @@ impl SqlitePool {
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
         let driver = self.driver();
         if access == Access::Read && !self.readers.is_empty() {
-            let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-            return self.readers[i]
-                .run(move |conn| drive(conn, &driver, op))
-                .await;
+            // The next reader in turn that no stream holds (a stream's reader is parked
+            // until its consumer, maybe this very task, takes a batch); the writer if a
+            // stream holds every reader.
+            let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+            let free = (0..self.readers.len())
+                .map(|k| &self.readers[(start + k) % self.readers.len()])
+                .find(|reader| !reader.is_streaming());
+            if let Some(reader) = free {
+                return reader.run(move |conn| drive(conn, &driver, op)).await;
+            }
         }
         let guard = self.lock_writer().await?;
         self.writer
@@ -522,6 +585,16 @@ impl Conn for SqliteConn<'_> {
         on_row: RowFn<'a>,
         flush: crate::conn::FlushFn<'a>,
     ) -> BoxFuture<'a, Result<u64>> {
+        // Only a reader parks between batches: the writer (an in-memory database, whose
+        // rows are in memory anyway; a pool without readers; a transaction) must stay free
+        // for the consumer's other statements, so there every row is read before the one
+        // flush.
+        let Some(_mark) = StreamingMark::on_this_reader() else {
+            let result = self
+                .query_sync(stmt, on_row)
+                .and_then(|rows| wait_on_this_thread(flush()).map(|()| rows));
+            return Box::pin(std::future::ready(result));
+        };
         let batch = batch.max(1) as u64;
         let mut read = 0u64;
         let result = self

@@ -10,7 +10,7 @@ use crate::select::{FilterGroup, JoinPlanner, Projection, SelectQuery, group_sco
 use crate::shape_cache;
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use std::borrow::Cow;
-use throughline_core::{Backend, Error, ModelMeta, Result, Value};
+use throughline_core::{Backend, Error, FieldType, ModelMeta, Result, Value};
 
 /// A field's name in a statement: borrowed from a model's `'static` metadata (no allocation
 /// per statement, the usual case) or owned.
@@ -280,6 +280,19 @@ impl UpdateQuery {
                     &model.name,
                     format!(
                         "the value assigned to `{name}` reads fields of the row itself only: not across a relation, not an aggregate"
+                    ),
+                ));
+            }
+            // SQLite computes in floating point: a computed decimal is exact only within a
+            // float's 15 significant digits.
+            if let FieldType::Decimal { max_digits, .. } = field.ty
+                && max_digits > 15
+                && backend == Backend::Sqlite
+            {
+                return Err(Error::invalid_query(
+                    &model.name,
+                    format!(
+                        "a computed value for `{name}` ({max_digits} digits): SQLite computes in floating point, exact to 15 digits only; assign values instead"
                     ),
                 ));
             }

@@ -460,7 +460,10 @@ impl<M: Model> QuerySet<M> {
     /// the result read as far as it is consumed on MySQL. The ordering, slicing and
     /// `select_related` of the queryset apply; prefetches do not (as Django's
     /// `iterator()` without `chunk_size`). The stream holds a connection until it ends or
-    /// is dropped.
+    /// is dropped. Memory is bounded on the pool; on a transaction, and on SQLite's writer
+    /// (an in-memory database), the rows are read whole before the first is handed out,
+    /// so that the loop's own statements find the connection free (see
+    /// [`ModelStream`](crate::stream::ModelStream)).
     ///
     /// ```
     /// # use throughline::prelude::*;

@@ -34,7 +34,11 @@ pub(crate) type NewBatchFn<M> = Arc<dyn Fn() -> Result<Batch<M>> + Send + Sync>;
 /// [`futures_core::Stream`] of `Result<M>`, also readable without any stream combinator
 /// through [`ModelStream::next`]. It holds a connection until it ends or is dropped
 /// (dropping it stops the read: on PostgreSQL the connection, inside its cursor's
-/// transaction, is closed rather than returned to the pool).
+/// transaction, is closed rather than returned to the pool), never one the loop's own
+/// statements need: on SQLite, other reads go to another reader (or the writer), and on
+/// the writer (an in-memory database, a pool without readers) every row is read before
+/// the first is handed out. Inside a transaction, whose one connection the loop may use,
+/// the rows are also read whole first: memory is bounded on the pool only.
 ///
 /// ```
 /// # use throughline::prelude::*;
@@ -54,6 +58,9 @@ pub(crate) type NewBatchFn<M> = Arc<dyn Fn() -> Result<Batch<M>> + Send + Sync>;
 /// ```
 pub struct ModelStream<'a, M> {
     producer: Option<Producer<'a>>,
+    /// Inside a transaction: nothing is handed out before the reading operation has
+    /// ended (its savepoint released), so that the consumer can use the transaction.
+    whole_first: bool,
     receiver: mpsc::Receiver<VecDeque<M>>,
     current: VecDeque<M>,
     failed: Option<Error>,
@@ -70,9 +77,11 @@ impl<'a, M: Model> ModelStream<'a, M> {
         new_batch: NewBatchFn<M>,
     ) -> ModelStream<'a, M> {
         let (sender, receiver) = mpsc::channel(1);
+        let whole_first = exec.in_transaction();
         let producer: Producer<'a> = match stmt {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(stmt) => {
+                let in_transaction = exec.in_transaction();
                 // PostgreSQL's cursor lives in a transaction.
                 let access = match exec.backend() {
                     throughline_core::Backend::Postgres => Access::Atomic,
@@ -106,8 +115,16 @@ impl<'a, M: Model> ModelStream<'a, M> {
                                 })
                                     as throughline_db::BoxFuture<'static, Result<()>>
                             };
-                            conn.query_batched(&stmt, batch, &mut on_row, &mut flush)
-                                .await
+                            if in_transaction {
+                                // The transaction's one connection must stay free for the
+                                // consumer's own statements: every row is read first.
+                                let rows = conn.query(&stmt, &mut on_row).await?;
+                                flush().await?;
+                                Ok(rows)
+                            } else {
+                                conn.query_batched(&stmt, batch, &mut on_row, &mut flush)
+                                    .await
+                            }
                         })
                     }),
                 ))
@@ -115,6 +132,7 @@ impl<'a, M: Model> ModelStream<'a, M> {
         };
         ModelStream {
             producer: Some(producer),
+            whole_first,
             receiver,
             current: VecDeque::new(),
             failed: None,
@@ -137,17 +155,16 @@ impl<'a, M: Model> ModelStream<'a, M> {
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
         loop {
+            if self.whole_first && self.producer.is_some() {
+                self.poll_producer(cx);
+                if self.producer.is_some() {
+                    return Poll::Pending;
+                }
+            }
             if let Some(instance) = self.current.pop_front() {
                 return Poll::Ready(Some(Ok(instance)));
             }
-            if let Some(producer) = self.producer.as_mut()
-                && let Poll::Ready(result) = producer.as_mut().poll(cx)
-            {
-                self.producer = None;
-                if let Err(error) = result {
-                    self.failed = Some(error);
-                }
-            }
+            self.poll_producer(cx);
             match self.receiver.poll_recv(cx) {
                 Poll::Ready(Some(batch)) => self.current = batch,
                 // Every batch was handed out: the reading operation ended (its sender
@@ -169,6 +186,20 @@ impl<'a, M: Model> ModelStream<'a, M> {
                     }
                     return Poll::Pending;
                 }
+            }
+        }
+    }
+}
+
+impl<M> ModelStream<'_, M> {
+    /// Drives the reading operation; once it ends, keeps its error for after the rows.
+    fn poll_producer(&mut self, cx: &mut Context<'_>) {
+        if let Some(producer) = self.producer.as_mut()
+            && let Poll::Ready(result) = producer.as_mut().poll(cx)
+        {
+            self.producer = None;
+            if let Err(error) = result {
+                self.failed = Some(error);
             }
         }
     }

@@ -1,10 +1,11 @@
 //! Owns the test helper: [`TestDatabase`], a fresh database for one test, and the runner
 //! behind the [`#[throughline::test]`](crate::test) attribute (as `#[sqlx::test]`).
 //!
-//! The database is SQLite in memory, unless `THROUGHLINE_TEST_DATABASE_URL` names a server:
-//! on PostgreSQL each test gets a schema of its own (`t_<test>_<hash>_<pid>`, on the
-//! search path of every connection of its pool), on MySQL/MariaDB a database of its own;
-//! either is dropped when the test passes and kept for a look when it fails. The tables
+//! The database is SQLite in memory, unless `THROUGHLINE_TEST_DATABASE_URL` names another:
+//! on PostgreSQL each test gets a schema of its own (`t_<test>_<hash>_<pid>_<random>`, the
+//! search path of every connection of its pool, replacing the URL's), on MySQL/MariaDB a
+//! database of its own, with a `sqlite://` URL a file of its own in the temporary folder;
+//! each is dropped when the test passes and kept for a look when it fails. The tables
 //! come from the application's migrations ([`EmbeddedMigrations`]) or straight from a
 //! registry ([`create_tables`](crate::create_tables)).
 
@@ -45,9 +46,18 @@ pub enum Setup<'a> {
 #[derive(Debug)]
 pub struct TestDatabase {
     db: Database,
+    /// How the test's schema, database or file goes away.
+    cleanup: Option<Cleanup>,
+}
+
+/// How a test's own namespace is removed.
+#[derive(Debug)]
+enum Cleanup {
     /// The server connection that created the schema or database, and the statement that
     /// drops it.
-    cleanup: Option<(Database, String)>,
+    Drop(Database, String),
+    /// A SQLite file (and its WAL files).
+    RemoveFile(std::path::PathBuf),
 }
 
 impl TestDatabase {
@@ -88,8 +98,21 @@ impl TestDatabase {
     }
 
     async fn on_server(url: &str, name: &str) -> Result<TestDatabase> {
-        let server = Database::connect(url).await?;
         let own = own_name(name);
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, query),
+            None => (url, ""),
+        };
+        if base.starts_with("sqlite:") {
+            // A file of the test's own beside the others, removed with the test.
+            let path = std::env::temp_dir().join(format!("{own}.db"));
+            let db = Database::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
+            return Ok(TestDatabase {
+                db,
+                cleanup: Some(Cleanup::RemoveFile(path)),
+            });
+        }
+        let server = Database::connect(url).await?;
         match server.backend() {
             Backend::Postgres => {
                 server
@@ -97,36 +120,49 @@ impl TestDatabase {
                         "DROP SCHEMA IF EXISTS {own} CASCADE; CREATE SCHEMA {own}"
                     ))
                     .await?;
-                let separator = if url.contains('?') { '&' } else { '?' };
-                let db =
-                    Database::connect(&format!("{url}{separator}options=-c%20search_path%3D{own}"))
-                        .await?;
+                // The test's schema replaces any search_path of the URL.
+                let mut pairs: Vec<&str> = query
+                    .split('&')
+                    .filter(|pair| !pair.is_empty() && !pair.starts_with("search_path="))
+                    .collect();
+                let search_path = format!("search_path={own}");
+                pairs.push(&search_path);
+                let db = Database::connect(&format!("{base}?{}", pairs.join("&"))).await?;
                 Ok(TestDatabase {
                     db,
-                    cleanup: Some((server, format!("DROP SCHEMA IF EXISTS {own} CASCADE"))),
+                    cleanup: Some(Cleanup::Drop(
+                        server,
+                        format!("DROP SCHEMA IF EXISTS {own} CASCADE"),
+                    )),
                 })
             }
-            Backend::Mysql => {
+            _ => {
                 server
                     .execute_batch(&format!(
                         "DROP DATABASE IF EXISTS {own}; CREATE DATABASE {own} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
                     ))
                     .await?;
-                let (base, query) = match url.split_once('?') {
-                    Some((base, query)) => (base, format!("?{query}")),
-                    None => (url, String::new()),
+                // scheme://user@host:port[/database]: the test's database replaces the URL's.
+                let authority_end = base
+                    .find("://")
+                    .map(|scheme| scheme + 3)
+                    .and_then(|start| base[start..].find('/').map(|slash| start + slash))
+                    .unwrap_or(base.len());
+                let query = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
                 };
-                let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
-                let db = Database::connect(&format!("{base}/{own}{query}")).await?;
+                let db =
+                    Database::connect(&format!("{}/{own}{query}", &base[..authority_end])).await?;
                 Ok(TestDatabase {
                     db,
-                    cleanup: Some((server, format!("DROP DATABASE IF EXISTS {own}"))),
+                    cleanup: Some(Cleanup::Drop(
+                        server,
+                        format!("DROP DATABASE IF EXISTS {own}"),
+                    )),
                 })
             }
-            _ => Ok(TestDatabase {
-                db: server,
-                cleanup: None,
-            }),
         }
     }
 
@@ -139,15 +175,23 @@ impl TestDatabase {
     pub async fn close(self) -> Result<()> {
         let TestDatabase { db, cleanup } = self;
         drop(db);
-        if let Some((server, drop_sql)) = cleanup {
-            server.execute_batch(&drop_sql).await?;
+        match cleanup {
+            Some(Cleanup::Drop(server, drop_sql)) => server.execute_batch(&drop_sql).await?,
+            Some(Cleanup::RemoveFile(path)) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            None => {}
         }
         Ok(())
     }
 }
 
 /// A schema or database name for test `name`: `t_`, a readable part of the name, a hash
-/// of all of it and the process id, within the 63 bytes PostgreSQL keeps.
+/// of all of it, the process id and a random part, within the 63 bytes PostgreSQL keeps.
 fn own_name(name: &str) -> String {
     let readable: String = name
         .rsplit("::")
@@ -166,7 +210,14 @@ fn own_name(name: &str) -> String {
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    format!("t_{readable}_{:08x}_{}", hash as u32, std::process::id())
+    // The process id and a random part: parallel CI jobs may share a server and a pid.
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "t_{readable}_{:08x}_{}_{}",
+        hash as u32,
+        std::process::id(),
+        &random[..6]
+    )
 }
 
 /// What a test body may return: nothing, or a `Result` whose error fails the test.

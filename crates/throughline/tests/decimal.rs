@@ -286,6 +286,37 @@ async fn computed_updates_keep_the_decimal_places(db: Database) {
         .await
         .unwrap();
     assert_eq!(found, 1);
+    // 28 digits: exact on PostgreSQL and MySQL; refused on SQLite, which would compute
+    // in floating point (15 digits), before any SQL.
+    Product::objects()
+        .filter(Product::NAME.eq("kiwi"))
+        .update(
+            vec![Product::BIG.set(d("1234567890123456.7890123456"))],
+            &db,
+        )
+        .await
+        .unwrap();
+    let bigger = Product::objects()
+        .filter(Product::NAME.eq("kiwi"))
+        .update(vec![Product::BIG.set_expr(Product::BIG + d("1"))], &db)
+        .await;
+    let kiwi = Product::objects()
+        .get(Product::NAME.eq("kiwi"), &db)
+        .await
+        .unwrap();
+    match db.backend() {
+        throughline::Backend::Sqlite => {
+            assert!(
+                matches!(bigger, Err(Error::InvalidQuery { .. })),
+                "{bigger:?}"
+            );
+            assert_eq!(kiwi.big, d("1234567890123456.7890123456"));
+        }
+        _ => {
+            assert_eq!(bigger.unwrap(), 1);
+            assert_eq!(kiwi.big, d("1234567890123457.7890123456"));
+        }
+    }
 }
 
 async fn decimal_through_values_compare_by_value(db: Database) {

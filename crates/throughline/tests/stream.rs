@@ -60,6 +60,8 @@ backend_tests!(
     select_related_rows_are_loaded_per_batch,
     errors_come_through_the_stream,
     a_dropped_stream_gives_its_connection_back,
+    queries_inside_the_loop_do_not_wait_for_the_stream,
+    a_transaction_stays_usable_inside_the_loop,
 );
 
 async fn every_row_in_order_in_batches(db: Database) {
@@ -195,4 +197,104 @@ async fn a_dropped_stream_gives_its_connection_back(db: Database) {
         .await
         .unwrap();
     assert_eq!(Reading::objects().count(&db).await.unwrap(), 2_900);
+}
+
+/// Statements on the same pool while a stream is open: the stream never holds the
+/// connection they need (SQLite: another reader, or all rows read first on the writer).
+async fn queries_inside_the_loop_do_not_wait_for_the_stream(db: Database) {
+    let sensor = readings(&db, 100).await;
+    let mut stream = Reading::objects()
+        .order_by([Reading::VALUE.asc()])
+        .stream_in_batches(10, &db);
+    let mut seen = 0;
+    while let Some(reading) = stream.next().await {
+        let reading = reading.unwrap();
+        if reading.value % 20 == 0 {
+            // A read and a write from the loop.
+            assert_eq!(Sensor::objects().count(&db).await.unwrap(), 1);
+            Reading {
+                id: None,
+                sensor: ForeignKey::to(&sensor),
+                value: 1_000 + reading.value,
+            }
+            .create(&db)
+            .await
+            .unwrap();
+        }
+        seen += 1;
+    }
+    assert!(seen >= 100, "{seen}");
+}
+
+/// The transaction a stream reads from is usable in its loop, and after leaving it early.
+async fn a_transaction_stays_usable_inside_the_loop(db: Database) {
+    readings(&db, 50).await;
+    let tx = db.begin().await.unwrap();
+    let mut stream = Reading::objects()
+        .order_by([Reading::VALUE.asc()])
+        .stream_in_batches(10, &tx);
+    let mut seen = 0;
+    while let Some(reading) = stream.next().await {
+        reading.unwrap();
+        assert_eq!(Reading::objects().count(&tx).await.unwrap(), 50);
+        seen += 1;
+        if seen == 25 {
+            break;
+        }
+    }
+    drop(stream);
+    Reading::objects()
+        .filter(Reading::VALUE.lt(10))
+        .delete(&tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(Reading::objects().count(&db).await.unwrap(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_streams_leave_a_reader_free() {
+    let (db, dir) = common::sqlite_file("stream_readers").await;
+    readings(&db, 300).await;
+    // Two streams hold both readers; reads in the loop go to the writer.
+    let mut first = Reading::objects().stream_in_batches(10, &db);
+    let mut second = Reading::objects().stream_in_batches(10, &db);
+    let mut seen = 0;
+    while let (Some(a), Some(b)) = (first.next().await, second.next().await) {
+        a.unwrap();
+        b.unwrap();
+        seen += 1;
+        if seen % 50 == 0 {
+            assert_eq!(Reading::objects().count(&db).await.unwrap(), 300);
+        }
+    }
+    assert_eq!(seen, 300);
+    drop((first, second));
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_streams_of_two_models_on_one_connection() {
+    let options = throughline::PgOptions {
+        max_size: 1,
+        ..Default::default()
+    };
+    let Some(db) = common::postgres_with("stream_two_models", options).await else {
+        return;
+    };
+    readings(&db, 30).await;
+    // The FETCH of one cursor must not be reused for the other's columns.
+    for _ in 0..3 {
+        let sensors = Sensor::objects().stream(&db).collect_all().await.unwrap();
+        assert_eq!(sensors[0].name, "s1");
+        let readings = Reading::objects()
+            .order_by([Reading::VALUE.asc()])
+            .stream_in_batches(7, &db)
+            .collect_all()
+            .await
+            .unwrap();
+        assert_eq!(readings.len(), 30);
+        assert_eq!(readings[29].value, 29);
+    }
 }

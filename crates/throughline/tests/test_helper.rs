@@ -156,3 +156,67 @@ async fn mysql_tests_get_a_database_of_their_own() {
         isolated_on(&common::mysql_url()).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_urls_own_schema_or_database_is_replaced() {
+    // PostgreSQL: a search_path in the URL does not win over the test's schema.
+    if common::postgres("helper::probe_pg").await.is_some() {
+        let url = common::postgres_url();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let with_path = format!("{url}{separator}search_path=public");
+        let test = TestDatabase::at(
+            Some(&with_path),
+            "helper::pg_path",
+            Setup::Tables(&registry()),
+        )
+        .await
+        .unwrap();
+        assert!(own_namespace(test.db()).await.starts_with("t_pg_path_"));
+        test.close().await.unwrap();
+    }
+    // MySQL: a URL without a database names the server only.
+    if common::mysql("helper::probe_my").await.is_some() {
+        let url = common::mysql_url();
+        let server_only = match url
+            .find("://")
+            .and_then(|s| url[s + 3..].find('/').map(|p| s + 3 + p))
+        {
+            Some(end) => url[..end].to_owned(),
+            None => url.clone(),
+        };
+        let test = TestDatabase::at(Some(&server_only), "helper::my_bare", Setup::Empty)
+            .await
+            .unwrap();
+        assert!(own_namespace(test.db()).await.starts_with("t_my_bare_"));
+        test.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_url_gives_each_test_a_file_of_its_own() {
+    let a = TestDatabase::at(
+        Some("sqlite://shared.db"),
+        "helper::file_a",
+        Setup::Tables(&registry()),
+    )
+    .await
+    .unwrap();
+    let b = TestDatabase::at(
+        Some("sqlite://shared.db"),
+        "helper::file_b",
+        Setup::Tables(&registry()),
+    )
+    .await
+    .unwrap();
+    Note {
+        id: None,
+        body: "a".into(),
+    }
+    .create(a.db())
+    .await
+    .unwrap();
+    assert_eq!(Note::objects().count(b.db()).await.unwrap(), 0);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    assert!(!std::path::Path::new("shared.db").exists());
+}
