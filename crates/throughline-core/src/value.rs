@@ -204,21 +204,27 @@ pub fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
         .or_else(|| rust_decimal::Decimal::from_scientific(text).ok())
 }
 
-/// The decimal a float stands for, by its shortest text form (`0.1` is `0.1`, not the
-/// binary fraction's 55 digits): how a decimal stored as a float (a Django SQLite database,
-/// an aggregate SQLite computed in floating point) is read back. `None` for NaN, infinities
-/// and magnitudes beyond 28 digits.
+/// The decimal a float stands for, at 15 significant digits (what SQLite keeps when it
+/// turns a float into text): how a decimal stored as a float (a Django SQLite database) or
+/// computed as one (SQLite's `SUM` of decimal text, `0.1 + 0.2`) is read back, `0.3` and not
+/// the binary fraction's `0.30000000000000004`. `None` for NaN, infinities and magnitudes
+/// beyond 28 digits.
 ///
 /// ```
-/// let d = throughline_core::value::decimal_from_f64(0.1).unwrap();
-/// assert_eq!(d.to_string(), "0.1");
-/// assert!(throughline_core::value::decimal_from_f64(f64::NAN).is_none());
+/// use throughline_core::value::decimal_from_f64;
+/// assert_eq!(decimal_from_f64(0.1).unwrap().to_string(), "0.1");
+/// assert_eq!(decimal_from_f64(0.1 + 0.2).unwrap().to_string(), "0.3");
+/// assert_eq!(decimal_from_f64(121.75).unwrap().to_string(), "121.75");
+/// assert!(decimal_from_f64(f64::NAN).is_none());
 /// ```
 pub fn decimal_from_f64(value: f64) -> Option<rust_decimal::Decimal> {
     if !value.is_finite() {
         return None;
     }
-    parse_decimal(&value.to_string())
+    let text = format!("{value:.14e}");
+    rust_decimal::Decimal::from_scientific(&text)
+        .ok()
+        .map(|d| d.normalize())
 }
 
 /// A list as the JSON array a backend without array parameters binds for it (MySQL reads
