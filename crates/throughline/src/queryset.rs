@@ -71,6 +71,22 @@ impl<M: Model> Default for QuerySet<M> {
 }
 
 /// One `field = value` assignment of a queryset [`QuerySet::update`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// let assignments: Vec<throughline::Assignment<Student>> = vec![Student::AGE.set(18)];
+/// assert_eq!(Student::objects().update(assignments, &db).await?, 3);
+/// # Ok(()) }
+/// ```
 pub struct Assignment<M> {
     field: &'static str,
     value: Assigned,
@@ -87,6 +103,26 @@ enum Assigned {
 
 impl<M, T: FieldValue> Field<M, T> {
     /// An assignment for [`QuerySet::update`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// Student::objects()
+    ///     .filter(Student::NAME.eq("alice"))
+    ///     .update(vec![Student::NAME.set("Alice"), Student::AGE.set(21)], &db)
+    ///     .await?;
+    /// let alice = Student::objects().get(Student::NAME.eq("Alice"), &db).await?;
+    /// assert_eq!(alice.age, 21);
+    /// # Ok(()) }
+    /// ```
     pub fn set(&self, value: impl crate::fields::FieldArg<T>) -> Assignment<M> {
         Assignment {
             field: self.name(),
@@ -126,11 +162,43 @@ impl<M, T: FieldValue> Field<M, T> {
 
 impl<M: Model> QuerySet<M> {
     /// The rows of `M` its default filter keeps (every row when it has none).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let every: throughline::QuerySet<Student> = throughline::QuerySet::new();
+    /// assert_eq!(every.count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Self {
         QuerySet::from_groups(Vec::new())
     }
 
     /// Every row of `M`, without its default filter.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let every = throughline::QuerySet::<Student>::unfiltered();
+    /// assert_eq!(every.count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn unfiltered() -> Self {
         QuerySet::from_query(SelectQuery::new(M::meta()))
     }
@@ -159,6 +227,22 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The untyped query (for the dynamic core and SQL snapshots).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let qs = Student::objects().limit(2);
+    /// assert_eq!(qs.query().limit, Some(2));
+    /// # Ok(()) }
+    /// ```
     pub fn query(&self) -> &SelectQuery {
         &self.query
     }
@@ -184,6 +268,27 @@ impl<M: Model> QuerySet<M> {
     /// Keeps rows matching `q`. The conditions of one call apply to the same related row
     /// when they cross a multi-valued relation (as Django); separate calls may match
     /// different related rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let adults = Student::objects()
+    ///     .filter(Student::AGE.gte(21))
+    ///     .filter(Student::NAME.ne("bob"))
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(adults.len(), 1);
+    /// assert_eq!(adults[0].name, "carol");
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, q: Q<M>) -> Self {
         self.query.groups.push(FilterGroup {
             filter: q.into_filter(),
@@ -214,6 +319,25 @@ impl<M: Model> QuerySet<M> {
 
     /// Removes rows matching `q` (NULL-aware, as Django: a row whose field is NULL is not
     /// removed by `exclude(field.eq(x))`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let names = Student::objects()
+    ///     .exclude(Student::AGE.gt(24))
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn exclude(mut self, q: Q<M>) -> Self {
         self.query.exclude(q.into_filter());
         self
@@ -222,24 +346,106 @@ impl<M: Model> QuerySet<M> {
     /// Orders by the given terms (`Field::asc()`, `Field::desc()`), replacing the model's
     /// default ordering. NULLs sort as the database does (first ascending on SQLite, last
     /// on PostgreSQL).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let names = Student::objects()
+    ///     .order_by([Student::AGE.desc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["bob", "carol", "alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
         self.query.order_by = terms.into_iter().collect();
         self
     }
 
     /// At most `n` rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let youngest = Student::objects()
+    ///     .order_by([Student::AGE.asc()])
+    ///     .limit(2)
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(youngest, ["alice", "carol"]);
+    /// # Ok(()) }
+    /// ```
     pub fn limit(mut self, n: u64) -> Self {
         self.query.limit = Some(n);
         self
     }
 
     /// Skips the first `n` rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let rest = Student::objects()
+    ///     .order_by([Student::AGE.asc()])
+    ///     .limit(10)
+    ///     .offset(1)
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(rest, ["carol", "bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn offset(mut self, n: u64) -> Self {
         self.query.offset = Some(n);
         self
     }
 
     /// Removes duplicate rows (from joins across multi-valued relations).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// # Student { id: None, name: "bob".into(), age: 40 }.create(&db).await?;
+    /// // Two students are called bob.
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.eq("bob"))
+    ///     .distinct()
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn distinct(mut self) -> Self {
         self.query.distinct = true;
         self
@@ -381,6 +587,23 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Every matching row.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let students = Student::objects().order_by([Student::NAME.asc()]).all(&db).await?;
+    /// let names: Vec<&str> = students.iter().map(|s| s.name.as_str()).collect();
+    /// assert_eq!(names, ["alice", "bob", "carol"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn all(&self, exec: &impl Executor) -> Result<Vec<M>> {
         self.fold(exec, Vec::new(), |out, instance| {
             out.push(instance);
@@ -539,6 +762,24 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The first row (by the ordering, or by primary key when there is none), if any.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let oldest = Student::objects().order_by([Student::AGE.desc()]).first(&db).await?;
+    /// assert_eq!(oldest.map(|s| s.name).as_deref(), Some("bob"));
+    /// let nobody = Student::objects().filter(Student::AGE.gt(90)).first(&db).await?;
+    /// assert!(nobody.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn first(&self, exec: &impl Executor) -> Result<Option<M>> {
         let mut first = self.clone();
         if first.query.order_by.is_empty() && M::meta().ordering.is_empty() {
@@ -691,6 +932,26 @@ impl<M: Model> QuerySet<M> {
 
     /// The one row matching `q`: [`Error::DoesNotExist`] when none,
     /// [`Error::MultipleObjectsReturned`] when several.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let bob = Student::objects().get(Student::NAME.eq("bob"), &db).await?;
+    /// assert_eq!(bob.age, 31);
+    /// let none = Student::objects().get(Student::NAME.eq("dave"), &db).await;
+    /// assert!(matches!(none, Err(throughline::Error::DoesNotExist { .. })));
+    /// let many = Student::objects().get(Student::AGE.gt(18), &db).await;
+    /// assert!(matches!(many, Err(throughline::Error::MultipleObjectsReturned { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, q: Q<M>, exec: &impl Executor) -> Result<M> {
         self.clone().filter(q).get_inner(exec).await
     }
@@ -734,11 +995,43 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The number of matching rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// assert_eq!(Student::objects().count(&db).await?, 3);
+    /// assert_eq!(Student::objects().filter(Student::AGE.lt(30)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn count(&self, exec: &impl Executor) -> Result<u64> {
         Ok(self.scalar(Projection::Count, exec).await?.max(0) as u64)
     }
 
     /// Whether any row matches.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// assert!(Student::objects().filter(Student::NAME.eq("alice")).exists(&db).await?);
+    /// assert!(!Student::objects().filter(Student::AGE.gt(90)).exists(&db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self, exec: &impl Executor) -> Result<bool> {
         Ok(self.scalar(Projection::Exists, exec).await? != 0)
     }
@@ -746,6 +1039,27 @@ impl<M: Model> QuerySet<M> {
     /// The chosen fields of every matching row, as dynamic values (Django's `values_list`
     /// over several fields), each in its field's canonical form on every backend (a UUID,
     /// a date or a JSON document read from SQLite's text comes back as such).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// use throughline::Value;
+    /// let rows = Student::objects()
+    ///     .order_by([Student::AGE.asc()])
+    ///     .limit(1)
+    ///     .values(vec![Student::NAME.path(), Student::AGE.path()], &db)
+    ///     .await?;
+    /// assert_eq!(rows, [vec![Value::from("alice"), Value::from(20_i32)]]);
+    /// # Ok(()) }
+    /// ```
     pub async fn values(
         &self,
         fields: Vec<FieldPath>,
@@ -789,6 +1103,23 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// One field of every matching row, typed (Django's `values_list(flat=True)`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let mut ages: Vec<i32> = Student::objects().values_list(Student::AGE, &db).await?;
+    /// ages.sort();
+    /// assert_eq!(ages, [20, 25, 31]);
+    /// # Ok(()) }
+    /// ```
     pub async fn values_list<T: FieldValue>(
         &self,
         field: Field<M, T>,
@@ -817,6 +1148,26 @@ impl<M: Model> QuerySet<M> {
     /// Sets fields on every matching row in one statement; returns the number of rows.
     /// Values are validated first; `auto_now` fields not assigned are set to the current
     /// time.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let n = Student::objects()
+    ///     .filter(Student::AGE.lt(30))
+    ///     .update(vec![Student::AGE.set(30)], &db)
+    ///     .await?;
+    /// assert_eq!(n, 2);
+    /// assert_eq!(Student::objects().filter(Student::AGE.eq(30)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn update(
         &self,
         assignments: Vec<Assignment<M>>,
@@ -837,6 +1188,23 @@ impl<M: Model> QuerySet<M> {
 
     /// Deletes every matching row in one statement (the database applies on-delete actions
     /// to rows referring to them); returns the number of rows deleted from this table.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let n = Student::objects().filter(Student::AGE.gt(24)).delete(&db).await?;
+    /// assert_eq!(n, 2);
+    /// assert_eq!(Student::objects().values_list(Student::NAME, &db).await?, ["alice"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, exec: &impl Executor) -> Result<u64> {
         crud::delete_where(exec, M::meta(), self.query.groups.clone()).await
     }
@@ -845,6 +1213,27 @@ impl<M: Model> QuerySet<M> {
     /// allows, in one transaction, and returns the rows written (with their keys). With
     /// [`Conflict::Ignore`] the rows skipped are not returned; with [`Conflict::Update`]
     /// the updated rows are.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let new = vec![
+    ///     Student { id: None, name: "dave".into(), age: 22 },
+    ///     Student { id: None, name: "erin".into(), age: 23 },
+    /// ];
+    /// let created = Student::objects().bulk_create(new, Conflict::Error, &db).await?;
+    /// assert!(created.iter().all(|s| s.id.is_some()));
+    /// assert_eq!(Student::objects().count(&db).await?, 5);
+    /// # Ok(()) }
+    /// ```
     pub async fn bulk_create(
         &self,
         instances: Vec<M>,
@@ -864,6 +1253,26 @@ impl<M: Model> QuerySet<M> {
     /// The row matching `q`, or `instance` created when there is none; the flag says
     /// whether it was created. A concurrent creation (unique violation) is resolved by
     /// reading the row the other caller created, as Django.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let dave = Student { id: None, name: "dave".into(), age: 22 };
+    /// let (s, created) = Student::objects().get_or_create(Student::NAME.eq("dave"), dave.clone(), &db).await?;
+    /// assert!(created);
+    /// let (again, created) = Student::objects().get_or_create(Student::NAME.eq("dave"), dave, &db).await?;
+    /// assert!(!created);
+    /// assert_eq!(again.id, s.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_or_create(
         &self,
         q: Q<M>,
@@ -887,6 +1296,25 @@ impl<M: Model> QuerySet<M> {
 
     /// The row matching `q` changed by `update` and saved, or `instance` created when there
     /// is none; the flag says whether it was created.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// let new = Student { id: None, name: "bob".into(), age: 0 };
+    /// let (bob, created) = Student::objects()
+    ///     .update_or_create(Student::NAME.eq("bob"), new, |s| s.age += 1, &db)
+    ///     .await?;
+    /// assert_eq!((bob.age, created), (32, false));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_or_create(
         &self,
         q: Q<M>,
