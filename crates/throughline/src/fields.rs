@@ -13,6 +13,32 @@ use throughline_query::{FieldPath, Filter, Hop, Lookup, OrderBy};
 
 /// A relation path from model `M` to model `T`: across a foreign key, a reverse foreign
 /// key, or a chain of them.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+/// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+/// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+/// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+/// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+/// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+/// # }
+/// // School north has courses math (lessons sums, limits) and art (lesson colour).
+/// let rel: throughline::Rel<Lesson, Course> = Lesson::COURSE;
+/// let topics = Lesson::objects()
+///     .filter(rel.then(Course::TITLE).eq("math"))
+///     .order_by([Lesson::TOPIC.asc()])
+///     .values_list(Lesson::TOPIC, &db)
+///     .await?;
+/// assert_eq!(topics, ["limits", "sums"]);
+/// # Ok(()) }
+/// ```
 pub struct Rel<M, T> {
     hops: RelHops,
     _models: PhantomData<fn() -> (M, T)>,
@@ -52,6 +78,27 @@ impl<M, T> Rel<M, T> {
     }
 
     /// The join steps.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+    /// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+    /// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+    /// # }
+    /// // School north has courses math (lessons sums, limits) and art (lesson colour).
+    /// assert_eq!(Lesson::COURSE.hops().len(), 1);
+    /// assert_eq!(Lesson::COURSE.join(Course::SCHOOL).hops().len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn hops(&self) -> Vec<Hop> {
         match &self.hops {
             RelHops::One(hop) => vec![hop()],
@@ -61,6 +108,31 @@ impl<M, T> Rel<M, T> {
     }
 
     /// A field of `T` reached from `M`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+    /// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+    /// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+    /// # }
+    /// // School north has courses math (lessons sums, limits) and art (lesson colour).
+    /// // Courses with a lesson on limits (across the reverse foreign key).
+    /// let titles = Course::objects()
+    ///     .filter(Course::LESSONS.then(Lesson::TOPIC).eq("limits"))
+    ///     .values_list(Course::TITLE, &db)
+    ///     .await?;
+    /// assert_eq!(titles, ["math"]);
+    /// # Ok(()) }
+    /// ```
     pub fn then<V>(&self, field: Field<T, V>) -> Field<M, V> {
         let mut hops = self.hops();
         hops.extend(field.prefix.as_deref().cloned().unwrap_or_default());
@@ -98,6 +170,28 @@ impl<M, T> Rel<M, T> {
 
     /// Rows of `M` related to any of `targets` (Django's `filter(course__in=[...])`);
     /// unsaved targets are left out.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+    /// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+    /// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+    /// # }
+    /// // School north has courses math (lessons sums, limits) and art (lesson colour).
+    /// let n = Lesson::objects().filter(Lesson::COURSE.is_in([&math, &art])).count(&db).await?;
+    /// assert_eq!(n, 3);
+    /// assert_eq!(Lesson::objects().filter(Lesson::COURSE.is_in([&art])).count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn is_in<'t>(&self, targets: impl IntoIterator<Item = &'t T>) -> Q<M>
     where
         T: crate::Model + 't,
@@ -160,6 +254,31 @@ impl<M, T> Rel<M, T> {
 
     /// Descending order on the related row (see [`Rel::asc`]): each term of the related
     /// model's ordering reversed.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+    /// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+    /// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+    /// # }
+    /// // School north has courses math (lessons sums, limits) and art (lesson colour).
+    /// // Course has no ordering: its key orders, here descending (art was created last).
+    /// let topics = Lesson::objects()
+    ///     .order_by(Lesson::COURSE.desc())
+    ///     .values_list(Lesson::TOPIC, &db)
+    ///     .await?;
+    /// assert_eq!(topics[0], "colour");
+    /// # Ok(()) }
+    /// ```
     pub fn desc(&self) -> Vec<OrderBy>
     where
         T: crate::Model,
@@ -218,6 +337,30 @@ impl<M, T> Rel<M, T> {
     }
 
     /// A relation of `T` continued from `M` (`Enrollment::STUDENT.join(Student::SCHOOL)`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct School { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Course { id: Option<i64>, title: String, #[throughline(related_name = "courses")] school: ForeignKey<School> }
+    /// # #[derive(Debug, Clone, Model)] struct Lesson { id: Option<i64>, topic: String, #[throughline(related_name = "lessons")] course: ForeignKey<Course> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(School::meta()).register(Course::meta()).register(Lesson::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let north = School { id: None, name: "north".into() }.create(&db).await?;
+    /// # let math = Course { id: None, title: "math".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # let art = Course { id: None, title: "art".into(), school: ForeignKey::to(&north) }.create(&db).await?;
+    /// # for (topic, course) in [("sums", &math), ("limits", &math), ("colour", &art)] {
+    /// #     Lesson { id: None, topic: topic.into(), course: ForeignKey::to(course) }.create(&db).await?;
+    /// # }
+    /// // School north has courses math (lessons sums, limits) and art (lesson colour).
+    /// let n = Lesson::objects()
+    ///     .filter(Lesson::COURSE.join(Course::SCHOOL).then(School::NAME).eq("north"))
+    ///     .count(&db)
+    ///     .await?;
+    /// assert_eq!(n, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn join<U>(&self, next: Rel<T, U>) -> Rel<M, U> {
         let mut hops = self.hops();
         hops.extend(next.hops());
@@ -229,6 +372,23 @@ impl<M, T> Rel<M, T> {
 }
 
 /// A field of model `M` holding `T`, possibly reached across relations.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+/// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+/// # }
+/// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+/// let age: throughline::Field<Student, i32> = Student::AGE;
+/// assert_eq!(age.name(), "age");
+/// assert_eq!(Student::objects().filter(age.gt(21)).count(&db).await?, 2);
+/// # Ok(()) }
+/// ```
 pub struct Field<M, T> {
     name: &'static str,
     prefix: Option<Arc<Vec<Hop>>>,
@@ -314,11 +474,43 @@ impl<M, T> Field<M, T> {
     }
 
     /// The field's name on its own model.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::NICK.name(), "nick");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The untyped path.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let path = Student::AGE.path();
+    /// assert_eq!(path.field, "age");
+    /// assert!(path.hops.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn path(&self) -> FieldPath {
         FieldPath {
             hops: self.prefix.as_deref().cloned().unwrap_or_default(),
@@ -331,16 +523,65 @@ impl<M, T> Field<M, T> {
     }
 
     /// `IS NULL` (`true`) or `IS NOT NULL` (`false`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::objects().filter(Student::NICK.is_null(true)).count(&db).await?, 2);
+    /// let named = Student::objects().filter(Student::NICK.is_null(false)).values_list(Student::NAME, &db).await?;
+    /// assert_eq!(named, ["alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn is_null(&self, null: bool) -> Q<M> {
         self.q(Lookup::IsNull(null))
     }
 
     /// Ascending order on this field.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let names = Student::objects().order_by([Student::AGE.asc()]).values_list(Student::NAME, &db).await?;
+    /// assert_eq!(names, ["alice", "carol", "bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn asc(&self) -> OrderBy {
         OrderBy::asc(self.path())
     }
 
     /// Descending order on this field.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let names = Student::objects().order_by([Student::NAME.desc()]).values_list(Student::NAME, &db).await?;
+    /// assert_eq!(names, ["carol", "bob", "alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn desc(&self) -> OrderBy {
         OrderBy::desc(self.path())
     }
@@ -348,37 +589,153 @@ impl<M, T> Field<M, T> {
 
 impl<M, T: FieldValue> Field<M, T> {
     /// Equal to `value` (`eq(None)` on an optional field is `IS NULL`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let bob = Student::objects().get(Student::NAME.eq("bob"), &db).await?;
+    /// assert_eq!(bob.age, 31);
+    /// // On an optional field, `eq(None)` is `IS NULL`.
+    /// assert_eq!(Student::objects().filter(Student::NICK.eq(None)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn eq(&self, value: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Exact(value.into_field_value().to_value()))
     }
 
     /// Not equal to `value`: the negation of [`Field::eq`], so rows whose field is NULL
     /// are kept (as Django's `exclude`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// // NULL nicknames are kept, as Django's `exclude(nick="ali")`.
+    /// assert_eq!(Student::objects().filter(Student::NICK.ne("ali")).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn ne(&self, value: impl FieldArg<T>) -> Q<M> {
         !self.eq(value)
     }
 
     /// Less than.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let names = Student::objects().filter(Student::AGE.lt(25)).values_list(Student::NAME, &db).await?;
+    /// assert_eq!(names, ["alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn lt(&self, value: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Lt(value.into_field_value().to_value()))
     }
 
     /// Less than or equal.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::objects().filter(Student::AGE.lte(25)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn lte(&self, value: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Lte(value.into_field_value().to_value()))
     }
 
     /// Greater than.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let names = Student::objects().filter(Student::AGE.gt(25)).values_list(Student::NAME, &db).await?;
+    /// assert_eq!(names, ["bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn gt(&self, value: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Gt(value.into_field_value().to_value()))
     }
 
     /// Greater than or equal.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::objects().filter(Student::AGE.gte(25)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn gte(&self, value: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Gte(value.into_field_value().to_value()))
     }
 
     /// Between `low` and `high`, inclusive.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let names = Student::objects()
+    ///     .filter(Student::AGE.range(20, 25))
+    ///     .order_by([Student::AGE.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["alice", "carol"]);
+    /// # Ok(()) }
+    /// ```
     pub fn range(&self, low: impl FieldArg<T>, high: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Range(
             low.into_field_value().to_value(),
@@ -387,6 +744,23 @@ impl<M, T: FieldValue> Field<M, T> {
     }
 
     /// One of `values` (an empty list matches nothing).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::objects().filter(Student::NAME.is_in(["alice", "bob", "dave"])).count(&db).await?, 2);
+    /// let none: [&str; 0] = [];
+    /// assert_eq!(Student::objects().filter(Student::NAME.is_in(none)).count(&db).await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn is_in<V: FieldArg<T>>(&self, values: impl IntoIterator<Item = V>) -> Q<M> {
         self.q(Lookup::In(
             values
@@ -482,6 +856,27 @@ impl<T: crate::Model> FieldArg<Option<crate::ForeignKey<T>>> for &T {
 
 /// Text lookups, for `String` and `Option<String>` fields: case-sensitive, and `i`-variants
 /// that fold ASCII letters only, the same rule on every backend.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+/// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+/// # }
+/// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+/// let matching = |q| Student::objects().filter(q);
+/// assert_eq!(matching(Student::NAME.contains("o")).count(&db).await?, 2);
+/// assert_eq!(matching(Student::NAME.icontains("AL")).count(&db).await?, 1);
+/// assert_eq!(matching(Student::NAME.startswith("b")).count(&db).await?, 1);
+/// assert_eq!(matching(Student::NAME.endswith("ol")).count(&db).await?, 1);
+/// assert_eq!(matching(Student::NAME.iexact("BOB")).count(&db).await?, 1);
+/// assert_eq!(matching(Student::NICK.istartswith("AL")).count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
 pub trait TextField<M> {
     /// Contains `text` (case-sensitive).
     fn contains(&self, text: &str) -> Q<M>;
@@ -530,6 +925,23 @@ text_field!(String);
 text_field!(Option<String>);
 
 /// A typed filter on model `M`: combine with `&` (and), `|` (or), `!` (not).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+/// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+/// # }
+/// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+/// let q: Q<Student> = (Student::AGE.lt(21) | Student::AGE.gt(30)) & !Student::NAME.eq("bob");
+/// let names = Student::objects().filter(q).values_list(Student::NAME, &db).await?;
+/// assert_eq!(names, ["alice"]);
+/// # Ok(()) }
+/// ```
 pub struct Q<M> {
     filter: Filter,
     _model: PhantomData<fn() -> M>,
@@ -543,6 +955,23 @@ impl<M> Clone for Q<M> {
 
 impl<M> Q<M> {
     /// Wraps an untyped filter (the dynamic core's, or a path built by hand).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// use throughline::{FieldPath, Filter, Lookup, Value};
+    /// let q = Q::<Student>::new(Filter::cond(FieldPath::local("age"), Lookup::Gt(Value::from(30_i32))));
+    /// assert_eq!(Student::objects().filter(q).values_list(Student::NAME, &db).await?, ["bob"]);
+    /// # Ok(()) }
+    /// ```
     pub fn new(filter: Filter) -> Self {
         Q {
             filter,
@@ -551,11 +980,43 @@ impl<M> Q<M> {
     }
 
     /// A filter matching every row.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// assert_eq!(Student::objects().filter(Q::all()).count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn all() -> Self {
         Q::new(Filter::All)
     }
 
     /// The untyped filter.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age, nick) in [("alice", 20, Some("ali")), ("bob", 31, None), ("carol", 25, None)] {
+    /// #     Student { id: None, name: name.into(), age, nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20, nicknamed "ali"), bob (31), carol (25).
+    /// let filter = Student::AGE.gt(30).into_filter();
+    /// let again = Q::<Student>::new(filter);
+    /// assert_eq!(Student::objects().filter(again).count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn into_filter(self) -> Filter {
         self.filter
     }
