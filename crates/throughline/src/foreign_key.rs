@@ -120,6 +120,23 @@ impl<T: Model> RelatedBatch for RelatedRows<T> {
 impl<T: Model> ForeignKey<T> {
     /// A foreign key to the row whose primary key is `key` (an integer literal of any width
     /// is widened or narrowed to the key's integer type).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// let book = Book { id: None, title: "Dune".into(), author: ForeignKey::new(ann.id.unwrap()) }.create(&db).await?;
+    /// assert_eq!(book.author.get(&db).await?.name, "Ann");
+    /// // A key of no row is refused when saved.
+    /// let orphan = Book { id: None, title: "?".into(), author: ForeignKey::new(999) }.create(&db).await;
+    /// assert!(orphan.is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn new(key: impl Into<Value>) -> Self {
         let key = key.into();
         let key = match (T::PK_TYPE.as_reference(), key.as_i64()) {
@@ -132,11 +149,43 @@ impl<T: Model> ForeignKey<T> {
     }
 
     /// The referred row's primary key (NULL when built from an unsaved instance).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// let fk: ForeignKey<Author> = ForeignKey::to(&ann);
+    /// assert_eq!(fk.key(), &throughline::Value::from(ann.id.unwrap()));
+    /// assert!(ForeignKey::to(&Author { id: None, name: "new".into() }).key().is_null());
+    /// # Ok(()) }
+    /// ```
     pub fn key(&self) -> &Value {
         &self.key
     }
 
     /// The referred row, if it was loaded.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// Book { id: None, title: "Dune".into(), author: ForeignKey::to(&ann) }.create(&db).await?;
+    /// let plain = Book::objects().first(&db).await?.unwrap();
+    /// assert!(plain.author.loaded().is_none());
+    /// let joined = Book::objects().select_related(Book::AUTHOR).first(&db).await?.unwrap();
+    /// assert_eq!(joined.author.loaded().map(|a| a.name.as_str()), Some("Ann"));
+    /// # Ok(()) }
+    /// ```
     pub fn loaded(&self) -> Option<&T> {
         self.cached.as_ref().and_then(Loaded::get)
     }
@@ -165,6 +214,24 @@ impl<T: Model> ForeignKey<T> {
 
     /// A foreign key to `target` (its key is NULL if it is unsaved; saving then fails with
     /// [`crate::Error::Unsaved`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// let ann = Author { id: None, name: "Ann".into() }.create(&db).await?;
+    /// let book = Book { id: None, title: "Dune".into(), author: ForeignKey::to(&ann) }.create(&db).await?;
+    /// assert_eq!(book.author, ForeignKey::to(&ann));
+    /// // A key to an unsaved instance cannot be saved.
+    /// let ghost = Author { id: None, name: "Ghost".into() };
+    /// let err = Book { id: None, title: "?".into(), author: ForeignKey::to(&ghost) }.create(&db).await;
+    /// assert!(matches!(err, Err(throughline::Error::Unsaved { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn to(target: &T) -> Self {
         ForeignKey {
             key: target.pk_value(),

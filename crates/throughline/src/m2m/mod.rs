@@ -34,6 +34,28 @@ pub use throughline_engine::{AddOutcome, Differing, FieldDiff, OnExisting, SetOu
 /// handle to the relation's one description, the [`ManyToManyMeta`] in the declaring
 /// model's schema (its through model and keys are read from there, not copied). The
 /// derive macro generates one per declared relation (and its reverse).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+/// # struct Post { id: Option<i64>, title: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+/// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+/// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+/// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+/// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+/// let tags = Post::TAGS_RELATION;
+/// assert_eq!(tags.accessor, "tags");
+/// tags.of(&post).add([&rust], &db).await?;
+/// assert!(post.tags().contains(&rust, &db).await?);
+/// # Ok(()) }
+/// ```
 pub struct ManyRelation<S, T, Th, P> {
     /// The relation's name for messages, `Model.accessor`.
     pub name: &'static str,
@@ -76,6 +98,35 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     }
 
     /// The relation's description in the declaring model's schema.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// # let _ = grade;
+    /// let m2m = Course::STUDENTS_RELATION.declaration()?;
+    /// assert_eq!((m2m.name.as_str(), m2m.through.as_str()), ("students", "Enrollment"));
+    /// # Ok(()) }
+    /// ```
     pub fn declaration(&self) -> Result<&'static ManyToManyMeta> {
         let declaring = if self.declared_on_source {
             S::meta()
@@ -95,6 +146,35 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     }
 
     /// The through model's foreign keys to `S` and to `T`, from this side.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// # let _ = grade;
+    /// assert_eq!(Course::STUDENTS_RELATION.key_fields()?, ("course", "student"));
+    /// assert_eq!(Student::COURSES_RELATION.key_fields()?, ("student", "course"));
+    /// # Ok(()) }
+    /// ```
     pub fn key_fields(&self) -> Result<(&'static str, &'static str)> {
         Ok(self.keys_of(self.declaration()?))
     }
@@ -135,11 +215,71 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     }
 
     /// Removes every hook of the relation from `exec`'s database.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let seen = Arc::clone(&calls);
+    /// Post::TAGS_RELATION.on(&db, HookPoint::AfterAdd, move |_ctx| {
+    ///     seen.fetch_add(1, Ordering::SeqCst);
+    ///     Box::pin(async { Ok(()) })
+    /// })?;
+    /// post.tags().add([&rust], &db).await?;
+    /// Post::TAGS_RELATION.clear_hooks(&db);
+    /// post.tags().add([&go], &db).await?;
+    /// assert_eq!(calls.load(Ordering::SeqCst), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn clear_hooks(&self, exec: &impl Executor) {
         exec.hooks().clear(self.declared);
     }
 
     /// The relation as the engine runs it, resolved against the through model.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// # let _ = grade;
+    /// let relation = Course::STUDENTS_RELATION.engine()?;
+    /// assert_eq!(relation.through.name, "Enrollment");
+    /// assert_eq!(relation.source_field, "course");
+    /// # Ok(()) }
+    /// ```
     pub fn engine(&self) -> Result<Relation> {
         Relation::new(self.spec()?)
     }
@@ -163,6 +303,27 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     }
 
     /// The relation seen from `source`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// Post::TAGS_RELATION.of(&post).add([&rust, &go], &db).await?;
+    /// // The same as `post.tags()`.
+    /// assert_eq!(post.tags().count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn of(&self, source: &S) -> ManyRelated<S, T, Th, P> {
         ManyRelated {
             relation: *self,
@@ -180,6 +341,41 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// with `sources` (Django's `prefetch_related` of a many-to-many, with the through
     /// rows). Each source's rows are ordered by the through model's default ordering, else
     /// by its key.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let art = Course { id: None, title: "art".into() }.create(&db).await?;
+    /// math.students().add_with([&alice, &bob], grade("B"), &db).await?;
+    /// art.students().add_with([&bob], grade("A"), &db).await?;
+    /// let courses = vec![math, art];
+    /// let links = Course::STUDENTS_RELATION.prefetch(&courses, &db).await?;
+    /// assert_eq!(links.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    /// // Each through row comes with its student loaded.
+    /// assert_eq!(links[1][0].student.loaded().map(|s| s.name.as_str()), Some("bob"));
+    /// assert_eq!(links[1][0].grade, "A");
+    /// # Ok(()) }
+    /// ```
     pub async fn prefetch(&self, sources: &[S], exec: &impl Executor) -> Result<Vec<Vec<Th>>> {
         let keys: Vec<Value> = sources
             .iter()
@@ -238,6 +434,32 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
 
 /// A many-to-many relation seen from one instance (`course.students()`): reads and writes
 /// of its links. An unsaved source makes every operation fail with [`Error::Unsaved`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+/// # struct Post { id: Option<i64>, title: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+/// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+/// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+/// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+/// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+/// let tags = post.tags();
+/// tags.add([&rust, &go], &db).await?;
+/// assert_eq!(tags.count(&db).await?, 2);
+/// tags.remove([&go], &db).await?;
+/// assert_eq!(tags.all(&db).await?.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["rust"]);
+/// // An unsaved source cannot have links.
+/// let draft = Post { id: None, title: "draft".into() };
+/// assert!(matches!(draft.tags().count(&db).await, Err(throughline::Error::Unsaved { .. })));
+/// # Ok(()) }
+/// ```
 pub struct ManyRelated<S, T, Th, P> {
     relation: ManyRelation<S, T, Th, P>,
     source: Value,
@@ -246,6 +468,41 @@ pub struct ManyRelated<S, T, Th, P> {
 
 impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// The policy for pairs that are already linked (default: skip, as Django).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("B"), &db).await?;
+    /// // By default an existing link is left alone (and reported).
+    /// let out = math.students().add_with([&alice], grade("A"), &db).await?;
+    /// assert_eq!(out.already_linked.len(), 1);
+    /// math.students().on_existing(OnExisting::Update).add_with([&alice], grade("A"), &db).await?;
+    /// let link = Enrollment::objects().get(Enrollment::STUDENT.eq(&alice), &db).await?;
+    /// assert_eq!(link.grade, "A");
+    /// let refused = math.students().on_existing(OnExisting::Fail).add_with([&alice], grade("C"), &db).await;
+    /// assert!(refused.is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn on_existing(mut self, policy: OnExisting) -> Self {
         self.on_existing = policy;
         self
@@ -265,6 +522,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// The first `filter` applies to the same through row as the relation's own condition
     /// (as Django), so `filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("A+"))` reads
     /// the grade of this course's enrollment.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice, &bob], grade("B"), &db).await?;
+    /// let names = math.students().query()?
+    ///     .order_by([Student::NAME.desc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["bob", "alice"]);
+    /// # Ok(()) }
+    /// ```
     pub fn query(&self) -> Result<QuerySet<T>> {
         Ok(
             QuerySet::from_groups(vec![FilterGroup::filter(self.linked_to_source()?)])
@@ -284,27 +573,147 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Every target (a pair with two through rows yields its target twice, as Django; use
     /// `query()?.distinct()` for one each).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &web], &db).await?;
+    /// let mut names: Vec<String> = post.tags().all(&db).await?.into_iter().map(|t| t.name).collect();
+    /// names.sort();
+    /// assert_eq!(names, ["rust", "web"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn all(&self, exec: &impl Executor) -> Result<Vec<T>> {
         self.query()?.all(exec).await
     }
 
     /// The targets matching `q` (on target fields, or through fields reached from the
     /// target; conditions apply to this relation's through row).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("A"), &db).await?;
+    /// math.students().add_with([&bob], grade("C"), &db).await?;
+    /// // A condition on this course's enrollment of each student.
+    /// let top = math.students()
+    ///     .filter(Student::ENROLLMENTS.then(Enrollment::GRADE).eq("A"))?
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(top.len(), 1);
+    /// assert_eq!(top[0].name, "alice");
+    /// # Ok(()) }
+    /// ```
     pub fn filter(&self, q: Q<T>) -> Result<QuerySet<T>> {
         Ok(self.query()?.filter(q))
     }
 
     /// The number of links (through rows).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// assert_eq!(post.tags().count(&db).await?, 0);
+    /// post.tags().add([&rust, &go, &web], &db).await?;
+    /// assert_eq!(post.tags().count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn count(&self, exec: &impl Executor) -> Result<u64> {
         self.query()?.count(exec).await
     }
 
     /// Whether any target is linked.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// assert!(!post.tags().exists(&db).await?);
+    /// post.tags().add([&go], &db).await?;
+    /// assert!(post.tags().exists(&db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self, exec: &impl Executor) -> Result<bool> {
         self.query()?.exists(exec).await
     }
 
     /// Whether `target` is linked.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust], &db).await?;
+    /// assert!(post.tags().contains(&rust, &db).await?);
+    /// assert!(!post.tags().contains(&go, &db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn contains(&self, target: &T, exec: &impl Executor) -> Result<bool> {
         let key = saved_key(target)?;
         let pk = FieldPath::local(&T::meta().pk().name);
@@ -315,6 +724,37 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// The through rows of this source, each with its target loaded (Django's
     /// `Enrollment.objects.filter(course=c).select_related("student")`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("B+"), &db).await?;
+    /// let links: Vec<Enrollment> = math.students().links()?.all(&db).await?;
+    /// assert_eq!(links.len(), 1);
+    /// assert_eq!(links[0].grade, "B+");
+    /// assert_eq!(links[0].student.loaded().map(|s| s.name.as_str()), Some("alice"));
+    /// # Ok(()) }
+    /// ```
     pub fn links(&self) -> Result<QuerySet<Th>> {
         self.relation
             .links_query(Lookup::Exact(self.source_key()?), true)
@@ -332,6 +772,30 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// Links `targets` (rows of pairs already linked are left alone and reported). Only
     /// compiles when every extra field of the through model has a default; otherwise use
     /// [`ManyRelated::add_with`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// let out = post.tags().add([&rust, &go], &db).await?;
+    /// assert_eq!(out.linked.len(), 2);
+    /// // A pair already linked is skipped and reported.
+    /// let out = post.tags().add([&rust, &web], &db).await?;
+    /// assert_eq!((out.linked.len(), out.already_linked.len()), (1, 1));
+    /// assert_eq!(post.tags().count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn add<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -346,6 +810,40 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// Links `targets` with `values` for their through rows (Django's `through_defaults`).
     /// The values are computed once, by the caller, and shared by every row of the call
     /// (both directions of a symmetrical relation included).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let out = math.students().add_with([&alice, &bob], grade("B"), &db).await?;
+    /// assert_eq!(out.linked.len(), 2);
+    /// let grades = Enrollment::objects().values_list(Enrollment::GRADE, &db).await?;
+    /// assert_eq!(grades, ["B", "B"]);
+    /// // Reverse direction: the same values type, also named `StudentCoursesValues`.
+    /// let art = Course { id: None, title: "art".into() }.create(&db).await?;
+    /// alice.courses().add_with([&art], StudentCoursesValues { grade: "A".into() }, &db).await?;
+    /// assert_eq!(art.students().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn add_with<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -361,6 +859,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Links each target with its own values, in one call (Django rejected per-target values,
     /// ticket #9475).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_each([(&alice, grade("A")), (&bob, grade("C"))], &db).await?;
+    /// let grades = Enrollment::objects()
+    ///     .order_by([Enrollment::GRADE.asc()])
+    ///     .values_list(Enrollment::GRADE, &db)
+    ///     .await?;
+    /// assert_eq!(grades, ["A", "C"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn add_each<'t>(
         &self,
         items: impl IntoIterator<Item = (&'t T, <Th as ThroughValuesFor<P>>::Values)>,
@@ -418,6 +948,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::add_with`] by key (see [`ManyRelated::add_keys`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let keys: Vec<i64> = vec![alice.id.unwrap(), bob.id.unwrap()];
+    /// let out = math.students().add_keys_with(keys, grade("B"), &db).await?;
+    /// assert_eq!(out.linked.len(), 2);
+    /// // A key of no row is an error, and nothing is written.
+    /// assert!(math.students().add_keys_with([999], grade("B"), &db).await.is_err());
+    /// assert_eq!(math.students().count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn add_keys_with(
         &self,
         keys: impl IntoIterator<Item = T::Key>,
@@ -436,6 +998,28 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// Creates `target` and links it, in one transaction.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// let (tag, out) = post.tags().create(Tag { id: None, name: "async".into() }, &db).await?;
+    /// assert!(tag.id.is_some());
+    /// assert_eq!(out.linked.len(), 1);
+    /// assert!(post.tags().contains(&tag, &db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn create(&self, target: T, exec: &impl Executor) -> Result<(T, AddOutcome)>
     where
         Th: AddWithoutValues<P>,
@@ -444,6 +1028,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// Creates `target` and links it with `values`, in one transaction.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let (carol, _) = math
+    ///     .students()
+    ///     .create_with(Student { id: None, name: "carol".into() }, grade("A"), &db)
+    ///     .await?;
+    /// let link = Enrollment::objects().get(Enrollment::STUDENT.eq(&carol), &db).await?;
+    /// assert_eq!(link.grade, "A");
+    /// # Ok(()) }
+    /// ```
     pub async fn create_with(
         &self,
         target: T,
@@ -492,6 +1108,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::get_or_create`] with `values` for the through row it inserts.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let carol = || Student { id: None, name: "carol".into() };
+    /// let (s, created) = math.students().get_or_create_with(Student::NAME.eq("carol"), carol(), grade("B"), &db).await?;
+    /// assert!(created);
+    /// let (again, created) = math.students().get_or_create_with(Student::NAME.eq("carol"), carol(), grade("B"), &db).await?;
+    /// assert_eq!((again.id, created), (s.id, false));
+    /// assert_eq!(math.students().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_or_create_with(
         &self,
         q: Q<T>,
@@ -543,6 +1191,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::update_or_create`] with `values` for the through row it inserts.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// let carol = || Student { id: None, name: "carol".into() };
+    /// let rename = |s: &mut Student| s.name = "Carol".into();
+    /// let (_, created) = math.students().update_or_create_with(Student::NAME.eq("carol"), carol(), rename, grade("B"), &db).await?;
+    /// assert!(created);
+    /// let (s, created) = math.students().update_or_create_with(Student::NAME.eq("carol"), carol(), rename, grade("B"), &db).await?;
+    /// assert_eq!((s.name.as_str(), created), ("Carol", false));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_or_create_with(
         &self,
         q: Q<T>,
@@ -614,6 +1294,30 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Makes the linked targets exactly `targets`: rows of pairs that stay are untouched
     /// (their values survive), the others are deleted and returned, new pairs inserted.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &go], &db).await?;
+    /// let out = post.tags().set([&go, &web], &db).await?;
+    /// assert_eq!(out.kept.len(), 1);          // go: its row untouched
+    /// assert_eq!(out.added.linked.len(), 1);  // web
+    /// assert_eq!(out.removed.len(), 1);       // rust's through row, returned in full
+    /// assert!(!post.tags().contains(&rust, &db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn set<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -628,6 +1332,30 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// [`ManyRelated::set`] by key (see [`ManyRelated::add_keys`]): a key of no row is
     /// an error and nothing is written, not even the deletions.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust], &db).await?;
+    /// let out = post.tags().set_keys([go.id.unwrap(), web.id.unwrap()], &db).await?;
+    /// assert_eq!((out.added.linked.len(), out.removed.len()), (2, 1));
+    /// // A key of no row writes nothing, not even the deletions.
+    /// assert!(post.tags().set_keys([999], &db).await.is_err());
+    /// assert_eq!(post.tags().count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn set_keys(
         &self,
         keys: impl IntoIterator<Item = T::Key>,
@@ -641,6 +1369,37 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::set_with`] by key.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("A"), &db).await?;
+    /// let out = math.students().set_keys_with([bob.id.unwrap()], grade("C"), &db).await?;
+    /// assert_eq!(out.removed[0].grade, "A");
+    /// let grades = Enrollment::objects().values_list(Enrollment::GRADE, &db).await?;
+    /// assert_eq!(grades, ["C"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn set_keys_with(
         &self,
         keys: impl IntoIterator<Item = T::Key>,
@@ -656,6 +1415,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::set`], with values for the rows it inserts.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("A"), &db).await?;
+    /// let out = math.students().set_with([&alice, &bob], grade("C"), &db).await?;
+    /// assert_eq!((out.kept.len(), out.added.linked.len()), (1, 1));
+    /// // alice's row stays as it was.
+    /// let alice_link = Enrollment::objects().get(Enrollment::STUDENT.eq(&alice), &db).await?;
+    /// assert_eq!(alice_link.grade, "A");
+    /// # Ok(()) }
+    /// ```
     pub async fn set_with<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -676,6 +1467,29 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Django's `set(objs, clear=True)`: deletes every link, then links `targets` anew, so
     /// the values of pairs that stay are reset (and returned among the deleted rows).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &go], &db).await?;
+    /// let out = post.tags().clear_and_set([&go], &db).await?;
+    /// // Every row was deleted, go's included, and go linked anew.
+    /// assert_eq!((out.removed.len(), out.added.linked.len()), (2, 1));
+    /// assert_eq!(post.tags().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn clear_and_set<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -689,6 +1503,37 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// [`ManyRelated::clear_and_set`] with values for the rows it inserts.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("A"), &db).await?;
+    /// let out = math.students().clear_and_set_with([&alice], grade("B"), &db).await?;
+    /// assert_eq!(out.removed[0].grade, "A");
+    /// let link = Enrollment::objects().get(Enrollment::STUDENT.eq(&alice), &db).await?;
+    /// assert_eq!(link.grade, "B");
+    /// # Ok(()) }
+    /// ```
     pub async fn clear_and_set_with<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -703,6 +1548,29 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     /// What [`ManyRelated::set`] would do, without writing.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &go], &db).await?;
+    /// let plan = post.tags().plan_set([&go, &web], &db).await?;
+    /// assert_eq!((plan.keep.len(), plan.add.len(), plan.remove.len()), (1, 1, 1));
+    /// // Nothing was written.
+    /// assert!(post.tags().contains(&rust, &db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn plan_set<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -792,6 +1660,37 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Unlinks `targets`: deletes every through row of each pair (several if the through
     /// model allows them) and returns them.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice, &bob], grade("B"), &db).await?;
+    /// let removed: Vec<Enrollment> = math.students().remove([&alice], &db).await?;
+    /// assert_eq!(removed.len(), 1);
+    /// assert_eq!(removed[0].grade, "B");
+    /// assert_eq!(math.students().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn remove<'t>(
         &self,
         targets: impl IntoIterator<Item = &'t T>,
@@ -803,6 +1702,28 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// [`ManyRelated::remove`] by key: a key that is not linked (or of no row) removes
     /// nothing, as Django's `remove(pk)`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &go], &db).await?;
+    /// let removed = post.tags().remove_keys([rust.id.unwrap(), 999], &db).await?;
+    /// assert_eq!(removed.len(), 1);
+    /// assert_eq!(post.tags().count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_keys(
         &self,
         keys: impl IntoIterator<Item = T::Key>,
@@ -815,6 +1736,38 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     /// Deletes only the through rows of `target` matching `q` (a wider link key: the
     /// TopicSystem row of one service) and returns them.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(unique(name = "unique_student_course", fields("student", "course")))]
+    /// # struct Enrollment {
+    /// #     id: Option<i64>,
+    /// #     #[throughline(related_name = "enrollments")] student: ForeignKey<Student>,
+    /// #     #[throughline(related_name = "enrollments")] course: ForeignKey<Course>,
+    /// #     grade: String,
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+    /// # let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+    /// // Course math, students alice and bob, linked through `Enrollment` (with a `grade`).
+    /// let grade = |g: &str| CourseStudentsValues { grade: g.into() };
+    /// math.students().add_with([&alice], grade("F"), &db).await?;
+    /// let kept = math.students().remove_where(&alice, Enrollment::GRADE.eq("A"), &db).await?;
+    /// assert!(kept.is_empty());
+    /// let removed = math.students().remove_where(&alice, Enrollment::GRADE.eq("F"), &db).await?;
+    /// assert_eq!(removed.len(), 1);
+    /// assert!(!math.students().exists(&db).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_where(
         &self,
         target: &T,
@@ -832,6 +1785,30 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// has a default filter and some linked targets are hidden by it, nothing is deleted
     /// and the call is an [`Error::InvalidQuery`] (Django's `clear` would leave those
     /// links; deleting them would lose them silently).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// # let web = Tag { id: None, name: "web".into() }.create(&db).await?;
+    /// // A post, and the tags rust, go and web (`Post` declares `many_to_many(name = "tags", to = Tag)`).
+    /// post.tags().add([&rust, &go, &web], &db).await?;
+    /// let removed = post.tags().clear(&db).await?;
+    /// assert_eq!(removed.len(), 3);
+    /// assert!(!post.tags().exists(&db).await?);
+    /// // The tags themselves remain.
+    /// assert_eq!(Tag::objects().count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn clear(&self, exec: &impl Executor) -> Result<Vec<Th>> {
         let hidden = self.hidden_linked(exec).await?;
         self.refuse_hidden(&hidden, "clear")?;
