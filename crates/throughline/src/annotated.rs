@@ -168,6 +168,31 @@ impl<M: Model> QuerySet<M> {
 
 /// The rows of `M`, each with the values of the selection `S` (from
 /// [`QuerySet::annotate`]).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+/// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+/// # Author { id: None, name: "cy".into() }.create(&db).await?;
+/// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+/// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+/// # }
+/// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+/// let rows: Vec<(Author, i64)> = Author::objects()
+///     .annotate(Author::BOOKS.count())
+///     .order_by([Author::NAME.asc()])
+///     .all(&db)
+///     .await?;
+/// let counts: Vec<(&str, i64)> = rows.iter().map(|(a, n)| (a.name.as_str(), *n)).collect();
+/// assert_eq!(counts, [("ann", 2), ("bo", 1), ("cy", 0)]);
+/// # Ok(()) }
+/// ```
 pub struct Annotated<M: Model, S> {
     rows: QuerySet<M>,
     _selection: PhantomData<fn() -> S>,
@@ -185,52 +210,240 @@ impl<M: Model, S> Clone for Annotated<M, S> {
 impl<M: Model, S: Selection<M> + 'static> Annotated<M, S> {
     /// Keeps the rows matching `q`; a condition on an aggregate keeps the groups
     /// (`HAVING`). See [`QuerySet::filter`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let busy = Author::objects().annotate(Author::BOOKS.count())
+    ///     .filter(Author::BOOKS.count().gt(0))
+    ///     .order_by([Author::NAME.asc()])
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(busy.iter().map(|(a, n)| (a.name.as_str(), *n)).collect::<Vec<_>>(), [("ann", 2), ("bo", 1)]);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, q: Q<M>) -> Self {
         self.rows = self.rows.filter(q);
         self
     }
 
     /// Removes the rows matching `q`. See [`QuerySet::exclude`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let others = Author::objects().annotate(Author::BOOKS.count()).exclude(Author::NAME.eq("ann"));
+    /// assert_eq!(others.count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn exclude(mut self, q: Q<M>) -> Self {
         self.rows = self.rows.exclude(q);
         self
     }
 
     /// Orders by fields or expressions, aggregates included (`Course::STUDENTS.count().desc()`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let top = Author::objects().annotate(Author::BOOKS.count())
+    ///     .order_by([Author::BOOKS.count().desc()])
+    ///     .first(&db)
+    ///     .await?
+    ///     .unwrap();
+    /// assert_eq!((top.0.name.as_str(), top.1), ("ann", 2));
+    /// # Ok(()) }
+    /// ```
     pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
         self.rows = self.rows.order_by(terms);
         self
     }
 
     /// At most `n` rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Author::objects().annotate(Author::BOOKS.count()).order_by([Author::NAME.asc()]).limit(2).all(&db).await?;
+    /// assert_eq!(rows.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn limit(mut self, n: u64) -> Self {
         self.rows = self.rows.limit(n);
         self
     }
 
     /// Skips the first `n` rows.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Author::objects().annotate(Author::BOOKS.count()).order_by([Author::NAME.asc()]).limit(10).offset(2).all(&db).await?;
+    /// assert_eq!(rows.iter().map(|(a, n)| (a.name.as_str(), *n)).collect::<Vec<_>>(), [("cy", 0)]);
+    /// # Ok(()) }
+    /// ```
     pub fn offset(mut self, n: u64) -> Self {
         self.rows = self.rows.offset(n);
         self
     }
 
     /// Removes duplicate rows (from joins across multi-valued relations).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().annotate(Author::BOOKS.count()).distinct().count(&db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn distinct(mut self) -> Self {
         self.rows = self.rows.distinct();
         self
     }
 
     /// The untyped query.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let annotated = Author::objects().annotate(Author::BOOKS.count()).limit(1);
+    /// assert_eq!(annotated.query().limit, Some(1));
+    /// # Ok(()) }
+    /// ```
     pub fn query(&self) -> &SelectQuery {
         self.rows.query()
     }
 
     /// The SQL and parameters the rows are read with on `backend` (see [`QuerySet::sql`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let stmt = Author::objects().annotate(Author::BOOKS.count()).sql(throughline::Backend::Sqlite)?;
+    /// assert!(stmt.sql.contains("COUNT("));
+    /// # Ok(()) }
+    /// ```
     pub fn sql(&self, backend: throughline_core::Backend) -> Result<Statement> {
         self.rows.sql(backend)
     }
 
     /// Every matching row with its values, in one statement.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Author::objects().annotate(Author::BOOKS.count()).all(&db).await?;
+    /// let total: i64 = rows.iter().map(|(_, n)| n).sum();
+    /// assert_eq!((rows.len(), total), (3, 3));
+    /// # Ok(()) }
+    /// ```
     pub async fn all(&self, exec: &impl Executor) -> Result<Vec<(M, S::Output)>> {
         self.rows
             .fold_annotated(
@@ -246,6 +459,26 @@ impl<M: Model, S: Selection<M> + 'static> Annotated<M, S> {
     }
 
     /// The first row with its values (by the ordering, else by primary key), if any.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let (author, books) = Author::objects().annotate(Author::BOOKS.count()).first(&db).await?.unwrap();
+    /// assert_eq!((author.name.as_str(), books), ("ann", 2));
+    /// # Ok(()) }
+    /// ```
     pub async fn first(&self, exec: &impl Executor) -> Result<Option<(M, S::Output)>> {
         let mut first = self.clone();
         if first.rows.query.order_by.is_empty() && M::meta().ordering.is_empty() {
@@ -258,6 +491,25 @@ impl<M: Model, S: Selection<M> + 'static> Annotated<M, S> {
     }
 
     /// The number of rows [`Annotated::all`] returns.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().annotate(Author::BOOKS.count()).filter(Author::BOOKS.count().eq(0)).count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn count(&self, exec: &impl Executor) -> Result<u64> {
         self.rows.count(exec).await
     }
@@ -265,6 +517,28 @@ impl<M: Model, S: Selection<M> + 'static> Annotated<M, S> {
 
 /// The rows of `M` grouped by the keys `K` (from [`QuerySet::group_by`]), waiting for
 /// their aggregates.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+/// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+/// # Author { id: None, name: "cy".into() }.create(&db).await?;
+/// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+/// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+/// # }
+/// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+/// use throughline::expr::count_rows;
+/// let by_genre: throughline::GroupBy<Book, _> = Book::objects().group_by(Book::GENRE);
+/// let rows: Vec<(String, i64)> = by_genre.annotate(count_rows()).order_by([Book::GENRE.asc()]).all(&db).await?;
+/// assert_eq!(rows, [("novel".to_string(), 1), ("scifi".to_string(), 2)]);
+/// # Ok(()) }
+/// ```
 pub struct GroupBy<M: Model, K> {
     rows: QuerySet<M>,
     keys: Vec<Expression>,
@@ -275,6 +549,31 @@ impl<M: Model, K: Selection<M> + 'static> GroupBy<M, K> {
     /// The aggregates of each group: one or a tuple of them. A queryset filtered on an
     /// aggregate before `group_by` is refused when run ([`Error::InvalidQuery`]): filter
     /// the groups after `annotate` instead.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// use throughline::expr::count_rows;
+    /// let rows: Vec<(String, (i64, Option<i64>))> = Book::objects().group_by(Book::GENRE)
+    ///     .annotate((count_rows(), Book::PAGES.sum()))
+    ///     .order_by([Book::GENRE.asc()])
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(rows, [("novel".into(), (1, Some(200))), ("scifi".into(), (2, Some(400)))]);
+    /// # Ok(()) }
+    /// ```
     pub fn annotate<A: Selection<M> + 'static>(self, aggregates: A) -> Grouped<M, K, A> {
         let refused = self
             .rows
@@ -302,6 +601,28 @@ impl<M: Model, K: Selection<M> + 'static> GroupBy<M, K> {
 
 /// One row per group of key values `K`, with the aggregates `A` (from
 /// [`GroupBy::annotate`]): read as `(keys, aggregates)` pairs.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+/// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+/// # Author { id: None, name: "cy".into() }.create(&db).await?;
+/// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+/// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+/// # }
+/// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+/// let grouped: throughline::Grouped<Book, _, _> = Book::objects().group_by(Book::GENRE).annotate(Book::PAGES.max());
+/// let mut rows: Vec<(String, Option<i32>)> = grouped.all(&db).await?;
+/// rows.sort();
+/// assert_eq!(rows, [("novel".into(), Some(200)), ("scifi".into(), Some(300))]);
+/// # Ok(()) }
+/// ```
 pub struct Grouped<M: Model, K, A> {
     rows: QuerySet<M>,
     expressions: Vec<Expression>,
@@ -312,30 +633,138 @@ pub struct Grouped<M: Model, K, A> {
 impl<M: Model, K: Selection<M> + 'static, A: Selection<M> + 'static> Grouped<M, K, A> {
     /// Keeps the rows matching `q` before grouping; a condition on an aggregate keeps the
     /// groups (`HAVING`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// // Before grouping, on rows:
+    /// let long = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).filter(Book::PAGES.gt(150)).order_by([Book::GENRE.asc()]).all(&db).await?;
+    /// assert_eq!(long, [("novel".into(), 1), ("scifi".into(), 1)]);
+    /// // On an aggregate, on groups (`HAVING`):
+    /// let popular = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).filter(throughline::expr::count_rows().gt(1)).all(&db).await?;
+    /// assert_eq!(popular, [("scifi".into(), 2)]);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, q: Q<M>) -> Self {
         self.rows = self.rows.filter(q);
         self
     }
 
     /// Removes the rows (or, on an aggregate, the groups) matching `q`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).exclude(Book::GENRE.eq("novel")).all(&db).await?;
+    /// assert_eq!(rows, [("scifi".into(), 2)]);
+    /// # Ok(()) }
+    /// ```
     pub fn exclude(mut self, q: Q<M>) -> Self {
         self.rows = self.rows.exclude(q);
         self
     }
 
     /// Orders the groups by keys or aggregates.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Book::objects().group_by(Book::GENRE)
+    ///     .annotate(Book::PAGES.sum())
+    ///     .order_by([Book::PAGES.sum().desc()])
+    ///     .all(&db)
+    ///     .await?;
+    /// assert_eq!(rows, [("scifi".into(), Some(400)), ("novel".into(), Some(200))]);
+    /// # Ok(()) }
+    /// ```
     pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
         self.rows = self.rows.order_by(terms);
         self
     }
 
     /// At most `n` groups.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).order_by([Book::GENRE.desc()]).limit(1).all(&db).await?;
+    /// assert_eq!(rows, [("scifi".into(), 2)]);
+    /// # Ok(()) }
+    /// ```
     pub fn limit(mut self, n: u64) -> Self {
         self.rows = self.rows.limit(n);
         self
     }
 
     /// Skips the first `n` groups.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let rows = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).order_by([Book::GENRE.desc()]).limit(10).offset(1).all(&db).await?;
+    /// assert_eq!(rows, [("novel".into(), 1)]);
+    /// # Ok(()) }
+    /// ```
     pub fn offset(mut self, n: u64) -> Self {
         self.rows = self.rows.offset(n);
         self
@@ -360,6 +789,26 @@ impl<M: Model, K: Selection<M> + 'static, A: Selection<M> + 'static> Grouped<M, 
     }
 
     /// The SQL and parameters the groups are read with on `backend`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let stmt = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).sql(throughline::Backend::Postgres)?;
+    /// assert!(stmt.sql.contains("GROUP BY"));
+    /// # Ok(()) }
+    /// ```
     pub fn sql(&self, backend: throughline_core::Backend) -> Result<Statement> {
         self.check()?;
         let mut query = self.rows.query.clone();
@@ -368,6 +817,27 @@ impl<M: Model, K: Selection<M> + 'static, A: Selection<M> + 'static> Grouped<M, 
     }
 
     /// Every group: its keys and its aggregates, in one statement.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let mut rows: Vec<(String, i64)> = Book::objects().group_by(Book::GENRE).annotate(throughline::expr::count_rows()).all(&db).await?;
+    /// rows.sort();
+    /// assert_eq!(rows, [("novel".into(), 1), ("scifi".into(), 2)]);
+    /// # Ok(()) }
+    /// ```
     pub async fn all(&self, exec: &impl Executor) -> Result<Vec<(K::Output, A::Output)>> {
         let stmt = self.statement(exec)?;
         exec.run(

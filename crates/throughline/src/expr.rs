@@ -57,6 +57,27 @@ use throughline_query::{
 /// `Product::STOCK.expr().lt(Product::RESERVED)`), order by it with [`Expr::desc`], assign
 /// it with [`Field::set_expr`], read it back with
 /// [`QuerySet::annotate`](crate::QuerySet::annotate).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Product::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+/// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+/// # }
+/// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+/// use throughline::expr::Expr;
+/// let free: Expr<Product, i32> = Product::STOCK - Product::RESERVED;
+/// let names = Product::objects()
+///     .filter(free.gt(0))
+///     .values_list(Product::NAME, &db)
+///     .await?;
+/// assert_eq!(names, ["pen"]);
+/// # Ok(()) }
+/// ```
 pub struct Expr<M, T> {
     expression: Expression,
     _types: PhantomData<fn() -> (M, T)>,
@@ -92,11 +113,43 @@ impl<M, T> Expr<M, T> {
     }
 
     /// The untyped expression.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// use throughline::{Expression, FieldPath};
+    /// assert_eq!(Product::NAME.expr().expression(), &Expression::field(FieldPath::local("name")));
+    /// # Ok(()) }
+    /// ```
     pub fn expression(&self) -> &Expression {
         &self.expression
     }
 
     /// The untyped expression, taken.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// use throughline::{Expression, FieldPath};
+    /// assert_eq!(Product::NAME.expr().into_expression(), Expression::field(FieldPath::local("name")));
+    /// # Ok(()) }
+    /// ```
     pub fn into_expression(self) -> Expression {
         self.expression
     }
@@ -111,22 +164,85 @@ impl<M, T> Expr<M, T> {
 
     /// Equal to `other` (a constant, a field or an expression of the same type). A NULL
     /// side matches nothing, as SQL.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED;
+    /// assert_eq!(Product::objects().filter(free.eq(8)).values_list(Product::NAME, &db).await?, ["pen"]);
+    /// assert_eq!(Product::objects().filter(Product::STOCK.expr().eq(Product::RESERVED)).count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn eq(&self, other: impl Operand<M, T>) -> Q<M> {
         self.compare(CompareOp::Eq, other)
     }
 
     /// Not equal: the negation of [`Expr::eq`], which keeps the rows where either side
     /// is NULL (as `exclude`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().filter(Product::STOCK.expr().ne(Product::RESERVED)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn ne(&self, other: impl Operand<M, T>) -> Q<M> {
         !self.eq(other)
     }
 
     /// Less than `other`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let short = Product::objects().filter(Product::STOCK.expr().lt(Product::RESERVED));
+    /// assert_eq!(short.values_list(Product::NAME, &db).await?, ["ink"]);
+    /// # Ok(()) }
+    /// ```
     pub fn lt(&self, other: impl Operand<M, T>) -> Q<M> {
         self.compare(CompareOp::Lt, other)
     }
 
     /// Less than or equal to `other`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().filter(Product::STOCK.expr().lte(Product::RESERVED)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn lte(&self, other: impl Operand<M, T>) -> Q<M> {
         self.compare(CompareOp::Lte, other)
     }
@@ -155,11 +271,43 @@ impl<M, T> Expr<M, T> {
     }
 
     /// Greater than or equal to `other`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().filter(Product::STOCK.expr().gte(Product::RESERVED)).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn gte(&self, other: impl Operand<M, T>) -> Q<M> {
         self.compare(CompareOp::Gte, other)
     }
 
     /// Ascending order on the value.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED; // pen 8, ink -2, pad 0
+    /// let names = Product::objects().order_by([free.asc()]).values_list(Product::NAME, &db).await?;
+    /// assert_eq!(names, ["ink", "pad", "pen"]);
+    /// # Ok(()) }
+    /// ```
     pub fn asc(&self) -> OrderBy {
         OrderBy {
             expression: self.expression.clone(),
@@ -168,6 +316,23 @@ impl<M, T> Expr<M, T> {
     }
 
     /// Descending order on the value.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let value = Product::PRICE * 2.0; // pen 3.0, ink 8.0, pad 5.0
+    /// let names = Product::objects().order_by([value.desc()]).values_list(Product::NAME, &db).await?;
+    /// assert_eq!(names, ["ink", "pad", "pen"]);
+    /// # Ok(()) }
+    /// ```
     pub fn desc(&self) -> OrderBy {
         OrderBy {
             expression: self.expression.clone(),
@@ -176,6 +341,22 @@ impl<M, T> Expr<M, T> {
     }
 
     /// The number of rows where the value is not NULL.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let n = Product::objects().aggregate(Product::STOCK.expr().count(), &db).await?;
+    /// assert_eq!(n, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn count(&self) -> Agg<M, i64> {
         Agg::new(
             AggregateFunction::Count,
@@ -187,6 +368,22 @@ impl<M, T> Expr<M, T> {
 
 impl<M, T: Numeric> Expr<M, T> {
     /// The sum over the group: `None` when no row has a value.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED;
+    /// assert_eq!(Product::objects().aggregate(free.sum(), &db).await?, Some(6));
+    /// # Ok(()) }
+    /// ```
     pub fn sum(&self) -> Agg<M, T::Total> {
         Agg::new(
             AggregateFunction::Sum,
@@ -197,6 +394,22 @@ impl<M, T: Numeric> Expr<M, T> {
 
     /// The mean over the group (a float, a decimal for decimals): `None` when no row has
     /// a value.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED;
+    /// assert_eq!(Product::objects().aggregate(free.avg(), &db).await?, Some(2.0));
+    /// # Ok(()) }
+    /// ```
     pub fn avg(&self) -> Agg<M, T::Mean> {
         Agg::new(
             AggregateFunction::Avg,
@@ -208,11 +421,43 @@ impl<M, T: Numeric> Expr<M, T> {
 
 impl<M, T: Comparable> Expr<M, T> {
     /// The smallest value of the group: `None` when no row has one.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED;
+    /// assert_eq!(Product::objects().aggregate(free.min(), &db).await?, Some(-2));
+    /// # Ok(()) }
+    /// ```
     pub fn min(&self) -> Agg<M, Option<T::Inner>> {
         Agg::new(AggregateFunction::Min, Some(self.expression.clone()), None)
     }
 
     /// The largest value of the group: `None` when no row has one.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// let free = Product::STOCK - Product::RESERVED;
+    /// assert_eq!(Product::objects().aggregate(free.max(), &db).await?, Some(8));
+    /// # Ok(()) }
+    /// ```
     pub fn max(&self) -> Agg<M, Option<T::Inner>> {
         Agg::new(AggregateFunction::Max, Some(self.expression.clone()), None)
     }
@@ -222,6 +467,32 @@ impl<M, T: Comparable> Expr<M, T> {
 /// from [`Rel::count`], [`Field::sum`] and the like. [`Agg::distinct`] counts equal values
 /// once; [`Agg::filter`] reads only the rows matching a condition. Use it wherever an
 /// [`Expr`] goes.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+/// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+/// # Author { id: None, name: "cy".into() }.create(&db).await?;
+/// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+/// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+/// # }
+/// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+/// use throughline::expr::Agg;
+/// let books: Agg<Author, i64> = Author::BOOKS.count();
+/// let names = Author::objects()
+///     .filter(books.clone().gte(2))
+///     .values_list(Author::NAME, &db)
+///     .await?;
+/// assert_eq!(names, ["ann"]);
+/// assert_eq!(Book::objects().aggregate(Book::PAGES.sum(), &db).await?, Some(600));
+/// # Ok(()) }
+/// ```
 pub struct Agg<M, T> {
     aggregate: Aggregate,
     cast: Option<FieldType>,
@@ -311,6 +582,27 @@ impl<M, T> Agg<M, T> {
     }
 
     /// The aggregate as an expression.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let doubled = Author::BOOKS.count().expr() * 2;
+    /// let rows = Author::objects().annotate(doubled).order_by([Author::NAME.asc()]).all(&db).await?;
+    /// assert_eq!(rows.iter().map(|(_, n)| *n).collect::<Vec<i64>>(), [4, 2, 0]);
+    /// # Ok(()) }
+    /// ```
     pub fn expr(&self) -> Expr<M, T> {
         let aggregate = Expression::Aggregate(Box::new(self.aggregate.clone()));
         Expr::new(match self.cast {
@@ -321,42 +613,196 @@ impl<M, T> Agg<M, T> {
 
     /// Equal to `other` (see [`Expr::eq`]); in a `filter`, a condition on the group
     /// (`HAVING`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().eq(1)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["bo"]);
+    /// # Ok(()) }
+    /// ```
     pub fn eq(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().eq(other)
     }
 
     /// Not equal (see [`Expr::ne`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().ne(1)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["ann", "cy"]);
+    /// # Ok(()) }
+    /// ```
     pub fn ne(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().ne(other)
     }
 
     /// Less than (see [`Expr::lt`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().lt(2)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["bo", "cy"]);
+    /// # Ok(()) }
+    /// ```
     pub fn lt(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().lt(other)
     }
 
     /// Less than or equal (see [`Expr::lte`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().lte(0)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["cy"]);
+    /// # Ok(()) }
+    /// ```
     pub fn lte(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().lte(other)
     }
 
     /// Greater than (see [`Expr::gt`]): `Course::STUDENTS.count().gt(10)` keeps the
     /// courses with more than ten students.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().gt(0)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["ann", "bo"]);
+    /// # Ok(()) }
+    /// ```
     pub fn gt(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().gt(other)
     }
 
     /// Greater than or equal (see [`Expr::gte`]).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// assert_eq!(Author::objects().filter(Author::BOOKS.count().gte(1)).order_by([Author::NAME.asc()]).values_list(Author::NAME, &db).await?, ["ann", "bo"]);
+    /// # Ok(()) }
+    /// ```
     pub fn gte(&self, other: impl Operand<M, T>) -> Q<M> {
         self.expr().gte(other)
     }
 
     /// Ascending order on the aggregate.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let names = Author::objects().order_by([Author::BOOKS.count().asc()]).values_list(Author::NAME, &db).await?;
+    /// assert_eq!(names, ["cy", "bo", "ann"]);
+    /// # Ok(()) }
+    /// ```
     pub fn asc(&self) -> OrderBy {
         self.expr().asc()
     }
 
     /// Descending order on the aggregate.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, genre, pages) in [(&ann, "scifi", 300), (&ann, "novel", 200), (&bo, "scifi", 100)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), genre: genre.into(), pages }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books: scifi 300 pages, novel 200), bo (scifi 100) and cy (none).
+    /// let names = Author::objects().order_by([Author::BOOKS.count().desc()]).values_list(Author::NAME, &db).await?;
+    /// assert_eq!(names, ["ann", "bo", "cy"]);
+    /// # Ok(()) }
+    /// ```
     pub fn desc(&self) -> OrderBy {
         self.expr().desc()
     }
@@ -377,11 +823,46 @@ impl<M, T> From<Field<M, T>> for Expr<M, T> {
 impl<M, T> Field<M, T> {
     /// The field as an expression (Django's `F("field")`), to compare with another field,
     /// compute with, or aggregate.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// // Products whose stock does not cover what is reserved (a field against a field).
+    /// let names = Product::objects()
+    ///     .filter(Product::STOCK.expr().lt(Product::RESERVED))
+    ///     .values_list(Product::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["ink"]);
+    /// # Ok(()) }
+    /// ```
     pub fn expr(&self) -> Expr<M, T> {
         Expr::new(Expression::Field(self.path()))
     }
 
     /// The number of rows where the field is not NULL (`Count("field")`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().aggregate(Product::NAME.count(), &db).await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn count(&self) -> Agg<M, i64> {
         self.expr().count()
     }
@@ -390,12 +871,44 @@ impl<M, T> Field<M, T> {
 impl<M, T: Numeric> Field<M, T> {
     /// The sum of the field over the group (`Sum("field")`); `None` when no row has a
     /// value.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().aggregate(Product::STOCK.sum(), &db).await?, Some(15));
+    /// let none = Product::objects().filter(Product::STOCK.gt(99)).aggregate(Product::STOCK.sum(), &db).await?;
+    /// assert_eq!(none, None);
+    /// # Ok(()) }
+    /// ```
     pub fn sum(&self) -> Agg<M, T::Total> {
         self.expr().sum()
     }
 
     /// The mean of the field over the group (`Avg("field")`), as a float (a decimal for
     /// a decimal field).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().aggregate(Product::STOCK.avg(), &db).await?, Some(5.0));
+    /// # Ok(()) }
+    /// ```
     pub fn avg(&self) -> Agg<M, T::Mean> {
         self.expr().avg()
     }
@@ -403,11 +916,41 @@ impl<M, T: Numeric> Field<M, T> {
 
 impl<M, T: Comparable> Field<M, T> {
     /// The smallest value of the field over the group (`Min("field")`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().aggregate(Product::PRICE.min(), &db).await?, Some(1.5));
+    /// # Ok(()) }
+    /// ```
     pub fn min(&self) -> Agg<M, Option<T::Inner>> {
         self.expr().min()
     }
 
     /// The largest value of the field over the group (`Max("field")`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Product { id: Option<i64>, name: String, price: f64, stock: i32, reserved: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Product::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, price, stock, reserved) in [("pen", 1.5, 10, 2), ("ink", 4.0, 3, 5), ("pad", 2.5, 2, 2)] {
+    /// #     Product { id: None, name: name.into(), price, stock, reserved }.create(&db).await?;
+    /// # }
+    /// // Products (price, stock, reserved): pen (1.5, 10, 2), ink (4.0, 3, 5), pad (2.5, 2, 2).
+    /// assert_eq!(Product::objects().aggregate(Product::PRICE.max(), &db).await?, Some(4.0));
+    /// # Ok(()) }
+    /// ```
     pub fn max(&self) -> Agg<M, Option<T::Inner>> {
         self.expr().max()
     }
