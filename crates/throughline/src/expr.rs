@@ -1034,6 +1034,32 @@ impl<M, T> Rel<M, T> {
 
 /// The rows of `T` related to each row of `M`, read in a correlated subquery (from
 /// [`Rel::related`]).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+/// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+/// # Author { id: None, name: "cy".into() }.create(&db).await?;
+/// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+/// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+/// # }
+/// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+/// use throughline::expr::RelatedRows;
+/// let books: RelatedRows<Author, Book> = Author::BOOKS.related();
+/// let rows = Author::objects()
+///     .annotate(books.count())
+///     .order_by([Author::NAME.asc()])
+///     .all(&db)
+///     .await?;
+/// assert_eq!(rows.iter().map(|(_, n)| *n).collect::<Vec<i64>>(), [2, 1, 0]);
+/// # Ok(()) }
+/// ```
 pub struct RelatedRows<M, T> {
     hops: Vec<throughline_query::Hop>,
     filter: Filter,
@@ -1054,12 +1080,54 @@ impl<M, T> Clone for RelatedRows<M, T> {
 
 impl<M, T> RelatedRows<M, T> {
     /// Keeps the related rows matching `q` (several calls all apply).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let recent = Author::BOOKS.related().filter(Book::YEAR.gte(2000)).count();
+    /// let rows = Author::objects().annotate(recent).order_by([Author::NAME.asc()]).all(&db).await?;
+    /// assert_eq!(rows.iter().map(|(_, n)| *n).collect::<Vec<i64>>(), [1, 1, 0]);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, q: Q<T>) -> Self {
         self.filter = std::mem::replace(&mut self.filter, Filter::All).and(q.into_filter());
         self
     }
 
     /// Orders the related rows, for [`RelatedRows::first`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let oldest = Author::BOOKS.related().order_by([Book::YEAR.asc()]).first(Book::TITLE);
+    /// let (_, title) = Author::objects().annotate(oldest).first(&db).await?.unwrap();
+    /// assert_eq!(title.as_deref(), Some("Early"));
+    /// # Ok(()) }
+    /// ```
     pub fn order_by(mut self, terms: impl IntoIterator<Item = OrderBy>) -> Self {
         self.order_by = terms.into_iter().collect();
         self
@@ -1075,17 +1143,84 @@ impl<M, T> RelatedRows<M, T> {
     }
 
     /// Whether any related row matches (`EXISTS`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let writes = Author::BOOKS.related().exists();
+    /// let names = Author::objects()
+    ///     .filter(writes.is_true())
+    ///     .order_by([Author::NAME.asc()])
+    ///     .values_list(Author::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["ann", "bo"]);
+    /// # Ok(()) }
+    /// ```
     pub fn exists(self) -> Expr<M, bool> {
         Expr::new(self.read(RelatedRead::Exists))
     }
 
     /// The number of matching related rows (`(SELECT COUNT(*) ...)`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let books = Author::BOOKS.related().count();
+    /// let names = Author::objects().filter(books.gte(2)).values_list(Author::NAME, &db).await?;
+    /// assert_eq!(names, ["ann"]);
+    /// # Ok(()) }
+    /// ```
     pub fn count(self) -> Expr<M, i64> {
         Expr::new(self.read(RelatedRead::Count))
     }
 
     /// `field` of the first matching related row by the ordering; `None` when there is
     /// none (Django's `Subquery(qs.values(field)[:1])`).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let first_year = Author::BOOKS.related().order_by([Book::YEAR.asc()]).first(Book::YEAR);
+    /// let rows = Author::objects().annotate(first_year).order_by([Author::NAME.asc()]).all(&db).await?;
+    /// assert_eq!(rows.iter().map(|(_, y)| *y).collect::<Vec<_>>(), [Some(1990), Some(2005), None]);
+    /// # Ok(()) }
+    /// ```
     pub fn first<V: Comparable>(self, field: Field<T, V>) -> Expr<M, Option<V::Inner>> {
         let value = Expression::Field(field.path());
         Expr::new(self.read(RelatedRead::First(value)))
@@ -1094,6 +1229,28 @@ impl<M, T> RelatedRows<M, T> {
 
 impl<M> Expr<M, bool> {
     /// The rows where the value is true (`EXISTS(...)` in a filter).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let wrote_late = Author::BOOKS.related().filter(Book::YEAR.gt(2010)).exists();
+    /// let n = Author::objects().filter(wrote_late.is_true()).count(&db).await?;
+    /// assert_eq!(n, 1);
+    /// assert_eq!(Author::objects().exclude(wrote_late.is_true()).count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn is_true(&self) -> Q<M> {
         self.eq(true)
     }
@@ -1167,6 +1324,23 @@ pub fn lower<M, T: Text>(value: impl Operand<M, T>) -> Expr<M, T> {
 }
 
 /// The text in upper case (`UPPER`); see [`lower`] for the backends' rules.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// use throughline::expr::upper;
+/// let n = Student::objects().filter(upper(Student::NAME).eq("BOB")).count(&db).await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// ```
 pub fn upper<M, T: Text>(value: impl Operand<M, T>) -> Expr<M, T> {
     Expr::new(Expression::Function(
         Function::Upper,
@@ -1221,6 +1395,26 @@ pub fn when<M, V: Typed<M>>(condition: Q<M>, then: V) -> Case<M, V::Type> {
 
 /// A value whose type is known from itself (a constant, `&str` as `String`, a field, an
 /// expression): the first branch of [`when`] sets the type of the whole `CASE`.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// use throughline::expr::when;
+/// // The first branch's value (`&str`, so `String`) gives the type of the `CASE`.
+/// let band = when(Student::AGE.gte(30), "senior").otherwise(Student::NAME);
+/// let rows = Student::objects().annotate(band).order_by([Student::AGE.asc()]).all(&db).await?;
+/// let bands: Vec<&str> = rows.iter().map(|(_, b)| b.as_str()).collect();
+/// assert_eq!(bands, ["alice", "carol", "senior"]);
+/// # Ok(()) }
+/// ```
 pub trait Typed<M> {
     /// The value's type.
     type Type;
@@ -1264,6 +1458,24 @@ impl<M, T> Typed<M> for Agg<M, T> {
 }
 
 /// A `CASE` expression being built by [`when`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// use throughline::expr::{Case, when};
+/// let case: Case<Student, i32> = when(Student::AGE.lt(21), 1).when(Student::AGE.lt(30), 2);
+/// let rows = Student::objects().annotate(case.otherwise(3)).order_by([Student::AGE.asc()]).all(&db).await?;
+/// assert_eq!(rows.iter().map(|(_, b)| *b).collect::<Vec<_>>(), [1, 2, 3]);
+/// # Ok(()) }
+/// ```
 pub struct Case<M, T> {
     whens: Vec<(Filter, Expression)>,
     _types: PhantomData<fn() -> (M, T)>,
@@ -1271,6 +1483,25 @@ pub struct Case<M, T> {
 
 impl<M, T> Case<M, T> {
     /// Another condition, tried after the earlier ones.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// use throughline::expr::when;
+    /// let band = when(Student::AGE.lt(21), "young").when(Student::AGE.lt(30), "mid").otherwise("old");
+    /// let rows = Student::objects().annotate(band).order_by([Student::AGE.asc()]).all(&db).await?;
+    /// let bands: Vec<&str> = rows.iter().map(|(_, b)| b.as_str()).collect();
+    /// assert_eq!(bands, ["young", "mid", "old"]);
+    /// # Ok(()) }
+    /// ```
     pub fn when(mut self, condition: Q<M>, then: impl Operand<M, T>) -> Self {
         self.whens
             .push((condition.into_filter(), then.into_expression()));
@@ -1278,6 +1509,28 @@ impl<M, T> Case<M, T> {
     }
 
     /// The value when no condition holds.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// use throughline::expr::when;
+    /// // Sort bob (the oldest) first, then the others by name.
+    /// let rank = when(Student::NAME.eq("bob"), 0).otherwise(1);
+    /// let names = Student::objects()
+    ///     .order_by([rank.asc(), Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["bob", "alice", "carol"]);
+    /// # Ok(()) }
+    /// ```
     pub fn otherwise(self, default: impl Operand<M, T>) -> Expr<M, T> {
         Expr::new(Expression::Case(
             self.whens,
@@ -1286,6 +1539,25 @@ impl<M, T> Case<M, T> {
     }
 
     /// NULL when no condition holds.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// use throughline::expr::when;
+    /// let prize = when(Student::AGE.gt(30), "gold").end();
+    /// let rows = Student::objects().annotate(prize).order_by([Student::AGE.asc()]).all(&db).await?;
+    /// let prizes: Vec<Option<&str>> = rows.iter().map(|(_, p)| p.as_deref()).collect();
+    /// assert_eq!(prizes, [None, None, Some("gold")]);
+    /// # Ok(()) }
+    /// ```
     pub fn end(self) -> Expr<M, Option<T>> {
         Expr::new(Expression::Case(
             self.whens,
@@ -1297,6 +1569,26 @@ impl<M, T> Case<M, T> {
 /// What an expression of type `T` over `M` is compared or combined with: a constant of
 /// the type (`5`, `"ann"`, `Some(3)` or `3` for an optional value), a field of `M` of
 /// the type, or another expression.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// // A constant, a field of the same type, or an expression.
+/// let older = Student::AGE.expr().gt(21);
+/// let named_twice = Student::NAME.expr().eq(Student::NAME);
+/// let doubled = Student::AGE.expr().lt(Student::AGE * 2);
+/// let n = Student::objects().filter(older & named_twice & doubled).count(&db).await?;
+/// assert_eq!(n, 2);
+/// # Ok(()) }
+/// ```
 pub trait Operand<M, T> {
     /// The untyped expression.
     fn into_expression(self) -> Expression;
@@ -1353,6 +1645,24 @@ impl<M, T> Operand<M, T> for Agg<M, T> {
 /// The numeric field types, which sum and average: the sum of integers is an
 /// `Option<i64>`, of floats an `Option<f64>`, of decimals an `Option<Decimal>`; the mean
 /// of integers and floats an `Option<f64>`, of decimals an `Option<Decimal>`.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// // `i32` is `Numeric`: its sum is an `Option<i64>`, its mean an `Option<f64>`.
+/// let (total, mean): (Option<i64>, Option<f64>) =
+///     Student::objects().aggregate((Student::AGE.sum(), Student::AGE.avg()), &db).await?;
+/// assert_eq!((total, mean), (Some(76), Some(76.0 / 3.0)));
+/// # Ok(()) }
+/// ```
 pub trait Numeric: FieldValue {
     /// Whether the values are integers (division truncates).
     const INTEGER: bool;
@@ -1397,6 +1707,23 @@ impl<T: Numeric> Numeric for Option<T> {
 }
 
 /// The field types with an order, which have a smallest and a largest value.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// // `String` is `Comparable`: it has a smallest and a largest value.
+/// let (first, last) = Student::objects().aggregate((Student::NAME.min(), Student::NAME.max()), &db).await?;
+/// assert_eq!((first.as_deref(), last.as_deref()), (Some("alice"), Some("carol")));
+/// # Ok(()) }
+/// ```
 pub trait Comparable: FieldValue {
     /// The type without its `Option`.
     type Inner: FieldValue;
@@ -1427,6 +1754,23 @@ impl<T: Comparable> Comparable for Option<T> {
 }
 
 /// The text field types (`String`, `Option<String>`), for [`lower`] and [`upper`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// use throughline::expr::lower;
+/// let n = Student::objects().filter(lower(Student::NAME).eq("alice")).count(&db).await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// ```
 pub trait Text: FieldValue {}
 impl Text for String {}
 impl Text for Option<String> {}
@@ -1469,6 +1813,26 @@ arithmetic! {
 /// [`QuerySet::aggregate`](crate::QuerySet::aggregate) and
 /// [`QuerySet::group_by`](crate::QuerySet::group_by) read: one expression, aggregate or
 /// field (read as its type), or a tuple of them (read as a tuple).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// use throughline::expr::count_rows;
+/// // One value, or a tuple of them, read back typed.
+/// let n: i64 = Student::objects().aggregate(count_rows(), &db).await?;
+/// let (oldest, youngest): (Option<i32>, Option<i32>) =
+///     Student::objects().aggregate((Student::AGE.max(), Student::AGE.min()), &db).await?;
+/// assert_eq!((n, oldest, youngest), (3, Some(31), Some(20)));
+/// # Ok(()) }
+/// ```
 pub trait Selection<M> {
     /// The Rust value read back.
     type Output: Send + 'static;

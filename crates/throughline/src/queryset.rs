@@ -453,6 +453,32 @@ impl<M: Model> QuerySet<M> {
 
     /// Loads the row of a foreign key in the same query (one JOIN); read it with
     /// [`crate::ForeignKey::loaded`] or `get` without a query.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let books = Book::objects()
+    ///     .select_related(Book::AUTHOR)
+    ///     .order_by([Book::YEAR.asc()])
+    ///     .all(&db)
+    ///     .await?;
+    /// // Each author was read by the same query.
+    /// let authors: Vec<&str> = books.iter().map(|b| b.author.loaded().unwrap().name.as_str()).collect();
+    /// assert_eq!(authors, ["ann", "bo", "ann"]);
+    /// # Ok(()) }
+    /// ```
     pub fn select_related<T: Model>(mut self, rel: Rel<M, T>) -> Self {
         let hops = rel.hops();
         if let [hop] = hops.as_slice()
@@ -908,6 +934,23 @@ impl<M: Model> QuerySet<M> {
 
     /// The row with the largest `field` ([`Error::DoesNotExist`] when none matches), as
     /// Django's `latest()`. See [`QuerySet::earliest`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+    /// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+    /// # }
+    /// // Students: alice (20), bob (31), carol (25).
+    /// assert_eq!(Student::objects().latest(Student::AGE, &db).await?.name, "bob");
+    /// let none = Student::objects().filter(Student::AGE.gt(90)).latest(Student::AGE, &db).await;
+    /// assert!(matches!(none, Err(throughline::Error::DoesNotExist { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn latest<T: FieldValue>(
         &self,
         field: Field<M, T>,

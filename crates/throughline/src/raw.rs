@@ -83,6 +83,28 @@ pub async fn execute(
 /// a field without a column is an [`Error::InvalidQuery`](throughline_core::Error) naming
 /// it. The query runs as written (not wrapped), so its `ORDER BY` holds. See
 /// [`Model::raw`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # for (name, age) in [("alice", 20), ("bob", 31), ("carol", 25)] {
+/// #     Student { id: None, name: name.into(), age }.create(&db).await?;
+/// # }
+/// // Students: alice (20), bob (31), carol (25).
+/// let students: Vec<Student> = throughline::raw::instances(
+///     &db,
+///     "SELECT age, name, id FROM student WHERE age > ? ORDER BY age",
+///     vec![21_i32.into()],
+/// )
+/// .await?;
+/// let names: Vec<&str> = students.iter().map(|s| s.name.as_str()).collect();
+/// assert_eq!(names, ["carol", "bob"]);
+/// # Ok(()) }
+/// ```
 pub async fn instances<M: Model>(
     exec: &impl Executor,
     sql: &str,

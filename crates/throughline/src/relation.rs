@@ -32,6 +32,31 @@ impl<T: Model, C: Model> Rel<T, C> {
 
     /// The rows of `C` referring to `parent` (a reverse foreign key seen from the parent).
     /// An unsaved parent gives a queryset whose evaluation fails with [`Error::Unsaved`].
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+    /// # let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+    /// # Author { id: None, name: "cy".into() }.create(&db).await?;
+    /// # for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+    /// #     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+    /// # }
+    /// // Authors ann (books Early 1990, Late 2020), bo (Middle 2005) and cy (none).
+    /// let titles = Author::BOOKS.of(&ann)?
+    ///     .order_by([Book::YEAR.asc()])
+    ///     .values_list(Book::TITLE, &db)
+    ///     .await?;
+    /// assert_eq!(titles, ["Early", "Late"]);
+    /// // The same as the generated `ann.books()`.
+    /// assert_eq!(ann.books()?.count(&db).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn of(&self, parent: &T) -> Result<QuerySet<C>> {
         let key = parent.pk_value();
         if key.is_null() {
