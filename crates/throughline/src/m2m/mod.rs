@@ -195,11 +195,29 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// wrappers see them; another database does not. An error only if the handle names no
     /// declared relation (never for a generated one).
     ///
-    /// ```ignore
-    /// Course::STUDENTS_RELATION.on(&db, HookPoint::AfterAdd, |ctx| Box::pin(async move {
-    ///     println!("{:?} linked to {:?}", ctx.change.source, ctx.change.targets);
-    ///     Ok(())
-    /// }))?;
+    /// ```
+    /// use throughline::prelude::*;
+    /// use std::sync::{Arc, Mutex};
+    /// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+    /// # struct Post { id: Option<i64>, title: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+    /// # let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+    /// # let go = Tag { id: None, name: "go".into() }.create(&db).await?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// Post::TAGS_RELATION.on(&db, HookPoint::AfterAdd, move |ctx| {
+    ///     log.lock().unwrap().push((ctx.change.source.clone(), ctx.change.targets.len()));
+    ///     Box::pin(async { Ok(()) })
+    /// })?;
+    /// post.tags().add([&rust, &go], &db).await?;
+    /// assert_eq!(*seen.lock().unwrap(), [(post.pk_value(), 2)]);
+    /// # Ok(()) }
     /// ```
     pub fn on<F>(&self, exec: &impl Executor, point: HookPoint, hook: F) -> Result<()>
     where
