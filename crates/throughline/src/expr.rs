@@ -1419,6 +1419,15 @@ pub trait Typed<M> {
     /// The value's type.
     type Type;
     /// The untyped expression.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::Typed;
+    /// use throughline::{Expression, Value};
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// let e = <&str as Typed<Student>>::into_typed_expression("minor");
+    /// assert_eq!(e, Expression::Value(Value::from("minor")));
+    /// ```
     fn into_typed_expression(self) -> Expression;
 }
 
@@ -1591,6 +1600,17 @@ impl<M, T> Case<M, T> {
 /// ```
 pub trait Operand<M, T> {
     /// The untyped expression.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::Operand;
+    /// use throughline::{Expression, FieldPath, Value};
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// let constant = <i32 as Operand<Student, i32>>::into_expression(5);
+    /// assert_eq!(constant, Expression::Value(Value::I32(5)));
+    /// let field = Operand::<Student, i32>::into_expression(Student::AGE);
+    /// assert_eq!(field, Expression::field(FieldPath::local("age")));
+    /// ```
     fn into_expression(self) -> Expression;
 }
 

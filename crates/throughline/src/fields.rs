@@ -464,9 +464,28 @@ impl<M, T> Clone for Field<M, T> {
 /// ```
 pub trait ModelField<M>: Send + Sync {
     /// The field's name on `M`, or `None` for a field reached across a relation.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::fields::ModelField;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, author: ForeignKey<Author>, title: String }
+    /// assert_eq!(Book::TITLE.local_name(), Some("title"));
+    /// // Across a relation, the field is not one of `Book`'s own.
+    /// assert_eq!(Book::AUTHOR.then(Author::NAME).local_name(), None);
+    /// ```
     fn local_name(&self) -> Option<&'static str>;
 
     /// The field's name on its own model.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::fields::ModelField;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, author: ForeignKey<Author>, title: String }
+    /// assert_eq!(Book::TITLE.field_name(), "title");
+    /// assert_eq!(Book::AUTHOR.then(Author::NAME).field_name(), "name");
+    /// ```
     fn field_name(&self) -> &'static str;
 }
 
@@ -848,6 +867,14 @@ impl<M, T: FieldValue> Field<M, T> {
 /// ```
 pub trait FieldArg<T> {
     /// The field's value.
+    ///
+    /// ```
+    /// use throughline::FieldArg;
+    /// let text: String = "ann".into_field_value();
+    /// let wide: i64 = 7_i32.into_field_value();
+    /// let optional: Option<i32> = 3_i32.into_field_value();
+    /// assert_eq!((text.as_str(), wide, optional), ("ann", 7, Some(3)));
+    /// ```
     fn into_field_value(self) -> T;
 }
 
@@ -943,18 +970,158 @@ impl<T: crate::Model> FieldArg<Option<crate::ForeignKey<T>>> for &T {
 /// ```
 pub trait TextField<M> {
     /// Contains `text` (case-sensitive).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.contains("o"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["bob", "carol"]);
+    /// # Ok(()) }
+    /// ```
     fn contains(&self, text: &str) -> Q<M>;
     /// Contains `text`, ignoring ASCII case.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.icontains("LI"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["Alice"]);
+    /// # Ok(()) }
+    /// ```
     fn icontains(&self, text: &str) -> Q<M>;
     /// Starts with `text` (case-sensitive).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.startswith("a"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, Vec::<String>::new());
+    /// # Ok(()) }
+    /// ```
     fn startswith(&self, text: &str) -> Q<M>;
     /// Starts with `text`, ignoring ASCII case.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.istartswith("a"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["Alice"]);
+    /// # Ok(()) }
+    /// ```
     fn istartswith(&self, text: &str) -> Q<M>;
     /// Ends with `text` (case-sensitive).
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NICK.endswith("z"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["carol"]);
+    /// # Ok(()) }
+    /// ```
     fn endswith(&self, text: &str) -> Q<M>;
     /// Ends with `text`, ignoring ASCII case.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NICK.iendswith("LI"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["Alice"]);
+    /// # Ok(()) }
+    /// ```
     fn iendswith(&self, text: &str) -> Q<M>;
     /// Equals `text`, ignoring ASCII case.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, nick: Option<String> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for (name, nick) in [("Alice", Some("ali")), ("bob", None), ("carol", Some("Caz"))] {
+    /// #     Student { id: None, name: name.into(), nick: nick.map(Into::into) }.create(&db).await?;
+    /// # }
+    /// // Students: Alice ("ali"), bob (no nickname), carol ("Caz").
+    /// let names = Student::objects()
+    ///     .filter(Student::NAME.iexact("ALICE"))
+    ///     .order_by([Student::NAME.asc()])
+    ///     .values_list(Student::NAME, &db)
+    ///     .await?;
+    /// assert_eq!(names, ["Alice"]);
+    /// # Ok(()) }
+    /// ```
     fn iexact(&self, text: &str) -> Q<M>;
 }
 

@@ -35,6 +35,12 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     /// Whether NULL is allowed.
     const NULLABLE: bool = false;
     /// The value bound when writing.
+    ///
+    /// ```
+    /// use throughline::{FieldValue, Value};
+    /// assert_eq!("ann".to_string().to_value(), Value::from("ann"));
+    /// assert_eq!(None::<i64>.to_value(), Value::Null);
+    /// ```
     fn to_value(&self) -> Value;
     /// Reads the value from column `index`.
     fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
@@ -49,13 +55,40 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
         }
     }
     /// Converts a dynamic value (from the dynamic core, or a returned key).
+    ///
+    /// ```
+    /// use throughline::{FieldValue, Value};
+    /// assert_eq!(i64::from_value(Value::I64(5))?, 5);
+    /// assert_eq!(<Option<i64>>::from_value(Value::Null)?, None);
+    /// # Ok::<(), throughline::Error>(())
+    /// ```
     fn from_value(value: Value) -> Result<Self>;
     /// The default the type implies (NULL for `Option`, the `#[default]` variant of a
     /// choices enum), if any.
+    ///
+    /// ```
+    /// use throughline::{DefaultValue, FieldValue};
+    /// assert!(matches!(<Option<i32>>::implicit_default(), DefaultValue::Const(_)));
+    /// assert!(matches!(i32::implicit_default(), DefaultValue::None));
+    /// ```
     fn implicit_default() -> DefaultValue {
         DefaultValue::None
     }
     /// The allowed values, for a choices enum.
+    ///
+    /// ```
+    /// use throughline::FieldValue;
+    /// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+    /// enum Status {
+    ///     #[default]
+    ///     Active,
+    ///     #[throughline(value = "done", label = "Completed")]
+    ///     Completed,
+    /// }
+    /// let stored: Vec<String> = Status::choices().into_iter().map(|c| c.value).collect();
+    /// assert_eq!(stored, ["active", "done"]);
+    /// assert!(i32::choices().is_empty());
+    /// ```
     fn choices() -> Vec<Choice> {
         Vec::new()
     }
@@ -261,11 +294,60 @@ impl<T: Now> Now for Option<T> {
 /// ```
 pub trait Choices: Sized + Copy + 'static {
     /// Every variant, in declaration order.
+    ///
+    /// ```
+    /// use throughline::Choices;
+    /// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+    /// enum Status {
+    ///     #[default]
+    ///     Active,
+    ///     #[throughline(value = "done", label = "Completed")]
+    ///     Completed,
+    /// }
+    /// assert_eq!(Status::VARIANTS, [Status::Active, Status::Completed]);
+    /// ```
     const VARIANTS: &'static [Self];
     /// The stored text.
+    ///
+    /// ```
+    /// use throughline::Choices;
+    /// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+    /// enum Status {
+    ///     #[default]
+    ///     Active,
+    ///     #[throughline(value = "done", label = "Completed")]
+    ///     Completed,
+    /// }
+    /// assert_eq!((Status::Active.as_str(), Status::Completed.as_str()), ("active", "done"));
+    /// ```
     fn as_str(&self) -> &'static str;
     /// The human label.
+    ///
+    /// ```
+    /// use throughline::Choices;
+    /// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+    /// enum Status {
+    ///     #[default]
+    ///     Active,
+    ///     #[throughline(value = "done", label = "Completed")]
+    ///     Completed,
+    /// }
+    /// assert_eq!(Status::Completed.label(), "Completed");
+    /// ```
     fn label(&self) -> &'static str;
     /// The variant stored as `text`.
+    ///
+    /// ```
+    /// use throughline::Choices;
+    /// #[derive(Debug, Clone, Copy, PartialEq, Default, throughline::Choices)]
+    /// enum Status {
+    ///     #[default]
+    ///     Active,
+    ///     #[throughline(value = "done", label = "Completed")]
+    ///     Completed,
+    /// }
+    /// assert_eq!(Status::from_str_value("done"), Some(Status::Completed));
+    /// assert_eq!(Status::from_str_value("Completed"), None);
+    /// ```
     fn from_str_value(text: &str) -> Option<Self>;
 }
