@@ -101,12 +101,14 @@ fn prepare(url: &str) -> throughline::Result<()> {
         let math = Course {
             id: None,
             title: "Mathematics".into(),
+            fee: Decimal::new(12050, 2),
         }
         .create(&db)
         .await?;
         Course {
             id: None,
             title: "History".into(),
+            fee: Decimal::new(9900, 2),
         }
         .create(&db)
         .await?;

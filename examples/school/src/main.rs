@@ -191,15 +191,21 @@ async fn tour() -> throughline::Result<()> {
         );
     }
     let (alice, bob, carol, dave) = (&people[0], &people[1], &people[2], &people[3]);
+    let fee = |text: &str| {
+        text.parse::<Decimal>()
+            .map_err(|e| Error::Config(e.to_string()))
+    };
     let math = Course {
         id: None,
         title: "Mathematics".into(),
+        fee: fee("120.5")?,
     }
     .create(&db)
     .await?;
     let art = Course {
         id: None,
         title: "Art".into(),
+        fee: fee("89.99")?,
     }
     .create(&db)
     .await?;
@@ -435,6 +441,35 @@ async fn tour() -> throughline::Result<()> {
         ),
         &["course", "students (grade)"],
         &cells,
+    );
+
+    // Streaming: every enrollment read in batches (bounded memory whatever their number),
+    // and the fees summed exactly.
+    let mut enrolled = Enrollment::objects()
+        .select_related(Enrollment::COURSE)
+        .stream_in_batches(2, &db);
+    let mut owed = Decimal::ZERO;
+    let mut streamed = 0;
+    while let Some(enrollment) = enrolled.next().await {
+        let enrollment = enrollment?;
+        if let Some(course) = enrollment.course.loaded() {
+            owed += course.fee;
+        }
+        streamed += 1;
+    }
+    let total_fees = Course::objects().aggregate(Course::FEE.sum(), &db).await?;
+    table(
+        "Streamed enrollments (2 rows a batch) and decimal fees",
+        &[
+            "enrollments",
+            "fees owed (sum over enrollments)",
+            "fees of all courses",
+        ],
+        &[vec![
+            streamed.to_string(),
+            owed.to_string(),
+            total_fees.map_or("-".to_owned(), |d| d.to_string()),
+        ]],
     );
 
     // What throughline refuses, and the typed errors it gives.

@@ -41,6 +41,9 @@ pub struct Course {
     /// Title.
     #[throughline(max_length = 200)]
     pub title: String,
+    /// The course's fee: an exact decimal, two places.
+    #[throughline(max_digits = 8, decimal_places = 2)]
+    pub fee: Decimal,
 }
 
 /// A student's enrollment in a course, with its own data.
