@@ -38,6 +38,13 @@ pub const fn field_key(name: &str) -> u64 {
 /// A field type that has a default when a through row is created without a value for it:
 /// `Option<T>` (NULL) and a choices enum with a `#[default]` variant. A field with
 /// `default`, `default_fn`, `auto_now_add` or `auto_now` has one whatever its type.
+///
+/// ```
+/// use throughline::through::HasDefault;
+/// fn fillable<T: HasDefault>() {}
+/// fillable::<Option<String>>(); // NULL when not given
+/// // fillable::<String>() does not compile: a String has no default.
+/// ```
 #[diagnostic::on_unimplemented(
     message = "the through field type `{Self}` has no default, so `add()` cannot fill it",
     label = "`add()` needs a default for every extra field of the through model",
@@ -62,6 +69,57 @@ impl<N, T: HasDefault> FieldHasDefault for ThroughField<N, T> {}
 
 /// Implemented by a through model for the key pair `P` when every other field has a
 /// default, so that rows can be created from the two keys alone.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+/// # struct Course { id: Option<i64>, title: String }
+/// #[derive(Debug, Clone, Model)]
+/// struct Enrollment {
+///     id: Option<i64>,
+///     student: ForeignKey<Student>,
+///     course: ForeignKey<Course>,
+///     grade: Option<String>,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+/// # let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+/// // `grade` is optional (NULL by default): `add` compiles.
+/// math.students().add([&ann], &db).await?;
+/// let link = Enrollment::objects().first(&db).await?.unwrap();
+/// assert_eq!(link.grade, None);
+/// # Ok(()) }
+/// ```
+///
+/// With a required `grade`, `add` does not compile (use `add_with`):
+///
+/// ```compile_fail,E0277
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+/// # struct Course { id: Option<i64>, title: String }
+/// #[derive(Debug, Clone, Model)]
+/// struct Enrollment {
+///     id: Option<i64>,
+///     student: ForeignKey<Student>,
+///     course: ForeignKey<Course>,
+///     grade: String,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+/// # let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+/// math.students().add([&ann], &db).await?;
+/// # Ok(()) }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`add()` cannot fill every extra field of the through model `{Self}`",
     label = "some extra field of `{Self}` has no default",
@@ -73,6 +131,33 @@ pub trait AddWithoutValues<P> {}
 /// field of the through model except its key and the two relation keys. A field without a
 /// default is required (its own type); a field with one is an `Option` (`None` keeps the
 /// default and is not compared).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+/// # struct Course { id: Option<i64>, title: String }
+/// #[derive(Debug, Clone, Model)]
+/// struct Enrollment {
+///     id: Option<i64>,
+///     student: ForeignKey<Student>,
+///     course: ForeignKey<Course>,
+///     grade: String,
+///     note: Option<String>,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+/// # let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+/// // The generated values struct: `grade` required, `note` optional.
+/// let values = CourseStudentsValues { grade: "A".into(), note: None };
+/// math.students().add_with([&ann], values, &db).await?;
+/// assert_eq!(Enrollment::objects().first(&db).await?.unwrap().grade, "A");
+/// # Ok(()) }
+/// ```
 pub trait ThroughValuesFor<P> {
     /// The values struct.
     type Values: ThroughValues;
@@ -81,6 +166,34 @@ pub trait ThroughValuesFor<P> {
 /// A values struct of `add_with`.
 pub trait ThroughValues: Clone + Send + Sync + 'static {
     /// The fields given, as `(field name, value)`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)]
+    /// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+    /// # struct Course { id: Option<i64>, title: String }
+    /// #[derive(Debug, Clone, Model)]
+    /// struct Enrollment {
+    ///     id: Option<i64>,
+    ///     student: ForeignKey<Student>,
+    ///     course: ForeignKey<Course>,
+    ///     grade: String,
+    ///     note: Option<String>,
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+    /// # let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+    /// use throughline::{Value, through::ThroughValues};
+    /// # let _ = (&math, &ann);
+    /// let values = CourseStudentsValues { grade: "A".into(), note: None };
+    /// // `note: None` keeps the field's default and is not passed.
+    /// assert_eq!(values.passed(), [("grade", Value::from("A"))]);
+    /// # Ok(()) }
+    /// ```
     fn passed(&self) -> Vec<(&'static str, Value)>;
 }
 
@@ -95,12 +208,46 @@ pub trait HasForeignKey<K, T> {}
 /// default"): a values struct whose slots all are gets `Default`, so
 /// `add_with(targets, Values::default())` needs no field named. A required slot (a
 /// `String` without a default) never is: no silent blank value.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+/// # struct Course { id: Option<i64>, title: String }
+/// #[derive(Debug, Clone, Model)]
+/// struct Enrollment {
+///     id: Option<i64>,
+///     student: ForeignKey<Student>,
+///     course: ForeignKey<Course>,
+///     grade: Option<String>,
+///     note: Option<String>,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// # let math = Course { id: None, title: "math".into() }.create(&db).await?;
+/// # let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+/// // Every slot is optional: the values struct has `Default`.
+/// math.students().add_with([&ann], CourseStudentsValues::default(), &db).await?;
+/// assert_eq!(math.students().count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
 pub trait OptionalSlot: Default {}
 
 impl<T> OptionalSlot for Option<T> {}
 
 /// How a field type appears in a values struct: required (`Slot = Self`) or optional
 /// (`Slot = Option<Self>`), and how a slot becomes a passed value.
+///
+/// ```
+/// use throughline::Value;
+/// use throughline::through::ValueSlot;
+/// assert_eq!(<String as ValueSlot>::passed(&"A".to_string()), Some(Value::from("A")));
+/// assert_eq!(<Option<i32> as ValueSlot>::passed(&None), None);
+/// assert_eq!(<Option<i32> as ValueSlot>::passed(&Some(3)), Some(Value::I32(3)));
+/// ```
 pub trait ValueSlot {
     /// The type of the field in the values struct.
     type Slot: Clone + Send + Sync + 'static;
@@ -148,6 +295,11 @@ impl<T: Model> ValueSlot for ForeignKey<T> {
 }
 
 /// The values of a relation without extra fields (or whose extras all take defaults).
+///
+/// ```
+/// use throughline::through::{NoValues, ThroughValues};
+/// assert!(NoValues.passed().is_empty());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoValues;
 
