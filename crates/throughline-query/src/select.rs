@@ -875,6 +875,42 @@ impl JoinPlanner {
     /// Renders an expression; its fields join at `scope` (aggregates at the shared scope,
     /// reusing the filter joins the reuse limit allows).
     pub(crate) fn expression(&mut self, expression: &Expression, scope: usize) -> Result<Expr> {
+        let rendered = self.expression_as_is(expression, scope)?;
+        // A decimal computed by a function or a CASE is compared and ordered as a number
+        // (on SQLite, where only decimal columns carry the decimal collation).
+        Ok(
+            if matches!(expression, Expression::Function(..) | Expression::Case(..))
+                && self.is_decimal(expression)
+            {
+                self.dialect.decimal_expression(rendered)
+            } else {
+                rendered
+            },
+        )
+    }
+
+    /// Whether `expression` is a decimal: a decimal field, a decimal constant, or a
+    /// `COALESCE`/`CASE` giving one.
+    fn is_decimal(&self, expression: &Expression) -> bool {
+        match expression {
+            Expression::Field(path) => {
+                let model = path.hops.last().map_or(self.model, |h| h.to);
+                model
+                    .field(&path.field)
+                    .is_some_and(|f| matches!(f.ty, throughline_core::FieldType::Decimal { .. }))
+            }
+            Expression::Value(value) => matches!(value, Value::Decimal(_)),
+            Expression::Function(Function::Coalesce, args) => {
+                args.iter().any(|arg| self.is_decimal(arg))
+            }
+            Expression::Case(whens, default) => {
+                self.is_decimal(default) || whens.iter().any(|(_, value)| self.is_decimal(value))
+            }
+            _ => false,
+        }
+    }
+
+    fn expression_as_is(&mut self, expression: &Expression, scope: usize) -> Result<Expr> {
         Ok(match expression {
             Expression::Field(path) => {
                 let (alias, field) = self.column(path, scope)?;

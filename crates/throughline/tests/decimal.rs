@@ -6,6 +6,7 @@
 
 mod common;
 
+use throughline::expr::{coalesce, when};
 use throughline::migrations::{self, Migration};
 use throughline::prelude::*;
 use throughline::{Counting, Error, OnExisting, Registry, Value};
@@ -227,6 +228,21 @@ async fn decimals_filter_and_order_as_numbers(db: Database) {
     )
     .await;
     assert_eq!(between, ["pear", "fig"]);
+    // A decimal computed by COALESCE or CASE compares and orders as a number too.
+    let price_or_discount = coalesce(Product::DISCOUNT, Product::PRICE);
+    let ordered = names(Product::objects().order_by([price_or_discount.asc()]), &db).await;
+    assert_eq!(ordered, ["kiwi", "pear", "fig", "melon"]);
+    let above = names(
+        Product::objects()
+            .filter(price_or_discount.gt(d("9.99")))
+            .order_by([Product::NAME.asc()]),
+        &db,
+    )
+    .await;
+    assert_eq!(above, ["fig", "melon"]);
+    let fig_first = when(Product::NAME.eq("fig"), d("1000")).otherwise(Product::PRICE);
+    let ordered = names(Product::objects().order_by([fig_first.desc()]), &db).await;
+    assert_eq!(ordered, ["fig", "melon", "pear", "kiwi"]);
     let cheapest = Product::objects()
         .order_by([Product::PRICE.asc()])
         .first(&db)

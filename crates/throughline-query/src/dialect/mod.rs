@@ -181,6 +181,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// of an expression whose type the backend cannot infer. `None`: no conversion.
     fn cast_type(&self, ty: FieldType) -> Option<&'static str>;
 
+    /// A decimal computed by a function or a `CASE`, made to compare and order as a number
+    /// (SQLite: the decimal collation, which only decimal columns carry by themselves).
+    fn decimal_expression(&self, value: Expr) -> Expr {
+        value
+    }
+
     /// A computed value as it is stored in a column of type `ty` (`UPDATE ... SET c =
     /// expression`): as computed, unless the backend must bring it to the column's form.
     fn stored_value(&self, _ty: FieldType, value: Expr) -> Expr {

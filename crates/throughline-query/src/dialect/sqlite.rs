@@ -58,6 +58,10 @@ impl Dialect for Sqlite {
         Backend::Sqlite
     }
 
+    fn decimal_expression(&self, value: Expr) -> Expr {
+        Expr::cust_with_exprs(format!("(? COLLATE {DECIMAL_COLLATION})"), [value])
+    }
+
     /// SQLite computes decimals in floating point: a value computed for a decimal column
     /// is rounded to its decimal places (as `numeric(p, s)` and `DECIMAL(p, s)` do), so
     /// that the stored text is the value read back and filtered on.
