@@ -193,14 +193,7 @@ fn parse_decimal(text: &str, max_digits: u8, decimal_places: u8) -> Result<Value
     let Some(d) = throughline::value::parse_decimal(text) else {
         return Err("Enter a number.".into());
     };
-    let normal = d.normalize();
-    let places = normal.scale();
-    let whole = normal.trunc().abs();
-    let whole_digits = if whole.is_zero() {
-        0
-    } else {
-        whole.to_string().len() as u32
-    };
+    let (whole_digits, places) = throughline::validate::decimal_digits(d);
     if whole_digits + places > u32::from(max_digits) {
         return Err(format!(
             "Ensure that there are no more than {max_digits} digits in total."

@@ -125,25 +125,37 @@ pub fn decimal_does_not_fit(
     max_digits: u8,
     decimal_places: u8,
 ) -> Option<String> {
-    let normal = d.normalize();
-    let places = normal.scale();
+    let (whole_digits, places) = decimal_digits(d);
     if places > u32::from(decimal_places) {
         return Some(format!(
             "{d} has {places} digits after the point, at most {decimal_places} allowed"
         ));
     }
-    let whole = normal.trunc().abs();
-    let whole_digits = if whole.is_zero() {
-        0
-    } else {
-        whole.to_string().len() as u32
-    };
     let allowed = u32::from(max_digits.saturating_sub(decimal_places));
     (whole_digits > allowed).then(|| {
         format!(
             "{d} has {whole_digits} digits before the point, at most {allowed} allowed (max_digits {max_digits}, decimal_places {decimal_places})"
         )
     })
+}
+
+/// The digits of `d` before and after the point, trailing zeros after it not counted
+/// (`12.500` has 2 and 1).
+///
+/// ```
+/// use throughline_core::{validate::decimal_digits, Decimal};
+/// assert_eq!(decimal_digits("12.500".parse::<Decimal>().unwrap()), (2, 1));
+/// assert_eq!(decimal_digits("-0.05".parse::<Decimal>().unwrap()), (0, 2));
+/// ```
+pub fn decimal_digits(d: rust_decimal::Decimal) -> (u32, u32) {
+    let normal = d.normalize();
+    let whole = normal.trunc().abs();
+    let whole_digits = if whole.is_zero() {
+        0
+    } else {
+        whole.to_string().len() as u32
+    };
+    (whole_digits, normal.scale())
 }
 
 /// Why `value` could not be read back unchanged, if it could not.

@@ -268,12 +268,8 @@ impl Lease {
 
     /// Rolls back.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
+        // Clears the statement cache too (see `changes_schema`).
         self.batch("ROLLBACK").await?;
-        // A schema change rolled back brings the former column types back: statements
-        // prepared since the change would no longer match them.
-        if let Ok(client) = self.client() {
-            client.statement_cache.clear();
-        }
         self.clean = true;
         Ok(())
     }

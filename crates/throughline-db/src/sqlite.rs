@@ -589,13 +589,12 @@ impl Conn for SqliteConn<'_> {
         // rows are in memory anyway; a pool without readers; a transaction) must stay free
         // for the consumer's other statements, so there every row is read before the one
         // flush.
-        let Some(_mark) = StreamingMark::on_this_reader() else {
-            let result = self
-                .query_sync(stmt, on_row)
-                .and_then(|rows| wait_on_this_thread(flush()).map(|()| rows));
-            return Box::pin(std::future::ready(result));
+        let mark = StreamingMark::on_this_reader();
+        let batch = if mark.is_some() {
+            batch.max(1) as u64
+        } else {
+            u64::MAX
         };
-        let batch = batch.max(1) as u64;
         let mut read = 0u64;
         let result = self
             .query_sync(stmt, &mut |row| {
@@ -607,6 +606,7 @@ impl Conn for SqliteConn<'_> {
                 Ok(())
             })
             .and_then(|rows| wait_on_this_thread(flush()).map(|()| rows));
+        drop(mark);
         Box::pin(std::future::ready(result))
     }
 

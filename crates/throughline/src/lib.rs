@@ -67,6 +67,9 @@ pub use model::Model;
 pub use queryset::{Assignment, QuerySet};
 pub use schema::{create_tables, drop_tables};
 pub use throughline_core::schema::single_unique_name;
+/// The checks every value passes before any SQL (`validate_value`), and the digit count
+/// of decimals (`decimal_digits`).
+pub use throughline_core::validate;
 pub use throughline_core::validate::JSON_MAX_DEPTH;
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
