@@ -165,7 +165,8 @@ impl Registry {
     /// field, `E008` two fields with one column, `E009` two models with one name,
     /// `E010` a choices field that is not text or has a default outside its choices,
     /// `E011` a decimal field whose `max_digits` is not 1 to 28 or is below its
-    /// `decimal_places`.
+    /// `decimal_places`, `E012` a foreign key's `to_field` that is not a unique field of
+    /// its target.
     ///
     /// Many-to-many relations: `E101` the through model is not registered, `E102` the
     /// through model has no foreign key to the source or to the target, `E103` the through
@@ -229,6 +230,21 @@ impl Registry {
                     );
                 }
                 if let Some(fk) = &field.foreign_key {
+                    if let (Some(name), Some(target)) = (&fk.to_field, self.get(&fk.to)) {
+                        let unique = target
+                            .field(name)
+                            .is_some_and(|f| f.unique || f.primary_key);
+                        if !unique {
+                            error(
+                                "throughline.E012",
+                                &model.name,
+                                format!(
+                                    "field `{}` refers to `{}.{name}` (to_field), which is not a unique field of {}",
+                                    field.name, fk.to, fk.to
+                                ),
+                            );
+                        }
+                    }
                     if self.get(&fk.to).is_none() {
                         error(
                             "throughline.E002",

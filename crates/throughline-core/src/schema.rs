@@ -203,7 +203,7 @@ pub struct Choice {
 ///
 /// ```
 /// use throughline_core::{ForeignKeyMeta, OnDelete};
-/// let fk = ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None };
+/// let fk = ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None };
 /// assert_eq!(fk.to, "Student");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +214,34 @@ pub struct ForeignKeyMeta {
     pub on_delete: OnDelete,
     /// The reverse accessor's name on the target; `None` means `<model>_set` in snake case.
     pub related_name: Option<String>,
+    /// The target's field the key refers to (Django's `to_field`): a unique field of the
+    /// target; `None` means its primary key.
+    pub to_field: Option<String>,
+}
+
+impl ForeignKeyMeta {
+    /// The target's field this key refers to: the `to_field` named, else the primary key.
+    /// A `to_field` that `target` lacks is reported by the model check (E012); this falls
+    /// back to the primary key so that no caller panics.
+    ///
+    /// ```
+    /// use throughline_core::{FieldMeta, FieldType, ForeignKeyMeta, ModelMeta, OnDelete};
+    /// let mut id = FieldMeta::new("id", FieldType::AutoI64);
+    /// id.primary_key = true;
+    /// let mut make = FieldMeta::new("make", FieldType::String { max_length: Some(20) });
+    /// make.unique = true;
+    /// let car = ModelMeta::new("Car", "car", vec![id, make]);
+    /// let mut fk = ForeignKeyMeta { to: "Car".into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None };
+    /// assert_eq!(fk.referenced(&car).name, "id");
+    /// fk.to_field = Some("make".into());
+    /// assert_eq!(fk.referenced(&car).column, "make");
+    /// ```
+    pub fn referenced<'m>(&self, target: &'m ModelMeta) -> &'m FieldMeta {
+        self.to_field
+            .as_deref()
+            .and_then(|name| target.field(name))
+            .unwrap_or_else(|| target.pk())
+    }
 }
 
 /// One field of a model: its column and everything the core needs to validate, render DDL
@@ -561,7 +589,7 @@ impl ModelMeta {
     /// ```
     /// # use throughline_core::*;
     /// let mut student = FieldMeta::new("student", FieldType::I64);
-    /// let fk = |to: &str| ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None };
+    /// let fk = |to: &str| ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None };
     /// student.foreign_key = Some(fk("Student"));
     /// let mut course = FieldMeta::new("course", FieldType::I64);
     /// course.foreign_key = Some(fk("Course"));

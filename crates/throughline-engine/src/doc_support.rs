@@ -31,6 +31,7 @@ fn foreign_key(name: &str, to: &str) -> FieldMeta {
         to: to.into(),
         on_delete: OnDelete::Cascade,
         related_name: None,
+        to_field: None,
     });
     field
 }

@@ -39,7 +39,7 @@ mod names;
 pub use constraint_names::attach_model;
 pub use relation::{
     AddOutcome, Differing, FieldDiff, Found, Items, Linking, OnExisting, Relation, RelationSpec,
-    SetOutcome, SetPlan, UpdateFound, Values, no_values, row_values, split,
+    SetOutcome, SetPlan, UpdateFound, Values, no_values, null_reference, row_values, split,
 };
 pub use tables::{create_tables, drop_tables};
 pub use validation::validate_instance;

@@ -29,6 +29,16 @@ pub fn validate_instance(meta: &ModelMeta, values: &[Value]) -> Result<()> {
     }
     for (field, value) in meta.fields.iter().zip(values) {
         if let (Some(fk), true) = (&field.foreign_key, value.is_null() && !field.nullable) {
+            if let Some(to_field) = &fk.to_field {
+                return Err(Error::Validation {
+                    model: meta.name.clone(),
+                    field: field.name.clone(),
+                    reason: format!(
+                        "refers to {}.{to_field}, which is NULL (or the {} is unsaved); the key needs a value",
+                        fk.to, fk.to
+                    ),
+                });
+            }
             return Err(Error::Unsaved {
                 model: fk.to.clone(),
                 action: format!(

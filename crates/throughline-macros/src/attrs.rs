@@ -62,6 +62,8 @@ pub(crate) struct FieldInfo {
     pub(crate) auto_now: bool,
     pub(crate) related_name: Option<String>,
     pub(crate) on_delete: Option<String>,
+    /// The target's field a foreign key refers to (`to_field`), when not its primary key.
+    pub(crate) to_field: Option<Ident>,
     pub(crate) verbose_name: Option<String>,
     pub(crate) help_text: Option<String>,
     pub(crate) blank: bool,
@@ -248,6 +250,7 @@ pub(crate) fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
         auto_now: false,
         related_name: None,
         on_delete: None,
+        to_field: None,
         verbose_name: None,
         help_text: None,
         blank: false,
@@ -351,6 +354,13 @@ fn field_attr(info: &mut FieldInfo, meta: &ParseNestedMeta<'_>) -> syn::Result<(
         info.auto_now = true;
     } else if p.is_ident("related_name") {
         info.related_name = Some(meta.value()?.parse::<LitStr>()?.value());
+    } else if p.is_ident("to_field") {
+        let value = meta.value()?.parse::<LitStr>()?;
+        let mut ident = syn::parse_str::<Ident>(&value.value())
+            .map_err(|_| syn::Error::new(value.span(), "to_field must name a field"))?;
+        // Errors about the field (a misspelled name) point at the attribute's text.
+        ident.set_span(value.span());
+        info.to_field = Some(ident);
     } else if p.is_ident("on_delete") {
         let value = meta.value()?.parse::<LitStr>()?;
         let known = ["cascade", "protect", "restrict", "set_null", "do_nothing"];
@@ -371,7 +381,7 @@ fn field_attr(info: &mut FieldInfo, meta: &ParseNestedMeta<'_>) -> syn::Result<(
         info.editable = meta.value()?.parse::<syn::LitBool>()?.value;
     } else {
         return Err(meta.error(
-            "unknown field attribute; expected primary_key, column, max_length, max_digits, decimal_places, unique, index, default, default_fn, auto_now_add, auto_now, related_name, on_delete, verbose_name, help_text, blank or editable",
+            "unknown field attribute; expected primary_key, column, max_length, max_digits, decimal_places, unique, index, default, default_fn, auto_now_add, auto_now, related_name, on_delete, to_field, verbose_name, help_text, blank or editable",
         ));
     }
     Ok(())
@@ -392,10 +402,12 @@ fn check_field(info: &FieldInfo, field: &syn::Field) -> syn::Result<()> {
         ));
     }
     check_decimal(info, field)?;
-    if (info.related_name.is_some() || info.on_delete.is_some()) && info.target.is_none() {
+    if (info.related_name.is_some() || info.on_delete.is_some() || info.to_field.is_some())
+        && info.target.is_none()
+    {
         return Err(syn::Error::new(
             field.span(),
-            "related_name and on_delete apply to ForeignKey<T> fields only",
+            "related_name, on_delete and to_field apply to ForeignKey<T> fields only",
         ));
     }
     if info.on_delete.as_deref() == Some("set_null") && !info.nullable_fk {

@@ -44,7 +44,9 @@ use syn::{DeriveInput, LitStr, parse_macro_input};
 /// allowed on no other type), `unique`, `index`,
 /// `default = <expr>`, `default_fn = path`, `auto_now_add`, `auto_now`,
 /// `related_name = "..."`, `on_delete = "cascade" | "protect" | "restrict" | "set_null" |
-/// "do_nothing"`, `verbose_name = "..."`, `help_text = "..."`, `blank`, `editable = false`.
+/// "do_nothing"`, `to_field = "field"` (a foreign key to a unique field of the target
+/// rather than its primary key, Django's `to_field`; a misspelled field does not compile),
+/// `verbose_name = "..."`, `help_text = "..."`, `blank`, `editable = false`.
 ///
 /// The reverse side of a relation (a foreign key's `related_name`, default `{model}_set`,
 /// and a many-to-many's) is an extension trait declared beside the model, named

@@ -198,33 +198,30 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
     // A value that does not decode names the model and field it was read for.
     let decoders = model.fields.iter().enumerate().map(|(index, f)| {
         let ident = &f.ident;
-        let ty = &f.ty;
         let fname = f.name();
-        let decoded = quote!(<#ty as ::throughline::FieldValue>::decode(row, start + #index)
+        let decoded = decode_field(f, quote!(start + #index));
+        let decoded = quote!(#decoded
             .map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?);
         let decoded = at_scale(f, decoded);
         quote!(#ident: #decoded)
     });
     let mapped = model.fields.iter().enumerate().map(|(index, f)| {
         let ident = &f.ident;
-        let ty = &f.ty;
         let fname = f.name();
-        let decoded = quote!(<#ty as ::throughline::FieldValue>::decode(
-            row,
-            *columns.get(#index).ok_or_else(|| ::throughline::Error::invalid_query(
+        let decoded = decode_field(
+            f,
+            quote!(*columns.get(#index).ok_or_else(|| ::throughline::Error::invalid_query(
                 #model_name,
                 "a column is missing for a field",
-            ))?,
-        ).map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?);
+            ))?),
+        );
+        let decoded = quote!(#decoded
+            .map_err(|e| ::throughline::__private::in_field(e, #model_name, #fname))?);
         let decoded = at_scale(f, decoded);
         quote!(#ident: #decoded)
     });
-    let values = model.fields.iter().map(|f| {
-        let ident = &f.ident;
-        quote!(::throughline::FieldValue::to_value(&self.#ident))
-    });
+    let values: Vec<Tokens> = model.fields.iter().map(field_to_value).collect();
     let field_names: Vec<String> = model.fields.iter().map(FieldInfo::name).collect();
-    let field_idents: Vec<&Ident> = model.fields.iter().map(|f| &f.ident).collect();
     let before_save = model.fields.iter().map(before_save);
     let RelatedArms {
         key_arms,
@@ -266,7 +263,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
 
             fn field_value(&self, name: &str) -> Option<::throughline::Value> {
                 match name {
-                    #(#field_names => Some(::throughline::FieldValue::to_value(&self.#field_idents)),)*
+                    #(#field_names => Some(#values),)*
                     _ => None,
                 }
             }
@@ -427,6 +424,12 @@ fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     if f.target.is_some() {
         sets.push(relations::foreign_key_meta(f));
     }
+    if let Some((referred_ty, name)) = referred(f) {
+        sets.push(quote!(
+            f.ty = #referred_ty;
+            if let Some(fk) = f.foreign_key.as_mut() { fk.to_field = Some(#name.to_owned()); }
+        ));
+    }
     let implied = quote!(::throughline::__private::field_meta::<#ty>(#fname, #column));
     if sets.is_empty() {
         return implied;
@@ -438,12 +441,52 @@ fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     })
 }
 
+/// The expression decoding field `f` from `row` at `index`: a `Result` of the field's type.
+/// A key declared with `to_field` is read as a value of the target field's type.
+fn decode_field(f: &FieldInfo, index: Tokens) -> Tokens {
+    let ty = &f.ty;
+    match referred(f) {
+        Some((referred_ty, name)) => quote!(
+            <#ty as ::throughline::__private::ReferringKey>::decode_referring(row, #index, #referred_ty, #name)
+        ),
+        None => quote!(<#ty as ::throughline::FieldValue>::decode(row, #index)),
+    }
+}
+
+/// The value field `f` stores in its column (a `to_field` key: the target field's value).
+fn field_to_value(f: &FieldInfo) -> Tokens {
+    let ident = &f.ident;
+    match referred(f) {
+        Some((_, name)) => quote!(
+            ::throughline::__private::ReferringKey::referring_value(&self.#ident, #name)
+        ),
+        None => quote!(::throughline::FieldValue::to_value(&self.#ident)),
+    }
+}
+
+/// For a foreign key declared with `to_field`: the expression of the referred field's
+/// storage type (read from the target's field constant, so a misspelled or missing field is
+/// a compile error) and the field's name.
+pub(crate) fn referred(f: &FieldInfo) -> Option<(Tokens, String)> {
+    let field = f.to_field.as_ref()?;
+    let target = f.target.as_ref()?;
+    let constant = Ident::new(&field.to_string().to_uppercase(), field.span());
+    Some((
+        quote!(::throughline::__private::referred_type(&<#target>::#constant)),
+        field.to_string(),
+    ))
+}
+
 /// What `before_save` does for one field: fill `auto_now` always, `auto_now_add` when
-/// adding.
+/// adding; a `to_field` key takes the target field's value.
 fn before_save(f: &FieldInfo) -> Option<Tokens> {
     let ident = &f.ident;
     let ty = &f.ty;
-    if f.auto_now_add {
+    if let Some((_, name)) = referred(f) {
+        Some(
+            quote!(::throughline::__private::ReferringKey::prepare_referring(&mut self.#ident, #name);),
+        )
+    } else if f.auto_now_add {
         Some(quote!(if adding { self.#ident = <#ty as ::throughline::__private::Now>::now(); }))
     } else if f.auto_now {
         Some(quote!(self.#ident = <#ty as ::throughline::__private::Now>::now();))

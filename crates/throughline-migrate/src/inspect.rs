@@ -319,6 +319,15 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
             .cloned()
             .unwrap_or_else(|| ident(column))
     };
+    // The field a foreign key refers to when it is not its table's primary key (`to_field`).
+    let referred_field = |fk: &crate::introspect::ForeignKeyInfo| -> Option<String> {
+        let target = tables.iter().find(|t| t.name == fk.table)?;
+        let primary = target.primary_key();
+        if primary.len() == 1 && primary[0] == fk.to_column {
+            return None;
+        }
+        Some(field_of(target, &fk.to_column))
+    };
     let mut relations_on: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut found = Vec::new();
     let mut implicit_tables = BTreeSet::new();
@@ -352,8 +361,13 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                 matches!(i.columns.as_slice(), [c] if (*c == a || *c == b)
                 && i.name.as_ref().is_none_or(|n| *n == format!("{}_{c}_idx", table.name)))
             });
-        let implicit =
-            extras.is_empty() && has_id && conventional && source != target && names_kept;
+        let to_keys = referred_field(fa).is_none() && referred_field(fb).is_none();
+        let implicit = extras.is_empty()
+            && has_id
+            && conventional
+            && source != target
+            && names_kept
+            && to_keys;
         let source_columns: BTreeSet<String> = fields_of
             .get(fa.table.as_str())
             .map(|fields| fields.values().cloned().collect())
@@ -554,6 +568,9 @@ pub fn generate(tables: &[TableInfo]) -> Inspection {
                     && (action != "set_null" || column.nullable)
                 {
                     field_attrs.push(format!("on_delete = \"{action}\""));
+                }
+                if let Some(field) = referred_field(fk) {
+                    field_attrs.push(format!("to_field = {}", lit(&field)));
                 }
                 let ty = format!("ForeignKey<{target}>");
                 if column.nullable {

@@ -29,7 +29,7 @@ use crate::state::{
     model_meta, parse_type, refuse,
 };
 use serde::{Deserialize, Serialize};
-use throughline_core::{Backend, FieldMeta, Result, Value};
+use throughline_core::{Backend, FieldMeta, ForeignKeyMeta, Result, Value};
 use throughline_query::ddl::{TargetOf, quote};
 
 /// What an operation costs the running database.
@@ -637,7 +637,7 @@ impl Operation {
         after: &ProjectState,
         editor: &dyn SchemaEditor,
     ) -> Result<Vec<String>> {
-        let target_of = |name: &str| after.target_of(name);
+        let target_of = |fk: &ForeignKeyMeta| after.target_of(fk);
         let target_of: TargetOf<'_> = &target_of;
         Ok(match self {
             Operation::CreateModel { model } => {

@@ -86,10 +86,10 @@ pub fn differences(
             ));
         }
         let expected_fk = match &field.foreign_key {
-            Some(fk) => {
+            Some(_) => {
                 let meta = field_meta(field)?;
+                let target = meta.foreign_key.as_ref().and_then(|f| state.target_of(f));
                 let on_delete = meta.foreign_key.map(|f| f.on_delete);
-                let target = state.target_of(&fk.to);
                 Some((target, on_delete))
             }
             None => None,

@@ -73,6 +73,9 @@ pub struct ForeignKeyState {
     pub to: String,
     /// `cascade`, `protect`, `restrict`, `set_null` or `do_nothing`.
     pub on_delete: String,
+    /// The target's field referred to (Django's `to_field`), when not its primary key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_field: Option<String>,
 }
 
 /// A named unique constraint or index over fields.
@@ -266,10 +269,20 @@ impl ProjectState {
             .ok_or_else(|| refuse(format!("the migration state has no model {name}")))
     }
 
-    /// The table and key column of model `name` (for foreign keys in DDL).
-    pub fn target_of(&self, name: &str) -> Option<(String, String)> {
-        let model = self.models.get(name)?;
-        Some((model.table.clone(), model.pk()?.column.clone()))
+    /// The table and referred column of foreign key `fk` (for foreign keys in DDL): its
+    /// `to_field`'s column, else the target's primary key.
+    pub fn target_of(&self, fk: &ForeignKeyMeta) -> Option<(String, String)> {
+        let model = self.models.get(&fk.to)?;
+        let column = match &fk.to_field {
+            Some(name) => model
+                .fields
+                .iter()
+                .find(|f| &f.name == name)?
+                .column
+                .clone(),
+            None => model.pk()?.column.clone(),
+        };
+        Some((model.table.clone(), column))
     }
 }
 
@@ -329,6 +342,7 @@ pub fn field_state(field: &FieldMeta) -> FieldState {
         foreign_key: field.foreign_key.as_ref().map(|fk| ForeignKeyState {
             to: fk.to.clone(),
             on_delete: on_delete_name(fk.on_delete).to_owned(),
+            to_field: fk.to_field.clone(),
         }),
     }
 }
@@ -346,6 +360,7 @@ pub fn field_meta(field: &FieldState) -> Result<FieldMeta> {
             to: fk.to.clone(),
             on_delete: parse_on_delete(&fk.on_delete)?,
             related_name: Some("+".to_owned()),
+            to_field: fk.to_field.clone(),
         }),
         None => None,
     };

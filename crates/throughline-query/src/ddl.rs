@@ -14,7 +14,9 @@
 use crate::dialect::{Dialect, SchemaTree};
 use crate::render::build_schema;
 use sea_query::{Alias, ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
-use throughline_core::{Backend, Error, FieldMeta, ModelMeta, OnDelete, Registry, Result};
+use throughline_core::{
+    Backend, Error, FieldMeta, ForeignKeyMeta, ModelMeta, OnDelete, Registry, Result,
+};
 
 /// An identifier quoted for SQL (both backends): between double quotes, with the double
 /// quotes inside doubled, so that any name — with quotes, semicolons, backslashes, spaces
@@ -51,17 +53,22 @@ pub fn create_table(
     registry: &Registry,
     backend: Backend,
 ) -> Result<Vec<String>> {
-    let target_of = |name: &str| {
+    let target_of = |fk: &ForeignKeyMeta| {
         registry
-            .get(name)
-            .map(|m| (m.table.clone(), m.pk().column.clone()))
+            .get(&fk.to)
+            .map(|m| (m.table.clone(), fk.referenced(m).column.clone()))
     };
-    let key_type_of = |name: &str| registry.get(name).map(|m| m.pk().ty.as_reference());
+    let key_type_of = |fk: &ForeignKeyMeta| {
+        registry
+            .get(&fk.to)
+            .map(|m| fk.referenced(m).ty.as_reference())
+    };
     create_table_sql(model, &target_of, Some(&key_type_of), backend, true)
 }
 
-/// The table and key column of a model, by name (how DDL finds a foreign key's target).
-pub type TargetOf<'a> = &'a dyn Fn(&str) -> Option<(String, String)>;
+/// The table and referred column of a foreign key (how DDL finds a foreign key's target:
+/// its `to_field`'s column, else the target's primary key).
+pub type TargetOf<'a> = &'a dyn Fn(&ForeignKeyMeta) -> Option<(String, String)>;
 
 /// The statements that create `model`'s table and indexes as a migration does: plain
 /// `CREATE TABLE` and `CREATE INDEX`, so an existing table or index is an error rather than
@@ -83,9 +90,9 @@ pub fn create_table_with(
     create_table_sql(model, target_of, None, backend, false)
 }
 
-/// The type of a model's primary key, by model name (for a foreign key's column where the
+/// The type of the column a foreign key refers to (for a foreign key's column where the
 /// backend needs the referring column to match it exactly).
-type KeyTypeOf<'a> = &'a dyn Fn(&str) -> Option<throughline_core::FieldType>;
+type KeyTypeOf<'a> = &'a dyn Fn(&ForeignKeyMeta) -> Option<throughline_core::FieldType>;
 
 fn create_table_sql(
     model: &ModelMeta,
@@ -108,14 +115,14 @@ fn create_table_sql(
             .foreign_key
             .as_ref()
             .filter(|_| dialect.foreign_keys_take_key_type())
-            .and_then(|fk| key_type_of.and_then(|of| of(&fk.to)));
+            .and_then(|fk| key_type_of.and_then(|of| of(fk)));
         let mut declared = field.clone();
         if let Some(ty) = key_type {
             declared.ty = ty;
         }
         table.col(column_def(&declared, dialect));
         if let Some(fk) = &field.foreign_key {
-            let (target_table, target_pk) = target_of(&fk.to).ok_or_else(|| {
+            let (target_table, target_pk) = target_of(fk).ok_or_else(|| {
                 Error::invalid_query(
                     &model.name,
                     format!(
@@ -295,7 +302,7 @@ pub fn add_column(
         def.default(crate::render::to_sea(value));
     }
     if let Some(fk) = &field.foreign_key {
-        let (table, pk) = target_of(&fk.to).ok_or_else(|| {
+        let (table, pk) = target_of(fk).ok_or_else(|| {
             Error::invalid_query(
                 &model.name,
                 format!(
@@ -451,6 +458,7 @@ mod tests {
             to: "Parent".into(),
             on_delete: OnDelete::Cascade,
             related_name: None,
+            to_field: None,
         });
         let mut m = ModelMeta::new("M", HOSTILE, vec![id, parent]);
         m.unique_constraints = vec![throughline_core::UniqueConstraint {
@@ -464,7 +472,7 @@ mod tests {
     #[test]
     fn hostile_names_are_quoted_on_both_backends() {
         let m = hostile_model();
-        let target = |_: &str| Some((HOSTILE.to_owned(), "id".to_owned()));
+        let target = |_: &ForeignKeyMeta| Some((HOSTILE.to_owned(), "id".to_owned()));
         for backend in [Backend::Sqlite, Backend::Postgres] {
             for if_not_exists in [false, true] {
                 for sql in create_table_sql(&m, &target, None, backend, if_not_exists).unwrap() {

@@ -47,7 +47,7 @@ impl Hop {
     /// #   let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
     /// #   let s: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
     /// #   let mut fk = FieldMeta::new("student", FieldType::I64); fk.column = "student_id".into();
-    /// #   fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None });
+    /// #   fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None });
     /// #   let e: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id, fk])));
     /// #   (s, e) }
     /// let (student, enrollment) = models();
@@ -89,7 +89,7 @@ impl Hop {
             from,
             to,
             from_column: column.to_owned(),
-            to_column: to.pk().column.clone(),
+            to_column: referenced_column(from, column, to),
             many: false,
             optional,
         }
@@ -105,7 +105,7 @@ impl Hop {
     /// #   let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
     /// #   let s: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
     /// #   let mut fk = FieldMeta::new("student", FieldType::I64); fk.column = "student_id".into();
-    /// #   fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None });
+    /// #   fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None });
     /// #   let e: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id, fk])));
     /// #   (s, e) }
     /// let (student, enrollment) = models();
@@ -143,12 +143,26 @@ impl Hop {
         Hop {
             from: target,
             to: child,
-            from_column: target.pk().column.clone(),
+            from_column: referenced_column(child, column, target),
             to_column: column.to_owned(),
             many: true,
             optional: true,
         }
     }
+}
+
+/// The column of `target` that `model`'s foreign key stored in `column` refers to: its
+/// `to_field`'s column, else the target's primary key.
+fn referenced_column(model: &ModelMeta, column: &str, target: &ModelMeta) -> String {
+    model
+        .fields
+        .iter()
+        .find(|f| f.column == column)
+        .and_then(|f| f.foreign_key.as_ref())
+        .map_or_else(
+            || target.pk().column.clone(),
+            |fk| fk.referenced(target).column.clone(),
+        )
 }
 
 fn foreign_key<'m>(

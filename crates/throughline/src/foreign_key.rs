@@ -24,10 +24,21 @@ use throughline_db::Row;
 /// assert_eq!(fk.key(), &throughline::Value::I64(7));
 /// assert!(fk.loaded().is_none());
 /// ```
+///
+/// A key declared with `to_field` (Django's foreign key to a unique non-key column) holds
+/// that field's value: `ForeignKey::new("Toyota")` for a key to `Car.make`. A key built from
+/// an instance ([`ForeignKey::to`]) takes the field's value from the instance when its
+/// model is saved.
 #[derive(Debug, Clone)]
 pub struct ForeignKey<T: Model> {
     key: Value,
     cached: Option<Loaded<T>>,
+    /// The target's field the key holds a value of (`None`: its primary key, or not known
+    /// yet: a key built in code learns it when its model is saved or read).
+    to_field: Option<&'static str>,
+    /// For a key built from an instance ([`ForeignKey::to`]) of a model with unique
+    /// fields: their values, one of which a `to_field` key takes when saved.
+    alternates: Option<Arc<[(&'static str, Value)]>>,
 }
 
 /// A loaded row: its place among the rows its query loaded for the relation.
@@ -145,7 +156,12 @@ impl<T: Model> ForeignKey<T> {
             (FieldType::I16, Some(v)) => i16::try_from(v).map_or(key, Value::I16),
             _ => key,
         };
-        ForeignKey { key, cached: None }
+        ForeignKey {
+            key,
+            cached: None,
+            to_field: None,
+            alternates: None,
+        }
     }
 
     /// The referred row's primary key (NULL when built from an unsaved instance).
@@ -209,7 +225,10 @@ impl<T: Model> ForeignKey<T> {
         if let Some(row) = self.loaded() {
             return Ok(row.clone());
         }
-        crate::queryset::get_by_key::<T>(exec, self.key.clone()).await
+        match self.to_field {
+            Some(field) => crate::queryset::get_by_field::<T>(exec, field, self.key.clone()).await,
+            None => crate::queryset::get_by_key::<T>(exec, self.key.clone()).await,
+        }
     }
 
     /// A foreign key to `target` (its key is NULL if it is unsaved; saving then fails with
@@ -232,12 +251,135 @@ impl<T: Model> ForeignKey<T> {
     /// assert!(matches!(err, Err(throughline::Error::Unsaved { .. })));
     /// # Ok(()) }
     /// ```
+    ///
+    /// A key to a model that has unique fields also keeps their values, so that a key
+    /// declared with `to_field` takes the field's value when its model is saved.
     pub fn to(target: &T) -> Self {
+        let key = target.pk_value();
+        let alternates = if key.is_null() {
+            None
+        } else {
+            alternate_keys(target)
+        };
         ForeignKey {
-            key: target.pk_value(),
+            key,
             cached: None,
+            to_field: None,
+            alternates,
         }
     }
+
+    /// The value this key stores in a column referring to `T`'s field `field` (Django's
+    /// `to_field`): for a key built from an instance, the instance's value of that field
+    /// (NULL if the instance is unsaved), else the key held.
+    fn column_value(&self, field: &'static str) -> Value {
+        if self.to_field.is_none()
+            && let Some(alternates) = &self.alternates
+        {
+            return alternates
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map_or(Value::Null, |(_, value)| value.clone());
+        }
+        self.key.clone()
+    }
+
+    /// Makes this key hold `T`'s field `field` (a key declared with `to_field`, when its
+    /// model is saved): the instance's value for a key built from one.
+    fn refer_to(&mut self, field: &'static str) {
+        if self.to_field != Some(field) {
+            self.key = self.column_value(field);
+            self.to_field = Some(field);
+            self.alternates = None;
+        }
+    }
+}
+
+/// The values of `target`'s unique fields other than its primary key (those a `to_field`
+/// key may refer to); `None` when its model has none.
+fn alternate_keys<T: Model>(target: &T) -> Option<Arc<[(&'static str, Value)]>> {
+    let values: Vec<(&'static str, Value)> = T::meta()
+        .fields
+        .iter()
+        .filter(|f| f.unique && !f.primary_key)
+        .map(|f| {
+            let value = target.field_value(&f.name).unwrap_or(Value::Null);
+            (f.name.as_str(), value)
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.into())
+}
+
+/// A foreign-key field declared with `to_field`: `ForeignKey<T>` or
+/// `Option<ForeignKey<T>>`. The derive macro reads, writes and prepares such a field
+/// through this trait, naming the target field. Not part of the public API.
+pub trait ReferringKey: Sized {
+    /// Decodes the key at `index`, a value of type `ty` of the target's field `field`.
+    fn decode_referring(
+        row: &Row<'_>,
+        index: usize,
+        ty: FieldType,
+        field: &'static str,
+    ) -> Result<Self>;
+    /// The value stored in the column: for a key built from an instance, the instance's
+    /// value of `field`; else the key held.
+    fn referring_value(&self, field: &'static str) -> Value;
+    /// Before a save: the key takes the target field's value.
+    fn prepare_referring(&mut self, field: &'static str);
+}
+
+impl<T: Model> ReferringKey for ForeignKey<T> {
+    fn decode_referring(
+        row: &Row<'_>,
+        index: usize,
+        ty: FieldType,
+        field: &'static str,
+    ) -> Result<Self> {
+        Ok(ForeignKey {
+            key: row.value_as(index, ty)?,
+            cached: None,
+            to_field: Some(field),
+            alternates: None,
+        })
+    }
+    fn referring_value(&self, field: &'static str) -> Value {
+        self.column_value(field)
+    }
+    fn prepare_referring(&mut self, field: &'static str) {
+        self.refer_to(field);
+    }
+}
+
+impl<T: Model> ReferringKey for Option<ForeignKey<T>> {
+    fn decode_referring(
+        row: &Row<'_>,
+        index: usize,
+        ty: FieldType,
+        field: &'static str,
+    ) -> Result<Self> {
+        let key = row.value_as(index, ty)?;
+        Ok((!key.is_null()).then_some(ForeignKey {
+            key,
+            cached: None,
+            to_field: Some(field),
+            alternates: None,
+        }))
+    }
+    fn referring_value(&self, field: &'static str) -> Value {
+        self.as_ref()
+            .map_or(Value::Null, |fk| fk.column_value(field))
+    }
+    fn prepare_referring(&mut self, field: &'static str) {
+        if let Some(fk) = self {
+            fk.refer_to(field);
+        }
+    }
+}
+
+/// The storage type of a field constant's values, for the column of a key referring to
+/// that field (`to_field`). Used by the derive macro.
+pub fn referred_type<M, V: FieldValue>(_field: &crate::fields::Field<M, V>) -> FieldType {
+    V::TYPE.as_reference()
 }
 
 impl<T: Model> From<&T> for ForeignKey<T> {
@@ -265,11 +407,18 @@ impl<T: Model> FieldValue for ForeignKey<T> {
         Ok(ForeignKey {
             key: row.value_as(index, T::PK_TYPE)?,
             cached: None,
+            to_field: None,
+            alternates: None,
         })
     }
     fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
         let key = row.value_as(index, T::PK_TYPE)?;
-        Ok((!key.is_null()).then_some(ForeignKey { key, cached: None }))
+        Ok((!key.is_null()).then_some(ForeignKey {
+            key,
+            cached: None,
+            to_field: None,
+            alternates: None,
+        }))
     }
     fn from_value(value: Value) -> Result<Self> {
         Ok(ForeignKey::new(value))
@@ -279,6 +428,7 @@ impl<T: Model> FieldValue for ForeignKey<T> {
             to: T::MODEL_NAME.to_owned(),
             on_delete: throughline_core::OnDelete::Cascade,
             related_name: None,
+            to_field: None,
         })
     }
 }
@@ -396,6 +546,11 @@ impl<'de, T: Model> serde::Deserialize<'de> for ForeignKey<T> {
                 T::MODEL_NAME
             ))
         })?;
-        Ok(ForeignKey { key, cached: None })
+        Ok(ForeignKey {
+            key,
+            cached: None,
+            to_field: None,
+            alternates: None,
+        })
     }
 }

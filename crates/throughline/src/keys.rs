@@ -25,9 +25,26 @@ pub(crate) fn saved_key<T: Model>(target: &T) -> Result<Value> {
     Ok(key)
 }
 
-/// The keys of saved `targets`, in order.
-pub(crate) fn keys_of<'t, T: Model>(
-    targets: impl IntoIterator<Item = &'t T>,
-) -> Result<Vec<Value>> {
-    targets.into_iter().map(saved_key).collect()
+/// The value a saved `row` is linked by through a key referring to its field `referred`
+/// (a `to_field`; `None`: its primary key). An unsaved row is [`Error::Unsaved`]; a NULL
+/// referred value cannot be linked (a validation error naming the field and `relation`).
+pub(crate) fn link_value<T: Model>(
+    row: &T,
+    referred: Option<&'static str>,
+    relation: &str,
+) -> Result<Value> {
+    let key = saved_key(row)?;
+    let Some(field) = referred else {
+        return Ok(key);
+    };
+    let value = row.field_value(field).unwrap_or(Value::Null);
+    if value.is_null() {
+        let meta = T::meta();
+        return Err(throughline_engine::null_reference(
+            meta,
+            meta.field(field).unwrap_or_else(|| meta.pk()),
+            relation,
+        ));
+    }
+    Ok(value)
 }

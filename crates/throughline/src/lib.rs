@@ -159,7 +159,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fields::Now;
-    pub use crate::foreign_key::{RelatedBatch, RelatedRows};
+    pub use crate::foreign_key::{ReferringKey, RelatedBatch, RelatedRows, referred_type};
     pub use crate::hops::{forward_hop, into_through_hop, out_of_through_hop, reverse_hop};
     pub use crate::through::{
         AddWithoutValues, FieldHasDefault, FieldKey, HasDefault, HasForeignKey, NoValues,

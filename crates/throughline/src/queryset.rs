@@ -11,7 +11,7 @@ use throughline_core::{Error, Result, Value};
 use throughline_db::{Access, Decode, Executor, op};
 use throughline_engine::crud;
 use throughline_query::{
-    Conflict, FieldPath, FilterGroup, LockWait, OrderBy, Projection, SelectQuery,
+    Conflict, FieldPath, Filter, FilterGroup, LockWait, Lookup, OrderBy, Projection, SelectQuery,
 };
 
 /// A lazy query over the rows of `M`. Nothing runs until an async method is awaited.
@@ -1379,6 +1379,25 @@ impl<M: Model> QuerySet<M> {
 
 /// The row of `M` whose key is `key` (a NULL key is [`Error::Unsaved`]): `refresh` and
 /// [`ForeignKey::get`](crate::ForeignKey::get) load with it.
+/// The row of `M` whose unique field `field` holds `value` (a `to_field` key's target).
+pub(crate) async fn get_by_field<M: Model>(
+    exec: &impl Executor,
+    field: &str,
+    value: Value,
+) -> Result<M> {
+    if value.is_null() {
+        return Err(Error::DoesNotExist {
+            model: M::MODEL_NAME.to_owned(),
+        });
+    }
+    QuerySet::<M>::from_groups(vec![FilterGroup::filter(Filter::cond(
+        FieldPath::local(field),
+        Lookup::Exact(value),
+    ))])
+    .get_inner(exec)
+    .await
+}
+
 pub(crate) async fn get_by_key<M: Model>(exec: &impl Executor, key: Value) -> Result<M> {
     let meta = M::meta();
     if key.is_null() {

@@ -30,8 +30,27 @@ impl<T: Model, C: Model> Rel<T, C> {
         }
     }
 
+    /// The value of `parent` that the rows of `C` refer to: its key, or the field a
+    /// `to_field` key names.
+    fn referred_value(&self, parent: &T) -> Value {
+        let hops = self.hops();
+        let referred = match hops.as_slice() {
+            [hop] => T::meta()
+                .fields
+                .iter()
+                .find(|f| f.column == hop.from_column && !f.primary_key),
+            _ => None,
+        };
+        match referred {
+            Some(field) => parent.field_value(&field.name).unwrap_or(Value::Null),
+            None => parent.pk_value(),
+        }
+    }
+
     /// The rows of `C` referring to `parent` (a reverse foreign key seen from the parent).
     /// An unsaved parent gives a queryset whose evaluation fails with [`Error::Unsaved`].
+    /// For a key declared with `to_field`, a parent whose field is NULL has no rows (as
+    /// Django).
     ///
     /// ```
     /// use throughline::prelude::*;
@@ -58,16 +77,19 @@ impl<T: Model, C: Model> Rel<T, C> {
     /// # Ok(()) }
     /// ```
     pub fn of(&self, parent: &T) -> Result<QuerySet<C>> {
-        let key = parent.pk_value();
-        if key.is_null() {
+        if parent.pk_value().is_null() {
             return Err(Error::Unsaved {
                 model: T::MODEL_NAME.to_owned(),
                 action: format!("reading its related {} rows", C::MODEL_NAME),
             });
         }
         let field = self.reverse_field()?;
+        let lookup = match self.referred_value(parent) {
+            Value::Null => Lookup::In(Vec::new()),
+            key => Lookup::Exact(key),
+        };
         Ok(QuerySet::from_groups(vec![FilterGroup::filter(
-            Filter::cond(FieldPath::local(&field), Lookup::Exact(key)),
+            Filter::cond(FieldPath::local(&field), lookup),
         )]))
     }
 
@@ -94,7 +116,7 @@ impl<T: Model, C: Model> Rel<T, C> {
         let field = self.reverse_field()?;
         let keys: Vec<Value> = parents
             .iter()
-            .map(Model::pk_value)
+            .map(|parent| self.referred_value(parent))
             .filter(|k| !k.is_null())
             .collect();
         if keys.is_empty() {
@@ -110,7 +132,8 @@ impl<T: Model, C: Model> Rel<T, C> {
             Ok(())
         })
         .await?;
-        let mut groups = children.into_groups(parents.iter().map(Model::pk_value));
+        let mut groups =
+            children.into_groups(parents.iter().map(|parent| self.referred_value(parent)));
         if group::sorted_here::<C>() {
             group::in_key_order(&mut groups);
         }

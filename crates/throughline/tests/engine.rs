@@ -206,6 +206,7 @@ fn checks_report_every_problem_with_stable_ids() {
         to: "Missing".into(),
         on_delete: throughline::OnDelete::SetNull,
         related_name: None,
+        to_field: None,
     });
     let broken = leak(ModelMeta::new("Broken", "student", vec![id.clone(), fk]));
     let no_pk = leak(ModelMeta::new(
@@ -219,6 +220,7 @@ fn checks_report_every_problem_with_stable_ids() {
         to: "Target".into(),
         on_delete: throughline::OnDelete::Cascade,
         related_name: Some("label".into()),
+        to_field: None,
     });
     let target = leak(ModelMeta::new(
         "Target",
@@ -279,6 +281,7 @@ fn many_to_many_checks() {
             to: to.into(),
             on_delete: throughline::OnDelete::Cascade,
             related_name: Some("+".into()),
+            to_field: None,
         });
         f
     }

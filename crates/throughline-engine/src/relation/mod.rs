@@ -58,7 +58,7 @@ pub type UpdateFound<R> = Box<dyn FnOnce(R) -> Result<(R, Vec<Value>)> + Send>;
 /// # use throughline_core::*;
 /// # fn pk() -> FieldMeta { let mut f = FieldMeta::new("id", FieldType::AutoI64); f.primary_key = true; f }
 /// # fn fk(name: &str, to: &str) -> FieldMeta { let mut f = FieldMeta::new(name, FieldType::I64);
-/// #   f.foreign_key = Some(ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None }); f }
+/// #   f.foreign_key = Some(ForeignKeyMeta { to: to.into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None }); f }
 /// # fn leak(m: ModelMeta) -> &'static ModelMeta { Box::leak(Box::new(m)) }
 /// let mut course = ModelMeta::new("Course", "course", vec![pk()]);
 /// course.many_to_many.push(ManyToManyMeta {
@@ -101,6 +101,10 @@ pub struct Relation {
     /// The through model's two key fields, and their declared types.
     source_key: &'static FieldMeta,
     target_key: &'static FieldMeta,
+    /// The fields of the source and the target that the two keys refer to: their primary
+    /// keys, or the unique fields a `to_field` names.
+    source_referred: &'static FieldMeta,
+    target_referred: &'static FieldMeta,
     source_type: FieldType,
     target_type: FieldType,
     /// Whether a unique constraint covers exactly the two keys.
@@ -232,6 +236,11 @@ impl Relation {
         };
         let source = column(spec.source_field)?;
         let target = column(spec.target_field)?;
+        let referred = |key: &'static FieldMeta, model: &'static ModelMeta| {
+            key.foreign_key
+                .as_ref()
+                .map_or_else(|| model.pk(), |fk| fk.referenced(model))
+        };
         let pair_constraint = through.unique_constraints.iter().any(|c| {
             c.fields.len() == 2
                 && c.fields.iter().any(|f| f == &source.name)
@@ -270,6 +279,8 @@ impl Relation {
             declared_on_source: spec.declared_on_source,
             source_key: source,
             target_key: target,
+            source_referred: referred(source, spec.source),
+            target_referred: referred(target, spec.target),
             source_type: source.ty.as_reference(),
             target_type: target.ty.as_reference(),
             pair_constraint,
@@ -343,6 +354,38 @@ impl Relation {
         Err(unknown(&format!(
             "no many-to-many relation `{accessor}` on `{model}`"
         )))
+    }
+
+    /// The source's field the through model's key to the source refers to: its primary
+    /// key, or the unique field named by the key's `to_field` (the value a source row is
+    /// linked by).
+    ///
+    /// ```
+    /// # use throughline_engine::{doc_support, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// assert_eq!(students.source_referred().name, "id");
+    /// assert_eq!(students.target_referred().name, "id");
+    /// # Ok(()) }
+    /// ```
+    pub fn source_referred(&self) -> &'static FieldMeta {
+        self.source_referred
+    }
+
+    /// The target's field the through model's key to the target refers to (see
+    /// [`Relation::source_referred`]): the value a target is linked by.
+    ///
+    /// ```
+    /// # use throughline_engine::{doc_support, Relation};
+    /// # fn main() -> throughline_core::Result<()> {
+    /// let school = doc_support::school();
+    /// let courses = Relation::find(&school, "Student", "courses")?;
+    /// assert_eq!(courses.target_referred().name, "id");
+    /// # Ok(()) }
+    /// ```
+    pub fn target_referred(&self) -> &'static FieldMeta {
+        self.target_referred
     }
 
     /// The relation in its declared direction, as the hook registry holds it.
@@ -476,10 +519,34 @@ impl Relation {
             pair_constraint: self.pair_constraint,
             link_extra: self.link_extra.clone(),
             declaring,
+            declaring_key: if self.declared_on_source {
+                &self.source_referred.name
+            } else {
+                &self.target_referred.name
+            },
             declared_on_source: self.declared_on_source,
             hooks: RelationHooks::of(exec.hooks(), self.declared),
             capabilities: throughline_query::dialect::capabilities(exec.backend())?,
         })
+    }
+}
+
+/// The error for a row whose field `referred`, which a relation's `to_field` key refers to,
+/// is NULL: it cannot be linked, nor its links read (Django raises `ValueError`).
+///
+/// ```
+/// # use throughline_core::{FieldMeta, FieldType, ModelMeta};
+/// let car = ModelMeta::new("Car", "car", vec![FieldMeta::new("make", FieldType::String { max_length: None })]);
+/// let e = throughline_engine::null_reference(&car, &car.fields[0], "Car.drivers");
+/// assert!(e.to_string().contains("make"));
+/// ```
+pub fn null_reference(model: &ModelMeta, referred: &FieldMeta, relation: &str) -> Error {
+    Error::Validation {
+        model: model.name.clone(),
+        field: referred.name.clone(),
+        reason: format!(
+            "is NULL, and relation {relation} links rows by it: a row needs a value for it to be linked"
+        ),
     }
 }
 
@@ -573,6 +640,26 @@ impl Linking {
         }
         self.check_keys(self.relation.source_key, std::iter::once(&self.source))?;
         Ok(self.source.clone())
+    }
+
+    /// The value a new target `row` will be linked by, when it is not the key the database
+    /// gives it: the value of the unique field a `to_field` key refers to, which must not
+    /// be NULL (Django: "the value for field ... is None").
+    fn link_value_of(&self, row: &[Value]) -> Result<Option<Value>> {
+        let referred = self.relation.target_referred;
+        if referred.primary_key {
+            return Ok(None);
+        }
+        let target = self.relation.target;
+        let value = target
+            .field_index(&referred.name)
+            .and_then(|i| row.get(i))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if value.is_null() {
+            return Err(null_reference(target, referred, self.relation.name));
+        }
+        Ok(Some(value))
     }
 
     /// Checks target keys before any SQL: each fits the through model's key field (a
@@ -689,6 +776,7 @@ impl Linking {
         let source = self.source_key()?;
         let target = self.relation.target;
         crate::validation::validate_instance(target, &row)?;
+        let link = self.link_value_of(&row)?;
         let insert = crate::crud::insert_statement(target, &row).into_statement(exec.backend())?;
         let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
@@ -699,8 +787,9 @@ impl Linking {
                     let key = crate::crud::insert_returning_key(conn, &insert, target)
                         .await
                         .map_err(|e| attach_model(e, target))?;
+                    let link = link.unwrap_or_else(|| key.clone());
                     let outcome = plan
-                        .add(conn, &source, vec![(key.clone(), values)], on_existing)
+                        .add(conn, &source, vec![(link, values)], on_existing)
                         .await?;
                     Ok((key, outcome))
                 })
@@ -747,6 +836,7 @@ impl Linking {
         let source = self.source_key()?;
         let target = self.relation.target;
         crate::validation::validate_instance(target, &row)?;
+        let link = self.link_value_of(&row)?;
         let insert = crate::crud::insert_statement(target, &row).into_statement(exec.backend())?;
         let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
@@ -789,8 +879,9 @@ impl Linking {
                     let key = crate::crud::insert_returning_key(conn, &insert, target)
                         .await
                         .map_err(|e| attach_model(e, target))?;
+                    let link = link.unwrap_or_else(|| key.clone());
                     let outcome = plan
-                        .add_locked(conn, &source, vec![(key.clone(), values)], on_existing)
+                        .add_locked(conn, &source, vec![(link, values)], on_existing)
                         .await?;
                     Ok(Found::Created(key, outcome))
                 })

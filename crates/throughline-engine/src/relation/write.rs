@@ -34,6 +34,9 @@ pub(crate) struct WritePlan {
     /// such as (topic, system, service)): links are identified by all of them.
     pub(crate) link_extra: Arc<[&'static str]>,
     pub(crate) declaring: &'static ModelMeta,
+    /// The declaring side's field the links refer to (its key, or a `to_field`): the rows
+    /// locked are found by it.
+    pub(crate) declaring_key: &'static str,
     pub(crate) declared_on_source: bool,
     /// The hooks registered on the relation when the operation started.
     pub(crate) hooks: RelationHooks,
@@ -214,10 +217,10 @@ impl WritePlan {
             return Ok(());
         }
         let mut query = SelectQuery::new(self.declaring);
-        query.filter(Self::cond(&self.declaring.pk().name, Lookup::In(keys)));
+        query.filter(Self::cond(self.declaring_key, Lookup::In(keys)));
         query.projection = Projection::Keys;
         query.order_by = vec![throughline_query::OrderBy::asc(FieldPath::local(
-            &self.declaring.pk().name,
+            self.declaring_key,
         ))];
         query.for_update = true;
         let stmt = query.render(backend)?;

@@ -167,7 +167,7 @@ impl SchemaEditor for MysqlEditor {
             ));
         }
         if let Some(fk) = &field.foreign_key {
-            let (target, key) = target_of(&fk.to).ok_or_else(|| {
+            let (target, key) = target_of(fk).ok_or_else(|| {
                 throughline_core::Error::invalid_query(
                     &model.name,
                     format!(

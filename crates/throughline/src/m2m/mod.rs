@@ -18,7 +18,7 @@ use crate::Model;
 use crate::fields::Q;
 use crate::group::{self, Runs};
 use crate::hooks::{HookContext, HookPoint};
-use crate::keys::{key_column, keys_of, saved_key};
+use crate::keys::{key_column, link_value, saved_key};
 use crate::queryset::QuerySet;
 use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
 use crate::value_types::FieldValue;
@@ -345,9 +345,105 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     pub fn of(&self, source: &S) -> ManyRelated<S, T, Th, P> {
         ManyRelated {
             relation: *self,
-            source: source.pk_value(),
+            source: self.source_value(source),
             on_existing: OnExisting::Skip,
         }
+    }
+
+    /// The fields of `S` and `T` that the through model's two keys refer to: `None` for a
+    /// primary key, the field's name for a key declared with `to_field`.
+    fn referred(&self) -> (Option<&'static str>, Option<&'static str>) {
+        let Ok((source, target)) = self.key_fields() else {
+            return (None, None);
+        };
+        let to_field = |name: &str| {
+            Th::meta()
+                .field(name)
+                .and_then(|f| f.foreign_key.as_ref())
+                .and_then(|fk| fk.to_field.as_deref())
+        };
+        (to_field(source), to_field(target))
+    }
+
+    /// The value `source` is linked by: an unsaved source has none yet (NULL, refused
+    /// when used); a NULL `to_field` value (the `Err`) cannot be used at all (as Django).
+    fn source_value(&self, source: &S) -> std::result::Result<Value, &'static str> {
+        let key = source.pk_value();
+        match self.referred().0 {
+            Some(field) if !key.is_null() => {
+                let value = source.field_value(field).unwrap_or(Value::Null);
+                if value.is_null() {
+                    Err(field)
+                } else {
+                    Ok(value)
+                }
+            }
+            _ => Ok(key),
+        }
+    }
+
+    /// The value a saved `target` is linked by (its key, or its `to_field` value).
+    fn target_value(&self, target: &T) -> Result<Value> {
+        link_value(target, self.referred().1, self.name)
+    }
+
+    /// The values saved `targets` are linked by, in order.
+    fn target_values<'t>(&self, targets: impl IntoIterator<Item = &'t T>) -> Result<Vec<Value>> {
+        let referred = self.referred().1;
+        targets
+            .into_iter()
+            .map(|t| link_value(t, referred, self.name))
+            .collect()
+    }
+
+    /// The values the targets with primary keys `keys` are linked by: the keys themselves,
+    /// or (for a key declared with `to_field`) their field's values, read in one query. A
+    /// key of no row is an `Integrity(ForeignKey)` error, as the database gives for a link
+    /// by key (left out with `skip_missing`, for a remove).
+    async fn values_of_keys(
+        &self,
+        keys: Vec<Value>,
+        skip_missing: bool,
+        exec: &impl Executor,
+    ) -> Result<Vec<Value>> {
+        let Some(field) = self.referred().1 else {
+            return Ok(keys);
+        };
+        if keys.is_empty() {
+            return Ok(keys);
+        }
+        let pk = &T::meta().pk().name;
+        let rows = QuerySet::<T>::from_groups(vec![FilterGroup::filter(Filter::cond(
+            FieldPath::local(pk),
+            Lookup::In(keys.clone()),
+        ))])
+        .values(vec![FieldPath::local(pk), FieldPath::local(field)], exec)
+        .await?;
+        let found: std::collections::HashMap<throughline_core::Key, Value> = rows
+            .into_iter()
+            .filter_map(|mut row| {
+                let value = row.pop()?;
+                let key = row.pop()?;
+                Some((throughline_core::Key::of(&key), value))
+            })
+            .collect();
+        keys.iter()
+            .filter(|key| !skip_missing || found.contains_key(&throughline_core::Key::of(key)))
+            .map(|key| match found.get(&throughline_core::Key::of(key)) {
+                None => Err(Error::Integrity {
+                    kind: throughline_core::IntegrityKind::ForeignKey,
+                    constraint: None,
+                    model: Some(Th::MODEL_NAME.to_owned()),
+                    message: format!("{} has no row with key {}", T::MODEL_NAME, key.display()),
+                }),
+                Some(value) if value.is_null() => Err(throughline_engine::null_reference(
+                    T::meta(),
+                    T::meta().field(field).unwrap_or_else(|| T::meta().pk()),
+                    self.name,
+                )),
+                Some(value) => Ok(value.clone()),
+            })
+            .collect()
     }
 
     /// The hop from `T` to the through rows referring to it.
@@ -395,9 +491,14 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// # Ok(()) }
     /// ```
     pub async fn prefetch(&self, sources: &[S], exec: &impl Executor) -> Result<Vec<Vec<Th>>> {
+        let referred = self.referred().0;
+        let link_of = |source: &S| match referred {
+            None => source.pk_value(),
+            Some(field) => source.field_value(field).unwrap_or(Value::Null),
+        };
         let keys: Vec<Value> = sources
             .iter()
-            .map(Model::pk_value)
+            .map(link_of)
             .filter(|k| !k.is_null())
             .collect();
         if keys.is_empty() {
@@ -418,7 +519,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
                 Ok(())
             })
             .await?;
-        let mut groups = runs.into_groups(sources.iter().map(Model::pk_value));
+        let mut groups = runs.into_groups(sources.iter().map(link_of));
         if sort_here {
             group::in_key_order(&mut groups);
         }
@@ -480,7 +581,9 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
 /// ```
 pub struct ManyRelated<S, T, Th, P> {
     relation: ManyRelation<S, T, Th, P>,
-    source: Value,
+    /// The value the source is linked by (its key, or its `to_field` value), or the
+    /// `to_field` whose value is NULL (the source cannot use the relation).
+    source: std::result::Result<Value, &'static str>,
     on_existing: OnExisting,
 }
 
@@ -527,13 +630,18 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     }
 
     fn source_key(&self) -> Result<Value> {
-        if self.source.is_null() {
-            return Err(Error::Unsaved {
+        match &self.source {
+            Err(field) => Err(throughline_engine::null_reference(
+                S::meta(),
+                S::meta().field(field).unwrap_or_else(|| S::meta().pk()),
+                self.relation.name,
+            )),
+            Ok(source) if source.is_null() => Err(Error::Unsaved {
                 model: S::MODEL_NAME.to_owned(),
                 action: format!("using relation {}", self.relation.name),
-            });
+            }),
+            Ok(source) => Ok(source.clone()),
         }
-        Ok(self.source.clone())
     }
 
     /// The targets, as a queryset (filter, order, count... on target and through fields).
@@ -783,7 +891,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Ok(self
             .relation
             .engine()?
-            .from(self.source.clone())
+            .from(self.source_key()?)
             .on_existing(self.on_existing))
     }
 
@@ -822,7 +930,8 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: AddWithoutValues<P>,
     {
-        self.write_add(items_of(targets, no_values())?, exec).await
+        self.write_add(self.items_of(targets, no_values())?, exec)
+            .await
     }
 
     /// Links `targets` with `values` for their through rows (Django's `through_defaults`).
@@ -871,7 +980,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.write_add(items_of(targets, Values::from(values.passed()))?, exec)
+        self.write_add(self.items_of(targets, Values::from(values.passed()))?, exec)
             .await
     }
 
@@ -919,7 +1028,10 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     {
         let mut prepared = Vec::new();
         for (target, values) in items {
-            prepared.push((saved_key(target)?, Values::from(values.passed())));
+            prepared.push((
+                self.relation.target_value(target)?,
+                Values::from(values.passed()),
+            ));
         }
         self.write_add(prepared, exec).await
     }
@@ -958,9 +1070,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: AddWithoutValues<P>,
     {
         let values = no_values();
-        let items = keys
+        let keys = keys.into_iter().map(|key| key.to_value()).collect();
+        let items = self
+            .relation
+            .values_of_keys(keys, false, exec)
+            .await?
             .into_iter()
-            .map(|key| (key.to_value(), values.clone()))
+            .map(|key| (key, values.clone()))
             .collect();
         self.write_add(items, exec).await
     }
@@ -1008,9 +1124,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: ThroughValuesFor<P>,
     {
         let values = Values::from(values.passed());
-        let items = keys
+        let keys = keys.into_iter().map(|key| key.to_value()).collect();
+        let items = self
+            .relation
+            .values_of_keys(keys, false, exec)
+            .await?
             .into_iter()
-            .map(|key| (key.to_value(), values.clone()))
+            .map(|key| (key, values.clone()))
             .collect();
         self.write_add(items, exec).await
     }
@@ -1306,6 +1426,19 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Ok((target, outcome))
     }
 
+    /// The link values of saved `targets`, each with the call's `values` (shared, not
+    /// copied).
+    fn items_of<'t>(
+        &self,
+        targets: impl IntoIterator<Item = &'t T>,
+        values: Values,
+    ) -> Result<Items> {
+        targets
+            .into_iter()
+            .map(|t| Ok((self.relation.target_value(t)?, values.clone())))
+            .collect()
+    }
+
     async fn write_add(&self, items: Items, exec: &impl Executor) -> Result<AddOutcome> {
         self.linking()?.add(items, exec).await
     }
@@ -1344,8 +1477,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: AddWithoutValues<P>,
     {
-        self.write_set(keys_of(targets)?, no_values(), false, exec)
-            .await
+        self.write_set(
+            self.relation.target_values(targets)?,
+            no_values(),
+            false,
+            exec,
+        )
+        .await
     }
 
     /// [`ManyRelated::set`] by key (see [`ManyRelated::add_keys`]): a key of no row is
@@ -1383,6 +1521,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: AddWithoutValues<P>,
     {
         let wanted = keys.into_iter().map(|key| key.to_value()).collect();
+        let wanted = self.relation.values_of_keys(wanted, false, exec).await?;
         self.write_set(wanted, no_values(), false, exec).await
     }
 
@@ -1428,6 +1567,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: ThroughValuesFor<P>,
     {
         let wanted = keys.into_iter().map(|key| key.to_value()).collect();
+        let wanted = self.relation.values_of_keys(wanted, false, exec).await?;
         self.write_set(wanted, Values::from(values.passed()), false, exec)
             .await
     }
@@ -1475,7 +1615,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         Th: ThroughValuesFor<P>,
     {
         self.write_set(
-            keys_of(targets)?,
+            self.relation.target_values(targets)?,
             Values::from(values.passed()),
             false,
             exec,
@@ -1516,8 +1656,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: AddWithoutValues<P>,
     {
-        self.write_set(keys_of(targets)?, no_values(), true, exec)
-            .await
+        self.write_set(
+            self.relation.target_values(targets)?,
+            no_values(),
+            true,
+            exec,
+        )
+        .await
     }
 
     /// [`ManyRelated::clear_and_set`] with values for the rows it inserts.
@@ -1561,8 +1706,13 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     where
         Th: ThroughValuesFor<P>,
     {
-        self.write_set(keys_of(targets)?, Values::from(values.passed()), true, exec)
-            .await
+        self.write_set(
+            self.relation.target_values(targets)?,
+            Values::from(values.passed()),
+            true,
+            exec,
+        )
+        .await
     }
 
     /// What [`ManyRelated::set`] would do, without writing.
@@ -1596,7 +1746,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     ) -> Result<SetPlan<Th>> {
         let linking = self.linking()?;
         linking
-            .plan_set(keys_of(targets)?, decode::<Th>, exec)
+            .plan_set(self.relation.target_values(targets)?, decode::<Th>, exec)
             .await
     }
 
@@ -1650,7 +1800,12 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         query.filter(self.linked_to_source()?);
         query.exclude(visible);
         let keys = QuerySet::<T>::from_query(query)
-            .values(vec![FieldPath::local(&T::meta().pk().name)], exec)
+            .values(
+                vec![FieldPath::local(
+                    self.relation.referred().1.unwrap_or(&T::meta().pk().name),
+                )],
+                exec,
+            )
             .await?;
         Ok(keys
             .into_iter()
@@ -1715,7 +1870,9 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         exec: &impl Executor,
     ) -> Result<Vec<Th>> {
         let linking = self.linking()?;
-        linking.remove(keys_of(targets)?, decode::<Th>, exec).await
+        linking
+            .remove(self.relation.target_values(targets)?, decode::<Th>, exec)
+            .await
     }
 
     /// [`ManyRelated::remove`] by key: a key that is not linked (or of no row) removes
@@ -1749,6 +1906,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     ) -> Result<Vec<Th>> {
         let linking = self.linking()?;
         let keys = keys.into_iter().map(|key| key.to_value()).collect();
+        let keys = self.relation.values_of_keys(keys, true, exec).await?;
         linking.remove(keys, decode::<Th>, exec).await
     }
 
@@ -1793,7 +1951,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
         exec: &impl Executor,
     ) -> Result<Vec<Th>> {
         let linking = self.linking()?;
-        let key = saved_key(target)?;
+        let key = self.relation.target_value(target)?;
         linking
             .remove_where(key, q.into_filter(), decode::<Th>, exec)
             .await
@@ -1850,15 +2008,4 @@ fn updater<T: Model>(
 /// Decodes a through row the engine returns straight into `Th`.
 fn decode<Th: Model>(row: &Row<'_>) -> Result<Th> {
     Th::from_row(row, 0)
-}
-
-/// The keys of saved `targets`, each with the call's `values` (shared, not copied).
-fn items_of<'t, T: Model>(
-    targets: impl IntoIterator<Item = &'t T>,
-    values: Values,
-) -> Result<Items> {
-    targets
-        .into_iter()
-        .map(|t| Ok((saved_key(t)?, values.clone())))
-        .collect()
 }

@@ -1,0 +1,459 @@
+//! Foreign keys to a unique non-key field (Django's `to_field`, issue 17): Django's
+//! `CarDriver` through model, whose keys refer to `Car.make` and `Driver.name`, written and
+//! read from both sides; a plain foreign key with `to_field` (reverse reads, joins, `get`,
+//! prefetch); NULL values there behaving as Django's (`ValueError` → a validation error,
+//! nothing written; a reverse read of a NULL value is empty); the DDL, the migration state
+//! and inspectdb.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use throughline::migrations::{self, ProjectState};
+use throughline::prelude::*;
+use throughline::{Error, Registry, Value};
+
+#[derive(Debug, Clone, PartialEq, Model)]
+#[throughline(many_to_many(name = "drivers", to = Driver, through = CarDriver, related_name = "cars"))]
+pub struct Car {
+    pub id: Option<i64>,
+    #[throughline(max_length = 20, unique)]
+    pub make: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Model)]
+pub struct Driver {
+    pub id: Option<i64>,
+    #[throughline(max_length = 20, unique)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(unique(name = "car_driver_pair", fields("car", "driver")))]
+pub struct CarDriver {
+    pub id: Option<i64>,
+    #[throughline(to_field = "make", related_name = "car_drivers")]
+    pub car: ForeignKey<Car>,
+    #[throughline(to_field = "name", related_name = "car_drivers")]
+    pub driver: ForeignKey<Driver>,
+    #[throughline(max_length = 10, default = "driver")]
+    pub role: String,
+}
+
+/// A plain foreign key by make, optional, with `SET NULL`.
+#[derive(Debug, Clone, Model)]
+pub struct Sale {
+    pub id: Option<i64>,
+    #[throughline(to_field = "make", related_name = "sales", on_delete = "set_null")]
+    pub car: Option<ForeignKey<Car>>,
+    pub amount: i64,
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(Car::meta())
+        .register(Driver::meta())
+        .register(CarDriver::meta())
+        .register(Sale::meta());
+    r
+}
+
+async fn car(make: Option<&str>, db: &Database) -> Car {
+    Car {
+        id: None,
+        make: make.map(Into::into),
+    }
+    .create(db)
+    .await
+    .unwrap()
+}
+
+async fn driver(name: Option<&str>, db: &Database) -> Driver {
+    Driver {
+        id: None,
+        name: name.map(Into::into),
+    }
+    .create(db)
+    .await
+    .unwrap()
+}
+
+fn names(drivers: &[Driver]) -> Vec<&str> {
+    drivers.iter().filter_map(|d| d.name.as_deref()).collect()
+}
+
+fn makes(cars: &[Car]) -> Vec<&str> {
+    cars.iter().filter_map(|c| c.make.as_deref()).collect()
+}
+
+backend_tests!(
+    through_keys_refer_to_unique_fields,
+    relation_writes_link_by_the_referred_field,
+    plain_foreign_keys_by_a_unique_field,
+    null_referred_values_behave_as_django,
+    to_field_in_ddl_migrations_and_inspectdb,
+);
+
+async fn through_keys_refer_to_unique_fields(db: Database) {
+    assert!(registry().check().is_empty(), "{:?}", registry().check());
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let bugatti = car(Some("Bugatti"), &db).await;
+    let ryan = driver(Some("Ryan Briscoe"), &db).await;
+    let outcome = toyota.drivers().add([&ryan], &db).await.unwrap();
+    // The outcome reports the target by the value it is linked by.
+    assert_eq!(outcome.linked, [Value::from("Ryan Briscoe")]);
+    // The through row holds the make and the name, not the keys.
+    let links = CarDriver::objects().all(&db).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].car.key(), &Value::from("Toyota"));
+    assert_eq!(links[0].driver.key(), &Value::from("Ryan Briscoe"));
+    assert_eq!(links[0].role, "driver");
+    // Both directions read through the make and the name (Django's test_to_field and
+    // test_to_field_reverse).
+    assert_eq!(
+        names(&toyota.drivers().all(&db).await.unwrap()),
+        ["Ryan Briscoe"]
+    );
+    assert_eq!(makes(&ryan.cars().all(&db).await.unwrap()), ["Toyota"]);
+    assert!(bugatti.drivers().all(&db).await.unwrap().is_empty());
+    assert!(toyota.drivers().contains(&ryan, &db).await.unwrap());
+    // The key's get reads the row by its make; select_related joins on it.
+    assert_eq!(links[0].car.get(&db).await.unwrap(), toyota);
+    let joined = CarDriver::objects()
+        .select_related(CarDriver::CAR)
+        .select_related(CarDriver::DRIVER)
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(joined[0].car.loaded(), Some(&toyota));
+    assert_eq!(joined[0].driver.loaded(), Some(&ryan));
+    // Filters across the relation and by instance join on the referred fields.
+    let with_ryan = Car::objects()
+        .filter(Car::DRIVERS.then(Driver::NAME).eq("Ryan Briscoe"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(makes(&with_ryan), ["Toyota"]);
+    let of_toyota = Driver::objects()
+        .filter(Driver::CARS.eq(&toyota))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(of_toyota, 1);
+    assert_eq!(
+        CarDriver::objects()
+            .filter(CarDriver::CAR.eq(&toyota))
+            .count(&db)
+            .await
+            .unwrap(),
+        1
+    );
+    // Reverse foreign keys of the through model, and prefetches from both sides.
+    assert_eq!(toyota.car_drivers().unwrap().count(&db).await.unwrap(), 1);
+    let cars = vec![toyota.clone(), bugatti.clone()];
+    let prefetched = Car::DRIVERS_RELATION.prefetch(&cars, &db).await.unwrap();
+    assert_eq!(prefetched.iter().map(Vec::len).collect::<Vec<_>>(), [1, 0]);
+    assert_eq!(prefetched[0][0].driver.loaded(), Some(&ryan));
+    let rows = Car::CAR_DRIVERS.prefetch(&cars, &db).await.unwrap();
+    assert_eq!(rows.iter().map(Vec::len).collect::<Vec<_>>(), [1, 0]);
+    let back = Driver::CARS_RELATION
+        .prefetch(std::slice::from_ref(&ryan), &db)
+        .await
+        .unwrap();
+    assert_eq!(back[0][0].car.loaded(), Some(&toyota));
+    // A make that links rows cannot change under them: the database refuses it.
+    let mut renamed = toyota.clone();
+    renamed.make = Some("Lexus".into());
+    let err = renamed.save(&db).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Integrity {
+                kind: throughline::IntegrityKind::ForeignKey,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        Car::objects()
+            .get(Car::ID.eq(toyota.id), &db)
+            .await
+            .unwrap(),
+        toyota
+    );
+    // Deleting the car deletes its through rows (cascade on the make).
+    toyota.delete(&db).await.unwrap();
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
+}
+
+async fn relation_writes_link_by_the_referred_field(db: Database) {
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    let sam = driver(Some("Sam"), &db).await;
+    let kim = driver(Some("Kim"), &db).await;
+    toyota.drivers().add([&ryan, &sam], &db).await.unwrap();
+    // Re-adding reports the pair as already linked, by name.
+    let again = toyota.drivers().add([&ryan], &db).await.unwrap();
+    assert_eq!(again.already_linked, [Value::from("Ryan")]);
+    // set keeps sam, removes ryan (returned in full), adds kim.
+    let set = toyota.drivers().set([&sam, &kim], &db).await.unwrap();
+    assert_eq!(set.kept, [Value::from("Sam")]);
+    assert_eq!(set.added.linked, [Value::from("Kim")]);
+    assert_eq!(set.removed.len(), 1);
+    assert_eq!(set.removed[0].driver.key(), &Value::from("Ryan"));
+    // From the other side (Django's test_to_field_clear_reverse).
+    let removed = sam.cars().remove([&toyota], &db).await.unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(names(&toyota.drivers().all(&db).await.unwrap()), ["Kim"]);
+    // By primary key: the keys are read as names in the same call; a key of no row is a
+    // foreign-key error and nothing is written.
+    let by_key = toyota
+        .drivers()
+        .add_keys([ryan.id.unwrap()], &db)
+        .await
+        .unwrap();
+    assert_eq!(by_key.linked, [Value::from("Ryan")]);
+    let missing = toyota
+        .drivers()
+        .add_keys([ryan.id.unwrap(), 9_999], &db)
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(Error::Integrity {
+                kind: throughline::IntegrityKind::ForeignKey,
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    let removed = toyota
+        .drivers()
+        .remove_keys([kim.id.unwrap(), 9_999], &db)
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    let set = toyota
+        .drivers()
+        .set_keys([sam.id.unwrap()], &db)
+        .await
+        .unwrap();
+    assert_eq!(set.added.linked, [Value::from("Sam")]);
+    assert_eq!(names(&toyota.drivers().all(&db).await.unwrap()), ["Sam"]);
+    // get_or_create and create link the new driver by its name.
+    let (zoe, created) = toyota
+        .drivers()
+        .get_or_create(
+            Driver::NAME.eq("Zoe"),
+            Driver {
+                id: None,
+                name: Some("Zoe".into()),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    let (again, created) = toyota
+        .drivers()
+        .get_or_create(
+            Driver::NAME.eq("Zoe"),
+            Driver {
+                id: None,
+                name: Some("Zoe".into()),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, zoe);
+    let (ann, _) = toyota
+        .drivers()
+        .create(
+            Driver {
+                id: None,
+                name: Some("Ann".into()),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    assert!(ann.id.is_some());
+    let mut linked = names(&toyota.drivers().all(&db).await.unwrap())
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    linked.sort();
+    assert_eq!(linked, ["Ann", "Sam", "Zoe"]);
+    toyota.drivers().clear(&db).await.unwrap();
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
+    // A through row written directly takes the make and the name from the instances.
+    let link = CarDriver {
+        id: None,
+        car: ForeignKey::to(&toyota),
+        driver: ForeignKey::to(&ryan),
+        role: "owner".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    assert_eq!(link.car.key(), &Value::from("Toyota"));
+    assert_eq!(link.driver.key(), &Value::from("Ryan"));
+    // Or from the values themselves.
+    CarDriver {
+        id: None,
+        car: ForeignKey::new("Toyota"),
+        driver: ForeignKey::new("Sam"),
+        role: "owner".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    assert_eq!(names(&toyota.drivers().all(&db).await.unwrap()).len(), 2);
+}
+
+async fn plain_foreign_keys_by_a_unique_field(db: Database) {
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let ford = car(Some("Ford"), &db).await;
+    for (c, amount) in [(&toyota, 10), (&toyota, 20), (&ford, 5)] {
+        Sale {
+            id: None,
+            car: Some(ForeignKey::to(c)),
+            amount,
+        }
+        .create(&db)
+        .await
+        .unwrap();
+    }
+    let sales = Sale::objects()
+        .order_by([Sale::AMOUNT.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(sales[0].car.as_ref().unwrap().key(), &Value::from("Ford"));
+    assert_eq!(sales[0].car.as_ref().unwrap().get(&db).await.unwrap(), ford);
+    assert_eq!(toyota.sales().unwrap().count(&db).await.unwrap(), 2);
+    let per_car = Car::SALES
+        .prefetch(&[toyota.clone(), ford.clone()], &db)
+        .await
+        .unwrap();
+    assert_eq!(per_car.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let joined = Sale::objects()
+        .select_related(Sale::CAR)
+        .filter(Sale::CAR.then(Car::MAKE).eq("Toyota"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(joined, 2);
+    // Filtering by the key's value compares the make.
+    let by_value = Sale::objects()
+        .filter(Sale::CAR_ID.eq(ForeignKey::new("Ford")))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(by_value, 1);
+    // A key to a make no car has is refused by the database.
+    let orphan = Sale {
+        id: None,
+        car: Some(ForeignKey::new("Nope")),
+        amount: 1,
+    }
+    .create(&db)
+    .await;
+    assert!(orphan.is_err(), "{orphan:?}");
+    // SET NULL on delete follows the make.
+    ford.delete(&db).await.unwrap();
+    let five = Sale::objects().get(Sale::AMOUNT.eq(5), &db).await.unwrap();
+    assert!(five.car.is_none());
+}
+
+async fn null_referred_values_behave_as_django(db: Database) {
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let nullcar = car(None, &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    let nulldriver = driver(None, &db).await;
+    let is_null_make = |e: &Error, field: &str| matches!(e, Error::Validation { field: f, reason, .. } if f == field && reason.contains("NULL"));
+    // A car whose make is NULL cannot use the relation at all
+    // (test_m2m_relations_unusable_on_null_to_field).
+    let read = nullcar.drivers().all(&db).await.unwrap_err();
+    assert!(is_null_make(&read, "make"), "{read:?}");
+    let add = nullcar.drivers().add([&ryan], &db).await.unwrap_err();
+    assert!(is_null_make(&add, "make"), "{add:?}");
+    assert!(nullcar.drivers().clear(&db).await.is_err());
+    // Nor be added from the other side (test_add_null_reverse), nor a NULL-named driver
+    // to a car (test_add_related_null).
+    let reverse = ryan.cars().add([&nullcar], &db).await.unwrap_err();
+    assert!(is_null_make(&reverse, "make"), "{reverse:?}");
+    let related = toyota.drivers().add([&nulldriver], &db).await.unwrap_err();
+    assert!(is_null_make(&related, "name"), "{related:?}");
+    let reverse_null = nulldriver.cars().add([&toyota], &db).await.unwrap_err();
+    assert!(is_null_make(&reverse_null, "name"), "{reverse_null:?}");
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
+    // An unsaved car cannot either (test_m2m_relations_unusable_on_null_pk_obj).
+    let unsaved = Car {
+        id: None,
+        make: Some("Ford".into()),
+    };
+    let err = unsaved.drivers().all(&db).await.unwrap_err();
+    assert!(matches!(err, Error::Unsaved { .. }), "{err:?}");
+    // A through row referring to a NULL make is refused before any SQL.
+    let direct = CarDriver {
+        id: None,
+        car: ForeignKey::to(&nullcar),
+        driver: ForeignKey::to(&ryan),
+        role: "x".into(),
+    }
+    .create(&db)
+    .await
+    .unwrap_err();
+    assert!(matches!(direct, Error::Validation { .. }), "{direct:?}");
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
+    // The reverse foreign key of a NULL make reads no rows (Django's `none()`), even with
+    // sales whose key is NULL.
+    Sale {
+        id: None,
+        car: None,
+        amount: 1,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    assert_eq!(nullcar.sales().unwrap().count(&db).await.unwrap(), 0);
+    // An optional key to a car whose make is NULL is stored NULL, as Django assigns.
+    let sale = Sale {
+        id: None,
+        car: Some(ForeignKey::to(&nullcar)),
+        amount: 2,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let read = Sale::objects()
+        .get(Sale::ID.eq(sale.id), &db)
+        .await
+        .unwrap();
+    assert!(read.car.is_none());
+}
+
+async fn to_field_in_ddl_migrations_and_inspectdb(db: Database) {
+    // The migration state keeps to_field, so a migration creates the same keys.
+    let state = ProjectState::from_registry(&registry());
+    let json = serde_json::to_string(&state.models["CarDriver"]).unwrap();
+    assert!(json.contains(r#""to_field":"make""#), "{json}");
+    let plain = serde_json::to_string(&state.models["Sale"]).unwrap();
+    assert!(plain.contains(r#""to_field":"make""#), "{plain}");
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    // inspectdb reads the keys back with their to_field, and the junction as an explicit
+    // through model.
+    let tables = migrations::read_schema(&db).await.unwrap();
+    let inspection = migrations::generate(&tables);
+    let code = inspection.code;
+    assert!(code.contains(r#"to_field = "make""#), "{code}");
+    assert!(code.contains(r#"to_field = "name""#), "{code}");
+    assert!(code.contains("through = CarDriver"), "{code}");
+}
