@@ -113,10 +113,17 @@ pub async fn plan(
                     continue;
                 }
                 let mut query = SelectQuery::new(model);
-                query.filter(Filter::cond(
-                    FieldPath::local(&field.name),
-                    Lookup::In(keys.clone()),
-                ));
+                // A key to a unique field (`to_field`) holds that field, not the key: the
+                // rows are found across the relation.
+                let path = if fk.to_field.is_some() {
+                    FieldPath {
+                        hops: vec![throughline_query::Hop::forward(model, &field.name, target)?],
+                        field: target.pk().name.clone(),
+                    }
+                } else {
+                    FieldPath::local(&field.name)
+                };
+                query.filter(Filter::cond(path, Lookup::In(keys.clone())));
                 match fk.on_delete {
                     OnDelete::Cascade => {
                         let rows = read::select(exec, query).await?;

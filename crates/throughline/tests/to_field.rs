@@ -182,6 +182,24 @@ async fn through_keys_refer_to_unique_fields(db: Database) {
             .unwrap(),
         toyota
     );
+    // The delete preview (the admin's) follows the make to the through row and the sale.
+    Sale {
+        id: None,
+        car: Some(ForeignKey::to(&toyota)),
+        amount: 3,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let plan =
+        throughline::engine::cascade::plan(&db, &registry(), Car::meta(), vec![toyota.pk_value()])
+            .await
+            .unwrap();
+    assert_eq!(plan.deleted.len(), 1);
+    assert_eq!(plan.deleted[0].model.name, "CarDriver");
+    assert_eq!(plan.deleted[0].count, 1);
+    assert_eq!(plan.set_null.len(), 1);
+    assert_eq!(plan.set_null[0].count, 1);
     // Deleting the car deletes its through rows (cascade on the make).
     toyota.delete(&db).await.unwrap();
     assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
