@@ -19,11 +19,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! `docs/admin.md` is the guide: set-up, configuration, the security model, and how it
+//! The [guide] (`docs/admin.md`): set-up, configuration, the security model, and how it
 //! differs from Django's admin.
 
 pub mod auth;
 pub mod config;
+/// The admin guide (`docs/admin.md`): set-up, configuration, the security model, and how
+/// it differs from Django's admin.
+pub mod guide {
+    #![doc = include_str!("../../../docs/admin.md")]
+}
 pub mod fields;
 pub mod models;
 pub mod password;

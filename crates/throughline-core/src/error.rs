@@ -6,6 +6,16 @@
 use std::fmt;
 
 /// The result type of every fallible throughline operation.
+///
+/// ```
+/// use throughline_core::{Error, Result};
+/// fn positive(n: i64) -> Result<i64> {
+///     if n > 0 { Ok(n) } else { Err(Error::invalid_query("Order", "quantity must be positive")) }
+/// }
+/// assert_eq!(positive(2)?, 2);
+/// assert!(positive(0).unwrap_err().to_string().contains("quantity must be positive"));
+/// # Ok::<(), Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of integrity rule the database refused the statement for.

@@ -47,6 +47,14 @@ impl std::hash::Hash for Key {
 
 impl Key {
     /// The key of `value`.
+    ///
+    /// ```
+    /// use throughline_core::{Decimal, Key, Value};
+    /// assert_eq!(Key::of(&Value::I64(7)), Key::Int(7));
+    /// assert_eq!(Key::of(&Value::I32(7)), Key::Int(7)); // one key, whatever the width
+    /// let (a, b) = (Decimal::new(15, 1), Decimal::new(150, 2)); // 1.5 and 1.50
+    /// assert_eq!(Key::of(&Value::Decimal(a)), Key::of(&Value::Decimal(b)));
+    /// ```
     #[inline]
     pub fn of(value: &Value) -> Key {
         match value {
@@ -62,6 +70,13 @@ impl Key {
     }
 
     /// Whether this is the key of `value` (without building that key for an integer).
+    ///
+    /// ```
+    /// use throughline_core::{Key, Value};
+    /// assert!(Key::Int(3).is(&Value::I64(3)));
+    /// assert!(!Key::Int(3).is(&Value::String("3".into())));
+    /// assert!(Key::Text("a".into()).is(&Value::String("a".into())));
+    /// ```
     #[inline]
     pub fn is(&self, value: &Value) -> bool {
         match (self, value) {

@@ -27,7 +27,18 @@ pub struct Counting<E> {
 }
 
 impl<E: Executor> Counting<E> {
-    /// Starts counting statements run through `inner`.
+    /// Starts counting statements run through `inner` (the pool, a transaction, or a
+    /// reference to either).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Counting, Database, Executor};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let tx = db.begin().await?;
+    /// let counting = Counting::new(&tx);
+    /// assert!(counting.in_transaction()); // it runs where `inner` runs
+    /// # Ok(()) }
+    /// ```
     pub fn new(inner: E) -> Self {
         Counting {
             inner,
@@ -54,11 +65,36 @@ impl<E: Executor> Counting<E> {
     }
 
     /// The number of statements recorded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Counting, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let counting = Counting::new(&db);
+    /// counting.run(Access::WriteOne, op(|conn: &mut dyn Conn| Box::pin(conn.batch("CREATE TABLE t (x INTEGER)")))).await?;
+    /// assert_eq!(counting.count(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn count(&self) -> usize {
         self.statements().len()
     }
 
     /// The SQL of the statements recorded, in order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Counting, Database, Executor, op};
+    /// use throughline_query::Statement;
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let counting = Counting::new(&db);
+    /// counting
+    ///     .run(Access::Read, op(|conn: &mut dyn Conn| Box::pin(async move {
+    ///         conn.query(&Statement::new("SELECT 1", vec![]), &mut |_row| Ok(())).await
+    ///     })))
+    ///     .await?;
+    /// assert_eq!(counting.statements(), ["SELECT 1"]);
+    /// # Ok(()) }
+    /// ```
     pub fn statements(&self) -> Vec<String> {
         match self.log.lock() {
             Ok(log) => log.clone(),
@@ -67,6 +103,18 @@ impl<E: Executor> Counting<E> {
     }
 
     /// Forgets the recorded statements and transactions.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Counting, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let counting = Counting::new(&db);
+    /// counting.run(Access::Atomic, op(|conn: &mut dyn Conn| Box::pin(conn.batch("CREATE TABLE t (x INTEGER)")))).await?;
+    /// assert_eq!((counting.count(), counting.transactions()), (1, 1));
+    /// counting.reset(); // e.g. after a test's setup
+    /// assert_eq!((counting.count(), counting.transactions()), (0, 0));
+    /// # Ok(()) }
+    /// ```
     pub fn reset(&self) {
         match self.log.lock() {
             Ok(mut log) => log.clear(),

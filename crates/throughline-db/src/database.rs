@@ -24,6 +24,17 @@ use std::time::Duration;
 use throughline_core::{Backend, Error, Result};
 
 /// A connection pool to one database. Cheap to clone (shared).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// use throughline_db::{Database, Executor};
+/// let db = Database::connect("sqlite::memory:").await?;
+/// db.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)").await?;
+/// let clone = db.clone(); // the same pool: the same in-memory database
+/// assert_eq!(clone.backend(), throughline_core::Backend::Sqlite);
+/// clone.execute_batch("INSERT INTO t VALUES (2)").await?; // the table is there
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Pools>,

@@ -123,7 +123,25 @@ fn thread_gone() -> Error {
     ))
 }
 
-/// How a SQLite database is opened.
+/// How a SQLite database is opened: the options a `sqlite:` URL sets, for
+/// [`Database::open_sqlite`](crate::Database::open_sqlite).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+/// use std::time::Duration;
+/// use throughline_db::{Database, SqliteOptions};
+/// let options = SqliteOptions {
+///     path: None, // in memory
+///     busy_timeout: Duration::from_secs(1),
+///     pragmas: vec![("cache_size".into(), "-20000".into())],
+///     ..SqliteOptions::default()
+/// };
+/// let db = Database::open_sqlite(&options)?;
+/// db.execute_batch("CREATE TABLE t (x INTEGER)").await?;
+/// let refused = SqliteOptions { pragmas: vec![("foreign_keys".into(), "OFF".into())], ..options };
+/// assert!(Database::open_sqlite(&refused).is_err()); // throughline's own pragma
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     /// The file path, or `None` for an in-memory database.

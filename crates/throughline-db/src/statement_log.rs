@@ -25,6 +25,14 @@ pub fn log_bound_values(on: bool) {
 }
 
 /// Whether statement events carry their bound values.
+///
+/// ```
+/// use throughline_db::statement_log::{log_bound_values, logs_bound_values};
+/// log_bound_values(true);
+/// assert!(logs_bound_values());
+/// log_bound_values(false); // the default: values may hold secrets
+/// assert!(!logs_bound_values());
+/// ```
 pub fn logs_bound_values() -> bool {
     BOUND_VALUES.load(Ordering::Relaxed)
 }
@@ -46,6 +54,15 @@ pub fn warn_slow_statements(threshold: Option<Duration>) {
 }
 
 /// The slow-statement threshold, if any.
+///
+/// ```
+/// use std::time::Duration;
+/// use throughline_db::statement_log::{slow_statement_threshold, warn_slow_statements};
+/// warn_slow_statements(None); // never warn
+/// assert_eq!(slow_statement_threshold(), None);
+/// warn_slow_statements(Some(Duration::from_secs(1))); // the default
+/// assert_eq!(slow_statement_threshold(), Some(Duration::from_secs(1)));
+/// ```
 pub fn slow_statement_threshold() -> Option<Duration> {
     match SLOW_MICROS.load(Ordering::Relaxed) {
         u64::MAX => None,

@@ -280,6 +280,30 @@ impl<'p> Transaction<'p> {
 
     /// Starts a nested transaction (a savepoint). While it is open, this transaction is
     /// borrowed and cannot be used.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// db.execute_batch("CREATE TABLE t (x INTEGER)").await?;
+    /// let insert = |sql: &'static str| op(move |conn: &mut dyn Conn| Box::pin(conn.batch(sql)));
+    /// let mut tx = db.begin().await?;
+    /// tx.run(Access::WriteOne, insert("INSERT INTO t VALUES (1)")).await?;
+    /// let inner = tx.transaction().await?;
+    /// inner.run(Access::WriteOne, insert("INSERT INTO t VALUES (2)")).await?;
+    /// inner.rollback().await?; // undoes 2 only
+    /// tx.commit().await?;
+    /// let count = throughline_query::Statement::new("SELECT count(*) FROM t", vec![]);
+    /// let rows = db
+    ///     .run(Access::Read, op(move |conn: &mut dyn Conn| Box::pin(async move {
+    ///         let mut n = 0i64;
+    ///         conn.query(&count, &mut |row| { n = row.get(0)?; Ok(()) }).await?;
+    ///         Ok(n)
+    ///     })))
+    ///     .await?;
+    /// assert_eq!(rows, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
         self.poison.check()?;
         let depth = self.depth + 1;
@@ -317,6 +341,17 @@ impl<'p> Transaction<'p> {
 
     /// Commits (or, nested, releases the savepoint). A transaction that was aborted (see
     /// [`Transaction::is_aborted`]) is rolled back instead, and the error says why.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let tx = db.begin().await?;
+    /// tx.run(Access::WriteOne, op(|conn: &mut dyn Conn| Box::pin(conn.batch("CREATE TABLE t (x INTEGER)")))).await?;
+    /// tx.commit().await?;
+    /// db.execute_batch("INSERT INTO t VALUES (1)").await?; // the table was committed
+    /// # Ok(()) }
+    /// ```
     pub async fn commit(mut self) -> Result<()> {
         let mut handle = self.handle.lock().await;
         if let Err(aborted) = self.poison.check() {
@@ -357,6 +392,17 @@ impl<'p> Transaction<'p> {
     }
 
     /// Rolls back (or, nested, rolls back to the savepoint).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::{Access, Conn, Database, Executor, op};
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let tx = db.begin().await?;
+    /// tx.run(Access::WriteOne, op(|conn: &mut dyn Conn| Box::pin(conn.batch("CREATE TABLE t (x INTEGER)")))).await?;
+    /// tx.rollback().await?;
+    /// assert!(db.execute_batch("INSERT INTO t VALUES (1)").await.is_err()); // no table
+    /// # Ok(()) }
+    /// ```
     pub async fn rollback(mut self) -> Result<()> {
         let mut handle = self.handle.lock().await;
         if self.depth == 0 {

@@ -78,6 +78,14 @@ pub enum RelatedRead {
 }
 
 /// An arithmetic operator.
+///
+/// ```
+/// # use throughline_query::*;
+/// let price = Expression::field(FieldPath::local("price"));
+/// let total = price.arith(ArithOp::Mul, Expression::value(3i64)); // price * 3
+/// assert!(matches!(total, Expression::Arith(_, ArithOp::Mul, _)));
+/// assert_ne!(ArithOp::Div, ArithOp::IntDiv); // `/` on floats, truncating on integers
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArithOp {
     /// `+`.
@@ -105,6 +113,19 @@ pub enum Function {
 }
 
 /// The aggregate functions.
+///
+/// ```
+/// # use throughline_core::*;
+/// # use throughline_query::*;
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// # let price = FieldMeta::new("price", FieldType::F64);
+/// # let product: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Product", "product", vec![id, price])));
+/// let mut q = SelectQuery::new(product);
+/// q.annotate(Expression::aggregate(AggregateFunction::Max, Expression::field(FieldPath::local("price"))));
+/// let sql = q.render(Backend::Sqlite)?.sql;
+/// assert!(sql.contains(r#"MAX("product"."price")"#));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggregateFunction {
     /// The number of rows (no argument) or of non-NULL values.
@@ -223,6 +244,14 @@ impl Expression {
     }
 
     /// Whether an aggregate occurs in the expression.
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// let price = Expression::field(FieldPath::local("price"));
+    /// assert!(!price.has_aggregate());
+    /// let doubled_count = Expression::count_rows().arith(ArithOp::Mul, Expression::value(2i64));
+    /// assert!(doubled_count.has_aggregate()); // found inside the arithmetic
+    /// ```
     pub fn has_aggregate(&self) -> bool {
         match self {
             Expression::Field(_) | Expression::Value(_) => false,

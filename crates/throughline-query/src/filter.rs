@@ -10,6 +10,21 @@ use throughline_core::Value;
 /// Text lookups: `Contains`, `StartsWith`, `EndsWith` are case-sensitive on every backend;
 /// the `I*` variants fold ASCII letters only (`A`–`Z` equal `a`–`z`), the same rule on every
 /// backend (SQLite's own case folding is ASCII-only, so PostgreSQL is brought to it).
+///
+/// ```
+/// # use throughline_core::*;
+/// # use throughline_query::*;
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// # let name = FieldMeta::new("name", FieldType::String { max_length: None });
+/// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id, name])));
+/// let mut q = SelectQuery::new(tag);
+/// q.filter(Filter::cond(FieldPath::local("name"), Lookup::IStartsWith("rust".into())));
+/// q.filter(Filter::cond(FieldPath::local("id"), Lookup::In(vec![1i64.into(), 2i64.into()])));
+/// let stmt = q.render(Backend::Sqlite)?;
+/// assert!(stmt.sql.contains("LIKE")); // ASCII-insensitive, the same on every backend
+/// assert_eq!(stmt.params[0], Value::String("rust%".into()));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Lookup {
@@ -126,7 +141,20 @@ impl Filter {
         Filter::Cond(Box::new(Condition { path, lookup }))
     }
 
-    /// `left op right`.
+    /// `left op right`: compares two expressions (fields, values, aggregates), where
+    /// [`Filter::cond`] compares a field with a value by a [`Lookup`].
+    ///
+    /// ```
+    /// # use throughline_query::*;
+    /// // sold > stock: a field against another field
+    /// let f = Filter::compare(
+    ///     Expression::field(FieldPath::local("sold")),
+    ///     CompareOp::Gt,
+    ///     Expression::field(FieldPath::local("stock")),
+    /// );
+    /// assert!(matches!(&f, Filter::Compare(c) if c.op == CompareOp::Gt));
+    /// assert!(!f.has_aggregate()); // a WHERE, not a HAVING
+    /// ```
     pub fn compare(left: Expression, op: CompareOp, right: Expression) -> Filter {
         Filter::Compare(Box::new(Comparison { left, op, right }))
     }

@@ -9,6 +9,21 @@ use throughline_core::{Error, ModelMeta, Result};
 ///
 /// A forward hop goes from the model holding the key to the model it refers to (one row);
 /// a reverse hop goes from the referred model to the rows referring to it (many rows).
+///
+/// ```
+/// # use throughline_core::*;
+/// # use throughline_query::{FieldPath, Hop};
+/// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+/// # let student: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
+/// # let mut fk = FieldMeta::new("student", FieldType::I64); fk.column = "student_id".into();
+/// # fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None });
+/// # let enrollment: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id, fk])));
+/// let hop = Hop::forward(enrollment, "student", student)?; // enrollment -> its student
+/// assert_eq!((hop.from.name.as_str(), hop.to.name.as_str(), hop.many), ("Enrollment", "Student", false));
+/// let path = FieldPath { hops: vec![hop], field: "name".into() }; // student__name
+/// assert!(!path.is_many());
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Hop {
     /// The model the hop starts from.

@@ -70,6 +70,13 @@ pub struct OrderBy {
 
 impl OrderBy {
     /// Ascending on a field.
+    ///
+    /// ```
+    /// use throughline_query::{FieldPath, OrderBy};
+    /// let term = OrderBy::asc(FieldPath::local("name"));
+    /// assert!(!term.descending);
+    /// assert_eq!(term, OrderBy::named("name"));
+    /// ```
     pub fn asc(path: FieldPath) -> OrderBy {
         OrderBy {
             expression: Expression::Field(path),
@@ -78,6 +85,13 @@ impl OrderBy {
     }
 
     /// Descending on a field.
+    ///
+    /// ```
+    /// use throughline_query::{FieldPath, OrderBy};
+    /// let term = OrderBy::desc(FieldPath::local("age"));
+    /// assert!(term.descending);
+    /// assert_eq!(term, OrderBy::named("-age"));
+    /// ```
     pub fn desc(path: FieldPath) -> OrderBy {
         OrderBy {
             expression: Expression::Field(path),
@@ -102,6 +116,13 @@ impl OrderBy {
     }
 
     /// The field ordered by, when the term is a plain field.
+    ///
+    /// ```
+    /// use throughline_query::{Expression, FieldPath, OrderBy};
+    /// assert_eq!(OrderBy::asc(FieldPath::local("name")).path(), Some(&FieldPath::local("name")));
+    /// let by_count = OrderBy { expression: Expression::count_rows(), descending: true };
+    /// assert_eq!(by_count.path(), None); // an expression, not a field
+    /// ```
     pub fn path(&self) -> Option<&FieldPath> {
         match &self.expression {
             Expression::Field(path) => Some(path),
@@ -205,6 +226,16 @@ pub struct SelectQuery {
 
 impl SelectQuery {
     /// A query for every row of `model`.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let q = SelectQuery::new(tag);
+    /// assert_eq!(&*q.render(Backend::Sqlite)?.sql, r#"SELECT "tag"."id" FROM "tag""#);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn new(model: &'static ModelMeta) -> SelectQuery {
         SelectQuery {
             model,
@@ -244,6 +275,17 @@ impl SelectQuery {
 
     /// Whether the rows are grouped: an aggregate occurs in the annotations, a filter, the
     /// ordering or the projection.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let mut q = SelectQuery::new(tag);
+    /// assert!(!q.is_grouped());
+    /// q.annotate(Expression::count_rows());
+    /// assert!(q.is_grouped());
+    /// ```
     pub fn is_grouped(&self) -> bool {
         self.annotations
             .iter()
@@ -254,12 +296,39 @@ impl SelectQuery {
     }
 
     /// Adds a `filter` call.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let mut q = SelectQuery::new(tag);
+    /// q.filter(Filter::cond(FieldPath::local("id"), Lookup::Gt(5i64.into())));
+    /// let stmt = q.render(Backend::Sqlite)?;
+    /// assert_eq!(&*stmt.sql, r#"SELECT "tag"."id" FROM "tag" WHERE "tag"."id" > ?"#);
+    /// assert_eq!(stmt.params, [Value::I64(5)]);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn filter(&mut self, filter: Filter) -> &mut Self {
         self.groups.push(FilterGroup::filter(filter));
         self
     }
 
-    /// Adds an `exclude` call.
+    /// Adds an `exclude` call: the rows the filter does not match (NULL-aware, as Django:
+    /// a row whose value is NULL is not excluded by a comparison).
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let mut q = SelectQuery::new(tag);
+    /// q.exclude(Filter::cond(FieldPath::local("id"), Lookup::Exact(1i64.into())));
+    /// let stmt = q.render(Backend::Sqlite)?;
+    /// assert!(stmt.sql.contains("NOT"));
+    /// assert_eq!(stmt.params, [Value::I64(1)]);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn exclude(&mut self, filter: Filter) -> &mut Self {
         self.groups.push(FilterGroup {
             filter,
@@ -270,6 +339,18 @@ impl SelectQuery {
     }
 
     /// Renders the query for `backend`.
+    ///
+    /// ```
+    /// # use throughline_core::*;
+    /// # use throughline_query::*;
+    /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
+    /// # let tag: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Tag", "tag", vec![id])));
+    /// let mut q = SelectQuery::new(tag);
+    /// q.filter(Filter::cond(FieldPath::local("id"), Lookup::Exact(7i64.into())));
+    /// assert!(q.render(Backend::Sqlite)?.sql.ends_with(r#""tag"."id" = ?"#));
+    /// assert!(q.render(Backend::Postgres)?.sql.ends_with(r#""tag"."id" = $1"#));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn render(&self, backend: Backend) -> Result<Statement> {
         let dialect = crate::dialect::of(backend)?;
         Ok(build(Tree::Select(&self.to_sea(dialect)?), dialect))

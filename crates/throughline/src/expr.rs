@@ -1417,6 +1417,17 @@ pub fn when<M, V: Typed<M>>(condition: Q<M>, then: V) -> Case<M, V::Type> {
 /// ```
 pub trait Typed<M> {
     /// The value's type.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::Typed;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// fn type_name<T: Typed<Student>>(_: T) -> &'static str {
+    ///     std::any::type_name::<T::Type>()
+    /// }
+    /// assert_eq!(type_name("minor"), "alloc::string::String"); // a `&str` constant is text
+    /// assert_eq!(type_name(Student::AGE), "i32"); // a field has its field's type
+    /// ```
     type Type;
     /// The untyped expression.
     ///
@@ -1685,15 +1696,45 @@ impl<M, T> Operand<M, T> for Agg<M, T> {
 /// ```
 pub trait Numeric: FieldValue {
     /// Whether the values are integers (division truncates).
+    ///
+    /// ```
+    /// use throughline::expr::Numeric;
+    /// assert!(<i32 as Numeric>::INTEGER && <Option<i64> as Numeric>::INTEGER);
+    /// assert!(!<f64 as Numeric>::INTEGER && !<throughline::Decimal as Numeric>::INTEGER);
+    /// ```
     const INTEGER: bool;
     /// The type of a sum.
+    ///
+    /// ```
+    /// use throughline::expr::Numeric;
+    /// let total: <i16 as Numeric>::Total = Some(70_000); // sums of integers are `i64`s
+    /// assert_eq!(total, Some(70_000i64));
+    /// ```
     type Total: FieldValue;
     /// The type of a mean.
+    ///
+    /// ```
+    /// use throughline::expr::Numeric;
+    /// let mean: <i32 as Numeric>::Mean = Some(2.5); // the mean of integers is an `f64`
+    /// assert_eq!(mean, Some(2.5f64));
+    /// ```
     type Mean: FieldValue;
     /// The type a sum is cast to, so that every backend returns [`Self::Total`] (none for
     /// decimals, which every backend sums as decimals, or as floats on SQLite).
+    ///
+    /// ```
+    /// use throughline::{FieldType, expr::Numeric};
+    /// assert_eq!(<i32 as Numeric>::TOTAL_CAST, Some(FieldType::I64));
+    /// assert_eq!(<throughline::Decimal as Numeric>::TOTAL_CAST, None);
+    /// ```
     const TOTAL_CAST: Option<FieldType>;
     /// The type a mean is cast to.
+    ///
+    /// ```
+    /// use throughline::{FieldType, expr::Numeric};
+    /// assert_eq!(<i64 as Numeric>::MEAN_CAST, Some(FieldType::F64));
+    /// assert_eq!(<throughline::Decimal as Numeric>::MEAN_CAST, None);
+    /// ```
     const MEAN_CAST: Option<FieldType>;
 }
 
@@ -1746,6 +1787,12 @@ impl<T: Numeric> Numeric for Option<T> {
 /// ```
 pub trait Comparable: FieldValue {
     /// The type without its `Option`.
+    ///
+    /// ```
+    /// use throughline::expr::Comparable;
+    /// let smallest: <Option<String> as Comparable>::Inner = String::from("alice");
+    /// assert_eq!(smallest, "alice"); // `Option<String>`'s inner type is `String`
+    /// ```
     type Inner: FieldValue;
 }
 
@@ -1855,12 +1902,60 @@ arithmetic! {
 /// ```
 pub trait Selection<M> {
     /// The Rust value read back.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::{Selection, count_rows};
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// fn output<S: Selection<Student>>(_: &S) -> &'static str {
+    ///     std::any::type_name::<S::Output>()
+    /// }
+    /// assert_eq!(output(&count_rows()), "i64");
+    /// assert_eq!(output(&(Student::AGE.max(), count_rows())), "(core::option::Option<i32>, i64)");
+    /// ```
     type Output: Send + 'static;
     /// The number of columns.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::{Selection, count_rows};
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// fn width<S: Selection<Student>>(_: &S) -> usize {
+    ///     S::WIDTH
+    /// }
+    /// assert_eq!(width(&count_rows()), 1);
+    /// assert_eq!(width(&(Student::AGE.max(), Student::AGE.min(), count_rows())), 3);
+    /// ```
     const WIDTH: usize;
     /// The expressions, in column order.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::{Selection, count_rows};
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// let mut columns = Vec::new();
+    /// Selection::<Student>::expressions((Student::AGE.max(), count_rows()), &mut columns);
+    /// assert_eq!(columns.len(), 2);
+    /// assert!(columns.iter().all(|e| e.has_aggregate()));
+    /// ```
     fn expressions(self, out: &mut Vec<Expression>);
-    /// Reads the value from the columns starting at `start`.
+    /// Reads the value from the columns starting at `start`. The querysets call it on
+    /// each row they read (a row is not public); the value comes back typed:
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::expr::count_rows;
+    /// # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Student::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Student { id: None, name: "alice".into(), age: 20 }.create(&db).await?;
+    /// // `(Option<i32>, i64)`, decoded from the row's two columns
+    /// let (oldest, n) = Student::objects().aggregate((Student::AGE.max(), count_rows()), &db).await?;
+    /// assert_eq!((oldest, n), (Some(20), 1));
+    /// # Ok(()) }
+    /// ```
     fn decode(row: &Row<'_>, start: usize) -> Result<Self::Output>;
 }
 

@@ -109,11 +109,41 @@ impl<T> RelatedRows<T> {
     }
 }
 
-/// A [`RelatedRows`] of any model, as a query holds one per related field.
+/// A [`RelatedRows`] of any model, as a query holds one per related field. Made by the
+/// derive's [`Model::related_rows`]; applications do not use it themselves.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+/// let batch: Box<dyn throughline::foreign_key::RelatedBatch> = Book::related_rows("author")?;
+/// # drop(batch);
+/// # Ok::<(), throughline::Error>(())
+/// ```
 pub trait RelatedBatch: Send {
     /// Publishes the rows collected to the foreign keys that refer to them.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// let mut batch = Book::related_rows("author")?;
+    /// batch.finish(); // once, after the query's last row
+    /// # Ok::<(), throughline::Error>(())
+    /// ```
     fn finish(&mut self);
     /// The batch, to be downcast to its [`RelatedRows`].
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: ForeignKey<Author> }
+    /// use throughline::foreign_key::RelatedRows;
+    /// let mut batch = Book::related_rows("author")?;
+    /// assert!(batch.as_any().downcast_mut::<RelatedRows<Author>>().is_some());
+    /// assert!(batch.as_any().downcast_mut::<RelatedRows<Book>>().is_none());
+    /// # Ok::<(), throughline::Error>(())
+    /// ```
     fn as_any(&mut self) -> &mut dyn std::any::Any;
 }
 
@@ -435,16 +465,68 @@ impl<T: Model> FieldValue for ForeignKey<T> {
 
 /// A field that can hold a row loaded by `select_related`: `ForeignKey<T>` and
 /// `Option<ForeignKey<T>>`. Used by the derive macro.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+/// use throughline::RelatedSlot;
+/// fn columns<S: RelatedSlot>() -> usize {
+///     S::width()
+/// }
+/// assert_eq!(columns::<ForeignKey<Author>>(), 2); // id, name
+/// assert_eq!(columns::<Option<ForeignKey<Author>>>(), 2);
+/// ```
 pub trait RelatedSlot {
     /// The referred model.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// use throughline::RelatedSlot;
+    /// fn target<S: RelatedSlot>() -> &'static str {
+    ///     <S::Target as Model>::MODEL_NAME
+    /// }
+    /// assert_eq!(target::<Option<ForeignKey<Author>>>(), "Author");
+    /// ```
     type Target: Model;
     /// The number of columns of the referred model.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String, born: i32 }
+    /// use throughline::RelatedSlot;
+    /// assert_eq!(<ForeignKey<Author> as RelatedSlot>::width(), 3);
+    /// ```
     fn width() -> usize;
     /// Decodes the referred row from `row` starting at column `start` into `batch` (the
     /// query's [`RelatedRows`] of the target); an all-NULL row (a missing optional
-    /// relation) loads nothing.
+    /// relation) loads nothing. `select_related` calls it for each row (a row is not
+    /// public):
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, title: String, author: Option<ForeignKey<Author>> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Book { id: None, title: "Anonymous".into(), author: None }.create(&db).await?;
+    /// let books = Book::objects().select_related(Book::AUTHOR).all(&db).await?;
+    /// assert!(books[0].author.is_none()); // the all-NULL author loaded nothing
+    /// # Ok(()) }
+    /// ```
     fn load(&mut self, row: &Row<'_>, start: usize, batch: &mut dyn RelatedBatch) -> Result<()>;
     /// The key held (`None` for an unset optional key).
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// use throughline::{RelatedSlot, Value};
+    /// assert_eq!(ForeignKey::<Author>::new(7).key(), &Value::I64(7)); // the inherent method
+    /// assert_eq!(RelatedSlot::key(&ForeignKey::<Author>::new(7)), Some(&Value::I64(7)));
+    /// assert_eq!(RelatedSlot::key(&None::<ForeignKey<Author>>), None);
+    /// ```
     fn key(&self) -> Option<&Value>;
 }
 

@@ -96,7 +96,88 @@ pub use throughline_db::MyOptions;
 pub use throughline_db::SqliteOptions;
 #[cfg(feature = "postgres")]
 pub use throughline_db::{PgOptions, PgTls, SslMode};
-pub use throughline_macros::{Choices, Model, embed_migrations, test};
+/// ```
+/// use throughline::prelude::*;
+///
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Choices)]
+/// enum Status {
+///     #[default]
+///     Active,
+///     Dropped,
+/// }
+/// #[derive(Debug, Clone, Model)]
+/// struct Enrollment { id: Option<i64>, status: Status }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Enrollment::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// Enrollment { id: None, status: Status::Dropped }.create(&db).await?;
+/// let dropped = Enrollment::objects().filter(Enrollment::STATUS.eq(Status::Dropped)).count(&db).await?;
+/// assert_eq!(dropped, 1);
+/// // Stored as text: the variant's name, in snake case.
+/// let stored = throughline::raw::rows(&db, "SELECT status FROM enrollment", vec![]).await?;
+/// assert_eq!(stored, [[throughline::Value::from("dropped")]]);
+/// # Ok(()) }
+/// ```
+pub use throughline_macros::Choices;
+/// ```
+/// use throughline::prelude::*;
+///
+/// #[derive(Debug, Clone, Model)]
+/// struct Student {
+///     id: Option<i64>, // the auto-increment primary key, None until saved
+///     #[throughline(max_length = 100)]
+///     name: String,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut registry = Registry::new();
+/// registry.register(Student::meta());
+/// throughline::create_tables(&db, &registry).await?;
+/// let alice = Student { id: None, name: "alice".into() }.create(&db).await?;
+/// assert_eq!(alice.id, Some(1));
+/// assert_eq!(Student::objects().get(Student::NAME.eq("alice"), &db).await?.id, alice.id);
+/// let too_long = Student { id: None, name: "x".repeat(101) }.create(&db).await;
+/// assert!(too_long.is_err()); // max_length is checked before any SQL
+/// # Ok(()) }
+/// ```
+pub use throughline_macros::Model;
+/// ```
+/// static MIGRATIONS: throughline::migrations::EmbeddedMigrations =
+///     throughline::embed_migrations!("migrations"); // this crate's doc fixtures
+///
+/// let names: Vec<String> = MIGRATIONS.load()?.into_iter().map(|m| m.name).collect();
+/// assert_eq!(names, ["0001_initial"]);
+/// assert!(MIGRATIONS.dir().ends_with("migrations"));
+/// # Ok::<(), throughline::Error>(())
+/// ```
+pub use throughline_macros::embed_migrations;
+/// The attribute's function is a `#[test]`, compiled by `cargo test` only; here the same
+/// body runs through [`testing::run`], as the attribute does:
+///
+/// ```
+/// use throughline::prelude::*;
+/// use throughline::testing::{Setup, run};
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// fn registry() -> Registry {
+///     let mut registry = Registry::new();
+///     registry.register(Tag::meta());
+///     registry
+/// }
+///
+/// #[throughline::test(tables = registry)]
+/// async fn tags_start_empty(db: Database) -> throughline::Result<()> {
+///     assert_eq!(Tag::objects().count(&db).await?, 0);
+///     Ok(())
+/// }
+/// # fn main() {
+/// run("doc::tags_start_empty", Setup::Tables(&registry()), |db| async move {
+///     assert_eq!(Tag::objects().count(&db).await?, 0);
+///     Ok::<(), throughline::Error>(())
+/// });
+/// # }
+/// ```
+pub use throughline_macros::test;
 // Re-exported so that generated code (inspectdb) and applications use the same versions.
 pub use chrono;
 pub use serde_json;

@@ -19,6 +19,10 @@ use throughline_db::{Access, Executor, op};
 use tokio::sync::mpsc;
 
 /// The rows read by default per batch (Django's `iterator()` reads 2,000).
+///
+/// ```
+/// assert_eq!(throughline::stream::DEFAULT_BATCH, 1000);
+/// ```
 pub const DEFAULT_BATCH: usize = 1000;
 
 type Producer<'a> = Pin<Box<dyn Future<Output = Result<u64>> + Send + 'a>>;
@@ -140,11 +144,43 @@ impl<'a, M: Model> ModelStream<'a, M> {
     }
 
     /// The next instance, `None` once every row was read; an error ends the stream.
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Reading { id: Option<i64>, value: i64 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Reading::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for value in [3, 1, 2] { Reading { id: None, value }.create(&db).await?; }
+    /// let mut readings = Reading::objects().order_by([Reading::VALUE.asc()]).stream(&db);
+    /// assert_eq!(readings.next().await.transpose()?.map(|r| r.value), Some(1));
+    /// assert_eq!(readings.next().await.transpose()?.map(|r| r.value), Some(2));
+    /// assert_eq!(readings.next().await.transpose()?.map(|r| r.value), Some(3));
+    /// assert!(readings.next().await.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Result<M>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_item(cx)).await
     }
 
     /// Every remaining instance, in one list (the whole result in memory, as `all()`).
+    ///
+    /// ```
+    /// # use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Reading { id: Option<i64>, value: i64 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Reading::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for value in [3, 1, 2] { Reading { id: None, value }.create(&db).await?; }
+    /// let mut readings = Reading::objects().order_by([Reading::VALUE.asc()]).stream(&db);
+    /// let first = readings.next().await.transpose()?;
+    /// let rest = readings.collect_all().await?; // what the stream had not handed out
+    /// assert_eq!(first.map(|r| r.value), Some(1));
+    /// assert_eq!(rest.iter().map(|r| r.value).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub async fn collect_all(mut self) -> Result<Vec<M>> {
         let mut out = Vec::new();
         while let Some(item) = self.next().await {

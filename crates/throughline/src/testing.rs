@@ -8,6 +8,17 @@
 //! each is dropped when the test passes and kept for a look when it fails. The tables
 //! come from the application's migrations ([`EmbeddedMigrations`]) or straight from a
 //! registry ([`create_tables`](crate::create_tables)).
+//!
+//! ```
+//! use throughline::Executor;
+//! use throughline::testing::{Setup, TestDatabase};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! let test = TestDatabase::new("doc::testing", Setup::Empty).await?;
+//! throughline::raw::execute(test.db(), "CREATE TABLE t (x integer)", vec![]).await?;
+//! assert!(!test.db().in_transaction());
+//! test.close().await?; // a server's schema is dropped; SQLite in memory just goes away
+//! # Ok(()) }
+//! ```
 
 use crate::{Database, Executor};
 use std::future::Future;
@@ -15,9 +26,32 @@ use throughline_core::{Backend, Registry, Result};
 use throughline_migrate::EmbeddedMigrations;
 
 /// The environment variable naming the server tests run on (default: SQLite in memory).
+///
+/// ```
+/// use throughline::testing::DATABASE_URL_VARIABLE;
+/// assert_eq!(DATABASE_URL_VARIABLE, "THROUGHLINE_TEST_DATABASE_URL");
+/// // e.g. THROUGHLINE_TEST_DATABASE_URL=postgres://localhost/test cargo test
+/// let on_a_server = std::env::var(DATABASE_URL_VARIABLE).is_ok();
+/// # let _ = on_a_server;
+/// ```
 pub const DATABASE_URL_VARIABLE: &str = "THROUGHLINE_TEST_DATABASE_URL";
 
 /// What a test's database holds before the test starts.
+///
+/// ```
+/// # use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// use throughline::testing::{Setup, TestDatabase};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let mut registry = Registry::new();
+/// registry.register(Tag::meta());
+/// let empty = TestDatabase::new("doc::setup_empty", Setup::Empty).await?;
+/// assert!(Tag::objects().count(empty.db()).await.is_err()); // no table
+/// let tables = TestDatabase::new("doc::setup_tables", Setup::Tables(&registry)).await?;
+/// assert_eq!(Tag::objects().count(tables.db()).await?, 0);
+/// # empty.close().await?; tables.close().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Setup<'a> {
     /// Nothing: the test creates what it needs.
@@ -63,6 +97,18 @@ enum Cleanup {
 impl TestDatabase {
     /// A database for test `name` (unique within the process, e.g. its module path) on
     /// `THROUGHLINE_TEST_DATABASE_URL`, else SQLite in memory, holding `setup`.
+    ///
+    /// ```
+    /// use throughline::testing::{Setup, TestDatabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// let a = TestDatabase::new("doc::new_a", Setup::Empty).await?;
+    /// let b = TestDatabase::new("doc::new_b", Setup::Empty).await?;
+    /// throughline::raw::execute(a.db(), "CREATE TABLE t (x integer)", vec![]).await?;
+    /// // Each test has its own database: b has no table t.
+    /// assert!(throughline::raw::execute(b.db(), "INSERT INTO t VALUES (1)", vec![]).await.is_err());
+    /// # a.close().await?; b.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn new(name: &str, setup: Setup<'_>) -> Result<TestDatabase> {
         let url = std::env::var(DATABASE_URL_VARIABLE).ok();
         TestDatabase::at(url.as_deref(), name, setup).await
@@ -167,11 +213,32 @@ impl TestDatabase {
     }
 
     /// The database.
+    ///
+    /// ```
+    /// use throughline::Executor;
+    /// use throughline::testing::{Setup, TestDatabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// let test = TestDatabase::new("doc::db", Setup::Empty).await?;
+    /// let db: &throughline::Database = test.db();
+    /// let rows = throughline::raw::execute(db, "CREATE TABLE t (x integer)", vec![]).await?;
+    /// assert_eq!(rows, 0);
+    /// # test.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn db(&self) -> &Database {
         &self.db
     }
 
     /// Drops the test's schema or database (nothing to do for SQLite in memory).
+    ///
+    /// ```
+    /// use throughline::testing::{Setup, TestDatabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// let test = TestDatabase::new("doc::close", Setup::Empty).await?;
+    /// throughline::raw::execute(test.db(), "CREATE TABLE t (x integer)", vec![]).await?;
+    /// test.close().await?; // consumes it: the database cannot be used afterwards
+    /// # Ok(()) }
+    /// ```
     pub async fn close(self) -> Result<()> {
         let TestDatabase { db, cleanup } = self;
         drop(db);
@@ -221,8 +288,21 @@ fn own_name(name: &str) -> String {
 }
 
 /// What a test body may return: nothing, or a `Result` whose error fails the test.
+///
+/// ```
+/// use throughline::testing::TestOutcome;
+/// ().check(); // a body returning nothing passes
+/// Ok::<(), throughline::Error>(()).check();
+/// let failed = std::panic::catch_unwind(|| Err::<(), _>("no such row").check());
+/// assert!(failed.is_err()); // an error fails the test
+/// ```
 pub trait TestOutcome {
     /// Fails the test (panics) on an error.
+    ///
+    /// ```should_panic
+    /// use throughline::testing::TestOutcome;
+    /// Err::<(), _>(throughline::Error::DoesNotExist { model: "Tag".into() }).check();
+    /// ```
     fn check(self);
 }
 

@@ -31,8 +31,20 @@ pub fn field_meta<T: FieldValue>(name: &str, column: &str) -> FieldMeta {
 /// ```
 pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     /// The storage type.
+    ///
+    /// ```
+    /// use throughline::{FieldType, FieldValue};
+    /// assert_eq!(<i32 as FieldValue>::TYPE, FieldType::I32);
+    /// assert_eq!(<Option<bool> as FieldValue>::TYPE, FieldType::Bool); // as the inner type
+    /// ```
     const TYPE: FieldType;
     /// Whether NULL is allowed.
+    ///
+    /// ```
+    /// use throughline::FieldValue;
+    /// assert!(!<String as FieldValue>::NULLABLE);
+    /// assert!(<Option<String> as FieldValue>::NULLABLE);
+    /// ```
     const NULLABLE: bool = false;
     /// The value bound when writing.
     ///
@@ -42,11 +54,42 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     /// assert_eq!(None::<i64>.to_value(), Value::Null);
     /// ```
     fn to_value(&self) -> Value;
-    /// Reads the value from column `index`.
+    /// Reads the value from column `index`. Every read calls it for each field (a row is
+    /// not public), so a column that does not hold the type is an error naming the field:
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Reading { id: Option<i64>, value: i64 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Reading::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Reading { id: None, value: 5 }.create(&db).await?;
+    /// assert_eq!(Reading::objects().get(Reading::ID.eq(1), &db).await?.value, 5); // i64::decode
+    /// throughline::raw::execute(&db, "UPDATE reading SET value = 'five'", vec![]).await?;
+    /// let error = Reading::objects().get(Reading::ID.eq(1), &db).await.unwrap_err();
+    /// assert!(error.to_string().contains("Reading.value"));
+    /// # Ok(()) }
+    /// ```
     fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
     /// Reads the value from column `index`, NULL as `None` (for `Option<Self>` fields).
     /// The default asks whether the column is NULL, then decodes it; the built-in types
     /// read the column once.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Reading { id: Option<i64>, value: Option<i64> }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Reading::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// Reading { id: None, value: None }.create(&db).await?; // an `Option<i64>` field
+    /// Reading { id: None, value: Some(3) }.create(&db).await?;
+    /// let values: Vec<Option<i64>> =
+    ///     Reading::objects().order_by([Reading::ID.asc()]).all(&db).await?.into_iter().map(|r| r.value).collect();
+    /// assert_eq!(values, [None, Some(3)]);
+    /// # Ok(()) }
+    /// ```
     fn decode_option(row: &Row<'_>, index: usize) -> Result<Option<Self>> {
         if row.is_null(index)? {
             Ok(None)
@@ -93,6 +136,15 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
         Vec::new()
     }
     /// The foreign key, for [`ForeignKey`](crate::ForeignKey) fields.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::FieldValue;
+    /// # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+    /// let key = <ForeignKey<Author> as FieldValue>::foreign_key();
+    /// assert_eq!(key.map(|k| k.to), Some("Author".to_string()));
+    /// assert!(<i64 as FieldValue>::foreign_key().is_none());
+    /// ```
     fn foreign_key() -> Option<ForeignKeyMeta> {
         None
     }
@@ -255,6 +307,12 @@ impl<T: FieldValue> FieldValue for Option<T> {
 /// ```
 pub trait Now {
     /// Now, truncated to the precision the database keeps.
+    ///
+    /// ```
+    /// use throughline::fields::Now;
+    /// let t: chrono::DateTime<chrono::Utc> = Now::now();
+    /// assert_eq!(t.timestamp_subsec_nanos() % 1000, 0); // microseconds, as PostgreSQL keeps
+    /// ```
     fn now() -> Self;
 }
 

@@ -2,6 +2,12 @@
 //! function (rusqlite's `array` feature), `GLOB` for case-sensitive matches (SQLite's
 //! `LIKE` ignores ASCII case), a `LIMIT` before any `OFFSET`, and the storage types of the
 //! bundled SQLite (datetimes as text in Django's format, UUIDs as 32 hex digits).
+//!
+//! ```
+//! use throughline_query::dialect::{Dialect, sqlite::Sqlite};
+//! assert_eq!(Sqlite.backend(), throughline_core::Backend::Sqlite);
+//! assert_eq!(Sqlite.limit_for_offset_alone(), Some(i64::MAX as u64)); // LIMIT before OFFSET
+//! ```
 
 use super::{
     ArrayRows, Dialect, SchemaTree, Tree, common_column_type, render_schema_with, render_with,
@@ -12,6 +18,12 @@ use throughline_core::{Backend, Capabilities, FieldType, Value};
 
 /// The name of the collation that orders decimal text as numbers, which every SQLite
 /// connection throughline opens registers.
+///
+/// ```
+/// use throughline_query::dialect::sqlite::{DECIMAL_COLLATION, decimal_column_type};
+/// assert_eq!(DECIMAL_COLLATION, "throughline_decimal");
+/// assert!(decimal_column_type(8, 2).ends_with(&format!("COLLATE {DECIMAL_COLLATION}")));
+/// ```
 pub const DECIMAL_COLLATION: &str = "throughline_decimal";
 
 /// The declared type of a decimal column on SQLite: exact text (the name contains `TEXT`,
