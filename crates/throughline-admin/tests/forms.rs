@@ -27,7 +27,127 @@ backend_tests!(
     inline_writes_need_the_through_models_permissions,
     hostile_form_data_is_refused,
     view_only_users_cannot_post,
+    to_field_keys_in_forms_and_inlines,
 );
+
+/// Keys to a unique field (`to_field`): selects offer the referred values, an inline links
+/// by them, a form saves them, and read-only and list pages show the referred row.
+async fn to_field_keys_in_forms_and_inlines(db: Database) {
+    let mut client = logged_in(&db).await;
+    let toyota = Car {
+        id: None,
+        make: Some("Toyota".into()),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let ryan = Driver {
+        id: None,
+        name: Some("Ryan".into()),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    Driver {
+        id: None,
+        name: Some("Sam".into()),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    toyota
+        .drivers()
+        .add_with(
+            [&ryan],
+            CarDriversValues {
+                role: String::new(),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    let url = format!("/admin/garage/car/{}/change/", toyota.id.unwrap());
+    let page = client.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // The inline's stored row and its select name drivers by their names.
+    assert!(
+        page.body.contains("<option value=\"Ryan\" selected>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<option value=\"Sam\""), "{}", page.body);
+    let link = CarDriver::objects().first(&db).await.unwrap().unwrap();
+    let link_id = link.id.unwrap().to_string();
+    let csrf = page.csrf();
+    let reply = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("make", "Toyota"),
+                ("drivers-TOTAL", "2"),
+                ("drivers-0-id", &link_id),
+                ("drivers-0-target", "Ryan"),
+                ("drivers-0-role", "owner"),
+                ("drivers-1-id", ""),
+                ("drivers-1-target", "Sam"),
+                ("drivers-1-role", ""),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let links = CarDriver::objects()
+        .order_by([CarDriver::ID.asc()])
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 2);
+    assert_eq!(links[0].role, "owner");
+    assert_eq!(links[1].car.key(), &Value::from("Toyota"));
+    assert_eq!(links[1].driver.key(), &Value::from("Sam"));
+    // A sale's form offers the makes and saves one.
+    let add = client.get("/admin/garage/sale/add/").await;
+    assert!(
+        add.body.contains("<option value=\"Toyota\""),
+        "{}",
+        add.body
+    );
+    let csrf = add.csrf();
+    let saved = client
+        .post(
+            "/admin/garage/sale/add/",
+            &[("csrf_token", &csrf), ("car", "Toyota"), ("amount", "12")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let sale = Sale::objects().first(&db).await.unwrap().unwrap();
+    assert_eq!(sale.car.key(), &Value::from("Toyota"));
+    // A make no car has is an error beside the field, and nothing is saved.
+    let refused = client
+        .post(
+            "/admin/garage/sale/add/",
+            &[("csrf_token", &csrf), ("car", "Nope"), ("amount", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::OK, "{}", refused.body);
+    assert!(
+        refused.body.contains("Select a valid choice"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(Sale::objects().count(&db).await.unwrap(), 1);
+    // The delete preview lists the car's through rows and its sale.
+    let preview = client
+        .get(&format!("/admin/garage/car/{}/delete/", toyota.id.unwrap()))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("<li>Car drivers: 2</li>")
+            && preview.body.contains("<li>Sales: 1</li>"),
+        "{}",
+        preview.body
+    );
+}
 
 fn values(grade: &str) -> CourseStudentsValues {
     CourseStudentsValues {

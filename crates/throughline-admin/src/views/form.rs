@@ -300,7 +300,9 @@ impl<'s> Editor<'s> {
     ) -> Result<FormField, Failure> {
         // Past SELECT_LIMIT targets, the keys are typed, separated by commas (an empty
         // multi-select would unlink everything on save).
-        let related = self.related_rows(spec.relation.target).await?;
+        let related = self
+            .related_rows(spec.relation.target, spec.relation.target_referred())
+            .await?;
         let typed = related.is_none();
         let options = related
             .unwrap_or_default()
@@ -338,7 +340,8 @@ impl<'s> Editor<'s> {
         form: &FormData,
     ) -> Result<(Vec<Value>, Vec<String>), Failure> {
         let target = spec.relation.target;
-        let typed = self.related_rows(target).await?.is_none();
+        let referred = spec.relation.target_referred();
+        let typed = self.related_rows(target, referred).await?.is_none();
         let sent: Vec<&str> = if typed {
             form.all(&spec.prefix)
                 .iter()
@@ -351,7 +354,7 @@ impl<'s> Editor<'s> {
         };
         let mut keys = Vec::new();
         for text in &sent {
-            match fields::parse_key(target.pk(), text) {
+            match fields::parse_key(referred, text) {
                 Some(key) if !keys.contains(&key) => keys.push(key),
                 Some(_) => {}
                 None => {
@@ -367,7 +370,7 @@ impl<'s> Editor<'s> {
         if !keys.is_empty() {
             let mut query = SelectQuery::new(target);
             query.filter(Filter::cond(
-                FieldPath::local(&target.pk().name),
+                FieldPath::local(&referred.name),
                 Lookup::In(keys.clone()),
             ));
             if read::count(&self.site.db, query).await? != keys.len() as u64 {
@@ -436,7 +439,7 @@ impl<'s> Editor<'s> {
         {
             let mut query = SelectQuery::new(target);
             query.filter(Filter::cond(
-                FieldPath::local(&target.pk().name),
+                FieldPath::local(&fk.referenced(target).name),
                 Lookup::Exact(value.clone()),
             ));
             if let Some(row) = read::select(&self.site.db, query).await?.first() {
@@ -465,14 +468,14 @@ impl<'s> Editor<'s> {
             }));
             return Ok(options);
         }
-        let Some(target) = field
+        let Some((fk, target)) = field
             .foreign_key
             .as_ref()
-            .and_then(|fk| self.site.registry.get(&fk.to))
+            .and_then(|fk| Some((fk, self.site.registry.get(&fk.to)?)))
         else {
             return Ok(Vec::new());
         };
-        let Some(rows) = self.related_rows(target).await? else {
+        let Some(rows) = self.related_rows(target, fk.referenced(target)).await? else {
             return Ok(Vec::new());
         };
         options.extend(rows.into_iter().map(|(value, label)| Choice {
@@ -485,18 +488,23 @@ impl<'s> Editor<'s> {
 
     /// The (key, display string) pairs of `target`'s rows, or `None` past
     /// [`SELECT_LIMIT`] rows; read once per request.
-    async fn related_rows(&self, target: &'static ModelMeta) -> Result<Option<Related>, Failure> {
+    async fn related_rows(
+        &self,
+        target: &'static ModelMeta,
+        referred: &FieldMeta,
+    ) -> Result<Option<Related>, Failure> {
+        let cache_key = format!("{}.{}", target.name, referred.name);
         if let Some(rows) = self
             .related
             .lock()
             .ok()
-            .and_then(|cache| cache.get(&target.name).cloned())
+            .and_then(|cache| cache.get(&cache_key).cloned())
         {
             return Ok(rows);
         }
         let mut query = SelectQuery::new(target);
         query.limit = Some(SELECT_LIMIT + 1);
-        let pk_index = target.field_index(&target.pk().name).unwrap_or(0);
+        let pk_index = target.field_index(&referred.name).unwrap_or(0);
         let rows = read::select(&self.site.db, query).await?;
         let pairs = (rows.len() as u64 <= SELECT_LIMIT).then(|| {
             rows.iter()
@@ -504,7 +512,7 @@ impl<'s> Editor<'s> {
                 .collect::<Vec<_>>()
         });
         if let Ok(mut cache) = self.related.lock() {
-            cache.insert(target.name.clone(), pairs.clone());
+            cache.insert(cache_key, pairs.clone());
         }
         Ok(pairs)
     }
@@ -680,10 +688,22 @@ impl<'s> Editor<'s> {
     ) -> Result<Vec<Vec<Value>>, Failure> {
         let through = spec.relation.through;
         let mut query = SelectQuery::new(through);
-        query.filter(Filter::cond(
-            FieldPath::local(spec.relation.source_field),
-            Lookup::Exact(key.clone()),
-        ));
+        let source = spec.relation.source;
+        // A key to a unique field (`to_field`) holds that field: the source's rows are
+        // found by its key across the relation.
+        let path = if spec.relation.source_referred().primary_key {
+            FieldPath::local(spec.relation.source_field)
+        } else {
+            FieldPath {
+                hops: vec![throughline::Hop::forward(
+                    through,
+                    spec.relation.source_field,
+                    source,
+                )?],
+                field: source.pk().name.clone(),
+            }
+        };
+        query.filter(Filter::cond(path, Lookup::Exact(key.clone())));
         query
             .order_by
             .push(throughline::OrderBy::asc(FieldPath::local(
@@ -924,7 +944,7 @@ impl<'s> Editor<'s> {
         };
         let mut query = SelectQuery::new(target);
         query.filter(Filter::cond(
-            FieldPath::local(&target.pk().name),
+            FieldPath::local(&fk.referenced(target).name),
             Lookup::Exact(value.clone()),
         ));
         Ok((read::count(&self.site.db, query).await? == 0).then(|| {
@@ -1143,14 +1163,22 @@ impl<'s> Editor<'s> {
         let pk_index = meta.field_index(&meta.pk().name).unwrap_or(0);
         let key = written[pk_index].clone();
         let mut words = Vec::new();
+        // The value each relation links this row by: its key, or a `to_field`'s value.
+        let link_of = |spec: &InlineSpec| {
+            let referred = spec.relation.source_referred();
+            meta.field_index(&referred.name)
+                .and_then(|i| written.get(i))
+                .cloned()
+                .unwrap_or_else(|| key.clone())
+        };
         for (spec, keys) in multis {
-            let told = set_links(&tx, spec, &key, keys.clone()).await?;
+            let told = set_links(&tx, spec, &link_of(spec), keys.clone()).await?;
             if !told.is_empty() {
                 words.push(told);
             }
         }
         for (spec, rows) in specs.iter().zip(submitted) {
-            let told = self.write_links(&tx, spec, &key, rows).await?;
+            let told = self.write_links(&tx, spec, &link_of(spec), rows).await?;
             if !told.is_empty() {
                 words.push(told);
             }
@@ -1218,7 +1246,7 @@ impl<'s> Editor<'s> {
                 .cloned()
                 .unwrap_or_else(|| key.display())
         };
-        let names = target_names(tx, target, rows)
+        let names = target_names(tx, target, relation.target_referred(), rows)
             .await
             .map_err(Refused::Failed)?;
         let mut removed = 0usize;
@@ -1391,6 +1419,7 @@ impl<'s> Editor<'s> {
 async fn target_names(
     exec: &impl Executor,
     target: &'static ModelMeta,
+    referred: &FieldMeta,
     rows: &[SubmittedRow],
 ) -> Result<BTreeMap<String, String>, Failure> {
     let keys: Vec<Value> = rows
@@ -1403,10 +1432,10 @@ async fn target_names(
     }
     let mut query = SelectQuery::new(target);
     query.filter(Filter::cond(
-        FieldPath::local(&target.pk().name),
+        FieldPath::local(&referred.name),
         Lookup::In(keys),
     ));
-    let pk_index = target.field_index(&target.pk().name).unwrap_or(0);
+    let pk_index = target.field_index(&referred.name).unwrap_or(0);
     Ok(read::select(exec, query)
         .await?
         .iter()

@@ -473,7 +473,7 @@ async fn filter_options(
     {
         let mut query = SelectQuery::new(target);
         query.limit = Some(200);
-        let pk_index = target.field_index(&target.pk().name).unwrap_or(0);
+        let pk_index = target.field_index(&fk.referenced(target).name).unwrap_or(0);
         for row in read::select(&site.db, query).await? {
             options.push((row[pk_index].display(), target.display_string(&row)));
         }

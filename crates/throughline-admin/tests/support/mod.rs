@@ -122,6 +122,49 @@ pub struct Tag {
     pub name: String,
 }
 
+/// Django's `to_field` test models: the through model's keys refer to `Car.make` and
+/// `Driver.name`, and a sale's to the make.
+#[derive(Debug, Clone, Model)]
+#[throughline(display("make"), app = "garage")]
+#[throughline(many_to_many(name = "drivers", to = Driver, through = CarDriver, related_name = "cars"))]
+pub struct Car {
+    pub id: Option<i64>,
+    #[throughline(max_length = 20, unique)]
+    pub make: Option<String>,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(display("name"), app = "garage")]
+pub struct Driver {
+    pub id: Option<i64>,
+    #[throughline(max_length = 20, unique)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(
+    app = "garage",
+    unique(name = "car_driver_pair", fields("car", "driver"))
+)]
+pub struct CarDriver {
+    pub id: Option<i64>,
+    #[throughline(to_field = "make", related_name = "car_drivers")]
+    pub car: ForeignKey<Car>,
+    #[throughline(to_field = "name", related_name = "car_drivers")]
+    pub driver: ForeignKey<Driver>,
+    #[throughline(max_length = 10, blank)]
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[throughline(app = "garage")]
+pub struct Sale {
+    pub id: Option<i64>,
+    #[throughline(to_field = "make", related_name = "sales")]
+    pub car: ForeignKey<Car>,
+    pub amount: i64,
+}
+
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
@@ -134,7 +177,11 @@ pub fn registry() -> Registry {
         .register(Service::meta())
         .register(TopicSystem::meta())
         .register(Author::meta())
-        .register(Book::meta());
+        .register(Book::meta())
+        .register(Car::meta())
+        .register(Driver::meta())
+        .register(CarDriver::meta())
+        .register(Sale::meta());
     registry
 }
 
