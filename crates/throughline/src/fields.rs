@@ -418,6 +418,70 @@ impl<M, T> Rel<M, T> {
     }
 }
 
+impl<M: crate::Model, T: crate::Model> Rel<M, T> {
+    /// The rows of `T` whose field `inner` equals the field `outer` of a row of `M`: a
+    /// relation declared by no key (Django's `OuterRef("field")` in a subquery of another
+    /// model's queryset). Use it as any reverse relation: in a correlated subquery
+    /// ([`Rel::related`]: `exists`, `count`, `first`), in filters across it, or from one
+    /// row ([`Rel::of`]). Both fields must be the models' own (not reached across a
+    /// relation), of one type (checked at compile time); a NULL on either side matches
+    /// nothing, as SQL's `=`.
+    ///
+    /// ```
+    /// use throughline::prelude::*;
+    /// use throughline::Rel;
+    /// # #[derive(Debug, Clone, Model)] struct Customer { id: Option<i64>, email: String }
+    /// # #[derive(Debug, Clone, Model)] struct Order { id: Option<i64>, email: String, paid: bool }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+    /// # let db = Database::connect("sqlite::memory:").await?;
+    /// # let mut r = Registry::new(); r.register(Customer::meta()).register(Order::meta());
+    /// # throughline::create_tables(&db, &r).await?;
+    /// # for email in ["ann@x", "bo@x"] { Customer { id: None, email: email.into() }.create(&db).await?; }
+    /// # Order { id: None, email: "ann@x".into(), paid: true }.create(&db).await?;
+    /// # Order { id: None, email: "bo@x".into(), paid: false }.create(&db).await?;
+    /// // Customers ann and bo; orders by email, only ann's paid.
+    /// let orders: Rel<Customer, Order> = Rel::on(Order::EMAIL, Customer::EMAIL)?;
+    /// let paid = orders.related().filter(Order::PAID.eq(true)).exists();
+    /// let emails = Customer::objects().filter(paid.is_true()).values_list(Customer::EMAIL, &db).await?;
+    /// assert_eq!(emails, ["ann@x"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn on<V>(inner: Field<T, V>, outer: Field<M, V>) -> throughline_core::Result<Rel<M, T>> {
+        let hop = Hop {
+            from: M::meta(),
+            to: T::meta(),
+            from_column: own_column(M::meta(), outer.name, outer.prefix.is_some())?,
+            to_column: own_column(T::meta(), inner.name, inner.prefix.is_some())?,
+            many: true,
+            optional: true,
+        };
+        Ok(Rel {
+            hops: RelHops::Chain(Arc::new(vec![hop])),
+            _models: PhantomData,
+        })
+    }
+}
+
+/// The column of `meta`'s own field `name` (for [`Rel::on`]; `across`: the field was
+/// reached across a relation, which is refused).
+fn own_column(
+    meta: &'static throughline_core::ModelMeta,
+    name: &str,
+    across: bool,
+) -> throughline_core::Result<String> {
+    if across {
+        return Err(throughline_core::Error::invalid_query(
+            &meta.name,
+            format!(
+                "`{name}` is reached across a relation; Rel::on compares the models' own fields"
+            ),
+        ));
+    }
+    meta.field(name).map(|f| f.column.clone()).ok_or_else(|| {
+        throughline_core::Error::invalid_query(&meta.name, format!("no field `{name}`"))
+    })
+}
+
 /// A field of model `M` holding `T`, possibly reached across relations.
 ///
 /// ```
