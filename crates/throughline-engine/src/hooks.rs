@@ -358,32 +358,43 @@ pub async fn before_delete(
     {
         let through = relation.through;
         let hooks = RelationHooks::from_list(registry, relation.relation, list);
-        let mut keys = SelectQuery::new(model);
-        keys.groups = groups.to_vec();
-        keys.projection = Projection::Keys;
-        let stmt = keys.render(backend)?;
-        let mut doomed = Vec::new();
-        let key_type = model.pk().ty.as_reference();
-        conn.query(&stmt, &mut |row| {
-            doomed.push(row.value_as(0, key_type)?);
-            Ok(())
-        })
-        .await?;
-        if doomed.is_empty() {
-            continue;
-        }
         let mut sides = Vec::new();
-        if relation.source_model == model.name {
-            sides.push(Filter::cond(
-                FieldPath::local(relation.source_field),
-                Lookup::In(doomed.clone()),
-            ));
+        for (on_this_side, key_field) in [
+            (relation.source_model == model.name, relation.source_field),
+            (relation.target_model == model.name, relation.target_field),
+        ] {
+            if !on_this_side {
+                continue;
+            }
+            // The through rows hold the value of the field their key refers to: the
+            // primary key, or a `to_field`.
+            let referred = through
+                .field(key_field)
+                .and_then(|f| f.foreign_key.as_ref())
+                .map_or_else(|| model.pk(), |fk| fk.referenced(model));
+            let mut values = SelectQuery::new(model);
+            values.groups = groups.to_vec();
+            values.projection = Projection::Columns(vec![FieldPath::local(&referred.name)]);
+            let stmt = values.render(backend)?;
+            let mut doomed = Vec::new();
+            let value_type = referred.ty.as_reference();
+            conn.query(&stmt, &mut |row| {
+                let value = row.value_as(0, value_type)?;
+                if !value.is_null() {
+                    doomed.push(value);
+                }
+                Ok(())
+            })
+            .await?;
+            if !doomed.is_empty() {
+                sides.push(Filter::cond(
+                    FieldPath::local(key_field),
+                    Lookup::In(doomed),
+                ));
+            }
         }
-        if relation.target_model == model.name {
-            sides.push(Filter::cond(
-                FieldPath::local(relation.target_field),
-                Lookup::In(doomed.clone()),
-            ));
+        if sides.is_empty() {
+            continue;
         }
         let filter = Filter::Or(sides);
         let columns = vec![

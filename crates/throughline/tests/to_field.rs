@@ -91,7 +91,60 @@ backend_tests!(
     plain_foreign_keys_by_a_unique_field,
     null_referred_values_behave_as_django,
     to_field_in_ddl_migrations_and_inspectdb,
+    hooked_deletes_follow_the_referred_field,
 );
+
+/// A delete of either side's rows with relation hooks finds the through rows by the
+/// referred values (make, name), fires the hooks with them, and removes only those rows.
+async fn hooked_deletes_follow_the_referred_field(db: Database) {
+    use std::sync::{Arc, Mutex};
+    use throughline::HookPoint;
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let honda = car(Some("Honda"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    let sam = driver(Some("Sam"), &db).await;
+    toyota.drivers().add([&ryan, &sam], &db).await.unwrap();
+    honda.drivers().add([&ryan], &db).await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for point in [HookPoint::BeforeRemove, HookPoint::AfterRemove] {
+        let log = Arc::clone(&seen);
+        Car::DRIVERS_RELATION
+            .on(&db, point, move |ctx| {
+                let mut targets = ctx.change.targets.clone();
+                targets.sort_by_key(Value::display);
+                log.lock()
+                    .unwrap()
+                    .push((point, ctx.change.source.clone(), targets));
+                Box::pin(async { Ok(()) })
+            })
+            .unwrap();
+    }
+    toyota.delete(&db).await.unwrap();
+    let names = vec![Value::from("Ryan"), Value::from("Sam")];
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (
+                HookPoint::BeforeRemove,
+                Value::from("Toyota"),
+                names.clone()
+            ),
+            (HookPoint::AfterRemove, Value::from("Toyota"), names),
+        ]
+    );
+    // Honda's link is untouched; deleting a driver removes its links by name.
+    assert_eq!(names_of(&honda.drivers().all(&db).await.unwrap()), ["Ryan"]);
+    seen.lock().unwrap().clear();
+    ryan.delete(&db).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(seen.lock().unwrap()[1].1, Value::from("Honda"));
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 0);
+}
+
+fn names_of(drivers: &[Driver]) -> Vec<String> {
+    drivers.iter().filter_map(|d| d.name.clone()).collect()
+}
 
 async fn through_keys_refer_to_unique_fields(db: Database) {
     assert!(registry().check().is_empty(), "{:?}", registry().check());
