@@ -229,6 +229,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
         load_arms,
     } = related_arms(model);
     let default_ordering = default_ordering(model);
+    let declared_type = declared_type(model);
     let default_filter = model.attrs.default_filter.as_ref().map(|function| {
         quote! {
             fn default_filter() -> ::std::option::Option<::throughline::Filter> {
@@ -246,6 +247,7 @@ fn model_impl(model: &ModelDef<'_>, many_to_many: &ManyToManyItems) -> Tokens {
             fn meta() -> &'static ::throughline::ModelMeta {
                 #meta
             }
+            #declared_type
             #default_ordering
             #default_filter
 
@@ -441,6 +443,38 @@ fn field_meta(f: &FieldInfo, auto_pk: bool) -> Tokens {
     })
 }
 
+/// `Model::declared_type`: the fields whose attributes narrow their type (`max_length`,
+/// decimal digits), for keys to them declared with `to_field`. Nothing for a model without
+/// such fields (the trait's default).
+fn declared_type(model: &ModelDef<'_>) -> Tokens {
+    let arms: Vec<Tokens> = model
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let name = f.name();
+            let ty = if let Some(n) = f.max_length {
+                quote!(::throughline::FieldType::String { max_length: Some(#n) })
+            } else if let (Some(digits), Some(places)) = (&f.max_digits, &f.decimal_places) {
+                quote!(::throughline::FieldType::Decimal { max_digits: #digits, decimal_places: #places })
+            } else {
+                return None;
+            };
+            Some(quote!(#name => Some(#ty),))
+        })
+        .collect();
+    if arms.is_empty() {
+        return quote!();
+    }
+    quote! {
+        fn declared_type(name: &str) -> Option<::throughline::FieldType> {
+            match name {
+                #(#arms)*
+                _ => None,
+            }
+        }
+    }
+}
+
 /// The expression decoding field `f` from `row` at `index`: a `Result` of the field's type.
 /// A key declared with `to_field` is read as a value of the target field's type.
 fn decode_field(f: &FieldInfo, index: Tokens) -> Tokens {
@@ -471,9 +505,10 @@ pub(crate) fn referred(f: &FieldInfo) -> Option<(Tokens, String)> {
     let field = f.to_field.as_ref()?;
     let target = f.target.as_ref()?;
     let constant = Ident::new(&field.to_string().to_uppercase(), field.span());
+    let name = field.to_string();
     Some((
-        quote!(::throughline::__private::referred_type(&<#target>::#constant)),
-        field.to_string(),
+        quote!(::throughline::__private::referred_type(&<#target>::#constant, #name)),
+        name,
     ))
 }
 

@@ -406,10 +406,14 @@ impl<T: Model> ReferringKey for Option<ForeignKey<T>> {
     }
 }
 
-/// The storage type of a field constant's values, for the column of a key referring to
-/// that field (`to_field`). Used by the derive macro.
-pub fn referred_type<M, V: FieldValue>(_field: &crate::fields::Field<M, V>) -> FieldType {
-    V::TYPE.as_reference()
+/// The storage type of field `name` of `M`, whose constant is `_field`, for the column of
+/// a key referring to it (`to_field`): its declared type (a `max_length`, decimal digits),
+/// else its Rust type's. Used by the derive macro.
+pub fn referred_type<M: Model, V: FieldValue>(
+    _field: &crate::fields::Field<M, V>,
+    name: &str,
+) -> FieldType {
+    M::declared_type(name).unwrap_or(V::TYPE).as_reference()
 }
 
 impl<T: Model> From<&T> for ForeignKey<T> {

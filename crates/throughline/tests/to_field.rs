@@ -518,7 +518,43 @@ async fn to_field_in_ddl_migrations_and_inspectdb(db: Database) {
     assert!(json.contains(r#""to_field":"make""#), "{json}");
     let plain = serde_json::to_string(&state.models["Sale"]).unwrap();
     assert!(plain.contains(r#""to_field":"make""#), "{plain}");
+    // The key's column has the referred field's declared type (MySQL refuses a foreign key
+    // from a TEXT column to a VARCHAR one).
+    assert_eq!(
+        CarDriver::meta().field("car").unwrap().ty,
+        throughline::FieldType::String {
+            max_length: Some(20)
+        }
+    );
+    // A migration written by the autodetector creates the tables on every backend, and the
+    // models write through them.
+    let detection = migrations::detect(
+        &ProjectState::default(),
+        &state,
+        &migrations::Hints::default(),
+    );
+    assert!(detection.is_complete(), "{:?}", detection.refused);
+    let initial = migrations::Migration {
+        name: "0001_initial".into(),
+        dependencies: Vec::new(),
+        operations: detection.operations,
+    };
+    let files = vec![initial];
+    migrations::migrate(&db, &files, None).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    toyota.drivers().add([&ryan], &db).await.unwrap();
+    assert_eq!(ryan.cars().count(&db).await.unwrap(), 1);
+    // The schema is what the migration state says (fake_initial's check).
+    migrations::migrate(&db, &files, Some("zero"))
+        .await
+        .unwrap();
     throughline::create_tables(&db, &registry()).await.unwrap();
+    let fake = migrations::MigrateOptions::default().fake_initial(true);
+    let steps = migrations::migrate_with(&db, &files, None, &fake)
+        .await
+        .unwrap();
+    assert!(steps[0].faked, "{steps:?}");
     // inspectdb reads the keys back with their to_field, and the junction as an explicit
     // through model.
     let tables = migrations::read_schema(&db).await.unwrap();
