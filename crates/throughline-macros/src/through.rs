@@ -88,7 +88,18 @@ fn key_pair_items(model: &ModelDef<'_>, a: &FieldInfo, b: &FieldInfo) -> Tokens 
         let ident = &f.ident;
         let ty = &f.ty;
         let fname = ident.to_string();
-        if f.has_attr_default() {
+        // A key declared with `to_field` passes the referred field's value.
+        if let Some((_, referred)) = crate::model::referred(f) {
+            let value = quote!(::throughline::__private::ReferringKey::referring_value);
+            if f.has_attr_default() {
+                quote!(if let Some(v) = &self.#ident { out.push((#fname, #value(v, #referred))); })
+            } else {
+                quote!({
+                    let v = #value(&self.#ident, #referred);
+                    if !v.is_null() { out.push((#fname, v)); }
+                })
+            }
+        } else if f.has_attr_default() {
             quote!(if let Some(v) = &self.#ident { out.push((#fname, ::throughline::FieldValue::to_value(v))); })
         } else {
             quote!(if let Some(v) = <#ty as ::throughline::__private::ValueSlot>::passed(&self.#ident) { out.push((#fname, v)); })

@@ -734,7 +734,21 @@ impl<M, T> Field<M, T> {
     }
 }
 
-impl<M, T: FieldValue> Field<M, T> {
+impl<M: crate::Model, T: FieldValue> Field<M, T> {
+    /// The value `value` stores in this field's column: a foreign key declared with
+    /// `to_field` and built from an instance stores the instance's value of that field.
+    pub(crate) fn column_value(&self, value: T) -> throughline_core::Value {
+        let owner = self
+            .prefix
+            .as_deref()
+            .and_then(|hops| hops.last())
+            .map_or_else(M::meta, |hop| hop.to);
+        match owner.field(self.name) {
+            Some(field) if field.foreign_key.is_some() => value.to_value_for(field),
+            _ => value.to_value(),
+        }
+    }
+
     /// Equal to `value` (`eq(None)` on an optional field is `IS NULL`).
     ///
     /// ```
@@ -755,7 +769,7 @@ impl<M, T: FieldValue> Field<M, T> {
     /// # Ok(()) }
     /// ```
     pub fn eq(&self, value: impl FieldArg<T>) -> Q<M> {
-        self.q(Lookup::Exact(value.into_field_value().to_value()))
+        self.q(Lookup::Exact(self.column_value(value.into_field_value())))
     }
 
     /// Not equal to `value`: the negation of [`Field::eq`], so rows whose field is NULL
@@ -798,7 +812,7 @@ impl<M, T: FieldValue> Field<M, T> {
     /// # Ok(()) }
     /// ```
     pub fn lt(&self, value: impl FieldArg<T>) -> Q<M> {
-        self.q(Lookup::Lt(value.into_field_value().to_value()))
+        self.q(Lookup::Lt(self.column_value(value.into_field_value())))
     }
 
     /// Less than or equal.
@@ -818,7 +832,7 @@ impl<M, T: FieldValue> Field<M, T> {
     /// # Ok(()) }
     /// ```
     pub fn lte(&self, value: impl FieldArg<T>) -> Q<M> {
-        self.q(Lookup::Lte(value.into_field_value().to_value()))
+        self.q(Lookup::Lte(self.column_value(value.into_field_value())))
     }
 
     /// Greater than.
@@ -839,7 +853,7 @@ impl<M, T: FieldValue> Field<M, T> {
     /// # Ok(()) }
     /// ```
     pub fn gt(&self, value: impl FieldArg<T>) -> Q<M> {
-        self.q(Lookup::Gt(value.into_field_value().to_value()))
+        self.q(Lookup::Gt(self.column_value(value.into_field_value())))
     }
 
     /// Greater than or equal.
@@ -859,7 +873,7 @@ impl<M, T: FieldValue> Field<M, T> {
     /// # Ok(()) }
     /// ```
     pub fn gte(&self, value: impl FieldArg<T>) -> Q<M> {
-        self.q(Lookup::Gte(value.into_field_value().to_value()))
+        self.q(Lookup::Gte(self.column_value(value.into_field_value())))
     }
 
     /// Between `low` and `high`, inclusive.
@@ -885,8 +899,8 @@ impl<M, T: FieldValue> Field<M, T> {
     /// ```
     pub fn range(&self, low: impl FieldArg<T>, high: impl FieldArg<T>) -> Q<M> {
         self.q(Lookup::Range(
-            low.into_field_value().to_value(),
-            high.into_field_value().to_value(),
+            self.column_value(low.into_field_value()),
+            self.column_value(high.into_field_value()),
         ))
     }
 
@@ -912,7 +926,7 @@ impl<M, T: FieldValue> Field<M, T> {
         self.q(Lookup::In(
             values
                 .into_iter()
-                .map(|v| v.into_field_value().to_value())
+                .map(|v| self.column_value(v.into_field_value()))
                 .collect(),
         ))
     }

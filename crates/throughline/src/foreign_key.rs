@@ -302,8 +302,9 @@ impl<T: Model> ForeignKey<T> {
     /// The value this key stores in a column referring to `T`'s field `field` (Django's
     /// `to_field`): for a key built from an instance, the instance's value of that field
     /// (NULL if the instance is unsaved), else the key held.
-    fn column_value(&self, field: &'static str) -> Value {
+    fn column_value(&self, field: &str) -> Value {
         if self.to_field.is_none()
+            && field != T::meta().pk().name
             && let Some(alternates) = &self.alternates
         {
             return alternates
@@ -456,6 +457,16 @@ impl<T: Model> FieldValue for ForeignKey<T> {
     }
     fn from_value(value: Value) -> Result<Self> {
         Ok(ForeignKey::new(value))
+    }
+    fn to_value_for(&self, field: &throughline_core::FieldMeta) -> Value {
+        match field
+            .foreign_key
+            .as_ref()
+            .and_then(|fk| fk.to_field.as_deref())
+        {
+            Some(to_field) => self.column_value(to_field),
+            None => self.key.clone(),
+        }
     }
     fn foreign_key() -> Option<ForeignKeyMeta> {
         Some(ForeignKeyMeta {

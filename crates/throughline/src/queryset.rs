@@ -101,7 +101,7 @@ enum Assigned {
     Computed(throughline_query::Expression),
 }
 
-impl<M, T: FieldValue> Field<M, T> {
+impl<M: Model, T: FieldValue> Field<M, T> {
     /// An assignment for [`QuerySet::update`].
     ///
     /// ```
@@ -126,7 +126,7 @@ impl<M, T: FieldValue> Field<M, T> {
     pub fn set(&self, value: impl crate::fields::FieldArg<T>) -> Assignment<M> {
         Assignment {
             field: self.name(),
-            value: Assigned::Value(value.into_field_value().to_value()),
+            value: Assigned::Value(self.column_value(value.into_field_value())),
             _model: PhantomData,
         }
     }

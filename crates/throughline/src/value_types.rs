@@ -135,6 +135,15 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     fn choices() -> Vec<Choice> {
         Vec::new()
     }
+    /// The value stored in the column of `field` (a field of this type): the same as
+    /// [`FieldValue::to_value`], but for a foreign key declared with `to_field` and built
+    /// from an instance, the instance's value of that field.
+    #[doc(hidden)]
+    fn to_value_for(&self, field: &FieldMeta) -> Value {
+        let _ = field;
+        self.to_value()
+    }
+
     /// The foreign key, for [`ForeignKey`](crate::ForeignKey) fields.
     ///
     /// ```
@@ -292,6 +301,10 @@ impl<T: FieldValue> FieldValue for Option<T> {
     }
     fn choices() -> Vec<Choice> {
         T::choices()
+    }
+    fn to_value_for(&self, field: &FieldMeta) -> Value {
+        self.as_ref()
+            .map_or(Value::Null, |value| value.to_value_for(field))
     }
     fn foreign_key() -> Option<ForeignKeyMeta> {
         T::foreign_key()

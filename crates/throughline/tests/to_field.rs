@@ -37,6 +37,24 @@ pub struct CarDriver {
     pub driver: ForeignKey<Driver>,
     #[throughline(max_length = 10, default = "driver")]
     pub role: String,
+    /// An extra key by an integer code (a wrong key would be another dealer's code).
+    #[throughline(to_field = "code", related_name = "+")]
+    pub dealer: Option<ForeignKey<Dealer>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Model)]
+pub struct Dealer {
+    pub id: Option<i64>,
+    #[throughline(unique)]
+    pub code: i64,
+}
+
+/// A key whose `to_field` names the primary key itself.
+#[derive(Debug, Clone, Model)]
+pub struct Lease {
+    pub id: Option<i64>,
+    #[throughline(to_field = "id", related_name = "+")]
+    pub car: Option<ForeignKey<Car>>,
 }
 
 /// A plain foreign key by make, optional, with `SET NULL`.
@@ -52,8 +70,10 @@ fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(Car::meta())
         .register(Driver::meta())
+        .register(Dealer::meta())
         .register(CarDriver::meta())
-        .register(Sale::meta());
+        .register(Sale::meta())
+        .register(Lease::meta());
     r
 }
 
@@ -92,7 +112,89 @@ backend_tests!(
     null_referred_values_behave_as_django,
     to_field_in_ddl_migrations_and_inspectdb,
     hooked_deletes_follow_the_referred_field,
+    instance_keys_store_the_referred_value,
 );
+
+/// A key given as an instance stores the referred field's value wherever it is given: in
+/// a filter, an update, a through value; a `to_field` naming the primary key stores it.
+/// Dealer 2's code is dealer 1's primary key, so a key stored as a primary key would
+/// silently name the other dealer.
+async fn instance_keys_store_the_referred_value(db: Database) {
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let first = Dealer {
+        id: None,
+        code: 500,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let second = Dealer {
+        id: None,
+        code: first.id.unwrap(),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let honda = car(Some("Honda"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    toyota
+        .drivers()
+        .add_with(
+            [&ryan],
+            CarDriversValues {
+                role: None,
+                dealer: Some(ForeignKey::to(&first)),
+            },
+            &db,
+        )
+        .await
+        .unwrap();
+    let link = CarDriver::objects().first(&db).await.unwrap().unwrap();
+    assert_eq!(link.dealer.as_ref().unwrap().key(), &Value::I64(500));
+    assert_eq!(link.dealer.as_ref().unwrap().get(&db).await.unwrap(), first);
+    // Filters by instance compare the code.
+    let of_first = CarDriver::objects()
+        .filter(CarDriver::DEALER_ID.eq(&first))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(of_first, 1);
+    let of_second = CarDriver::objects()
+        .filter(CarDriver::DEALER_ID.is_in([&second]))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(of_second, 0);
+    // An update by instance writes the make.
+    Sale {
+        id: None,
+        car: Some(ForeignKey::to(&toyota)),
+        amount: 1,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    Sale::objects()
+        .update(vec![Sale::CAR_ID.set(&honda)], &db)
+        .await
+        .unwrap();
+    let sale = Sale::objects().first(&db).await.unwrap().unwrap();
+    assert_eq!(sale.car.unwrap().key(), &Value::from("Honda"));
+    // A to_field naming the primary key stores the key.
+    let lease = Lease {
+        id: None,
+        car: Some(ForeignKey::to(&toyota)),
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let read = Lease::objects()
+        .get(Lease::ID.eq(lease.id), &db)
+        .await
+        .unwrap();
+    assert_eq!(read.car.unwrap().key(), &Value::from(toyota.id.unwrap()));
+}
 
 /// A delete of either side's rows with relation hooks finds the through rows by the
 /// referred values (make, name), fires the hooks with them, and removes only those rows.
@@ -367,6 +469,7 @@ async fn relation_writes_link_by_the_referred_field(db: Database) {
         car: ForeignKey::to(&toyota),
         driver: ForeignKey::to(&ryan),
         role: "owner".into(),
+        dealer: None,
     }
     .create(&db)
     .await
@@ -379,6 +482,7 @@ async fn relation_writes_link_by_the_referred_field(db: Database) {
         car: ForeignKey::new("Toyota"),
         driver: ForeignKey::new("Sam"),
         role: "owner".into(),
+        dealer: None,
     }
     .create(&db)
     .await
@@ -478,6 +582,7 @@ async fn null_referred_values_behave_as_django(db: Database) {
         car: ForeignKey::to(&nullcar),
         driver: ForeignKey::to(&ryan),
         role: "x".into(),
+        dealer: None,
     }
     .create(&db)
     .await
@@ -555,12 +660,13 @@ async fn to_field_in_ddl_migrations_and_inspectdb(db: Database) {
         .await
         .unwrap();
     assert!(steps[0].faked, "{steps:?}");
-    // inspectdb reads the keys back with their to_field, and the junction as an explicit
-    // through model.
+    // inspectdb reads the keys back with their to_field.
     let tables = migrations::read_schema(&db).await.unwrap();
     let inspection = migrations::generate(&tables);
     let code = inspection.code;
     assert!(code.contains(r#"to_field = "make""#), "{code}");
     assert!(code.contains(r#"to_field = "name""#), "{code}");
-    assert!(code.contains("through = CarDriver"), "{code}");
+    assert!(code.contains(r#"to_field = "code""#), "{code}");
+    // A key to the primary key (Lease.car, to_field "id") reads back as a plain key.
+    assert!(code.contains("pub car: Option<ForeignKey<Car>>"), "{code}");
 }
