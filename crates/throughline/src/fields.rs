@@ -735,15 +735,20 @@ impl<M, T> Field<M, T> {
 }
 
 impl<M: crate::Model, T: FieldValue> Field<M, T> {
-    /// The value `value` stores in this field's column: a foreign key declared with
-    /// `to_field` and built from an instance stores the instance's value of that field.
-    pub(crate) fn column_value(&self, value: T) -> throughline_core::Value {
+    /// The field's metadata, in the model that holds it (the last model of its path).
+    pub(crate) fn meta(&self) -> Option<&'static throughline_core::FieldMeta> {
         let owner = self
             .prefix
             .as_deref()
             .and_then(|hops| hops.last())
             .map_or_else(M::meta, |hop| hop.to);
-        match owner.field(self.name) {
+        owner.field(self.name)
+    }
+
+    /// The value `value` stores in this field's column: a foreign key declared with
+    /// `to_field` and built from an instance stores the instance's value of that field.
+    pub(crate) fn column_value(&self, value: T) -> throughline_core::Value {
+        match self.meta() {
             Some(field) if field.foreign_key.is_some() => value.to_value_for(field),
             _ => value.to_value(),
         }

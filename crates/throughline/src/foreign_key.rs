@@ -458,6 +458,26 @@ impl<T: Model> FieldValue for ForeignKey<T> {
     fn from_value(value: Value) -> Result<Self> {
         Ok(ForeignKey::new(value))
     }
+    fn decode_for(
+        row: &Row<'_>,
+        index: usize,
+        field: &throughline_core::FieldMeta,
+    ) -> Result<Self> {
+        let referred = field.foreign_key.as_ref().and_then(|fk| {
+            let name = fk.to_field.as_deref()?;
+            // The name as the target's metadata holds it (a `'static` string).
+            T::meta().field(name).map(|f| f.name.as_str())
+        });
+        match referred {
+            Some(name) => Ok(ForeignKey {
+                key: row.value_as(index, field.ty.as_reference())?,
+                cached: None,
+                to_field: Some(name),
+                alternates: None,
+            }),
+            None => Self::decode(row, index),
+        }
+    }
     fn to_value_for(&self, field: &throughline_core::FieldMeta) -> Value {
         match field
             .foreign_key
@@ -609,7 +629,10 @@ impl<T: Model> serde::Serialize for ForeignKey<T> {
 }
 
 /// A foreign key deserializes from its key, of the referred model's key type (an integer,
-/// a string, a UUID's text); anything else is an error naming what was expected.
+/// a string, a UUID's text); anything else is an error naming what was expected. A key
+/// declared with `to_field` holds another field's value: give its field
+/// `#[serde(with = "throughline::serde_to_field")]` (or `serde_to_field_option` for an
+/// `Option`), which takes any integer or text.
 ///
 /// ```
 /// # #[derive(Debug, Clone, throughline::Model)]
@@ -649,5 +672,152 @@ impl<'de, T: Model> serde::Deserialize<'de> for ForeignKey<T> {
             to_field: None,
             alternates: None,
         })
+    }
+}
+
+/// Reads a key declared with `to_field` (a make, a code) from any JSON integer or text,
+/// since it need not have the type of the referred model's primary key; `null` is NULL.
+fn key_of_any_type<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    model: &str,
+) -> std::result::Result<Value, D::Error> {
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let json = serde_json::Value::deserialize(deserializer)?;
+    match &json {
+        serde_json::Value::Null => Ok(Value::Null),
+        serde_json::Value::String(text) => Ok(Value::String(text.clone())),
+        serde_json::Value::Number(n) => n.as_i64().map(Value::I64).ok_or_else(|| {
+            D::Error::custom(format!(
+                "a key of {model} (an integer or text) was expected, not {json}"
+            ))
+        }),
+        _ => Err(D::Error::custom(format!(
+            "a key of {model} (an integer or text) was expected, not {json}"
+        ))),
+    }
+}
+
+/// serde for a foreign key declared with `to_field`: `#[serde(with =
+/// "throughline::serde_to_field")]` on a `ForeignKey<T>` field. It writes the key as
+/// [`ForeignKey`]'s `Serialize` does and reads any integer or text (the referred field's
+/// value, whose type the key's own type does not tell).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+/// #[derive(Debug, Clone, Model, serde::Serialize, serde::Deserialize)]
+/// struct Sale {
+///     id: Option<i64>,
+///     #[throughline(to_field = "make")]
+///     #[serde(with = "throughline::serde_to_field")]
+///     car: ForeignKey<Car>,
+/// }
+/// let sale: Sale = throughline::serde_json::from_str(r#"{"id": null, "car": "Toyota"}"#).unwrap();
+/// assert_eq!(sale.car.key(), &throughline::Value::from("Toyota"));
+/// ```
+pub mod serde_to_field {
+    use super::{ForeignKey, key_of_any_type};
+    use crate::Model;
+
+    /// Writes the key.
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, throughline::Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+    /// let fk: throughline::ForeignKey<Car> = throughline::ForeignKey::new("Toyota");
+    /// let mut out = Vec::new();
+    /// throughline::serde_to_field::serialize(&fk, &mut throughline::serde_json::Serializer::new(&mut out)).unwrap();
+    /// assert_eq!(out, b"\"Toyota\"");
+    /// ```
+    pub fn serialize<T: Model, S: serde::Serializer>(
+        key: &ForeignKey<T>,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(key, serializer)
+    }
+
+    /// Reads a key from any integer or text.
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, throughline::Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+    /// let mut json = throughline::serde_json::Deserializer::from_str("\"Toyota\"");
+    /// let fk: throughline::ForeignKey<Car> = throughline::serde_to_field::deserialize(&mut json).unwrap();
+    /// assert_eq!(fk.key(), &throughline::Value::from("Toyota"));
+    /// ```
+    pub fn deserialize<'de, T: Model, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<ForeignKey<T>, D::Error> {
+        use serde::de::Error as _;
+        let key = key_of_any_type(deserializer, T::MODEL_NAME)?;
+        if key.is_null() {
+            return Err(D::Error::custom(format!(
+                "a key of {} (an integer or text) was expected, not null",
+                T::MODEL_NAME
+            )));
+        }
+        Ok(ForeignKey {
+            key,
+            cached: None,
+            to_field: None,
+            alternates: None,
+        })
+    }
+}
+
+/// [`serde_to_field`] for an optional key: `#[serde(with =
+/// "throughline::serde_to_field_option")]` on an `Option<ForeignKey<T>>` field (`null` is
+/// `None`).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+/// #[derive(Debug, Clone, Model, serde::Serialize, serde::Deserialize)]
+/// struct Sale {
+///     id: Option<i64>,
+///     #[throughline(to_field = "make")]
+///     #[serde(with = "throughline::serde_to_field_option")]
+///     car: Option<ForeignKey<Car>>,
+/// }
+/// let sale: Sale = throughline::serde_json::from_str(r#"{"id": null, "car": null}"#).unwrap();
+/// assert!(sale.car.is_none());
+/// ```
+pub mod serde_to_field_option {
+    use super::{ForeignKey, key_of_any_type};
+    use crate::Model;
+
+    /// Writes the key, or `null`.
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, throughline::Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+    /// let none: Option<throughline::ForeignKey<Car>> = None;
+    /// let mut out = Vec::new();
+    /// throughline::serde_to_field_option::serialize(&none, &mut throughline::serde_json::Serializer::new(&mut out)).unwrap();
+    /// assert_eq!(out, b"null");
+    /// ```
+    pub fn serialize<T: Model, S: serde::Serializer>(
+        key: &Option<ForeignKey<T>>,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(key, serializer)
+    }
+
+    /// Reads `null` as `None`, else a key from any integer or text.
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, throughline::Model)] struct Car { id: Option<i64>, #[throughline(unique)] make: String }
+    /// let mut json = throughline::serde_json::Deserializer::from_str("\"Toyota\"");
+    /// let fk: Option<throughline::ForeignKey<Car>> = throughline::serde_to_field_option::deserialize(&mut json).unwrap();
+    /// assert!(fk.is_some());
+    /// ```
+    pub fn deserialize<'de, T: Model, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Option<ForeignKey<T>>, D::Error> {
+        let key = key_of_any_type(deserializer, T::MODEL_NAME)?;
+        Ok((!key.is_null()).then_some(ForeignKey {
+            key,
+            cached: None,
+            to_field: None,
+            alternates: None,
+        }))
     }
 }

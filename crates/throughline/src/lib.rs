@@ -183,7 +183,7 @@ pub use chrono;
 pub use serde_json;
 pub use uuid;
 
-pub use foreign_key::{ForeignKey, RelatedSlot};
+pub use foreign_key::{ForeignKey, RelatedSlot, serde_to_field, serde_to_field_option};
 /// rust_decimal itself, for its macros-free helpers (`RoundingStrategy`, `prelude`).
 pub use rust_decimal;
 /// The exact decimal of `Decimal` fields (rust_decimal's `Decimal`, re-exported so that

@@ -1171,13 +1171,17 @@ impl<M: Model> QuerySet<M> {
         let stmt = self
             .query_for(Projection::Columns(vec![field.path()]), exec)?
             .render(exec.backend())?;
+        let meta = field.meta();
         exec.run(
             Access::Read,
             op(move |conn| {
                 Box::pin(async move {
                     let mut out = Vec::new();
                     conn.query(&stmt, &mut |row| {
-                        out.push(T::decode(row, 0)?);
+                        out.push(match meta {
+                            Some(meta) => T::decode_for(row, 0, meta)?,
+                            None => T::decode(row, 0)?,
+                        });
                         Ok(())
                     })
                     .await?;

@@ -135,6 +135,15 @@ pub trait FieldValue: Sized + Send + Sync + Clone + 'static {
     fn choices() -> Vec<Choice> {
         Vec::new()
     }
+    /// Decodes the value of `field` (a field of this type) at `index`: the same as
+    /// [`FieldValue::decode`], but a foreign key declared with `to_field` is read as the
+    /// referred field's value.
+    #[doc(hidden)]
+    fn decode_for(row: &Row<'_>, index: usize, field: &FieldMeta) -> Result<Self> {
+        let _ = field;
+        Self::decode(row, index)
+    }
+
     /// The value stored in the column of `field` (a field of this type): the same as
     /// [`FieldValue::to_value`], but for a foreign key declared with `to_field` and built
     /// from an instance, the instance's value of that field.
@@ -305,6 +314,12 @@ impl<T: FieldValue> FieldValue for Option<T> {
     fn to_value_for(&self, field: &FieldMeta) -> Value {
         self.as_ref()
             .map_or(Value::Null, |value| value.to_value_for(field))
+    }
+    fn decode_for(row: &Row<'_>, index: usize, field: &FieldMeta) -> Result<Self> {
+        if row.is_null(index)? {
+            return Ok(None);
+        }
+        T::decode_for(row, index, field).map(Some)
     }
     fn foreign_key() -> Option<ForeignKeyMeta> {
         T::foreign_key()

@@ -58,10 +58,11 @@ pub struct Lease {
 }
 
 /// A plain foreign key by make, optional, with `SET NULL`.
-#[derive(Debug, Clone, Model)]
+#[derive(Debug, Clone, Model, serde::Serialize, serde::Deserialize)]
 pub struct Sale {
     pub id: Option<i64>,
     #[throughline(to_field = "make", related_name = "sales", on_delete = "set_null")]
+    #[serde(with = "throughline::serde_to_field_option")]
     pub car: Option<ForeignKey<Car>>,
     pub amount: i64,
 }
@@ -180,7 +181,21 @@ async fn instance_keys_store_the_referred_value(db: Database) {
         .await
         .unwrap();
     let sale = Sale::objects().first(&db).await.unwrap().unwrap();
-    assert_eq!(sale.car.unwrap().key(), &Value::from("Honda"));
+    assert_eq!(sale.car.as_ref().unwrap().key(), &Value::from("Honda"));
+    // values_list reads the key as the make, and its get loads the car by it.
+    let keys = Sale::objects()
+        .values_list(Sale::CAR_ID, &db)
+        .await
+        .unwrap();
+    assert_eq!(keys[0].as_ref().unwrap().get(&db).await.unwrap(), honda);
+    // serde writes the make and reads it back (with `serde_to_field_option`).
+    let json = serde_json::to_value(&sale).unwrap();
+    assert_eq!(json["car"], serde_json::json!("Honda"));
+    let mut back: Sale = serde_json::from_value(json).unwrap();
+    assert_eq!(back.car.as_ref().unwrap().key(), &Value::from("Honda"));
+    back.id = None;
+    let saved = back.create(&db).await.unwrap();
+    assert_eq!(saved.car.unwrap().get(&db).await.unwrap(), honda);
     // A to_field naming the primary key stores the key.
     let lease = Lease {
         id: None,
