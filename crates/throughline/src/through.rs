@@ -6,6 +6,35 @@
 //! A relation's two keys are identified at the type level by [`FieldKey`], a hash of the
 //! foreign-key field's name, so the check is per key pair (TopicSystem's third key is an
 //! extra field of the (topic, system) pair).
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+//! #[derive(Debug, Clone, Model)]
+//! #[throughline(many_to_many(name = "students", to = Student, through = Enrollment, related_name = "courses"))]
+//! struct Course { id: Option<i64>, title: String }
+//!
+//! #[derive(Debug, Clone, Model)]
+//! struct Enrollment {
+//!     id: Option<i64>,
+//!     course: ForeignKey<Course>,
+//!     student: ForeignKey<Student>,
+//!     grade: String,         // required: `add` does not compile, `add_with` takes it
+//!     note: Option<String>,  // has a default (NULL)
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta()).register(Enrollment::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let math = Course { id: None, title: "math".into() }.create(&db).await?;
+//! let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+//! // The generated values struct of the relation: the required field, the optional one.
+//! let values = CourseStudentsValues { grade: "A".into(), note: None };
+//! math.students().add_with([&ann], values, &db).await?;
+//! let link = Enrollment::objects().get(Enrollment::STUDENT.eq(&ann), &db).await?;
+//! assert_eq!((link.grade.as_str(), link.note), ("A", None));
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use crate::foreign_key::ForeignKey;
