@@ -3,6 +3,17 @@
 //! bound values (off by default: they may hold secrets), and [`warn_slow_statements`] makes
 //! a statement slower than a threshold a warning (target `throughline::sql::slow`, on by
 //! default above one second). Process-wide settings, as a logger's are.
+//!
+//! ```rust,standalone_crate
+//! use std::time::Duration;
+//! use throughline_db::statement_log;
+//! // At startup (process-wide): the bound values in the debug events, as on a test database,
+//! // and a warning for every statement of 200 ms or more.
+//! statement_log::log_bound_values(true);
+//! statement_log::warn_slow_statements(Some(Duration::from_millis(200)));
+//! assert!(statement_log::logs_bound_values());
+//! assert_eq!(statement_log::slow_statement_threshold(), Some(Duration::from_millis(200)));
+//! ```
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
