@@ -33,6 +33,12 @@ An `ignore` code block is not an example (it is not compiled); `no_run` and `com
 blocks are (they are compiled). rustdoc's HTML does not mark `no_run` blocks, so this
 script cannot tell them from the blocks that run: `grep -rn no_run crates docs README.md`.
 
+Stale pages: cargo does not re-document the crate when only a file it includes with
+`include_str!` from outside its folder changes (the guides in `docs/*.md`, `README.md`):
+its doc fingerprint looks at the package's own files. The pages of an edited guide then
+keep their old text, and the guide stays listed. The script warns (on stderr) when such a
+file is newer than the docs; `touch crates/throughline/src/lib.rs` and build them again.
+
 Exit status: 0 always (it reports; the count is the number to watch).
 """
 
@@ -176,6 +182,22 @@ def scan(doc: Path, own_names: set[str]) -> list[Item]:
     return items
 
 
+INCLUDE = re.compile(r'include_str!\(\s*"([^"]+)"\s*\)')
+
+
+def stale_includes(doc: Path, crates: Path) -> list[Path]:
+    """Files the facade includes with `include_str!` that are newer than its docs."""
+    built = (doc / "index.html").stat().st_mtime
+    stale = []
+    for source in sorted((crates / "throughline" / "src").rglob("*.rs")):
+        text = source.read_text(encoding="utf-8", errors="replace")
+        for m in INCLUDE.finditer(text):
+            included = (source.parent / m.group(1)).resolve()
+            if included.is_file() and included.stat().st_mtime > built:
+                stale.append(included)
+    return stale
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     target = os.environ.get("CARGO_TARGET_DIR", "target")
@@ -188,6 +210,9 @@ def main() -> int:
     if not (doc / "index.html").is_file():
         print(f"{doc}/index.html not found: run `cargo doc -p throughline --no-deps`", file=sys.stderr)
         return 2
+    for path in stale_includes(doc, Path(args.crates)):
+        print(f"warning: {path} is newer than the docs, which cargo does not notice: "
+              "`touch crates/throughline/src/lib.rs` and run `cargo doc` again", file=sys.stderr)
     items = scan(doc, definitions(Path(args.crates)))
     considered = [i for i in items if i.own or args.all]
     missing = [i for i in considered if not i.runnable]

@@ -2,6 +2,20 @@
 //! type, max length, choices, and that the value can be read back unchanged: no NaN or
 //! infinite floats, dates and datetimes in years 1 to 9999, JSON no deeper than
 //! [`JSON_MAX_DEPTH`]), giving [`Error::Validation`] naming the model and field.
+//!
+//! ```
+//! use throughline_core::validate::{validate_row, validate_value};
+//! use throughline_core::{FieldMeta, FieldType, ModelMeta, Value};
+//! let price = FieldMeta::new("price", FieldType::F64);
+//! let title = FieldMeta::new("title", FieldType::String { max_length: Some(5) });
+//! let book = ModelMeta::new("Book", "book", vec![price.clone(), title.clone()]);
+//! assert!(validate_row(&book, &[(&price, Value::F64(9.5)), (&title, Value::from("Emma"))]).is_ok());
+//! // A NaN would not read back unchanged, and a title may not be NULL: refused before any SQL.
+//! let nan = validate_value(&book, &price, &Value::F64(f64::NAN));
+//! assert!(matches!(nan, Err(e) if e.is_validation()));
+//! let null = validate_value(&book, &title, &Value::Null);
+//! assert!(matches!(null, Err(e) if e.to_string().starts_with("invalid value for Book.title")));
+//! ```
 
 use crate::error::{Error, Result};
 use crate::schema::{FieldMeta, FieldType, ModelMeta};

@@ -3,6 +3,20 @@
 //!
 //! The typed read path does not go through `Value`: rows decode straight into the user's
 //! structs (SPEC §8.7). `Value` is the currency of writes, filters and the dynamic core.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use throughline_core::Value;
+//! use throughline_core::value::{format_datetime, parse_datetime, parse_decimal};
+//! // Values come from Rust's types; `None` is NULL.
+//! assert_eq!(Value::from(3_i64), Value::I64(3));
+//! assert_eq!(Value::from(None::<&str>), Value::Null);
+//! // The text form SQLite stores datetimes in (Django's), read back from the usual forms.
+//! let t = parse_datetime("2025-06-11T14:30:00Z").ok_or("not a datetime")?;
+//! assert_eq!(format_datetime(&t), "2025-06-11 14:30:00.000000");
+//! assert_eq!(parse_decimal("1.5E+2").ok_or("not a decimal")?.to_string(), "150");
+//! # Ok(()) }
+//! ```
 
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -31,7 +31,27 @@ struct Failed {
     rows: u64,
 }
 
-/// Pool settings for PostgreSQL.
+/// Pool settings for PostgreSQL, for [`Database::open_postgres`](crate::Database::open_postgres)
+/// (a `postgres://` URL sets them through its parameters).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use throughline_db::{Database, Executor, PgOptions, PgTls, SslMode};
+/// let options = PgOptions {
+///     max_size: 4,
+///     wait_timeout: Duration::from_secs(5),
+///     tls: PgTls { mode: SslMode::Require, root_cert: None },
+///     search_path: Some("app,public".into()),
+/// };
+/// let config: throughline_db::tokio_postgres::Config = "host=db.internal user=app".parse()?;
+/// // Nothing is connected yet: connections open on first use.
+/// let db = Database::open_postgres(config.clone(), &options)?;
+/// assert_eq!(db.backend(), throughline_core::Backend::Postgres);
+/// let refused = PgOptions { search_path: Some("app; DROP TABLE t".into()), ..options };
+/// assert!(Database::open_postgres(config, &refused).is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PgOptions {
     /// Largest number of connections.

@@ -3,19 +3,32 @@
 //! bound values (off by default: they may hold secrets), and [`warn_slow_statements`] makes
 //! a statement slower than a threshold a warning (target `throughline::sql::slow`, on by
 //! default above one second). Process-wide settings, as a logger's are.
+//!
+//! ```rust,standalone_crate
+//! use std::time::Duration;
+//! use throughline_db::statement_log;
+//! // At startup (process-wide): the bound values in the debug events, as on a test database,
+//! // and a warning for every statement of 200 ms or more.
+//! statement_log::log_bound_values(true);
+//! statement_log::warn_slow_statements(Some(Duration::from_millis(200)));
+//! assert!(statement_log::logs_bound_values());
+//! assert_eq!(statement_log::slow_statement_threshold(), Some(Duration::from_millis(200)));
+//! ```
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use throughline_core::{Error, Result};
 use throughline_query::Statement;
 
+// The examples that change these settings are `standalone_crate` doctests, each run in a
+// process of its own: in the one process of the merged doctests they would race.
 static BOUND_VALUES: AtomicBool = AtomicBool::new(false);
 /// The slow-statement threshold in microseconds; `u64::MAX`: never.
 static SLOW_MICROS: AtomicU64 = AtomicU64::new(1_000_000);
 
 /// Whether statement events carry their bound values (`values = [..]`).
 ///
-/// ```
+/// ```rust,standalone_crate
 /// throughline_db::statement_log::log_bound_values(true);
 /// assert!(throughline_db::statement_log::logs_bound_values());
 /// throughline_db::statement_log::log_bound_values(false);
@@ -26,7 +39,7 @@ pub fn log_bound_values(on: bool) {
 
 /// Whether statement events carry their bound values.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use throughline_db::statement_log::{log_bound_values, logs_bound_values};
 /// log_bound_values(true);
 /// assert!(logs_bound_values());
@@ -40,7 +53,7 @@ pub fn logs_bound_values() -> bool {
 /// Statements that take at least `threshold` are also a warning (`None`: never). One
 /// second by default.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use std::time::Duration;
 /// throughline_db::statement_log::warn_slow_statements(Some(Duration::from_millis(250)));
 /// assert_eq!(throughline_db::statement_log::slow_statement_threshold(), Some(Duration::from_millis(250)));
@@ -55,7 +68,7 @@ pub fn warn_slow_statements(threshold: Option<Duration>) {
 
 /// The slow-statement threshold, if any.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use std::time::Duration;
 /// use throughline_db::statement_log::{slow_statement_threshold, warn_slow_statements};
 /// warn_slow_statements(None); // never warn

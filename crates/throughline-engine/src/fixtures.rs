@@ -2,6 +2,22 @@
 //! `dumpdata` command) and loading such files back ([`load`], `loaddata`), on the model
 //! metadata of a [`Registry`] alone, with no user type.
 //!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+//! use throughline_engine::fixtures::{Fixture, dump, load};
+//! # let (db, school) = throughline_engine::doc_support::seeded_school_db().await?;
+//! # let copy = throughline_db::Database::connect("sqlite::memory:").await?;
+//! # throughline_engine::create_tables(&copy, &school).await?;
+//! // `db` holds the students ada, bob and cy of the registry `school`; `copy` has the
+//! // same tables, empty.
+//! // `manage dumpdata student`, then `manage loaddata` of its output.
+//! let json = dump(&db, &school, &["student"]).await?.to_json(Some(2));
+//! assert!(json.contains(r#""model": "student""#));
+//! let report = load(&copy, &school, &[Fixture::new("students.json", json)]).await?;
+//! assert_eq!(report.to_string(), "Installed 3 object(s) from 1 fixture(s)");
+//! # Ok(()) }
+//! ```
+//!
 //! # The layout (Django's)
 //!
 //! A fixture is a JSON array of objects `{"model": "app.model", "pk": 1, "fields": {...}}`.

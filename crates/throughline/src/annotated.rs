@@ -4,6 +4,40 @@
 //! and [`QuerySet::aggregate`] (one row over the whole queryset, Django's `aggregate`).
 //!
 //! Every one of them is one statement, whatever the number of rows or related rows.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! use throughline::expr::count_rows;
+//! # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+//! # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, genre: String, pages: i32 }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+//! Author { id: None, name: "bo".into() }.create(&db).await?;
+//! for (genre, pages) in [("scifi", 300), ("novel", 200)] {
+//!     Book { id: None, author: ForeignKey::to(&ann), genre: genre.into(), pages }.create(&db).await?;
+//! }
+//! // Each author with a computed value (annotate).
+//! let authors: Vec<(Author, i64)> = Author::objects()
+//!     .annotate(Author::BOOKS.count())
+//!     .order_by([Author::NAME.asc()])
+//!     .all(&db)
+//!     .await?;
+//! let counts: Vec<(&str, i64)> = authors.iter().map(|(a, n)| (a.name.as_str(), *n)).collect();
+//! assert_eq!(counts, [("ann", 2), ("bo", 0)]);
+//! // One row per group (values(...).annotate(...)), and one row over all (aggregate).
+//! let genres: Vec<(String, i64)> = Book::objects()
+//!     .group_by(Book::GENRE)
+//!     .annotate(count_rows())
+//!     .order_by([Book::GENRE.asc()])
+//!     .all(&db)
+//!     .await?;
+//! assert_eq!(genres, [("novel".into(), 1), ("scifi".into(), 1)]);
+//! assert_eq!(Book::objects().aggregate(Book::PAGES.sum(), &db).await?, Some(500));
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use crate::expr::Selection;

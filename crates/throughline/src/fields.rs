@@ -4,6 +4,32 @@
 //!
 //! A wrong path does not compile: `Enrollment::STUDENT.then(Student::NAME)` is a
 //! `Field<Enrollment, String>`, and a `Field<Course, _>` is refused by `Student::objects()`.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+//! # #[derive(Debug, Clone, Model)] struct Book { id: Option<i64>, #[throughline(related_name = "books")] author: ForeignKey<Author>, title: String, year: i32 }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+//! let bo = Author { id: None, name: "bo".into() }.create(&db).await?;
+//! for (author, title, year) in [(&ann, "Early", 1990), (&ann, "Late", 2020), (&bo, "Middle", 2005)] {
+//!     Book { id: None, author: ForeignKey::to(author), title: title.into(), year }.create(&db).await?;
+//! }
+//! // Generated constants: `Book::YEAR` is a `Field<Book, i32>`, `Book::AUTHOR` a `Rel<Book, Author>`;
+//! // a path across the key is a `Field<Book, String>`. Lookups build a `Q`.
+//! let by_ann = Book::AUTHOR.then(Author::NAME).eq("ann");
+//! let q = (by_ann & Book::YEAR.gt(2000)) | Book::TITLE.startswith("M");
+//! let titles = Book::objects()
+//!     .filter(q)
+//!     .order_by([Book::YEAR.asc()])
+//!     .values_list(Book::TITLE, &db)
+//!     .await?;
+//! assert_eq!(titles, ["Middle", "Late"]);
+//! # Ok(()) }
+//! ```
 
 use crate::value_types::FieldValue;
 pub use crate::value_types::Now;

@@ -2,6 +2,32 @@
 //! row once loaded (`select_related`, or [`ForeignKey::get`]), and the batches a
 //! `select_related` query loads rows into ([`RelatedRows`], [`RelatedBatch`]) and the
 //! slots generated code fills ([`RelatedSlot`]).
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Author { id: Option<i64>, name: String }
+//! #[derive(Debug, Clone, Model)]
+//! struct Book {
+//!     id: Option<i64>,
+//!     author: ForeignKey<Author>, // the column author_id
+//!     title: String,
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Author::meta()).register(Book::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let ann = Author { id: None, name: "ann".into() }.create(&db).await?;
+//! Book { id: None, author: ForeignKey::to(&ann), title: "One".into() }.create(&db).await?;
+//! // A plain read holds the key only; `get` reads the row.
+//! let book = Book::objects().get(Book::TITLE.eq("One"), &db).await?;
+//! assert_eq!(book.author.key(), &ann.pk_value());
+//! assert!(book.author.loaded().is_none());
+//! assert_eq!(book.author.get(&db).await?.name, "ann");
+//! // `select_related` reads it in the same query.
+//! let book = Book::objects().select_related(Book::AUTHOR).get(Book::TITLE.eq("One"), &db).await?;
+//! assert_eq!(book.author.loaded().map(|a| a.name.as_str()), Some("ann"));
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use crate::value_types::FieldValue;

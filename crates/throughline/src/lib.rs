@@ -45,6 +45,37 @@ mod keys;
 /// is given; on SQLite it runs on the connection's thread with the caller's tokio runtime
 /// entered, and holds the writer while it waits. A hook that panics fails the operation with
 /// [`crate::Error::Panicked`] and nothing of it is applied, on every backend.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[derive(Debug, Clone, Model)]
+/// # #[throughline(many_to_many(name = "tags", to = Tag, related_name = "posts"))]
+/// # struct Post { id: Option<i64>, title: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Tag::meta()).register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let post = Post { id: None, title: "hello".into() }.create(&db).await?;
+/// let rust = Tag { id: None, name: "rust".into() }.create(&db).await?;
+/// let spam = Tag { id: None, name: "spam".into() }.create(&db).await?;
+/// let spam_key = spam.pk_value();
+/// // Refuse any link to the tag `spam`, before anything is written.
+/// Post::TAGS_RELATION.on(&db, HookPoint::BeforeAdd, move |ctx| {
+///     let refused = ctx.change.targets.contains(&spam_key);
+///     Box::pin(async move {
+///         if refused {
+///             return Err(throughline::Error::validation("Post", "tags", "no spam"));
+///         }
+///         Ok(())
+///     })
+/// })?;
+/// assert!(post.tags().add([&rust, &spam], &db).await.is_err());
+/// assert_eq!(post.tags().count(&db).await?, 0); // rolled back: not even `rust`
+/// post.tags().add([&rust], &db).await?;
+/// assert_eq!(post.tags().count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
 pub mod hooks {
     pub use throughline_db::hooks::{
         HookContext, HookExecutor, HookFn, HookPoint, HookedRelation, Hooks, LinkChange,
@@ -53,6 +84,21 @@ pub mod hooks {
 
 /// `create_tables` and `drop_tables`: the tables of a registry's models, before
 /// migrations exist (the engine's [`throughline_engine::tables`]).
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Tag { id: Option<i64>, name: String }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut registry = Registry::new();
+/// registry.register(Tag::meta());
+/// throughline::schema::create_tables(&db, &registry).await?;
+/// Tag { id: None, name: "rust".into() }.create(&db).await?;
+/// assert_eq!(Tag::objects().count(&db).await?, 1);
+/// throughline::schema::drop_tables(&db, &registry).await?;
+/// assert!(Tag::objects().count(&db).await.is_err()); // no table any more
+/// # Ok(()) }
+/// ```
 pub mod schema {
     pub use throughline_engine::tables::{create_tables, drop_tables};
 }
@@ -225,6 +271,27 @@ pub mod fixtures_guide {
 }
 
 /// Everything an application needs in scope: `use throughline::prelude::*;`.
+///
+/// ```
+/// use throughline::prelude::*;
+///
+/// #[derive(Debug, Clone, Model)]
+/// struct Post {
+///     id: Option<i64>,
+///     title: String,
+///     published: DateTime<Utc>,
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut registry = Registry::new();
+/// registry.register(Post::meta());
+/// throughline::create_tables(&db, &registry).await?;
+/// Post { id: None, title: "Hello".into(), published: Utc::now() }.create(&db).await?;
+/// // `TextField` brings the text lookups, `Q` the filter type.
+/// let hello: Q<Post> = Post::TITLE.istartswith("hel");
+/// assert_eq!(Post::objects().filter(hello).count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
 pub mod prelude {
     pub use crate::{
         Choices, Conflict, Counting, Database, Executor, ForeignKey, HookPoint, LockWait, Model,

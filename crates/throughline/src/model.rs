@@ -3,6 +3,30 @@
 //! operations (`create`, `save`, `refresh`, `delete`): each fills the struct's automatic
 //! fields, lowers the write to the engine ([`throughline_engine::crud`]) with the struct's
 //! values, and puts the key it returns back into the struct.
+//!
+//! ```
+//! use throughline::prelude::*;
+//!
+//! #[derive(Debug, Clone, Model)]
+//! struct Course {
+//!     id: Option<i64>,
+//!     #[throughline(max_length = 50)]
+//!     title: String,
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Course::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! assert_eq!(Course::meta().table, "course");
+//! let mut math = Course { id: None, title: "math".into() }.create(&db).await?;
+//! assert_eq!(math.id, Some(1)); // the key the database gave, put back into the struct
+//! math.title = "algebra".into();
+//! math.save(&db).await?; // an UPDATE of the saved row
+//! assert_eq!(Course::objects().get(Course::ID.eq(1), &db).await?.title, "algebra");
+//! math.delete(&db).await?;
+//! assert_eq!(Course::objects().count(&db).await?, 0);
+//! # Ok(()) }
+//! ```
 
 use crate::queryset::QuerySet;
 use std::future::Future;

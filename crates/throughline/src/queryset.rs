@@ -2,6 +2,26 @@
 //! order, slice, distinct, select_related) and the operations that run it (all, first, get,
 //! count, exists, values, update, delete, bulk_create, get_or_create, update_or_create).
 //! Each operation is one [`Op`](throughline_db::Op): one hop to SQLite's connection thread.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String, age: i32 }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Student::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! for (name, age) in [("ada", 20), ("bob", 17), ("cy", 30)] {
+//!     Student { id: None, name: name.into(), age }.create(&db).await?;
+//! }
+//! // Building runs nothing; each operation is one statement.
+//! let adults = Student::objects().filter(Student::AGE.gte(18)).order_by([Student::AGE.desc()]);
+//! assert_eq!(adults.count(&db).await?, 2);
+//! let oldest = adults.first(&db).await?.map(|s| s.name);
+//! assert_eq!(oldest.as_deref(), Some("cy"));
+//! let updated = Student::objects().filter(Student::AGE.lt(18)).update(vec![Student::AGE.set(18)], &db).await?;
+//! assert_eq!(updated, 1);
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use crate::fields::{Field, Q, Rel};

@@ -7,6 +7,24 @@
 //! PostgreSQL (Django writes `%s` everywhere; throughline does not rewrite the SQL, so a `?`
 //! inside a string literal is never taken for a parameter). Values are bound, never spliced
 //! into the text. Identifiers in the SQL are the caller's to quote.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! use throughline::{Value, raw};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! let db = Database::connect("sqlite::memory:").await?;
+//! raw::execute(&db, "CREATE TABLE city (name TEXT, people INTEGER)", vec![]).await?;
+//! let inserted = raw::execute(
+//!     &db,
+//!     "INSERT INTO city VALUES (?, ?), (?, ?)", // SQLite's placeholders
+//!     vec!["Oslo".into(), Value::I64(700_000), "Bergen".into(), Value::I64(290_000)],
+//! )
+//! .await?;
+//! assert_eq!(inserted, 2);
+//! let rows = raw::rows(&db, "SELECT name FROM city WHERE people > ?", vec![Value::I64(500_000)]).await?;
+//! assert_eq!(rows, [[Value::from("Oslo")]]);
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use throughline_core::{Result, Value};

@@ -7,6 +7,26 @@
 //! runtime (a current-thread one too) and on any executor, a transaction included. Decoded
 //! rows pass through a channel of one batch: at most three batches of instances are in
 //! memory at once (the one being read, the one in the channel, the one being handed out).
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Reading { id: Option<i64>, value: i64 }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Reading::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! for value in 1..=10 {
+//!     Reading { id: None, value }.create(&db).await?;
+//! }
+//! // Read 4 rows at a time; only a few batches are ever in memory.
+//! let mut readings = Reading::objects().order_by([Reading::VALUE.asc()]).stream_in_batches(4, &db);
+//! let mut total = 0;
+//! while let Some(reading) = readings.next().await {
+//!     total += reading?.value;
+//! }
+//! assert_eq!(total, 55);
+//! # Ok(()) }
+//! ```
 
 use crate::model::Model;
 use std::collections::VecDeque;

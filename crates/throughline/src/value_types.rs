@@ -2,6 +2,20 @@
 //! type, how it becomes a [`Value`], how it is read from a row, and its implicit default
 //! and choices. Also the [`Choices`] trait for text enums and [`Now`] for automatic times.
 //! (Foreign keys, which load rows, are in [`crate::foreign_key`].)
+//!
+//! ```
+//! use throughline::prelude::*;
+//! use throughline::{FieldType, FieldValue, Value};
+//! assert_eq!(<i32 as FieldValue>::TYPE, FieldType::I32);
+//! assert_eq!(7_i32.to_value(), Value::I32(7));
+//! // `Option<T>` is the nullable form of `T`: a NULL column.
+//! assert!(<Option<String> as FieldValue>::NULLABLE);
+//! assert_eq!(None::<String>.to_value(), Value::Null);
+//! // A choices enum is stored as text.
+//! #[derive(Debug, Clone, Copy, PartialEq, Eq, Choices)]
+//! enum Level { Beginner, Advanced }
+//! assert_eq!(Level::Advanced.to_value(), Value::from("advanced"));
+//! ```
 
 use chrono::{DateTime, NaiveDate, Utc};
 use throughline_core::{Choice, DefaultValue, FieldMeta, FieldType, ForeignKeyMeta, Result, Value};

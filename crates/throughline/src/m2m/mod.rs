@@ -13,6 +13,29 @@
 //! The writes themselves are the engine's ([`throughline_engine::Relation`]): this module
 //! turns instances into keys and typed values into field values, and decodes the through
 //! rows the engine returns straight into `Th`.
+//!
+//! ```
+//! use throughline::prelude::*;
+//! # #[derive(Debug, Clone, Model)] struct Student { id: Option<i64>, name: String }
+//! #[derive(Debug, Clone, Model)]
+//! #[throughline(many_to_many(name = "students", to = Student, related_name = "courses"))]
+//! struct Course { id: Option<i64>, title: String }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+//! # let db = Database::connect("sqlite::memory:").await?;
+//! # let mut r = Registry::new(); r.register(Student::meta()).register(Course::meta());
+//! # throughline::create_tables(&db, &r).await?;
+//! let math = Course { id: None, title: "math".into() }.create(&db).await?;
+//! let ann = Student { id: None, name: "ann".into() }.create(&db).await?;
+//! let bob = Student { id: None, name: "bob".into() }.create(&db).await?;
+//! let added = math.students().add([&ann, &bob], &db).await?;
+//! assert_eq!(added.linked.len(), 2);
+//! // The same relation from the other side (`related_name`).
+//! assert!(bob.courses().contains(&math, &db).await?);
+//! let out = math.students().set([&ann], &db).await?; // bob's link is deleted
+//! assert_eq!((out.kept.len(), out.removed.len()), (1, 1));
+//! assert_eq!(bob.courses().count(&db).await?, 0);
+//! # Ok(()) }
+//! ```
 
 use crate::Model;
 use crate::fields::Q;
