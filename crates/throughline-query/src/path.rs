@@ -16,7 +16,7 @@ use throughline_core::{Error, ModelMeta, Result};
 /// # let mut id = FieldMeta::new("id", FieldType::AutoI64); id.primary_key = true;
 /// # let student: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Student", "student", vec![id.clone()])));
 /// # let mut fk = FieldMeta::new("student", FieldType::I64); fk.column = "student_id".into();
-/// # fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None });
+/// # fk.foreign_key = Some(ForeignKeyMeta { to: "Student".into(), on_delete: OnDelete::Cascade, related_name: None, to_field: None });
 /// # let enrollment: &'static ModelMeta = Box::leak(Box::new(ModelMeta::new("Enrollment", "enrollment", vec![id, fk])));
 /// let hop = Hop::forward(enrollment, "student", student)?; // enrollment -> its student
 /// assert_eq!((hop.from.name.as_str(), hop.to.name.as_str(), hop.many), ("Enrollment", "Student", false));

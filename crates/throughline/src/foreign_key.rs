@@ -367,6 +367,7 @@ fn alternate_keys<T: Model>(target: &T) -> Option<Arc<[(&'static str, Value)]>> 
     (!values.is_empty()).then(|| values.into())
 }
 
+#[doc(hidden)]
 /// A foreign-key field declared with `to_field`: `ForeignKey<T>` or
 /// `Option<ForeignKey<T>>`. The derive macro reads, writes and prepares such a field
 /// through this trait, naming the target field. Not part of the public API.
@@ -433,6 +434,7 @@ impl<T: Model> ReferringKey for Option<ForeignKey<T>> {
     }
 }
 
+#[doc(hidden)]
 /// The storage type of field `name` of `M`, whose constant is `_field`, for the column of
 /// a key referring to it (`to_field`): its declared type (a `max_length`, decimal digits),
 /// else its Rust type's. Used by the derive macro.
