@@ -53,9 +53,11 @@ pub struct LinkChange {
     pub point: HookPoint,
     /// The relation, as declared: `Course.students`.
     pub relation: &'static str,
-    /// The key of the declaring model's row.
+    /// The key of the declaring model's row: the value the through rows hold, which is the
+    /// referred field's value for a key declared with `to_field` (a make, not an id).
     pub source: Value,
-    /// The keys of the other side's rows.
+    /// The keys of the other side's rows, as the through rows hold them (as `source`; the
+    /// values Django's `m2m_changed` gives in `pk_set`).
     pub targets: Vec<Value>,
 }
 

@@ -682,16 +682,26 @@ pub async fn load(
     // References between objects order the inserts; the others must be in the database.
     let mut edges = Vec::new();
     let mut external: Vec<Reference> = Vec::new();
-    // The position in `external` of the references to `target`.
-    let reference = |external: &mut Vec<Reference>, target: &'static ModelMeta| -> usize {
-        match external.iter().position(|r| std::ptr::eq(r.model, target)) {
+    // The position in `external` of the references to `target`'s field `field` (its key,
+    // or the unique field a `to_field` key refers to).
+    let reference = |external: &mut Vec<Reference>,
+                     target: &'static ModelMeta,
+                     field: &'static FieldMeta|
+     -> usize {
+        match external
+            .iter()
+            .position(|r| std::ptr::eq(r.model, target) && r.field.name == field.name)
+        {
             Some(at) => at,
             None => {
-                external.push(Reference::new(target));
+                external.push(Reference::new(target, field));
                 external.len() - 1
             }
         }
     };
+    // The objects by the value of a unique field that `to_field` keys refer to, per
+    // (model, field), built when first needed.
+    let mut by_field: HashMap<(&'static str, &'static str), HashMap<Key, usize>> = HashMap::new();
     for (from, object) in planned.iter().enumerate() {
         for (field_index, field) in object.meta.fields.iter().enumerate() {
             let (Some(fk), Some(value)) = (&field.foreign_key, object.row.get(field_index)) else {
@@ -713,15 +723,37 @@ pub async fn load(
                     ),
                 )
             })?;
-            match index.get(&(target.name.as_str(), Key::of(value))) {
-                Some(&to) => edges.push(Edge {
+            let referred = fk.referenced(target);
+            let found = if referred.primary_key {
+                index.get(&(target.name.as_str(), Key::of(value))).copied()
+            } else {
+                let objects = by_field
+                    .entry((target.name.as_str(), referred.name.as_str()))
+                    .or_insert_with(|| {
+                        let at = target.field_index(&referred.name).unwrap_or(0);
+                        planned
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, o)| std::ptr::eq(o.meta, target))
+                            .filter_map(|(i, o)| {
+                                o.row
+                                    .get(at)
+                                    .filter(|v| !v.is_null())
+                                    .map(|v| (Key::of(v), i))
+                            })
+                            .collect()
+                    });
+                objects.get(&Key::of(value)).copied()
+            };
+            match found {
+                Some(to) => edges.push(Edge {
                     from,
                     field: field_index,
                     to,
                     nullable: field.nullable,
                 }),
                 None => {
-                    let at = reference(&mut external, target);
+                    let at = reference(&mut external, target, referred);
                     external[at].push(
                         value.clone(),
                         from,
@@ -735,7 +767,7 @@ pub async fn load(
             for value in &links.targets {
                 let key = (links.target_model.name.as_str(), Key::of(value));
                 if !index.contains_key(&key) {
-                    let at = reference(&mut external, links.target_model);
+                    let at = reference(&mut external, links.target_model, links.target_model.pk());
                     external[at].push(value.clone(), from, links.line, &links.relation);
                 }
             }

@@ -220,7 +220,10 @@ impl<T: Model> ForeignKey<T> {
         }
     }
 
-    /// The referred row's primary key (NULL when built from an unsaved instance).
+    /// The value this key holds: the referred row's primary key (NULL when built from an
+    /// unsaved instance), or for a key declared with `to_field`, the referred field's value
+    /// once the key was read or its model saved (a key built with [`ForeignKey::to`] holds
+    /// the primary key until then). Two keys are equal when they hold the same value.
     ///
     /// ```
     /// use throughline::prelude::*;

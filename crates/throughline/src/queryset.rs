@@ -1401,9 +1401,8 @@ impl<M: Model> QuerySet<M> {
     }
 }
 
-/// The row of `M` whose key is `key` (a NULL key is [`Error::Unsaved`]): `refresh` and
-/// [`ForeignKey::get`](crate::ForeignKey::get) load with it.
-/// The row of `M` whose unique field `field` holds `value` (a `to_field` key's target).
+/// The row of `M` whose unique field `field` holds `value` (a `to_field` key's target; a
+/// NULL value is no row).
 pub(crate) async fn get_by_field<M: Model>(
     exec: &impl Executor,
     field: &str,
@@ -1422,6 +1421,8 @@ pub(crate) async fn get_by_field<M: Model>(
     .await
 }
 
+/// The row of `M` whose key is `key` (a NULL key is [`Error::Unsaved`]): `refresh` and
+/// [`ForeignKey::get`](crate::ForeignKey::get) load with it.
 pub(crate) async fn get_by_key<M: Model>(exec: &impl Executor, key: Value) -> Result<M> {
     let meta = M::meta();
     if key.is_null() {

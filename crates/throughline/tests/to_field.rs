@@ -114,7 +114,66 @@ backend_tests!(
     to_field_in_ddl_migrations_and_inspectdb,
     hooked_deletes_follow_the_referred_field,
     instance_keys_store_the_referred_value,
+    fixtures_round_trip_to_field_keys,
 );
+
+/// dumpdata writes a to_field key as the referred value (as Django); loaddata finds the
+/// referred rows by it, in the files or in the database, and refuses a value no row has.
+async fn fixtures_round_trip_to_field_keys(db: Database) {
+    use throughline::fixtures::{self, Fixture};
+    throughline::create_tables(&db, &registry()).await.unwrap();
+    let toyota = car(Some("Toyota"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    toyota.drivers().add([&ryan], &db).await.unwrap();
+    Sale {
+        id: None,
+        car: Some(ForeignKey::to(&toyota)),
+        amount: 7,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let all = [
+        "throughline.car",
+        "throughline.driver",
+        "throughline.cardriver",
+        "throughline.sale",
+    ];
+    let dump = fixtures::dump(&db, &registry(), &all).await.unwrap();
+    let json = dump.to_json(None);
+    assert!(json.contains(r#""car": "Toyota""#), "{json}");
+    // Everything deleted, then loaded back from the dump: the links are found by make.
+    CarDriver::objects().delete(&db).await.unwrap();
+    Sale::objects().delete(&db).await.unwrap();
+    Car::objects().delete(&db).await.unwrap();
+    Driver::objects().delete(&db).await.unwrap();
+    let file = Fixture::new("dump.json", json.clone());
+    fixtures::load(&db, &registry(), std::slice::from_ref(&file))
+        .await
+        .unwrap();
+    assert_eq!(
+        names_of(&toyota.drivers().all(&db).await.unwrap()),
+        ["Ryan"]
+    );
+    assert_eq!(toyota.sales().unwrap().count(&db).await.unwrap(), 1);
+    // A sale whose car is already in the database loads by its make alone.
+    let sale_only = Fixture::new(
+        "sale.json",
+        r#"[{"model": "throughline.sale", "pk": 50, "fields": {"car": "Toyota", "amount": 1}}]"#
+            .to_owned(),
+    );
+    let loaded = fixtures::load(&db, &registry(), &[sale_only]).await;
+    // A make no car has is refused, naming it, and nothing is written.
+    let bad = Fixture::new(
+        "bad.json",
+        r#"[{"model": "throughline.sale", "pk": 51, "fields": {"car": "Nope", "amount": 1}}]"#
+            .to_owned(),
+    );
+    let err = fixtures::load(&db, &registry(), &[bad]).await.unwrap_err();
+    assert!(err.to_string().contains("Nope"), "{err}");
+    assert!(loaded.is_ok(), "{loaded:?}");
+    assert_eq!(Sale::objects().count(&db).await.unwrap(), 2);
+}
 
 /// A key given as an instance stores the referred field's value wherever it is given: in
 /// a filter, an update, a through value; a `to_field` naming the primary key stores it.
