@@ -434,6 +434,18 @@ impl Operation {
                         }
                     }
                 }
+                // Keys referring to the renamed field (`to_field`) follow it, as Django's.
+                for other in state.models.values_mut() {
+                    for field in other.fields.iter_mut() {
+                        if let Some(fk) = field
+                            .foreign_key
+                            .as_mut()
+                            .filter(|fk| &fk.to == model && fk.to_field.as_ref() == Some(from))
+                        {
+                            fk.to_field = Some(to.clone());
+                        }
+                    }
+                }
             }
             Operation::RenameModel { from, to } => {
                 let mut m = state

@@ -734,6 +734,34 @@ async fn to_field_in_ddl_migrations_and_inspectdb(db: Database) {
         .await
         .unwrap();
     assert!(steps[0].faked, "{steps:?}");
+    // Renaming the referred field carries the keys along (Django's RenameField), in the
+    // state and in the database, both ways.
+    let rename: migrations::Migration = serde_json::from_value(serde_json::json!({
+        "name": "0002_rename_make",
+        "dependencies": ["0001_initial"],
+        "operations": [{"op": "rename_field", "model": "Car", "from": "make", "to": "brand"}]
+    }))
+    .unwrap();
+    let files = vec![files[0].clone(), rename];
+    let renamed = migrations::replay(&files).unwrap();
+    let key = renamed.models["CarDriver"]
+        .fields
+        .iter()
+        .find(|f| f.name == "car")
+        .unwrap();
+    assert_eq!(
+        key.foreign_key.as_ref().unwrap().to_field.as_deref(),
+        Some("brand")
+    );
+    migrations::migrate(&db, &files, None).await.unwrap();
+    migrations::migrate(&db, &files, Some("0001_initial"))
+        .await
+        .unwrap();
+    // Back at 0001: the models write through the make again.
+    let toyota = car(Some("Toyota"), &db).await;
+    let ryan = driver(Some("Ryan"), &db).await;
+    toyota.drivers().add([&ryan], &db).await.unwrap();
+    assert_eq!(ryan.cars().count(&db).await.unwrap(), 1);
     // inspectdb reads the keys back with their to_field.
     let tables = migrations::read_schema(&db).await.unwrap();
     let inspection = migrations::generate(&tables);
