@@ -136,6 +136,42 @@ async fn to_field_keys_in_forms_and_inlines(db: Database) {
         refused.body
     );
     assert_eq!(Sale::objects().count(&db).await.unwrap(), 1);
+    // A car whose make is NULL saves with no drivers; a driver for it is refused beside
+    // the make, and nothing is linked.
+    let nameless = Car {
+        id: None,
+        make: None,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let url = format!("/admin/garage/car/{}/change/", nameless.id.unwrap());
+    let page = client.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = page.csrf();
+    let empty = client
+        .post(
+            &url,
+            &[("csrf_token", &csrf), ("make", ""), ("drivers-TOTAL", "0")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::SEE_OTHER, "{}", empty.body);
+    let linked = client
+        .post(
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("make", ""),
+                ("drivers-TOTAL", "1"),
+                ("drivers-0-id", ""),
+                ("drivers-0-target", "Sam"),
+                ("drivers-0-role", ""),
+            ],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    assert!(linked.body.contains("NULL"), "{}", linked.body);
+    assert_eq!(CarDriver::objects().count(&db).await.unwrap(), 2);
     // The delete preview lists the car's through rows and its sale.
     let preview = client
         .get(&format!("/admin/garage/car/{}/delete/", toyota.id.unwrap()))

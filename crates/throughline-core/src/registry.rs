@@ -231,9 +231,15 @@ impl Registry {
                 }
                 if let Some(fk) = &field.foreign_key {
                     if let (Some(name), Some(target)) = (&fk.to_field, self.get(&fk.to)) {
-                        let unique = target
-                            .field(name)
-                            .is_some_and(|f| f.unique || f.primary_key);
+                        // Unique by itself, or by a unique constraint over it alone.
+                        let unique = target.field(name).is_some_and(|f| {
+                            f.unique
+                                || f.primary_key
+                                || target
+                                    .unique_constraints
+                                    .iter()
+                                    .any(|c| c.fields.len() == 1 && &c.fields[0] == name)
+                        });
                         if !unique {
                             error(
                                 "throughline.E012",

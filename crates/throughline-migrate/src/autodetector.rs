@@ -571,6 +571,24 @@ pub fn detect(from: &ProjectState, to: &ProjectState, hints: &Hints) -> Detectio
                         ));
                         continue;
                     }
+                    // A key that starts (or stops) referring to another field of its
+                    // target: the stored values would be read as the new field's (an id
+                    // as a code), so it is not altered in place.
+                    if let (Some(before), Some(after)) = (&existing.foreign_key, &field.foreign_key)
+                        && before.to == after.to
+                        && before.to_field != after.to_field
+                    {
+                        let shown = |f: &Option<String>| {
+                            f.clone().unwrap_or_else(|| "its primary key".into())
+                        };
+                        out.refused.push(format!(
+                            "{name}.{} would refer to {} instead of {}: the stored values would be read as the new field's; add a new key, fill it from the old one in a migration of your own, then remove the old key",
+                            field.name,
+                            shown(&after.to_field),
+                            shown(&before.to_field)
+                        ));
+                        continue;
+                    }
                     if schema_differs(existing, field) {
                         apply(
                             &mut state,

@@ -734,6 +734,22 @@ async fn to_field_in_ddl_migrations_and_inspectdb(db: Database) {
         .await
         .unwrap();
     assert!(steps[0].faked, "{steps:?}");
+    // A key that would start referring to another field is refused, not altered in place
+    // (the stored ids would be read as makes).
+    let mut by_key = state.clone();
+    if let Some(sale) = by_key.models.get_mut("Sale")
+        && let Some(car) = sale.fields.iter_mut().find(|f| f.name == "car")
+        && let Some(fk) = car.foreign_key.as_mut()
+    {
+        fk.to_field = None;
+    }
+    let change = migrations::detect(&by_key, &state, &migrations::Hints::default());
+    assert!(!change.is_complete());
+    assert!(
+        change.refused[0].contains("Sale.car would refer to make instead of its primary key"),
+        "{:?}",
+        change.refused
+    );
     // Renaming the referred field carries the keys along (Django's RenameField), in the
     // state and in the database, both ways.
     let rename: migrations::Migration = serde_json::from_value(serde_json::json!({

@@ -1171,14 +1171,37 @@ impl<'s> Editor<'s> {
                 .cloned()
                 .unwrap_or_else(|| key.clone())
         };
+        // A row whose referred value (`to_field`) is NULL has no links and can get none
+        // (as Django refuses); with nothing asked of the relation it is left alone.
+        let unlinkable = |spec: &InlineSpec| {
+            let referred = spec.relation.source_referred();
+            Refused::from_write(
+                meta,
+                engine::null_reference(meta, referred, spec.relation.name),
+            )
+        };
         for (spec, keys) in multis {
-            let told = set_links(&tx, spec, &link_of(spec), keys.clone()).await?;
+            let link = link_of(spec);
+            if link.is_null() {
+                if keys.is_empty() {
+                    continue;
+                }
+                return Err(unlinkable(spec));
+            }
+            let told = set_links(&tx, spec, &link, keys.clone()).await?;
             if !told.is_empty() {
                 words.push(told);
             }
         }
         for (spec, rows) in specs.iter().zip(submitted) {
-            let told = self.write_links(&tx, spec, &link_of(spec), rows).await?;
+            let link = link_of(spec);
+            if link.is_null() {
+                if rows.is_empty() {
+                    continue;
+                }
+                return Err(unlinkable(spec));
+            }
+            let told = self.write_links(&tx, spec, &link, rows).await?;
             if !told.is_empty() {
                 words.push(told);
             }
