@@ -173,7 +173,8 @@ impl Registry {
     /// model has several foreign keys to one side and no `through_fields`, `E104` a
     /// `through_fields` name is missing from the through model or is not a foreign key to
     /// the expected model, `E105` a symmetrical relation to another model, `E106` two
-    /// relations or reverse accessors with one name on a model. Warning `W101`: the through
+    /// relations or reverse accessors with one name on a model, `E107` a symmetrical
+    /// relation whose two keys refer to different fields. Warning `W101`: the through
     /// model has no unique constraint on the pair (concurrent writes from outside
     /// throughline can then duplicate a pair).
     ///
@@ -403,6 +404,24 @@ impl Registry {
                     );
                     continue;
                 };
+                // A symmetrical relation writes each link both ways: its two keys must
+                // hold values of one field.
+                let to_field = |name: &str| {
+                    through
+                        .field(name)
+                        .and_then(|f| f.foreign_key.as_ref())
+                        .map(|fk| fk.to_field.clone())
+                };
+                if m2m.symmetrical && to_field(&m2m.source_field) != to_field(&m2m.target_field) {
+                    push(
+                        "throughline.E107",
+                        CheckLevel::Error,
+                        &model.name,
+                        format!(
+                            "{label} is symmetrical but its two keys refer to different fields (to_field); links are written both ways"
+                        ),
+                    );
+                }
                 let keys_to = |to: &str| {
                     through
                         .foreign_keys()

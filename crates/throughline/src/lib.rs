@@ -119,8 +119,8 @@ pub use throughline_core::validate;
 pub use throughline_core::validate::JSON_MAX_DEPTH;
 pub use throughline_core::{
     Backend, CheckLevel, CheckMessage, Choice, DefaultValue, Error, FieldMeta, FieldType,
-    FixtureError, FixtureErrorKind, ForeignKeyMeta, IntegrityKind, Key, ManyToManyMeta,
-    MigrationError, ModelMeta, OnDelete, Registry, Result, Value,
+    FixtureError, FixtureErrorKind, ForeignKeyMeta, IndexMeta, IntegrityKind, Key, ManyToManyMeta,
+    MigrationError, ModelMeta, OnDelete, Registry, Result, UniqueConstraint, Value,
 };
 /// What the statement events (`tracing`, target `throughline::sql`) carry: bound values
 /// when asked for, and a warning above a slow-statement threshold.

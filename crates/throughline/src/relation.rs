@@ -53,19 +53,23 @@ impl<T: Model, C: Model> Rel<T, C> {
         }
     }
 
-    /// The value of `parent` that the rows of `C` refer to: its key, or the field a
-    /// `to_field` key names.
-    fn referred_value(&self, parent: &T) -> Value {
-        let hops = self.hops();
-        let referred = match hops.as_slice() {
+    /// The field of `T` that the rows of `C` refer to when it is not its key (a `to_field`).
+    fn referred_field(&self) -> Option<&'static str> {
+        match self.hops().as_slice() {
             [hop] => T::meta()
                 .fields
                 .iter()
-                .find(|f| f.column == hop.from_column && !f.primary_key),
+                .find(|f| f.column == hop.from_column && !f.primary_key)
+                .map(|f| f.name.as_str()),
             _ => None,
-        };
+        }
+    }
+
+    /// The value of `parent` that the rows of `C` refer to: its key, or the value of the
+    /// field a `to_field` key names (`referred`, from [`Rel::referred_field`]).
+    fn referred_value(parent: &T, referred: Option<&str>) -> Value {
         match referred {
-            Some(field) => parent.field_value(&field.name).unwrap_or(Value::Null),
+            Some(field) => parent.field_value(field).unwrap_or(Value::Null),
             None => parent.pk_value(),
         }
     }
@@ -107,7 +111,7 @@ impl<T: Model, C: Model> Rel<T, C> {
             });
         }
         let field = self.reverse_field()?;
-        let lookup = match self.referred_value(parent) {
+        let lookup = match Self::referred_value(parent, self.referred_field()) {
             Value::Null => Lookup::In(Vec::new()),
             key => Lookup::Exact(key),
         };
@@ -137,9 +141,10 @@ impl<T: Model, C: Model> Rel<T, C> {
     /// ```
     pub async fn prefetch(&self, parents: &[T], exec: &impl Executor) -> Result<Vec<Vec<C>>> {
         let field = self.reverse_field()?;
+        let referred = self.referred_field();
         let keys: Vec<Value> = parents
             .iter()
-            .map(|parent| self.referred_value(parent))
+            .map(|parent| Self::referred_value(parent, referred))
             .filter(|k| !k.is_null())
             .collect();
         if keys.is_empty() {
@@ -155,8 +160,11 @@ impl<T: Model, C: Model> Rel<T, C> {
             Ok(())
         })
         .await?;
-        let mut groups =
-            children.into_groups(parents.iter().map(|parent| self.referred_value(parent)));
+        let mut groups = children.into_groups(
+            parents
+                .iter()
+                .map(|parent| Self::referred_value(parent, referred)),
+        );
         if group::sorted_here::<C>() {
             group::in_key_order(&mut groups);
         }

@@ -230,7 +230,37 @@ fn checks_report_every_problem_with_stable_ids() {
             FieldMeta::new("label", FieldType::String { max_length: None }),
         ],
     ));
-    let mut pointer = ModelMeta::new("Pointer", "pointer", vec![id.clone(), clash_fk]);
+    // A key to a field that is not unique (E012); one to a field unique by a one-field
+    // constraint is fine.
+    let mut by_label = FieldMeta::new("by_label", FieldType::String { max_length: None });
+    by_label.foreign_key = Some(throughline::ForeignKeyMeta {
+        to: "Target".into(),
+        on_delete: throughline::OnDelete::Cascade,
+        related_name: Some("+".into()),
+        to_field: Some("label".into()),
+    });
+    let mut by_code = FieldMeta::new("by_code", FieldType::I64);
+    by_code.foreign_key = Some(throughline::ForeignKeyMeta {
+        to: "Coded".into(),
+        on_delete: throughline::OnDelete::Cascade,
+        related_name: Some("+".into()),
+        to_field: Some("code".into()),
+    });
+    let mut coded = ModelMeta::new(
+        "Coded",
+        "coded",
+        vec![id.clone(), FieldMeta::new("code", FieldType::I64)],
+    );
+    coded.unique_constraints = vec![throughline::UniqueConstraint {
+        name: "coded_code".into(),
+        fields: vec!["code".into()],
+    }];
+    let coded = leak(coded);
+    let mut pointer = ModelMeta::new(
+        "Pointer",
+        "pointer",
+        vec![id.clone(), clash_fk, by_label, by_code],
+    );
     pointer.ordering = vec!["-nope".into()];
     let pointer = leak(pointer);
 
@@ -240,8 +270,16 @@ fn checks_report_every_problem_with_stable_ids() {
         .register(broken)
         .register(no_pk)
         .register(target)
+        .register(coded)
         .register(pointer);
     let problems = registry.check();
+    let to_field: Vec<&str> = problems
+        .iter()
+        .filter(|p| p.id == "throughline.E012")
+        .map(|p| p.message.as_str())
+        .collect();
+    assert_eq!(to_field.len(), 1, "{problems:#?}");
+    assert!(to_field[0].contains("`Target.label`"), "{to_field:?}");
     let ids: Vec<&str> = problems.iter().map(|p| p.id).collect();
     for expected in [
         "throughline.E001", // table "student" twice
@@ -250,6 +288,7 @@ fn checks_report_every_problem_with_stable_ids() {
         "throughline.E004", // no primary key
         "throughline.E006", // set_null on a non-optional key
         "throughline.E007", // ordering names an unknown field
+        "throughline.E012", // to_field naming a field that is not unique
     ] {
         assert!(
             ids.contains(&expected),
@@ -300,6 +339,35 @@ fn many_to_many_checks() {
             through_fields_given: given,
         }
     };
+    // A symmetrical relation whose keys refer to different fields (E107).
+    let by = |name: &str, to_field: Option<&str>| {
+        let mut f = fk(name, "Person");
+        if let Some(key) = f.foreign_key.as_mut() {
+            key.to_field = to_field.map(Into::into);
+        }
+        f
+    };
+    let friendship = leak(ModelMeta::new(
+        "Friendship",
+        "friendship",
+        vec![
+            id.clone(),
+            by("from_person", Some("id")),
+            by("to_person", None),
+        ],
+    ));
+    let mut person = ModelMeta::new("Person", "person", vec![id.clone()]);
+    person.many_to_many = vec![throughline::ManyToManyMeta {
+        name: "friends".into(),
+        target: "Person".into(),
+        through: "Friendship".into(),
+        source_field: "from_person".into(),
+        target_field: "to_person".into(),
+        related_name: Some("+".into()),
+        symmetrical: true,
+        auto_created: false,
+        through_fields_given: true,
+    }];
     let mut group = ModelMeta::new("Group", "group", vec![id.clone()]);
     group.many_to_many = vec![
         relation("unregistered", "Nowhere", ("group", "person"), false),
@@ -308,7 +376,7 @@ fn many_to_many_checks() {
         relation("wrong_field", "Invitation", ("group", "nope"), true),
     ];
     let group = leak(group);
-    let person = leak(ModelMeta::new("Person", "person", vec![id.clone()]));
+    let person = leak(person);
     let loose = leak(ModelMeta::new(
         "Loose",
         "loose",
@@ -329,7 +397,8 @@ fn many_to_many_checks() {
         .register(group)
         .register(person)
         .register(loose)
-        .register(invitation);
+        .register(invitation)
+        .register(friendship);
     let problems = registry.check();
     let has = |id: &str, text: &str| {
         problems
@@ -343,6 +412,7 @@ fn many_to_many_checks() {
     assert!(has("throughline.E102", "Group.no_key"), "{problems:#?}");
     assert!(has("throughline.E103", "Group.ambiguous"), "{problems:#?}");
     assert!(has("throughline.E104", "Invitation.nope"), "{problems:#?}");
+    assert!(has("throughline.E107", "Person.friends"), "{problems:#?}");
     assert!(has("throughline.W101", "Group.ambiguous"), "{problems:#?}");
     assert!(
         !has("throughline.E103", "Group.wrong_field"),
