@@ -1044,6 +1044,47 @@ async fn bulk_add_is_a_constant_number_of_statements(db: Database) {
     assert_eq!(again.already_linked.len(), 10_000);
     assert!(counting.count() <= 2, "{:?}", counting.statements());
     assert_eq!(math.students().count(&db).await.unwrap(), 10_000);
+    // Re-added with other values (W6): the skip policy reports every target as differing,
+    // in the order given; the update policy writes them in one UPDATE.
+    counting.reset();
+    let differing = math
+        .students()
+        .add_with(&students, grade("C"), &counting)
+        .await
+        .unwrap();
+    assert_eq!(differing.differing.len(), 10_000);
+    let given: Vec<Value> = students.iter().map(|s| s.pk_value()).collect();
+    let reported: Vec<Value> = differing
+        .differing
+        .iter()
+        .map(|d| d.target.clone())
+        .collect();
+    assert_eq!(reported, given);
+    assert!(counting.count() <= 2, "{:?}", counting.statements());
+    counting.reset();
+    let updated = math
+        .students()
+        .on_existing(OnExisting::Update)
+        .add_with(&students, grade("C"), &counting)
+        .await
+        .unwrap();
+    assert_eq!(updated.updated, given);
+    let updates = counting
+        .statements()
+        .iter()
+        .filter(|sql| sql.contains(r#"SET "grade""#) || sql.contains("SET `grade`"))
+        .count();
+    assert_eq!(updates, 1, "{:?}", counting.statements());
+    assert!(counting.count() <= 4, "{:?}", counting.statements());
+    let graded_c = math
+        .students()
+        .links()
+        .unwrap()
+        .filter(Enrollment::GRADE.eq("C"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(graded_c, 10_000);
     // A set reads, deletes and inserts: one transaction, statements independent of N.
     counting.reset();
     let outcome = math

@@ -392,10 +392,14 @@ impl WritePlan {
             Ok(())
         })
         .await?;
-        // In the order the targets were given.
+        // In the order the targets were given (a map: linear in the number of targets).
+        let mut by_target: KeyMap<Key, Differing> = differing
+            .into_iter()
+            .map(|d| (Key::of(&d.target), d))
+            .collect();
         for target in &outcome.already_linked {
-            if let Some(position) = differing.iter().position(|d| Key::same(&d.target, target)) {
-                outcome.differing.push(differing.swap_remove(position));
+            if let Some(found) = by_target.remove(&Key::of(target)) {
+                outcome.differing.push(found);
             }
         }
         Ok(outcome)
@@ -557,13 +561,26 @@ impl WritePlan {
             self.hooks.fire(conn, HookPoint::AfterAdd, &linked).await?;
         }
 
-        // 4. Update policy: write the given fields into the differing rows.
+        // 4. Update policy: write the given fields into the differing rows, one statement
+        // per run of targets given the same values (one for a whole call that shares its
+        // values, whatever the number of targets).
         if on_existing == OnExisting::Update {
+            let mut runs: Vec<(Vec<Value>, &Values)> = Vec::new();
             for (target, values) in to_update {
+                match runs.last_mut() {
+                    Some((targets, shared)) if same_values(shared, values) => targets.push(target),
+                    _ => runs.push((vec![target], values)),
+                }
+            }
+            for (targets, values) in runs {
+                let lookup = |keys: &[Value]| match keys {
+                    [one] => Lookup::Exact(one.clone()),
+                    many => Lookup::In(many.to_vec()),
+                };
                 let mut pair = Self::cond(self.source_field, Lookup::Exact(source.clone()))
-                    .and(Self::cond(self.target_field, Lookup::Exact(target.clone())));
+                    .and(Self::cond(self.target_field, lookup(&targets)));
                 if self.symmetrical {
-                    pair = pair.or(Self::cond(self.source_field, Lookup::Exact(target.clone()))
+                    pair = pair.or(Self::cond(self.source_field, lookup(&targets))
                         .and(Self::cond(self.target_field, Lookup::Exact(source.clone()))));
                 }
                 // A wider link key: only the row of this link, and its key is not rewritten.
@@ -587,7 +604,7 @@ impl WritePlan {
                 conn.execute(&stmt)
                     .await
                     .map_err(|e| attach_model(e, through))?;
-                outcome.updated.push(target);
+                outcome.updated.extend(targets);
             }
         }
         Ok(outcome)
