@@ -222,6 +222,11 @@ pub struct SelectQuery {
     /// the related model's own ordering, as Django); `None`: the names of
     /// `ModelMeta::ordering`, each a field of the model.
     pub default_ordering: Option<Vec<OrderBy>>,
+    /// Only the rows whose key this query (of the same model) selects: how an aggregate
+    /// reads a sliced, distinct or aggregate-filtered queryset (Django computes it over a
+    /// subquery). Rendered `key IN (SELECT key FROM (<query>) AS kept)`, the derived table
+    /// letting MySQL take a `LIMIT` inside `IN`.
+    pub keys_of: Option<Box<SelectQuery>>,
 }
 
 impl SelectQuery {
@@ -250,6 +255,7 @@ impl SelectQuery {
             lock_wait: LockWait::Wait,
             annotations: Vec::new(),
             default_ordering: None,
+            keys_of: None,
         }
     }
 
@@ -508,6 +514,7 @@ impl SelectQuery {
             Projection::Keys => {
                 select.column((Alias::new(&root), Alias::new(&self.model.pk().column)));
                 group_by.push(root_key.clone());
+                width = Some(1);
             }
             Projection::Count => {
                 if grouped {
@@ -563,9 +570,11 @@ impl SelectQuery {
                         // PostgreSQL orders a grouped or DISTINCT query only by what it
                         // selects: a computed term, or one across a relation, is selected
                         // too (Django adds them alike).
+                        // (The keys alone select no other field of the model.)
+                        let keys_only = matches!(self.projection, Projection::Keys);
                         let hidden = !term.expression.has_aggregate()
                             && ((grouped && !matches!(term.expression, Expression::Field(_)))
-                                || (self.distinct && term.expression.has_hops()));
+                                || (self.distinct && (term.expression.has_hops() || keys_only)));
                         match width.as_mut() {
                             // A computed term is read as a last, hidden column and named
                             // by position: written again in GROUP BY it would bind its
@@ -609,6 +618,17 @@ impl SelectQuery {
         planner.apply_joins(&mut select);
         for expr in wheres {
             select.and_where(expr);
+        }
+        if let Some(inner) = &self.keys_of {
+            let mut keys = (**inner).clone();
+            keys.projection = Projection::Keys;
+            keys.for_update = false;
+            keys.keys_of = None;
+            let pk = &self.model.pk().column;
+            let mut kept = Query::select();
+            kept.column(Alias::new(pk))
+                .from_subquery(keys.to_sea(dialect)?, Alias::new("kept"));
+            select.and_where(Expr::col((Alias::new(&root), Alias::new(pk))).in_subquery(kept));
         }
         if grouped {
             // Grouping by the model's key groups by its row: PostgreSQL lets the row's other

@@ -98,9 +98,13 @@ impl<M: Model> QuerySet<M> {
     /// Computes aggregates over every matching row, in one row (Django's `aggregate`):
     /// one aggregate or a tuple of them, read back typed.
     ///
-    /// Refused ([`Error::InvalidQuery`]): a value that is not an aggregate (use
-    /// [`QuerySet::group_by`]), a sliced or distinct queryset, and a queryset filtered on
-    /// an aggregate (which Django computes through a subquery; not yet here).
+    /// A sliced, distinct or aggregate-filtered queryset is aggregated over the rows it
+    /// selects, each once, as Django does through a subquery (`SUM(age)` of
+    /// `filter(courses__open).distinct()` adds each student's age once). An aggregate across
+    /// a relation then reads every related row of those rows: the queryset's filters on
+    /// the relation do not restrict it (Django's subquery keeps them). Refused
+    /// ([`Error::InvalidQuery`]): a value that is not an aggregate (use
+    /// [`QuerySet::group_by`]).
     ///
     /// ```
     /// use throughline::prelude::*;
@@ -124,16 +128,7 @@ impl<M: Model> QuerySet<M> {
         selection: S,
         exec: &impl Executor,
     ) -> Result<S::Output> {
-        self.unsliced("aggregate()")?;
         let refuse = |why: &str| Err(Error::invalid_query(M::MODEL_NAME, why));
-        if self.query.distinct {
-            return refuse("aggregate() of a distinct queryset");
-        }
-        if self.query.groups.iter().any(|g| g.filter.has_aggregate()) {
-            return refuse(
-                "aggregate() of a queryset filtered on an aggregate: read the rows with annotate(...) and aggregate them in Rust",
-            );
-        }
         let mut expressions = Vec::new();
         selection.expressions(&mut expressions);
         if expressions.iter().any(|e| !e.is_aggregated()) {
@@ -142,6 +137,18 @@ impl<M: Model> QuerySet<M> {
             );
         }
         let mut query = self.query_for(Projection::Expressions(expressions), exec)?;
+        let having = query.groups.iter().any(|g| g.filter.has_aggregate());
+        if query.limit.is_some() || query.offset.is_some() || query.distinct || having {
+            // The rows the queryset selects, by key, each read once (as Django's subquery
+            // of a distinct or grouped queryset gives them).
+            let mut rows = query.clone();
+            rows.projection = Projection::Keys;
+            query.groups.clear();
+            query.keys_of = Some(Box::new(rows));
+            query.limit = None;
+            query.offset = None;
+            query.distinct = false;
+        }
         query.order_by.clear();
         query.annotations.clear();
         let stmt = query.render(exec.backend())?;

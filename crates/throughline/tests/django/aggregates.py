@@ -301,6 +301,35 @@ check(
     [("", 1), ("alice", 2), ("bob", 2), ("carol", 1), ("dave", 1)],
 )
 
+# aggregates_of_sliced_distinct_and_filtered_querysets
+check(
+    "aggregate of a slice",
+    tuple(Student.objects.order_by("name")[:2].aggregate(n=Count("id"), s=Sum("age")).values()),
+    (2, 51),
+)
+check(
+    "aggregate of an offset slice",
+    tuple(Student.objects.order_by("name")[1:3].aggregate(n=Count("id"), s=Sum("age"), m=Max("age")).values()),
+    (2, 31, 31),
+)
+check(
+    "aggregate across a multi-valued filter",
+    tuple(Student.objects.filter(courses__open=True).aggregate(n=Count("id"), s=Sum("age")).values()),
+    (6, 127),
+)
+check(
+    "aggregate of a distinct queryset",
+    tuple(Student.objects.filter(courses__open=True).distinct().aggregate(n=Count("id"), s=Sum("age")).values()),
+    (4, 76),
+)
+check(
+    "aggregate of a queryset filtered on an annotation",
+    tuple(
+        Course.objects.annotate(k=Count("students")).filter(k__gt=1).aggregate(n=Count("id"), t=Min("title")).values()
+    ),
+    (2, "art"),
+)
+
 if failures:
     print("\n".join(failures))
     sys.exit(1)
