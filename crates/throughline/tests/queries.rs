@@ -897,6 +897,27 @@ async fn default_filter_hides_rows(db: Database) {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
     assert_eq!(linked().await.unwrap(), 2, "nothing was deleted");
+    // A hidden link added by another caller while a `set` waits for the lock is kept: the
+    // hidden links are read inside the set's transaction.
+    let late = Article {
+        id: None,
+        title: "d".into(),
+        deleted: true,
+    }
+    .create(&db)
+    .await
+    .unwrap();
+    let tx = db.begin().await.unwrap();
+    shelf.articles().add([&late], &tx).await.unwrap();
+    let waiting = {
+        let (db, shelf, first) = (db.clone(), shelf.clone(), articles[0].clone());
+        tokio::spawn(async move { shelf.articles().set([&first], &db).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.commit().await.unwrap();
+    let outcome = waiting.await.unwrap().unwrap();
+    assert!(outcome.removed.is_empty(), "{:?}", outcome.removed);
+    assert_eq!(linked().await.unwrap(), 3, "the hidden d keeps its link");
 
     // Writes through objects() touch the visible rows only.
     let n = Article::objects()

@@ -496,6 +496,7 @@ impl Relation {
             relation: self.clone(),
             source,
             on_existing: OnExisting::Skip,
+            protected: None,
         }
     }
 
@@ -603,6 +604,9 @@ pub struct Linking {
     relation: Relation,
     source: Value,
     on_existing: OnExisting,
+    /// A query listing targets whose links `set` keeps and `clear` refuses to delete (the
+    /// targets a default filter hides), read inside the write's transaction.
+    protected: Option<Statement>,
 }
 
 impl Linking {
@@ -626,6 +630,38 @@ impl Linking {
     /// ```
     pub fn on_existing(mut self, policy: OnExisting) -> Self {
         self.on_existing = policy;
+        self
+    }
+
+    /// Protects the links of the targets `targets` lists (one column: the values the
+    /// through rows hold, such as the targets a default filter hides, as Django's related
+    /// manager never sees them): [`Linking::set`] keeps them (and does not report them as
+    /// kept), [`Linking::clear`] and a `set` with `clear_first` refuse to delete them. The
+    /// query runs inside the write's transaction, after the lock, so a protected link
+    /// added meanwhile is seen.
+    ///
+    /// ```
+    /// # use throughline_core::{Backend, Value};
+    /// # use throughline_engine::{doc_support, no_values, row_values, Relation};
+    /// # use throughline_query::{FieldPath, Filter, Lookup, Projection, SelectQuery};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let (db, school) = doc_support::seeded_school_db().await?;
+    /// let students = Relation::find(&school, "Course", "students")?;
+    /// let math = students.from(Value::I64(1));
+    /// math.add(vec![(Value::I64(1), no_values()), (Value::I64(2), no_values())], &db).await?;
+    /// // Student 2's link is protected: a set to student 3 keeps it.
+    /// let mut hidden = SelectQuery::new(school.get("Student").unwrap());
+    /// hidden.filter(Filter::cond(FieldPath::local("id"), Lookup::Exact(Value::I64(2))));
+    /// hidden.projection = Projection::Keys;
+    /// let guarded = math.clone().keeping(hidden.render(Backend::Sqlite)?);
+    /// let outcome = guarded.set(vec![Value::I64(3)], no_values(), false, row_values(students.through), &db).await?;
+    /// assert_eq!(outcome.removed.len(), 1); // student 1's link only
+    /// assert!(outcome.kept.is_empty());
+    /// assert!(guarded.clear(row_values(students.through), &db).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn keeping(mut self, targets: Statement) -> Self {
+        self.protected = Some(targets);
         self
     }
 
@@ -923,12 +959,15 @@ impl Linking {
         self.check_targets(&wanted)?;
         let plan = self.relation.plan(exec)?;
         let on_existing = self.on_existing;
+        let protected = self.protected.clone();
         exec.run(
             Access::Atomic,
             op(move |conn| {
                 Box::pin(async move {
                     plan.lock(conn, &source, &wanted).await?;
+                    let protected = plan.protected(conn, protected.as_ref()).await?;
                     if clear_first {
+                        plan.refuse_protected(&protected, "clear_and_set")?;
                         let removed = plan.delete_rows(conn, &source, None, &decode).await?;
                         let items = wanted.iter().map(|k| (k.clone(), values.clone())).collect();
                         let added = plan.add_locked(conn, &source, items, on_existing).await?;
@@ -939,7 +978,27 @@ impl Linking {
                         });
                     }
                     let existing = plan.linked_targets(conn, &source).await?;
-                    let (kept, add, drop) = split(&wanted, &existing);
+                    // Protected links stay, unreported (the caller never asked for them).
+                    let mut wanted = wanted;
+                    let asked = wanted.len();
+                    if !protected.is_empty() {
+                        let given: std::collections::HashSet<throughline_core::Key> =
+                            wanted.iter().map(throughline_core::Key::of).collect();
+                        wanted.extend(
+                            protected
+                                .into_iter()
+                                .filter(|k| !given.contains(&throughline_core::Key::of(k))),
+                        );
+                    }
+                    let (mut kept, add, drop) = split(&wanted, &existing);
+                    if wanted.len() > asked {
+                        let extra: std::collections::HashSet<throughline_core::Key> = wanted
+                            [asked..]
+                            .iter()
+                            .map(throughline_core::Key::of)
+                            .collect();
+                        kept.retain(|k| !extra.contains(&throughline_core::Key::of(k)));
+                    }
                     let removed = if drop.is_empty() {
                         Vec::new()
                     } else {
@@ -1122,11 +1181,14 @@ impl Linking {
     ) -> Result<Vec<R>> {
         let source = self.source_key()?;
         let plan = self.relation.plan(exec)?;
+        let protected = self.protected.clone();
         exec.run(
             Access::Atomic,
             op(move |conn| {
                 Box::pin(async move {
                     plan.lock(conn, &source, &[]).await?;
+                    let protected = plan.protected(conn, protected.as_ref()).await?;
+                    plan.refuse_protected(&protected, "clear")?;
                     plan.delete_rows(conn, &source, None, &decode).await
                 })
             }),

@@ -195,6 +195,44 @@ impl WritePlan {
 
     /// Locks the declaring side's row(s) in key order (PostgreSQL; SQLite's writer
     /// transaction is already exclusive).
+    /// The targets `query` lists (see [`crate::Linking::keeping`]), read on `conn`.
+    pub(crate) async fn protected(
+        &self,
+        conn: &mut dyn Conn,
+        query: Option<&throughline_query::Statement>,
+    ) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        if let Some(query) = query {
+            let ty = self.target_type;
+            conn.query(query, &mut |row| {
+                let value = row.value_as(0, ty)?;
+                if !value.is_null() {
+                    out.push(value);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(out)
+    }
+
+    /// Refuses `what` (a clear) when protected links exist: deleting them would lose them
+    /// silently (Django's related manager leaves them).
+    pub(crate) fn refuse_protected(&self, protected: &[Value], what: &str) -> Result<()> {
+        if protected.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid_query(
+            self.target_model,
+            format!(
+                "{what} would also delete the links of {} target(s) {}'s default filter hides; remove the visible ones with remove/remove_keys, or unlink through {}::objects()",
+                protected.len(),
+                self.target_model,
+                self.through.name
+            ),
+        ))
+    }
+
     pub(crate) async fn lock(
         &self,
         conn: &mut dyn Conn,

@@ -1799,83 +1799,33 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
 
     async fn write_set(
         &self,
-        mut wanted: Vec<Value>,
+        wanted: Vec<Value>,
         values: Values,
         clear_first: bool,
         exec: &impl Executor,
     ) -> Result<SetOutcome<Th>> {
         // As Django's related manager, which sees only the targets the default filter
-        // keeps: `set` leaves the links of hidden targets alone.
-        let hidden = self.hidden_linked(exec).await?;
-        if hidden.is_empty() {
-            return self
-                .linking()?
-                .set(wanted, values, clear_first, decode::<Th>, exec)
-                .await;
-        }
-        if clear_first {
-            self.refuse_hidden(&hidden, "clear_and_set")?;
-        }
-        // Hashed: `set` takes lists of thousands of keys.
-        let asked: std::collections::HashSet<throughline_core::Key> =
-            wanted.iter().map(throughline_core::Key::of).collect();
-        let hidden_only: Vec<Value> = hidden
-            .into_iter()
-            .filter(|k| !asked.contains(&throughline_core::Key::of(k)))
-            .collect();
-        let hidden_keys: std::collections::HashSet<throughline_core::Key> =
-            hidden_only.iter().map(throughline_core::Key::of).collect();
-        wanted.extend(hidden_only);
-        let mut outcome = self
-            .linking()?
+        // keeps: `set` leaves the links of hidden targets alone, read inside its
+        // transaction.
+        self.guarded(exec)?
             .set(wanted, values, clear_first, decode::<Th>, exec)
-            .await?;
-        outcome
-            .kept
-            .retain(|key| !hidden_keys.contains(&throughline_core::Key::of(key)));
-        Ok(outcome)
+            .await
     }
 
-    /// The keys of linked targets the target model's default filter hides (none without
-    /// one). Read before the write, outside its transaction: a hidden target linked
-    /// meanwhile by another caller is not seen.
-    async fn hidden_linked(&self, exec: &impl Executor) -> Result<Vec<Value>> {
+    /// The engine's writer, protecting the links of targets the target model's default
+    /// filter hides (none without one): `set` keeps them, `clear` refuses to delete them.
+    fn guarded(&self, exec: &impl Executor) -> Result<Linking> {
+        let linking = self.linking()?;
         let Some(visible) = T::default_filter() else {
-            return Ok(Vec::new());
+            return Ok(linking);
         };
         let mut query = throughline_query::SelectQuery::new(T::meta());
         query.filter(self.linked_to_source()?);
         query.exclude(visible);
-        let keys = QuerySet::<T>::from_query(query)
-            .values(
-                vec![FieldPath::local(
-                    self.relation.referred().1.unwrap_or(&T::meta().pk().name),
-                )],
-                exec,
-            )
-            .await?;
-        Ok(keys
-            .into_iter()
-            .filter_map(|row| row.into_iter().next())
-            .collect())
-    }
-
-    /// Refuses to delete every link when some lead to targets the default filter hides
-    /// (Django's `clear` would leave them; a clear that also removed them would lose them
-    /// silently).
-    fn refuse_hidden(&self, hidden: &[Value], what: &str) -> Result<()> {
-        if hidden.is_empty() {
-            return Ok(());
-        }
-        Err(Error::invalid_query(
-            T::MODEL_NAME,
-            format!(
-                "{what} would also delete the links of {} target(s) {}'s default filter hides; remove the visible ones with remove/remove_keys, or unlink through {}::objects()",
-                hidden.len(),
-                T::MODEL_NAME,
-                Th::MODEL_NAME
-            ),
-        ))
+        query.projection = throughline_query::Projection::Columns(vec![FieldPath::local(
+            self.relation.referred().1.unwrap_or(&T::meta().pk().name),
+        )]);
+        Ok(linking.keeping(query.render(exec.backend())?))
     }
 
     /// Unlinks `targets`: deletes every through row of each pair (several if the through
@@ -2033,9 +1983,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelated<S, T, Th, P> {
     /// # Ok(()) }
     /// ```
     pub async fn clear(&self, exec: &impl Executor) -> Result<Vec<Th>> {
-        let hidden = self.hidden_linked(exec).await?;
-        self.refuse_hidden(&hidden, "clear")?;
-        self.linking()?.clear(decode::<Th>, exec).await
+        self.guarded(exec)?.clear(decode::<Th>, exec).await
     }
 }
 
