@@ -918,6 +918,21 @@ async fn default_filter_hides_rows(db: Database) {
     let outcome = waiting.await.unwrap().unwrap();
     assert!(outcome.removed.is_empty(), "{:?}", outcome.removed);
     assert_eq!(linked().await.unwrap(), 3, "the hidden d keeps its link");
+    // A prefetch and the links read only the visible targets' rows, as Django's related
+    // manager (the target's default manager).
+    let prefetched = Shelf::ARTICLES_RELATION
+        .prefetch(std::slice::from_ref(&shelf), &db)
+        .await
+        .unwrap();
+    assert_eq!(prefetched[0].len(), 1, "{:?}", prefetched[0]);
+    assert_eq!(
+        prefetched[0][0].article.loaded().map(|a| a.title.as_str()),
+        Some("a")
+    );
+    assert_eq!(
+        shelf.articles().links().unwrap().count(&db).await.unwrap(),
+        1
+    );
 
     // Writes through objects() touch the visible rows only.
     let n = Article::objects()

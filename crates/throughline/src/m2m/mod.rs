@@ -585,11 +585,18 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
                 order.push(throughline_query::OrderBy::asc(FieldPath::local(field)));
             }
         }
-        let qs = QuerySet::<Th>::from_groups(vec![FilterGroup::filter(Filter::cond(
+        let mut groups = vec![FilterGroup::filter(Filter::cond(
             FieldPath::local(source_field),
             lookup,
-        ))])
-        .select_related_hops(target_field, vec![hop]);
+        ))];
+        // The targets the target model's default filter hides are not seen (Django's
+        // related manager reads the target's default manager).
+        if let Some(visible) = T::default_filter() {
+            groups.push(FilterGroup::filter(
+                visible.prefixed(std::slice::from_ref(&hop)),
+            ));
+        }
+        let qs = QuerySet::<Th>::from_groups(groups).select_related_hops(target_field, vec![hop]);
         Ok(if order.is_empty() {
             qs
         } else {
