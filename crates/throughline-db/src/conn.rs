@@ -234,8 +234,12 @@ pub trait Conn: Send {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Only reads: a SQLite reader connection, no transaction.
+    /// Only reads: a SQLite reader connection, no transaction; a read replica when the
+    /// database has some ([`crate::Database::with_replicas`]).
     Read,
+    /// Only reads that a write depends on (the existing links a relation write compares
+    /// with): as [`Access::Read`], but always on the primary, never on a lagging replica.
+    ReadPrimary,
     /// One writing statement: the SQLite writer, autocommit.
     WriteOne,
     /// Several statements that must apply together: one transaction (SQLite

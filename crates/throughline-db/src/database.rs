@@ -40,6 +40,27 @@ pub struct Database {
     pub(crate) inner: Arc<Pools>,
     /// The relation hooks registered on this database (shared by its clones).
     pub(crate) hooks: Hooks,
+    /// Read replicas: plain reads go to them in turn; writes, transactions and the reads
+    /// writes depend on stay on `inner`, the primary.
+    replicas: Replicas,
+}
+
+/// The read replicas of a [`Database`] and whose turn it is.
+#[derive(Clone, Default)]
+struct Replicas {
+    pools: Arc<[Arc<Pools>]>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Replicas {
+    /// The replica for the next read, in turn (`None` without replicas).
+    fn pick(&self) -> Option<Arc<Pools>> {
+        if self.pools.is_empty() {
+            return None;
+        }
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.pools.get(turn % self.pools.len()).cloned()
+    }
 }
 
 /// The concrete pools, one per backend (an enum, not a flattened "any" driver).
@@ -173,7 +194,78 @@ impl Database {
         Database {
             inner: Arc::new(pools),
             hooks: Hooks::default(),
+            replicas: Replicas::default(),
         }
+    }
+
+    /// This database (the primary) with read replicas: plain reads (`all`, `get`, `count`,
+    /// relation reads, streams) go to the replicas in turn; writes, transactions (and every
+    /// read inside one), migrations, and the reads relation writes depend on (the links
+    /// `add`, `set` and `remove` compare with) run on the primary, so that a lagging
+    /// replica cannot make a write lose data (Django's ticket #33641). The replicas'
+    /// hooks are not used: hooks are the primary's. Every replica must be of the
+    /// primary's backend.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// use throughline_db::Database;
+    /// let primary = Database::connect("postgres://app@db-primary/app").await?;
+    /// let replica = Database::connect("postgres://app@db-replica/app").await?;
+    /// let db = primary.with_replicas([replica])?;
+    /// assert_eq!(db.replica_count(), 1);
+    /// let fresh = db.primary(); // reads that must see the latest writes
+    /// assert_eq!(fresh.replica_count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_replicas(&self, replicas: impl IntoIterator<Item = Database>) -> Result<Database> {
+        let backend = crate::Executor::backend(self);
+        let mut pools = Vec::new();
+        for replica in replicas {
+            let theirs = crate::Executor::backend(&replica);
+            if theirs != backend {
+                return Err(Error::Config(format!(
+                    "a replica of a {backend:?} database must be {backend:?} too, not {theirs:?}"
+                )));
+            }
+            pools.push(replica.inner.clone());
+        }
+        Ok(Database {
+            inner: self.inner.clone(),
+            hooks: self.hooks.clone(),
+            replicas: Replicas {
+                pools: pools.into(),
+                next: Arc::default(),
+            },
+        })
+    }
+
+    /// This database without its replicas: every read on the primary (Django's
+    /// `using("default")`), for reads that must see the latest writes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+    /// assert_eq!(db.primary().replica_count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn primary(&self) -> Database {
+        Database {
+            inner: self.inner.clone(),
+            hooks: self.hooks.clone(),
+            replicas: Replicas::default(),
+        }
+    }
+
+    /// How many read replicas plain reads go to.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline_core::Result<()> {
+    /// let db = throughline_db::Database::connect("sqlite::memory:").await?;
+    /// assert_eq!(db.replica_count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn replica_count(&self) -> usize {
+        self.replicas.pools.len()
     }
 
     /// Starts a transaction. Dropping it without [`Transaction::commit`] rolls it back.
@@ -228,7 +320,10 @@ impl Executor for Database {
         access: Access,
         op: Op<T>,
     ) -> impl Future<Output = Result<T>> + Send {
-        let inner = self.inner.clone();
+        let inner = match access {
+            Access::Read => self.replicas.pick().unwrap_or_else(|| self.inner.clone()),
+            _ => self.inner.clone(),
+        };
         async move {
             match &*inner {
                 #[cfg(feature = "sqlite")]

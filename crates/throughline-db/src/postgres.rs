@@ -203,7 +203,7 @@ impl PgPool {
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
         let mut lease = self.lease().await?;
         match access {
-            Access::Read | Access::WriteOne => {
+            Access::Read | Access::ReadPrimary | Access::WriteOne => {
                 crate::unwind::CatchPanicBoxed::new(op(&mut lease)).await
             }
             Access::Atomic | Access::Schema => {

@@ -302,7 +302,7 @@ impl SqlitePool {
     /// operation can queue behind a transaction it did not begin.
     pub(crate) async fn run<T: Send + 'static>(&self, access: Access, op: Op<T>) -> Result<T> {
         let driver = self.driver();
-        if access == Access::Read && !self.readers.is_empty() {
+        if matches!(access, Access::Read | Access::ReadPrimary) && !self.readers.is_empty() {
             // The next reader in turn that no stream holds (a stream's reader is parked
             // until its consumer, maybe this very task, takes a batch); the writer if a
             // stream holds every reader.
@@ -319,7 +319,9 @@ impl SqlitePool {
             .run(move |conn| {
                 let _writer = guard;
                 let result = match access {
-                    Access::Read | Access::WriteOne => drive(conn, &driver, op),
+                    Access::Read | Access::ReadPrimary | Access::WriteOne => {
+                        drive(conn, &driver, op)
+                    }
                     Access::Schema => run_schema(conn, &driver, op),
                     Access::Atomic => run_atomic(conn, &driver, op),
                 };

@@ -137,7 +137,7 @@ pub(crate) fn int(value: &Value) -> i64 {
 pub async fn read_schema(db: &Database) -> Result<Vec<TableInfo>> {
     let mut tables = db
         .run(
-            Access::Read,
+            Access::ReadPrimary,
             op(|conn| Box::pin(async move { editor(conn.backend())?.read_catalogue(conn).await })),
         )
         .await?;

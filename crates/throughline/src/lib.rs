@@ -270,6 +270,12 @@ pub mod fixtures_guide {
     #![doc = include_str!("../../../docs/fixtures.md")]
 }
 
+/// The replicas guide: a primary with read replicas, what runs where, and why relation
+/// writes never read a replica.
+pub mod replicas_guide {
+    #![doc = include_str!("../../../docs/replicas.md")]
+}
+
 /// Everything an application needs in scope: `use throughline::prelude::*;`.
 ///
 /// ```

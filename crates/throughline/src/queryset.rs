@@ -1128,6 +1128,17 @@ impl<M: Model> QuerySet<M> {
         fields: Vec<FieldPath>,
         exec: &impl Executor,
     ) -> Result<Vec<Vec<Value>>> {
+        self.values_with(fields, Access::Read, exec).await
+    }
+
+    /// [`QuerySet::values`] with the given access (`ReadPrimary` for a read a write
+    /// depends on).
+    pub(crate) async fn values_with(
+        &self,
+        fields: Vec<FieldPath>,
+        access: Access,
+        exec: &impl Executor,
+    ) -> Result<Vec<Vec<Value>>> {
         let width = fields.len();
         let types: Vec<Option<throughline_core::FieldType>> = fields
             .iter()
@@ -1140,7 +1151,7 @@ impl<M: Model> QuerySet<M> {
             .query_for(Projection::Columns(fields), exec)?
             .render(exec.backend())?;
         exec.run(
-            Access::Read,
+            access,
             op(move |conn| {
                 Box::pin(async move {
                     let mut out = Vec::new();

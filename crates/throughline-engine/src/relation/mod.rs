@@ -1052,7 +1052,7 @@ impl Linking {
         self.check_targets(&wanted)?;
         let plan = self.relation.plan(exec)?;
         exec.run(
-            Access::Read,
+            Access::ReadPrimary,
             op(move |conn| {
                 Box::pin(async move {
                     let existing = plan.linked_targets(conn, &source).await?;

@@ -464,7 +464,12 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
             FieldPath::local(pk),
             Lookup::In(keys.clone()),
         ))])
-        .values(vec![FieldPath::local(pk), FieldPath::local(field)], exec)
+        // On the primary: the write that follows depends on it.
+        .values_with(
+            vec![FieldPath::local(pk), FieldPath::local(field)],
+            throughline_db::Access::ReadPrimary,
+            exec,
+        )
         .await?;
         let found: std::collections::HashMap<throughline_core::Key, Value> = rows
             .into_iter()
