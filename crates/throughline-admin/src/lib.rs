@@ -86,6 +86,9 @@ pub fn router(
     let templates = templates::environment().map_err(|e| ConfigError(format!("templates: {e}")))?;
     let throttle = throttle::Throttle::new(config.login_attempts_per_minute);
     let prefix = config.prefix.clone();
+    // The admin reads on the primary: a session just written, a row just saved, and the
+    // checks before a save must not come from a replica that lags.
+    let db = db.primary();
     let site: SiteRef = Arc::new(Site {
         registry,
         db,
