@@ -110,6 +110,31 @@ pub enum Function {
     Lower,
     /// Upper case.
     Upper,
+    /// A part of a date or a time (Django's `__year`, `__month`, ... lookups), as an
+    /// integer, in UTC.
+    Extract(DatePart),
+}
+
+/// A part of a date or a date and time, read as an integer in UTC (Django's transforms).
+///
+/// ```
+/// use throughline_query::DatePart;
+/// assert_ne!(DatePart::Year, DatePart::Month);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    /// The year.
+    Year,
+    /// The month, 1 to 12.
+    Month,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// The day of the week, 1 (Sunday) to 7 (Saturday), as Django's `week_day`.
+    WeekDay,
+    /// The hour, 0 to 23.
+    Hour,
+    /// The minute, 0 to 59.
+    Minute,
 }
 
 /// The aggregate functions.

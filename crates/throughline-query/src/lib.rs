@@ -23,7 +23,7 @@ pub mod write;
 pub use ddl::{create_table, create_table_with, drop_table};
 pub use dialect::Dialect;
 pub use expression::{
-    Aggregate, AggregateFunction, ArithOp, Expression, Function, Related, RelatedRead,
+    Aggregate, AggregateFunction, ArithOp, DatePart, Expression, Function, Related, RelatedRead,
 };
 pub use filter::{CompareOp, Comparison, Condition, Filter, Lookup};
 pub use path::{FieldPath, Hop};

@@ -990,6 +990,24 @@ impl JoinPlanner {
         )
     }
 
+    /// Whether `expression` is a date and time (a `DateTime` field or constant), rather
+    /// than a date.
+    fn is_datetime(&self, expression: &Expression) -> bool {
+        match expression {
+            Expression::Field(path) => {
+                let model = path.hops.last().map_or(self.model, |h| h.to);
+                model
+                    .field(&path.field)
+                    .is_some_and(|f| f.ty == throughline_core::FieldType::DateTime)
+            }
+            Expression::Value(value) => matches!(value, Value::DateTime(_)),
+            Expression::Function(Function::Coalesce, args) => {
+                args.iter().any(|arg| self.is_datetime(arg))
+            }
+            _ => true,
+        }
+    }
+
     /// Whether `expression` is a decimal: a decimal field, a decimal constant, or a
     /// `COALESCE`/`CASE` giving one.
     fn is_decimal(&self, expression: &Expression) -> bool {
@@ -1033,6 +1051,7 @@ impl JoinPlanner {
                 }
             }
             Expression::Function(function, args) => {
+                let sources = args;
                 let args = args
                     .iter()
                     .map(|arg| self.expression(arg, scope))
@@ -1041,6 +1060,17 @@ impl JoinPlanner {
                     Function::Coalesce => "COALESCE",
                     Function::Lower => "LOWER",
                     Function::Upper => "UPPER",
+                    Function::Extract(part) => {
+                        let [arg] = args.as_slice() else {
+                            return Err(Error::invalid_query(
+                                &self.model.name,
+                                format!("{part:?} takes one argument, not {}", args.len()),
+                            ));
+                        };
+                        let datetime = sources.first().is_some_and(|a| self.is_datetime(a));
+                        let template = self.dialect.date_part(*part, datetime);
+                        return Ok(self.custom(&template, vec![arg.clone()]));
+                    }
                 };
                 if args.is_empty() || (*function != Function::Coalesce && args.len() != 1) {
                     return Err(Error::invalid_query(

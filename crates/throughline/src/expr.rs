@@ -5,7 +5,9 @@
 //! [`QuerySet::annotate`](crate::QuerySet::annotate),
 //! [`QuerySet::aggregate`](crate::QuerySet::aggregate) and
 //! [`QuerySet::group_by`](crate::QuerySet::group_by) read back, typed). The functions
-//! [`coalesce`], [`lower`], [`upper`], [`now`], [`when`] and [`count_rows`] build the rest.
+//! [`coalesce`], [`lower`], [`upper`], [`now`], [`when`] and [`count_rows`] build the rest;
+//! [`year`], [`month`], [`day`], [`week_day`], [`hour`] and [`minute`] read a part of a
+//! date or a time (Django's `__year`, ... lookups).
 //!
 //! The result types follow from the inputs at compile time: a count is an `i64`, a sum
 //! of integers an `Option<i64>` (NULL over no row, as SQL and Django), a mean an
@@ -45,8 +47,8 @@ use std::marker::PhantomData;
 use throughline_core::{FieldType, Result};
 use throughline_db::Row;
 use throughline_query::{
-    Aggregate, AggregateFunction, ArithOp, CompareOp, Expression, Filter, Function, OrderBy,
-    Related, RelatedRead,
+    Aggregate, AggregateFunction, ArithOp, CompareOp, DatePart, Expression, Filter, Function,
+    OrderBy, Related, RelatedRead,
 };
 
 /// A value of type `T` computed by the database for each row of `M` (or each group):
@@ -1298,6 +1300,170 @@ pub fn coalesce<M, T>(
         Function::Coalesce,
         vec![value.into_expression(), fallback.into_expression()],
     ))
+}
+
+/// A date or a date and time whose parts can be read ([`year`], [`month`], [`day`],
+/// [`week_day`]): `NaiveDate`, `DateTime<Utc>` and their `Option`s (whose parts are
+/// `Option<i32>`, NULL for a NULL value).
+///
+/// ```
+/// use throughline::expr::Temporal;
+/// fn part_of<T: Temporal>() {}
+/// part_of::<chrono::NaiveDate>();
+/// part_of::<Option<chrono::DateTime<chrono::Utc>>>();
+/// ```
+pub trait Temporal: FieldValue {
+    /// The type of a part: `i32`, or `Option<i32>` for an optional value.
+    type Part: FieldValue;
+}
+impl Temporal for NaiveDate {
+    type Part = i32;
+}
+impl Temporal for DateTime<Utc> {
+    type Part = i32;
+}
+impl Temporal for Option<NaiveDate> {
+    type Part = Option<i32>;
+}
+impl Temporal for Option<DateTime<Utc>> {
+    type Part = Option<i32>;
+}
+
+/// A date and time, whose [`hour`] and [`minute`] can be read too.
+///
+/// ```
+/// use throughline::expr::Clock;
+/// fn time_of<T: Clock>() {}
+/// time_of::<chrono::DateTime<chrono::Utc>>();
+/// ```
+pub trait Clock: Temporal {}
+impl Clock for DateTime<Utc> {}
+impl Clock for Option<DateTime<Utc>> {}
+
+/// `part` of `value`, as an integer in UTC.
+fn date_part<M, T: Temporal>(value: impl Operand<M, T>, part: DatePart) -> Expr<M, T::Part> {
+    Expr::new(Expression::Function(
+        Function::Extract(part),
+        vec![value.into_expression()],
+    ))
+}
+
+/// The year of a date or a date and time, in UTC (Django's `__year`).
+///
+/// ```
+/// use throughline::prelude::*;
+/// use throughline::expr::{day, month, week_day, year};
+/// # #[derive(Debug, Clone, Model)] struct Post { id: Option<i64>, title: String, published: DateTime<Utc> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+/// for (title, published) in [("old", "2023-12-31T23:30:00Z"), ("new", "2024-02-29T08:00:00Z")] {
+///     Post { id: None, title: title.into(), published: at(published) }.create(&db).await?;
+/// }
+/// let in_2024 = Post::objects().filter(year(Post::PUBLISHED).eq(2024)).values_list(Post::TITLE, &db).await?;
+/// assert_eq!(in_2024, ["new"]);
+/// let leap = Post::objects().filter(month(Post::PUBLISHED).eq(2) & day(Post::PUBLISHED).eq(29));
+/// assert_eq!(leap.count(&db).await?, 1);
+/// // 2024-02-29 was a Thursday: 5, counting from Sunday = 1 as Django.
+/// let (first,) = Post::objects().filter(Post::TITLE.eq("new")).annotate((week_day(Post::PUBLISHED),)).all(&db).await?.remove(0).1;
+/// assert_eq!(first, 5);
+/// # Ok(()) }
+/// ```
+pub fn year<M, T: Temporal>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::Year)
+}
+
+/// The month, 1 to 12, in UTC (Django's `__month`); see [`year`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Visit { id: Option<i64>, on: chrono::NaiveDate }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Visit::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// Visit { id: None, on: chrono::NaiveDate::from_ymd_opt(2024, 7, 14).unwrap() }.create(&db).await?;
+/// let july = Visit::objects().filter(throughline::expr::month(Visit::ON).eq(7));
+/// assert_eq!(july.count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
+pub fn month<M, T: Temporal>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::Month)
+}
+
+/// The day of the month, 1 to 31, in UTC (Django's `__day`); see [`year`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Visit { id: Option<i64>, on: chrono::NaiveDate }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Visit::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// Visit { id: None, on: chrono::NaiveDate::from_ymd_opt(2024, 7, 14).unwrap() }.create(&db).await?;
+/// assert_eq!(Visit::objects().filter(throughline::expr::day(Visit::ON).gte(10)).count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
+pub fn day<M, T: Temporal>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::Day)
+}
+
+/// The day of the week, 1 (Sunday) to 7 (Saturday), in UTC (Django's `__week_day`); see
+/// [`year`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Visit { id: Option<i64>, on: chrono::NaiveDate }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Visit::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// // 2024-07-14 was a Sunday.
+/// Visit { id: None, on: chrono::NaiveDate::from_ymd_opt(2024, 7, 14).unwrap() }.create(&db).await?;
+/// assert_eq!(Visit::objects().filter(throughline::expr::week_day(Visit::ON).eq(1)).count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
+pub fn week_day<M, T: Temporal>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::WeekDay)
+}
+
+/// The hour, 0 to 23, in UTC (Django's `__hour`), of a date and time.
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Post { id: Option<i64>, published: DateTime<Utc> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let at: DateTime<Utc> = "2024-02-29T08:45:00Z".parse().unwrap();
+/// Post { id: None, published: at }.create(&db).await?;
+/// let morning = Post::objects().filter(throughline::expr::hour(Post::PUBLISHED).lt(12));
+/// assert_eq!(morning.count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
+pub fn hour<M, T: Clock>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::Hour)
+}
+
+/// The minute, 0 to 59 (Django's `__minute`), of a date and time; see [`hour`].
+///
+/// ```
+/// use throughline::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Post { id: Option<i64>, published: DateTime<Utc> }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> throughline::Result<()> {
+/// # let db = Database::connect("sqlite::memory:").await?;
+/// # let mut r = Registry::new(); r.register(Post::meta());
+/// # throughline::create_tables(&db, &r).await?;
+/// let at: DateTime<Utc> = "2024-02-29T08:45:00Z".parse().unwrap();
+/// Post { id: None, published: at }.create(&db).await?;
+/// assert_eq!(Post::objects().filter(throughline::expr::minute(Post::PUBLISHED).eq(45)).count(&db).await?, 1);
+/// # Ok(()) }
+/// ```
+pub fn minute<M, T: Clock>(value: impl Operand<M, T>) -> Expr<M, T::Part> {
+    date_part(value, DatePart::Minute)
 }
 
 /// The text in lower case (`LOWER`). SQLite folds ASCII letters only; PostgreSQL and

@@ -434,6 +434,29 @@ pub trait Dialect: Send + Sync + 'static {
         "($1 / $2)"
     }
 
+    /// The template reading `part` of `$1` as an integer, in UTC (`datetime`: `$1` is a
+    /// date and time, else a date).
+    ///
+    /// ```
+    /// use throughline_query::DatePart;
+    /// use throughline_query::dialect::{Dialect, Mysql, Postgres, Sqlite};
+    /// assert_eq!(Sqlite.date_part(DatePart::Year, true), "(CAST(strftime('%Y', $1) AS INTEGER))");
+    /// assert_eq!(Mysql.date_part(DatePart::WeekDay, false), "DAYOFWEEK($1)");
+    /// assert!(Postgres.date_part(DatePart::Month, true).contains("AT TIME ZONE 'UTC'"));
+    /// ```
+    fn date_part(&self, part: crate::DatePart, datetime: bool) -> String {
+        let _ = datetime;
+        let name = match part {
+            crate::DatePart::Year => "YEAR",
+            crate::DatePart::Month => "MONTH",
+            crate::DatePart::Day => "DAY",
+            crate::DatePart::WeekDay => return "DAYOFWEEK($1)".to_owned(),
+            crate::DatePart::Hour => "HOUR",
+            crate::DatePart::Minute => "MINUTE",
+        };
+        format!("EXTRACT({name} FROM $1)")
+    }
+
     /// Whether the constants of a computed expression are written with their type
     /// (`CAST($1 AS BIGINT)`): PostgreSQL infers a parameter's type from its context and
     /// takes `CASE WHEN ... THEN $1` or `COALESCE(..., $1)` for text.

@@ -45,6 +45,30 @@ impl Dialect for Postgres {
         true
     }
 
+    /// A `timestamptz` is read in UTC whatever the session's time zone; `EXTRACT` gives a
+    /// numeric, cast to an integer.
+    fn date_part(&self, part: crate::DatePart, datetime: bool) -> String {
+        let field = match part {
+            crate::DatePart::Year => "YEAR",
+            crate::DatePart::Month => "MONTH",
+            crate::DatePart::Day => "DAY",
+            crate::DatePart::WeekDay => "DOW",
+            crate::DatePart::Hour => "HOUR",
+            crate::DatePart::Minute => "MINUTE",
+        };
+        let value = if datetime {
+            "($1 AT TIME ZONE 'UTC')"
+        } else {
+            "$1"
+        };
+        let shift = if part == crate::DatePart::WeekDay {
+            " + 1"
+        } else {
+            ""
+        };
+        format!("(CAST(EXTRACT({field} FROM {value}) AS integer){shift})")
+    }
+
     fn cast_type(&self, ty: FieldType) -> Option<&'static str> {
         Some(match ty {
             FieldType::I16 => "SMALLINT",

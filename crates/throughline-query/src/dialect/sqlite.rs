@@ -70,6 +70,21 @@ impl Dialect for Sqlite {
         Backend::Sqlite
     }
 
+    /// `strftime` reads the stored text (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
+    fn date_part(&self, part: crate::DatePart, datetime: bool) -> String {
+        let _ = datetime;
+        let (format, shift) = match part {
+            crate::DatePart::Year => ("%Y", ""),
+            crate::DatePart::Month => ("%m", ""),
+            crate::DatePart::Day => ("%d", ""),
+            // `%w` counts from 0 on Sunday; Django's week_day from 1.
+            crate::DatePart::WeekDay => ("%w", " + 1"),
+            crate::DatePart::Hour => ("%H", ""),
+            crate::DatePart::Minute => ("%M", ""),
+        };
+        format!("(CAST(strftime('{format}', $1) AS INTEGER){shift})")
+    }
+
     fn decimal_expression(&self, value: Expr) -> Expr {
         Expr::cust_with_exprs(format!("(? COLLATE {DECIMAL_COLLATION})"), [value])
     }
