@@ -5,7 +5,8 @@
 //! per target (not timed): N + N/10 students; a course for W1 and one for W3 (emptied
 //! after each run); a course for W2 linked to the first N students; N/50 courses of 50
 //! students each for W4 and W6, graded "A", "B", "C" in turn by student; a course linked
-//! to N students, every tenth with grade "A", for W5.
+//! to N students, every tenth with grade "A", for W5; a course linked to N students, all
+//! with one grade, for W7 (issue 19's re-add with differing values).
 
 use crate::BoxError;
 use crate::hand_mysql;
@@ -261,7 +262,15 @@ pub struct Fixture {
     pub w4_courses: Vec<Course>,
     /// W5's course: N students, every tenth with grade "A".
     pub w5_course: Course,
+    /// W7's course: the first N students, all with grade `W7_GRADES[w7_state]`.
+    pub w7_course: Course,
+    /// Which of [`W7_GRADES`] W7's rows hold now (W7u flips it with every run).
+    pub w7_state: usize,
 }
+
+/// The two grades W7's rows hold in turn: a re-add gives the other one, so every target
+/// differs in every run.
+pub const W7_GRADES: [&str; 2] = ["B", "C"];
 
 /// W3's number of calls.
 pub const SINGLE_ADDS: usize = 1_000;
@@ -269,6 +278,11 @@ pub const SINGLE_ADDS: usize = 1_000;
 pub const PER_COURSE: usize = 50;
 
 impl Fixture {
+    /// The grade W7's rows hold now, and the one a re-add gives (the other one).
+    pub fn w7_grades(&self) -> (&'static str, &'static str) {
+        (W7_GRADES[self.w7_state], W7_GRADES[1 - self.w7_state])
+    }
+
     /// Creates the data on `target` (through throughline, not timed).
     pub async fn create(target: &mut Target, n: usize) -> Result<Fixture, BoxError> {
         let db = &target.db;
@@ -284,6 +298,7 @@ impl Fixture {
         let w2_course = models::course("W2 set churn").create(db).await?;
         let w3_course = models::course("W3 single adds").create(db).await?;
         let w5_course = models::course("W5 filter").create(db).await?;
+        let w7_course = models::course("W7 re-add differing").create(db).await?;
         let w4_courses = Course::objects()
             .bulk_create(
                 (0..n / PER_COURSE)
@@ -299,7 +314,7 @@ impl Fixture {
             course: ForeignKey::to(course),
             grade: grade.to_owned(),
         };
-        let mut rows = Vec::with_capacity(3 * n);
+        let mut rows = Vec::with_capacity(4 * n);
         rows.extend(students[..n].iter().map(|s| link(s, &w2_course, "B")));
         // W6's means differ from course to course (50 is not a multiple of 3); W4 reads
         // the grades as any other column.
@@ -315,6 +330,11 @@ impl Fixture {
             let grade = if i % 10 == 0 { "A" } else { "B" };
             link(s, &w5_course, grade)
         }));
+        rows.extend(
+            students[..n]
+                .iter()
+                .map(|s| link(s, &w7_course, W7_GRADES[0])),
+        );
         Enrollment::objects()
             .bulk_create(rows, Conflict::Error, db)
             .await?;
@@ -344,6 +364,8 @@ impl Fixture {
             w3_course,
             w4_courses,
             w5_course,
+            w7_course,
+            w7_state: 0,
         })
     }
 }

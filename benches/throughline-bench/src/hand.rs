@@ -57,7 +57,7 @@ pub struct CourseStats {
     pub mean_points: Option<f64>,
 }
 
-/// What an add did: as `throughline::AddOutcome` (without the update policy).
+/// What an add did: as `throughline::AddOutcome`.
 #[derive(Debug, Clone, Default)]
 pub struct AddResult {
     /// Targets newly linked, in the order given.
@@ -66,6 +66,8 @@ pub struct AddResult {
     pub already_linked: Vec<i64>,
     /// Already-linked targets whose stored grade differs from the given one.
     pub differing: Vec<(i64, String)>,
+    /// Already-linked targets whose grade was updated (the update policy, W7u).
+    pub updated: Vec<i64>,
 }
 
 /// What a set did: as `throughline::SetOutcome`.
@@ -106,6 +108,39 @@ pub fn split_inserted(wanted: &[i64], inserted: &HashSet<i64>) -> AddResult {
         }
     }
     out
+}
+
+/// Sorts `wanted` (deduplicated) against `stored`, the stored grades of its pairs that
+/// exist (read in one statement; emptied here), in the order given: the already linked
+/// targets, those of them whose grade differs from `grade` with the stored grade (as the
+/// ORM reports them), and the missing targets, returned to be inserted.
+pub fn classify(
+    wanted: &[i64],
+    stored: &mut HashMap<i64, String>,
+    grade: &str,
+) -> (AddResult, Vec<i64>) {
+    let mut result = AddResult::default();
+    let mut missing = Vec::new();
+    result.already_linked.reserve(stored.len());
+    for id in wanted {
+        match stored.remove(id) {
+            Some(stored_grade) => {
+                result.already_linked.push(*id);
+                if stored_grade != grade {
+                    result.differing.push((*id, stored_grade));
+                }
+            }
+            None => missing.push(*id),
+        }
+    }
+    (result, missing)
+}
+
+/// Merges into `result` the insert of its missing targets (`added`: those the insert
+/// returned are linked, the others were linked meanwhile by another writer).
+pub fn merge_added(result: &mut AddResult, added: AddResult) {
+    result.linked = added.linked;
+    result.already_linked.extend(added.already_linked);
 }
 
 /// Groups W4's rows by course, aligned with `courses`, each course's rows in id order (as

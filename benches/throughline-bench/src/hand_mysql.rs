@@ -10,13 +10,15 @@
 //! be one idempotent insert as on SQLite and PostgreSQL: it locks the course row
 //! (`SELECT ... FOR UPDATE`), reads the existing pairs and inserts the missing ones with one
 //! `INSERT ... SELECT ... FROM JSON_TABLE ... RETURNING`, in one transaction — what
-//! throughline does there too. A set locks the course row, reads its through rows, deletes
-//! the unwanted ones by key (a `DELETE` joined to `JSON_TABLE`: see `DELETE_ROWS` for why not
-//! `DELETE ... WHERE ... IN (...) RETURNING`) and inserts the new ones.
+//! throughline does there too. A re-add under the update policy (W7u) then updates the
+//! differing pairs with one `UPDATE` joined to `JSON_TABLE`. A set locks the course row,
+//! reads its through rows, deletes the unwanted ones by key (a `DELETE` joined to
+//! `JSON_TABLE`: see `DELETE_ROWS` for why not `DELETE ... WHERE ... IN (...) RETURNING`)
+//! and inserts the new ones.
 
 use crate::hand::{
     AddResult, Counted, CourseStats, EnrollmentRow, HashMap, HashSet, LinkRow, SetResult,
-    StudentRow, dedupe, group_links, split_inserted,
+    StudentRow, classify, dedupe, group_links, merge_added, split_inserted,
 };
 use sqlx_core::connection::{ConnectOptions, Connection};
 use sqlx_core::executor::Executor;
@@ -44,6 +46,14 @@ const STORED: &str = "SELECT student_id, grade FROM enrollment \
 const ADD_MANY: &str = "INSERT INTO enrollment (student_id, course_id, grade) \
      SELECT j.v, ?, ? FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j \
      RETURNING student_id";
+
+/// Re-add with the update policy (W7u), under the lock: the given grade into the
+/// differing pairs, a join on `JSON_TABLE` (one probe of the pair index each; a single-table
+/// `UPDATE ... WHERE student_id IN (SELECT j.v FROM JSON_TABLE(...))` would run the subquery
+/// per row of the table, as `DELETE_ROWS` explains).
+const UPDATE_GRADE: &str = "UPDATE enrollment e \
+     JOIN JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS j ON e.student_id = j.v \
+     SET e.grade = ? WHERE e.course_id = ?";
 
 /// Single add, under the lock: whether the pair exists (one probe of the pair index).
 const LINKED_ONE: &str = "SELECT 1 FROM enrollment WHERE student_id = ? AND course_id = ?";
@@ -181,12 +191,35 @@ async fn insert_missing(
 /// Adds `ids` to `course` with `grade`, returning the same information as `add_with`: the
 /// newly linked targets, the already linked ones and their differing grades. One
 /// transaction of three statements: lock the course row, read the existing pairs, insert
-/// the missing ones.
+/// the missing ones (W1; W7s, whose targets are all linked already, runs the first two).
 pub async fn add_many(
     conn: &mut MySqlConnection,
     course: i64,
     ids: &[i64],
     grade: &str,
+) -> MyResult<AddResult> {
+    add(conn, course, ids, grade, false).await
+}
+
+/// W7u, re-add under the update policy: [`add_many`]'s transaction, and the differing
+/// pairs get `grade` in one `UPDATE` joined to `JSON_TABLE` (`UPDATE_GRADE`): three
+/// statements when every target is linked (lock, read, update).
+pub async fn readd_update(
+    conn: &mut MySqlConnection,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+) -> MyResult<AddResult> {
+    add(conn, course, ids, grade, true).await
+}
+
+/// The add of [`add_many`]; with `update`, the update policy.
+async fn add(
+    conn: &mut MySqlConnection,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+    update: bool,
 ) -> MyResult<AddResult> {
     let wanted = dedupe(ids);
     let mut tx = conn.begin().await?;
@@ -199,34 +232,28 @@ pub async fn add_many(
     })
     .await?;
     let mut statements = 2;
-    let mut already_linked = Vec::new();
-    let mut differing = Vec::new();
-    let missing: Vec<i64> = if stored.is_empty() {
-        wanted
+    let (mut result, missing) = if stored.is_empty() {
+        (AddResult::default(), wanted)
     } else {
-        let mut missing = Vec::with_capacity(wanted.len() - stored.len().min(wanted.len()));
-        for id in wanted {
-            match stored.remove(&id) {
-                Some(stored_grade) => {
-                    already_linked.push(id);
-                    if stored_grade != grade {
-                        differing.push((id, stored_grade));
-                    }
-                }
-                None => missing.push(id),
-            }
-        }
-        missing
+        classify(&wanted, &mut stored, grade)
     };
-    let mut result = if missing.is_empty() {
-        AddResult::default()
-    } else {
+    if !missing.is_empty() {
         statements += 1;
-        insert_missing(&mut tx, course, &missing, grade).await?
-    };
+        let added = insert_missing(&mut tx, course, &missing, grade).await?;
+        merge_added(&mut result, added);
+    }
+    if update && !result.differing.is_empty() {
+        statements += 1;
+        let keys: Vec<i64> = result.differing.iter().map(|(id, _)| *id).collect();
+        statement(UPDATE_GRADE)
+            .bind(json(&keys))
+            .bind(grade)
+            .bind(course)
+            .execute(&mut *tx)
+            .await?;
+        result.updated = keys;
+    }
     tx.commit().await?;
-    result.already_linked.extend(already_linked);
-    result.differing = differing;
     Ok(Counted {
         value: result,
         statements,

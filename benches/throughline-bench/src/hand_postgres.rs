@@ -4,18 +4,22 @@
 //! prefetch, one grouped join for the aggregates). Adds are one autocommit statement (`ON
 //! CONFLICT DO NOTHING` makes them idempotent without a lock); a set locks the course row
 //! first (`FOR UPDATE`), so concurrent sets leave one of the lists, as the ORM guarantees.
+//! A re-add of linked targets (W7) reads their stored grades first; under the update
+//! policy it locks the course row, reads, and updates the differing pairs in one
+//! `UPDATE ... WHERE student_id = ANY($3)`.
 
 use crate::hand::{
-    AddResult, Counted, CourseStats, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow,
-    dedupe, group_links, split_inserted,
+    AddResult, Counted, CourseStats, EnrollmentRow, HashMap, HashSet, LinkRow, SetResult,
+    StudentRow, classify, dedupe, group_links, merge_added, split_inserted,
 };
-use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres::{Client, GenericClient, Row, Statement};
 
 /// The prepared statements.
 pub struct Prepared {
     add_many: Statement,
     add_one: Statement,
     stored: Statement,
+    update_grade: Statement,
     lock: Statement,
     linked: Statement,
     delete_listed: Statement,
@@ -45,6 +49,12 @@ impl Prepared {
                 .prepare(
                     "SELECT student_id, grade FROM enrollment \
                      WHERE course_id = $1 AND student_id = ANY($2)",
+                )
+                .await?,
+            update_grade: client
+                .prepare(
+                    "UPDATE enrollment SET grade = $1 \
+                     WHERE course_id = $2 AND student_id = ANY($3)",
                 )
                 .await?,
             lock: client
@@ -134,6 +144,79 @@ pub async fn add_many(
         value: result,
         statements,
     })
+}
+
+/// W7: adds `ids` to `course` with `grade` reading first, for targets expected to be
+/// linked already (see `hand_sqlite::readd`): one read of the stored grades, an insert only
+/// of missing targets, and with `update` one `UPDATE` of the differing pairs.
+async fn readd(
+    client: &impl GenericClient,
+    p: &Prepared,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+    update: bool,
+) -> PgResult<AddResult> {
+    let wanted = dedupe(ids);
+    let mut stored: HashMap<i64, String> =
+        HashMap::with_capacity_and_hasher(wanted.len(), Default::default());
+    for row in client.query(&p.stored, &[&course, &wanted]).await? {
+        stored.insert(row.get(0), row.get(1));
+    }
+    let (mut result, missing) = classify(&wanted, &mut stored, grade);
+    let mut statements = 1;
+    if !missing.is_empty() {
+        statements += 1;
+        let inserted: HashSet<i64> = client
+            .query(&p.add_many, &[&course, &grade, &missing])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        merge_added(&mut result, split_inserted(&missing, &inserted));
+    }
+    if update && !result.differing.is_empty() {
+        statements += 1;
+        let keys: Vec<i64> = result.differing.iter().map(|(id, _)| *id).collect();
+        client
+            .execute(&p.update_grade, &[&grade, &course, &keys])
+            .await?;
+        result.updated = keys;
+    }
+    Ok(Counted {
+        value: result,
+        statements,
+    })
+}
+
+/// W7s, re-add under the skip policy: one autocommit read (and an insert only for missing
+/// targets; W7 has none). The differing pairs are reported, not written.
+pub async fn readd_skip(
+    client: &Client,
+    p: &Prepared,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+) -> PgResult<AddResult> {
+    readd(client, p, course, ids, grade, false).await
+}
+
+/// W7u, re-add under the update policy: one transaction of three statements: lock the
+/// course row (so the read stays true until the update, as the ORM's add does), read the
+/// stored grades, one `UPDATE` of the differing pairs.
+pub async fn readd_update(
+    client: &mut Client,
+    p: &Prepared,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+) -> PgResult<AddResult> {
+    let tx = client.transaction().await?;
+    tx.query(&p.lock, &[&course]).await?;
+    let mut out = readd(&tx, p, course, ids, grade, true).await?;
+    tx.commit().await?;
+    out.statements += 1;
+    Ok(out)
 }
 
 /// Adds one target with the default grade: one autocommit statement.

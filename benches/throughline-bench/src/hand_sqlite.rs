@@ -1,13 +1,14 @@
 //! The hand-written SQLite side: the best statements we can write on rusqlite (prepared and
 //! cached, id sets bound as one `rarray(?)` parameter, one `INSERT ... SELECT` for a bulk
-//! add, one `DELETE ... RETURNING` for a set, one join for the prefetch), run either
+//! add, one `DELETE ... RETURNING` for a set, one join for the prefetch, one read and one
+//! `UPDATE ... IN rarray(?)` for a re-add that updates), run either
 //! directly (the synchronous physical limit) or behind [`SqliteThread`], the same kind of
 //! async hop an async API needs: a dedicated connection thread fed by a channel, one hop per
 //! operation (as throughline's own SQLite driver, SPEC §8.5).
 
 use crate::hand::{
-    AddResult, Counted, CourseStats, EnrollmentRow, HashSet, LinkRow, SetResult, StudentRow,
-    dedupe, group_links, split_inserted,
+    AddResult, Counted, CourseStats, EnrollmentRow, HashMap, HashSet, LinkRow, SetResult,
+    StudentRow, classify, dedupe, group_links, merge_added, split_inserted,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
@@ -25,6 +26,11 @@ const ADD_ONE: &str = "INSERT INTO enrollment (student_id, course_id, grade) VAL
 /// The stored grades of already-linked pairs (only run when some pair was linked before).
 const STORED: &str =
     "SELECT student_id, grade FROM enrollment WHERE course_id = ?1 AND student_id IN rarray(?2)";
+
+/// Re-add with the update policy (W7u), under the writer lock: the given grade into the
+/// differing pairs, one statement for all of them.
+const UPDATE_GRADE: &str =
+    "UPDATE enrollment SET grade = ?1 WHERE course_id = ?2 AND student_id IN rarray(?3)";
 
 /// Set, read first: the students linked now.
 const LINKED: &str = "SELECT student_id FROM enrollment WHERE course_id = ?1";
@@ -98,6 +104,78 @@ pub fn add_many(
         value: result,
         statements,
     })
+}
+
+/// W7: adds `ids` to `course` with `grade` reading first, for targets expected to be
+/// linked already: one read of the stored grades of the requested pairs (`STORED`), which
+/// sorts them into already linked (those whose grade differs with the stored one, in the
+/// order given) and missing; the missing ones, if any, are inserted (`ADD_MANY`: a pair
+/// linked meanwhile is skipped by `ON CONFLICT`). With `update`, the differing pairs get
+/// `grade` in one `UPDATE` (the caller holds the writer lock: see [`readd_update`]).
+fn readd(
+    conn: &Connection,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+    update: bool,
+) -> rusqlite::Result<Counted<AddResult>> {
+    let wanted = dedupe(ids);
+    let mut stored: HashMap<i64, String> =
+        HashMap::with_capacity_and_hasher(wanted.len(), Default::default());
+    {
+        let mut read = conn.prepare_cached(STORED)?;
+        let mut rows = read.query(params![course, array(&wanted)])?;
+        while let Some(row) = rows.next()? {
+            stored.insert(row.get(0)?, row.get(1)?);
+        }
+    }
+    let (mut result, missing) = classify(&wanted, &mut stored, grade);
+    let mut statements = 1;
+    if !missing.is_empty() {
+        statements += 1;
+        let mut insert = conn.prepare_cached(ADD_MANY)?;
+        let inserted: HashSet<i64> = insert
+            .query_map(params![course, grade, array(&missing)], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        merge_added(&mut result, split_inserted(&missing, &inserted));
+    }
+    if update && !result.differing.is_empty() {
+        statements += 1;
+        let keys: Vec<i64> = result.differing.iter().map(|(id, _)| *id).collect();
+        conn.prepare_cached(UPDATE_GRADE)?
+            .execute(params![grade, course, array(&keys)])?;
+        result.updated = keys;
+    }
+    Ok(Counted {
+        value: result,
+        statements,
+    })
+}
+
+/// W7s, re-add under the skip policy: one autocommit read (and an insert only for missing
+/// targets; W7 has none). The differing pairs are reported, not written.
+pub fn readd_skip(
+    conn: &Connection,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+) -> rusqlite::Result<Counted<AddResult>> {
+    readd(conn, course, ids, grade, false)
+}
+
+/// W7u, re-add under the update policy: one `BEGIN IMMEDIATE` transaction (SQLite's lock
+/// of the writer, so the read stays true until the update) of two statements: the read and
+/// one `UPDATE` of the differing pairs (and an insert only for missing targets).
+pub fn readd_update(
+    conn: &mut Connection,
+    course: i64,
+    ids: &[i64],
+    grade: &str,
+) -> rusqlite::Result<Counted<AddResult>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let out = readd(&tx, course, ids, grade, true)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 /// Adds one target with the default grade (`add()`): one autocommit statement.

@@ -1,15 +1,17 @@
-//! `throughline-bench`: SPEC §6's workloads W1–W5 and issue 17's W6 (aggregates), run
-//! side by side with throughline and with the best hand-written code on the raw drivers
-//! (rusqlite behind an async hop to a connection thread, rusqlite called directly,
-//! tokio-postgres, sqlx's MySQL driver), on a SQLite file database at `synchronous=FULL` and
-//! at `NORMAL`, on PostgreSQL and on MariaDB. Prints one table per target (medians of
-//! interleaved runs after a warm-up), the statements throughline ran, and with `--scaling`
-//! how W1, W2 and W4 grow from N = 1,000 to 100,000.
+//! `throughline-bench`: SPEC §6's workloads W1–W5, issue 17's W6 (aggregates) and issue
+//! 19's re-add with differing values as W7 (N linked targets re-added with other through
+//! values: W7s under the skip policy, W7u under the update policy; issue 19 calls it "W6",
+//! a name already taken here), run side by side with throughline and with the best
+//! hand-written code on the raw drivers (rusqlite behind an async hop to a connection
+//! thread, rusqlite called directly, tokio-postgres, sqlx's MySQL driver), on a SQLite file
+//! database at `synchronous=FULL` and at `NORMAL`, on PostgreSQL and on MariaDB. Prints one
+//! table per target (medians of interleaved runs after a warm-up), the statements
+//! throughline ran, and with `--scaling` how W1, W2 and W4 grow from N = 1,000 to 100,000.
 //!
 //! ```text
 //! cargo run --release -p throughline-bench -- [--n 10000] [--runs 7]
 //!     [--backend sqlite|postgres|mariadb|all] [--scaling] [--sql] [--json PATH] [--no-hand]
-//!     [--only W1,W3] [--side orm|hand|sync] [--sync full|normal]
+//!     [--only W1,W3,W7] [--side orm|hand|sync] [--sync full|normal]
 //! ```
 //!
 //! PostgreSQL is `THROUGHLINE_POSTGRES_URL` (default
@@ -38,7 +40,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str =
     "usage: throughline-bench [--n N] [--runs R] [--backend sqlite|postgres|mariadb|all] \
-[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3] [--side S] [--sync full|normal]
+[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3,W7] [--side S] [--sync full|normal]
 
   --n N          targets per relation (default 10000; W3 is always 1,000 adds)
   --runs R       measured runs per side after one warm-up (default 7)
@@ -49,7 +51,9 @@ const USAGE: &str =
                  time its driver spent on each statement (in the last run)
   --json PATH    also write the results as JSON (read by benches/django/bench.py)
   --no-hand      run throughline only (for the Django comparison)
-  --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3; W1..W6)
+  --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3): W1..W6,
+                 W7s and W7u (issue 19's re-add with differing values under the skip and
+                 the update policy; W7 selects both)
   --side S       run one side only: orm, hand (async) or sync (bare rusqlite; the async
                  hand-written side on PostgreSQL and MariaDB), for counting
                  instructions under valgrind (benches/instructions.sh)
@@ -123,9 +127,11 @@ fn parse_args() -> Result<Args, String> {
                     .collect();
                 if let Some(bad) = list
                     .iter()
-                    .find(|w| !Workload::ALL.iter().any(|x| x.id() == w.as_str()))
+                    .find(|w| !Workload::ALL.iter().any(|x| x.selected_by(w)))
                 {
-                    return Err(format!("unknown workload {bad:?} (use W1..W6)"));
+                    return Err(format!(
+                        "unknown workload {bad:?} (use W1..W6, W7s, W7u, W7)"
+                    ));
                 }
                 args.only = Some(list);
             }
@@ -246,7 +252,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         Workload::ALL.to_vec()
     };
     if let Some(only) = &args.only {
-        workloads.retain(|w| only.iter().any(|o| o == w.id()));
+        workloads.retain(|w| only.iter().any(|o| w.selected_by(o)));
     }
     for n in sizes {
         for mut target in targets(&args, &format!("n{n}")).await? {

@@ -1,4 +1,4 @@
-//! The throughline side of W1–W6: each workload is the one ORM call an application writes
+//! The throughline side of W1–W7: each workload is the one ORM call an application writes
 //! for it, on any executor (the pool, or a [`throughline::Counting`] wrapper around it in
 //! the warm-up run, to record the statements).
 
@@ -20,6 +20,26 @@ pub async fn bulk_add(
         grade: Some("B".into()),
     };
     course.students().add_with(students, values, exec).await
+}
+
+/// W7 (issue 19's re-add with differing values): adds `students`, all linked already,
+/// with `grade`, under `policy`: `Skip` (the default) leaves the rows alone and reports them
+/// as differing, `Update` writes the grade into them.
+pub async fn readd(
+    course: &Course,
+    students: &[Student],
+    grade: &str,
+    policy: OnExisting,
+    exec: &impl Executor,
+) -> throughline::Result<AddOutcome> {
+    let values = CourseStudentsValues {
+        grade: Some(grade.into()),
+    };
+    course
+        .students()
+        .on_existing(policy)
+        .add_with(students, values, exec)
+        .await
 }
 
 /// W2: makes `students` the course's students (new rows get a grade).

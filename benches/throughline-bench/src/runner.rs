@@ -6,11 +6,13 @@
 use crate::BoxError;
 use crate::fixture::{Fixture, Hand, Target, key};
 use crate::hand::{AddResult, Counted, SetResult};
+use crate::models::Enrollment;
 use crate::{hand_mysql, hand_postgres, hand_sqlite, orm};
 use std::time::{Duration, Instant};
 use throughline::prelude::*;
 
-/// A workload of SPEC §6.
+/// A workload of SPEC §6 (W1–W5), issue 17 (W6) or issue 19 (W7, which that issue calls
+/// "W6": the ids published before it are kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// Link N students to a course with through values, one call.
@@ -26,17 +28,25 @@ pub enum Workload {
     /// W4's N/50 courses, each with its student count and mean grade points (aggregates
     /// over N through rows).
     Aggregates,
+    /// W7s: N already-linked students re-added with another grade under the skip policy
+    /// (the default): nothing is written, all N are reported as differing.
+    ReaddSkip,
+    /// W7u: the same re-add under `on_existing(OnExisting::Update)`: the N rows get the
+    /// new grade.
+    ReaddUpdate,
 }
 
 impl Workload {
     /// Every workload, in order.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 8] = [
         Workload::BulkAdd,
         Workload::SetChurn,
         Workload::SingleAdds,
         Workload::Prefetch,
         Workload::Filter,
         Workload::Aggregates,
+        Workload::ReaddSkip,
+        Workload::ReaddUpdate,
     ];
 
     /// The short name, `W1`...
@@ -48,7 +58,19 @@ impl Workload {
             Workload::Prefetch => "W4",
             Workload::Filter => "W5",
             Workload::Aggregates => "W6",
+            Workload::ReaddSkip => "W7s",
+            Workload::ReaddUpdate => "W7u",
         }
+    }
+
+    /// Whether `--only`'s `asked` (upper case) selects it: its id, or its family (`W7`
+    /// selects `W7s` and `W7u`).
+    pub fn selected_by(self, asked: &str) -> bool {
+        let id = self.id();
+        id.eq_ignore_ascii_case(asked)
+            || id
+                .strip_suffix(['s', 'u'])
+                .is_some_and(|family| family == asked)
     }
 
     /// What it does, for the tables.
@@ -60,6 +82,8 @@ impl Workload {
             Workload::Prefetch => "prefetch",
             Workload::Filter => "filter on grade",
             Workload::Aggregates => "aggregates",
+            Workload::ReaddSkip => "re-add differing, skip",
+            Workload::ReaddUpdate => "re-add differing, update",
         }
     }
 
@@ -67,7 +91,7 @@ impl Workload {
     pub fn items(self, n: usize) -> usize {
         match self {
             Workload::BulkAdd | Workload::Prefetch | Workload::Aggregates => n,
-            Workload::SetChurn => n,
+            Workload::SetChurn | Workload::ReaddSkip | Workload::ReaddUpdate => n,
             Workload::SingleAdds => crate::fixture::SINGLE_ADDS.min(n),
             Workload::Filter => n / 10,
         }
@@ -309,16 +333,20 @@ async fn run_one(
         }
         Side::Hand | Side::HandSync => run_hand(&mut target.hand, fixture, workload, side).await?,
     };
+    // The trace (`--sql`) is of the call: W7u's clean-up checks its rows through throughline.
+    crate::trace::capture(false);
     untimed_clean_up(target, fixture, workload).await?;
     Ok(result)
 }
 
 /// The clean-up after each run, not timed: W1 and W3 start from an empty course; W2 flips
-/// its list. After every write, SQLite's WAL is checkpointed, and after the bulk deletes
-/// PostgreSQL's table is vacuumed and MariaDB's rebuilt (its background purge may lag), so
-/// that no side's timing includes work the others caused. Between two markers, so that
-/// `benches/instructions.sh` can leave its instructions out (callgrind dumps its counts
-/// when each marker is entered).
+/// its list; W7u checks that its N rows hold the grade it gave and flips the grade the next
+/// run gives (so every re-add differs; W7s writes nothing). After every write SQLite's WAL
+/// is checkpointed; after the bulk deletes and W7u's updates PostgreSQL's table is
+/// vacuumed, and after the bulk deletes MariaDB's is rebuilt (its background purge may
+/// lag), so that no side's timing includes work the others caused. Between two markers, so
+/// that `benches/instructions.sh` can leave its instructions out (callgrind dumps its
+/// counts when each marker is entered).
 async fn untimed_clean_up(
     target: &mut Target,
     fixture: &mut Fixture,
@@ -371,11 +399,33 @@ async fn clean_up(
             }
         }
         Workload::SetChurn => fixture.w2_state = 1 - fixture.w2_state,
-        Workload::Prefetch | Workload::Filter | Workload::Aggregates => {}
+        Workload::ReaddUpdate => {
+            let (_, given) = fixture.w7_grades();
+            let updated = fixture
+                .w7_course
+                .students()
+                .links()?
+                .filter(Enrollment::GRADE.eq(given))
+                .count(&target.db)
+                .await?;
+            if updated != fixture.n as u64 {
+                return Err(format!(
+                    "W7u on {}: {updated} of {} rows hold the grade {given:?} given",
+                    target.name, fixture.n
+                )
+                .into());
+            }
+            fixture.w7_state = 1 - fixture.w7_state;
+            // The N old row versions: vacuumed, so that no side reads past another's.
+            if let Hand::Postgres { .. } = target.hand {
+                target.execute("VACUUM enrollment").await?;
+            }
+        }
+        Workload::Prefetch | Workload::Filter | Workload::Aggregates | Workload::ReaddSkip => {}
     }
     if matches!(
         workload,
-        Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds
+        Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds | Workload::ReaddUpdate
     ) && let Hand::Sqlite { .. } = target.hand
     {
         target.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
@@ -385,6 +435,65 @@ async fn clean_up(
 
 fn add_summary(linked: usize, already: usize, differing: usize) -> Summary {
     vec![linked as i64, already as i64, differing as i64]
+}
+
+/// W7's summary: the counts of an add's lists, the differing targets' keys (summed, and
+/// weighted by position: both sides report them in the order given), how many of them
+/// report the grade stored before the call (`stored`: W7u flips it from run to run), and the
+/// updated targets' keys weighted by position.
+fn readd_summary<'a>(
+    linked: usize,
+    already: usize,
+    differing: impl Iterator<Item = (i64, Option<&'a str>)>,
+    updated: impl Iterator<Item = i64>,
+    stored: &str,
+) -> Summary {
+    let mut summary = vec![linked as i64, already as i64, 0, 0, 0, 0, 0, 0];
+    for (position, (id, reported)) in differing.enumerate() {
+        summary[2] += 1;
+        summary[3] += id;
+        summary[4] += position as i64 * id;
+        summary[5] += i64::from(reported == Some(stored));
+    }
+    for (position, id) in updated.enumerate() {
+        summary[6] += 1;
+        summary[7] += position as i64 * id;
+    }
+    summary
+}
+
+/// W7's summary of the ORM's outcome (one differing field, the grade, per target).
+fn orm_readd_summary(out: &throughline::AddOutcome, stored: &str) -> Summary {
+    readd_summary(
+        out.linked.len(),
+        out.already_linked.len(),
+        out.differing.iter().map(|d| {
+            let reported = match d.fields.as_slice() {
+                [only] if only.field == "grade" => only.stored.as_str(),
+                _ => None,
+            };
+            (d.target.as_i64().unwrap_or_default(), reported)
+        }),
+        out.updated.iter().map(|k| k.as_i64().unwrap_or_default()),
+        stored,
+    )
+}
+
+fn hand_readd_summary(out: &AddResult, stored: &str) -> Summary {
+    readd_summary(
+        out.linked.len(),
+        out.already_linked.len(),
+        out.differing
+            .iter()
+            .map(|(id, reported)| (*id, Some(reported.as_str()))),
+        out.updated.iter().copied(),
+        stored,
+    )
+}
+
+/// W7's students: the first N, all linked to W7's course.
+fn w7_students(fixture: &Fixture) -> &[crate::models::Student] {
+    &fixture.students[..fixture.n]
 }
 
 async fn run_orm(
@@ -456,6 +565,24 @@ async fn run_orm(
             let ids: i64 = students.iter().filter_map(|s| s.id).sum();
             let text: usize = students.iter().map(|s| s.name.len() + s.email.len()).sum();
             return Ok((elapsed, vec![students.len() as i64, ids, text as i64]));
+        }
+        Workload::ReaddSkip | Workload::ReaddUpdate => {
+            let policy = if workload == Workload::ReaddUpdate {
+                OnExisting::Update
+            } else {
+                OnExisting::Skip
+            };
+            let (stored, given) = fixture.w7_grades();
+            let out = orm::readd(
+                &fixture.w7_course,
+                w7_students(fixture),
+                given,
+                policy,
+                exec,
+            )
+            .await?;
+            let elapsed = started.elapsed();
+            return Ok((elapsed, orm_readd_summary(&out, stored)));
         }
         Workload::Aggregates => {
             let rows = orm::aggregates(&fixture.w4_courses, exec).await?;
@@ -604,6 +731,38 @@ async fn run_hand(
                         .await?;
                     (hand_stats_summary(&out.value), counted(&out, false))
                 }
+                (Workload::ReaddSkip, Side::HandSync) => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let out =
+                        hand_sqlite::readd_skip(sync, course, &ids(w7_students(fixture)), given)?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, false))
+                }
+                (Workload::ReaddSkip, _) => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out = thread
+                        .run(move |c| hand_sqlite::readd_skip(c, course, &targets, given))
+                        .await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, false))
+                }
+                (Workload::ReaddUpdate, Side::HandSync) => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out = hand_sqlite::readd_update(sync, course, &targets, given)?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, true))
+                }
+                (Workload::ReaddUpdate, _) => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out = thread
+                        .run(move |c| hand_sqlite::readd_update(c, course, &targets, given))
+                        .await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, true))
+                }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
         }
@@ -653,6 +812,21 @@ async fn run_hand(
                         hand_postgres::aggregates(client, p, &ids_of_courses(fixture)).await?;
                     (hand_stats_summary(&out.value), counted(&out, false))
                 }
+                Workload::ReaddSkip => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out = hand_postgres::readd_skip(client, p, course, &targets, given).await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, false))
+                }
+                Workload::ReaddUpdate => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out =
+                        hand_postgres::readd_update(client, p, course, &targets, given).await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, true))
+                }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
         }
@@ -693,6 +867,20 @@ async fn run_hand(
                 Workload::Aggregates => {
                     let out = hand_mysql::aggregates(conn, &ids_of_courses(fixture)).await?;
                     (hand_stats_summary(&out.value), counted(&out, false))
+                }
+                Workload::ReaddSkip => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let out = hand_mysql::add_many(conn, course, &ids(w7_students(fixture)), given)
+                        .await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, true))
+                }
+                Workload::ReaddUpdate => {
+                    let (stored, given) = fixture.w7_grades();
+                    let course = key(&fixture.w7_course);
+                    let targets = ids(w7_students(fixture));
+                    let out = hand_mysql::readd_update(conn, course, &targets, given).await?;
+                    (hand_readd_summary(&out.value, stored), counted(&out, true))
                 }
             };
             Ok((started.elapsed(), summary, Stmts::Count(stmts)))
