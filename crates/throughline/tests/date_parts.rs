@@ -94,10 +94,8 @@ async fn date_parts_in_filters_annotations_and_groups(db: Database) {
         .all(&db)
         .await
         .unwrap();
-    let seen: Vec<(String, Option<i32>, i32)> = rows
-        .into_iter()
-        .map(|(e, (y, m))| (e.name, y, m))
-        .collect();
+    let seen: Vec<(String, Option<i32>, i32)> =
+        rows.into_iter().map(|(e, (y, m))| (e.name, y, m)).collect();
     assert_eq!(
         seen,
         [
