@@ -18,8 +18,8 @@ as_postgres() {
 psql_primary() { psql -h 127.0.0.1 -p 5432 -U postgres -d test -Atqc "$1"; }
 # Replication connections from 127.0.0.1 are trusted, as the other local ones.
 hba=$(psql_primary 'SHOW hba_file')
-if ! grep -qE '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
-  echo "host replication all 127.0.0.1/32 trust" >> "$hba"
+if ! as_postgres grep -qE '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+  echo "host replication all 127.0.0.1/32 trust" | as_postgres tee -a "$hba" >/dev/null
   psql_primary 'SELECT pg_reload_conf()' >/dev/null
 fi
 [ "$(psql_primary 'SHOW wal_level')" != "minimal" ] \
