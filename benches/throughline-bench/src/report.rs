@@ -252,32 +252,8 @@ pub fn sql(results: &[Measured]) -> String {
         };
         if m.workload == Workload::Concurrency {
             out.push_str(&concurrent_trace(traced, *total));
-            continue;
-        }
-        let calls = match m.workload {
-            Workload::SingleAdds => m.workload.items(m.n).max(1),
-            _ => 1,
-        };
-        let in_driver: u64 = traced.iter().map(|t| t.elapsed_us).sum();
-        let _ = writeln!(
-            out,
-            "  last run: {} per call, of which {} in the driver's statements ({} statements traced):",
-            fmt_duration(*total / calls as u32),
-            fmt_duration(Duration::from_micros(in_driver / calls as u64)),
-            traced.len() / calls
-        );
-        // Per statement of a call, averaged over the calls (W3 makes 1,000).
-        let per_call = (traced.len() / calls).max(1);
-        for (i, t) in traced.iter().take(per_call).enumerate() {
-            let same: Vec<_> = traced.iter().skip(i).step_by(per_call).collect();
-            let micros = same.iter().map(|t| t.elapsed_us).sum::<u64>() / same.len() as u64;
-            let _ = writeln!(
-                out,
-                "    {:>9}  {:>6} rows  {}",
-                fmt_duration(Duration::from_micros(micros)),
-                t.rows,
-                shorten(&t.sql).chars().take(110).collect::<String>()
-            );
+        } else {
+            out.push_str(&call_trace(m, traced, *total));
         }
         for (stmt, plan) in &m.orm_plans {
             let _ = writeln!(
@@ -287,6 +263,37 @@ pub fn sql(results: &[Measured]) -> String {
                 plan.join("; ")
             );
         }
+    }
+    out
+}
+
+/// The trace of a call: its time, the part in the driver's statements, and each
+/// statement's time averaged over the calls (W3 makes 1,000).
+fn call_trace(m: &Measured, traced: &[crate::trace::Traced], total: Duration) -> String {
+    let mut out = String::new();
+    let calls = match m.workload {
+        Workload::SingleAdds => m.workload.items(m.n).max(1),
+        _ => 1,
+    };
+    let in_driver: u64 = traced.iter().map(|t| t.elapsed_us).sum();
+    let _ = writeln!(
+        out,
+        "  last run: {} per call, of which {} in the driver's statements ({} statements traced):",
+        fmt_duration(total / calls as u32),
+        fmt_duration(Duration::from_micros(in_driver / calls as u64)),
+        traced.len() / calls
+    );
+    let per_call = (traced.len() / calls).max(1);
+    for (i, t) in traced.iter().take(per_call).enumerate() {
+        let same: Vec<_> = traced.iter().skip(i).step_by(per_call).collect();
+        let micros = same.iter().map(|t| t.elapsed_us).sum::<u64>() / same.len() as u64;
+        let _ = writeln!(
+            out,
+            "    {:>9}  {:>6} rows  {}",
+            fmt_duration(Duration::from_micros(micros)),
+            t.rows,
+            shorten(&t.sql).chars().take(110).collect::<String>()
+        );
     }
     out
 }
