@@ -6,15 +6,18 @@
 //! after each run); a course for W2 linked to the first N students; N/50 courses of 50
 //! students each for W4 and W6, graded "A", "B", "C" in turn by student; a course linked
 //! to N students, every tenth with grade "A", for W5; a course linked to N students, all
-//! with one grade, for W7 (issue 19's re-add with differing values).
+//! with one grade, for W7 (issue 19's re-add with differing values); 64 courses without
+//! links for W8 (issue 19's concurrency workload), one per task, emptied after each run.
+//! A target also holds W8's hand-written pool ([`HandPool`]), shaped as throughline's.
 
 use crate::BoxError;
 use crate::hand_mysql;
-use crate::hand_postgres::Prepared;
+use crate::hand_postgres::{self, Prepared};
 use crate::hand_sqlite::{self, SqliteThread};
 use crate::models::{self, Course, Enrollment, Student};
+use std::sync::Arc;
 use throughline::prelude::*;
-use throughline::{Conflict, PgOptions};
+use throughline::{Conflict, MyOptions, PgOptions, SqliteOptions};
 
 /// The raw-driver side of a target.
 pub enum Hand {
@@ -39,6 +42,19 @@ pub enum Hand {
     },
 }
 
+/// W8's hand-written pool on a target: the shape and settings of throughline's pool there
+/// (SQLite: one writer thread and throughline's number of reader threads; PostgreSQL:
+/// deadpool-postgres; MariaDB: sqlx's pool; the same sizes and timeouts), so that the
+/// concurrent tasks of both sides queue alike.
+pub enum HandPool {
+    /// A writer and readers, each a connection on its own thread.
+    Sqlite(Arc<hand_sqlite::SqlitePool>),
+    /// deadpool-postgres over tokio-postgres.
+    Postgres(deadpool_postgres::Pool),
+    /// sqlx's MySQL pool.
+    Mysql(sqlx_core::pool::Pool<sqlx_mysql::MySql>),
+}
+
 /// One backend with one set of settings, opened through throughline and the raw driver.
 pub struct Target {
     /// Short name: `sqlite-full`, `sqlite-normal`, `postgres`, `mariadb`.
@@ -49,6 +65,8 @@ pub struct Target {
     pub db: Database,
     /// The raw driver.
     pub hand: Hand,
+    /// The raw driver's pool (W8).
+    pub pool: HandPool,
     /// What to remove when done (SQLite folder, PostgreSQL schema or MariaDB database, with
     /// the admin connection that drops it).
     cleanup: Cleanup,
@@ -78,6 +96,11 @@ impl Target {
         throughline::create_tables(&db, &models::registry()).await?;
         let thread = SqliteThread::spawn(hand_sqlite::open(&path_text, synchronous_full)?)?;
         let sync_conn = hand_sqlite::open(&path_text, synchronous_full)?;
+        let pool = hand_sqlite::SqlitePool::open(
+            &path_text,
+            synchronous_full,
+            SqliteOptions::default().readers,
+        )?;
         Ok(Target {
             name: format!("sqlite-{sync}"),
             settings: format!(
@@ -90,6 +113,7 @@ impl Target {
                 thread,
                 sync: sync_conn,
             },
+            pool: HandPool::Sqlite(Arc::new(pool)),
             cleanup: Cleanup::Folder(dir),
         })
     }
@@ -125,11 +149,13 @@ impl Target {
         };
         let mut config = config;
         config.options(format!("-c search_path={schema}"));
-        let db = Database::open_postgres(config.clone(), &PgOptions::default())?;
+        let options = PgOptions::default();
+        let db = Database::open_postgres(config.clone(), &options)?;
         throughline::create_tables(&db, &models::registry()).await?;
         let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         let prepared = Prepared::new(&client).await?;
+        let pool = hand_postgres::pool(config, options.max_size, options.wait_timeout)?;
         Ok(Some(Target {
             name: "postgres".to_owned(),
             settings: format!(
@@ -138,6 +164,7 @@ impl Target {
             ),
             db,
             hand: Hand::Postgres { client, prepared },
+            pool: HandPool::Postgres(pool),
             cleanup: Cleanup::Schema(admin, schema),
         }))
     }
@@ -187,7 +214,7 @@ impl Target {
         let opened = async {
             let db = Database::connect(&database_url).await?;
             throughline::create_tables(&db, &models::registry()).await?;
-            let conn = hand_mysql::connect(options.database(&name)).await?;
+            let conn = hand_mysql::connect(options.clone().database(&name)).await?;
             Ok::<_, BoxError>((db, conn))
         };
         let (db, conn) = match opened.await {
@@ -202,6 +229,11 @@ impl Target {
             settings: format!("MariaDB {version} at {database_url}: {settings}"),
             db,
             hand: Hand::Mysql { conn },
+            pool: HandPool::Mysql(hand_mysql::pool(
+                options.database(&name),
+                MyOptions::default().max_size,
+                MyOptions::default().wait_timeout,
+            )),
             cleanup: Cleanup::Database(admin, name),
         }))
     }
@@ -220,6 +252,11 @@ impl Target {
     pub async fn drop_database(self) -> Result<(), BoxError> {
         drop(self.db);
         drop(self.hand);
+        match self.pool {
+            HandPool::Mysql(pool) => pool.close().await,
+            HandPool::Postgres(pool) => pool.close(),
+            HandPool::Sqlite(pool) => drop(pool),
+        }
         match self.cleanup {
             Cleanup::Folder(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -266,6 +303,11 @@ pub struct Fixture {
     pub w7_course: Course,
     /// Which of [`W7_GRADES`] W7's rows hold now (W7u flips it with every run).
     pub w7_state: usize,
+    /// W8's courses, one per task (no links between runs).
+    pub w8_courses: Vec<Course>,
+    /// The links W8's last batch reported, which its clean-up checks are stored (`None`
+    /// after a batch with errors, reported as failed: an add that failed may have linked).
+    pub w8_linked: Option<i64>,
 }
 
 /// The two grades W7's rows hold in turn: a re-add gives the other one, so every target
@@ -274,6 +316,10 @@ pub const W7_GRADES: [&str; 2] = ["B", "C"];
 
 /// W3's number of calls.
 pub const SINGLE_ADDS: usize = 1_000;
+/// W8's concurrent tasks.
+pub const W8_TASKS: usize = 64;
+/// W8's adds per task, each followed by a read of the task's course.
+pub const W8_ADDS: usize = 100;
 /// W4's students per course.
 pub const PER_COURSE: usize = 50;
 
@@ -281,6 +327,16 @@ impl Fixture {
     /// The grade W7's rows hold now, and the one a re-add gives (the other one).
     pub fn w7_grades(&self) -> (&'static str, &'static str) {
         (W7_GRADES[self.w7_state], W7_GRADES[1 - self.w7_state])
+    }
+
+    /// W8's task `task`: its course and its students (students `100 × task` onward, so
+    /// that at N = 10,000 no two tasks share a student either; at smaller N they wrap
+    /// around, the pairs still distinct since each task has its own course).
+    pub fn w8_task(&self, task: usize) -> (&Course, Vec<&Student>) {
+        let students = (0..W8_ADDS)
+            .map(|i| &self.students[(task * W8_ADDS + i) % self.students.len()])
+            .collect();
+        (&self.w8_courses[task], students)
     }
 
     /// Creates the data on `target` (through throughline, not timed).
@@ -303,6 +359,15 @@ impl Fixture {
             .bulk_create(
                 (0..n / PER_COURSE)
                     .map(|i| models::course(&format!("W4 course {i}")))
+                    .collect(),
+                Conflict::Error,
+                db,
+            )
+            .await?;
+        let w8_courses = Course::objects()
+            .bulk_create(
+                (0..W8_TASKS)
+                    .map(|i| models::course(&format!("W8 task {i}")))
                     .collect(),
                 Conflict::Error,
                 db,
@@ -366,6 +431,8 @@ impl Fixture {
             w5_course,
             w7_course,
             w7_state: 0,
+            w8_courses,
+            w8_linked: None,
         })
     }
 }

@@ -14,6 +14,14 @@ use crate::hand::{
 };
 use tokio_postgres::{Client, GenericClient, Row, Statement};
 
+/// Single add: one autocommit statement.
+const ADD_ONE: &str = "INSERT INTO enrollment (student_id, course_id, grade) VALUES ($1, $2, $3) \
+     ON CONFLICT (student_id, course_id) DO NOTHING RETURNING student_id";
+
+/// A course's students (W8's read): W5's join without the grade.
+const STUDENTS: &str = "SELECT s.id, s.name, s.email FROM student s \
+     JOIN enrollment e ON e.student_id = s.id WHERE e.course_id = $1";
+
 /// The prepared statements.
 pub struct Prepared {
     add_many: Statement,
@@ -39,12 +47,7 @@ impl Prepared {
                      ON CONFLICT (student_id, course_id) DO NOTHING RETURNING student_id",
                 )
                 .await?,
-            add_one: client
-                .prepare(
-                    "INSERT INTO enrollment (student_id, course_id, grade) VALUES ($1, $2, $3) \
-                     ON CONFLICT (student_id, course_id) DO NOTHING RETURNING student_id",
-                )
-                .await?,
+            add_one: client.prepare(ADD_ONE).await?,
             stored: client
                 .prepare(
                     "SELECT student_id, grade FROM enrollment \
@@ -225,6 +228,11 @@ pub async fn add_one(client: &Client, p: &Prepared, course: i64, id: i64) -> PgR
         .query_opt(&p.add_one, &[&id, &course, &""])
         .await?
         .is_some();
+    Ok(added_one(id, linked))
+}
+
+/// What a single add of `id` reports, given whether its insert returned a row.
+fn added_one(id: i64, linked: bool) -> Counted<AddResult> {
     let value = if linked {
         AddResult {
             linked: vec![id],
@@ -236,10 +244,10 @@ pub async fn add_one(client: &Client, p: &Prepared, course: i64, id: i64) -> PgR
             ..AddResult::default()
         }
     };
-    Ok(Counted {
+    Counted {
         value,
         statements: 1,
-    })
+    }
 }
 
 /// Makes the course's students exactly `ids`, in one transaction: lock the course row, read
@@ -364,6 +372,67 @@ pub async fn aggregates(
             title: row.get(1),
             students: row.get(2),
             mean_points: row.get(3),
+        })
+        .collect();
+    Ok(Counted {
+        value,
+        statements: 1,
+    })
+}
+
+/// W8's hand-written pool: deadpool-postgres over tokio-postgres with the settings of
+/// throughline's pool (`max_size` connections, `RecyclingMethod::Fast`, `wait` for a free
+/// connection or a new one), on the same configuration (schema in `search_path`).
+pub fn pool(
+    config: tokio_postgres::Config,
+    max_size: usize,
+    wait: std::time::Duration,
+) -> Result<deadpool_postgres::Pool, deadpool_postgres::BuildError> {
+    use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(wait))
+        .create_timeout(Some(wait))
+        .runtime(Runtime::Tokio1)
+        .build()
+}
+
+/// W8's single add on a pooled connection: [`add_one`]'s statement, prepared once per
+/// connection (deadpool's statement cache, as throughline's driver).
+pub async fn add_one_pooled(
+    client: &deadpool_postgres::Client,
+    course: i64,
+    id: i64,
+) -> PgResult<AddResult> {
+    let insert = client.prepare_cached(ADD_ONE).await?;
+    let linked = client
+        .query_opt(&insert, &[&id, &course, &""])
+        .await?
+        .is_some();
+    Ok(added_one(id, linked))
+}
+
+/// W8's read on a pooled connection: the course's students.
+pub async fn students_pooled(
+    client: &deadpool_postgres::Client,
+    course: i64,
+) -> PgResult<Vec<StudentRow>> {
+    let select = client.prepare_cached(STUDENTS).await?;
+    let value = client
+        .query(&select, &[&course])
+        .await?
+        .iter()
+        .map(|row| StudentRow {
+            id: row.get(0),
+            name: row.get(1),
+            email: row.get(2),
         })
         .collect();
     Ok(Counted {

@@ -50,6 +50,10 @@ const LINKS: &str = "SELECT e.id, e.student_id, e.course_id, e.grade, s.id, s.na
 const FILTER: &str = "SELECT s.id, s.name, s.email FROM student s \
      JOIN enrollment e ON e.student_id = s.id WHERE e.course_id = ?1 AND e.grade = ?2";
 
+/// A course's students (W8's read): W5's join without the grade.
+const STUDENTS: &str = "SELECT s.id, s.name, s.email FROM student s \
+     JOIN enrollment e ON e.student_id = s.id WHERE e.course_id = ?1";
+
 /// Aggregates: each course with its number of students and the mean of its enrollments'
 /// grade points, one grouped join (the course's columns, then the aggregates).
 const AGGREGATES: &str = "SELECT c.id, c.title, COUNT(e.student_id), \
@@ -320,6 +324,24 @@ pub fn filter(
     })
 }
 
+/// The course's students (W8's read).
+pub fn students(conn: &Connection, course: i64) -> rusqlite::Result<Counted<Vec<StudentRow>>> {
+    let mut select = conn.prepare_cached(STUDENTS)?;
+    let value = select
+        .query_map(params![course], |row| {
+            Ok(StudentRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                email: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Counted {
+        value,
+        statements: 1,
+    })
+}
+
 /// Each of `courses` with its number of students and mean grade points, by key.
 pub fn aggregates(
     conn: &Connection,
@@ -386,5 +408,50 @@ impl SqliteThread {
             .await
             .map_err(|_| "the connection thread has stopped".to_owned())?
             .map_err(|e| e.to_string())
+    }
+}
+
+/// W8's hand-written pool, the shape of throughline's SQLite pool (SPEC §8.4): one writer
+/// connection on its own thread, whose channel runs the writes one after the other (no
+/// lock beside it: a single autocommit statement per job), and `readers` read-only
+/// connections on their own threads, taken in turn. Shared by the tasks (`Arc`).
+pub struct SqlitePool {
+    writer: SqliteThread,
+    readers: Vec<SqliteThread>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl SqlitePool {
+    /// Opens the writer and `readers` readers on the file at `path` (the readers with
+    /// `query_only`, as throughline's).
+    pub fn open(path: &str, synchronous_full: bool, readers: usize) -> Result<SqlitePool, String> {
+        let writer = open(path, synchronous_full).map_err(|e| e.to_string())?;
+        let writer = SqliteThread::spawn(writer).map_err(|e| e.to_string())?;
+        let mut threads = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            let conn = open(path, synchronous_full).map_err(|e| e.to_string())?;
+            conn.execute_batch("PRAGMA query_only = ON")
+                .map_err(|e| e.to_string())?;
+            threads.push(SqliteThread::spawn(conn).map_err(|e| e.to_string())?);
+        }
+        Ok(SqlitePool {
+            writer,
+            readers: threads,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// The writer.
+    pub fn writer(&self) -> &SqliteThread {
+        &self.writer
+    }
+
+    /// The next reader in turn (the writer when there is none).
+    pub fn reader(&self) -> &SqliteThread {
+        if self.readers.is_empty() {
+            return &self.writer;
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.readers[i % self.readers.len()]
     }
 }

@@ -1,17 +1,22 @@
-//! `throughline-bench`: SPEC §6's workloads W1–W5, issue 17's W6 (aggregates) and issue
-//! 19's re-add with differing values as W7 (N linked targets re-added with other through
+//! `throughline-bench`: SPEC §6's workloads W1–W5, issue 17's W6 (aggregates), issue 19's
+//! re-add with differing values as W7 (N linked targets re-added with other through
 //! values: W7s under the skip policy, W7u under the update policy; issue 19 calls it "W6",
-//! a name already taken here), run side by side with throughline and with the best
-//! hand-written code on the raw drivers (rusqlite behind an async hop to a connection
-//! thread, rusqlite called directly, tokio-postgres, sqlx's MySQL driver), on a SQLite file
-//! database at `synchronous=FULL` and at `NORMAL`, on PostgreSQL and on MariaDB. Prints one
-//! table per target (medians of interleaved runs after a warm-up), the statements
-//! throughline ran, and with `--scaling` how W1, W2 and W4 grow from N = 1,000 to 100,000.
+//! a name already taken here) and issue 19's concurrency workload as W8 (64 tokio tasks at
+//! once, each making 100 single adds to its own course, each followed by a read of the
+//! course's students, on the pool; the issue's "W7"), run side by side with throughline and
+//! with the best hand-written code on the raw drivers (rusqlite behind an async hop to a
+//! connection thread, rusqlite called directly, tokio-postgres, sqlx's MySQL driver; for
+//! W8 on pools of the shape and settings of throughline's), on a SQLite file database at
+//! `synchronous=FULL` and at `NORMAL`, on PostgreSQL and on MariaDB. Prints one table per
+//! target (medians of interleaved runs after a warm-up), W8's throughput and errors (a run
+//! in which an operation failed is reported as failed, and the program exits with status
+//! 1), the statements throughline ran, and with `--scaling` how W1, W2 and W4 grow from
+//! N = 1,000 to 100,000.
 //!
 //! ```text
 //! cargo run --release -p throughline-bench -- [--n 10000] [--runs 7]
 //!     [--backend sqlite|postgres|mariadb|all] [--scaling] [--sql] [--json PATH] [--no-hand]
-//!     [--only W1,W3,W7] [--side orm|hand|sync] [--sync full|normal]
+//!     [--only W1,W3,W7,W8] [--side orm|hand|sync] [--sync full|normal]
 //! ```
 //!
 //! PostgreSQL is `THROUGHLINE_POSTGRES_URL` (default
@@ -21,6 +26,7 @@
 //! answer is skipped with a message. See `docs/benchmarks.md` for the results and their
 //! reading.
 
+mod concurrency;
 mod fixture;
 mod hand;
 mod hand_mysql;
@@ -40,9 +46,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str =
     "usage: throughline-bench [--n N] [--runs R] [--backend sqlite|postgres|mariadb|all] \
-[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3,W7] [--side S] [--sync full|normal]
+[--scaling] [--sql] [--json PATH] [--no-hand] [--only W1,W3,W7,W8] [--side S] [--sync full|normal]
 
-  --n N          targets per relation (default 10000; W3 is always 1,000 adds)
+  --n N          targets per relation (default 10000; W3 is always 1,000 adds, W8 always
+                 64 tasks x 100 adds and 100 reads)
   --runs R       measured runs per side after one warm-up (default 7)
   --backend B    sqlite (file, synchronous FULL and NORMAL), postgres, mariadb (also
                  mysql), or all (default; a server that does not answer is skipped)
@@ -53,9 +60,11 @@ const USAGE: &str =
   --no-hand      run throughline only (for the Django comparison)
   --only LIST    run only these workloads (comma-separated ids, e.g. W1,W3): W1..W6,
                  W7s and W7u (issue 19's re-add with differing values under the skip and
-                 the update policy; W7 selects both)
+                 the update policy; W7 selects both), W8 (issue 19's concurrency: 64
+                 tasks at once on the pool, each 100 single adds to its own course, each
+                 add followed by a read of the course's students; throughput and errors)
   --side S       run one side only: orm, hand (async) or sync (bare rusqlite; the async
-                 hand-written side on PostgreSQL and MariaDB), for counting
+                 hand-written side on PostgreSQL and MariaDB, and for W8), for counting
                  instructions under valgrind (benches/instructions.sh)
   --sync MODE    SQLite at synchronous=full or normal only (default: both)
 ";
@@ -130,7 +139,7 @@ fn parse_args() -> Result<Args, String> {
                     .find(|w| !Workload::ALL.iter().any(|x| x.selected_by(w)))
                 {
                     return Err(format!(
-                        "unknown workload {bad:?} (use W1..W6, W7s, W7u, W7)"
+                        "unknown workload {bad:?} (use W1..W6, W7s, W7u, W7, W8)"
                     ));
                 }
                 args.only = Some(list);
@@ -284,6 +293,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 print!("{}", report::scaling(&results));
             } else {
                 print!("{}", report::comparison(&results));
+                print!("{}", report::concurrency(&results));
             }
             if args.sql {
                 print!("{}", report::sql(&results));
@@ -307,6 +317,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if let Some(path) = &args.json {
         std::fs::write(path, report::json(&all, &settings))?;
         println!("results written to {path}");
+    }
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|m| m.failed())
+        .map(|m| format!("{} on {}", m.workload.id(), m.target))
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!(
+            "operations failed in {} (errors above): the run failed",
+            failed.join(", ")
+        )
+        .into());
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The throughline side of W1–W7: each workload is the one ORM call an application writes
+//! The throughline side of W1–W8: each workload is the one ORM call an application writes
 //! for it, on any executor (the pool, or a [`throughline::Counting`] wrapper around it in
 //! the warm-up run, to record the statements).
 
@@ -62,9 +62,23 @@ pub async fn single_adds(
 ) -> throughline::Result<usize> {
     let mut linked = 0;
     for student in students {
-        linked += course.students().add([student], exec).await?.linked.len();
+        linked += add_one(course, student, exec).await?.linked.len();
     }
     Ok(linked)
+}
+
+/// W3's and W8's single add: one student, the grade's default.
+pub async fn add_one(
+    course: &Course,
+    student: &Student,
+    exec: &impl Executor,
+) -> throughline::Result<AddOutcome> {
+    course.students().add([student], exec).await
+}
+
+/// W8's read: the course's students.
+pub async fn students(course: &Course, exec: &impl Executor) -> throughline::Result<Vec<Student>> {
+    course.students().all(exec).await
 }
 
 /// W4: every through row of `courses`, each with its student loaded.

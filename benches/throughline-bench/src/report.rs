@@ -1,8 +1,9 @@
-//! Prints the results: one table per target (throughline against hand-written code), the
-//! scaling table (time per item at each N), the SQL throughline ran, and a JSON file for
-//! the Django comparison script (`benches/django/bench.py`).
+//! Prints the results: one table per target (throughline against hand-written code), W8's
+//! throughput and errors, the scaling table (time per item at each N), the SQL throughline
+//! ran, and a JSON file for the Django comparison script (`benches/django/bench.py`).
 
-use crate::runner::Measured;
+use crate::concurrency::Errors;
+use crate::runner::{Measured, Workload};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -121,6 +122,66 @@ pub fn comparison(results: &[Measured]) -> String {
     table(&header, &rows)
 }
 
+fn errors_text(errors: &Errors) -> String {
+    if errors.count == 0 {
+        return "0".to_owned();
+    }
+    format!("{} (first: {})", errors.count, errors.samples.join("; "))
+}
+
+/// W8's lines under a target's table: each side's throughput (operations per second of
+/// the median batch), their ratio against the goal (throughline ≥ 0.9× the hand-written
+/// throughput), and the errors each side met over all runs; `FAILED` when any.
+pub fn concurrency(results: &[Measured]) -> String {
+    let mut out = String::new();
+    for m in results
+        .iter()
+        .filter(|m| m.workload == Workload::Concurrency)
+    {
+        let operations = m.workload.items(m.n) as f64;
+        let rate = |d: Duration| operations / d.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            out,
+            "W8 on {}: {} operations a batch ({} tasks × {} adds, each followed by a read)",
+            m.target,
+            m.workload.items(m.n),
+            crate::fixture::W8_TASKS,
+            crate::fixture::W8_ADDS
+        );
+        let _ = write!(
+            out,
+            "  throughput: throughline {:.0} ops/s (batch {})",
+            rate(m.orm),
+            fmt_duration(m.orm)
+        );
+        match m.hand {
+            Some(hand) if !hand.is_zero() => {
+                let _ = writeln!(
+                    out,
+                    ", hand-written {:.0} ops/s (batch {}): throughline / hand-written {:.2}× (goal ≥ 0.90×)",
+                    rate(hand),
+                    fmt_duration(hand),
+                    hand.as_secs_f64() / m.orm.as_secs_f64().max(1e-9)
+                );
+            }
+            _ => out.push('\n'),
+        }
+        let _ = writeln!(
+            out,
+            "  errors over all runs, warm-up included: throughline {}{}",
+            errors_text(&m.orm_errors),
+            m.hand_errors
+                .as_ref()
+                .map(|e| format!(", hand-written {}", errors_text(e)))
+                .unwrap_or_default()
+        );
+        if m.failed() {
+            let _ = writeln!(out, "  FAILED: operations failed (see the errors above)");
+        }
+    }
+    out
+}
+
 /// The scaling table: time per item at each N.
 pub fn scaling(results: &[Measured]) -> String {
     let header = [
@@ -189,30 +250,10 @@ pub fn sql(results: &[Measured]) -> String {
         let Some((traced, total)) = &m.orm_trace else {
             continue;
         };
-        let calls = match m.workload {
-            crate::runner::Workload::SingleAdds => m.workload.items(m.n).max(1),
-            _ => 1,
-        };
-        let in_driver: u64 = traced.iter().map(|t| t.elapsed_us).sum();
-        let _ = writeln!(
-            out,
-            "  last run: {} per call, of which {} in the driver's statements ({} statements traced):",
-            fmt_duration(*total / calls as u32),
-            fmt_duration(Duration::from_micros(in_driver / calls as u64)),
-            traced.len() / calls
-        );
-        // Per statement of a call, averaged over the calls (W3 makes 1,000).
-        let per_call = (traced.len() / calls).max(1);
-        for (i, t) in traced.iter().take(per_call).enumerate() {
-            let same: Vec<_> = traced.iter().skip(i).step_by(per_call).collect();
-            let micros = same.iter().map(|t| t.elapsed_us).sum::<u64>() / same.len() as u64;
-            let _ = writeln!(
-                out,
-                "    {:>9}  {:>6} rows  {}",
-                fmt_duration(Duration::from_micros(micros)),
-                t.rows,
-                shorten(&t.sql).chars().take(110).collect::<String>()
-            );
+        if m.workload == Workload::Concurrency {
+            out.push_str(&concurrent_trace(traced, *total));
+        } else {
+            out.push_str(&call_trace(m, traced, *total));
         }
         for (stmt, plan) in &m.orm_plans {
             let _ = writeln!(
@@ -222,6 +263,78 @@ pub fn sql(results: &[Measured]) -> String {
                 plan.join("; ")
             );
         }
+    }
+    out
+}
+
+/// The trace of a call: its time, the part in the driver's statements, and each
+/// statement's time averaged over the calls (W3 makes 1,000).
+fn call_trace(m: &Measured, traced: &[crate::trace::Traced], total: Duration) -> String {
+    let mut out = String::new();
+    let calls = match m.workload {
+        Workload::SingleAdds => m.workload.items(m.n).max(1),
+        _ => 1,
+    };
+    let in_driver: u64 = traced.iter().map(|t| t.elapsed_us).sum();
+    let _ = writeln!(
+        out,
+        "  last run: {} per call, of which {} in the driver's statements ({} statements traced):",
+        fmt_duration(total / calls as u32),
+        fmt_duration(Duration::from_micros(in_driver / calls as u64)),
+        traced.len() / calls
+    );
+    let per_call = (traced.len() / calls).max(1);
+    for (i, t) in traced.iter().take(per_call).enumerate() {
+        let same: Vec<_> = traced.iter().skip(i).step_by(per_call).collect();
+        let micros = same.iter().map(|t| t.elapsed_us).sum::<u64>() / same.len() as u64;
+        let _ = writeln!(
+            out,
+            "    {:>9}  {:>6} rows  {}",
+            fmt_duration(Duration::from_micros(micros)),
+            t.rows,
+            shorten(&t.sql).chars().take(110).collect::<String>()
+        );
+    }
+    out
+}
+
+/// W8's trace: the batch's statements grouped by text, each with its number, its mean
+/// time in the driver and its mean rows; and the driver's time summed over the tasks
+/// against the tasks' time (tasks × the batch's wall time): the rest is waiting for a
+/// connection (the pool, SQLite's writer) and the ORM's own work.
+fn concurrent_trace(traced: &[crate::trace::Traced], total: Duration) -> String {
+    let mut out = String::new();
+    let mut groups: Vec<(String, u64, u64, u64)> = Vec::new();
+    for t in traced {
+        match groups.iter_mut().find(|g| g.0 == t.sql) {
+            Some(group) => {
+                group.1 += 1;
+                group.2 += t.elapsed_us;
+                group.3 += t.rows;
+            }
+            None => groups.push((t.sql.clone(), 1, t.elapsed_us, t.rows)),
+        }
+    }
+    let in_driver: u64 = traced.iter().map(|t| t.elapsed_us).sum();
+    let tasks_time = total.as_secs_f64() * crate::fixture::W8_TASKS as f64;
+    let _ = writeln!(
+        out,
+        "  last run: batch {}, {} statements traced, {} in the driver summed over the tasks \
+         ({:.1} % of {} tasks × the batch):",
+        fmt_duration(total),
+        traced.len(),
+        fmt_duration(Duration::from_micros(in_driver)),
+        in_driver as f64 / 1e6 / tasks_time.max(1e-9) * 100.0,
+        crate::fixture::W8_TASKS
+    );
+    for (sql, count, micros, rows) in groups {
+        let _ = writeln!(
+            out,
+            "    {count:>6} × {:>9}  {:>6.1} rows  {}",
+            fmt_duration(Duration::from_micros(micros / count)),
+            rows as f64 / count as f64,
+            shorten(&sql).chars().take(100).collect::<String>()
+        );
     }
     out
 }
@@ -266,7 +379,8 @@ pub fn json(results: &[Measured], settings: &[(String, String)]) -> String {
             out,
             "{sep}\n    {{\"workload\": {}, \"title\": {}, \"target\": {}, \"n\": {}, \"items\": {}, \
              \"throughline_s\": {}, \"hand_s\": {}, \"hand_sync_s\": {}, \
-             \"throughline_statements\": {}, \"throughline_transaction\": {}, \"hand_statements\": {}}}",
+             \"throughline_statements\": {}, \"throughline_transaction\": {}, \"hand_statements\": {}, \
+             \"throughline_errors\": {}, \"hand_errors\": {}}}",
             json_string(m.workload.id()),
             json_string(m.workload.title()),
             json_string(&m.target),
@@ -279,6 +393,11 @@ pub fn json(results: &[Measured], settings: &[(String, String)]) -> String {
             m.orm_statements.1,
             m.hand_statements
                 .map(|s| s.0.to_string())
+                .unwrap_or_else(|| "null".into()),
+            m.orm_errors.count,
+            m.hand_errors
+                .as_ref()
+                .map(|e| e.count.to_string())
                 .unwrap_or_else(|| "null".into()),
         );
     }

@@ -1,18 +1,21 @@
 //! Runs the workloads on a target, side by side: a warm-up round first (throughline's
 //! statements are recorded there, through [`throughline::Counting`]), then `runs` rounds
 //! in which every side runs once, in an order that rotates from round to round; the
-//! medians are reported. Every round checks that all sides returned the same information.
+//! medians are reported. Every round checks that all sides returned the same information
+//! (W8's rounds only when no side met an error: W8 counts its errors instead of stopping).
 
 use crate::BoxError;
-use crate::fixture::{Fixture, Hand, Target, key};
+use crate::concurrency::{self, Errors};
+use crate::fixture::{Fixture, Hand, HandPool, Target, key};
 use crate::hand::{AddResult, Counted, SetResult};
 use crate::models::Enrollment;
 use crate::{hand_mysql, hand_postgres, hand_sqlite, orm};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use throughline::prelude::*;
 
-/// A workload of SPEC §6 (W1–W5), issue 17 (W6) or issue 19 (W7, which that issue calls
-/// "W6": the ids published before it are kept).
+/// A workload of SPEC §6 (W1–W5), issue 17 (W6) or issue 19 (W7 and W8, which that issue
+/// calls "W6" and "W7": the ids published before them are kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// Link N students to a course with through values, one call.
@@ -34,11 +37,14 @@ pub enum Workload {
     /// W7u: the same re-add under `on_existing(OnExisting::Update)`: the N rows get the
     /// new grade.
     ReaddUpdate,
+    /// W8: 64 concurrent tasks, each making 100 single adds to its own course, each add
+    /// followed by a read of the course's students, on the pool (see `concurrency`).
+    Concurrency,
 }
 
 impl Workload {
     /// Every workload, in order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::BulkAdd,
         Workload::SetChurn,
         Workload::SingleAdds,
@@ -47,6 +53,7 @@ impl Workload {
         Workload::Aggregates,
         Workload::ReaddSkip,
         Workload::ReaddUpdate,
+        Workload::Concurrency,
     ];
 
     /// The short name, `W1`...
@@ -60,6 +67,7 @@ impl Workload {
             Workload::Aggregates => "W6",
             Workload::ReaddSkip => "W7s",
             Workload::ReaddUpdate => "W7u",
+            Workload::Concurrency => "W8",
         }
     }
 
@@ -84,12 +92,14 @@ impl Workload {
             Workload::Aggregates => "aggregates",
             Workload::ReaddSkip => "re-add differing, skip",
             Workload::ReaddUpdate => "re-add differing, update",
+            Workload::Concurrency => "64 tasks × 100 (add + read)",
         }
     }
 
-    /// The number of items it handles at `n` (for times per item).
+    /// The number of items it handles at `n` (for times per item; W8's operations).
     pub fn items(self, n: usize) -> usize {
         match self {
+            Workload::Concurrency => concurrency::OPERATIONS,
             Workload::BulkAdd | Workload::Prefetch | Workload::Aggregates => n,
             Workload::SetChurn | Workload::ReaddSkip | Workload::ReaddUpdate => n,
             Workload::SingleAdds => crate::fixture::SINGLE_ADDS.min(n),
@@ -139,6 +149,18 @@ pub struct Measured {
     pub orm_trace: Option<(Vec<crate::trace::Traced>, Duration)>,
     /// SQLite's query plan of each of throughline's statements (with `--sql`).
     pub orm_plans: Vec<(String, Vec<String>)>,
+    /// The errors throughline met over every round, the warm-up included (W8; the other
+    /// workloads stop at the first).
+    pub orm_errors: Errors,
+    /// The errors the hand-written async side met, if run (W8).
+    pub hand_errors: Option<Errors>,
+}
+
+impl Measured {
+    /// Whether a side met an error (the run failed).
+    pub fn failed(&self) -> bool {
+        self.orm_errors.count > 0 || self.hand_errors.as_ref().is_some_and(|e| e.count > 0)
+    }
 }
 
 /// What one call returned, reduced to numbers every side must agree on.
@@ -180,9 +202,23 @@ pub async fn measure(
             sides.push(Side::HandSync);
         }
     }
+    let all_sides = sides;
     let mut out = Vec::new();
     for &workload in workloads {
+        // W8 has no synchronous side (its tasks are async): `--side sync` runs the async
+        // hand-written side there.
+        let mut sides: Vec<Side> = Vec::new();
+        for side in &all_sides {
+            let side = match (workload, side) {
+                (Workload::Concurrency, Side::HandSync) => Side::Hand,
+                (_, side) => *side,
+            };
+            if !sides.contains(&side) {
+                sides.push(side);
+            }
+        }
         let mut times: Vec<Vec<Duration>> = sides.iter().map(|_| Vec::new()).collect();
+        let mut errors: Vec<Errors> = sides.iter().map(|_| Errors::default()).collect();
         let mut orm_sql = Vec::new();
         let mut orm_transaction = false;
         let mut hand_statements = None;
@@ -191,13 +227,16 @@ pub async fn measure(
             let mut order: Vec<usize> = (0..sides.len()).collect();
             order.rotate_left(round % sides.len());
             let mut summaries: Vec<(Side, Summary)> = Vec::new();
+            let mut round_errors = 0;
             for i in order {
                 let side = sides[i];
                 let counting = round == 0 && side == Side::Orm;
                 let tracing = plan.trace && round == plan.runs && side == Side::Orm;
                 crate::trace::capture(tracing);
-                let (elapsed, summary, statements) =
+                let (elapsed, summary, statements, failed) =
                     run_one(target, fixture, workload, side, counting).await?;
+                round_errors += failed.count;
+                errors[i].merge(failed);
                 if tracing {
                     crate::trace::capture(false);
                     orm_trace = Some((crate::trace::take(), elapsed));
@@ -215,7 +254,18 @@ pub async fn measure(
                 }
                 summaries.push((side, summary));
             }
-            if let Some((first_side, first)) = summaries.first()
+            if round_errors == 0 && workload == Workload::Concurrency {
+                let expected = concurrency::expected_summary(fixture);
+                if let Some((side, other)) = summaries.iter().find(|(_, s)| *s != expected) {
+                    return Err(format!(
+                        "W8 on {}: {side:?} returned {other:?}, expected {expected:?}",
+                        target.name
+                    )
+                    .into());
+                }
+            }
+            if round_errors == 0
+                && let Some((first_side, first)) = summaries.first()
                 && let Some((side, other)) = summaries.iter().find(|(_, s)| s != first)
             {
                 return Err(format!(
@@ -228,10 +278,22 @@ pub async fn measure(
         }
         let calls = match workload {
             Workload::SingleAdds => fixture.w3_students.len().max(1),
+            Workload::Concurrency => concurrency::OPERATIONS,
             _ => 1,
         };
         let orm_count = orm_sql.len() as f64 / calls as f64;
-        orm_sql.truncate(orm_sql.len() / calls);
+        if workload == Workload::Concurrency {
+            // Adds and reads interleave in any order: each distinct statement once.
+            let mut distinct: Vec<String> = Vec::new();
+            for sql in orm_sql {
+                if !distinct.contains(&sql) {
+                    distinct.push(sql);
+                }
+            }
+            orm_sql = distinct;
+        } else {
+            orm_sql.truncate(orm_sql.len() / calls);
+        }
         let median_of = |side: Side| {
             sides
                 .iter()
@@ -260,6 +322,15 @@ pub async fn measure(
             },
             orm_sql,
             orm_trace,
+            orm_errors: sides
+                .iter()
+                .position(|s| *s == Side::Orm)
+                .map(|i| errors[i].clone())
+                .unwrap_or_default(),
+            hand_errors: sides
+                .iter()
+                .position(|s| *s == Side::Hand)
+                .map(|i| errors[i].clone()),
         });
     }
     Ok(out)
@@ -309,14 +380,40 @@ enum Stmts {
 }
 
 /// Runs one workload once on one side; returns the elapsed time (set-up and clean-up
-/// excluded), the summary, and the statements.
+/// excluded), the summary, the statements, and the errors counted (W8; the other workloads
+/// return their first error).
 async fn run_one(
     target: &mut Target,
     fixture: &mut Fixture,
     workload: Workload,
     side: Side,
     counting: bool,
-) -> Result<(Duration, Summary, Stmts), BoxError> {
+) -> Result<(Duration, Summary, Stmts, Errors), BoxError> {
+    if workload == Workload::Concurrency {
+        let (batch, statements) = match side {
+            Side::Orm if counting => {
+                let counting = Arc::new(Counting::new(target.db.clone()));
+                let batch = concurrency::orm(counting.clone(), fixture).await;
+                let statements = Stmts::Sql(counting.statements(), counting.transactions());
+                (batch, statements)
+            }
+            Side::Orm => (
+                concurrency::orm(Arc::new(target.db.clone()), fixture).await,
+                Stmts::None,
+            ),
+            Side::Hand | Side::HandSync => {
+                let batch = concurrency::hand(&target.pool, fixture).await;
+                // MariaDB's add is a transaction (lock, probe, insert), as W3's.
+                let transaction = matches!(target.pool, HandPool::Mysql(_));
+                let statements = Stmts::Count((batch.statements, transaction));
+                (batch, statements)
+            }
+        };
+        crate::trace::capture(false);
+        fixture.w8_linked = (batch.errors.count == 0).then_some(batch.summary[0]);
+        untimed_clean_up(target, fixture, workload).await?;
+        return Ok((batch.elapsed, batch.summary, statements, batch.errors));
+    }
     let result = match side {
         Side::Orm if counting => {
             let counting = Counting::new(&target.db);
@@ -336,7 +433,7 @@ async fn run_one(
     // The trace (`--sql`) is of the call: W7u's clean-up checks its rows through throughline.
     crate::trace::capture(false);
     untimed_clean_up(target, fixture, workload).await?;
-    Ok(result)
+    Ok((result.0, result.1, result.2, Errors::default()))
 }
 
 /// The clean-up after each run, not timed: W1 and W3 start from an empty course; W2 flips
@@ -421,11 +518,48 @@ async fn clean_up(
                 target.execute("VACUUM enrollment").await?;
             }
         }
+        Workload::Concurrency => {
+            // Every link the batch reported is stored (and no other), then all are removed.
+            if let Some(linked) = fixture.w8_linked {
+                let mut stored = 0;
+                for course in &fixture.w8_courses {
+                    stored += course.students().count(&target.db).await?;
+                }
+                if stored as i64 != linked {
+                    return Err(format!(
+                        "W8 on {}: {stored} links stored, {linked} reported linked",
+                        target.name
+                    )
+                    .into());
+                }
+            }
+            let courses: Vec<String> = fixture
+                .w8_courses
+                .iter()
+                .map(|c| key(c).to_string())
+                .collect();
+            target
+                .execute(&format!(
+                    "DELETE FROM enrollment WHERE course_id IN ({})",
+                    courses.join(", ")
+                ))
+                .await?;
+            match target.hand {
+                Hand::Postgres { .. } => target.execute("VACUUM enrollment").await?,
+                // As after W1 and W3: no side reads past the other's deleted entries.
+                Hand::Mysql { .. } => target.execute("OPTIMIZE TABLE enrollment").await?,
+                Hand::Sqlite { .. } => {}
+            }
+        }
         Workload::Prefetch | Workload::Filter | Workload::Aggregates | Workload::ReaddSkip => {}
     }
     if matches!(
         workload,
-        Workload::BulkAdd | Workload::SetChurn | Workload::SingleAdds | Workload::ReaddUpdate
+        Workload::BulkAdd
+            | Workload::SetChurn
+            | Workload::SingleAdds
+            | Workload::ReaddUpdate
+            | Workload::Concurrency
     ) && let Hand::Sqlite { .. } = target.hand
     {
         target.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
@@ -495,6 +629,9 @@ fn hand_readd_summary(out: &AddResult, stored: &str) -> Summary {
 fn w7_students(fixture: &Fixture) -> &[crate::models::Student] {
     &fixture.students[..fixture.n]
 }
+
+/// W8 runs in `concurrency`, called from [`run_one`].
+const W8_ELSEWHERE: &str = "W8 runs in `concurrency`";
 
 async fn run_orm(
     exec: &impl Executor,
@@ -584,6 +721,7 @@ async fn run_orm(
             let elapsed = started.elapsed();
             return Ok((elapsed, orm_readd_summary(&out, stored)));
         }
+        Workload::Concurrency => return Err(W8_ELSEWHERE.into()),
         Workload::Aggregates => {
             let rows = orm::aggregates(&fixture.w4_courses, exec).await?;
             let elapsed = started.elapsed();
@@ -644,6 +782,7 @@ async fn run_hand(
         Hand::Sqlite { thread, sync } => {
             let started = Instant::now();
             let (summary, stmts) = match (workload, side) {
+                (Workload::Concurrency, _) => return Err(W8_ELSEWHERE.into()),
                 (Workload::BulkAdd, Side::HandSync) => {
                     let out = hand_sqlite::add_many(
                         sync,
@@ -770,6 +909,7 @@ async fn run_hand(
             let p = &*prepared;
             let started = Instant::now();
             let (summary, stmts) = match workload {
+                Workload::Concurrency => return Err(W8_ELSEWHERE.into()),
                 Workload::BulkAdd => {
                     let out = hand_postgres::add_many(
                         client,
@@ -833,6 +973,7 @@ async fn run_hand(
         Hand::Mysql { conn } => {
             let started = Instant::now();
             let (summary, stmts) = match workload {
+                Workload::Concurrency => return Err(W8_ELSEWHERE.into()),
                 Workload::BulkAdd => {
                     let course = key(&fixture.w1_course);
                     let out = hand_mysql::add_many(conn, course, &ids(&fixture.students[..n]), "B")
