@@ -359,6 +359,9 @@ pub async fn before_delete(
         let through = relation.through;
         let hooks = RelationHooks::from_list(registry, relation.relation, list);
         let mut sides = Vec::new();
+        // The values read per referred field: a relation of a model to itself reads them
+        // once for both sides.
+        let mut read: Vec<(&str, Vec<Value>)> = Vec::new();
         for (on_this_side, key_field) in [
             (relation.source_model == model.name, relation.source_field),
             (relation.target_model == model.name, relation.target_field),
@@ -372,6 +375,15 @@ pub async fn before_delete(
                 .field(key_field)
                 .and_then(|f| f.foreign_key.as_ref())
                 .map_or_else(|| model.pk(), |fk| fk.referenced(model));
+            if let Some((_, doomed)) = read.iter().find(|(name, _)| *name == referred.name) {
+                if !doomed.is_empty() {
+                    sides.push(Filter::cond(
+                        FieldPath::local(key_field),
+                        Lookup::In(doomed.clone()),
+                    ));
+                }
+                continue;
+            }
             let mut values = SelectQuery::new(model);
             values.groups = groups.to_vec();
             values.projection = Projection::Columns(vec![FieldPath::local(&referred.name)]);
@@ -389,9 +401,10 @@ pub async fn before_delete(
             if !doomed.is_empty() {
                 sides.push(Filter::cond(
                     FieldPath::local(key_field),
-                    Lookup::In(doomed),
+                    Lookup::In(doomed.clone()),
                 ));
             }
+            read.push((&referred.name, doomed));
         }
         if sides.is_empty() {
             continue;

@@ -500,12 +500,7 @@ impl<T: Model> FieldValue for ForeignKey<T> {
             T::meta().field(name).map(|f| f.name.as_str())
         });
         match referred {
-            Some(name) => Ok(ForeignKey {
-                key: row.value_as(index, field.ty.as_reference())?,
-                cached: None,
-                to_field: Some(name),
-                alternates: None,
-            }),
+            Some(name) => Self::decode_referring(row, index, field.ty.as_reference(), name),
             None => Self::decode(row, index),
         }
     }

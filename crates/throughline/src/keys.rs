@@ -25,6 +25,15 @@ pub(crate) fn saved_key<T: Model>(target: &T) -> Result<Value> {
     Ok(key)
 }
 
+/// The value of `row` that keys referring to its field `referred` hold: that field's value
+/// (a `to_field`), or its primary key (`None`). NULL when the row has none.
+pub(crate) fn referred_value<T: Model>(row: &T, referred: Option<&str>) -> Value {
+    match referred {
+        Some(field) => row.field_value(field).unwrap_or(Value::Null),
+        None => row.pk_value(),
+    }
+}
+
 /// The value a saved `row` is linked by through a key referring to its field `referred`
 /// (a `to_field`; `None`: its primary key). An unsaved row is [`Error::Unsaved`]; a NULL
 /// referred value cannot be linked (a validation error naming the field and `relation`).
@@ -37,7 +46,7 @@ pub(crate) fn link_value<T: Model>(
     let Some(field) = referred else {
         return Ok(key);
     };
-    let value = row.field_value(field).unwrap_or(Value::Null);
+    let value = referred_value(row, Some(field));
     if value.is_null() {
         let meta = T::meta();
         return Err(throughline_engine::null_reference(

@@ -28,7 +28,7 @@
 use crate::Model;
 use crate::fields::Rel;
 use crate::group::{self, Runs};
-use crate::keys::key_column;
+use crate::keys::{key_column, referred_value};
 use crate::queryset::QuerySet;
 use throughline_core::{Error, Result, Value};
 use throughline_db::Executor;
@@ -62,15 +62,6 @@ impl<T: Model, C: Model> Rel<T, C> {
                 .find(|f| f.column == hop.from_column && !f.primary_key)
                 .map(|f| f.name.as_str()),
             _ => None,
-        }
-    }
-
-    /// The value of `parent` that the rows of `C` refer to: its key, or the value of the
-    /// field a `to_field` key names (`referred`, from [`Rel::referred_field`]).
-    fn referred_value(parent: &T, referred: Option<&str>) -> Value {
-        match referred {
-            Some(field) => parent.field_value(field).unwrap_or(Value::Null),
-            None => parent.pk_value(),
         }
     }
 
@@ -111,7 +102,7 @@ impl<T: Model, C: Model> Rel<T, C> {
             });
         }
         let field = self.reverse_field()?;
-        let lookup = match Self::referred_value(parent, self.referred_field()) {
+        let lookup = match referred_value(parent, self.referred_field()) {
             Value::Null => Lookup::In(Vec::new()),
             key => Lookup::Exact(key),
         };
@@ -144,7 +135,7 @@ impl<T: Model, C: Model> Rel<T, C> {
         let referred = self.referred_field();
         let keys: Vec<Value> = parents
             .iter()
-            .map(|parent| Self::referred_value(parent, referred))
+            .map(|parent| referred_value(parent, referred))
             .filter(|k| !k.is_null())
             .collect();
         if keys.is_empty() {
@@ -163,7 +154,7 @@ impl<T: Model, C: Model> Rel<T, C> {
         let mut groups = children.into_groups(
             parents
                 .iter()
-                .map(|parent| Self::referred_value(parent, referred)),
+                .map(|parent| referred_value(parent, referred)),
         );
         if group::sorted_here::<C>() {
             group::in_key_order(&mut groups);

@@ -41,7 +41,7 @@ use crate::Model;
 use crate::fields::Q;
 use crate::group::{self, Runs};
 use crate::hooks::{HookContext, HookPoint};
-use crate::keys::{key_column, link_value, saved_key};
+use crate::keys::{key_column, link_value, referred_value, saved_key};
 use crate::queryset::QuerySet;
 use crate::through::{AddWithoutValues, ThroughValues, ThroughValuesFor};
 use crate::value_types::FieldValue;
@@ -418,7 +418,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
         let key = source.pk_value();
         match self.referred().0 {
             Some(field) if !key.is_null() => {
-                let value = source.field_value(field).unwrap_or(Value::Null);
+                let value = referred_value(source, Some(field));
                 if value.is_null() {
                     Err(field)
                 } else {
@@ -544,10 +544,7 @@ impl<S: Model, T: Model, Th: Model, P> ManyRelation<S, T, Th, P> {
     /// ```
     pub async fn prefetch(&self, sources: &[S], exec: &impl Executor) -> Result<Vec<Vec<Th>>> {
         let referred = self.referred().0;
-        let link_of = |source: &S| match referred {
-            None => source.pk_value(),
-            Some(field) => source.field_value(field).unwrap_or(Value::Null),
-        };
+        let link_of = |source: &S| referred_value(source, referred);
         let keys: Vec<Value> = sources
             .iter()
             .map(link_of)
